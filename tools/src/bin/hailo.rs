@@ -1,0 +1,59 @@
+//! `hailo`: the user-facing CLI, shaped like the Dataflow Compiler's `hailo` tool.
+//!
+//! Each subcommand lives in its own module under `tools/src/cmd/`; this file only
+//! dispatches. Subcommands that later issues fill say so and exit non-zero.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hailo", version, about = "Open model compiler for Hailo-8 accelerators")]
+struct Cli {
+    /// Silence progress bars.
+    #[arg(long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Translate an ONNX or TFLite model into a Hailo archive (HAR).
+    Parser(hailo_tools::cmd::unimplemented::Args),
+    /// Optimize (quantize) a HAR with a calibration set and a model script.
+    Optimize(hailo_tools::cmd::unimplemented::Args),
+    /// Compile a quantized HAR into a HEF.
+    Compiler(hailo_tools::cmd::unimplemented::Args),
+    /// Report the expected performance of a compiled model.
+    Profiler(hailo_tools::cmd::unimplemented::Args),
+    /// Inspect or extract a HAR.
+    Har(hailo_tools::cmd::unimplemented::Args),
+    /// Run a HAR in an emulator context.
+    Infer(hailo_tools::cmd::unimplemented::Args),
+    /// Check model scripts (.alls).
+    ModelScript(hailo_tools::cmd::unimplemented::Args),
+    /// Analyze quantization noise layer by layer.
+    AnalyzeNoise(hailo_tools::cmd::unimplemented::Args),
+    /// Render a HAR as a graph.
+    Visualizer(hailo_tools::cmd::unimplemented::Args),
+    /// Inspect and check HEF files.
+    Hef(hailo_tools::cmd::unimplemented::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = cli.quiet;
+    let name = match &cli.command {
+        Command::Parser(_) => "parser",
+        Command::Optimize(_) => "optimize",
+        Command::Compiler(_) => "compiler",
+        Command::Profiler(_) => "profiler",
+        Command::Har(_) => "har",
+        Command::Infer(_) => "infer",
+        Command::ModelScript(_) => "model-script",
+        Command::AnalyzeNoise(_) => "analyze-noise",
+        Command::Visualizer(_) => "visualizer",
+        Command::Hef(_) => "hef",
+    };
+    hailo_tools::cmd::unimplemented::run(name)
+}

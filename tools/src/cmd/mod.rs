@@ -1,0 +1,2 @@
+//! One module per `hailo` subcommand.
+pub mod unimplemented;

@@ -1,0 +1,2 @@
+//! Library side of the `hailo` and `hailo-opt` binaries: one module per subcommand.
+pub mod cmd;
