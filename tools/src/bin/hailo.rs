@@ -31,29 +31,28 @@ enum Command {
     /// Run a HAR in an emulator context.
     Infer(hailo_tools::cmd::unimplemented::Args),
     /// Check model scripts (.alls).
-    ModelScript(hailo_tools::cmd::unimplemented::Args),
+    ModelScript(hailo_tools::cmd::model_script::Args),
     /// Analyze quantization noise layer by layer.
     AnalyzeNoise(hailo_tools::cmd::unimplemented::Args),
     /// Render a HAR as a graph.
     Visualizer(hailo_tools::cmd::unimplemented::Args),
     /// Inspect and check HEF files.
-    Hef(hailo_tools::cmd::unimplemented::Args),
+    Hef(hailo_tools::cmd::hef::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = cli.quiet;
-    let name = match &cli.command {
+    let name = match cli.command {
+        Command::ModelScript(args) => return hailo_tools::cmd::model_script::run(args, cli.quiet),
+        Command::Hef(args) => return hailo_tools::cmd::hef::run(args, cli.quiet),
         Command::Parser(_) => "parser",
         Command::Optimize(_) => "optimize",
         Command::Compiler(_) => "compiler",
         Command::Profiler(_) => "profiler",
         Command::Har(_) => "har",
         Command::Infer(_) => "infer",
-        Command::ModelScript(_) => "model-script",
         Command::AnalyzeNoise(_) => "analyze-noise",
         Command::Visualizer(_) => "visualizer",
-        Command::Hef(_) => "hef",
     };
     hailo_tools::cmd::unimplemented::run(name)
 }
