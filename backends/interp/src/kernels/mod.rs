@@ -1,0 +1,33 @@
+//! Numeric kernels of the reference interpreter: pure f32 functions over `ndarray` tensors.
+//!
+//! Every spatial tensor is NHWC with the batch first. Kernels validate shapes and return
+//! [`KernelError`] instead of panicking, so a malformed graph surfaces as an error naming the
+//! operation. The hot kernels (convolution, depthwise convolution, dense) have `_into`
+//! variants that write into a caller-owned output so the interpreter can reuse buffers.
+//!
+//! Threading: GEMM-based kernels and the row-parallel loops use the current rayon pool;
+//! run the interpreter inside `rayon::ThreadPool::install` to choose the thread count
+//! (a one-thread pool makes every kernel sequential).
+
+pub mod activation;
+pub mod conv;
+pub mod deconv;
+pub mod dense;
+pub mod depthwise;
+pub mod elementwise;
+pub mod error;
+mod gemm;
+pub mod layout;
+pub mod norm;
+pub mod pool;
+pub mod reduce;
+pub mod resize;
+pub mod shape;
+pub mod softmax;
+mod window;
+
+pub use error::KernelError;
+pub use window::Padding;
+
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -1,0 +1,117 @@
+//! Source locations attached to every op.
+//!
+//! `Name` carries the original framework node name (ONNX `Conv_0`), which the
+//! profiler, `from_tf(...)` and diagnostics rely on. `FileLineCol` is an
+//! explicit location written by the user; `Src` is the position an op was
+//! parsed from: it feeds diagnostics but is not printed, so printing stays a
+//! fixed point whatever file the IR was read from.
+
+use crate::intern::Sym;
+use std::fmt;
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub enum Location {
+    #[default]
+    Unknown,
+    Name { name: Sym, child: Option<Box<Location>> },
+    FileLineCol { file: Sym, line: u32, col: u32 },
+    Fused(Box<[Location]>),
+    /// Where the op was parsed; never printed.
+    Src { file: Sym, line: u32, col: u32 },
+}
+
+impl Location {
+    pub fn name(name: &str) -> Location {
+        Location::Name { name: Sym::new(name), child: None }
+    }
+
+    /// The first file position reachable from this location, for diagnostics.
+    pub fn file_pos(&self) -> Option<(Sym, u32, u32)> {
+        match self {
+            Location::FileLineCol { file, line, col } | Location::Src { file, line, col } => {
+                Some((*file, *line, *col))
+            }
+            Location::Name { child, .. } => child.as_ref().and_then(|c| c.file_pos()),
+            Location::Fused(locs) => locs.iter().find_map(|l| l.file_pos()),
+            Location::Unknown => None,
+        }
+    }
+
+    /// Every original framework name this location refers to, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        self.collect_names(&mut out);
+        out
+    }
+
+    fn collect_names(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Location::Name { name, .. } => out.push(name.as_str()),
+            Location::Fused(locs) => locs.iter().for_each(|l| l.collect_names(out)),
+            _ => {}
+        }
+    }
+
+    /// Drops parse positions, keeping what the printer prints.
+    pub fn printable(&self) -> Location {
+        match self {
+            Location::Src { .. } | Location::Unknown => Location::Unknown,
+            Location::Name { name, child } => {
+                let child = child.as_ref().map(|c| c.printable()).filter(|c| *c != Location::Unknown);
+                Location::Name { name: *name, child: child.map(Box::new) }
+            }
+            Location::Fused(locs) => {
+                let kept: Vec<Location> =
+                    locs.iter().map(|l| l.printable()).filter(|l| *l != Location::Unknown).collect();
+                match kept.len() {
+                    0 => Location::Unknown,
+                    _ => Location::Fused(kept.into_boxed_slice()),
+                }
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// True when printing would show something (the printer omits `loc(...)` otherwise).
+    pub fn is_printable(&self) -> bool {
+        self.printable() != Location::Unknown
+    }
+
+    /// Attach a parse position beneath a user location without changing how it prints.
+    pub fn with_src(self, src: Location) -> Location {
+        match self {
+            Location::Unknown => src,
+            Location::Name { name, child: None } => Location::Name { name, child: Some(Box::new(src)) },
+            other => other,
+        }
+    }
+}
+
+/// Prints the inner form (without `loc(...)`); `Src` and `Unknown` print as `unknown`.
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Unknown | Location::Src { .. } => f.write_str("unknown"),
+            Location::Name { name, child } => {
+                write!(f, "{}", crate::printer::quote(name.as_str()))?;
+                match child.as_deref().map(|c| c.printable()) {
+                    Some(c) if c != Location::Unknown => write!(f, "({c})"),
+                    _ => Ok(()),
+                }
+            }
+            Location::FileLineCol { file, line, col } => {
+                write!(f, "{}:{line}:{col}", crate::printer::quote(file.as_str()))
+            }
+            Location::Fused(locs) => {
+                f.write_str("fused[")?;
+                for (i, l) in locs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{l}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}

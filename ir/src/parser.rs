@@ -1,0 +1,1108 @@
+//! Parser for the textual IR (custom and generic forms, resources section).
+//!
+//! Errors are [`Diagnostic`]s located at `file:line:col` and phrased as
+//! "expected X, found Y"; the caller renders them with the source line and a
+//! caret. Graph regions may refer to values before their definition in the
+//! generic form (operand types are spelled out there); such forward
+//! references are placeholders until the definition is seen.
+
+use crate::attrs::{Attribute, DenseValues};
+use crate::blob::Blob;
+use crate::dialect::{Context, Syntax};
+use crate::diag::Diagnostic;
+use crate::intern::Sym;
+use crate::lexer::{self, describe, Tok, Token};
+use crate::location::Location;
+use crate::module::{BlockId, Module, OpSpec, ValueId};
+use crate::types::{Signedness, Type, TypeKind};
+use rustc_hash::FxHashMap;
+
+pub type PResult<T> = Result<T, Box<Diagnostic>>;
+
+/// An op under construction: what the generic or custom syntax filled in.
+pub struct OpState {
+    pub name: Sym,
+    pub operands: Vec<ValueId>,
+    pub result_types: Vec<Type>,
+    pub attrs: Vec<(Sym, Attribute)>,
+    /// Each region as its (detached) blocks.
+    pub regions: Vec<Vec<BlockId>>,
+    pub loc: Location,
+}
+
+struct Scope<'a> {
+    names: FxHashMap<&'a str, Vec<ValueId>>,
+    /// Forward references: name → (placeholder value, where it was first used).
+    forward: FxHashMap<&'a str, (ValueId, Location)>,
+    isolated: bool,
+}
+
+pub struct Parser<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    file: Sym,
+    tok: Token,
+    line_starts: Vec<usize>,
+    pub ctx: &'a Context,
+    pub m: Module,
+    scopes: Vec<Scope<'a>>,
+}
+
+const PLACEHOLDER: &str = "builtin.forward_ref";
+
+/// Parses a whole file into a module. `file` names the source in locations.
+pub fn parse_module(ctx: &Context, file: &str, src: &str) -> PResult<Module> {
+    let mut p = Parser::new(ctx, file, src);
+    p.parse_top_level()?;
+    Ok(p.m)
+}
+
+impl<'a> Parser<'a> {
+    pub fn new(ctx: &'a Context, file: &str, src: &'a str) -> Parser<'a> {
+        let bytes = src.as_bytes();
+        let mut line_starts = vec![0];
+        line_starts.extend(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1));
+        let start = lexer::skip_trivia(bytes, 0);
+        Parser {
+            src,
+            bytes,
+            file: Sym::new(file),
+            tok: lexer::lex(bytes, start),
+            line_starts,
+            ctx,
+            m: Module::new(None),
+            scopes: Vec::new(),
+        }
+    }
+
+    // ----- token helpers -------------------------------------------------
+
+    pub fn kind(&self) -> Tok {
+        self.tok.kind
+    }
+
+    pub fn text(&self) -> &'a str {
+        &self.src[self.tok.start..self.tok.end]
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.tok;
+        self.reset_to(t.end);
+        t
+    }
+
+    fn reset_to(&mut self, pos: usize) {
+        let start = lexer::skip_trivia(self.bytes, pos);
+        self.tok = lexer::lex(self.bytes, start);
+    }
+
+    pub fn loc_at(&self, offset: usize) -> Location {
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let col = self.src[self.line_starts[line - 1]..offset].chars().count() + 1;
+        Location::Src { file: self.file, line: line as u32, col: col as u32 }
+    }
+
+    pub fn here(&self) -> Location {
+        self.loc_at(self.tok.start)
+    }
+
+    pub fn error<T>(&self, msg: impl Into<String>) -> PResult<T> {
+        Err(Box::new(Diagnostic::error(self.here(), msg)))
+    }
+
+    fn found(&self) -> String {
+        match self.tok.kind {
+            Tok::Eof => "end of file".to_owned(),
+            Tok::Error => format!("invalid character '{}'", self.text()),
+            _ => format!("'{}'", self.text()),
+        }
+    }
+
+    pub fn expected<T>(&self, what: &str) -> PResult<T> {
+        self.error(format!("expected {what}, found {}", self.found()))
+    }
+
+    pub fn consume_if(&mut self, k: Tok) -> bool {
+        if self.tok.kind == k {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn expect(&mut self, k: Tok) -> PResult<Token> {
+        if self.tok.kind == k {
+            Ok(self.bump())
+        } else {
+            self.expected(describe(k))
+        }
+    }
+
+    pub fn is_keyword(&self, kw: &str) -> bool {
+        self.tok.kind == Tok::Ident && self.text() == kw
+    }
+
+    pub fn consume_keyword(&mut self, kw: &str) -> bool {
+        if self.is_keyword(kw) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_keyword(&mut self, kw: &str) -> PResult<()> {
+        if self.consume_keyword(kw) {
+            Ok(())
+        } else {
+            self.expected(&format!("'{kw}'"))
+        }
+    }
+
+    /// A `@symbol` name without the `@`.
+    pub fn parse_symbol_name(&mut self) -> PResult<String> {
+        if self.tok.kind != Tok::AtId {
+            return self.expected("symbol name (e.g. @main)");
+        }
+        let t = self.bump();
+        let raw = &self.src[t.start + 1..t.end];
+        if raw.starts_with('"') {
+            lexer::unescape(raw).map_err(|e| Box::new(Diagnostic::error(self.loc_at(t.start), e)))
+        } else {
+            Ok(raw.to_owned())
+        }
+    }
+
+    // ----- top level -----------------------------------------------------
+
+    fn parse_top_level(&mut self) -> PResult<()> {
+        self.scopes.push(Scope { names: FxHashMap::default(), forward: FxHashMap::default(), isolated: true });
+        let body = self.m.body();
+        while !matches!(self.tok.kind, Tok::Eof | Tok::FileMetaBegin) {
+            self.parse_op(body)?;
+        }
+        self.pop_scope()?;
+        if self.tok.kind == Tok::FileMetaBegin {
+            self.parse_file_metadata()?;
+        }
+        if self.tok.kind != Tok::Eof {
+            return self.expected("end of file");
+        }
+        let ops = self.m.block_ops(body);
+        if ops.len() == 1 && self.m.op(ops[0]).name_str() == crate::builtin::MODULE {
+            self.m.promote_single_child();
+        }
+        Ok(())
+    }
+
+    fn parse_file_metadata(&mut self) -> PResult<()> {
+        self.expect(Tok::FileMetaBegin)?;
+        loop {
+            if self.tok.kind != Tok::Ident {
+                return self.expected("'dialect_resources'");
+            }
+            let section = self.text();
+            if section != "dialect_resources" {
+                return self.error(format!("unknown file metadata section '{section}'; expected 'dialect_resources'"));
+            }
+            self.bump();
+            self.expect(Tok::Colon)?;
+            self.expect(Tok::LBrace)?;
+            while self.tok.kind != Tok::RBrace {
+                self.parse_key()?; // dialect name
+                self.expect(Tok::Colon)?;
+                self.expect(Tok::LBrace)?;
+                while self.tok.kind != Tok::RBrace {
+                    let key = self.parse_key()?;
+                    self.expect(Tok::Colon)?;
+                    if self.tok.kind != Tok::Str {
+                        return self.expected("hex string blob (\"0x...\")");
+                    }
+                    let at = self.here();
+                    let lit = self.parse_string()?;
+                    let blob = Blob::from_hex(&lit).map_err(|e| Box::new(Diagnostic::error(at, e)))?;
+                    self.m.resources.insert(&key, blob);
+                    if !self.consume_if(Tok::Comma) {
+                        break;
+                    }
+                }
+                self.expect(Tok::RBrace)?;
+                if !self.consume_if(Tok::Comma) {
+                    break;
+                }
+            }
+            self.expect(Tok::RBrace)?;
+            if !self.consume_if(Tok::Comma) {
+                break;
+            }
+        }
+        self.expect(Tok::FileMetaEnd)?;
+        Ok(())
+    }
+
+    fn parse_key(&mut self) -> PResult<String> {
+        match self.tok.kind {
+            Tok::Ident => Ok(self.bump_text().to_owned()),
+            Tok::Str => self.parse_string(),
+            _ => self.expected("identifier or string key"),
+        }
+    }
+
+    fn bump_text(&mut self) -> &'a str {
+        let t = self.bump();
+        &self.src[t.start..t.end]
+    }
+
+    pub fn parse_string(&mut self) -> PResult<String> {
+        if self.tok.kind != Tok::Str {
+            return self.expected("string");
+        }
+        let at = self.here();
+        let t = self.bump();
+        lexer::unescape(&self.src[t.start..t.end]).map_err(|e| Box::new(Diagnostic::error(at, e)))
+    }
+
+    // ----- scopes and values -------------------------------------------
+
+    fn pop_scope(&mut self) -> PResult<()> {
+        let scope = self.scopes.pop().expect("scope stack underflow");
+        if let Some((name, (_, loc))) = scope.forward.iter().min_by_key(|(_, (_, l))| l.file_pos()) {
+            return Err(Box::new(Diagnostic::error(loc.clone(), format!("use of undefined value '%{name}'"))));
+        }
+        Ok(())
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Vec<ValueId>> {
+        for s in self.scopes.iter().rev() {
+            if let Some(v) = s.names.get(name) {
+                return Some(v);
+            }
+            if s.isolated {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Splits `%name#3` into (`name`, 3).
+    fn split_value_ref(text: &'a str) -> (&'a str, usize) {
+        let body = &text[1..];
+        match body.rsplit_once('#') {
+            Some((n, i)) => (n, i.parse().unwrap_or(usize::MAX)),
+            None => (body, 0),
+        }
+    }
+
+    /// Parses a `%value` use; `ty` is required when the value may be a forward reference.
+    pub fn parse_operand(&mut self, ty: Option<Type>) -> PResult<ValueId> {
+        if self.tok.kind != Tok::ValueId {
+            return self.expected("SSA operand (e.g. %0)");
+        }
+        let at = self.here();
+        let text = self.bump_text();
+        let (name, idx) = Self::split_value_ref(text);
+        if let Some(vals) = self.lookup(name) {
+            let Some(&v) = vals.get(idx) else {
+                return Err(Box::new(Diagnostic::error(
+                    at,
+                    format!("'%{name}' has {} result(s); '#{idx}' is out of range", vals.len()),
+                )));
+            };
+            if let Some(t) = ty {
+                let actual = self.m.value_type(v);
+                if actual != t {
+                    return Err(Box::new(Diagnostic::error(
+                        at,
+                        format!("use of value '%{name}' expects type '{t}', but it was defined with type '{actual}'"),
+                    )));
+                }
+            }
+            return Ok(v);
+        }
+        let key = &text[1..];
+        let Some(t) = ty else {
+            return Err(Box::new(Diagnostic::error(at, format!("use of undefined value '%{name}'"))));
+        };
+        let scope = self.scopes.last_mut().expect("no scope");
+        if let Some((v, _)) = scope.forward.get(key) {
+            let v = *v;
+            let actual = self.m.value_type(v);
+            if actual != t {
+                return Err(Box::new(Diagnostic::error(
+                    at,
+                    format!("use of value '%{name}' expects type '{t}', but an earlier use had type '{actual}'"),
+                )));
+            }
+            return Ok(v);
+        }
+        let ph = self.m.create_op(OpSpec::new(PLACEHOLDER).results(&[t]));
+        let v = self.m.result(ph, 0);
+        self.scopes.last_mut().expect("no scope").forward.insert(key, (v, at));
+        Ok(v)
+    }
+
+    fn define_values(&mut self, name: &'a str, vals: Vec<ValueId>, at: &Location) -> PResult<()> {
+        if self.scopes.last().expect("no scope").names.contains_key(name) {
+            return Err(Box::new(Diagnostic::error(at.clone(), format!("redefinition of SSA value '%{name}'"))));
+        }
+        for (i, &v) in vals.iter().enumerate() {
+            let key_owned;
+            let key: &str = if vals.len() == 1 {
+                name
+            } else {
+                key_owned = format!("{name}#{i}");
+                &key_owned
+            };
+            let fwd = self.scopes.last_mut().expect("no scope").forward.remove(key);
+            if let Some((ph, use_loc)) = fwd {
+                let (pt, vt) = (self.m.value_type(ph), self.m.value_type(v));
+                if pt != vt {
+                    return Err(Box::new(
+                        Diagnostic::error(at.clone(), format!("definition of '%{key}' has type '{vt}'"))
+                            .with_note(use_loc, format!("but it was used earlier with type '{pt}'")),
+                    ));
+                }
+                let ph_op = self.m.defining_op(ph).expect("placeholder has an op");
+                self.m.replace_all_uses(ph, v);
+                self.m.erase_op(ph_op);
+            }
+        }
+        self.scopes.last_mut().expect("no scope").names.insert(name, vals);
+        Ok(())
+    }
+
+    // ----- ops ------------------------------------------------------------
+
+    /// Parses one op and appends it to `block`.
+    pub fn parse_op(&mut self, block: BlockId) -> PResult<()> {
+        let op_start = self.here();
+        let mut results: Vec<(&'a str, usize, Location)> = Vec::new();
+        if self.tok.kind == Tok::ValueId {
+            loop {
+                let at = self.here();
+                let text = self.bump_text();
+                if text.contains('#') {
+                    return Err(Box::new(Diagnostic::error(at, "result names cannot carry a '#N' suffix")));
+                }
+                let mut count = 1;
+                if self.tok.kind == Tok::Colon {
+                    self.bump();
+                    if self.tok.kind != Tok::Int {
+                        return self.expected("result count after ':'");
+                    }
+                    count = self.bump_text().parse().unwrap_or(0);
+                    if count == 0 {
+                        return Err(Box::new(Diagnostic::error(at, "result group count must be at least 1")));
+                    }
+                }
+                results.push((&text[1..], count, at));
+                if !self.consume_if(Tok::Comma) {
+                    break;
+                }
+                if self.tok.kind != Tok::ValueId {
+                    return self.expected("SSA result name");
+                }
+            }
+            self.expect(Tok::Equal)?;
+        }
+        let num_results: usize = results.iter().map(|r| r.1).sum();
+        let name_at = self.here();
+        let mut state = match self.tok.kind {
+            Tok::Str => self.parse_generic_op()?,
+            Tok::Ident => self.parse_custom_op(num_results)?,
+            _ => return self.expected("operation name"),
+        };
+        let mut loc = op_start.clone();
+        if self.is_keyword("loc") {
+            loc = self.parse_trailing_loc()?.with_src(op_start.clone());
+        }
+        state.loc = loc;
+        if state.result_types.len() != num_results {
+            return Err(Box::new(Diagnostic::error(
+                name_at,
+                format!(
+                    "operation defines {} result(s) but {num_results} name(s) were given",
+                    state.result_types.len()
+                ),
+            )));
+        }
+        let regions = std::mem::take(&mut state.regions);
+        let spec = OpSpec {
+            name: state.name,
+            operands: state.operands,
+            result_types: state.result_types,
+            attrs: state.attrs,
+            num_regions: regions.len(),
+            loc: state.loc,
+        };
+        let op = self.m.create_op(spec);
+        for (r, blocks) in self.m.op(op).regions().to_vec().into_iter().zip(regions) {
+            for b in blocks {
+                self.m.attach_block(r, b);
+            }
+        }
+        self.m.append_op(block, op);
+        let mut next = 0;
+        for (name, count, at) in results {
+            let vals = self.m.op(op).results()[next..next + count].to_vec();
+            next += count;
+            self.define_values(name, vals, &at)?;
+        }
+        Ok(())
+    }
+
+    fn check_registered(&self, name: &str, at: Location) -> PResult<()> {
+        if self.ctx.op_def(name).is_some() || self.ctx.allow_unregistered {
+            return Ok(());
+        }
+        let dialect = Context::dialect_of(name);
+        let msg = if self.ctx.dialect(dialect).is_some() {
+            format!("'{name}' is not an operation of the registered dialect '{dialect}'")
+        } else {
+            format!(
+                "operation '{name}' belongs to the unregistered dialect '{dialect}' \
+                 (use --allow-unregistered-dialect to accept it)"
+            )
+        };
+        Err(Box::new(Diagnostic::error(at, msg)))
+    }
+
+    fn parse_generic_op(&mut self) -> PResult<OpState> {
+        let at = self.here();
+        let name = self.parse_string()?;
+        if name.is_empty() {
+            return Err(Box::new(Diagnostic::error(at, "operation name cannot be empty")));
+        }
+        self.check_registered(&name, at.clone())?;
+        self.expect(Tok::LParen)?;
+        let mut operand_refs = Vec::new();
+        if self.tok.kind != Tok::RParen {
+            loop {
+                if self.tok.kind != Tok::ValueId {
+                    return self.expected("SSA operand");
+                }
+                operand_refs.push(self.tok);
+                self.bump();
+                if !self.consume_if(Tok::Comma) {
+                    break;
+                }
+            }
+        }
+        self.expect(Tok::RParen)?;
+        let mut regions = Vec::new();
+        if self.tok.kind == Tok::LParen {
+            self.bump();
+            loop {
+                let isolated = self.ctx.has_trait(&name, crate::dialect::Traits::ISOLATED_FROM_ABOVE);
+                regions.push(self.parse_region(&[], isolated)?);
+                if !self.consume_if(Tok::Comma) {
+                    break;
+                }
+            }
+            self.expect(Tok::RParen)?;
+        }
+        let mut attrs = Vec::new();
+        if self.tok.kind == Tok::LBrace {
+            self.parse_attr_dict(&mut attrs)?;
+        }
+        self.expect(Tok::Colon)?;
+        let fty_at = self.here();
+        let fty = self.parse_type()?;
+        let Some((inputs, results)) = fty.function_parts() else {
+            return Err(Box::new(Diagnostic::error(
+                fty_at,
+                format!("expected function type '(operand types) -> result types', found '{fty}'"),
+            )));
+        };
+        if inputs.len() != operand_refs.len() {
+            return Err(Box::new(Diagnostic::error(
+                fty_at,
+                format!("operation has {} operand(s) but its type lists {}", operand_refs.len(), inputs.len()),
+            )));
+        }
+        let resume = self.tok.start;
+        let mut operands = Vec::with_capacity(inputs.len());
+        for (tok, ty) in operand_refs.iter().zip(inputs) {
+            self.tok = *tok;
+            operands.push(self.parse_operand(Some(*ty))?);
+        }
+        self.reset_to(resume);
+        Ok(OpState {
+            name: Sym::new(&name),
+            operands,
+            result_types: results.to_vec(),
+            attrs,
+            regions,
+            loc: Location::Unknown,
+        })
+    }
+
+    fn parse_custom_op(&mut self, num_results: usize) -> PResult<OpState> {
+        let at = self.here();
+        let name = self.bump_text();
+        let mut state = OpState {
+            name: Sym::new(name),
+            operands: Vec::new(),
+            result_types: Vec::new(),
+            attrs: Vec::new(),
+            regions: Vec::new(),
+            loc: Location::Unknown,
+        };
+        let Some(def) = self.ctx.op_def(name) else {
+            if !name.contains('.') {
+                return Err(Box::new(Diagnostic::error(at, format!("expected operation name, found '{name}'"))));
+            }
+            self.check_registered(name, at.clone())?;
+            return Err(Box::new(Diagnostic::error(
+                at,
+                format!("unregistered operation '{name}' must be written in the generic form (\"{name}\"(...))"),
+            )));
+        };
+        match def.syntax {
+            Syntax::Custom(c) => c.parse(self, &mut state)?,
+            Syntax::Default => {
+                self.parse_operand_list(&mut state.operands)?;
+                if self.tok.kind == Tok::LBrace {
+                    self.parse_attr_dict(&mut state.attrs)?;
+                }
+                if num_results > 0 {
+                    self.expect(Tok::Colon)?;
+                    state.result_types = self.parse_type_list()?;
+                }
+            }
+            Syntax::OperandTypes => {
+                let refs = self.collect_operand_refs()?;
+                if self.tok.kind == Tok::LBrace {
+                    self.parse_attr_dict(&mut state.attrs)?;
+                }
+                let mut types = Vec::new();
+                if !refs.is_empty() {
+                    self.expect(Tok::Colon)?;
+                    types = self.parse_type_list()?;
+                }
+                if types.len() != refs.len() {
+                    return self.error(format!("expected {} operand type(s), found {}", refs.len(), types.len()));
+                }
+                let resume = self.tok.start;
+                for (tok, ty) in refs.iter().zip(types) {
+                    self.tok = *tok;
+                    state.operands.push(self.parse_operand(Some(ty))?);
+                }
+                self.reset_to(resume);
+            }
+            Syntax::Generic => {
+                return Err(Box::new(Diagnostic::error(
+                    at,
+                    format!("'{name}' has no custom form; write it in the generic form (\"{name}\"(...))"),
+                )))
+            }
+        }
+        Ok(state)
+    }
+
+    fn collect_operand_refs(&mut self) -> PResult<Vec<Token>> {
+        let mut refs = Vec::new();
+        if self.tok.kind == Tok::ValueId {
+            loop {
+                refs.push(self.expect(Tok::ValueId)?);
+                if !self.consume_if(Tok::Comma) {
+                    break;
+                }
+            }
+        }
+        Ok(refs)
+    }
+
+    /// `%a, %b, ...` (possibly empty), each already defined.
+    pub fn parse_operand_list(&mut self, out: &mut Vec<ValueId>) -> PResult<()> {
+        if self.tok.kind != Tok::ValueId {
+            return Ok(());
+        }
+        loop {
+            out.push(self.parse_operand(None)?);
+            if !self.consume_if(Tok::Comma) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `{` [`^bb(%a: t, ...):`] ops `}` as one detached block; `args` are
+    /// predeclared block arguments (e.g. a graph's signature).
+    pub fn parse_region(&mut self, args: &[(&'a str, Type, Location)], isolated: bool) -> PResult<Vec<BlockId>> {
+        self.expect(Tok::LBrace)?;
+        self.scopes.push(Scope { names: FxHashMap::default(), forward: FxHashMap::default(), isolated });
+        let block = self.m.new_detached_block();
+        for (name, ty, at) in args {
+            let v = self.m.add_block_arg(block, *ty);
+            self.define_values(name, vec![v], at)?;
+        }
+        if self.tok.kind == Tok::BlockId {
+            if !args.is_empty() {
+                return self.error("this region's arguments are given by the op; remove the block label");
+            }
+            self.bump();
+            if self.consume_if(Tok::LParen) && !self.consume_if(Tok::RParen) {
+                loop {
+                    let at = self.here();
+                    if self.tok.kind != Tok::ValueId {
+                        return self.expected("block argument (%name: type)");
+                    }
+                    let name = &self.bump_text()[1..];
+                    self.expect(Tok::Colon)?;
+                    let ty = self.parse_type()?;
+                    let v = self.m.add_block_arg(block, ty);
+                    self.define_values(name, vec![v], &at)?;
+                    if !self.consume_if(Tok::Comma) {
+                        break;
+                    }
+                }
+                self.expect(Tok::RParen)?;
+            }
+            self.expect(Tok::Colon)?;
+        }
+        while self.tok.kind != Tok::RBrace {
+            if self.tok.kind == Tok::Eof {
+                return self.expected("'}' to close the region");
+            }
+            if self.tok.kind == Tok::BlockId {
+                return self.error("only single-block regions are supported");
+            }
+            self.parse_op(block)?;
+        }
+        self.bump();
+        self.pop_scope()?;
+        Ok(vec![block])
+    }
+
+    // ----- locations ----------------------------------------------------
+
+    fn parse_trailing_loc(&mut self) -> PResult<Location> {
+        self.expect_keyword("loc")?;
+        self.expect(Tok::LParen)?;
+        let l = self.parse_loc_inner()?;
+        self.expect(Tok::RParen)?;
+        Ok(l)
+    }
+
+    fn parse_loc_inner(&mut self) -> PResult<Location> {
+        if self.consume_keyword("unknown") {
+            return Ok(Location::Unknown);
+        }
+        if self.consume_keyword("fused") {
+            self.expect(Tok::LBracket)?;
+            let mut locs = Vec::new();
+            if self.tok.kind != Tok::RBracket {
+                loop {
+                    locs.push(self.parse_loc_inner()?);
+                    if !self.consume_if(Tok::Comma) {
+                        break;
+                    }
+                }
+            }
+            self.expect(Tok::RBracket)?;
+            return Ok(Location::Fused(locs.into_boxed_slice()));
+        }
+        if self.tok.kind != Tok::Str {
+            return self.expected("location (\"name\", \"file\":line:col, fused[...] or unknown)");
+        }
+        let s = self.parse_string()?;
+        if self.consume_if(Tok::Colon) {
+            let line = self.parse_u32()?;
+            self.expect(Tok::Colon)?;
+            let col = self.parse_u32()?;
+            return Ok(Location::FileLineCol { file: Sym::new(&s), line, col });
+        }
+        let mut child = None;
+        if self.consume_if(Tok::LParen) {
+            child = Some(Box::new(self.parse_loc_inner()?));
+            self.expect(Tok::RParen)?;
+        }
+        Ok(Location::Name { name: Sym::new(&s), child })
+    }
+
+    fn parse_u32(&mut self) -> PResult<u32> {
+        if self.tok.kind != Tok::Int {
+            return self.expected("integer");
+        }
+        match self.text().parse() {
+            Ok(v) => {
+                self.bump();
+                Ok(v)
+            }
+            Err(_) => self.error(format!("integer '{}' is out of range", self.text())),
+        }
+    }
+
+    // ----- types ----------------------------------------------------------
+
+    pub fn parse_type_list(&mut self) -> PResult<Vec<Type>> {
+        let mut out = vec![self.parse_type()?];
+        while self.consume_if(Tok::Comma) {
+            out.push(self.parse_type()?);
+        }
+        Ok(out)
+    }
+
+    pub fn parse_type(&mut self) -> PResult<Type> {
+        match self.tok.kind {
+            Tok::Ident => {
+                let text = self.text();
+                let ty = match text {
+                    "f16" => Type::f16(),
+                    "bf16" => Type::bf16(),
+                    "f32" => Type::f32(),
+                    "f64" => Type::f64(),
+                    "index" => Type::index(),
+                    "tensor" => return self.parse_tensor_type(),
+                    _ => match parse_int_type(text) {
+                        Some(t) => t,
+                        None => return self.expected("type"),
+                    },
+                };
+                self.bump();
+                Ok(ty)
+            }
+            Tok::LParen => {
+                self.bump();
+                let mut inputs = Vec::new();
+                if self.tok.kind != Tok::RParen {
+                    inputs = self.parse_type_list()?;
+                }
+                self.expect(Tok::RParen)?;
+                self.expect(Tok::Arrow)?;
+                let results = if self.consume_if(Tok::LParen) {
+                    let mut r = Vec::new();
+                    if self.tok.kind != Tok::RParen {
+                        r = self.parse_type_list()?;
+                    }
+                    self.expect(Tok::RParen)?;
+                    r
+                } else {
+                    vec![self.parse_type()?]
+                };
+                Ok(Type::function(inputs, results))
+            }
+            Tok::BangId => {
+                let text = &self.text()[1..];
+                let Some((dialect, body)) = text.split_once('.') else {
+                    return self.error(format!("dialect type '!{text}' must be written '!dialect.name'"));
+                };
+                let ty = Type::dialect(dialect, body);
+                self.bump();
+                Ok(ty)
+            }
+            _ => self.expected("type"),
+        }
+    }
+
+    fn parse_tensor_type(&mut self) -> PResult<Type> {
+        let kw = self.bump();
+        if self.tok.kind != Tok::Less || self.tok.start != kw.end {
+            return self.expected("'<' right after 'tensor'");
+        }
+        let mut pos = self.tok.end;
+        let mut shape = Vec::new();
+        loop {
+            let start = pos;
+            while pos < self.bytes.len() && self.bytes[pos].is_ascii_digit() {
+                pos += 1;
+            }
+            if pos == start {
+                if matches!(self.bytes.get(pos), Some(b'?')) {
+                    return Err(Box::new(Diagnostic::error(
+                        self.loc_at(pos),
+                        "dynamic dimensions are not supported: tensors have static shapes",
+                    )));
+                }
+                break;
+            }
+            if self.bytes.get(pos) != Some(&b'x') {
+                return Err(Box::new(Diagnostic::error(self.loc_at(pos), "expected 'x' after tensor dimension")));
+            }
+            let dim: i64 = self.src[start..pos].parse().map_err(|_| {
+                Box::new(Diagnostic::error(self.loc_at(start), "tensor dimension is out of range"))
+            })?;
+            shape.push(dim);
+            pos += 1;
+        }
+        self.tok = lexer::lex(self.bytes, pos);
+        let elem = self.parse_type()?;
+        if matches!(elem.kind(), TypeKind::Tensor { .. } | TypeKind::Function { .. }) {
+            return self.error("tensor element type must be a scalar type");
+        }
+        self.expect(Tok::Greater)?;
+        Ok(Type::tensor(&shape, elem))
+    }
+
+    // ----- attributes ---------------------------------------------------
+
+    /// `{key = value, flag, ...}` appended to `out` (duplicates are errors).
+    pub fn parse_attr_dict(&mut self, out: &mut Vec<(Sym, Attribute)>) -> PResult<()> {
+        self.expect(Tok::LBrace)?;
+        if self.consume_if(Tok::RBrace) {
+            return Ok(());
+        }
+        loop {
+            let at = self.here();
+            let key = match self.tok.kind {
+                Tok::Ident => self.bump_text().to_owned(),
+                Tok::Str => self.parse_string()?,
+                _ => return self.expected("attribute name"),
+            };
+            let value = if self.consume_if(Tok::Equal) { self.parse_attr()? } else { Attribute::Unit };
+            let k = Sym::new(&key);
+            if out.iter().any(|(x, _)| *x == k) {
+                return Err(Box::new(Diagnostic::error(at, format!("duplicate attribute '{key}'"))));
+            }
+            out.push((k, value));
+            if !self.consume_if(Tok::Comma) {
+                break;
+            }
+        }
+        if self.tok.kind != Tok::RBrace {
+            return self.expected("',' or '}' in attribute dictionary");
+        }
+        self.bump();
+        Ok(())
+    }
+
+    fn parse_number(&mut self, neg_ok: bool) -> PResult<Attribute> {
+        let at = self.here();
+        let text = self.text();
+        let kind = self.tok.kind;
+        let _ = neg_ok;
+        let num = match kind {
+            Tok::Int => {
+                let v = parse_int_literal(text)
+                    .ok_or_else(|| Box::new(Diagnostic::error(at.clone(), format!("integer '{text}' is out of range"))))?;
+                self.bump();
+                Attribute::Int(v, Type::i64())
+            }
+            Tok::Float => {
+                let v: f64 =
+                    text.parse().map_err(|_| Box::new(Diagnostic::error(at.clone(), format!("invalid float '{text}'"))))?;
+                self.bump();
+                Attribute::Float(v, Type::f64())
+            }
+            _ => return self.expected("number"),
+        };
+        if !self.consume_if(Tok::Colon) {
+            return Ok(num);
+        }
+        let ty_at = self.here();
+        let ty = self.parse_type()?;
+        match (num, ty.kind()) {
+            (Attribute::Int(v, _), TypeKind::Int { .. } | TypeKind::Index) => Ok(Attribute::Int(v, ty)),
+            (Attribute::Int(v, _), _) if ty.is_float() => Ok(Attribute::Float(canonical_float(v as f64, ty), ty)),
+            (Attribute::Float(v, _), _) if ty.is_float() => Ok(Attribute::Float(canonical_float(v, ty), ty)),
+            (n, _) => Err(Box::new(Diagnostic::error(ty_at, format!("'{n}' cannot have type '{ty}'")))),
+        }
+    }
+
+    pub fn parse_attr(&mut self) -> PResult<Attribute> {
+        match self.tok.kind {
+            Tok::Int | Tok::Float => self.parse_number(true),
+            Tok::Str => Ok(Attribute::Str(self.parse_string()?)),
+            Tok::AtId => Ok(Attribute::SymbolRef(Sym::new(&self.parse_symbol_name()?))),
+            Tok::LBracket => {
+                self.bump();
+                let mut items = Vec::new();
+                if self.tok.kind != Tok::RBracket {
+                    loop {
+                        items.push(self.parse_attr()?);
+                        if !self.consume_if(Tok::Comma) {
+                            break;
+                        }
+                    }
+                }
+                if self.tok.kind != Tok::RBracket {
+                    return self.expected("',' or ']' in array");
+                }
+                self.bump();
+                Ok(Attribute::Array(items))
+            }
+            Tok::LBrace => {
+                let mut entries = Vec::new();
+                self.parse_attr_dict(&mut entries)?;
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(Attribute::Dict(entries))
+            }
+            Tok::HashId => {
+                let text = &self.text()[1..];
+                let Some((dialect, body)) = text.split_once('.') else {
+                    return self.error(format!("dialect attribute '#{text}' must be written '#dialect.name'"));
+                };
+                let a = Attribute::Dialect { dialect: Sym::new(dialect), body: body.to_owned() };
+                self.bump();
+                Ok(a)
+            }
+            Tok::Ident => match self.text() {
+                "true" => {
+                    self.bump();
+                    Ok(Attribute::Bool(true))
+                }
+                "false" => {
+                    self.bump();
+                    Ok(Attribute::Bool(false))
+                }
+                "unit" => {
+                    self.bump();
+                    Ok(Attribute::Unit)
+                }
+                "dense" => self.parse_dense(),
+                "dense_resource" => self.parse_dense_resource(),
+                _ => Ok(Attribute::Type(self.parse_type()?)),
+            },
+            Tok::LParen | Tok::BangId => Ok(Attribute::Type(self.parse_type()?)),
+            _ => self.expected("attribute value"),
+        }
+    }
+
+    fn parse_dense_resource(&mut self) -> PResult<Attribute> {
+        self.bump();
+        self.expect(Tok::Less)?;
+        let key = match self.tok.kind {
+            Tok::Ident => self.bump_text().to_owned(),
+            Tok::Str => self.parse_string()?,
+            _ => return self.expected("resource key"),
+        };
+        self.expect(Tok::Greater)?;
+        self.expect(Tok::Colon)?;
+        let at = self.here();
+        let ty = self.parse_type()?;
+        if ty.shape().is_none() {
+            return Err(Box::new(Diagnostic::error(at, format!("dense_resource needs a tensor type, found '{ty}'"))));
+        }
+        Ok(Attribute::DenseResource { key: Sym::new(&key), ty })
+    }
+
+    fn parse_dense(&mut self) -> PResult<Attribute> {
+        self.bump();
+        self.expect(Tok::Less)?;
+        let mut elems: Vec<(Attribute, Location)> = Vec::new();
+        self.parse_dense_elems(&mut elems)?;
+        self.expect(Tok::Greater)?;
+        self.expect(Tok::Colon)?;
+        let ty_at = self.here();
+        let ty = self.parse_type()?;
+        let Some(_) = ty.shape() else {
+            return Err(Box::new(Diagnostic::error(ty_at, format!("dense needs a tensor type, found '{ty}'"))));
+        };
+        let n = ty.num_elements() as usize;
+        if elems.len() != 1 && elems.len() != n {
+            return Err(Box::new(Diagnostic::error(
+                ty_at,
+                format!("dense literal has {} element(s) but '{ty}' holds {n}", elems.len()),
+            )));
+        }
+        let et = ty.element();
+        let values = if et.is_float() {
+            let mut v = Vec::with_capacity(elems.len());
+            for (a, l) in elems {
+                match a.as_f64() {
+                    Some(x) => v.push(canonical_float(x, et)),
+                    None => return Err(Box::new(Diagnostic::error(l, format!("expected a number for '{et}'")))),
+                }
+            }
+            DenseValues::Floats(v)
+        } else if et == Type::i1() {
+            let mut v = Vec::with_capacity(elems.len());
+            for (a, l) in elems {
+                match a {
+                    Attribute::Bool(b) => v.push(b),
+                    Attribute::Int(i @ (0 | 1), _) => v.push(i == 1),
+                    _ => return Err(Box::new(Diagnostic::error(l, "expected true or false for 'i1'"))),
+                }
+            }
+            DenseValues::Bools(v)
+        } else if et.is_integer() {
+            let mut v = Vec::with_capacity(elems.len());
+            for (a, l) in elems {
+                match a {
+                    Attribute::Int(i, _) => v.push(i),
+                    _ => return Err(Box::new(Diagnostic::error(l, format!("expected an integer for '{et}'")))),
+                }
+            }
+            DenseValues::Ints(v)
+        } else {
+            return Err(Box::new(Diagnostic::error(ty_at, format!("dense does not support element type '{et}'"))));
+        };
+        Ok(Attribute::dense(ty, values))
+    }
+
+    fn parse_dense_elems(&mut self, out: &mut Vec<(Attribute, Location)>) -> PResult<()> {
+        if self.consume_if(Tok::LBracket) {
+            if self.tok.kind != Tok::RBracket {
+                loop {
+                    self.parse_dense_elems(out)?;
+                    if !self.consume_if(Tok::Comma) {
+                        break;
+                    }
+                }
+            }
+            if self.tok.kind != Tok::RBracket {
+                return self.expected("',' or ']' in dense literal");
+            }
+            self.bump();
+            return Ok(());
+        }
+        let at = self.here();
+        let a = match self.tok.kind {
+            Tok::Int => Attribute::Int(
+                parse_int_literal(self.text())
+                    .ok_or_else(|| Box::new(Diagnostic::error(at.clone(), "integer is out of range")))?,
+                Type::i64(),
+            ),
+            Tok::Float => Attribute::Float(self.text().parse().unwrap_or(f64::NAN), Type::f64()),
+            Tok::Ident => match self.text() {
+                "true" => Attribute::Bool(true),
+                "false" => Attribute::Bool(false),
+                "nan" => Attribute::Float(f64::NAN, Type::f64()),
+                "inf" => Attribute::Float(f64::INFINITY, Type::f64()),
+                "-inf" => Attribute::Float(f64::NEG_INFINITY, Type::f64()),
+                _ => return self.expected("dense element"),
+            },
+            _ => return self.expected("dense element"),
+        };
+        self.bump();
+        out.push((a, at));
+        Ok(())
+    }
+}
+
+/// Rounds a float to its element type's precision so text and memory agree.
+pub fn canonical_float(v: f64, ty: Type) -> f64 {
+    match ty.kind() {
+        TypeKind::F32 => v as f32 as f64,
+        TypeKind::F16 | TypeKind::BF16 => v as f32 as f64,
+        _ => v,
+    }
+}
+
+fn parse_int_literal(text: &str) -> Option<i64> {
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, text),
+    };
+    let v = match body.strip_prefix("0x") {
+        Some(h) => i64::from_str_radix(h, 16).ok()?,
+        None => body.parse::<i64>().ok()?,
+    };
+    Some(if neg { -v } else { v })
+}
+
+fn parse_int_type(text: &str) -> Option<Type> {
+    let (sign, digits) = if let Some(d) = text.strip_prefix("si") {
+        (Signedness::Signed, d)
+    } else if let Some(d) = text.strip_prefix("ui") {
+        (Signedness::Unsigned, d)
+    } else {
+        (Signedness::Signless, text.strip_prefix('i')?)
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let w: u32 = digits.parse().ok()?;
+    (1..=64).contains(&w).then(|| Type::int(w, sign))
+}

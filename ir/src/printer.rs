@@ -1,0 +1,369 @@
+//! Printer for the textual IR: custom form by default, generic form on request.
+//!
+//! Output is deterministic: values are numbered in definition order per
+//! isolated-from-above op (`%0`, `%1`, block arguments `%arg0`), attributes
+//! are sorted, and resource blobs are printed sorted by key.
+
+use crate::attrs::Attribute;
+use crate::dialect::{Context, Syntax, Traits};
+use crate::intern::Sym;
+use crate::module::{BlockId, Module, OpId, RegionId, ValueId};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
+
+#[derive(Clone, Copy, Default)]
+pub struct PrintOptions {
+    /// Print every op in the generic `"name"(...)` form.
+    pub generic: bool,
+    /// Omit the `{-# dialect_resources #-}` section (for IR dumps between passes).
+    pub elide_resources: bool,
+}
+
+pub struct Printer<'a> {
+    pub m: &'a Module,
+    ctx: &'a Context,
+    opts: PrintOptions,
+    pub out: String,
+    names: FxHashMap<ValueId, (u32, bool, u32)>,
+    counters: Vec<(u32, u32)>,
+    indent: usize,
+}
+
+/// Prints a whole module (with its resources section unless elided).
+pub fn print_module(m: &Module, ctx: &Context, opts: PrintOptions) -> String {
+    let mut p = Printer::new(m, ctx, opts);
+    p.print_op(m.top());
+    p.out.push('\n');
+    if !opts.elide_resources {
+        p.print_resources();
+    }
+    p.out
+}
+
+/// Prints one op (and its nested ops) without the resources section.
+pub fn print_op(m: &Module, ctx: &Context, op: OpId, opts: PrintOptions) -> String {
+    let mut p = Printer::new(m, ctx, opts);
+    p.print_op(op);
+    p.out.push('\n');
+    p.out
+}
+
+/// Quotes a string with the escapes the lexer understands.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\{:02X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn is_bare_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.'))
+}
+
+/// A symbol name as written after `@`.
+pub fn symbol_text(s: &str) -> String {
+    if is_bare_id(s) {
+        s.to_owned()
+    } else {
+        quote(s)
+    }
+}
+
+/// A resource key as written inside `dense_resource<...>`.
+pub fn resource_key_text(s: &str) -> String {
+    symbol_text(s)
+}
+
+/// `key = value`, or just `key` for unit attributes.
+pub fn write_attr_entry(f: &mut impl fmt::Write, k: Sym, v: &Attribute) -> fmt::Result {
+    let key = if is_bare_id(k.as_str()) { k.as_str().to_owned() } else { quote(k.as_str()) };
+    match v {
+        Attribute::Unit => f.write_str(&key),
+        v => write!(f, "{key} = {v}"),
+    }
+}
+
+impl<'a> Printer<'a> {
+    pub fn new(m: &'a Module, ctx: &'a Context, opts: PrintOptions) -> Printer<'a> {
+        Printer { m, ctx, opts, out: String::new(), names: FxHashMap::default(), counters: vec![(0, 0)], indent: 0 }
+    }
+
+    fn newline(&mut self) {
+        self.out.push('\n');
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+    }
+
+    fn name_results(&mut self, op: OpId) {
+        let results = self.m.op(op).results();
+        let n = self.counters.last_mut().expect("counter stack");
+        let id = n.0;
+        n.0 += 1;
+        for (i, &r) in results.iter().enumerate() {
+            self.names.insert(r, (id, false, if results.len() > 1 { i as u32 + 1 } else { 0 }));
+        }
+    }
+
+    fn name_block_args(&mut self, block: BlockId) {
+        for &a in self.m.block(block).args() {
+            let n = self.counters.last_mut().expect("counter stack");
+            self.names.insert(a, (n.1, true, 0));
+            n.1 += 1;
+        }
+    }
+
+    /// Writes a value's name (`%3`, `%arg0`, `%4#1`).
+    pub fn value(&mut self, v: ValueId) {
+        match self.names.get(&v) {
+            Some(&(n, true, _)) => {
+                let _ = write!(self.out, "%arg{n}");
+            }
+            Some(&(n, false, 0)) => {
+                let _ = write!(self.out, "%{n}");
+            }
+            Some(&(n, false, i)) => {
+                let _ = write!(self.out, "%{n}#{}", i - 1);
+            }
+            None => self.out.push_str("%<<UNKNOWN>>"),
+        }
+    }
+
+    pub fn value_list(&mut self, vs: &[ValueId]) {
+        for (i, &v) in vs.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.value(v);
+        }
+    }
+
+    pub fn write(&mut self, s: &str) {
+        self.out.push_str(s);
+    }
+
+    pub fn type_list(&mut self, vs: &[ValueId]) {
+        for (i, &v) in vs.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            let _ = write!(self.out, "{}", self.m.value_type(v));
+        }
+    }
+
+    /// ` {a = 1, b}` for the attributes not in `skip` (nothing if none remain).
+    pub fn attr_dict(&mut self, op: OpId, skip: &[&str], keyword: bool) {
+        let attrs: Vec<&(Sym, Attribute)> =
+            self.m.op(op).attrs().iter().filter(|(k, _)| !skip.contains(&k.as_str())).collect();
+        if attrs.is_empty() {
+            return;
+        }
+        self.out.push_str(if keyword { " attributes {" } else { " {" });
+        for (i, (k, v)) in attrs.into_iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            let _ = write_attr_entry(&mut self.out, *k, v);
+        }
+        self.out.push('}');
+    }
+
+    pub fn print_op(&mut self, op: OpId) {
+        let o = self.m.op(op);
+        let isolated = self.ctx.has_trait(o.name_str(), Traits::ISOLATED_FROM_ABOVE);
+        let results = o.results();
+        if !results.is_empty() {
+            if !self.names.contains_key(&results[0]) {
+                self.name_results(op);
+            }
+            let first = results[0];
+            self.value(first);
+            if results.len() > 1 {
+                // `%3#0` was written; rewrite as the group form `%3:2`.
+                let cut = self.out.rfind('#').expect("multi-result name");
+                self.out.truncate(cut);
+                let _ = write!(self.out, ":{}", results.len());
+            }
+            self.out.push_str(" = ");
+        }
+        if isolated {
+            self.counters.push((0, 0));
+        }
+        let def = self.ctx.op_def(o.name_str()).copied();
+        match (self.opts.generic, def.map(|d| d.syntax)) {
+            (false, Some(Syntax::Custom(c))) => {
+                self.out.push_str(o.name_str());
+                c.print(self, op);
+            }
+            (false, Some(Syntax::Default)) if o.regions().is_empty() => {
+                self.out.push_str(o.name_str());
+                self.default_form(op, false);
+            }
+            (false, Some(Syntax::OperandTypes)) if o.regions().is_empty() && o.results().is_empty() => {
+                self.out.push_str(o.name_str());
+                self.default_form(op, true);
+            }
+            _ => self.generic_form(op),
+        }
+        if isolated {
+            self.counters.pop();
+        }
+        let loc = &self.m.op(op).loc;
+        if loc.is_printable() {
+            let _ = write!(self.out, " loc({loc})");
+        }
+    }
+
+    fn default_form(&mut self, op: OpId, operand_types: bool) {
+        let operands = self.m.op(op).operands().to_vec();
+        if !operands.is_empty() {
+            self.out.push(' ');
+            self.value_list(&operands);
+        }
+        self.attr_dict(op, &[], false);
+        let typed: Vec<ValueId> =
+            if operand_types { operands } else { self.m.op(op).results().to_vec() };
+        if !typed.is_empty() {
+            self.out.push_str(" : ");
+            self.type_list(&typed);
+        }
+    }
+
+    fn generic_form(&mut self, op: OpId) {
+        let o = self.m.op(op);
+        let _ = write!(self.out, "{}(", quote(o.name_str()));
+        let operands = o.operands().to_vec();
+        self.value_list(&operands);
+        self.out.push(')');
+        let regions = o.regions().to_vec();
+        if !regions.is_empty() {
+            self.out.push_str(" (");
+            for (i, &r) in regions.iter().enumerate() {
+                if i > 0 {
+                    self.out.push_str(", ");
+                }
+                self.region(r, true);
+            }
+            self.out.push(')');
+        }
+        self.attr_dict(op, &[], false);
+        self.out.push_str(" : (");
+        self.type_list(&operands);
+        self.out.push_str(") -> ");
+        let results = self.m.op(op).results().to_vec();
+        if results.len() == 1 {
+            self.type_list(&results);
+        } else {
+            self.out.push('(');
+            self.type_list(&results);
+            self.out.push(')');
+        }
+    }
+
+    /// `{ ... }` with the region's ops; block arguments are printed as a
+    /// `^bb0(...)` label only when `print_args` (custom forms show them elsewhere).
+    pub fn region(&mut self, r: RegionId, print_args: bool) {
+        self.out.push('{');
+        for &b in self.m.region(r).blocks() {
+            self.name_block_args(b);
+            let args = self.m.block(b).args().to_vec();
+            if print_args && !args.is_empty() {
+                self.newline();
+                self.out.push_str("^bb0(");
+                for (i, &a) in args.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.value(a);
+                    let _ = write!(self.out, ": {}", self.m.value_type(a));
+                }
+                self.out.push_str("):");
+            }
+            self.block_ops(b);
+        }
+        self.newline();
+        self.out.push('}');
+    }
+
+    /// Prints a block's ops, naming all their results first so uses that
+    /// precede definitions (graph regions allow them) print correctly.
+    fn block_ops(&mut self, b: BlockId) {
+        let ops = self.m.block_ops(b);
+        for &op in &ops {
+            if !self.m.op(op).results().is_empty() {
+                self.name_results(op);
+            }
+        }
+        self.indent += 1;
+        for op in ops {
+            self.newline();
+            self.print_op(op);
+        }
+        self.indent -= 1;
+    }
+
+    /// Names a region's block arguments without printing them (for custom forms
+    /// that show them in a signature before the body).
+    pub fn declare_args(&mut self, r: RegionId) {
+        if let Some(&b) = self.m.region(r).blocks().first() {
+            self.name_block_args(b);
+        }
+    }
+
+    /// Prints a region whose block arguments were already named by [`Self::declare_args`].
+    pub fn region_body(&mut self, r: RegionId) {
+        self.out.push('{');
+        for &b in self.m.region(r).blocks() {
+            self.block_ops(b);
+        }
+        self.newline();
+        self.out.push('}');
+    }
+
+    fn print_resources(&mut self) {
+        let mut used = BTreeSet::new();
+        for op in self.m.walk(self.m.top()) {
+            for (_, a) in self.m.op(op).attrs() {
+                collect_resource_keys(a, &mut used);
+            }
+        }
+        let blobs: Vec<_> = self.m.resources.iter().filter(|(k, _)| used.contains(*k)).collect();
+        if blobs.is_empty() {
+            return;
+        }
+        self.out.push_str("\n{-#\n  dialect_resources: {\n    builtin: {\n");
+        for (i, (k, b)) in blobs.iter().enumerate() {
+            let sep = if i + 1 < blobs.len() { "," } else { "" };
+            let _ = writeln!(self.out, "      {}: \"{}\"{sep}", resource_key_text(k), b.to_hex());
+        }
+        self.out.push_str("    }\n  }\n#-}\n");
+    }
+}
+
+/// Every `dense_resource` key an attribute refers to.
+pub fn collect_resource_keys<'a>(a: &'a Attribute, out: &mut BTreeSet<&'a str>) {
+    match a {
+        Attribute::DenseResource { key, .. } => {
+            out.insert(key.as_str());
+        }
+        Attribute::Array(items) => items.iter().for_each(|x| collect_resource_keys(x, out)),
+        Attribute::Dict(items) => items.iter().for_each(|(_, x)| collect_resource_keys(x, out)),
+        _ => {}
+    }
+}

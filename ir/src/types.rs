@@ -1,0 +1,207 @@
+//! Interned types: `Type` is a `Copy` handle, equal types share one handle.
+//!
+//! Builtin kinds cover what a dataflow NN compiler needs: floats, integers
+//! of any width and signedness, ranked tensors with static dims, function
+//! types (for the generic op form), and an escape for dialect types such as
+//! `!q.uniform<u8:f32, 0.02:128>`, which keep their body text and are given
+//! meaning by the dialect that owns them.
+
+use rustc_hash::FxHashMap;
+use std::fmt;
+use std::sync::{OnceLock, RwLock};
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Signedness {
+    Signless,
+    Signed,
+    Unsigned,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum TypeKind {
+    F16,
+    BF16,
+    F32,
+    F64,
+    Index,
+    Int { width: u32, signedness: Signedness },
+    /// A ranked tensor with static dimensions.
+    Tensor { shape: Vec<i64>, elem: Type },
+    Function { inputs: Vec<Type>, results: Vec<Type> },
+    /// `!dialect.body`: the dialect name and the verbatim body after the dot.
+    Dialect { dialect: String, body: String },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Type(u32);
+
+#[derive(Default)]
+struct Table {
+    map: FxHashMap<&'static TypeKind, u32>,
+    kinds: Vec<&'static TypeKind>,
+}
+
+fn table() -> &'static RwLock<Table> {
+    static T: OnceLock<RwLock<Table>> = OnceLock::new();
+    T.get_or_init(Default::default)
+}
+
+impl Type {
+    pub fn get(kind: TypeKind) -> Type {
+        if let Some(&i) = table().read().expect("type table poisoned").map.get(&kind) {
+            return Type(i);
+        }
+        let mut t = table().write().expect("type table poisoned");
+        if let Some(&i) = t.map.get(&kind) {
+            return Type(i);
+        }
+        let leaked: &'static TypeKind = Box::leak(Box::new(kind));
+        let i = t.kinds.len() as u32;
+        t.kinds.push(leaked);
+        t.map.insert(leaked, i);
+        Type(i)
+    }
+
+    pub fn kind(self) -> &'static TypeKind {
+        table().read().expect("type table poisoned").kinds[self.0 as usize]
+    }
+
+    pub fn f32() -> Type {
+        Type::get(TypeKind::F32)
+    }
+    pub fn f16() -> Type {
+        Type::get(TypeKind::F16)
+    }
+    pub fn bf16() -> Type {
+        Type::get(TypeKind::BF16)
+    }
+    pub fn f64() -> Type {
+        Type::get(TypeKind::F64)
+    }
+    pub fn index() -> Type {
+        Type::get(TypeKind::Index)
+    }
+    pub fn int(width: u32, signedness: Signedness) -> Type {
+        Type::get(TypeKind::Int { width, signedness })
+    }
+    pub fn i1() -> Type {
+        Type::int(1, Signedness::Signless)
+    }
+    pub fn i64() -> Type {
+        Type::int(64, Signedness::Signless)
+    }
+    pub fn tensor(shape: &[i64], elem: Type) -> Type {
+        Type::get(TypeKind::Tensor { shape: shape.to_vec(), elem })
+    }
+    pub fn function(inputs: Vec<Type>, results: Vec<Type>) -> Type {
+        Type::get(TypeKind::Function { inputs, results })
+    }
+    pub fn dialect(dialect: &str, body: &str) -> Type {
+        Type::get(TypeKind::Dialect { dialect: dialect.to_owned(), body: body.to_owned() })
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self.kind(), TypeKind::F16 | TypeKind::BF16 | TypeKind::F32 | TypeKind::F64)
+    }
+    pub fn is_integer(self) -> bool {
+        matches!(self.kind(), TypeKind::Int { .. } | TypeKind::Index)
+    }
+
+    /// Shape of a tensor type, `None` for scalars and other kinds.
+    pub fn shape(self) -> Option<&'static [i64]> {
+        match self.kind() {
+            TypeKind::Tensor { shape, .. } => Some(shape),
+            _ => None,
+        }
+    }
+
+    /// Element type of a tensor, or the type itself for scalars.
+    pub fn element(self) -> Type {
+        match self.kind() {
+            TypeKind::Tensor { elem, .. } => *elem,
+            _ => self,
+        }
+    }
+
+    /// Number of elements of a tensor type (1 for scalars).
+    pub fn num_elements(self) -> i64 {
+        self.shape().map_or(1, |s| s.iter().product())
+    }
+
+    pub fn function_parts(self) -> Option<(&'static [Type], &'static [Type])> {
+        match self.kind() {
+            TypeKind::Function { inputs, results } => Some((inputs, results)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+fn write_type_list(f: &mut fmt::Formatter<'_>, types: &[Type]) -> fmt::Result {
+    for (i, t) in types.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{t}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind() {
+            TypeKind::F16 => f.write_str("f16"),
+            TypeKind::BF16 => f.write_str("bf16"),
+            TypeKind::F32 => f.write_str("f32"),
+            TypeKind::F64 => f.write_str("f64"),
+            TypeKind::Index => f.write_str("index"),
+            TypeKind::Int { width, signedness } => match signedness {
+                Signedness::Signless => write!(f, "i{width}"),
+                Signedness::Signed => write!(f, "si{width}"),
+                Signedness::Unsigned => write!(f, "ui{width}"),
+            },
+            TypeKind::Tensor { shape, elem } => {
+                f.write_str("tensor<")?;
+                for d in shape {
+                    write!(f, "{d}x")?;
+                }
+                write!(f, "{elem}>")
+            }
+            TypeKind::Function { inputs, results } => {
+                f.write_str("(")?;
+                write_type_list(f, inputs)?;
+                f.write_str(") -> ")?;
+                if results.len() == 1 && !matches!(results[0].kind(), TypeKind::Function { .. }) {
+                    write!(f, "{}", results[0])
+                } else {
+                    f.write_str("(")?;
+                    write_type_list(f, results)?;
+                    f.write_str(")")
+                }
+            }
+            TypeKind::Dialect { dialect, body } => write!(f, "!{dialect}.{body}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_and_printing() {
+        let a = Type::tensor(&[1, 32, 32, 3], Type::f32());
+        let b = Type::tensor(&[1, 32, 32, 3], Type::f32());
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), "tensor<1x32x32x3xf32>");
+        assert_eq!(Type::int(8, Signedness::Unsigned).to_string(), "ui8");
+        let f = Type::function(vec![a], vec![Type::f16(), Type::i64()]);
+        assert_eq!(f.to_string(), "(tensor<1x32x32x3xf32>) -> (f16, i64)");
+        assert_eq!(a.num_elements(), 3072);
+    }
+}

@@ -1,0 +1,61 @@
+//! The explicit pass registry: one line per pass, kept sorted by name.
+
+use crate::{generic, test};
+use hailo_ir::pass::{PassInfo, PassRegistry};
+
+pub fn registry() -> PassRegistry {
+    PassRegistry::new(
+        vec![
+            PassInfo::of::<generic::canonicalize::Canonicalize>(),
+            PassInfo::of::<generic::cse::Cse>(),
+            PassInfo::of::<generic::dce::Dce>(),
+            PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
+            PassInfo::of::<test::analysis::TestAnalysis>(),
+            PassInfo::of::<test::fail::TestFail>(),
+            PassInfo::of::<test::graph_attr::TestGraphAttr>(),
+            PassInfo::of::<test::options::TestOptionsPass>(),
+        ],
+        crate::pipelines::pipelines(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sorted_unique_and_kebab_case() {
+        let r = registry();
+        let names: Vec<&str> = r.passes().iter().map(|p| p.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(names, sorted, "registry must be sorted and unique");
+        for n in names {
+            assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{n}");
+        }
+    }
+
+    #[test]
+    fn every_pass_has_a_lit_test() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../lit-tests");
+        let mut corpus = String::new();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("lit-tests directory exists").flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "hir") {
+                    corpus.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+                }
+            }
+        }
+        for p in registry().passes() {
+            let used = corpus.contains(&format!("({}", p.name))
+                || corpus.contains(&format!(",{}", p.name))
+                || corpus.contains(&format!("{}{{", p.name));
+            assert!(used, "pass '{}' has no lit test using it in a --pass-pipeline", p.name);
+        }
+    }
+}

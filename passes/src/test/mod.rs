@@ -1,0 +1,5 @@
+//! Passes that exist only to test the pass infrastructure.
+pub mod analysis;
+pub mod fail;
+pub mod graph_attr;
+pub mod options;

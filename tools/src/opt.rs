@@ -1,0 +1,320 @@
+//! The `hailo-opt` driver: parse textual IR, verify, run a pass pipeline with
+//! instrumentation, print the result, as `mlir-opt` does.
+//!
+//! Exit codes: 0 success, 1 diagnostics or a failed pass, 2 usage errors.
+
+use clap::Parser as ClapParser;
+use hailo_ir::diag::SourceMgr;
+use hailo_ir::pass::instrument::PassFilter;
+use hailo_ir::pass::{Instrumentation, OpPassManager, PassRegistry};
+use hailo_ir::{print_module, Context, Diagnostic, Location, PrintOptions, Sym};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(ClapParser, Debug, Clone)]
+#[command(name = "hailo-opt", version, about = "Run passes over Hailo IR (.hir), like mlir-opt")]
+pub struct OptArgs {
+    /// Input file (`-` for stdin).
+    #[arg(default_value = "-")]
+    pub input: String,
+    /// Output file (`-` for stdout).
+    #[arg(short = 'o', default_value = "-")]
+    pub output: String,
+    /// The pass pipeline, e.g. 'builtin.module(builtin.graph(canonicalize,cse))'.
+    #[arg(long = "pass-pipeline")]
+    pub pass_pipeline: Option<String>,
+    /// Print the pipeline with every option, then continue.
+    #[arg(long)]
+    pub dump_pass_pipeline: bool,
+    /// List registered passes and pipelines with their options, then exit.
+    #[arg(long)]
+    pub list_passes: bool,
+    /// Print ops in the generic form.
+    #[arg(long)]
+    pub print_generic: bool,
+    /// Accept ops of dialects that are not registered.
+    #[arg(long)]
+    pub allow_unregistered_dialect: bool,
+    /// Split the input at `// -----` lines and process each chunk separately.
+    #[arg(long)]
+    pub split_input_file: bool,
+    /// Check diagnostics against `// expected-error` comments instead of printing them.
+    #[arg(long)]
+    pub verify_diagnostics: bool,
+    /// Print the IR before the listed passes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub print_ir_before: Vec<String>,
+    /// Print the IR after the listed passes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub print_ir_after: Vec<String>,
+    #[arg(long)]
+    pub print_ir_before_all: bool,
+    #[arg(long)]
+    pub print_ir_after_all: bool,
+    /// Print the IR after a pass only if the pass changed it.
+    #[arg(long)]
+    pub print_ir_after_change: bool,
+    /// Print the IR after a pass that failed.
+    #[arg(long)]
+    pub print_ir_after_failure: bool,
+    /// Report wall time per pass as a tree.
+    #[arg(long)]
+    pub timing: bool,
+    /// Report the statistics of every pass.
+    #[arg(long)]
+    pub pass_statistics: bool,
+    /// Verify the IR after every pass.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub verify_each: bool,
+    /// On a pass failure, write the input IR and the pipeline to FILE.
+    #[arg(long)]
+    pub reproducer: Option<PathBuf>,
+    /// Replay a reproducer written by --reproducer.
+    #[arg(long)]
+    pub run_reproducer: Option<PathBuf>,
+}
+
+pub struct OptOutcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: u8,
+    /// Where stdout should go (`None`: stdout).
+    pub output_path: Option<PathBuf>,
+}
+
+const SPLIT_MARKER: &str = "// -----";
+const REPRO_HEADER: &str = "// hailo-opt reproducer";
+const REPRO_CONFIG: &str = "// configuration: ";
+
+fn usage(msg: String) -> OptOutcome {
+    OptOutcome { stdout: String::new(), stderr: format!("hailo-opt: error: {msg}\n"), code: 2, output_path: None }
+}
+
+/// Reads the pipeline recorded in a reproducer's header.
+fn reproducer_config(text: &str) -> Option<(String, bool)> {
+    let mut pipeline = None;
+    let mut unregistered = false;
+    for line in text.lines().take_while(|l| l.starts_with("//")) {
+        if let Some(cfg) = line.strip_prefix(REPRO_CONFIG) {
+            let p = cfg.split("--pass-pipeline='").nth(1)?;
+            pipeline = Some(p[..p.find('\'')?].to_owned());
+            unregistered = cfg.contains("--allow-unregistered-dialect");
+        }
+    }
+    pipeline.map(|p| (p, unregistered))
+}
+
+/// Runs the whole tool on parsed arguments and the input text.
+pub fn run(mut args: OptArgs, registry: &PassRegistry, read_input: impl Fn(&str) -> std::io::Result<String>) -> OptOutcome {
+    if args.list_passes {
+        return OptOutcome { stdout: registry.list_text(), stderr: String::new(), code: 0, output_path: None };
+    }
+    let mut input_name = args.input.clone();
+    if let Some(r) = &args.run_reproducer {
+        input_name = r.display().to_string();
+    }
+    let text = match read_input(&input_name) {
+        Ok(t) => t,
+        Err(e) => {
+            let msg = if e.kind() == std::io::ErrorKind::InvalidData {
+                format!("'{input_name}' is not valid UTF-8 text; .hir files are UTF-8")
+            } else {
+                format!("cannot read '{input_name}': {e}")
+            };
+            return OptOutcome { stdout: String::new(), stderr: format!("hailo-opt: error: {msg}\n"), code: 1, output_path: None };
+        }
+    };
+    if args.run_reproducer.is_some() {
+        match reproducer_config(&text) {
+            Some((p, unreg)) => {
+                args.pass_pipeline = Some(p);
+                args.allow_unregistered_dialect |= unreg;
+            }
+            None => return usage(format!("'{input_name}' has no '{REPRO_CONFIG}--pass-pipeline=...' header line")),
+        }
+    }
+    let display_name = if input_name == "-" { "<stdin>".to_owned() } else { input_name.clone() };
+    let ctx = crate::context::full_context(args.allow_unregistered_dialect);
+    let mut sm = SourceMgr::default();
+    sm.add(&display_name, &text);
+
+    // Build the pipeline once to validate it (errors point at the column).
+    let pipeline_text = args.pass_pipeline.clone();
+    if let Some(p) = &pipeline_text {
+        if let Err(e) = OpPassManager::parse(p, registry) {
+            let mut psm = SourceMgr::default();
+            psm.add("<pass-pipeline>", p);
+            let col = p[..e.offset.min(p.len())].chars().count() as u32 + 1;
+            let d = Diagnostic::error(Location::Src { file: Sym::new("<pass-pipeline>"), line: 1, col }, e.message);
+            return OptOutcome { stdout: String::new(), stderr: psm.render(&d), code: 1, output_path: None };
+        }
+    }
+
+    let chunks: Vec<String> = if args.split_input_file { split_chunks(&text) } else { vec![text.clone()] };
+    let mut out = Vec::new();
+    let mut stderr = String::new();
+    let mut failed = false;
+    for chunk in &chunks {
+        let r = process_chunk(&args, &ctx, registry, &display_name, chunk, pipeline_text.as_deref(), &sm);
+        stderr.push_str(&r.stderr);
+        failed |= r.failed;
+        if let Some(o) = r.output {
+            out.push(o);
+        }
+    }
+    let stdout = out.join(&format!("{SPLIT_MARKER}\n"));
+    let output_path = (args.output != "-").then(|| PathBuf::from(&args.output));
+    OptOutcome { stdout, stderr, code: u8::from(failed), output_path }
+}
+
+/// Splits at `// -----` lines, padding each chunk with blank lines so line
+/// numbers in diagnostics stay those of the original file.
+fn split_chunks(text: &str) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut current = String::new();
+    let mut line_no = 0usize;
+    let mut start_line = 0usize;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == SPLIT_MARKER {
+            chunks.push("\n".repeat(start_line) + &current);
+            current.clear();
+            start_line = line_no + 1;
+        } else {
+            current.push_str(line);
+        }
+        line_no += 1;
+    }
+    chunks.push("\n".repeat(start_line) + &current);
+    chunks
+}
+
+struct ChunkResult {
+    output: Option<String>,
+    stderr: String,
+    failed: bool,
+}
+
+fn process_chunk(
+    args: &OptArgs,
+    ctx: &Context,
+    registry: &PassRegistry,
+    file: &str,
+    chunk: &str,
+    pipeline: Option<&str>,
+    sm: &SourceMgr,
+) -> ChunkResult {
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut stderr = String::new();
+    let t_parse = Instant::now();
+    let parsed = hailo_ir::parse_module(ctx, file, chunk);
+    let parse_time = t_parse.elapsed();
+    let mut output = None;
+    let mut timing = None;
+    match parsed {
+        Err(d) => diags.push(*d),
+        Ok(mut m) => {
+            let t_verify = Instant::now();
+            let verified = hailo_ir::verifier::verify(&m, ctx, m.top());
+            let verify_time = t_verify.elapsed();
+            match verified {
+                Err(errs) => diags.extend(errs),
+                Ok(()) => {
+                    let mut ok = true;
+                    if let Some(p) = pipeline {
+                        let Ok(mut pm) = OpPassManager::parse(p, registry) else { unreachable!("validated above") };
+                        if args.dump_pass_pipeline {
+                            stderr.push_str(&format!("Pass Manager with {} top-level anchor:\n{}\n", 1, pm.dump()));
+                        }
+                        let top_name = m.op(m.top()).name_str();
+                        if pm.anchor != top_name {
+                            diags.push(Diagnostic::error(
+                                m.op(m.top()).loc.clone(),
+                                format!("the pipeline is anchored on '{}' but the input's top-level op is '{top_name}'", pm.anchor),
+                            ));
+                            ok = false;
+                        } else {
+                            let mut inst = instrumentation(args);
+                            let t_run = Instant::now();
+                            let top = m.top();
+                            let result = pm.run(&mut m, ctx, top, &mut inst);
+                            let run_time = t_run.elapsed();
+                            stderr.push_str(&inst.output);
+                            diags.extend(inst.diagnostics);
+                            if let Err(f) = result {
+                                diags.extend(f.diagnostics);
+                                ok = false;
+                                if let Some(path) = &args.reproducer {
+                                    stderr.push_str(&write_reproducer(path, args, &pm.dump(), chunk));
+                                }
+                            }
+                            if args.pass_statistics {
+                                stderr.push_str(&pm.statistics_report());
+                            }
+                            timing = Some((pm, verify_time, run_time));
+                        }
+                    }
+                    if ok {
+                        let t_print = Instant::now();
+                        let opts = PrintOptions { generic: args.print_generic, elide_resources: false };
+                        output = Some(print_module(&m, ctx, opts));
+                        if let Some((pm, verify_time, run_time)) = &timing {
+                            let print_time = t_print.elapsed();
+                            let total = parse_time + *verify_time + *run_time + print_time;
+                            let rows: [(&str, Duration); 3] =
+                                [("Parser", parse_time), ("Output", print_time), ("Verifier", *verify_time)];
+                            stderr.push_str(&pm.timing_report(total, &rows));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if args.verify_diagnostics {
+        let problems = hailo_ir::expected_diags::check(file, chunk, &diags);
+        let failed = !problems.is_empty();
+        for p in &problems {
+            stderr.push_str(&sm.render(p));
+        }
+        return ChunkResult { output, stderr, failed };
+    }
+    let failed = diags.iter().any(|d| d.severity == hailo_ir::Severity::Error);
+    for d in &diags {
+        stderr.push_str(&sm.render(d));
+    }
+    ChunkResult { output: if failed { None } else { output }, stderr, failed }
+}
+
+fn instrumentation(args: &OptArgs) -> Instrumentation {
+    let filter = |all: bool, names: &[String]| {
+        if all {
+            PassFilter::All
+        } else if names.is_empty() {
+            PassFilter::Never
+        } else {
+            PassFilter::Names(names.to_vec())
+        }
+    };
+    Instrumentation {
+        print_before: filter(args.print_ir_before_all, &args.print_ir_before),
+        print_after: filter(args.print_ir_after_all, &args.print_ir_after),
+        print_after_change: args.print_ir_after_change,
+        print_after_failure: args.print_ir_after_failure,
+        verify_each: args.verify_each,
+        timing: args.timing,
+        statistics: args.pass_statistics,
+        ..Instrumentation::default()
+    }
+}
+
+fn write_reproducer(path: &std::path::Path, args: &OptArgs, pipeline: &str, input: &str) -> String {
+    let mut cfg = format!("--pass-pipeline='{pipeline}'");
+    if args.allow_unregistered_dialect {
+        cfg.push_str(" --allow-unregistered-dialect");
+    }
+    let body = input.trim_start_matches('\n');
+    let text = format!("{REPRO_HEADER}\n{REPRO_CONFIG}{cfg}\n{body}");
+    match crate::atomic::write(path, text.as_bytes()) {
+        Ok(()) => format!("hailo-opt: reproducer written to '{}'\n", path.display()),
+        Err(e) => format!("hailo-opt: error: could not write reproducer '{}': {e}\n", path.display()),
+    }
+}
