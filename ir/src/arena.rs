@@ -146,6 +146,11 @@ impl<T> std::ops::IndexMut<Idx<T>> for Arena<T> {
     }
 }
 
+/// A handle that refers to nothing in any arena (generation never issued).
+pub(crate) fn placeholder<T>() -> Idx<T> {
+    Idx { index: u32::MAX, generation: u32::MAX, _marker: PhantomData }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,9 +166,4 @@ mod tests {
         assert_eq!(a[y], 2);
         assert_eq!(a.len(), 1);
     }
-}
-
-/// A handle that refers to nothing in any arena (generation never issued).
-pub(crate) fn placeholder<T>() -> Idx<T> {
-    Idx { index: u32::MAX, generation: u32::MAX, _marker: PhantomData }
 }

@@ -266,7 +266,7 @@ impl Module {
     /// Creates a detached op with fresh result values and empty regions.
     pub fn create_op(&mut self, spec: OpSpec) -> OpId {
         let mut attrs = spec.attrs;
-        attrs.sort_by(|a, b| a.0.cmp(&b.0));
+        attrs.sort_by_key(|a| a.0);
         attrs.dedup_by(|b, a| a.0 == b.0);
         let id = self.ops.alloc(Operation {
             name: spec.name,

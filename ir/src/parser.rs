@@ -925,7 +925,7 @@ impl<'a> Parser<'a> {
             Tok::LBrace => {
                 let mut entries = Vec::new();
                 self.parse_attr_dict(&mut entries)?;
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                entries.sort_by_key(|a| a.0);
                 Ok(Attribute::Dict(entries))
             }
             Tok::HashId => {
@@ -981,7 +981,8 @@ impl<'a> Parser<'a> {
         self.bump();
         self.expect(Tok::Less)?;
         let mut elems: Vec<(Attribute, Location)> = Vec::new();
-        self.parse_dense_elems(&mut elems)?;
+        let lit_at = self.here();
+        let dims = self.parse_dense_elems(&mut elems)?;
         self.expect(Tok::Greater)?;
         self.expect(Tok::Colon)?;
         let ty_at = self.here();
@@ -990,6 +991,13 @@ impl<'a> Parser<'a> {
             return Err(Box::new(Diagnostic::error(ty_at, format!("dense needs a tensor type, found '{ty}'"))));
         };
         let n = ty.num_elements() as usize;
+        let shape = ty.shape().unwrap_or(&[]);
+        if !dims.is_empty() && dims.as_slice() != shape && !(dims.len() == 1 && dims[0] as usize == n && shape.len() <= 1) {
+            return Err(Box::new(Diagnostic::error(
+                lit_at,
+                format!("dense literal has shape {dims:?} but the type '{ty}' has shape {shape:?}"),
+            )));
+        }
         if elems.len() != 1 && elems.len() != n {
             return Err(Box::new(Diagnostic::error(
                 ty_at,
@@ -1031,11 +1039,26 @@ impl<'a> Parser<'a> {
         Ok(Attribute::dense(ty, values))
     }
 
-    fn parse_dense_elems(&mut self, out: &mut Vec<(Attribute, Location)>) -> PResult<()> {
+    /// Parses a (possibly nested) dense literal; returns its nesting shape
+    /// (empty for a scalar) after checking every level is rectangular.
+    fn parse_dense_elems(&mut self, out: &mut Vec<(Attribute, Location)>) -> PResult<Vec<i64>> {
         if self.consume_if(Tok::LBracket) {
+            let mut inner: Option<Vec<i64>> = None;
+            let mut count = 0i64;
             if self.tok.kind != Tok::RBracket {
                 loop {
-                    self.parse_dense_elems(out)?;
+                    let at = self.here();
+                    let d = self.parse_dense_elems(out)?;
+                    match &inner {
+                        Some(prev) if *prev != d => {
+                            return Err(Box::new(Diagnostic::error(
+                                at,
+                                format!("dense literal is not rectangular: element of shape {d:?} next to {prev:?}"),
+                            )))
+                        }
+                        _ => inner = Some(d),
+                    }
+                    count += 1;
                     if !self.consume_if(Tok::Comma) {
                         break;
                     }
@@ -1045,7 +1068,9 @@ impl<'a> Parser<'a> {
                 return self.expected("',' or ']' in dense literal");
             }
             self.bump();
-            return Ok(());
+            let mut dims = vec![count];
+            dims.extend(inner.unwrap_or_default());
+            return Ok(dims);
         }
         let at = self.here();
         let a = match self.tok.kind {
@@ -1067,7 +1092,7 @@ impl<'a> Parser<'a> {
         };
         self.bump();
         out.push((a, at));
-        Ok(())
+        Ok(Vec::new())
     }
 }
 

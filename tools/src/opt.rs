@@ -172,9 +172,8 @@ pub fn run(mut args: OptArgs, registry: &PassRegistry, read_input: impl Fn(&str)
 fn split_chunks(text: &str) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut current = String::new();
-    let mut line_no = 0usize;
     let mut start_line = 0usize;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in text.split_inclusive('\n').enumerate() {
         if line.trim_end() == SPLIT_MARKER {
             chunks.push("\n".repeat(start_line) + &current);
             current.clear();
@@ -182,7 +181,6 @@ fn split_chunks(text: &str) -> Vec<String> {
         } else {
             current.push_str(line);
         }
-        line_no += 1;
     }
     chunks.push("\n".repeat(start_line) + &current);
     chunks

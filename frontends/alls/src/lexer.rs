@@ -329,7 +329,10 @@ mod tests {
     #[test]
     fn reports_bad_number_and_unterminated_string() {
         let e = tokenize("f(1.2.3)").unwrap_err();
-        assert_eq!((e.span, e.message.as_str()), (Span::new(2, 7), "invalid number `1.2.3`"));
+        assert_eq!(
+            (e.span, e.message.as_str()),
+            (Span::new(2, 7), "invalid number `1.2.3`")
+        );
         let e = tokenize("f(\"abc)\n").unwrap_err();
         assert_eq!(e.message, "unterminated string");
     }

@@ -49,7 +49,11 @@ struct Open {
 
 impl Open {
     fn unclosed(&self) -> Diagnostic {
-        let opener = if self.close == TokenKind::RParen { "(" } else { "[" };
+        let opener = if self.close == TokenKind::RParen {
+            "("
+        } else {
+            "["
+        };
         Diagnostic::error(
             self.span,
             format!("unclosed `{opener}`"),
@@ -239,8 +243,15 @@ impl Parser {
                 },
             ),
         };
-        let valid = name.text.bytes().next().is_some_and(|b| !b.is_ascii_digit())
-            && name.text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let valid = name
+            .text
+            .bytes()
+            .next()
+            .is_some_and(|b| !b.is_ascii_digit())
+            && name
+                .text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !valid {
             return Err(Diagnostic::error(
                 name.span,

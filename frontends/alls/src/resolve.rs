@@ -6,12 +6,12 @@
 //! statements (`shortcut1 = shortcut(...)`, defuse outputs) and `x = from_tf('orig')` aliases are
 //! in scope for the statements after them. Every failure is a located diagnostic.
 
+use crate::ast::Targets;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::selector::{LayerRef, LayerSelector};
 use crate::source::Span;
 use crate::typed::ModelScript;
 use crate::value::TypedValue;
-use crate::ast::Targets;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The layers one typed command refers to, per parameter, as model (or script-created) names.
@@ -86,11 +86,17 @@ impl LayerScope {
                 format!("ambiguous layer `{name}`"),
                 format!(
                     "matches {}; expected the full name",
-                    many.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
             None => {
-                let candidates = self.all_names().flat_map(|n| [Some(n), local_name(n)]).flatten();
+                let candidates = self
+                    .all_names()
+                    .flat_map(|n| [Some(n), local_name(n)])
+                    .flatten();
                 Err(Diagnostic::error(
                     r.span,
                     format!("unknown layer `{name}`"),
@@ -142,7 +148,10 @@ impl LayerScope {
 
     /// Resolves every layer argument of every typed command, in script order, defining the names
     /// each statement creates as it goes.
-    pub fn resolve_script(&mut self, script: &ModelScript) -> (Vec<ResolvedCommand>, Vec<Diagnostic>) {
+    pub fn resolve_script(
+        &mut self,
+        script: &ModelScript,
+    ) -> (Vec<ResolvedCommand>, Vec<Diagnostic>) {
         let mut resolved = Vec::new();
         let mut diags = Vec::new();
         for (index, command) in script.commands.iter().enumerate() {
@@ -152,9 +161,10 @@ impl LayerScope {
                 for arg in &typed.args {
                     let result = match (&arg.value, typed.spec.name) {
                         (TypedValue::Layers(sel), _) => self.resolve(sel),
-                        (TypedValue::Str(s) | TypedValue::Word(s), "from_tf") => {
-                            self.from_tf(s, arg.span).inspect(|n| alias = Some(n.clone())).map(|n| vec![n])
-                        }
+                        (TypedValue::Str(s) | TypedValue::Word(s), "from_tf") => self
+                            .from_tf(s, arg.span)
+                            .inspect(|n| alias = Some(n.clone()))
+                            .map(|n| vec![n]),
                         _ => continue,
                     };
                     match result {

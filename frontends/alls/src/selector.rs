@@ -115,7 +115,10 @@ fn parse_class(chars: &[(usize, char)], start: usize) -> Result<(Part, usize), C
             return Err((
                 start,
                 1,
-                ("unclosed `[` in layer glob", "expected a matching `]`, e.g. `{conv[0-9]*}`"),
+                (
+                    "unclosed `[` in layer glob",
+                    "expected a matching `]`, e.g. `{conv[0-9]*}`",
+                ),
             ));
         };
         if c == ']' {
@@ -123,7 +126,10 @@ fn parse_class(chars: &[(usize, char)], start: usize) -> Result<(Part, usize), C
                 return Err((
                     start,
                     i + 1 - start,
-                    ("empty character class in layer glob", "expected characters or a range inside `[...]`"),
+                    (
+                        "empty character class in layer glob",
+                        "expected characters or a range inside `[...]`",
+                    ),
                 ));
             }
             return Ok((Part::Class { negated, ranges }, i + 1));
@@ -134,7 +140,10 @@ fn parse_class(chars: &[(usize, char)], start: usize) -> Result<(Part, usize), C
                     return Err((
                         i,
                         3,
-                        ("reversed range in layer glob", "expected the lower bound first, e.g. `[0-9]`"),
+                        (
+                            "reversed range in layer glob",
+                            "expected the lower bound first, e.g. `[0-9]`",
+                        ),
                     ));
                 }
                 ranges.push((c, hi));
@@ -159,7 +168,9 @@ fn matches_from(parts: &[Part], name: &[char]) -> bool {
     };
     let ok = match part {
         Part::Literal(l) => *l == c,
-        Part::Class { negated, ranges } => ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated,
+        Part::Class { negated, ranges } => {
+            ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated
+        }
         Part::AnyChar | Part::AnySequence => true,
     };
     ok && matches_from(rest, tail)
@@ -189,10 +200,22 @@ mod tests {
     #[test]
     fn rejects_malformed_patterns_with_location() {
         let e = Glob::parse("conv[0-9*", Span::new(10, 21)).unwrap_err();
-        assert_eq!((e.message.as_str(), e.span), ("unclosed `[` in layer glob", Span::new(15, 16)));
+        assert_eq!(
+            (e.message.as_str(), e.span),
+            ("unclosed `[` in layer glob", Span::new(15, 16))
+        );
         let e = Glob::parse("conv[9-0]", Span::new(0, 11)).unwrap_err();
-        assert_eq!((e.message.as_str(), e.span), ("reversed range in layer glob", Span::new(6, 9)));
-        assert_eq!(Glob::parse("a]", Span::new(0, 4)).unwrap_err().span, Span::new(2, 3));
-        assert_eq!(Glob::parse("[]", Span::new(0, 4)).unwrap_err().message, "empty character class in layer glob");
+        assert_eq!(
+            (e.message.as_str(), e.span),
+            ("reversed range in layer glob", Span::new(6, 9))
+        );
+        assert_eq!(
+            Glob::parse("a]", Span::new(0, 4)).unwrap_err().span,
+            Span::new(2, 3)
+        );
+        assert_eq!(
+            Glob::parse("[]", Span::new(0, 4)).unwrap_err().message,
+            "empty character class in layer glob"
+        );
     }
 }

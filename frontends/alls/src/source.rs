@@ -84,13 +84,6 @@ impl SourceFile {
             .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\r', '\n'])
     }
-
-    /// The source text a span covers.
-    pub fn slice(&self, span: Span) -> &str {
-        self.text
-            .get(span.start..span.end.min(self.text.len()))
-            .unwrap_or("")
-    }
 }
 
 #[cfg(test)]

@@ -52,7 +52,10 @@ pub struct TypedArg {
 
 impl TypedCommand {
     pub fn get(&self, name: &str) -> Option<&TypedValue> {
-        self.args.iter().find(|a| a.param.name == name).map(|a| &a.value)
+        self.args
+            .iter()
+            .find(|a| a.param.name == name)
+            .map(|a| &a.value)
     }
 
     pub fn stage(&self) -> Stage {
@@ -149,9 +152,16 @@ impl Checker {
             let f = self.feature(s, spec)?;
             feature = Some(f);
             positional = &s.args[1..];
-            let has_layers = s.args.iter().any(|a| a.key.as_ref().is_some_and(|k| k.text == "layers"));
+            let has_layers = s
+                .args
+                .iter()
+                .any(|a| a.key.as_ref().is_some_and(|k| k.text == "layers"));
             per_layer = has_layers && f.per_layer.is_some();
-            let params = if per_layer { f.per_layer.unwrap_or(f.params) } else { f.params };
+            let params = if per_layer {
+                f.per_layer.unwrap_or(f.params)
+            } else {
+                f.params
+            };
             Table {
                 positional: Vec::new(),
                 keywords: params.iter().collect(),
@@ -201,15 +211,25 @@ impl Checker {
         let Some(Targets::Names(names)) = &s.targets else {
             return;
         };
+        let (Some(first), Some(last)) = (names.first(), names.last()) else {
+            return;
+        };
         match spec.returns {
             Returns::Nothing => self.diags.push(Diagnostic::error(
-                names[0].span.to(names[names.len() - 1].span),
-                format!("`{}` does not create layers, so nothing can be assigned", spec.name),
+                first.span.to(last.span),
+                format!(
+                    "`{}` does not create layers, so nothing can be assigned",
+                    spec.name
+                ),
                 format!("expected `{}(...)` without `... =`", spec.name),
             )),
             Returns::One if names.len() > 1 => self.diags.push(Diagnostic::error(
-                names[1].span.to(names[names.len() - 1].span),
-                format!("`{}` creates one layer, but {} names are assigned", spec.name, names.len()),
+                names[1].span.to(last.span),
+                format!(
+                    "`{}` creates one layer, but {} names are assigned",
+                    spec.name,
+                    names.len()
+                ),
                 "expected a single name before `=`",
             )),
             _ => {}
@@ -220,7 +240,11 @@ impl Checker {
     }
 
     /// The feature named by the first argument of a feature command.
-    fn feature(&mut self, s: &Statement, spec: &'static CommandSpec) -> Option<&'static FeatureSpec> {
+    fn feature(
+        &mut self,
+        s: &Statement,
+        spec: &'static CommandSpec,
+    ) -> Option<&'static FeatureSpec> {
         let names = || spec.features.iter().map(|f| f.name);
         let expected = || {
             let all: Vec<_> = names().map(|n| format!("`{n}`")).collect();
@@ -239,7 +263,11 @@ impl Checker {
         let ValueKind::Word(w) = &value.kind else {
             self.diags.push(Diagnostic::error(
                 value.span,
-                format!("invalid sub-command {} for `{}`", value.kind.describe(), spec.name),
+                format!(
+                    "invalid sub-command {} for `{}`",
+                    value.kind.describe(),
+                    spec.name
+                ),
                 expected(),
             ));
             return None;
@@ -283,7 +311,11 @@ impl Checker {
                     format!("unknown parameter `{}` for `{}`", key.text, table.title),
                     format!(
                         "expected one of {}{}",
-                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         did_you_mean(&key.text, names.iter().copied())
                     ),
                 ));
@@ -320,10 +352,20 @@ impl Checker {
     /// Matches positional arguments to the positional parameters not given by keyword. With fewer
     /// arguments than parameters, optional parameters are dropped (the last ones first) until every
     /// value type-checks; the first fully matching choice wins.
-    fn positionals(&mut self, s: &Statement, table: &Table, given: &[&Arg], args: &mut Vec<TypedArg>) -> bool {
+    fn positionals(
+        &mut self,
+        s: &Statement,
+        table: &Table,
+        given: &[&Arg],
+        args: &mut Vec<TypedArg>,
+    ) -> bool {
         let taken: Vec<&str> = args.iter().map(|a| a.param.name).collect();
-        let avail: Vec<&'static ParamSpec> =
-            table.positional.iter().copied().filter(|p| !taken.contains(&p.name)).collect();
+        let avail: Vec<&'static ParamSpec> = table
+            .positional
+            .iter()
+            .copied()
+            .filter(|p| !taken.contains(&p.name))
+            .collect();
         if given.len() > avail.len() {
             let extra = given[avail.len()];
             let names: Vec<_> = avail.iter().map(|p| format!("`{}`", p.name)).collect();
@@ -333,7 +375,11 @@ impl Checker {
                 if names.is_empty() {
                     "expected `name=value` keyword arguments only".to_string()
                 } else {
-                    format!("expected at most {} positional: {}", names.len(), names.join(", "))
+                    format!(
+                        "expected at most {} positional: {}",
+                        names.len(),
+                        names.join(", ")
+                    )
                 },
             ));
             return false;
@@ -350,13 +396,20 @@ impl Checker {
         }
         let mut best: Option<(usize, Diagnostic)> = None;
         for omit in omissions(&optional, drop) {
-            let params: Vec<_> = (0..avail.len()).filter(|i| !omit.contains(i)).map(|i| avail[i]).collect();
+            let params: Vec<_> = (0..avail.len())
+                .filter(|i| !omit.contains(i))
+                .map(|i| avail[i])
+                .collect();
             let mut warnings = Vec::new();
             let mut typed = Vec::new();
             let mut failure = None;
             for (k, (param, arg)) in params.iter().zip(given).enumerate() {
                 match typed_value(param, arg, &mut warnings) {
-                    Ok(value) => typed.push(TypedArg { param, value, span: arg.value.span }),
+                    Ok(value) => typed.push(TypedArg {
+                        param,
+                        value,
+                        span: arg.value.span,
+                    }),
                     Err(e) => {
                         failure = Some((k, e));
                         break;
@@ -388,14 +441,18 @@ impl Checker {
         let params = table.positional.iter().chain(&table.keywords);
         let mut reported = BTreeSet::new();
         for p in params {
-            if p.required && !args.iter().any(|a| a.param.name == p.name) && reported.insert(p.name) {
+            if p.required && !args.iter().any(|a| a.param.name == p.name) && reported.insert(p.name)
+            {
                 self.diags.push(missing_arg(s, table, p));
             }
         }
     }
 
     fn constraints(&mut self, s: &Statement, table: &Table, args: &[TypedArg]) {
-        let get = |name: &str| args.iter().find(|a| a.param.name == name && a.value != TypedValue::None);
+        let get = |name: &str| {
+            args.iter()
+                .find(|a| a.param.name == name && a.value != TypedValue::None)
+        };
         for c in table.constraints {
             let problem = match *c {
                 Constraint::SameLength(a, b) => match (get(a), get(b)) {
@@ -411,8 +468,15 @@ impl Checker {
                     }
                     _ => None,
                 },
-                Constraint::RequiredWhen { param, when, values } => match get(when) {
-                    Some(w) if get(param).is_none() && w.value.as_word().is_some_and(|v| values.contains(&v)) => {
+                Constraint::RequiredWhen {
+                    param,
+                    when,
+                    values,
+                } => match get(when) {
+                    Some(w)
+                        if get(param).is_none()
+                            && w.value.as_word().is_some_and(|v| values.contains(&v)) =>
+                    {
                         Some(Diagnostic::error(
                             w.span,
                             format!(
@@ -444,13 +508,23 @@ impl Checker {
                     })
                 }),
                 Constraint::RequiredUnlessScoped(p) => (s.scope.is_none() && get(p).is_none())
-                    .then(|| table.positional.iter().chain(&table.keywords).find(|x| x.name == p))
+                    .then(|| {
+                        table
+                            .positional
+                            .iter()
+                            .chain(&table.keywords)
+                            .find(|x| x.name == p)
+                    })
                     .flatten()
                     .map(|param| missing_arg(s, table, param)),
                 Constraint::Increasing(p) => get(p).and_then(|x| {
                     let v = floats(&x.value);
                     (v.len() == 2 && v[0] >= v[1]).then(|| {
-                        Diagnostic::error(x.span, format!("invalid range for `{p}`"), "expected [min, max] with min < max")
+                        Diagnostic::error(
+                            x.span,
+                            format!("invalid range for `{p}`"),
+                            "expected [min, max] with min < max",
+                        )
                     })
                 }),
                 Constraint::NonZero(p) => get(p).and_then(|x| {
@@ -469,7 +543,11 @@ impl Checker {
 }
 
 /// `None` for an optional parameter means "use the default"; anything else converts by type.
-fn typed_value(param: &ParamSpec, arg: &Arg, warnings: &mut Vec<Diagnostic>) -> Result<TypedValue, Diagnostic> {
+fn typed_value(
+    param: &ParamSpec,
+    arg: &Arg,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<TypedValue, Diagnostic> {
     if arg.value.kind == ValueKind::None && !param.required {
         return Ok(TypedValue::None);
     }
@@ -494,7 +572,11 @@ fn list_len(v: &TypedValue) -> usize {
 }
 
 fn floats(v: &TypedValue) -> Vec<f64> {
-    v.as_list().unwrap_or_default().iter().filter_map(TypedValue::as_f64).collect()
+    v.as_list()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(TypedValue::as_f64)
+        .collect()
 }
 
 /// Every way to leave out `count` of the `optional` parameter indices, preferring to leave out
@@ -526,7 +608,10 @@ mod tests {
     #[test]
     fn omissions_prefer_dropping_later_parameters() {
         assert_eq!(omissions(&[0, 3, 4], 1), vec![vec![4], vec![3], vec![0]]);
-        assert_eq!(omissions(&[0, 3, 4], 2), vec![vec![4, 3], vec![4, 0], vec![3, 0]]);
+        assert_eq!(
+            omissions(&[0, 3, 4], 2),
+            vec![vec![4, 3], vec![4, 0], vec![3, 0]]
+        );
         assert_eq!(omissions(&[0, 3], 0), vec![Vec::<usize>::new()]);
     }
 }

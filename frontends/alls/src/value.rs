@@ -114,7 +114,10 @@ pub fn convert(
     let out_of_range = || {
         Diagnostic::error(
             value.span,
-            format!("value {} for `{param}` is out of range", value.kind.describe()),
+            format!(
+                "value {} for `{param}` is out of range",
+                value.kind.describe()
+            ),
             format!("expected {}", describe(ty)),
         )
     };
@@ -197,11 +200,17 @@ pub fn convert(
                 .ok_or_else(out_of_range),
             _ => Err(mismatch()),
         },
-        Ty::Layer => layer_ref(value).map(|r| TypedValue::Layers(LayerSelector::Name(r))).ok_or_else(mismatch),
+        Ty::Layer => layer_ref(value)
+            .map(|r| TypedValue::Layers(LayerSelector::Name(r)))
+            .ok_or_else(mismatch),
         Ty::Layers => match &value.kind {
-            ValueKind::Glob(p) => Ok(TypedValue::Layers(LayerSelector::Glob(Glob::parse(p, value.span)?))),
+            ValueKind::Glob(p) => Ok(TypedValue::Layers(LayerSelector::Glob(Glob::parse(
+                p, value.span,
+            )?))),
             ValueKind::List(items) => layer_list(items, param).map(TypedValue::Layers),
-            _ => layer_ref(value).map(|r| TypedValue::Layers(LayerSelector::Name(r))).ok_or_else(mismatch),
+            _ => layer_ref(value)
+                .map(|r| TypedValue::Layers(LayerSelector::Name(r)))
+                .ok_or_else(mismatch),
         },
         Ty::List(item, len) => {
             let ValueKind::List(items) = &value.kind else {
@@ -239,14 +248,23 @@ pub fn convert(
             .ok_or_else(mismatch),
         Ty::Advisory(inner) => convert(inner, value, param, warnings).or_else(|e| {
             let relaxed = match inner {
-                Ty::Int { .. } => Ty::Int { min: None, max: None },
-                Ty::Float { .. } => Ty::Float { min: Bound::None, max: Bound::None },
+                Ty::Int { .. } => Ty::Int {
+                    min: None,
+                    max: None,
+                },
+                Ty::Float { .. } => Ty::Float {
+                    min: Bound::None,
+                    max: Bound::None,
+                },
                 _ => return Err(e),
             };
             let v = convert(&relaxed, value, param, warnings).map_err(|_| e.clone())?;
             warnings.push(Diagnostic::warning(
                 e.span,
-                format!("value {} for `{param}` is outside the guide's range", value.kind.describe()),
+                format!(
+                    "value {} for `{param}` is outside the guide's range",
+                    value.kind.describe()
+                ),
                 e.label,
             ));
             Ok(v)

@@ -52,12 +52,25 @@ fn every_corpus_script_checks_without_errors() {
         statements += checked.script.commands.len();
         for c in &checked.script.commands {
             if c.typed.is_none() && hailo_alls::spec::command(&c.statement.command.text).is_none() {
-                *unknown_commands.entry(c.statement.command.text.clone()).or_default() += 1;
+                *unknown_commands
+                    .entry(c.statement.command.text.clone())
+                    .or_default() += 1;
             }
         }
-        errors.extend(checked.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.render(&src)));
+        errors.extend(
+            checked
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.render(&src)),
+        );
     }
-    assert!(errors.is_empty(), "{} errors:\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{} errors:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
     assert!(statements > 20_000, "only {statements} statements");
     // Commands of the model zoo that the user guide does not document: kept raw, with warnings.
     let names: Vec<_> = unknown_commands.keys().map(String::as_str).collect();
@@ -80,14 +93,20 @@ fn every_corpus_script_checks_without_errors() {
 /// Copies of the tree with every span zeroed, so trees from different texts compare by structure.
 fn strip(script: &Script) -> Script {
     fn name(n: &Name) -> Name {
-        Name { text: n.text.clone(), span: Span::default() }
+        Name {
+            text: n.text.clone(),
+            span: Span::default(),
+        }
     }
     fn value(v: &Value) -> Value {
         let kind = match &v.kind {
             ValueKind::List(items) => ValueKind::List(items.iter().map(value).collect()),
             k => k.clone(),
         };
-        Value { kind, span: Span::default() }
+        Value {
+            kind,
+            span: Span::default(),
+        }
     }
     let statements = script
         .statements
@@ -102,7 +121,11 @@ fn strip(script: &Script) -> Script {
             args: s
                 .args
                 .iter()
-                .map(|a| Arg { key: a.key.as_ref().map(name), value: value(&a.value), span: Span::default() })
+                .map(|a| Arg {
+                    key: a.key.as_ref().map(name),
+                    value: value(&a.value),
+                    span: Span::default(),
+                })
                 .collect(),
             span: Span::default(),
         })
@@ -117,8 +140,17 @@ fn printing_and_reparsing_every_corpus_script_gives_the_same_tree() {
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
         let printed = ast.to_string();
         let (again, errors) = parse(&printed);
-        assert!(errors.is_empty(), "{}: reprint does not parse: {errors:?}", path.display());
+        assert!(
+            errors.is_empty(),
+            "{}: reprint does not parse: {errors:?}",
+            path.display()
+        );
         assert_eq!(strip(&again), strip(&ast), "{}", path.display());
-        assert_eq!(again.to_string(), printed, "{}: printing is not stable", path.display());
+        assert_eq!(
+            again.to_string(),
+            printed,
+            "{}: printing is not stable",
+            path.display()
+        );
     }
 }

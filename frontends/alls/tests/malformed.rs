@@ -44,7 +44,11 @@ fn each_malformed_script_gives_one_located_error() {
     files.sort();
     assert!(files.len() >= 25, "only {} malformed scripts", files.len());
     for path in files {
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("file name").to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("file name")
+            .to_string();
         let text = std::fs::read_to_string(&path).expect("read");
         let src = SourceFile::new(format!("{name}.alls"), text);
         let diags = diagnostics(&name, &src);

@@ -6,25 +6,43 @@ use hailo_alls::{parse, Span};
 use proptest::prelude::*;
 
 fn name(text: String) -> Name {
-    Name { text, span: Span::default() }
+    Name {
+        text,
+        span: Span::default(),
+    }
 }
 
 fn value(kind: ValueKind) -> Value {
-    Value { kind, span: Span::default() }
+    Value {
+        kind,
+        span: Span::default(),
+    }
 }
 
 fn word() -> impl Strategy<Value = String> {
-    "[a-z_][a-z0-9_]{0,6}(/[a-z0-9_.-]{1,6})?".prop_filter("keywords", |w| !["True", "False", "None"].contains(&w.as_str()))
+    "[a-z_][a-z0-9_]{0,6}(/[a-z0-9_.-]{1,6})?".prop_filter("keywords", |w| {
+        !["True", "False", "None"].contains(&w.as_str())
+    })
 }
 
 fn scalar() -> impl Strategy<Value = ValueKind> {
     prop_oneof![
         word().prop_map(ValueKind::Word),
         "[a-z_*?]{1,5}(\\[0-9\\])?".prop_map(ValueKind::Glob),
-        ("[ -~]{0,8}", any::<bool>()).prop_map(|(s, d)| ValueKind::Str(s, if d { Quote::Double } else { Quote::Single })),
+        ("[ -~]{0,8}", any::<bool>())
+            .prop_map(|(s, d)| ValueKind::Str(s, if d { Quote::Double } else { Quote::Single })),
         any::<i64>().prop_map(ValueKind::Int),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(ValueKind::Float),
-        (0u64..100_000, prop_oneof![Just(DurationUnit::Seconds), Just(DurationUnit::Minutes), Just(DurationUnit::Hours)])
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(ValueKind::Float),
+        (
+            0u64..100_000,
+            prop_oneof![
+                Just(DurationUnit::Seconds),
+                Just(DurationUnit::Minutes),
+                Just(DurationUnit::Hours)
+            ]
+        )
             .prop_map(|(n, u)| ValueKind::Duration(n, u)),
         any::<bool>().prop_map(ValueKind::Bool),
         Just(ValueKind::None),
@@ -45,16 +63,35 @@ fn statement() -> impl Strategy<Value = Statement> {
     ];
     let positional = prop::collection::vec(any_value(), 0..3);
     let keywords = prop::collection::vec((word(), any_value()), 0..3);
-    (targets, prop::option::of("[a-z_][a-z0-9_]{0,6}"), "[a-z_][a-z0-9_]{0,8}", positional, keywords).prop_map(
-        |(targets, scope, command, positional, keywords)| {
+    (
+        targets,
+        prop::option::of("[a-z_][a-z0-9_]{0,6}"),
+        "[a-z_][a-z0-9_]{0,8}",
+        positional,
+        keywords,
+    )
+        .prop_map(|(targets, scope, command, positional, keywords)| {
             let args = positional
                 .into_iter()
-                .map(|v| Arg { key: None, value: value(v), span: Span::default() })
-                .chain(keywords.into_iter().map(|(k, v)| Arg { key: Some(name(k)), value: value(v), span: Span::default() }))
+                .map(|v| Arg {
+                    key: None,
+                    value: value(v),
+                    span: Span::default(),
+                })
+                .chain(keywords.into_iter().map(|(k, v)| Arg {
+                    key: Some(name(k)),
+                    value: value(v),
+                    span: Span::default(),
+                }))
                 .collect();
-            Statement { targets, scope: scope.map(name), command: name(command), args, span: Span::default() }
-        },
-    )
+            Statement {
+                targets,
+                scope: scope.map(name),
+                command: name(command),
+                args,
+                span: Span::default(),
+            }
+        })
 }
 
 proptest! {

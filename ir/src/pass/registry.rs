@@ -6,6 +6,9 @@
 use super::options::{parse_options, OptionInfo, RawValue};
 use super::{Pass, PassDef, PassOptions};
 
+/// Builds a pass from its pipeline-text options.
+pub type CreateFn = fn(&[(String, RawValue)]) -> Result<Box<dyn Pass>, String>;
+
 #[derive(Clone)]
 pub struct PassInfo {
     pub name: &'static str,
@@ -13,7 +16,7 @@ pub struct PassInfo {
     pub description: &'static str,
     pub anchor: Option<&'static str>,
     pub options: fn() -> Vec<OptionInfo>,
-    pub create: fn(&[(String, RawValue)]) -> Result<Box<dyn Pass>, String>,
+    pub create: CreateFn,
 }
 
 fn create<P: PassDef>(raw: &[(String, RawValue)]) -> Result<Box<dyn Pass>, String> {

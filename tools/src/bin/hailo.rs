@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Translate an ONNX or TFLite model into a Hailo archive (HAR).
-    Parser(hailo_tools::cmd::unimplemented::Args),
+    Parser(hailo_tools::cmd::parser::Args),
     /// Optimize (quantize) a HAR with a calibration set and a model script.
     Optimize(hailo_tools::cmd::unimplemented::Args),
     /// Compile a quantized HAR into a HEF.
@@ -27,9 +27,9 @@ enum Command {
     /// Report the expected performance of a compiled model.
     Profiler(hailo_tools::cmd::unimplemented::Args),
     /// Inspect or extract a HAR.
-    Har(hailo_tools::cmd::unimplemented::Args),
+    Har(hailo_tools::cmd::har::Args),
     /// Run a HAR in an emulator context.
-    Infer(hailo_tools::cmd::unimplemented::Args),
+    Infer(hailo_tools::cmd::infer::Args),
     /// Check model scripts (.alls).
     ModelScript(hailo_tools::cmd::model_script::Args),
     /// Analyze quantization noise layer by layer.
@@ -43,14 +43,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let name = match cli.command {
+        Command::Infer(args) => return hailo_tools::cmd::infer::run(args, cli.quiet),
+        Command::Har(args) => return hailo_tools::cmd::har::run(args, cli.quiet),
+        Command::Parser(args) => return hailo_tools::cmd::parser::run(args, cli.quiet),
         Command::ModelScript(args) => return hailo_tools::cmd::model_script::run(args, cli.quiet),
         Command::Hef(args) => return hailo_tools::cmd::hef::run(args, cli.quiet),
-        Command::Parser(_) => "parser",
         Command::Optimize(_) => "optimize",
         Command::Compiler(_) => "compiler",
         Command::Profiler(_) => "profiler",
-        Command::Har(_) => "har",
-        Command::Infer(_) => "infer",
         Command::AnalyzeNoise(_) => "analyze-noise",
         Command::Visualizer(_) => "visualizer",
     };

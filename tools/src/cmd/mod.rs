@@ -1,4 +1,7 @@
 //! One module per `hailo` subcommand.
+pub mod har;
 pub mod hef;
+pub mod infer;
 pub mod model_script;
+pub mod parser;
 pub mod unimplemented;

@@ -63,13 +63,21 @@ fn check_files(args: &CheckArgs, quiet: bool, out: &mut impl Write) -> std::io::
                 Ok(text) => text,
                 Err(e) => {
                     let at = e.utf8_error().valid_up_to();
-                    writeln!(out, "{}: error: not UTF-8 text (invalid byte at offset {at})", path.display())?;
+                    writeln!(
+                        out,
+                        "{}: error: not UTF-8 text (invalid byte at offset {at})",
+                        path.display()
+                    )?;
                     all_ok = false;
                     continue;
                 }
             },
             Err(e) => {
-                writeln!(out, "{}: error: cannot read the model script: {e}", path.display())?;
+                writeln!(
+                    out,
+                    "{}: error: cannot read the model script: {e}",
+                    path.display()
+                )?;
                 all_ok = false;
                 continue;
             }
@@ -173,22 +181,36 @@ mod tests {
         let p = temp_script("bad.alls", "normalization([1.0], [0.0])\n");
         let (ok, out) = check(vec![p.clone()], false);
         assert!(!ok);
-        assert!(out.contains("bad.alls:1:22: error: `std` contains a zero"), "{out}");
+        assert!(
+            out.contains("bad.alls:1:22: error: `std` contains a zero"),
+            "{out}"
+        );
 
         let p = temp_script("warn.alls", "foo(a)\nfoo(b)\nfoo(c)\n");
         let (ok, out) = check(vec![p.clone()], false);
         assert!(ok, "{out}");
-        assert_eq!(out.matches("warning: unknown command `foo`").count(), 1, "{out}");
+        assert_eq!(
+            out.matches("warning: unknown command `foo`").count(),
+            1,
+            "{out}"
+        );
         assert!(out.contains("(and 2 more like this in this file)"), "{out}");
         let (ok, out) = check(vec![p], true);
         assert!(!ok);
-        assert_eq!(out.matches("error: unknown command `foo`").count(), 3, "{out}");
+        assert_eq!(
+            out.matches("error: unknown command `foo`").count(),
+            3,
+            "{out}"
+        );
     }
 
     #[test]
     fn unreadable_script_is_an_error() {
         let (ok, out) = check(vec![PathBuf::from("/nonexistent/x.alls")], false);
         assert!(!ok);
-        assert!(out.contains("/nonexistent/x.alls: error: cannot read the model script"), "{out}");
+        assert!(
+            out.contains("/nonexistent/x.alls: error: cannot read the model script"),
+            "{out}"
+        );
     }
 }

@@ -48,7 +48,17 @@ pub enum Activation {
     Exp,
     Log,
     Sqrt,
+    /// `x²`.
+    Square,
     Abs,
+    /// `xᵉ` for a constant exponent.
+    Pow {
+        exponent: f32,
+    },
+    /// `−x`.
+    Neg,
+    /// `1 / x`.
+    Reciprocal,
     /// `x` if `x >= threshold` else 0.
     Threshold {
         threshold: f32,
@@ -149,7 +159,11 @@ impl Activation {
             Activation::Exp => x.exp(),
             Activation::Log => x.ln(),
             Activation::Sqrt => x.sqrt(),
+            Activation::Square => x * x,
             Activation::Abs => x.abs(),
+            Activation::Pow { exponent } => x.powf(exponent),
+            Activation::Neg => -x,
+            Activation::Reciprocal => 1.0 / x,
             Activation::Threshold { threshold } => {
                 if x >= threshold {
                     x
@@ -245,6 +259,10 @@ mod tests {
             (Activation::Log, std::f32::consts::E, 1.0),
             (Activation::Sqrt, 9.0, 3.0),
             (Activation::Abs, -4.0, 4.0),
+            (Activation::Square, -3.0, 9.0),
+            (Activation::Pow { exponent: 3.0 }, 2.0, 8.0),
+            (Activation::Neg, 1.5, -1.5),
+            (Activation::Reciprocal, 4.0, 0.25),
             (Activation::Threshold { threshold: 0.5 }, 0.4, 0.0),
             (Activation::Threshold { threshold: 0.5 }, 0.5, 0.5),
             (Activation::Delta { value: 3.0 }, 0.0, 0.0),

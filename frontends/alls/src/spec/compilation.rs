@@ -20,7 +20,11 @@ const fn config(name: &'static str, scoped: bool, keywords: &'static [ParamSpec]
     }
 }
 
-const fn layer_command(name: &'static str, returns: Returns, positional: &'static [ParamSpec]) -> CommandSpec {
+const fn layer_command(
+    name: &'static str,
+    returns: Returns,
+    positional: &'static [ParamSpec],
+) -> CommandSpec {
     CommandSpec {
         name,
         stage: Stage::Compilation,
@@ -64,7 +68,12 @@ pub const ALLOCATOR_PARAM: CommandSpec = config(
             Default::Described("computed from the model size"),
             "Compilation timeout; seconds, or with an s/m/h suffix",
         ),
-        opt("automatic_ddr", Ty::Policy, Default::Bool(true), "Add DDR portals automatically when required"),
+        opt(
+            "automatic_ddr",
+            Ty::Policy,
+            Default::Bool(true),
+            "Add DDR portals automatically when required",
+        ),
         opt(
             "automatic_reshapes",
             Ty::Policy,
@@ -77,7 +86,12 @@ pub const ALLOCATOR_PARAM: CommandSpec = config(
             Default::Unset,
             "Control utilization threshold that starts the layer auto merger",
         ),
-        opt("enable_lcu_ecc", Ty::Policy, Default::Unset, "ECC calculation"),
+        opt(
+            "enable_lcu_ecc",
+            Ty::Policy,
+            Default::Unset,
+            "ECC calculation",
+        ),
         opt(
             "enable_muxer",
             Ty::Policy,
@@ -91,15 +105,30 @@ pub const RESOURCES_PARAM: CommandSpec = config(
     "resources_param",
     true,
     &[
-        opt("strategy", Ty::OpenEnum(&["greedy"]), Default::Word("greedy"), "Resources calculation strategy"),
+        opt(
+            "strategy",
+            Ty::OpenEnum(&["greedy"]),
+            Default::Word("greedy"),
+            "Resources calculation strategy",
+        ),
         opt(
             "max_control_utilization",
             float(Bound::Inclusive(0.0), Bound::Inclusive(1.2)),
             Default::Float(0.75),
             "Control resources threshold for the greedy strategy",
         ),
-        opt("max_compute_utilization", UTILIZATION, Default::Float(0.75), "Compute resources threshold"),
-        opt("max_memory_utilization", UTILIZATION, Default::Float(0.75), "Weights-memory threshold"),
+        opt(
+            "max_compute_utilization",
+            UTILIZATION,
+            Default::Float(0.75),
+            "Compute resources threshold",
+        ),
+        opt(
+            "max_memory_utilization",
+            UTILIZATION,
+            Default::Float(0.75),
+            "Weights-memory threshold",
+        ),
         opt(
             "max_utilization",
             Ty::Advisory(&UTILIZATION),
@@ -119,7 +148,12 @@ pub const PERFORMANCE_PARAM: CommandSpec = config(
             Default::Int(1),
             "0: first feasible solution, 1: best under default utilization, 2 or max: exhaustive",
         ),
-        opt("optimize_for_batch", POSITIVE_INT, Default::Unset, "Optimize for this batch size"),
+        opt(
+            "optimize_for_batch",
+            POSITIVE_INT,
+            Default::Unset,
+            "Optimize for this batch size",
+        ),
     ],
 );
 
@@ -146,14 +180,24 @@ pub const HEF_PARAM: CommandSpec = config(
     "hef_param",
     false,
     &[
-        opt("should_use_sequencer", Ty::Policy, Default::Bool(true), "Use the Sequencer for fast configuration load"),
+        opt(
+            "should_use_sequencer",
+            Ty::Policy,
+            Default::Bool(true),
+            "Use the Sequencer for fast configuration load",
+        ),
         opt(
             "params_load_time_compression",
             Ty::Policy,
             Default::Bool(true),
             "Compress layer parameters in the HEF",
         ),
-        opt("strip_mapping_info", Ty::Policy, Default::Bool(false), "Remove mapping information from the HEF"),
+        opt(
+            "strip_mapping_info",
+            Ty::Policy,
+            Default::Bool(false),
+            "Remove mapping information from the HEF",
+        ),
     ],
 );
 
@@ -199,7 +243,11 @@ pub const PLACE: CommandSpec = layer_command(
     "place",
     Returns::Nothing,
     &[
-        req("cluster_number", NON_NEGATIVE_INT, "Cluster to place the layers in"),
+        req(
+            "cluster_number",
+            NON_NEGATIVE_INT,
+            "Cluster to place the layers in",
+        ),
         req("layers", Ty::Layers, "Layers to place"),
     ],
 );
@@ -211,14 +259,21 @@ pub const L4_PORTAL: CommandSpec = layer_command(
     Returns::One,
     &[
         LAYER_FROM,
-        req("layer_to", Ty::Layers, "Destination layer (a [list] in the model zoo's scripts)"),
+        req(
+            "layer_to",
+            Ty::Layers,
+            "Destination layer (a [list] in the model zoo's scripts)",
+        ),
     ],
 );
 pub const DDR: CommandSpec = layer_command("ddr", Returns::One, &[LAYER_FROM, LAYER_TO]);
 pub const CONCAT: CommandSpec = layer_command(
     "concat",
     Returns::One,
-    &[req("layers_from", Ty::List(&Ty::Layer, None), "Input layers"), LAYER_TO],
+    &[
+        req("layers_from", Ty::List(&Ty::Layer, None), "Input layers"),
+        LAYER_TO,
+    ],
 );
 
 pub const DEFUSE: CommandSpec = CommandSpec {
@@ -243,18 +298,32 @@ pub const DEFUSE: CommandSpec = CommandSpec {
 pub const MERGE: CommandSpec = layer_command(
     "merge",
     Returns::One,
-    &[req("layer1", Ty::Layer, "First layer"), req("layer2", Ty::Layer, "Second layer")],
+    &[
+        req("layer1", Ty::Layer, "First layer"),
+        req("layer2", Ty::Layer, "Second layer"),
+    ],
 );
 
-pub const OUTPUT_MUX: CommandSpec =
-    layer_command("output_mux", Returns::One, &[req("layers", Ty::List(&Ty::Layer, None), "Outputs to multiplex")]);
+pub const OUTPUT_MUX: CommandSpec = layer_command(
+    "output_mux",
+    Returns::One,
+    &[req(
+        "layers",
+        Ty::List(&Ty::Layer, None),
+        "Outputs to multiplex",
+    )],
+);
 
 pub const FROM_TF: CommandSpec = CommandSpec {
     name: "from_tf",
     stage: Stage::Compilation,
     returns: Returns::One,
     scoped: false,
-    positional: &[req("original_name", Ty::Str, "Original (TF/ONNX) layer name")],
+    positional: &[req(
+        "original_name",
+        Ty::Str,
+        "Original (TF/ONNX) layer name",
+    )],
     keywords: &[],
     features: &[],
     constraints: &[],
@@ -268,8 +337,17 @@ pub const BUFFERS: CommandSpec = layer_command(
     &[
         LAYER_FROM,
         LAYER_TO,
-        req("number_of_rows", ROWS, "Rows of layer_from's output to buffer (before a cluster transition)"),
-        opt("number_of_rows_cluster_b", ROWS, Default::Unset, "Rows to buffer after a cluster transition"),
+        req(
+            "number_of_rows",
+            ROWS,
+            "Rows of layer_from's output to buffer (before a cluster transition)",
+        ),
+        opt(
+            "number_of_rows_cluster_b",
+            ROWS,
+            Default::Unset,
+            "Rows to buffer after a cluster transition",
+        ),
         opt(
             "row_mode",
             Ty::OpenEnum(&["FULL_ROW", "PARTIAL_ROW"]),
@@ -279,8 +357,14 @@ pub const BUFFERS: CommandSpec = layer_command(
     ],
 );
 
-pub const FEATURE_SPLITTER: CommandSpec =
-    layer_command("feature_splitter", Returns::One, &[LAYER_FROM, req("layers_to", Ty::List(&Ty::Layer, None), "Outputs")]);
+pub const FEATURE_SPLITTER: CommandSpec = layer_command(
+    "feature_splitter",
+    Returns::One,
+    &[
+        LAYER_FROM,
+        req("layers_to", Ty::List(&Ty::Layer, None), "Outputs"),
+    ],
+);
 
 pub const SHAPE_SPLITTER: CommandSpec = layer_command(
     "shape_splitter",
@@ -296,15 +380,22 @@ pub const SHAPE_SPLITTER: CommandSpec = layer_command(
     ],
 );
 
-pub const REMOVE_NODE: CommandSpec =
-    layer_command("remove_node", Returns::Nothing, &[req("layer_name", Ty::Layer, "Layer to remove")]);
+pub const REMOVE_NODE: CommandSpec = layer_command(
+    "remove_node",
+    Returns::Nothing,
+    &[req("layer_name", Ty::Layer, "Layer to remove")],
+);
 
 pub const CONTEXT: CommandSpec = CommandSpec {
     scoped: false,
     ..layer_command(
         "context",
         Returns::One,
-        &[req("layers", Ty::List(&Ty::Layer, None), "Layers that make up the context")],
+        &[req(
+            "layers",
+            Ty::List(&Ty::Layer, None),
+            "Layers that make up the context",
+        )],
     )
 };
 
@@ -313,6 +404,10 @@ pub const NETWORK_GROUP: CommandSpec = CommandSpec {
     ..layer_command(
         "network_group",
         Returns::One,
-        &[req("networks", Ty::List(&Ty::Name, None), "Networks compiled together")],
+        &[req(
+            "networks",
+            Ty::List(&Ty::Name, None),
+            "Networks compiled together",
+        )],
     )
 };

@@ -80,11 +80,22 @@ mod tests {
             }
             let mut features = BTreeSet::new();
             for f in c.features {
-                assert!(features.insert(f.name), "{}: duplicate feature {}", c.name, f.name);
+                assert!(
+                    features.insert(f.name),
+                    "{}: duplicate feature {}",
+                    c.name,
+                    f.name
+                );
                 for table in [Some(f.params), f.per_layer].into_iter().flatten() {
                     let mut params = BTreeSet::new();
                     for p in table {
-                        assert!(params.insert(p.name), "{}.{}: duplicate {}", c.name, f.name, p.name);
+                        assert!(
+                            params.insert(p.name),
+                            "{}.{}: duplicate {}",
+                            c.name,
+                            f.name,
+                            p.name
+                        );
                     }
                 }
             }
@@ -94,14 +105,41 @@ mod tests {
     #[test]
     fn every_guide_command_has_a_table() {
         let guide = [
-            "input_conversion", "transpose", "normalization", "nms_postprocess",
-            "change_output_activation", "logits_layer", "set_seed", "resize",
-            "model_optimization_flavor", "model_optimization_config", "quantization_param",
-            "pre_quantization_optimization", "post_quantization_optimization",
-            "context_switch_param", "allocator_param", "resources_param", "performance_param",
-            "platform_param", "hef_param", "compilation_param", "place", "context", "shortcut",
-            "portal", "l4_portal", "ddr", "concat", "defuse", "merge", "buffers",
-            "feature_splitter", "shape_splitter", "output_mux", "network_group", "remove_node",
+            "input_conversion",
+            "transpose",
+            "normalization",
+            "nms_postprocess",
+            "change_output_activation",
+            "logits_layer",
+            "set_seed",
+            "resize",
+            "model_optimization_flavor",
+            "model_optimization_config",
+            "quantization_param",
+            "pre_quantization_optimization",
+            "post_quantization_optimization",
+            "context_switch_param",
+            "allocator_param",
+            "resources_param",
+            "performance_param",
+            "platform_param",
+            "hef_param",
+            "compilation_param",
+            "place",
+            "context",
+            "shortcut",
+            "portal",
+            "l4_portal",
+            "ddr",
+            "concat",
+            "defuse",
+            "merge",
+            "buffers",
+            "feature_splitter",
+            "shape_splitter",
+            "output_mux",
+            "network_group",
+            "remove_node",
             "from_tf",
         ];
         for name in guide {

@@ -1,0 +1,215 @@
+//! Typed access to an op's attributes, with errors naming the layer.
+//!
+//! The interpreter works on generic IR data (it does not depend on the `hl` dialect crate),
+//! so every attribute is read by key here and checked against the `hl` contract
+//! (docs/hl-dialect.md): missing or ill-typed attributes become [`InterpError::Layer`].
+
+use crate::error::InterpError;
+use crate::kernels::activation::Activation;
+use crate::kernels::Padding;
+use hailo_ir::{Attribute, Module, OpId};
+
+/// One op being prepared: its name, layer name and attributes.
+pub(crate) struct OpReader<'m> {
+    pub m: &'m Module,
+    pub id: OpId,
+    pub op: &'static str,
+    pub layer: String,
+}
+
+impl<'m> OpReader<'m> {
+    pub fn new(m: &'m Module, id: OpId) -> Self {
+        let o = m.op(id);
+        let op = o.name_str();
+        let layer = o
+            .attr("layer")
+            .and_then(Attribute::as_str)
+            .map_or_else(|| format!("<unnamed {op}>"), str::to_owned);
+        OpReader { m, id, op, layer }
+    }
+
+    /// An error about this layer.
+    pub fn err(&self, message: impl Into<String>) -> InterpError {
+        InterpError::Layer {
+            layer: self.layer.clone(),
+            op: self.op,
+            message: message.into(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'m Attribute> {
+        self.m.op(self.id).attr(key)
+    }
+
+    fn typed<T>(&self, key: &str, what: &str, f: impl Fn(&Attribute) -> Option<T>) -> Result<Option<T>, InterpError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(a) => f(a)
+                .map(Some)
+                .ok_or_else(|| self.err(format!("attribute '{key}' must be {what}, found {a:?}"))),
+        }
+    }
+
+    fn required<T>(&self, key: &str, v: Option<T>) -> Result<T, InterpError> {
+        v.ok_or_else(|| self.err(format!("missing required attribute '{key}'")))
+    }
+
+    pub fn i64_opt(&self, key: &str) -> Result<Option<i64>, InterpError> {
+        self.typed(key, "an integer", Attribute::as_i64)
+    }
+
+    pub fn i64(&self, key: &str) -> Result<i64, InterpError> {
+        let v = self.i64_opt(key)?;
+        self.required(key, v)
+    }
+
+    /// A non-negative integer used as a size or an index.
+    pub fn usize(&self, key: &str) -> Result<usize, InterpError> {
+        let v = self.i64(key)?;
+        usize::try_from(v).map_err(|_| self.err(format!("attribute '{key}' must be non-negative, found {v}")))
+    }
+
+    pub fn usize_or(&self, key: &str, default: usize) -> Result<usize, InterpError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(_) => self.usize(key),
+        }
+    }
+
+    pub fn f64_or(&self, key: &str, default: f64) -> Result<f64, InterpError> {
+        Ok(self.typed(key, "a number", Attribute::as_f64)?.unwrap_or(default))
+    }
+
+    pub fn f32_or(&self, key: &str, default: f64) -> Result<f32, InterpError> {
+        Ok(self.f64_or(key, default)? as f32)
+    }
+
+    pub fn bool_or(&self, key: &str, default: bool) -> Result<bool, InterpError> {
+        let as_bool = |a: &Attribute| a.as_bool().or_else(|| a.as_i64().map(|v| v != 0));
+        Ok(self.typed(key, "a boolean", as_bool)?.unwrap_or(default))
+    }
+
+    pub fn str_or(&self, key: &str, default: &'static str) -> Result<&'m str, InterpError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(a) => a.as_str().ok_or_else(|| self.err(format!("attribute '{key}' must be a string, found {a:?}"))),
+        }
+    }
+
+    pub fn i64s_opt(&self, key: &str) -> Result<Option<Vec<i64>>, InterpError> {
+        self.typed(key, "an integer array", Attribute::as_i64_array)
+    }
+
+    pub fn i64s(&self, key: &str) -> Result<Vec<i64>, InterpError> {
+        let v = self.i64s_opt(key)?;
+        self.required(key, v)
+    }
+
+    /// A non-negative integer array of exactly `len` entries (`len == 0`: any length).
+    pub fn usizes(&self, key: &str, len: usize) -> Result<Vec<usize>, InterpError> {
+        let v = self.i64s(key)?;
+        self.to_usizes(key, &v, len)
+    }
+
+    pub fn usizes_or(&self, key: &str, default: &[usize]) -> Result<Vec<usize>, InterpError> {
+        match self.i64s_opt(key)? {
+            None => Ok(default.to_vec()),
+            Some(v) => self.to_usizes(key, &v, default.len()),
+        }
+    }
+
+    fn to_usizes(&self, key: &str, v: &[i64], len: usize) -> Result<Vec<usize>, InterpError> {
+        if len != 0 && v.len() != len {
+            return Err(self.err(format!("attribute '{key}' must have {len} entries, found {v:?}")));
+        }
+        v.iter()
+            .map(|&x| usize::try_from(x).map_err(|_| self.err(format!("attribute '{key}' has a negative entry: {v:?}"))))
+            .collect()
+    }
+
+    pub fn pair_or(&self, key: &str, default: usize) -> Result<[usize; 2], InterpError> {
+        let v = self.usizes_or(key, &[default, default])?;
+        Ok([v[0], v[1]])
+    }
+
+    pub fn f64s(&self, key: &str) -> Result<Vec<f64>, InterpError> {
+        let v = self.typed(key, "a number array", Attribute::as_f64_array)?;
+        self.required(key, v)
+    }
+
+    /// The fused activation (`activation` attribute, default linear) with its parameters.
+    pub fn fused_activation(&self) -> Result<Activation, InterpError> {
+        let kind = self.str_or("activation", "linear")?;
+        self.activation(kind)
+    }
+
+    /// Activation `kind` with parameters read from this op's attributes (defaults as ONNX).
+    pub fn activation(&self, kind: &str) -> Result<Activation, InterpError> {
+        Ok(match kind {
+            "linear" => Activation::Linear,
+            "relu" => Activation::Relu,
+            "relu6" => Activation::Relu6,
+            "leaky" => Activation::LeakyRelu { alpha: self.f32_or("alpha", 0.01)? },
+            "elu" => Activation::Elu { alpha: self.f32_or("alpha", 1.0)? },
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "silu" => Activation::Silu,
+            "swish" => Activation::Swish { beta: self.f32_or("beta", 1.0)? },
+            "gelu" => Activation::Gelu,
+            "gelu_tanh" => Activation::GeluTanh,
+            "mish" => Activation::Mish,
+            "hardswish" => Activation::HardSwish,
+            "hardsigmoid" => Activation::HardSigmoid {
+                alpha: self.f32_or("alpha", 0.2)?,
+                beta: self.f32_or("beta", 0.5)?,
+            },
+            "softplus" => Activation::Softplus,
+            "softsign" => Activation::Softsign,
+            "exp" => Activation::Exp,
+            "log" => Activation::Log,
+            "sqrt" => Activation::Sqrt,
+            "square" => Activation::Square,
+            "abs" => Activation::Abs,
+            "pow" => Activation::Pow { exponent: self.f32_or("exponent", 1.0)? },
+            "threshold" => Activation::Threshold { threshold: self.f32_or("threshold", 0.0)? },
+            "delta" => Activation::Delta { value: self.f32_or("value", 1.0)? },
+            "clip" => Activation::Clip {
+                min: self.f32_or("min", f64::NEG_INFINITY)?,
+                max: self.f32_or("max", f64::INFINITY)?,
+            },
+            "equal" => Activation::Equal { value: self.f32_or("value", 0.0)? },
+            "greater" => Activation::Greater { value: self.f32_or("value", 0.0)? },
+            "less" => Activation::Less { value: self.f32_or("value", 0.0)? },
+            "neg" => Activation::Neg,
+            "reciprocal" => Activation::Reciprocal,
+            other => return Err(self.err(format!("unknown activation '{other}'"))),
+        })
+    }
+
+    /// Spatial padding from `padding` (+ `pads` when `"EXPLICIT"`) for a window of `kernel`
+    /// taps with `stride` and `dilation` over an input of `input` = `[h, w]`.
+    pub fn padding(&self, input: [usize; 2], kernel: [usize; 2], stride: [usize; 2], dilation: [usize; 2]) -> Result<Padding, InterpError> {
+        match self.str_or("padding", "EXPLICIT")? {
+            "VALID" => Ok(Padding::default()),
+            // Both SAME flavours pad to ceil(in / stride) outputs, the odd pixel at the end.
+            "SAME" | "SAME_TENSORFLOW" => {
+                let axis = |i: usize| {
+                    let out = input[i].div_ceil(stride[i].max(1));
+                    let span = (kernel[i].max(1) - 1) * dilation[i] + 1;
+                    let total = ((out.max(1) - 1) * stride[i] + span).saturating_sub(input[i]);
+                    (total / 2, total - total / 2)
+                };
+                let ((top, bottom), (left, right)) = (axis(0), axis(1));
+                Ok(Padding { top, left, bottom, right })
+            }
+            "EXPLICIT" => self.explicit_pads(),
+            other => Err(self.err(format!("unknown padding '{other}' (expected VALID, SAME, SAME_TENSORFLOW or EXPLICIT)"))),
+        }
+    }
+
+    /// `pads = [top, left, bottom, right]` (all zero when absent).
+    pub fn explicit_pads(&self) -> Result<Padding, InterpError> {
+        let p = self.usizes_or("pads", &[0, 0, 0, 0])?;
+        Ok(Padding { top: p[0], left: p[1], bottom: p[2], right: p[3] })
+    }
+}

@@ -1,0 +1,351 @@
+//! The execution plan: a graph prepared once (ops decoded, weights decoded, last uses
+//! known) and then run any number of times on batches.
+
+use crate::attrs::OpReader;
+use crate::consts::{decode_const, static_shape};
+use crate::error::{InterpError, Result};
+use crate::eval::{eval, same_except_batch, Arg, BufferPool};
+use crate::ops::{decode, OpKind, Signature};
+use crate::Context;
+use hailo_ir::builtin::{GRAPH, RETURN};
+use hailo_ir::{Attribute, Module, OpId, Type, ValueId};
+use ndarray::ArrayD;
+use rustc_hash::FxHashMap;
+
+/// Which graph of a module to prepare.
+#[derive(Debug, Clone, Copy)]
+pub enum GraphRef<'a> {
+    Id(OpId),
+    /// The graph's symbol name (`builtin.graph @main` → `"main"`).
+    Name(&'a str),
+}
+
+impl From<OpId> for GraphRef<'_> {
+    fn from(id: OpId) -> Self {
+        GraphRef::Id(id)
+    }
+}
+
+impl<'a> From<&'a str> for GraphRef<'a> {
+    fn from(name: &'a str) -> Self {
+        GraphRef::Name(name)
+    }
+}
+
+/// A graph input or output as users name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// Hailo layer name (`input_layer1`, `output_layer1`), or `input<i>`/`output<i>` when the
+    /// graph has no input/output layer there.
+    pub name: String,
+    /// The framework's tensor name (`original_name` attribute), when known.
+    pub original_name: Option<String>,
+    /// Declared shape (NHWC); dimension 0 is the graph's batch and may differ at run time.
+    pub shape: Vec<usize>,
+}
+
+/// Where an op reads an operand from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operand {
+    Slot(usize),
+    Const(usize),
+}
+
+#[derive(Debug)]
+struct Step {
+    kind: OpKind,
+    op: &'static str,
+    layer: String,
+    args: Vec<Operand>,
+    results: Vec<usize>,
+    /// Declared result shapes, checked after evaluation (batch excluded).
+    shapes: Vec<Vec<usize>>,
+    /// Slots whose last reader is this step.
+    last_uses: Vec<usize>,
+}
+
+/// A prepared graph. Construction does all decoding; [`Interpreter::run`] only computes.
+/// The interpreter owns its weights, so the module may be dropped after construction.
+#[derive(Debug)]
+pub struct Interpreter {
+    context: Context,
+    steps: Vec<Step>,
+    consts: Vec<ArrayD<f32>>,
+    inputs: Vec<TensorInfo>,
+    outputs: Vec<TensorInfo>,
+    /// Where each output comes from (a graph input, an op result or a constant).
+    output_sources: Vec<Operand>,
+    slots: usize,
+}
+
+/// Everything a layer dump observer is told about one computed tensor.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerOutput<'a> {
+    /// The layer name (`layer` attribute); multi-result ops add `_<result index>`.
+    pub layer: &'a str,
+    pub op: &'static str,
+    /// Result index within the op.
+    pub result: usize,
+    pub value: &'a ArrayD<f32>,
+}
+
+fn find_graph(m: &Module, graph: GraphRef) -> Result<OpId> {
+    let graphs: Vec<OpId> = m.walk(m.top()).into_iter().filter(|&o| m.op(o).name_str() == GRAPH).collect();
+    let name_of = |o: OpId| m.symbol_name(o).unwrap_or("").to_owned();
+    match graph {
+        GraphRef::Id(id) if graphs.contains(&id) => Ok(id),
+        GraphRef::Id(id) => Err(InterpError::Graph(format!("op {id:?} is not a builtin.graph of this module"))),
+        GraphRef::Name(n) => graphs.iter().copied().find(|&o| name_of(o) == n).ok_or_else(|| {
+            let names: Vec<String> = graphs.iter().map(|&o| format!("@{}", name_of(o))).collect();
+            InterpError::Graph(format!("no graph named @{n} (the module has: {})", names.join(", ")))
+        }),
+    }
+}
+
+fn str_attr(m: &Module, op: OpId, key: &str) -> Option<String> {
+    m.op(op).attr(key).and_then(Attribute::as_str).map(str::to_owned)
+}
+
+fn check_float(r: &OpReader, ty: Type, what: &str) -> Result<()> {
+    let elem = ty.element();
+    if elem.is_float() || (r.op == "hl.argmax" && elem.is_integer()) {
+        Ok(())
+    } else {
+        Err(r.err(format!("{what} has element type {elem}; the float interpreter needs f32/f16/bf16")))
+    }
+}
+
+impl Interpreter {
+    /// Prepares `graph` of `m` for the native (float) context.
+    pub fn new<'a>(m: &Module, graph: impl Into<GraphRef<'a>>) -> Result<Self> {
+        Self::with_context(m, graph, Context::Native)
+    }
+
+    /// Prepares `graph` of `m` for `context`.
+    pub fn with_context<'a>(m: &Module, graph: impl Into<GraphRef<'a>>, context: Context) -> Result<Self> {
+        let graph = find_graph(m, graph.into())?;
+        let region = m.op(graph).regions().first().copied();
+        let block = region
+            .and_then(|r| m.region(r).blocks().first().copied())
+            .ok_or_else(|| InterpError::Graph("graph has no body block".into()))?;
+        let mut slot_of: FxHashMap<ValueId, Operand> = FxHashMap::default();
+        let mut slots = 0;
+        let mut inputs = Vec::new();
+        for (i, &arg) in m.block(block).args().iter().enumerate() {
+            slot_of.insert(arg, Operand::Slot(slots));
+            slots += 1;
+            let shape = arg_shape(m, arg).map_err(|e| InterpError::Graph(format!("argument {i}: {e}")))?;
+            let user = m.value(arg).uses().iter().map(|u| u.op).find(|&o| m.op(o).name_str() == "hl.input_layer");
+            let name = user.and_then(|o| str_attr(m, o, "layer")).unwrap_or_else(|| format!("input{i}"));
+            let original_name = user.and_then(|o| str_attr(m, o, "original_name"));
+            inputs.push(TensorInfo { name, original_name, shape });
+        }
+        let mut steps = Vec::new();
+        let mut consts = Vec::new();
+        let mut returned = None;
+        for op in m.block_ops(block) {
+            let r = OpReader::new(m, op);
+            match r.op {
+                "hl.const" => {
+                    slot_of.insert(m.result(op, 0), Operand::Const(consts.len()));
+                    consts.push(decode_const(&r)?);
+                }
+                RETURN => returned = Some(m.op(op).operands().to_vec()),
+                _ => {
+                    let operands = m.op(op).operands();
+                    let in_types: Vec<Type> = operands.iter().map(|&v| m.value_type(v)).collect();
+                    let out_types: Vec<Type> = m.op(op).results().iter().map(|&v| m.value_type(v)).collect();
+                    for &t in &in_types {
+                        check_float(&r, t, "an operand")?;
+                    }
+                    for &t in &out_types {
+                        check_float(&r, t, "a result")?;
+                    }
+                    let kind = decode(&r, &Signature { inputs: &in_types, results: &out_types })?;
+                    let args = operands
+                        .iter()
+                        .map(|v| slot_of.get(v).copied().ok_or_else(|| r.err("uses a value defined later or outside the graph")))
+                        .collect::<Result<Vec<_>>>()?;
+                    let mut results = Vec::new();
+                    for &v in m.op(op).results() {
+                        slot_of.insert(v, Operand::Slot(slots));
+                        results.push(slots);
+                        slots += 1;
+                    }
+                    let shapes = out_types.iter().map(|&t| static_shape(&r, t)).collect::<Result<_>>()?;
+                    steps.push(Step { kind, op: r.op, layer: r.layer, args, results, shapes, last_uses: Vec::new() });
+                }
+            }
+        }
+        let returned = returned.ok_or_else(|| InterpError::Graph("graph does not end with builtin.return".into()))?;
+        let mut outputs = Vec::new();
+        let mut output_sources = Vec::new();
+        for (i, v) in returned.iter().enumerate() {
+            let src = slot_of.get(v).copied().ok_or_else(|| InterpError::Graph(format!("result {i} is not defined in the graph")))?;
+            let def = m.defining_op(*v);
+            let name = def.and_then(|o| str_attr(m, o, "layer")).unwrap_or_else(|| format!("output{i}"));
+            let original_name = def.and_then(|o| str_attr(m, o, "original_name"));
+            let shape = arg_shape(m, *v).map_err(|e| InterpError::Graph(format!("result {i}: {e}")))?;
+            outputs.push(TensorInfo { name, original_name, shape });
+            output_sources.push(src);
+        }
+        assign_last_uses(&mut steps, &output_sources);
+        Ok(Interpreter { context, steps, consts, inputs, outputs, output_sources, slots })
+    }
+
+    pub fn context(&self) -> Context {
+        self.context
+    }
+
+    /// The graph inputs, in argument order.
+    pub fn inputs(&self) -> &[TensorInfo] {
+        &self.inputs
+    }
+
+    /// The graph outputs, in result order.
+    pub fn outputs(&self) -> &[TensorInfo] {
+        &self.outputs
+    }
+
+    /// Bytes held by the decoded weights and constants.
+    pub fn weight_bytes(&self) -> usize {
+        self.consts.iter().map(|c| c.len() * 4).sum()
+    }
+
+    /// Evaluates the graph on one batch: `inputs[i]` is NHWC (as declared, any batch size N,
+    /// the same for every input); returns the outputs in graph order, batch N.
+    pub fn run(&self, inputs: &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> {
+        self.run_observed(inputs, &mut |_| Ok(()))
+    }
+
+    /// [`Interpreter::run`], calling `observe` with every op result as soon as it is computed
+    /// (for layer dumps); an error from `observe` stops the run.
+    pub fn run_observed(
+        &self,
+        inputs: &[ArrayD<f32>],
+        observe: &mut dyn FnMut(LayerOutput) -> Result<()>,
+    ) -> Result<Vec<ArrayD<f32>>> {
+        self.check_inputs(inputs)?;
+        let mut slots: Vec<Option<ArrayD<f32>>> = vec![None; self.slots];
+        for (i, x) in inputs.iter().enumerate() {
+            slots[i] = Some(x.as_standard_layout().into_owned());
+        }
+        let mut pool = BufferPool::default();
+        for step in &self.steps {
+            let results = self.eval_step(step, &mut slots, &mut pool)?;
+            for (i, (value, &slot)) in results.into_iter().zip(&step.results).enumerate() {
+                let declared = &step.shapes[i];
+                if !same_except_batch(value.shape(), declared) {
+                    return Err(InterpError::Layer {
+                        layer: step.layer.clone(),
+                        op: step.op,
+                        message: format!(
+                            "computed result {i} has shape {:?} but the graph declares {declared:?} (batch excluded)",
+                            value.shape()
+                        ),
+                    });
+                }
+                let name = if step.results.len() > 1 { format!("{}_{i}", step.layer) } else { step.layer.clone() };
+                observe(LayerOutput { layer: &name, op: step.op, result: i, value: &value })?;
+                slots[slot] = Some(value);
+            }
+            for &s in &step.last_uses {
+                if let Some(a) = slots[s].take() {
+                    pool.release(a);
+                }
+            }
+        }
+        self.output_sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| match *src {
+                Operand::Const(c) => Ok(self.consts[c].clone()),
+                Operand::Slot(s) => slots[s]
+                    .clone()
+                    .ok_or_else(|| InterpError::Graph(format!("output {i} was not computed"))),
+            })
+            .collect()
+    }
+
+    fn eval_step(&self, step: &Step, slots: &mut [Option<ArrayD<f32>>], pool: &mut BufferPool) -> Result<Vec<ArrayD<f32>>> {
+        // Operands read for the last time (and only once by this op) are moved in.
+        let mut owned: Vec<Option<ArrayD<f32>>> = step
+            .args
+            .iter()
+            .map(|a| match *a {
+                Operand::Slot(s) if step.last_uses.contains(&s) && step.args.iter().filter(|&&b| b == *a).count() == 1 => {
+                    slots[s].take()
+                }
+                _ => None,
+            })
+            .collect();
+        let missing = |i: usize| InterpError::Layer {
+            layer: step.layer.clone(),
+            op: step.op,
+            message: format!("operand {i} has no value"),
+        };
+        let mut args = Vec::with_capacity(step.args.len());
+        for (i, a) in step.args.iter().enumerate() {
+            args.push(match (owned[i].take(), *a) {
+                (Some(x), _) => Arg::Owned(x),
+                (None, Operand::Const(c)) => Arg::View(self.consts[c].view()),
+                (None, Operand::Slot(s)) => Arg::View(slots[s].as_ref().ok_or_else(|| missing(i))?.view()),
+            });
+        }
+        eval(&step.kind, args, pool).map_err(|source| InterpError::Kernel { layer: step.layer.clone(), op: step.op, source })
+    }
+
+    fn check_inputs(&self, inputs: &[ArrayD<f32>]) -> Result<()> {
+        if inputs.len() != self.inputs.len() {
+            return Err(InterpError::Graph(format!(
+                "expected {} input(s) ({}), got {}",
+                self.inputs.len(),
+                self.inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
+                inputs.len()
+            )));
+        }
+        let batch = inputs.first().and_then(|x| x.shape().first().copied());
+        for (index, (x, info)) in inputs.iter().zip(&self.inputs).enumerate() {
+            let err = |message: String| InterpError::Input { index, name: info.name.clone(), message };
+            let mut expected: Vec<String> = info.shape.iter().map(usize::to_string).collect();
+            if let Some(first) = expected.first_mut() {
+                *first = "N".into();
+            }
+            if !same_except_batch(x.shape(), &info.shape) || x.shape().first() == Some(&0) {
+                return Err(err(format!("expected shape [{}] (NHWC, N >= 1), got {:?}", expected.join(", "), x.shape())));
+            }
+            if x.shape().first().copied() != batch {
+                return Err(err(format!("batch size {:?} differs from input 0's {:?}", x.shape().first(), batch)));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn arg_shape(m: &Module, v: ValueId) -> std::result::Result<Vec<usize>, String> {
+    let ty = m.value_type(v);
+    let dims = ty.shape().ok_or_else(|| format!("expected a tensor type, found {ty}"))?;
+    dims.iter().map(|&d| usize::try_from(d).map_err(|_| format!("type {ty} has a dynamic dimension"))).collect()
+}
+
+/// Records in each step the slots it reads for the last time (outputs are never freed).
+fn assign_last_uses(steps: &mut [Step], outputs: &[Operand]) {
+    let mut last: FxHashMap<usize, usize> = FxHashMap::default();
+    for (i, step) in steps.iter().enumerate() {
+        for a in &step.args {
+            if let Operand::Slot(s) = *a {
+                last.insert(s, i);
+            }
+        }
+    }
+    for o in outputs {
+        if let Operand::Slot(s) = *o {
+            last.remove(&s);
+        }
+    }
+    let mut by_step: Vec<(usize, usize)> = last.into_iter().map(|(s, i)| (i, s)).collect();
+    by_step.sort_unstable();
+    for (i, s) in by_step {
+        steps[i].last_uses.push(s);
+    }
+}

@@ -1,0 +1,190 @@
+//! Activations: the [`Activation`] kinds of the DFC guide's Table 3 with
+//! their parameters, used both by `hl.activation` (attribute `kind`) and as
+//! the fused `activation` of conv, dense, elementwise and batch-norm ops; and
+//! `hl.prelu`, whose slope is a tensor operand.
+
+use super::check_layer;
+use crate::access::{OpView, Result};
+use hailo_ir::{define_op, FoldResult, Module, OpDef, OpId, Traits, Type};
+
+define_op! {
+    /// `%y = hl.activation %x {kind = "leaky", alpha = 0.1, layer = "activation1"}`.
+    pub struct ActivationOp = "hl.activation" {
+        operands { input: 0 }
+        attrs { kind: str, layer: str }
+    }
+}
+
+define_op! {
+    /// Parametric ReLU: `x < 0 ? slope * x : x`, slope broadcast to `x`.
+    pub struct Prelu = "hl.prelu" {
+        operands { input: 0, slope: 1 }
+        attrs { layer: str }
+    }
+}
+
+/// An activation function with its parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    Linear,
+    Relu,
+    Relu6,
+    Leaky { alpha: f64 },
+    Elu { alpha: f64 },
+    Sigmoid,
+    Tanh,
+    Silu,
+    Swish { beta: f64 },
+    Gelu,
+    GeluTanh,
+    Mish,
+    HardSwish,
+    HardSigmoid { alpha: f64, beta: f64 },
+    Softplus,
+    Softsign,
+    Exp,
+    Log,
+    Sqrt,
+    Square,
+    Abs,
+    Pow { exponent: f64 },
+    Threshold { threshold: f64 },
+    Delta { value: f64 },
+    Clip { min: f64, max: f64 },
+    Equal { value: f64 },
+    Greater { value: f64 },
+    Less { value: f64 },
+    Neg,
+    Reciprocal,
+}
+
+/// Every kind with the names of its (required, f64) parameter attributes.
+pub const KINDS: &[(&str, &[&str])] = &[
+    ("linear", &[]),
+    ("relu", &[]),
+    ("relu6", &[]),
+    ("leaky", &["alpha"]),
+    ("elu", &["alpha"]),
+    ("sigmoid", &[]),
+    ("tanh", &[]),
+    ("silu", &[]),
+    ("swish", &["beta"]),
+    ("gelu", &[]),
+    ("gelu_tanh", &[]),
+    ("mish", &[]),
+    ("hardswish", &[]),
+    ("hardsigmoid", &["alpha", "beta"]),
+    ("softplus", &[]),
+    ("softsign", &[]),
+    ("exp", &[]),
+    ("log", &[]),
+    ("sqrt", &[]),
+    ("square", &[]),
+    ("abs", &[]),
+    ("pow", &["exponent"]),
+    ("threshold", &["threshold"]),
+    ("delta", &["value"]),
+    ("clip", &["min", "max"]),
+    ("equal", &["value"]),
+    ("greater", &["value"]),
+    ("less", &["value"]),
+    ("neg", &[]),
+    ("reciprocal", &[]),
+];
+
+impl Activation {
+    /// Reads the activation named by attribute `key` (`kind` or `activation`)
+    /// and its parameters; an absent `key` means `linear` when `optional`.
+    pub fn from_attrs(v: &OpView<'_>, key: &str, optional: bool) -> Result<Activation> {
+        let Some(kind) = v.opt_str(key)? else {
+            return if optional {
+                Ok(Activation::Linear)
+            } else {
+                Err(format!("requires attribute '{key}' (the activation kind, e.g. \"relu\")"))
+            };
+        };
+        let Some((kind, names)) = KINDS.iter().find(|(k, _)| *k == kind) else {
+            let all: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
+            return Err(format!("unknown activation \"{kind}\" in '{key}'; expected one of: {}", all.join(", ")));
+        };
+        let p = names
+            .iter()
+            .map(|n| v.f64(n).map_err(|e| format!("{e}: activation \"{kind}\" needs parameter(s) {names:?}")))
+            .collect::<Result<Vec<f64>>>()?;
+        let a = match *kind {
+            "linear" => Activation::Linear,
+            "relu" => Activation::Relu,
+            "relu6" => Activation::Relu6,
+            "leaky" => Activation::Leaky { alpha: p[0] },
+            "elu" => Activation::Elu { alpha: p[0] },
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "silu" => Activation::Silu,
+            "swish" => Activation::Swish { beta: p[0] },
+            "gelu" => Activation::Gelu,
+            "gelu_tanh" => Activation::GeluTanh,
+            "mish" => Activation::Mish,
+            "hardswish" => Activation::HardSwish,
+            "hardsigmoid" => Activation::HardSigmoid { alpha: p[0], beta: p[1] },
+            "softplus" => Activation::Softplus,
+            "softsign" => Activation::Softsign,
+            "exp" => Activation::Exp,
+            "log" => Activation::Log,
+            "sqrt" => Activation::Sqrt,
+            "square" => Activation::Square,
+            "abs" => Activation::Abs,
+            "pow" => Activation::Pow { exponent: p[0] },
+            "threshold" => Activation::Threshold { threshold: p[0] },
+            "delta" => Activation::Delta { value: p[0] },
+            "clip" if p[0] > p[1] => return Err(format!("clip activation needs min <= max, got min {} > max {}", p[0], p[1])),
+            "clip" => Activation::Clip { min: p[0], max: p[1] },
+            "equal" => Activation::Equal { value: p[0] },
+            "greater" => Activation::Greater { value: p[0] },
+            "less" => Activation::Less { value: p[0] },
+            "neg" => Activation::Neg,
+            _ => Activation::Reciprocal,
+        };
+        Ok(a)
+    }
+
+    /// The fused `activation` attribute (with parameters) of `op`, `Linear` when absent.
+    pub fn fused(m: &Module, op: OpId) -> Result<Activation> {
+        Activation::from_attrs(&OpView::new(m, op), "activation", true)
+    }
+}
+
+fn verify_activation(m: &Module, op: OpId) -> Result<()> {
+    let v = check_layer(m, op, (1, 1), "one input", false)?;
+    Activation::from_attrs(&v, "kind", false).map(|_| ())
+}
+
+/// `kind = "linear"` is the identity.
+fn fold_linear(m: &Module, op: OpId, _: &[Option<hailo_ir::Attribute>]) -> Option<Vec<FoldResult>> {
+    let v = OpView::new(m, op);
+    (v.opt_str("kind") == Ok(Some("linear"))).then(|| vec![FoldResult::Value(m.operand(op, 0))])
+}
+
+fn verify_prelu(m: &Module, op: OpId) -> Result<()> {
+    check_layer(m, op, (2, 2), "input and slope", false).map(|_| ())
+}
+
+fn infer_prelu(m: &Module, op: OpId) -> Result<Vec<Type>> {
+    let v = OpView::new(m, op);
+    let x = v.shape(0, "input")?;
+    let slope = v.shape(1, "slope")?;
+    let b = crate::shape::broadcast(&x, &slope)?;
+    if b != x {
+        return Err(format!("slope of shape {slope:?} must broadcast to the input shape {x:?}"));
+    }
+    Ok(vec![v.operand_type(0, "input")?])
+}
+
+pub fn defs() -> Vec<OpDef> {
+    let ew = Traits::PURE | Traits::ELEMENTWISE;
+    vec![
+        OpDef::new(ActivationOp::NAME, "Standalone activation (attribute `kind`)", ew | Traits::SAME_OPERANDS_AND_RESULT_TYPE)
+            .verify(verify_activation)
+            .fold(fold_linear),
+        OpDef::new(Prelu::NAME, "Parametric ReLU with a per-channel slope", ew).verify(verify_prelu).infer(infer_prelu),
+    ]
+}

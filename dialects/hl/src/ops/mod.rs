@@ -1,0 +1,62 @@
+//! The op families of the `hl` dialect, one module each: typed views
+//! (`define_op!`), verifiers, shape inference and the few folds and
+//! canonical patterns. [`defs`] lists every op definition for the dialect.
+
+pub mod activation;
+pub mod constant;
+pub mod conv;
+pub mod elementwise;
+pub mod layout;
+pub mod norm;
+pub mod pool;
+pub mod reduce;
+pub mod slicing;
+pub mod spatial;
+pub mod window;
+
+use crate::access::{OpView, Result};
+use activation::Activation;
+use hailo_ir::{Module, OpDef, OpId};
+
+/// Every op definition of the dialect.
+pub fn defs() -> Vec<OpDef> {
+    [
+        constant::defs(),
+        conv::defs(),
+        pool::defs(),
+        activation::defs(),
+        elementwise::defs(),
+        norm::defs(),
+        layout::defs(),
+        slicing::defs(),
+        spatial::defs(),
+        reduce::defs(),
+    ]
+    .concat()
+}
+
+/// The checks every layer op shares: a `layer` name, `min..=max` operands
+/// (described by `what`), one result, and a valid fused activation when the
+/// op takes one.
+pub(crate) fn check_layer<'a>(
+    m: &'a Module,
+    op: OpId,
+    (min, max): (usize, usize),
+    what: &str,
+    fused_activation: bool,
+) -> Result<OpView<'a>> {
+    let v = OpView::new(m, op);
+    v.layer()?;
+    v.expect_operands(min, max, what)?;
+    v.expect_results(1)?;
+    if fused_activation {
+        Activation::fused(m, op)?;
+    }
+    Ok(v)
+}
+
+/// The verifier of layer ops with exactly one input and no fused activation
+/// (their attributes are checked by shape inference).
+pub(crate) fn verify_unary(m: &Module, op: OpId) -> Result<()> {
+    check_layer(m, op, (1, 1), "one input", false).map(|_| ())
+}

@@ -1,0 +1,119 @@
+//! Single ONNX nodes that are activations of guide Table 3 (Relu, Clip, LeakyRelu, Sigmoid,
+//! ...), with their parameters, and which of them a conv/dense/elementwise layer may absorb.
+
+use super::emit::Act;
+use super::error::{node_error, ConvertResult};
+use crate::graph::{Node, OnnxModel};
+
+/// The single value of a constant with exactly one element.
+pub(crate) fn scalar_const(model: &OnnxModel, name: &str) -> Option<f64> {
+    let t = model.constant(name)?;
+    (t.len() == 1).then(|| f64::from(t.to_f32().iter().copied().next().unwrap_or(0.0)))
+}
+
+/// Clip's bounds: attributes before opset 11, optional constant inputs from 11 on.
+fn clip_bounds(model: &OnnxModel, node: &Node) -> ConvertResult<(f64, f64)> {
+    if model.opset(&node.domain) < 11 {
+        return Ok((
+            f64::from(node.attr_float_or("min", f32::MIN)?),
+            f64::from(node.attr_float_or("max", f32::MAX)?),
+        ));
+    }
+    let bound = |i: usize, default: f64| -> ConvertResult<f64> {
+        match node.input(i) {
+            None => Ok(default),
+            Some(name) => scalar_const(model, name).ok_or_else(|| {
+                node_error(node, format!("Clip bound '{name}' must be a constant scalar"))
+            }),
+        }
+    };
+    Ok((bound(1, f64::from(f32::MIN))?, bound(2, f64::from(f32::MAX))?))
+}
+
+/// The activation `node` computes, if it is one; errors on activations with run-time
+/// parameters.
+pub(crate) fn node_activation(model: &OnnxModel, node: &Node) -> ConvertResult<Option<Act>> {
+    if !node.domain.is_empty() {
+        return Ok(None);
+    }
+    let f = |name: &str, default: f32| -> ConvertResult<f64> {
+        Ok(f64::from(node.attr_float_or(name, default)?))
+    };
+    let scalar_input = || node.input(1).and_then(|n| scalar_const(model, n));
+    Ok(Some(match node.op_type.as_str() {
+        "Relu" => Act::new("relu"),
+        "LeakyRelu" => Act::with("leaky", &[("alpha", f("alpha", 0.01)?)]),
+        "Elu" => Act::with("elu", &[("alpha", f("alpha", 1.0)?)]),
+        "Sigmoid" => Act::new("sigmoid"),
+        "Tanh" => Act::new("tanh"),
+        "HardSigmoid" => Act::with(
+            "hardsigmoid",
+            &[("alpha", f("alpha", 0.2)?), ("beta", f("beta", 0.5)?)],
+        ),
+        "HardSwish" => Act::new("hardswish"),
+        "Softplus" => Act::new("softplus"),
+        "Softsign" => Act::new("softsign"),
+        "Mish" => Act::new("mish"),
+        "Gelu" => match node.attr_string_or("approximate", "none")? {
+            "tanh" => Act::new("gelu_tanh"),
+            _ => Act::new("gelu"),
+        },
+        "Exp" => Act::new("exp"),
+        "Log" => Act::new("log"),
+        "Sqrt" => Act::new("sqrt"),
+        "Abs" => Act::new("abs"),
+        "Neg" => Act::new("neg"),
+        "Reciprocal" => Act::new("reciprocal"),
+        "Clip" => {
+            let (lo, hi) = clip_bounds(model, node)?;
+            if lo == 0.0 && hi == 6.0 {
+                Act::new("relu6")
+            } else if lo == 0.0 && hi >= f64::from(f32::MAX) {
+                Act::new("relu")
+            } else {
+                Act::with("clip", &[("min", lo), ("max", hi)])
+            }
+        }
+        "Pow" => match scalar_input() {
+            Some(e) if e == 2.0 => Act::new("square"),
+            Some(e) if e == 0.5 => Act::new("sqrt"),
+            Some(e) => Act::with("pow", &[("exponent", e)]),
+            None => return Ok(None),
+        },
+        "Equal" | "Greater" | "Less" => match scalar_input() {
+            Some(v) => Act::with(
+                match node.op_type.as_str() {
+                    "Equal" => "equal",
+                    "Greater" => "greater",
+                    _ => "less",
+                },
+                &[("value", v)],
+            ),
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    }))
+}
+
+/// Whether a conv/dense/elementwise/batch-norm layer may take `act` as its fused activation.
+pub(crate) fn fusable(act: &Act) -> bool {
+    matches!(
+        act.kind,
+        "relu"
+            | "relu6"
+            | "leaky"
+            | "elu"
+            | "sigmoid"
+            | "tanh"
+            | "clip"
+            | "hardsigmoid"
+            | "hardswish"
+            | "silu"
+            | "swish"
+            | "gelu"
+            | "gelu_tanh"
+            | "mish"
+            | "softplus"
+            | "softsign"
+    )
+}

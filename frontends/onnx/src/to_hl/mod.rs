@@ -1,0 +1,336 @@
+//! ONNX → `hl` conversion (the DFC parser's job, guide §5.1.3): turns a loaded `OnnxModel`
+//! into a `builtin.module` holding one `builtin.graph @main` of `hl` ops in NHWC with HWIO
+//! kernels, named as Hailo names layers, with the original node names as locations, plus a
+//! per-node parsing report.
+//!
+//! Steps: recognise multi-node patterns (`patterns`), check every remaining node is supported
+//! (`supported`), then walk the nodes in topological order, converting each (`ops_*`) while
+//! folding BatchNorm, bias adds, Pad and activations into the layers that precede them.
+
+mod act;
+mod emit;
+mod error;
+mod layout;
+mod ops_linear;
+mod ops_misc;
+mod ops_shape;
+mod patterns;
+mod report;
+mod supported;
+
+use std::collections::HashMap;
+
+use hailo_ir::{builtin, Attribute, Module, OpSpec, Type};
+
+pub use error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
+pub use report::{IoMapping, NodeFate, NodeReport, ParsingReport};
+
+use emit::{f32_tensor, Act, Emitter};
+use layout::{canonical, parse_format, permute};
+use patterns::{GraphView, PatternKind, Patterns};
+
+use crate::graph::OnnxModel;
+
+/// Caller choices for the conversion.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConvertOptions {
+    /// The network name (`builtin.module @name`); defaults to the ONNX graph name.
+    pub net_name: Option<String>,
+    /// `--input-format name=NCHW`: the axis letters of an input, overriding the rank defaults
+    /// (rank 2 `NC`, rank 3 `NWC`, rank 4 `NCHW`).
+    pub input_formats: Vec<(String, String)>,
+}
+
+/// The result of a conversion.
+pub struct Conversion {
+    pub module: Module,
+    pub report: ParsingReport,
+}
+
+impl Conversion {
+    /// Input layers and the ONNX inputs they stand for, in graph order.
+    pub fn inputs(&self) -> &[IoMapping] {
+        &self.report.inputs
+    }
+
+    /// Output layers in output order and the ONNX tensors they stand for.
+    pub fn outputs(&self) -> &[IoMapping] {
+        &self.report.outputs
+    }
+}
+
+/// A network name usable as a symbol and file stem: the given name, else the ONNX graph name,
+/// else the file stem, with anything but `[A-Za-z0-9_]` replaced by `_`.
+pub fn net_name(model: &OnnxModel, options: &ConvertOptions) -> String {
+    let stem = std::path::Path::new(&model.source)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    let raw = options
+        .net_name
+        .clone()
+        .or(stem)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| model.graph_name.clone());
+    let clean: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if clean.is_empty() {
+        "net".to_string()
+    } else {
+        clean
+    }
+}
+
+/// Converts `model` to `hl`.
+pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Conversion> {
+    let patterns = patterns::find(model);
+    supported::check(model, &patterns)?;
+    let net = net_name(model, options);
+    let mut m = Module::new(Some(&net));
+    let body = m.body();
+
+    let mut in_types = Vec::new();
+    let mut in_perms = Vec::new();
+    for input in &model.inputs {
+        let shape = input.static_shape().unwrap_or_default();
+        let perm = match options.input_formats.iter().find(|(n, _)| n == &input.name) {
+            Some((_, f)) => parse_format(f, shape.len()).map_err(|message| {
+                ConvertError::InputFormat {
+                    input: input.name.clone(),
+                    message,
+                }
+            })?,
+            None => canonical(shape.len()),
+        };
+        in_types.push(f32_tensor(&permute(&shape, &perm)));
+        in_perms.push(perm);
+    }
+    if let Some((name, _)) = options
+        .input_formats
+        .iter()
+        .find(|(n, _)| !model.inputs.iter().any(|i| &i.name == n))
+    {
+        return Err(ConvertError::InputFormat {
+            input: name.clone(),
+            message: format!(
+                "no such graph input; the inputs are: {}",
+                model.inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
+    let (graph, block) = builtin::create_graph(&mut m, body, "main", &in_types, &[]);
+    let args = m.block(block).args().to_vec();
+
+    let mut cx = Converter {
+        e: Emitter::new(model, m, block),
+        g: GraphView::new(model),
+        patterns,
+        done: vec![false; model.nodes.len()],
+        pad_folds: HashMap::new(),
+    };
+    let mut inputs = Vec::new();
+    for ((input, perm), arg) in model.inputs.iter().zip(in_perms).zip(args) {
+        let layer = cx.e.next_name("input_layer");
+        let ty = cx.e.m.value_type(arg);
+        let spec = OpSpec::new("hl.input_layer")
+            .operands(&[arg])
+            .results(&[ty])
+            .attr("layer", Attribute::str(&layer))
+            .attr("original_name", Attribute::str(&input.name))
+            .loc(emit::location(&[&input.name]));
+        let v = cx.e.append(spec)[0];
+        cx.e.bind(&input.name, v, perm);
+        inputs.push(IoMapping {
+            layer,
+            original_name: input.name.clone(),
+            shape: shape_of(ty),
+        });
+    }
+    for i in 0..model.nodes.len() {
+        cx.node(i)?;
+    }
+    let (results, outputs) = cx.outputs()?;
+    let out_types: Vec<Type> = results.iter().map(|&v| cx.e.m.value_type(v)).collect();
+    let ret = cx.e.m.create_op(OpSpec::new(builtin::RETURN).operands(&results));
+    cx.e.m.append_op(block, ret);
+    cx.e.m.set_attr(
+        graph,
+        "function_type",
+        Attribute::Type(Type::function(in_types, out_types)),
+    );
+    let Converter { e, .. } = cx;
+    let report = e.report.finish(&model.source, &net, inputs, outputs);
+    Ok(Conversion { module: e.m, report })
+}
+
+fn shape_of(ty: Type) -> Vec<usize> {
+    ty.shape()
+        .map(|s| s.iter().map(|&d| d as usize).collect())
+        .unwrap_or_default()
+}
+
+/// Conversion state: the emitter plus what the walk over the nodes has decided so far.
+pub(crate) struct Converter<'a> {
+    pub e: Emitter<'a>,
+    pub g: GraphView<'a>,
+    pub patterns: Patterns,
+    /// Nodes already handled (converted, or fused into an earlier layer).
+    pub done: Vec<bool>,
+    /// Pad outputs deferred into the following conv/avgpool: `[top, left, bottom, right]` and
+    /// the Pad node's index.
+    pub pad_folds: HashMap<String, ([usize; 4], usize)>,
+}
+
+impl Converter<'_> {
+    fn node(&mut self, i: usize) -> ConvertResult<()> {
+        if self.done[i] {
+            return Ok(());
+        }
+        if let Some(&p) = self.patterns.owner.get(&i) {
+            if self.patterns.list[p].anchor() == i {
+                self.pattern(p)?;
+            }
+            return Ok(());
+        }
+        self.done[i] = true;
+        let node = self.g.node(i);
+        match node.op_type.as_str() {
+            "Conv" => self.conv(i),
+            "ConvTranspose" => self.deconv(i),
+            "Gemm" | "MatMul" => self.gemm_or_matmul(i),
+            "MaxPool" | "AveragePool" => self.pool(i),
+            "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(i),
+            "BatchNormalization" => self.batch_norm(i),
+            "Add" | "Sub" | "Mul" | "Div" | "Max" | "Min" | "Pow" | "Equal" | "Greater"
+            | "Less" => self.binary(i),
+            "Concat" => self.concat(i),
+            "Split" => self.split(i),
+            "Slice" => self.slice(i),
+            "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => self.reshape(i),
+            "Transpose" => self.transpose(i),
+            "Resize" | "Upsample" => self.resize(i),
+            "DepthToSpace" | "SpaceToDepth" => self.pixel_shuffle(i),
+            "Softmax" | "LogSoftmax" => self.softmax(i),
+            "ArgMax" => self.argmax(i),
+            "ReduceMax" | "ReduceMin" | "ReduceSum" | "ReduceMean" | "ReduceSumSquare"
+            | "ReduceL2" => self.reduce(i),
+            "Pad" => self.pad(i),
+            "Identity" | "Dropout" => self.identity(i),
+            "PRelu" => self.prelu(i),
+            "LayerNormalization" | "InstanceNormalization" | "LpNormalization" => {
+                self.norm_node(i)
+            }
+            _ => self.activation_node(i),
+        }
+    }
+
+    /// The activation that consumes `tensor` alone and can be fused into its producer: a
+    /// single activation node, or an activation pattern reading only `tensor`. Returns the
+    /// activation, the nodes it covers and the tensor it produces.
+    pub fn take_activation(
+        &mut self,
+        tensor: &str,
+    ) -> ConvertResult<Option<(Act, Vec<usize>, String)>> {
+        if self.g.is_graph_output(tensor) {
+            return Ok(None);
+        }
+        let consumers = self.g.consumers(tensor).to_vec();
+        if let [c] = consumers[..] {
+            if !self.done[c] && !self.patterns.owner.contains_key(&c) {
+                let node = self.g.node(c);
+                if let Some(act) = act::node_activation(self.e.model, node)? {
+                    if act::fusable(&act) && node.input(0) == Some(tensor) {
+                        if let Some(out) = node.output(0) {
+                            return Ok(Some((act, vec![c], out.to_string())));
+                        }
+                    }
+                }
+            }
+        }
+        let Some(&first) = consumers.first() else {
+            return Ok(None);
+        };
+        let Some(&p) = self.patterns.owner.get(&first) else {
+            return Ok(None);
+        };
+        let pat = &self.patterns.list[p];
+        if let PatternKind::Activation(act) = &pat.kind {
+            if pat.input == tensor
+                && act::fusable(act)
+                && consumers.iter().all(|c| pat.nodes.contains(c))
+            {
+                return Ok(Some((act.clone(), pat.nodes.clone(), pat.output.clone())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Marks `nodes` as fused into `layer`.
+    pub fn fused(&mut self, nodes: &[usize], layer: &str, why: &str) {
+        for &n in nodes {
+            self.done[n] = true;
+            let node = self.g.node(n);
+            self.e.report.set(
+                &node.name,
+                &node.op_type,
+                NodeFate::Fused,
+                vec![layer.to_string()],
+                Some(why.to_string()),
+            );
+        }
+    }
+
+    /// Records `node` as converted to `layers`.
+    pub fn converted(&mut self, i: usize, layers: &[&str]) {
+        let node = self.g.node(i);
+        self.e.report.set(
+            &node.name,
+            &node.op_type,
+            NodeFate::Converted,
+            layers.iter().map(|s| s.to_string()).collect(),
+            None,
+        );
+    }
+
+    /// Output layers, one per graph output in order, in canonical layout.
+    fn outputs(&mut self) -> ConvertResult<(Vec<hailo_ir::ValueId>, Vec<IoMapping>)> {
+        let model = self.e.model;
+        let mut results = Vec::new();
+        let mut maps = Vec::new();
+        for out in &model.outputs {
+            let v = self.e.values.get(&out.name).cloned().ok_or_else(|| ConvertError::Node {
+                node: out.name.clone(),
+                op_type: "graph output".into(),
+                message: "the output is a constant or was not converted; pick end nodes that \
+                          compute on run-time data"
+                    .into(),
+            })?;
+            let producer = model.producer(&out.name).cloned().unwrap_or_else(|| crate::Node {
+                name: out.name.clone(),
+                op_type: "graph output".into(),
+                domain: String::new(),
+                inputs: vec![],
+                outputs: vec![],
+                attrs: Default::default(),
+            });
+            let rank = v.perm.len();
+            let id = self.e.to_layout(&producer, &out.name, &v, &canonical(rank))?;
+            let layer = self.e.next_name("output_layer");
+            let ty = self.e.m.value_type(id);
+            let spec = OpSpec::new("hl.output_layer")
+                .operands(&[id])
+                .results(&[ty])
+                .attr("layer", Attribute::str(&layer))
+                .attr("original_name", Attribute::str(&out.name))
+                .loc(emit::location(&[&out.name]));
+            results.push(self.e.append(spec)[0]);
+            maps.push(IoMapping {
+                layer,
+                original_name: out.name.clone(),
+                shape: shape_of(ty),
+            });
+        }
+        Ok((results, maps))
+    }
+}
