@@ -69,13 +69,25 @@ pub struct Arena<T> {
 
 impl<T> Default for Arena<T> {
     fn default() -> Self {
-        Arena { slots: Vec::new(), free: Vec::new(), len: 0 }
+        Arena {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
     }
 }
 
 impl<T> Arena<T> {
     pub fn with_capacity(n: usize) -> Self {
-        Arena { slots: Vec::with_capacity(n), free: Vec::new(), len: 0 }
+        Arena {
+            slots: Vec::with_capacity(n),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+
+    pub fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
     }
 
     pub fn alloc(&mut self, value: T) -> Idx<T> {
@@ -83,11 +95,22 @@ impl<T> Arena<T> {
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
             slot.value = Some(value);
-            return Idx { index, generation: slot.generation, _marker: PhantomData };
+            return Idx {
+                index,
+                generation: slot.generation,
+                _marker: PhantomData,
+            };
         }
         let index = u32::try_from(self.slots.len()).expect("arena holds at most u32::MAX nodes");
-        self.slots.push(Slot { generation: 0, value: Some(value) });
-        Idx { index, generation: 0, _marker: PhantomData }
+        self.slots.push(Slot {
+            generation: 0,
+            value: Some(value),
+        });
+        Idx {
+            index,
+            generation: 0,
+            _marker: PhantomData,
+        }
     }
 
     pub fn remove(&mut self, id: Idx<T>) -> Option<T> {
@@ -136,19 +159,25 @@ impl<T> Arena<T> {
 impl<T> std::ops::Index<Idx<T>> for Arena<T> {
     type Output = T;
     fn index(&self, id: Idx<T>) -> &T {
-        self.get(id).unwrap_or_else(|| panic!("use of erased IR node {id:?}"))
+        self.get(id)
+            .unwrap_or_else(|| panic!("use of erased IR node {id:?}"))
     }
 }
 
 impl<T> std::ops::IndexMut<Idx<T>> for Arena<T> {
     fn index_mut(&mut self, id: Idx<T>) -> &mut T {
-        self.get_mut(id).unwrap_or_else(|| panic!("use of erased IR node {id:?}"))
+        self.get_mut(id)
+            .unwrap_or_else(|| panic!("use of erased IR node {id:?}"))
     }
 }
 
 /// A handle that refers to nothing in any arena (generation never issued).
 pub(crate) fn placeholder<T>() -> Idx<T> {
-    Idx { index: u32::MAX, generation: u32::MAX, _marker: PhantomData }
+    Idx {
+        index: u32::MAX,
+        generation: u32::MAX,
+        _marker: PhantomData,
+    }
 }
 
 #[cfg(test)]

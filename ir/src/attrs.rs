@@ -21,9 +21,15 @@ pub enum Attribute {
     Type(Type),
     SymbolRef(Sym),
     Dense(Arc<DenseAttr>),
-    DenseResource { key: Sym, ty: Type },
+    DenseResource {
+        key: Sym,
+        ty: Type,
+    },
     /// `#dialect.body`, kept verbatim for the owning dialect to interpret.
-    Dialect { dialect: Sym, body: String },
+    Dialect {
+        dialect: Sym,
+        body: String,
+    },
 }
 
 /// Inline tensor constant: either one splatted value or every element, row-major.
@@ -70,7 +76,9 @@ impl DenseAttr {
 
     /// All elements as f64 (splats expanded).
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        (0..self.ty.num_elements() as usize).map(|i| self.f64_at(i)).collect()
+        (0..self.ty.num_elements() as usize)
+            .map(|i| self.f64_at(i))
+            .collect()
     }
 
     /// All elements as i64 (splats expanded; floats truncated).
@@ -198,7 +206,12 @@ pub fn format_float(v: f64, ty: Type) -> String {
     }
 }
 
-fn write_dense_elements(f: &mut fmt::Formatter<'_>, d: &DenseAttr, dims: &[i64], offset: &mut usize) -> fmt::Result {
+fn write_dense_elements(
+    f: &mut fmt::Formatter<'_>,
+    d: &DenseAttr,
+    dims: &[i64],
+    offset: &mut usize,
+) -> fmt::Result {
     if dims.is_empty() {
         let i = *offset;
         *offset += 1;
@@ -271,7 +284,11 @@ impl fmt::Display for Attribute {
                 write!(f, "> : {}", d.ty)
             }
             Attribute::DenseResource { key, ty } => {
-                write!(f, "dense_resource<{}> : {ty}", crate::printer::resource_key_text(key.as_str()))
+                write!(
+                    f,
+                    "dense_resource<{}> : {ty}",
+                    crate::printer::resource_key_text(key.as_str())
+                )
             }
             Attribute::Dialect { dialect, body } => write!(f, "#{dialect}.{body}"),
         }

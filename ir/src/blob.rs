@@ -17,7 +17,10 @@ pub struct Blob {
 
 impl Blob {
     pub fn new(align: u32, bytes: Vec<u8>) -> Blob {
-        Blob { align, bytes: bytes.into() }
+        Blob {
+            align,
+            bytes: bytes.into(),
+        }
     }
 
     pub fn from_f32(values: &[f32]) -> Blob {
@@ -45,12 +48,17 @@ impl Blob {
     }
 
     pub fn from_hex(text: &str) -> Result<Blob, String> {
-        let digits = text.strip_prefix("0x").ok_or("resource blob must start with `0x`")?;
+        let digits = text
+            .strip_prefix("0x")
+            .ok_or("resource blob must start with `0x`")?;
         if digits.len() % 2 != 0 {
             return Err("resource blob has an odd number of hex digits".into());
         }
         let nibble = |c: u8| -> Result<u8, String> {
-            (c as char).to_digit(16).map(|d| d as u8).ok_or_else(|| format!("invalid hex digit `{}`", c as char))
+            (c as char)
+                .to_digit(16)
+                .map(|d| d as u8)
+                .ok_or_else(|| format!("invalid hex digit `{}`", c as char))
         };
         let raw = digits.as_bytes();
         let mut bytes = Vec::with_capacity(raw.len() / 2);
@@ -61,7 +69,10 @@ impl Blob {
             return Err("resource blob is missing its 4-byte alignment prefix".into());
         }
         let align = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-        Ok(Blob { align, bytes: bytes[4..].to_vec().into() })
+        Ok(Blob {
+            align,
+            bytes: bytes[4..].to_vec().into(),
+        })
     }
 }
 

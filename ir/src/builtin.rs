@@ -31,9 +31,13 @@ pub fn dialect() -> Dialect {
             OpDef::new(MODULE, "A container of graphs", Traits::ISOLATED_FROM_ABOVE)
                 .syntax(Syntax::Custom(&ModuleSyntax))
                 .verify(verify_module),
-            OpDef::new(GRAPH, "A dataflow graph with typed inputs and outputs", Traits::ISOLATED_FROM_ABOVE.union(Traits::SYMBOL))
-                .syntax(Syntax::Custom(&GraphSyntax))
-                .verify(verify_graph),
+            OpDef::new(
+                GRAPH,
+                "A dataflow graph with typed inputs and outputs",
+                Traits::ISOLATED_FROM_ABOVE.union(Traits::SYMBOL),
+            )
+            .syntax(Syntax::Custom(&GraphSyntax))
+            .verify(verify_graph),
             OpDef::new(RETURN, "Returns the graph's results", Traits::TERMINATOR)
                 .syntax(Syntax::OperandTypes)
                 .verify(verify_return),
@@ -47,7 +51,11 @@ fn verify_module(m: &Module, op: OpId) -> Result<(), String> {
     if o.regions().len() != 1 || m.region(o.regions()[0]).blocks().len() != 1 {
         return Err("expects exactly one region with one block".into());
     }
-    if !m.block(m.region(o.regions()[0]).blocks()[0]).args().is_empty() {
+    if !m
+        .block(m.region(o.regions()[0]).blocks()[0])
+        .args()
+        .is_empty()
+    {
         return Err("body block may not have arguments".into());
     }
     if let Some(a) = o.attr("sym_name") {
@@ -77,26 +85,43 @@ fn verify_graph(m: &Module, op: OpId) -> Result<(), String> {
     let block = m.region(o.regions()[0]).blocks()[0];
     let args = m.block(block).args();
     if args.len() != inputs.len() {
-        return Err(format!("has {} block argument(s) but its type lists {} input(s)", args.len(), inputs.len()));
+        return Err(format!(
+            "has {} block argument(s) but its type lists {} input(s)",
+            args.len(),
+            inputs.len()
+        ));
     }
     for (i, (&a, &t)) in args.iter().zip(inputs).enumerate() {
         if m.value_type(a) != t {
-            return Err(format!("argument {i} has type '{}' but the signature says '{t}'", m.value_type(a)));
+            return Err(format!(
+                "argument {i} has type '{}' but the signature says '{t}'",
+                m.value_type(a)
+            ));
         }
     }
     let Some(last) = m.block(block).last_op() else {
         return Err("body must end with 'builtin.return'".into());
     };
     if m.op(last).name_str() != RETURN {
-        return Err(format!("body must end with 'builtin.return', found '{}'", m.op(last).name_str()));
+        return Err(format!(
+            "body must end with 'builtin.return', found '{}'",
+            m.op(last).name_str()
+        ));
     }
     let ret = m.op(last).operands();
     if ret.len() != results.len() {
-        return Err(format!("returns {} value(s) but its type lists {} result(s)", ret.len(), results.len()));
+        return Err(format!(
+            "returns {} value(s) but its type lists {} result(s)",
+            ret.len(),
+            results.len()
+        ));
     }
     for (i, (&v, &t)) in ret.iter().zip(results).enumerate() {
         if m.value_type(v) != t {
-            return Err(format!("result {i} has type '{}' but the signature says '{t}'", m.value_type(v)));
+            return Err(format!(
+                "result {i} has type '{}' but the signature says '{t}'",
+                m.value_type(v)
+            ));
         }
     }
     Ok(())
@@ -175,7 +200,7 @@ impl CustomSyntax for GraphSyntax {
         let mut args = Vec::new();
         if !p.consume_if(Tok::RParen) {
             loop {
-                let at = p.here();
+                let at = p.offset();
                 if p.kind() != Tok::ValueId {
                     return p.expected("graph argument (%name: type)");
                 }
@@ -206,7 +231,8 @@ impl CustomSyntax for GraphSyntax {
         }
         let fty = Type::function(args.iter().map(|a| a.1).collect(), results);
         st.attrs.push((Sym::new("sym_name"), Attribute::Str(name)));
-        st.attrs.push((Sym::new("function_type"), Attribute::Type(fty)));
+        st.attrs
+            .push((Sym::new("function_type"), Attribute::Type(fty)));
         st.regions.push(p.parse_region(&args, true)?);
         Ok(())
     }
@@ -223,7 +249,10 @@ pub fn create_graph(
 ) -> (OpId, crate::BlockId) {
     let spec = crate::OpSpec::new(GRAPH)
         .attr("sym_name", Attribute::str(name))
-        .attr("function_type", Attribute::Type(Type::function(inputs.to_vec(), results.to_vec())))
+        .attr(
+            "function_type",
+            Attribute::Type(Type::function(inputs.to_vec(), results.to_vec())),
+        )
         .regions(1);
     let g = m.create_op(spec);
     let r = m.op(g).regions()[0];

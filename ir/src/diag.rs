@@ -38,13 +38,28 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(loc: Location, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, loc, message: message.into(), notes: Vec::new() }
+        Diagnostic {
+            severity: Severity::Error,
+            loc,
+            message: message.into(),
+            notes: Vec::new(),
+        }
     }
     pub fn warning(loc: Location, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, loc, message: message.into(), notes: Vec::new() }
+        Diagnostic {
+            severity: Severity::Warning,
+            loc,
+            message: message.into(),
+            notes: Vec::new(),
+        }
     }
     pub fn note(loc: Location, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Note, loc, message: message.into(), notes: Vec::new() }
+        Diagnostic {
+            severity: Severity::Note,
+            loc,
+            message: message.into(),
+            notes: Vec::new(),
+        }
     }
     pub fn with_note(mut self, loc: Location, message: impl Into<String>) -> Diagnostic {
         self.notes.push(Diagnostic::note(loc, message));
@@ -65,7 +80,9 @@ impl SourceMgr {
 
     pub fn line(&self, file: Sym, line: u32) -> Option<&str> {
         let text = self.files.get(&file)?;
-        text.split('\n').nth(line.checked_sub(1)? as usize).map(|l| l.trim_end_matches('\r'))
+        text.split('\n')
+            .nth(line.checked_sub(1)? as usize)
+            .map(|l| l.trim_end_matches('\r'))
     }
 
     /// `file:line:col: severity: message`, the source line and a caret, then notes.
@@ -78,11 +95,19 @@ impl SourceMgr {
     fn render_into(&self, d: &Diagnostic, out: &mut String) {
         match d.loc.file_pos() {
             Some((file, line, col)) => {
-                let _ = writeln!(out, "{file}:{line}:{col}: {}: {}", d.severity.as_str(), d.message);
+                let _ = writeln!(
+                    out,
+                    "{file}:{line}:{col}: {}: {}",
+                    d.severity.as_str(),
+                    d.message
+                );
                 if let Some(src) = self.line(file, line) {
                     let _ = writeln!(out, "{src}");
-                    let pad: String =
-                        src.chars().take(col.saturating_sub(1) as usize).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                    let pad: String = src
+                        .chars()
+                        .take(col.saturating_sub(1) as usize)
+                        .map(|c| if c == '\t' { '\t' } else { ' ' })
+                        .collect();
                     let _ = writeln!(out, "{pad}^");
                 }
             }
@@ -91,7 +116,13 @@ impl SourceMgr {
                 if names.is_empty() {
                     let _ = writeln!(out, "{}: {}", d.severity.as_str(), d.message);
                 } else {
-                    let _ = writeln!(out, "{}: {}: {}", names.join(", "), d.severity.as_str(), d.message);
+                    let _ = writeln!(
+                        out,
+                        "{}: {}: {}",
+                        names.join(", "),
+                        d.severity.as_str(),
+                        d.message
+                    );
                 }
             }
         }

@@ -182,7 +182,11 @@ impl Context {
     pub fn canonical_patterns(&self) -> Vec<Box<dyn RewritePattern>> {
         let mut names: Vec<&&'static str> = self.ops.keys().collect();
         names.sort();
-        names.into_iter().filter_map(|n| self.ops[*n].patterns).flat_map(|f| f()).collect()
+        names
+            .into_iter()
+            .filter_map(|n| self.ops[*n].patterns)
+            .flat_map(|f| f())
+            .collect()
     }
 }
 

@@ -8,8 +8,8 @@
 //! met by exactly one diagnostic and every diagnostic must be expected.
 
 use crate::diag::{Diagnostic, Severity};
-use crate::location::Location;
 use crate::intern::Sym;
+use crate::location::Location;
 use regex::Regex;
 
 struct Expectation {
@@ -60,30 +60,48 @@ fn parse_expectations(file: Sym, src: &str, errors: &mut Vec<Diagnostic>) -> Vec
             };
             let tail = tail.trim_start();
             let (target, tail) = if let Some(t) = tail.strip_prefix('@') {
-                let end = t.find(|c: char| c.is_whitespace() || c == '{').unwrap_or(t.len());
+                let end = t
+                    .find(|c: char| c.is_whitespace() || c == '{')
+                    .unwrap_or(t.len());
                 let spec = &t[..end];
                 let target = match spec {
                     "above" => Some(lineno.saturating_sub(1)),
                     "below" => Some(lineno + 1),
                     s if s.starts_with('+') => s[1..].parse::<u32>().ok().map(|n| lineno + n),
-                    s if s.starts_with('-') => s[1..].parse::<u32>().ok().and_then(|n| lineno.checked_sub(n)),
+                    s if s.starts_with('-') => s[1..]
+                        .parse::<u32>()
+                        .ok()
+                        .and_then(|n| lineno.checked_sub(n)),
                     s => s.parse::<u32>().ok(),
                 };
                 (target, t[end..].trim_start())
             } else {
                 (Some(lineno), tail)
             };
-            let here = Location::Src { file, line: lineno, col };
+            let here = Location::Src {
+                file,
+                line: lineno,
+                col,
+            };
             let Some(target) = target else {
-                errors.push(Diagnostic::error(here, "invalid line offset in expected-* directive"));
+                errors.push(Diagnostic::error(
+                    here,
+                    "invalid line offset in expected-* directive",
+                ));
                 continue;
             };
             let Some(body) = tail.strip_prefix("{{") else {
-                errors.push(Diagnostic::error(here, "expected '{{' after expected-* directive"));
+                errors.push(Diagnostic::error(
+                    here,
+                    "expected '{{' after expected-* directive",
+                ));
                 continue;
             };
             let Some(end) = body.rfind("}}") else {
-                errors.push(Diagnostic::error(here, "expected '}}' to close expected-* message"));
+                errors.push(Diagnostic::error(
+                    here,
+                    "expected '}}' to close expected-* message",
+                ));
                 continue;
             };
             let text = &body[..end];
@@ -91,7 +109,10 @@ fn parse_expectations(file: Sym, src: &str, errors: &mut Vec<Diagnostic>) -> Vec
                 match build_regex(text) {
                     Ok(r) => Matcher::Regex(r),
                     Err(e) => {
-                        errors.push(Diagnostic::error(here, format!("invalid regex in expected-*-re: {e}")));
+                        errors.push(Diagnostic::error(
+                            here,
+                            format!("invalid regex in expected-*-re: {e}"),
+                        ));
                         continue;
                     }
                 }
@@ -147,22 +168,48 @@ pub fn check(file: &str, src: &str, diags: &[Diagnostic]) -> Vec<Diagnostic> {
         flatten(d, &mut flat);
     }
     for d in flat {
-        let line = d.loc.file_pos().filter(|(f, _, _)| *f == file).map(|(_, l, _)| l);
+        let line = d
+            .loc
+            .file_pos()
+            .filter(|(f, _, _)| *f == file)
+            .map(|(_, l, _)| l);
         let hit = expects.iter_mut().find(|e| {
-            !e.met && e.severity == d.severity && Some(e.line) == line && e.matcher.matches(&d.message)
+            !e.met
+                && e.severity == d.severity
+                && Some(e.line) == line
+                && e.matcher.matches(&d.message)
         });
         match hit {
             Some(e) => e.met = true,
             None => {
-                let loc = if line.is_some() { d.loc.clone() } else { Location::Src { file, line: 1, col: 1 } };
-                problems.push(Diagnostic::error(loc, format!("unexpected {}: {}", d.severity.as_str(), d.message)));
+                let loc = if line.is_some() {
+                    d.loc.clone()
+                } else {
+                    Location::Src {
+                        file,
+                        line: 1,
+                        col: 1,
+                    }
+                };
+                problems.push(Diagnostic::error(
+                    loc,
+                    format!("unexpected {}: {}", d.severity.as_str(), d.message),
+                ));
             }
         }
     }
     for e in expects.iter().filter(|e| !e.met) {
         problems.push(Diagnostic::error(
-            Location::Src { file, line: e.at.0, col: e.at.1 },
-            format!("expected {} \"{}\" was not produced", e.severity.as_str(), e.text),
+            Location::Src {
+                file,
+                line: e.at.0,
+                col: e.at.1,
+            },
+            format!(
+                "expected {} \"{}\" was not produced",
+                e.severity.as_str(),
+                e.text
+            ),
         ));
     }
     problems
@@ -173,13 +220,25 @@ mod tests {
     use super::*;
 
     fn err_at(line: u32, msg: &str) -> Diagnostic {
-        Diagnostic::error(Location::Src { file: Sym::new("t.hir"), line, col: 1 }, msg)
+        Diagnostic::error(
+            Location::Src {
+                file: Sym::new("t.hir"),
+                line,
+                col: 1,
+            },
+            msg,
+        )
     }
 
     #[test]
     fn offsets_and_regex() {
         let src = "// expected-error @+1 {{bad thing}}\nop\n// expected-error-re @above {{count {{[0-9]+}}}}\n";
-        assert!(check("t.hir", src, &[err_at(2, "a bad thing here"), err_at(2, "count 42")]).is_empty());
+        assert!(check(
+            "t.hir",
+            src,
+            &[err_at(2, "a bad thing here"), err_at(2, "count 42")]
+        )
+        .is_empty());
         let probs = check("t.hir", src, &[err_at(2, "a bad thing here")]);
         assert_eq!(probs.len(), 1);
         assert!(probs[0].message.contains("was not produced"));

@@ -115,8 +115,14 @@ pub fn skip_trivia(src: &[u8], mut pos: usize) -> usize {
 
 /// Lexes one token starting exactly at `pos` (trivia already skipped).
 pub fn lex(src: &[u8], pos: usize) -> Token {
-    let tok = |kind, end| Token { kind, start: pos, end };
-    let Some(&c) = src.get(pos) else { return tok(Tok::Eof, pos) };
+    let tok = |kind, end| Token {
+        kind,
+        start: pos,
+        end,
+    };
+    let Some(&c) = src.get(pos) else {
+        return tok(Tok::Eof, pos);
+    };
     let at = |i: usize| src.get(pos + i).copied().unwrap_or(0);
     match c {
         b'(' => tok(Tok::LParen, pos + 1),
@@ -159,7 +165,15 @@ pub fn lex(src: &[u8], pos: usize) -> Token {
             let kind = if c == b'^' { Tok::BlockId } else { Tok::AtId };
             if c == b'@' && at(1) == b'"' {
                 let s = lex_string(src, pos + 1);
-                return Token { kind: if s.kind == Tok::Str { Tok::AtId } else { Tok::Error }, start: pos, end: s.end };
+                return Token {
+                    kind: if s.kind == Tok::Str {
+                        Tok::AtId
+                    } else {
+                        Tok::Error
+                    },
+                    start: pos,
+                    end: s.end,
+                };
             }
             let mut end = pos + 1;
             while end < src.len() && is_suffix_char(src[end]) {
@@ -190,14 +204,19 @@ pub fn lex(src: &[u8], pos: usize) -> Token {
         }
         c if is_ident_start(c) => {
             let mut end = pos + 1;
-            while end < src.len() && is_ident_char(src[end]) && !(src[end] == b'-' && src.get(end + 1) == Some(&b'>'))
+            while end < src.len()
+                && is_ident_char(src[end])
+                && !(src[end] == b'-' && src.get(end + 1) == Some(&b'>'))
             {
                 end += 1;
             }
             tok(Tok::Ident, end)
         }
         _ => {
-            let len = std::str::from_utf8(&src[pos..]).ok().and_then(|s| s.chars().next()).map_or(1, char::len_utf8);
+            let len = std::str::from_utf8(&src[pos..])
+                .ok()
+                .and_then(|s| s.chars().next())
+                .map_or(1, char::len_utf8);
             tok(Tok::Error, pos + len)
         }
     }
@@ -245,7 +264,11 @@ fn lex_number(src: &[u8], pos: usize) -> Token {
         while end < src.len() && src[end].is_ascii_hexdigit() {
             end += 1;
         }
-        return Token { kind: Tok::Int, start: pos, end };
+        return Token {
+            kind: Tok::Int,
+            start: pos,
+            end,
+        };
     }
     while end < src.len() && src[end].is_ascii_digit() {
         end += 1;
@@ -271,20 +294,34 @@ fn lex_number(src: &[u8], pos: usize) -> Token {
             end = e;
         }
     }
-    Token { kind, start: pos, end }
+    Token {
+        kind,
+        start: pos,
+        end,
+    }
 }
 
 fn lex_string(src: &[u8], pos: usize) -> Token {
     let mut i = pos + 1;
     while i < src.len() {
         match src[i] {
-            b'"' => return Token { kind: Tok::Str, start: pos, end: i + 1 },
+            b'"' => {
+                return Token {
+                    kind: Tok::Str,
+                    start: pos,
+                    end: i + 1,
+                }
+            }
             b'\\' => i += 2,
             b'\n' => break,
             _ => i += 1,
         }
     }
-    Token { kind: Tok::Error, start: pos, end: i.min(src.len()) }
+    Token {
+        kind: Tok::Error,
+        start: pos,
+        end: i.min(src.len()),
+    }
 }
 
 /// Decodes a string literal's escapes (`\"`, `\\`, `\n`, `\t`, `\XX` hex).
@@ -313,5 +350,6 @@ pub fn unescape(lit: &str) -> Result<String, String> {
         }
         i += 2;
     }
-    String::from_utf8(bytes).map_err(|_| "string literal is not valid UTF-8 after unescaping".to_owned())
+    String::from_utf8(bytes)
+        .map_err(|_| "string literal is not valid UTF-8 after unescaping".to_owned())
 }

@@ -13,16 +13,30 @@ use std::fmt;
 pub enum Location {
     #[default]
     Unknown,
-    Name { name: Sym, child: Option<Box<Location>> },
-    FileLineCol { file: Sym, line: u32, col: u32 },
+    Name {
+        name: Sym,
+        child: Option<Box<Location>>,
+    },
+    FileLineCol {
+        file: Sym,
+        line: u32,
+        col: u32,
+    },
     Fused(Box<[Location]>),
     /// Where the op was parsed; never printed.
-    Src { file: Sym, line: u32, col: u32 },
+    Src {
+        file: Sym,
+        line: u32,
+        col: u32,
+    },
 }
 
 impl Location {
     pub fn name(name: &str) -> Location {
-        Location::Name { name: Sym::new(name), child: None }
+        Location::Name {
+            name: Sym::new(name),
+            child: None,
+        }
     }
 
     /// The first file position reachable from this location, for diagnostics.
@@ -57,12 +71,21 @@ impl Location {
         match self {
             Location::Src { .. } | Location::Unknown => Location::Unknown,
             Location::Name { name, child } => {
-                let child = child.as_ref().map(|c| c.printable()).filter(|c| *c != Location::Unknown);
-                Location::Name { name: *name, child: child.map(Box::new) }
+                let child = child
+                    .as_ref()
+                    .map(|c| c.printable())
+                    .filter(|c| *c != Location::Unknown);
+                Location::Name {
+                    name: *name,
+                    child: child.map(Box::new),
+                }
             }
             Location::Fused(locs) => {
-                let kept: Vec<Location> =
-                    locs.iter().map(|l| l.printable()).filter(|l| *l != Location::Unknown).collect();
+                let kept: Vec<Location> = locs
+                    .iter()
+                    .map(|l| l.printable())
+                    .filter(|l| *l != Location::Unknown)
+                    .collect();
                 match kept.len() {
                     0 => Location::Unknown,
                     _ => Location::Fused(kept.into_boxed_slice()),
@@ -74,14 +97,21 @@ impl Location {
 
     /// True when printing would show something (the printer omits `loc(...)` otherwise).
     pub fn is_printable(&self) -> bool {
-        self.printable() != Location::Unknown
+        match self {
+            Location::Unknown | Location::Src { .. } => false,
+            Location::Name { .. } | Location::FileLineCol { .. } => true,
+            Location::Fused(locs) => locs.iter().any(Location::is_printable),
+        }
     }
 
     /// Attach a parse position beneath a user location without changing how it prints.
     pub fn with_src(self, src: Location) -> Location {
         match self {
             Location::Unknown => src,
-            Location::Name { name, child: None } => Location::Name { name, child: Some(Box::new(src)) },
+            Location::Name { name, child: None } => Location::Name {
+                name,
+                child: Some(Box::new(src)),
+            },
             other => other,
         }
     }

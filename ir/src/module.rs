@@ -13,6 +13,7 @@ use crate::blob::BlobStore;
 use crate::intern::Sym;
 use crate::location::Location;
 use crate::types::Type;
+use smallvec::SmallVec;
 
 pub type OpId = Idx<Operation>;
 pub type BlockId = Idx<Block>;
@@ -22,8 +23,8 @@ pub type ValueId = Idx<Value>;
 #[derive(Debug)]
 pub struct Operation {
     pub name: Sym,
-    operands: Vec<ValueId>,
-    results: Vec<ValueId>,
+    operands: SmallVec<[ValueId; 3]>,
+    results: SmallVec<[ValueId; 1]>,
     /// Sorted by key: printing and hashing are stable.
     attrs: Vec<(Sym, Attribute)>,
     regions: Vec<RegionId>,
@@ -63,7 +64,7 @@ pub struct Use {
 pub struct Value {
     pub ty: Type,
     pub def: ValueDef,
-    uses: Vec<Use>,
+    uses: SmallVec<[Use; 2]>,
 }
 
 impl Value {
@@ -263,6 +264,12 @@ impl Module {
         Some(self.regions[r].parent)
     }
 
+    /// Pre-sizes the arenas for about `ops` more ops and `values` more values.
+    pub fn reserve(&mut self, ops: usize, values: usize) {
+        self.ops.reserve(ops);
+        self.values.reserve(values);
+    }
+
     /// Creates a detached op with fresh result values and empty regions.
     pub fn create_op(&mut self, spec: OpSpec) -> OpId {
         let mut attrs = spec.attrs;
@@ -270,8 +277,8 @@ impl Module {
         attrs.dedup_by(|b, a| a.0 == b.0);
         let id = self.ops.alloc(Operation {
             name: spec.name,
-            operands: spec.operands.clone(),
-            results: Vec::with_capacity(spec.result_types.len()),
+            operands: SmallVec::from_slice(&spec.operands),
+            results: SmallVec::with_capacity(spec.result_types.len()),
             attrs,
             regions: Vec::with_capacity(spec.num_regions),
             loc: spec.loc,
@@ -280,21 +287,34 @@ impl Module {
             next: None,
         });
         for (i, &v) in spec.operands.iter().enumerate() {
-            self.values[v].uses.push(Use { op: id, index: i as u32 });
+            self.values[v].uses.push(Use {
+                op: id,
+                index: i as u32,
+            });
         }
         for (i, ty) in spec.result_types.into_iter().enumerate() {
-            let v = self.values.alloc(Value { ty, def: ValueDef::Result(id, i as u32), uses: Vec::new() });
+            let v = self.values.alloc(Value {
+                ty,
+                def: ValueDef::Result(id, i as u32),
+                uses: SmallVec::new(),
+            });
             self.ops[id].results.push(v);
         }
         for _ in 0..spec.num_regions {
-            let r = self.regions.alloc(Region { blocks: Vec::new(), parent: id });
+            let r = self.regions.alloc(Region {
+                blocks: Vec::new(),
+                parent: id,
+            });
             self.ops[id].regions.push(r);
         }
         id
     }
 
     pub fn create_block(&mut self, region: RegionId) -> BlockId {
-        let b = self.blocks.alloc(Block { parent: Some(region), ..Block::default() });
+        let b = self.blocks.alloc(Block {
+            parent: Some(region),
+            ..Block::default()
+        });
         self.regions[region].blocks.push(b);
         b
     }
@@ -335,7 +355,11 @@ impl Module {
 
     pub fn add_block_arg(&mut self, block: BlockId, ty: Type) -> ValueId {
         let idx = self.blocks[block].args.len() as u32;
-        let v = self.values.alloc(Value { ty, def: ValueDef::BlockArg(block, idx), uses: Vec::new() });
+        let v = self.values.alloc(Value {
+            ty,
+            def: ValueDef::BlockArg(block, idx),
+            uses: SmallVec::new(),
+        });
         self.blocks[block].args.push(v);
         v
     }
@@ -365,7 +389,9 @@ impl Module {
     }
 
     pub fn insert_before(&mut self, anchor: OpId, op: OpId) {
-        let block = self.ops[anchor].parent.expect("anchor op is not in a block");
+        let block = self.ops[anchor]
+            .parent
+            .expect("anchor op is not in a block");
         let prev = self.ops[anchor].prev;
         {
             let o = &mut self.ops[op];
@@ -382,7 +408,9 @@ impl Module {
 
     /// Unlinks an op from its block, keeping it and its uses alive.
     pub fn detach(&mut self, op: OpId) {
-        let Some(block) = self.ops[op].parent else { return };
+        let Some(block) = self.ops[op].parent else {
+            return;
+        };
         let (prev, next) = (self.ops[op].prev, self.ops[op].next);
         match prev {
             Some(p) => self.ops[p].next = next,
@@ -443,7 +471,10 @@ impl Module {
 
     pub fn set_operand(&mut self, op: OpId, index: usize, v: ValueId) {
         let old = self.ops[op].operands[index];
-        let u = Use { op, index: index as u32 };
+        let u = Use {
+            op,
+            index: index as u32,
+        };
         if let Some(pos) = self.values[old].uses.iter().position(|x| *x == u) {
             self.values[old].uses.swap_remove(pos);
         }
@@ -454,16 +485,22 @@ impl Module {
     /// Replaces the whole operand list of an op.
     pub fn set_operands(&mut self, op: OpId, operands: &[ValueId]) {
         self.drop_operand_uses(op);
-        self.ops[op].operands = operands.to_vec();
+        self.ops[op].operands = SmallVec::from_slice(operands);
         for (i, &v) in operands.iter().enumerate() {
-            self.values[v].uses.push(Use { op, index: i as u32 });
+            self.values[v].uses.push(Use {
+                op,
+                index: i as u32,
+            });
         }
     }
 
     fn drop_operand_uses(&mut self, op: OpId) {
         let operands = std::mem::take(&mut self.ops[op].operands);
         for (i, &v) in operands.iter().enumerate() {
-            let u = Use { op, index: i as u32 };
+            let u = Use {
+                op,
+                index: i as u32,
+            };
             if let Some(val) = self.values.get_mut(v) {
                 if let Some(pos) = val.uses.iter().position(|x| *x == u) {
                     val.uses.swap_remove(pos);
@@ -486,7 +523,11 @@ impl Module {
     /// Replaces every result of `op` with `new` (one per result) and erases `op`.
     pub fn replace_op(&mut self, op: OpId, new: &[ValueId]) {
         let results = self.ops[op].results.clone();
-        assert_eq!(results.len(), new.len(), "replace_op: result count mismatch");
+        assert_eq!(
+            results.len(),
+            new.len(),
+            "replace_op: result count mismatch"
+        );
         for (r, n) in results.into_iter().zip(new) {
             self.replace_all_uses(r, *n);
         }
@@ -514,7 +555,10 @@ impl Module {
         self.drop_operand_uses(op);
         let results = std::mem::take(&mut self.ops[op].results);
         for r in results {
-            debug_assert!(self.values[r].uses.is_empty(), "erasing an op whose results are still used");
+            debug_assert!(
+                self.values[r].uses.is_empty(),
+                "erasing an op whose results are still used"
+            );
             self.values.remove(r);
         }
         self.ops.remove(op);

@@ -8,14 +8,15 @@
 
 use crate::attrs::{Attribute, DenseValues};
 use crate::blob::Blob;
-use crate::dialect::{Context, Syntax};
 use crate::diag::Diagnostic;
+use crate::dialect::{Context, Syntax};
 use crate::intern::Sym;
 use crate::lexer::{self, describe, Tok, Token};
 use crate::location::Location;
 use crate::module::{BlockId, Module, OpSpec, ValueId};
 use crate::types::{Signedness, Type, TypeKind};
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 pub type PResult<T> = Result<T, Box<Diagnostic>>;
 
@@ -31,7 +32,7 @@ pub struct OpState {
 }
 
 struct Scope<'a> {
-    names: FxHashMap<&'a str, Vec<ValueId>>,
+    names: FxHashMap<&'a str, SmallVec<[ValueId; 1]>>,
     /// Forward references: name → (placeholder value, where it was first used).
     forward: FxHashMap<&'a str, (ValueId, Location)>,
     isolated: bool,
@@ -43,6 +44,7 @@ pub struct Parser<'a> {
     file: Sym,
     tok: Token,
     line_starts: Vec<usize>,
+    line_hint: std::cell::Cell<usize>,
     pub ctx: &'a Context,
     pub m: Module,
     scopes: Vec<Scope<'a>>,
@@ -61,16 +63,25 @@ impl<'a> Parser<'a> {
     pub fn new(ctx: &'a Context, file: &str, src: &'a str) -> Parser<'a> {
         let bytes = src.as_bytes();
         let mut line_starts = vec![0];
-        line_starts.extend(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1));
+        line_starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         let start = lexer::skip_trivia(bytes, 0);
+        let mut m = Module::new(None);
+        m.reserve(line_starts.len(), line_starts.len() + 8);
         Parser {
             src,
             bytes,
             file: Sym::new(file),
             tok: lexer::lex(bytes, start),
             line_starts,
+            line_hint: std::cell::Cell::new(0),
             ctx,
-            m: Module::new(None),
+            m,
             scopes: Vec::new(),
         }
     }
@@ -97,9 +108,31 @@ impl<'a> Parser<'a> {
     }
 
     pub fn loc_at(&self, offset: usize) -> Location {
-        let line = self.line_starts.partition_point(|&s| s <= offset);
+        // Parsing moves forward, so look near the previous answer first.
+        let hint = self.line_hint.get();
+        let line = if self.line_starts[hint] <= offset
+            && self.line_starts.get(hint + 1).is_none_or(|&s| s > offset)
+        {
+            hint + 1
+        } else if self.line_starts.get(hint + 1).is_some_and(|&s| s <= offset)
+            && self.line_starts.get(hint + 2).is_none_or(|&s| s > offset)
+        {
+            hint + 2
+        } else {
+            self.line_starts.partition_point(|&s| s <= offset)
+        };
+        self.line_hint.set(line - 1);
         let col = self.src[self.line_starts[line - 1]..offset].chars().count() + 1;
-        Location::Src { file: self.file, line: line as u32, col: col as u32 }
+        Location::Src {
+            file: self.file,
+            line: line as u32,
+            col: col as u32,
+        }
+    }
+
+    /// Byte offset of the current token (turn into a location with [`Self::loc_at`] only on error).
+    pub fn offset(&self) -> usize {
+        self.tok.start
     }
 
     pub fn here(&self) -> Location {
@@ -177,7 +210,11 @@ impl<'a> Parser<'a> {
     // ----- top level -----------------------------------------------------
 
     fn parse_top_level(&mut self) -> PResult<()> {
-        self.scopes.push(Scope { names: FxHashMap::default(), forward: FxHashMap::default(), isolated: true });
+        self.scopes.push(Scope {
+            names: FxHashMap::default(),
+            forward: FxHashMap::default(),
+            isolated: true,
+        });
         let body = self.m.body();
         while !matches!(self.tok.kind, Tok::Eof | Tok::FileMetaBegin) {
             self.parse_op(body)?;
@@ -204,7 +241,9 @@ impl<'a> Parser<'a> {
             }
             let section = self.text();
             if section != "dialect_resources" {
-                return self.error(format!("unknown file metadata section '{section}'; expected 'dialect_resources'"));
+                return self.error(format!(
+                    "unknown file metadata section '{section}'; expected 'dialect_resources'"
+                ));
             }
             self.bump();
             self.expect(Tok::Colon)?;
@@ -221,7 +260,8 @@ impl<'a> Parser<'a> {
                     }
                     let at = self.here();
                     let lit = self.parse_string()?;
-                    let blob = Blob::from_hex(&lit).map_err(|e| Box::new(Diagnostic::error(at, e)))?;
+                    let blob =
+                        Blob::from_hex(&lit).map_err(|e| Box::new(Diagnostic::error(at, e)))?;
                     self.m.resources.insert(&key, blob);
                     if !self.consume_if(Tok::Comma) {
                         break;
@@ -267,13 +307,17 @@ impl<'a> Parser<'a> {
 
     fn pop_scope(&mut self) -> PResult<()> {
         let scope = self.scopes.pop().expect("scope stack underflow");
-        if let Some((name, (_, loc))) = scope.forward.iter().min_by_key(|(_, (_, l))| l.file_pos()) {
-            return Err(Box::new(Diagnostic::error(loc.clone(), format!("use of undefined value '%{name}'"))));
+        if let Some((name, (_, loc))) = scope.forward.iter().min_by_key(|(_, (_, l))| l.file_pos())
+        {
+            return Err(Box::new(Diagnostic::error(
+                loc.clone(),
+                format!("use of undefined value '%{name}'"),
+            )));
         }
         Ok(())
     }
 
-    fn lookup(&self, name: &str) -> Option<&Vec<ValueId>> {
+    fn lookup(&self, name: &str) -> Option<&SmallVec<[ValueId; 1]>> {
         for s in self.scopes.iter().rev() {
             if let Some(v) = s.names.get(name) {
                 return Some(v);
@@ -299,21 +343,24 @@ impl<'a> Parser<'a> {
         if self.tok.kind != Tok::ValueId {
             return self.expected("SSA operand (e.g. %0)");
         }
-        let at = self.here();
+        let at_offset = self.tok.start;
         let text = self.bump_text();
         let (name, idx) = Self::split_value_ref(text);
         if let Some(vals) = self.lookup(name) {
             let Some(&v) = vals.get(idx) else {
                 return Err(Box::new(Diagnostic::error(
-                    at,
-                    format!("'%{name}' has {} result(s); '#{idx}' is out of range", vals.len()),
+                    self.loc_at(at_offset),
+                    format!(
+                        "'%{name}' has {} result(s); '#{idx}' is out of range",
+                        vals.len()
+                    ),
                 )));
             };
             if let Some(t) = ty {
                 let actual = self.m.value_type(v);
                 if actual != t {
                     return Err(Box::new(Diagnostic::error(
-                        at,
+                        self.loc_at(at_offset),
                         format!("use of value '%{name}' expects type '{t}', but it was defined with type '{actual}'"),
                     )));
                 }
@@ -322,7 +369,10 @@ impl<'a> Parser<'a> {
         }
         let key = &text[1..];
         let Some(t) = ty else {
-            return Err(Box::new(Diagnostic::error(at, format!("use of undefined value '%{name}'"))));
+            return Err(Box::new(Diagnostic::error(
+                self.loc_at(at_offset),
+                format!("use of undefined value '%{name}'"),
+            )));
         };
         let scope = self.scopes.last_mut().expect("no scope");
         if let Some((v, _)) = scope.forward.get(key) {
@@ -330,7 +380,7 @@ impl<'a> Parser<'a> {
             let actual = self.m.value_type(v);
             if actual != t {
                 return Err(Box::new(Diagnostic::error(
-                    at,
+                    self.loc_at(at_offset),
                     format!("use of value '%{name}' expects type '{t}', but an earlier use had type '{actual}'"),
                 )));
             }
@@ -338,13 +388,32 @@ impl<'a> Parser<'a> {
         }
         let ph = self.m.create_op(OpSpec::new(PLACEHOLDER).results(&[t]));
         let v = self.m.result(ph, 0);
-        self.scopes.last_mut().expect("no scope").forward.insert(key, (v, at));
+        let use_loc = self.loc_at(at_offset);
+        self.scopes
+            .last_mut()
+            .expect("no scope")
+            .forward
+            .insert(key, (v, use_loc));
         Ok(v)
     }
 
-    fn define_values(&mut self, name: &'a str, vals: Vec<ValueId>, at: &Location) -> PResult<()> {
-        if self.scopes.last().expect("no scope").names.contains_key(name) {
-            return Err(Box::new(Diagnostic::error(at.clone(), format!("redefinition of SSA value '%{name}'"))));
+    fn define_values(
+        &mut self,
+        name: &'a str,
+        vals: SmallVec<[ValueId; 1]>,
+        at_offset: usize,
+    ) -> PResult<()> {
+        if self
+            .scopes
+            .last()
+            .expect("no scope")
+            .names
+            .contains_key(name)
+        {
+            return Err(Box::new(Diagnostic::error(
+                self.loc_at(at_offset),
+                format!("redefinition of SSA value '%{name}'"),
+            )));
         }
         for (i, &v) in vals.iter().enumerate() {
             let key_owned;
@@ -354,13 +423,21 @@ impl<'a> Parser<'a> {
                 key_owned = format!("{name}#{i}");
                 &key_owned
             };
-            let fwd = self.scopes.last_mut().expect("no scope").forward.remove(key);
+            let fwd = self
+                .scopes
+                .last_mut()
+                .expect("no scope")
+                .forward
+                .remove(key);
             if let Some((ph, use_loc)) = fwd {
                 let (pt, vt) = (self.m.value_type(ph), self.m.value_type(v));
                 if pt != vt {
                     return Err(Box::new(
-                        Diagnostic::error(at.clone(), format!("definition of '%{key}' has type '{vt}'"))
-                            .with_note(use_loc, format!("but it was used earlier with type '{pt}'")),
+                        Diagnostic::error(
+                            self.loc_at(at_offset),
+                            format!("definition of '%{key}' has type '{vt}'"),
+                        )
+                        .with_note(use_loc, format!("but it was used earlier with type '{pt}'")),
                     ));
                 }
                 let ph_op = self.m.defining_op(ph).expect("placeholder has an op");
@@ -368,7 +445,11 @@ impl<'a> Parser<'a> {
                 self.m.erase_op(ph_op);
             }
         }
-        self.scopes.last_mut().expect("no scope").names.insert(name, vals);
+        self.scopes
+            .last_mut()
+            .expect("no scope")
+            .names
+            .insert(name, vals);
         Ok(())
     }
 
@@ -377,13 +458,17 @@ impl<'a> Parser<'a> {
     /// Parses one op and appends it to `block`.
     pub fn parse_op(&mut self, block: BlockId) -> PResult<()> {
         let op_start = self.here();
-        let mut results: Vec<(&'a str, usize, Location)> = Vec::new();
+        let mut results: SmallVec<[(&'a str, usize, usize); 1]> = SmallVec::new();
         if self.tok.kind == Tok::ValueId {
             loop {
-                let at = self.here();
+                let at_offset = self.tok.start;
                 let text = self.bump_text();
                 if text.contains('#') {
-                    return Err(Box::new(Diagnostic::error(at, "result names cannot carry a '#N' suffix")));
+                    let at = self.loc_at(at_offset);
+                    return Err(Box::new(Diagnostic::error(
+                        at,
+                        "result names cannot carry a '#N' suffix",
+                    )));
                 }
                 let mut count = 1;
                 if self.tok.kind == Tok::Colon {
@@ -393,10 +478,13 @@ impl<'a> Parser<'a> {
                     }
                     count = self.bump_text().parse().unwrap_or(0);
                     if count == 0 {
-                        return Err(Box::new(Diagnostic::error(at, "result group count must be at least 1")));
+                        return Err(Box::new(Diagnostic::error(
+                            self.loc_at(at_offset),
+                            "result group count must be at least 1",
+                        )));
                     }
                 }
-                results.push((&text[1..], count, at));
+                results.push((&text[1..], count, at_offset));
                 if !self.consume_if(Tok::Comma) {
                     break;
                 }
@@ -407,7 +495,7 @@ impl<'a> Parser<'a> {
             self.expect(Tok::Equal)?;
         }
         let num_results: usize = results.iter().map(|r| r.1).sum();
-        let name_at = self.here();
+        let name_offset = self.tok.start;
         let mut state = match self.tok.kind {
             Tok::Str => self.parse_generic_op()?,
             Tok::Ident => self.parse_custom_op(num_results)?,
@@ -420,7 +508,7 @@ impl<'a> Parser<'a> {
         state.loc = loc;
         if state.result_types.len() != num_results {
             return Err(Box::new(Diagnostic::error(
-                name_at,
+                self.loc_at(name_offset),
                 format!(
                     "operation defines {} result(s) but {num_results} name(s) were given",
                     state.result_types.len()
@@ -445,9 +533,9 @@ impl<'a> Parser<'a> {
         self.m.append_op(block, op);
         let mut next = 0;
         for (name, count, at) in results {
-            let vals = self.m.op(op).results()[next..next + count].to_vec();
+            let vals = SmallVec::from_slice(&self.m.op(op).results()[next..next + count]);
             next += count;
-            self.define_values(name, vals, &at)?;
+            self.define_values(name, vals, at)?;
         }
         Ok(())
     }
@@ -472,7 +560,10 @@ impl<'a> Parser<'a> {
         let at = self.here();
         let name = self.parse_string()?;
         if name.is_empty() {
-            return Err(Box::new(Diagnostic::error(at, "operation name cannot be empty")));
+            return Err(Box::new(Diagnostic::error(
+                at,
+                "operation name cannot be empty",
+            )));
         }
         self.check_registered(&name, at.clone())?;
         self.expect(Tok::LParen)?;
@@ -494,7 +585,9 @@ impl<'a> Parser<'a> {
         if self.tok.kind == Tok::LParen {
             self.bump();
             loop {
-                let isolated = self.ctx.has_trait(&name, crate::dialect::Traits::ISOLATED_FROM_ABOVE);
+                let isolated = self
+                    .ctx
+                    .has_trait(&name, crate::dialect::Traits::ISOLATED_FROM_ABOVE);
                 regions.push(self.parse_region(&[], isolated)?);
                 if !self.consume_if(Tok::Comma) {
                     break;
@@ -518,7 +611,11 @@ impl<'a> Parser<'a> {
         if inputs.len() != operand_refs.len() {
             return Err(Box::new(Diagnostic::error(
                 fty_at,
-                format!("operation has {} operand(s) but its type lists {}", operand_refs.len(), inputs.len()),
+                format!(
+                    "operation has {} operand(s) but its type lists {}",
+                    operand_refs.len(),
+                    inputs.len()
+                ),
             )));
         }
         let resume = self.tok.start;
@@ -551,7 +648,10 @@ impl<'a> Parser<'a> {
         };
         let Some(def) = self.ctx.op_def(name) else {
             if !name.contains('.') {
-                return Err(Box::new(Diagnostic::error(at, format!("expected operation name, found '{name}'"))));
+                return Err(Box::new(Diagnostic::error(
+                    at,
+                    format!("expected operation name, found '{name}'"),
+                )));
             }
             self.check_registered(name, at.clone())?;
             return Err(Box::new(Diagnostic::error(
@@ -582,7 +682,11 @@ impl<'a> Parser<'a> {
                     types = self.parse_type_list()?;
                 }
                 if types.len() != refs.len() {
-                    return self.error(format!("expected {} operand type(s), found {}", refs.len(), types.len()));
+                    return self.error(format!(
+                        "expected {} operand type(s), found {}",
+                        refs.len(),
+                        types.len()
+                    ));
                 }
                 let resume = self.tok.start;
                 for (tok, ty) in refs.iter().zip(types) {
@@ -591,12 +695,12 @@ impl<'a> Parser<'a> {
                 }
                 self.reset_to(resume);
             }
-            Syntax::Generic => {
-                return Err(Box::new(Diagnostic::error(
-                    at,
-                    format!("'{name}' has no custom form; write it in the generic form (\"{name}\"(...))"),
-                )))
-            }
+            Syntax::Generic => return Err(Box::new(Diagnostic::error(
+                at,
+                format!(
+                    "'{name}' has no custom form; write it in the generic form (\"{name}\"(...))"
+                ),
+            ))),
         }
         Ok(state)
     }
@@ -629,22 +733,31 @@ impl<'a> Parser<'a> {
 
     /// `{` [`^bb(%a: t, ...):`] ops `}` as one detached block; `args` are
     /// predeclared block arguments (e.g. a graph's signature).
-    pub fn parse_region(&mut self, args: &[(&'a str, Type, Location)], isolated: bool) -> PResult<Vec<BlockId>> {
+    pub fn parse_region(
+        &mut self,
+        args: &[(&'a str, Type, usize)],
+        isolated: bool,
+    ) -> PResult<Vec<BlockId>> {
         self.expect(Tok::LBrace)?;
-        self.scopes.push(Scope { names: FxHashMap::default(), forward: FxHashMap::default(), isolated });
+        self.scopes.push(Scope {
+            names: FxHashMap::default(),
+            forward: FxHashMap::default(),
+            isolated,
+        });
         let block = self.m.new_detached_block();
         for (name, ty, at) in args {
             let v = self.m.add_block_arg(block, *ty);
-            self.define_values(name, vec![v], at)?;
+            self.define_values(name, smallvec::smallvec![v], *at)?;
         }
         if self.tok.kind == Tok::BlockId {
             if !args.is_empty() {
-                return self.error("this region's arguments are given by the op; remove the block label");
+                return self
+                    .error("this region's arguments are given by the op; remove the block label");
             }
             self.bump();
             if self.consume_if(Tok::LParen) && !self.consume_if(Tok::RParen) {
                 loop {
-                    let at = self.here();
+                    let at = self.tok.start;
                     if self.tok.kind != Tok::ValueId {
                         return self.expected("block argument (%name: type)");
                     }
@@ -652,7 +765,7 @@ impl<'a> Parser<'a> {
                     self.expect(Tok::Colon)?;
                     let ty = self.parse_type()?;
                     let v = self.m.add_block_arg(block, ty);
-                    self.define_values(name, vec![v], &at)?;
+                    self.define_values(name, smallvec::smallvec![v], at)?;
                     if !self.consume_if(Tok::Comma) {
                         break;
                     }
@@ -711,14 +824,21 @@ impl<'a> Parser<'a> {
             let line = self.parse_u32()?;
             self.expect(Tok::Colon)?;
             let col = self.parse_u32()?;
-            return Ok(Location::FileLineCol { file: Sym::new(&s), line, col });
+            return Ok(Location::FileLineCol {
+                file: Sym::new(&s),
+                line,
+                col,
+            });
         }
         let mut child = None;
         if self.consume_if(Tok::LParen) {
             child = Some(Box::new(self.parse_loc_inner()?));
             self.expect(Tok::RParen)?;
         }
-        Ok(Location::Name { name: Sym::new(&s), child })
+        Ok(Location::Name {
+            name: Sym::new(&s),
+            child,
+        })
     }
 
     fn parse_u32(&mut self) -> PResult<u32> {
@@ -786,7 +906,9 @@ impl<'a> Parser<'a> {
             Tok::BangId => {
                 let text = &self.text()[1..];
                 let Some((dialect, body)) = text.split_once('.') else {
-                    return self.error(format!("dialect type '!{text}' must be written '!dialect.name'"));
+                    return self.error(format!(
+                        "dialect type '!{text}' must be written '!dialect.name'"
+                    ));
                 };
                 let ty = Type::dialect(dialect, body);
                 self.bump();
@@ -818,17 +940,26 @@ impl<'a> Parser<'a> {
                 break;
             }
             if self.bytes.get(pos) != Some(&b'x') {
-                return Err(Box::new(Diagnostic::error(self.loc_at(pos), "expected 'x' after tensor dimension")));
+                return Err(Box::new(Diagnostic::error(
+                    self.loc_at(pos),
+                    "expected 'x' after tensor dimension",
+                )));
             }
             let dim: i64 = self.src[start..pos].parse().map_err(|_| {
-                Box::new(Diagnostic::error(self.loc_at(start), "tensor dimension is out of range"))
+                Box::new(Diagnostic::error(
+                    self.loc_at(start),
+                    "tensor dimension is out of range",
+                ))
             })?;
             shape.push(dim);
             pos += 1;
         }
         self.tok = lexer::lex(self.bytes, pos);
         let elem = self.parse_type()?;
-        if matches!(elem.kind(), TypeKind::Tensor { .. } | TypeKind::Function { .. }) {
+        if matches!(
+            elem.kind(),
+            TypeKind::Tensor { .. } | TypeKind::Function { .. }
+        ) {
             return self.error("tensor element type must be a scalar type");
         }
         self.expect(Tok::Greater)?;
@@ -844,16 +975,23 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         loop {
-            let at = self.here();
+            let at_offset = self.tok.start;
             let key = match self.tok.kind {
                 Tok::Ident => self.bump_text().to_owned(),
                 Tok::Str => self.parse_string()?,
                 _ => return self.expected("attribute name"),
             };
-            let value = if self.consume_if(Tok::Equal) { self.parse_attr()? } else { Attribute::Unit };
+            let value = if self.consume_if(Tok::Equal) {
+                self.parse_attr()?
+            } else {
+                Attribute::Unit
+            };
             let k = Sym::new(&key);
             if out.iter().any(|(x, _)| *x == k) {
-                return Err(Box::new(Diagnostic::error(at, format!("duplicate attribute '{key}'"))));
+                return Err(Box::new(Diagnostic::error(
+                    self.loc_at(at_offset),
+                    format!("duplicate attribute '{key}'"),
+                )));
             }
             out.push((k, value));
             if !self.consume_if(Tok::Comma) {
@@ -874,14 +1012,22 @@ impl<'a> Parser<'a> {
         let _ = neg_ok;
         let num = match kind {
             Tok::Int => {
-                let v = parse_int_literal(text)
-                    .ok_or_else(|| Box::new(Diagnostic::error(at.clone(), format!("integer '{text}' is out of range"))))?;
+                let v = parse_int_literal(text).ok_or_else(|| {
+                    Box::new(Diagnostic::error(
+                        at.clone(),
+                        format!("integer '{text}' is out of range"),
+                    ))
+                })?;
                 self.bump();
                 Attribute::Int(v, Type::i64())
             }
             Tok::Float => {
-                let v: f64 =
-                    text.parse().map_err(|_| Box::new(Diagnostic::error(at.clone(), format!("invalid float '{text}'"))))?;
+                let v: f64 = text.parse().map_err(|_| {
+                    Box::new(Diagnostic::error(
+                        at.clone(),
+                        format!("invalid float '{text}'"),
+                    ))
+                })?;
                 self.bump();
                 Attribute::Float(v, Type::f64())
             }
@@ -893,10 +1039,19 @@ impl<'a> Parser<'a> {
         let ty_at = self.here();
         let ty = self.parse_type()?;
         match (num, ty.kind()) {
-            (Attribute::Int(v, _), TypeKind::Int { .. } | TypeKind::Index) => Ok(Attribute::Int(v, ty)),
-            (Attribute::Int(v, _), _) if ty.is_float() => Ok(Attribute::Float(canonical_float(v as f64, ty), ty)),
-            (Attribute::Float(v, _), _) if ty.is_float() => Ok(Attribute::Float(canonical_float(v, ty), ty)),
-            (n, _) => Err(Box::new(Diagnostic::error(ty_at, format!("'{n}' cannot have type '{ty}'")))),
+            (Attribute::Int(v, _), TypeKind::Int { .. } | TypeKind::Index) => {
+                Ok(Attribute::Int(v, ty))
+            }
+            (Attribute::Int(v, _), _) if ty.is_float() => {
+                Ok(Attribute::Float(canonical_float(v as f64, ty), ty))
+            }
+            (Attribute::Float(v, _), _) if ty.is_float() => {
+                Ok(Attribute::Float(canonical_float(v, ty), ty))
+            }
+            (n, _) => Err(Box::new(Diagnostic::error(
+                ty_at,
+                format!("'{n}' cannot have type '{ty}'"),
+            ))),
         }
     }
 
@@ -931,9 +1086,14 @@ impl<'a> Parser<'a> {
             Tok::HashId => {
                 let text = &self.text()[1..];
                 let Some((dialect, body)) = text.split_once('.') else {
-                    return self.error(format!("dialect attribute '#{text}' must be written '#dialect.name'"));
+                    return self.error(format!(
+                        "dialect attribute '#{text}' must be written '#dialect.name'"
+                    ));
                 };
-                let a = Attribute::Dialect { dialect: Sym::new(dialect), body: body.to_owned() };
+                let a = Attribute::Dialect {
+                    dialect: Sym::new(dialect),
+                    body: body.to_owned(),
+                };
                 self.bump();
                 Ok(a)
             }
@@ -972,9 +1132,15 @@ impl<'a> Parser<'a> {
         let at = self.here();
         let ty = self.parse_type()?;
         if ty.shape().is_none() {
-            return Err(Box::new(Diagnostic::error(at, format!("dense_resource needs a tensor type, found '{ty}'"))));
+            return Err(Box::new(Diagnostic::error(
+                at,
+                format!("dense_resource needs a tensor type, found '{ty}'"),
+            )));
         }
-        Ok(Attribute::DenseResource { key: Sym::new(&key), ty })
+        Ok(Attribute::DenseResource {
+            key: Sym::new(&key),
+            ty,
+        })
     }
 
     fn parse_dense(&mut self) -> PResult<Attribute> {
@@ -988,11 +1154,17 @@ impl<'a> Parser<'a> {
         let ty_at = self.here();
         let ty = self.parse_type()?;
         let Some(_) = ty.shape() else {
-            return Err(Box::new(Diagnostic::error(ty_at, format!("dense needs a tensor type, found '{ty}'"))));
+            return Err(Box::new(Diagnostic::error(
+                ty_at,
+                format!("dense needs a tensor type, found '{ty}'"),
+            )));
         };
         let n = ty.num_elements() as usize;
         let shape = ty.shape().unwrap_or(&[]);
-        if !dims.is_empty() && dims.as_slice() != shape && !(dims.len() == 1 && dims[0] as usize == n && shape.len() <= 1) {
+        if !dims.is_empty()
+            && dims.as_slice() != shape
+            && !(dims.len() == 1 && dims[0] as usize == n && shape.len() <= 1)
+        {
             return Err(Box::new(Diagnostic::error(
                 lit_at,
                 format!("dense literal has shape {dims:?} but the type '{ty}' has shape {shape:?}"),
@@ -1001,7 +1173,10 @@ impl<'a> Parser<'a> {
         if elems.len() != 1 && elems.len() != n {
             return Err(Box::new(Diagnostic::error(
                 ty_at,
-                format!("dense literal has {} element(s) but '{ty}' holds {n}", elems.len()),
+                format!(
+                    "dense literal has {} element(s) but '{ty}' holds {n}",
+                    elems.len()
+                ),
             )));
         }
         let et = ty.element();
@@ -1010,7 +1185,12 @@ impl<'a> Parser<'a> {
             for (a, l) in elems {
                 match a.as_f64() {
                     Some(x) => v.push(canonical_float(x, et)),
-                    None => return Err(Box::new(Diagnostic::error(l, format!("expected a number for '{et}'")))),
+                    None => {
+                        return Err(Box::new(Diagnostic::error(
+                            l,
+                            format!("expected a number for '{et}'"),
+                        )))
+                    }
                 }
             }
             DenseValues::Floats(v)
@@ -1020,7 +1200,12 @@ impl<'a> Parser<'a> {
                 match a {
                     Attribute::Bool(b) => v.push(b),
                     Attribute::Int(i @ (0 | 1), _) => v.push(i == 1),
-                    _ => return Err(Box::new(Diagnostic::error(l, "expected true or false for 'i1'"))),
+                    _ => {
+                        return Err(Box::new(Diagnostic::error(
+                            l,
+                            "expected true or false for 'i1'",
+                        )))
+                    }
                 }
             }
             DenseValues::Bools(v)
@@ -1029,12 +1214,20 @@ impl<'a> Parser<'a> {
             for (a, l) in elems {
                 match a {
                     Attribute::Int(i, _) => v.push(i),
-                    _ => return Err(Box::new(Diagnostic::error(l, format!("expected an integer for '{et}'")))),
+                    _ => {
+                        return Err(Box::new(Diagnostic::error(
+                            l,
+                            format!("expected an integer for '{et}'"),
+                        )))
+                    }
                 }
             }
             DenseValues::Ints(v)
         } else {
-            return Err(Box::new(Diagnostic::error(ty_at, format!("dense does not support element type '{et}'"))));
+            return Err(Box::new(Diagnostic::error(
+                ty_at,
+                format!("dense does not support element type '{et}'"),
+            )));
         };
         Ok(Attribute::dense(ty, values))
     }
@@ -1075,8 +1268,9 @@ impl<'a> Parser<'a> {
         let at = self.here();
         let a = match self.tok.kind {
             Tok::Int => Attribute::Int(
-                parse_int_literal(self.text())
-                    .ok_or_else(|| Box::new(Diagnostic::error(at.clone(), "integer is out of range")))?,
+                parse_int_literal(self.text()).ok_or_else(|| {
+                    Box::new(Diagnostic::error(at.clone(), "integer is out of range"))
+                })?,
                 Type::i64(),
             ),
             Tok::Float => Attribute::Float(self.text().parse().unwrap_or(f64::NAN), Type::f64()),

@@ -26,6 +26,8 @@ pub struct Printer<'a> {
     opts: PrintOptions,
     pub out: String,
     names: FxHashMap<ValueId, (u32, bool, u32)>,
+    /// Printed types, cached: a model prints the same few types many times.
+    type_text: FxHashMap<crate::Type, String>,
     counters: Vec<(u32, u32)>,
     indent: usize,
 }
@@ -73,7 +75,8 @@ fn is_bare_id(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && (b[0].is_ascii_alphabetic() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.'))
 }
 
 /// A symbol name as written after `@`.
@@ -92,7 +95,11 @@ pub fn resource_key_text(s: &str) -> String {
 
 /// `key = value`, or just `key` for unit attributes.
 pub fn write_attr_entry(f: &mut impl fmt::Write, k: Sym, v: &Attribute) -> fmt::Result {
-    let key = if is_bare_id(k.as_str()) { k.as_str().to_owned() } else { quote(k.as_str()) };
+    let key = if is_bare_id(k.as_str()) {
+        k.as_str().to_owned()
+    } else {
+        quote(k.as_str())
+    };
     match v {
         Attribute::Unit => f.write_str(&key),
         v => write!(f, "{key} = {v}"),
@@ -101,7 +108,16 @@ pub fn write_attr_entry(f: &mut impl fmt::Write, k: Sym, v: &Attribute) -> fmt::
 
 impl<'a> Printer<'a> {
     pub fn new(m: &'a Module, ctx: &'a Context, opts: PrintOptions) -> Printer<'a> {
-        Printer { m, ctx, opts, out: String::new(), names: FxHashMap::default(), counters: vec![(0, 0)], indent: 0 }
+        Printer {
+            m,
+            ctx,
+            opts,
+            out: String::new(),
+            names: FxHashMap::default(),
+            type_text: FxHashMap::default(),
+            counters: vec![(0, 0)],
+            indent: 0,
+        }
     }
 
     fn newline(&mut self) {
@@ -117,7 +133,10 @@ impl<'a> Printer<'a> {
         let id = n.0;
         n.0 += 1;
         for (i, &r) in results.iter().enumerate() {
-            self.names.insert(r, (id, false, if results.len() > 1 { i as u32 + 1 } else { 0 }));
+            self.names.insert(
+                r,
+                (id, false, if results.len() > 1 { i as u32 + 1 } else { 0 }),
+            );
         }
     }
 
@@ -163,18 +182,30 @@ impl<'a> Printer<'a> {
             if i > 0 {
                 self.out.push_str(", ");
             }
-            let _ = write!(self.out, "{}", self.m.value_type(v));
+            self.ty(self.m.value_type(v));
         }
+    }
+
+    /// Writes a type (cached per printer).
+    pub fn ty(&mut self, t: crate::Type) {
+        let text = self.type_text.entry(t).or_insert_with(|| t.to_string());
+        self.out.push_str(text);
     }
 
     /// ` {a = 1, b}` for the attributes not in `skip` (nothing if none remain).
     pub fn attr_dict(&mut self, op: OpId, skip: &[&str], keyword: bool) {
-        let attrs: Vec<&(Sym, Attribute)> =
-            self.m.op(op).attrs().iter().filter(|(k, _)| !skip.contains(&k.as_str())).collect();
+        let attrs: Vec<&(Sym, Attribute)> = self
+            .m
+            .op(op)
+            .attrs()
+            .iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .collect();
         if attrs.is_empty() {
             return;
         }
-        self.out.push_str(if keyword { " attributes {" } else { " {" });
+        self.out
+            .push_str(if keyword { " attributes {" } else { " {" });
         for (i, (k, v)) in attrs.into_iter().enumerate() {
             if i > 0 {
                 self.out.push_str(", ");
@@ -186,7 +217,9 @@ impl<'a> Printer<'a> {
 
     pub fn print_op(&mut self, op: OpId) {
         let o = self.m.op(op);
-        let isolated = self.ctx.has_trait(o.name_str(), Traits::ISOLATED_FROM_ABOVE);
+        let name = o.name_str();
+        let def = self.ctx.op_def(name).copied();
+        let isolated = def.is_some_and(|d| d.traits.contains(Traits::ISOLATED_FROM_ABOVE));
         let results = o.results();
         if !results.is_empty() {
             if !self.names.contains_key(&results[0]) {
@@ -205,18 +238,19 @@ impl<'a> Printer<'a> {
         if isolated {
             self.counters.push((0, 0));
         }
-        let def = self.ctx.op_def(o.name_str()).copied();
         match (self.opts.generic, def.map(|d| d.syntax)) {
             (false, Some(Syntax::Custom(c))) => {
-                self.out.push_str(o.name_str());
+                self.out.push_str(name);
                 c.print(self, op);
             }
             (false, Some(Syntax::Default)) if o.regions().is_empty() => {
-                self.out.push_str(o.name_str());
+                self.out.push_str(name);
                 self.default_form(op, false);
             }
-            (false, Some(Syntax::OperandTypes)) if o.regions().is_empty() && o.results().is_empty() => {
-                self.out.push_str(o.name_str());
+            (false, Some(Syntax::OperandTypes))
+                if o.regions().is_empty() && o.results().is_empty() =>
+            {
+                self.out.push_str(name);
                 self.default_form(op, true);
             }
             _ => self.generic_form(op),
@@ -237,8 +271,11 @@ impl<'a> Printer<'a> {
             self.value_list(&operands);
         }
         self.attr_dict(op, &[], false);
-        let typed: Vec<ValueId> =
-            if operand_types { operands } else { self.m.op(op).results().to_vec() };
+        let typed: Vec<ValueId> = if operand_types {
+            operands
+        } else {
+            self.m.op(op).results().to_vec()
+        };
         if !typed.is_empty() {
             self.out.push_str(" : ");
             self.type_list(&typed);
@@ -343,14 +380,25 @@ impl<'a> Printer<'a> {
                 collect_resource_keys(a, &mut used);
             }
         }
-        let blobs: Vec<_> = self.m.resources.iter().filter(|(k, _)| used.contains(*k)).collect();
+        let blobs: Vec<_> = self
+            .m
+            .resources
+            .iter()
+            .filter(|(k, _)| used.contains(*k))
+            .collect();
         if blobs.is_empty() {
             return;
         }
-        self.out.push_str("\n{-#\n  dialect_resources: {\n    builtin: {\n");
+        self.out
+            .push_str("\n{-#\n  dialect_resources: {\n    builtin: {\n");
         for (i, (k, b)) in blobs.iter().enumerate() {
             let sep = if i + 1 < blobs.len() { "," } else { "" };
-            let _ = writeln!(self.out, "      {}: \"{}\"{sep}", resource_key_text(k), b.to_hex());
+            let _ = writeln!(
+                self.out,
+                "      {}: \"{}\"{sep}",
+                resource_key_text(k),
+                b.to_hex()
+            );
         }
         self.out.push_str("    }\n  }\n#-}\n");
     }
@@ -363,7 +411,9 @@ pub fn collect_resource_keys<'a>(a: &'a Attribute, out: &mut BTreeSet<&'a str>) 
             out.insert(key.as_str());
         }
         Attribute::Array(items) => items.iter().for_each(|x| collect_resource_keys(x, out)),
-        Attribute::Dict(items) => items.iter().for_each(|(_, x)| collect_resource_keys(x, out)),
+        Attribute::Dict(items) => items
+            .iter()
+            .for_each(|(_, x)| collect_resource_keys(x, out)),
         _ => {}
     }
 }

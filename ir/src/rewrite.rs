@@ -34,7 +34,11 @@ pub struct Rewriter<'a> {
 
 impl<'a> Rewriter<'a> {
     pub fn new(m: &'a mut Module) -> Rewriter<'a> {
-        Rewriter { m, touched: Vec::new(), changed: false }
+        Rewriter {
+            m,
+            touched: Vec::new(),
+            changed: false,
+        }
     }
 
     pub fn changed(&self) -> bool {
@@ -47,7 +51,13 @@ impl<'a> Rewriter<'a> {
     }
 
     fn touch_defs(&mut self, op: OpId) {
-        let defs: Vec<OpId> = self.m.op(op).operands().iter().filter_map(|&v| self.m.defining_op(v)).collect();
+        let defs: Vec<OpId> = self
+            .m
+            .op(op)
+            .operands()
+            .iter()
+            .filter_map(|&v| self.m.defining_op(v))
+            .collect();
         self.touched.extend(defs);
     }
 
@@ -120,7 +130,11 @@ pub struct GreedyStats {
 
 /// True when `op` has no side effects and none of its results are used.
 pub fn is_trivially_dead(m: &Module, ctx: &Context, op: OpId) -> bool {
-    ctx.has_trait(m.op(op).name_str(), Traits::PURE) && m.op(op).results().iter().all(|&r| m.value(r).uses().is_empty())
+    ctx.has_trait(m.op(op).name_str(), Traits::PURE)
+        && m.op(op)
+            .results()
+            .iter()
+            .all(|&r| m.value(r).uses().is_empty())
 }
 
 /// The constant attribute of a value defined by a constant-like op.
@@ -132,7 +146,14 @@ pub fn constant_value(m: &Module, ctx: &Context, v: ValueId) -> Option<Attribute
     m.attr(d, "value").cloned()
 }
 
-fn materialize(m: &mut Module, ctx: &Context, anchor: OpId, a: &Attribute, ty: Type, loc: Location) -> Option<ValueId> {
+fn materialize(
+    m: &mut Module,
+    ctx: &Context,
+    anchor: OpId,
+    a: &Attribute,
+    ty: Type,
+    loc: Location,
+) -> Option<ValueId> {
     let dialect = Context::dialect_of(m.op(anchor).name_str());
     let f = ctx.dialect(dialect)?.materialize_constant?;
     let c = f(m, a, ty, loc)?;
@@ -151,7 +172,11 @@ pub fn apply_patterns_greedily(
     let mut order: Vec<usize> = (0..patterns.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(patterns[i].benefit()));
     let initial: Vec<OpId> = m.walk(root).into_iter().filter(|&o| o != root).collect();
-    let budget = if cfg.max_rewrites == 0 { 64 * initial.len() + 1000 } else { cfg.max_rewrites };
+    let budget = if cfg.max_rewrites == 0 {
+        64 * initial.len() + 1000
+    } else {
+        cfg.max_rewrites
+    };
     let mut queued: FxHashSet<OpId> = initial.iter().copied().collect();
     let mut worklist: VecDeque<OpId> = initial.into();
     let mut stats = GreedyStats::default();
@@ -202,13 +227,21 @@ pub fn apply_patterns_greedily(
 
 fn try_fold(m: &mut Module, ctx: &Context, op: OpId, touched: &mut Vec<OpId>) -> bool {
     let name = m.op(op).name_str();
-    let Some(fold) = ctx.op_def(name).and_then(|d| d.fold) else { return false };
+    let Some(fold) = ctx.op_def(name).and_then(|d| d.fold) else {
+        return false;
+    };
     if ctx.has_trait(name, Traits::CONSTANT_LIKE) {
         return false;
     }
-    let consts: Vec<Option<Attribute>> =
-        m.op(op).operands().iter().map(|&v| constant_value(m, ctx, v)).collect();
-    let Some(folded) = fold(m, op, &consts) else { return false };
+    let consts: Vec<Option<Attribute>> = m
+        .op(op)
+        .operands()
+        .iter()
+        .map(|&v| constant_value(m, ctx, v))
+        .collect();
+    let Some(folded) = fold(m, op, &consts) else {
+        return false;
+    };
     let results = m.op(op).results().to_vec();
     if folded.len() != results.len() {
         return false;
@@ -218,7 +251,8 @@ fn try_fold(m: &mut Module, ctx: &Context, op: OpId, touched: &mut Vec<OpId>) ->
     for (r, f) in results.iter().zip(folded) {
         match f {
             FoldResult::Value(v) => new_values.push(v),
-            FoldResult::Attr(a) => match materialize(m, ctx, op, &a, m.value_type(*r), loc.clone()) {
+            FoldResult::Attr(a) => match materialize(m, ctx, op, &a, m.value_type(*r), loc.clone())
+            {
                 Some(v) => {
                     touched.extend(m.defining_op(v));
                     new_values.push(v)

@@ -24,12 +24,24 @@ pub enum TypeKind {
     F32,
     F64,
     Index,
-    Int { width: u32, signedness: Signedness },
+    Int {
+        width: u32,
+        signedness: Signedness,
+    },
     /// A ranked tensor with static dimensions.
-    Tensor { shape: Vec<i64>, elem: Type },
-    Function { inputs: Vec<Type>, results: Vec<Type> },
+    Tensor {
+        shape: Vec<i64>,
+        elem: Type,
+    },
+    Function {
+        inputs: Vec<Type>,
+        results: Vec<Type>,
+    },
     /// `!dialect.body`: the dialect name and the verbatim body after the dot.
-    Dialect { dialect: String, body: String },
+    Dialect {
+        dialect: String,
+        body: String,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,17 +103,26 @@ impl Type {
         Type::int(64, Signedness::Signless)
     }
     pub fn tensor(shape: &[i64], elem: Type) -> Type {
-        Type::get(TypeKind::Tensor { shape: shape.to_vec(), elem })
+        Type::get(TypeKind::Tensor {
+            shape: shape.to_vec(),
+            elem,
+        })
     }
     pub fn function(inputs: Vec<Type>, results: Vec<Type>) -> Type {
         Type::get(TypeKind::Function { inputs, results })
     }
     pub fn dialect(dialect: &str, body: &str) -> Type {
-        Type::get(TypeKind::Dialect { dialect: dialect.to_owned(), body: body.to_owned() })
+        Type::get(TypeKind::Dialect {
+            dialect: dialect.to_owned(),
+            body: body.to_owned(),
+        })
     }
 
     pub fn is_float(self) -> bool {
-        matches!(self.kind(), TypeKind::F16 | TypeKind::BF16 | TypeKind::F32 | TypeKind::F64)
+        matches!(
+            self.kind(),
+            TypeKind::F16 | TypeKind::BF16 | TypeKind::F32 | TypeKind::F64
+        )
     }
     pub fn is_integer(self) -> bool {
         matches!(self.kind(), TypeKind::Int { .. } | TypeKind::Index)

@@ -5,8 +5,8 @@
 //! checks, inferred result types and its own `verify` hook run. All
 //! problems are reported, not just the first.
 
-use crate::dialect::{Context, Traits};
 use crate::diag::Diagnostic;
+use crate::dialect::{Context, Traits};
 use crate::module::{Module, OpId, ValueDef};
 use rustc_hash::FxHashSet;
 
@@ -25,7 +25,10 @@ pub fn verify(m: &Module, ctx: &Context, root: OpId) -> Result<(), Vec<Diagnosti
 
 fn err(m: &Module, op: OpId, msg: impl AsRef<str>) -> Diagnostic {
     let o = m.op(op);
-    Diagnostic::error(o.loc.clone(), format!("'{}' op {}", o.name_str(), msg.as_ref()))
+    Diagnostic::error(
+        o.loc.clone(),
+        format!("'{}' op {}", o.name_str(), msg.as_ref()),
+    )
 }
 
 fn verify_op(m: &Module, ctx: &Context, op: OpId, errs: &mut Vec<Diagnostic>) {
@@ -33,16 +36,33 @@ fn verify_op(m: &Module, ctx: &Context, op: OpId, errs: &mut Vec<Diagnostic>) {
     let name = o.name_str();
     for (i, &v) in o.operands().iter().enumerate() {
         if !m.is_value_alive(v) {
-            errs.push(err(m, op, format!("operand #{i} refers to an erased value")));
+            errs.push(err(
+                m,
+                op,
+                format!("operand #{i} refers to an erased value"),
+            ));
             return;
         }
-        if !m.value(v).uses().iter().any(|u| u.op == op && u.index as usize == i) {
-            errs.push(err(m, op, format!("operand #{i} is missing from its value's use-list")));
+        if !m
+            .value(v)
+            .uses()
+            .iter()
+            .any(|u| u.op == op && u.index as usize == i)
+        {
+            errs.push(err(
+                m,
+                op,
+                format!("operand #{i} is missing from its value's use-list"),
+            ));
         }
     }
     let Some(def) = ctx.op_def(name) else {
         if !ctx.allow_unregistered {
-            errs.push(err(m, op, "is not registered (use --allow-unregistered-dialect to accept it)"));
+            errs.push(err(
+                m,
+                op,
+                "is not registered (use --allow-unregistered-dialect to accept it)",
+            ));
         }
         return;
     };
@@ -53,7 +73,11 @@ fn verify_op(m: &Module, ctx: &Context, op: OpId, errs: &mut Vec<Diagnostic>) {
         check_isolation(m, op, errs);
     }
     if def.traits.contains(Traits::SAME_OPERANDS_AND_RESULT_TYPE) {
-        let mut types = o.operands().iter().chain(o.results()).map(|&v| m.value_type(v));
+        let mut types = o
+            .operands()
+            .iter()
+            .chain(o.results())
+            .map(|&v| m.value_type(v));
         if let Some(first) = types.next() {
             if let Some(other) = types.find(|t| *t != first) {
                 errs.push(err(
@@ -76,7 +100,12 @@ fn verify_op(m: &Module, ctx: &Context, op: OpId, errs: &mut Vec<Diagnostic>) {
             Ok(types) => {
                 let actual: Vec<_> = o.results().iter().map(|&r| m.value_type(r)).collect();
                 if types != actual {
-                    let show = |ts: &[crate::Type]| ts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+                    let show = |ts: &[crate::Type]| {
+                        ts.iter()
+                            .map(|t| t.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
                     errs.push(err(
                         m,
                         op,
@@ -104,12 +133,21 @@ fn check_isolation(m: &Module, op: OpId, errs: &mut Vec<Diagnostic>) {
             }
             let def_op = match m.value(v).def {
                 ValueDef::Result(d, _) => Some(d),
-                ValueDef::BlockArg(b, _) => m.block(b).parent_region().map(|r| m.region(r).parent_op()),
+                ValueDef::BlockArg(b, _) => {
+                    m.block(b).parent_region().map(|r| m.region(r).parent_op())
+                }
             };
             if def_op.is_some_and(|d| !inside.contains(&d)) {
                 errs.push(
-                    err(m, child, format!("operand #{i} uses a value defined outside its isolated parent"))
-                        .with_note(m.op(op).loc.clone(), format!("isolated parent '{}'", m.op(op).name_str())),
+                    err(
+                        m,
+                        child,
+                        format!("operand #{i} uses a value defined outside its isolated parent"),
+                    )
+                    .with_note(
+                        m.op(op).loc.clone(),
+                        format!("isolated parent '{}'", m.op(op).name_str()),
+                    ),
                 );
             }
         }

@@ -3,8 +3,8 @@
 //! describe the same IR.
 
 use hailo_ir::{
-    builtin, parse_module, print_module, Attribute, Context, DenseValues, Location, Module, OpSpec, PrintOptions,
-    Signedness, Type, ValueId,
+    builtin, parse_module, print_module, Attribute, Context, DenseValues, Location, Module, OpSpec,
+    PrintOptions, Signedness, Type, ValueId,
 };
 use proptest::prelude::*;
 
@@ -16,7 +16,11 @@ fn elem_type() -> impl Strategy<Value = Type> {
         Just(Type::i64()),
         (1u32..=32, 0..3u8).prop_map(|(w, s)| Type::int(
             w,
-            [Signedness::Signless, Signedness::Signed, Signedness::Unsigned][s as usize]
+            [
+                Signedness::Signless,
+                Signedness::Signed,
+                Signedness::Unsigned
+            ][s as usize]
         )),
     ]
 }
@@ -31,8 +35,12 @@ fn leaf_attr() -> impl Strategy<Value = Attribute> {
         any::<bool>().prop_map(Attribute::Bool),
         any::<i64>().prop_map(Attribute::i64),
         (-1000i64..1000).prop_map(|v| Attribute::Int(v, Type::int(16, Signedness::Signed))),
-        any::<f64>().prop_filter("finite", |v| v.is_finite()).prop_map(Attribute::f64),
-        any::<f32>().prop_filter("finite", |v| v.is_finite()).prop_map(|v| Attribute::Float(v as f64, Type::f32())),
+        any::<f64>()
+            .prop_filter("finite", |v| v.is_finite())
+            .prop_map(Attribute::f64),
+        any::<f32>()
+            .prop_filter("finite", |v| v.is_finite())
+            .prop_map(|v| Attribute::Float(v as f64, Type::f32())),
         "[ -~]{0,12}".prop_map(Attribute::Str),
         "[a-z][a-z0-9_]{0,6}".prop_map(|s| Attribute::SymbolRef(s.as_str().into())),
         tensor_type().prop_map(Attribute::Type),
@@ -45,7 +53,10 @@ fn leaf_attr() -> impl Strategy<Value = Attribute> {
                 )
             })
         }),
-        "[a-z]{1,6}".prop_map(|k| Attribute::DenseResource { key: k.as_str().into(), ty: Type::tensor(&[2], Type::f32()) }),
+        "[a-z]{1,6}".prop_map(|k| Attribute::DenseResource {
+            key: k.as_str().into(),
+            ty: Type::tensor(&[2], Type::f32())
+        }),
     ]
 }
 
@@ -53,8 +64,9 @@ fn attr() -> impl Strategy<Value = Attribute> {
     leaf_attr().prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..3).prop_map(Attribute::Array),
-            prop::collection::btree_map("[a-z][a-z_]{0,4}", inner, 0..3)
-                .prop_map(|m| Attribute::Dict(m.into_iter().map(|(k, v)| (k.as_str().into(), v)).collect())),
+            prop::collection::btree_map("[a-z][a-z_]{0,4}", inner, 0..3).prop_map(|m| {
+                Attribute::Dict(m.into_iter().map(|(k, v)| (k.as_str().into(), v)).collect())
+            }),
         ]
     })
 }
@@ -76,7 +88,13 @@ fn rand_op() -> impl Strategy<Value = RandOp> {
         prop::collection::vec(("[a-z][a-z_]{0,5}", attr()), 0..4),
         prop::option::of("[A-Za-z_/0-9]{1,8}"),
     )
-        .prop_map(|(name, operand_picks, results, attrs, loc)| RandOp { name, operand_picks, results, attrs, loc })
+        .prop_map(|(name, operand_picks, results, attrs, loc)| RandOp {
+            name,
+            operand_picks,
+            results,
+            attrs,
+            loc,
+        })
 }
 
 fn build(args: &[Type], ops: &[RandOp]) -> Module {
@@ -85,8 +103,14 @@ fn build(args: &[Type], ops: &[RandOp]) -> Module {
     let (g, block) = builtin::create_graph(&mut m, body, "main", args, &[]);
     let mut values: Vec<ValueId> = m.block(block).args().to_vec();
     for o in ops {
-        let operands: Vec<ValueId> =
-            if values.is_empty() { Vec::new() } else { o.operand_picks.iter().map(|p| values[p % values.len()]).collect() };
+        let operands: Vec<ValueId> = if values.is_empty() {
+            Vec::new()
+        } else {
+            o.operand_picks
+                .iter()
+                .map(|p| values[p % values.len()])
+                .collect()
+        };
         let mut spec = OpSpec::new(&o.name).operands(&operands).results(&o.results);
         for (k, v) in &o.attrs {
             spec = spec.attr(k, v.clone());

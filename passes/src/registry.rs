@@ -32,7 +32,11 @@ mod tests {
         sorted.dedup();
         assert_eq!(names, sorted, "registry must be sorted and unique");
         for n in names {
-            assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{n}");
+            assert!(
+                n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{n}"
+            );
         }
     }
 
@@ -42,7 +46,10 @@ mod tests {
         let mut corpus = String::new();
         let mut stack = vec![root];
         while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("lit-tests directory exists").flatten() {
+            for entry in std::fs::read_dir(&dir)
+                .expect("lit-tests directory exists")
+                .flatten()
+            {
                 let p = entry.path();
                 if p.is_dir() {
                     stack.push(p);
@@ -55,7 +62,11 @@ mod tests {
             let used = corpus.contains(&format!("({}", p.name))
                 || corpus.contains(&format!(",{}", p.name))
                 || corpus.contains(&format!("{}{{", p.name));
-            assert!(used, "pass '{}' has no lit test using it in a --pass-pipeline", p.name);
+            assert!(
+                used,
+                "pass '{}' has no lit test using it in a --pass-pipeline",
+                p.name
+            );
         }
     }
 }

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(ClapParser, Debug, Clone)]
-#[command(name = "hailo-opt", version, about = "Run passes over Hailo IR (.hir), like mlir-opt")]
+#[command(
+    name = "hailo-opt",
+    version,
+    about = "Run passes over Hailo IR (.hir), like mlir-opt"
+)]
 pub struct OptArgs {
     /// Input file (`-` for stdin).
     #[arg(default_value = "-")]
@@ -87,7 +91,12 @@ const REPRO_HEADER: &str = "// hailo-opt reproducer";
 const REPRO_CONFIG: &str = "// configuration: ";
 
 fn usage(msg: String) -> OptOutcome {
-    OptOutcome { stdout: String::new(), stderr: format!("hailo-opt: error: {msg}\n"), code: 2, output_path: None }
+    OptOutcome {
+        stdout: String::new(),
+        stderr: format!("hailo-opt: error: {msg}\n"),
+        code: 2,
+        output_path: None,
+    }
 }
 
 /// Reads the pipeline recorded in a reproducer's header.
@@ -105,9 +114,18 @@ fn reproducer_config(text: &str) -> Option<(String, bool)> {
 }
 
 /// Runs the whole tool on parsed arguments and the input text.
-pub fn run(mut args: OptArgs, registry: &PassRegistry, read_input: impl Fn(&str) -> std::io::Result<String>) -> OptOutcome {
+pub fn run(
+    mut args: OptArgs,
+    registry: &PassRegistry,
+    read_input: impl Fn(&str) -> std::io::Result<String>,
+) -> OptOutcome {
     if args.list_passes {
-        return OptOutcome { stdout: registry.list_text(), stderr: String::new(), code: 0, output_path: None };
+        return OptOutcome {
+            stdout: registry.list_text(),
+            stderr: String::new(),
+            code: 0,
+            output_path: None,
+        };
     }
     let mut input_name = args.input.clone();
     if let Some(r) = &args.run_reproducer {
@@ -121,7 +139,12 @@ pub fn run(mut args: OptArgs, registry: &PassRegistry, read_input: impl Fn(&str)
             } else {
                 format!("cannot read '{input_name}': {e}")
             };
-            return OptOutcome { stdout: String::new(), stderr: format!("hailo-opt: error: {msg}\n"), code: 1, output_path: None };
+            return OptOutcome {
+                stdout: String::new(),
+                stderr: format!("hailo-opt: error: {msg}\n"),
+                code: 1,
+                output_path: None,
+            };
         }
     };
     if args.run_reproducer.is_some() {
@@ -130,10 +153,18 @@ pub fn run(mut args: OptArgs, registry: &PassRegistry, read_input: impl Fn(&str)
                 args.pass_pipeline = Some(p);
                 args.allow_unregistered_dialect |= unreg;
             }
-            None => return usage(format!("'{input_name}' has no '{REPRO_CONFIG}--pass-pipeline=...' header line")),
+            None => {
+                return usage(format!(
+                    "'{input_name}' has no '{REPRO_CONFIG}--pass-pipeline=...' header line"
+                ))
+            }
         }
     }
-    let display_name = if input_name == "-" { "<stdin>".to_owned() } else { input_name.clone() };
+    let display_name = if input_name == "-" {
+        "<stdin>".to_owned()
+    } else {
+        input_name.clone()
+    };
     let ctx = crate::context::full_context(args.allow_unregistered_dialect);
     let mut sm = SourceMgr::default();
     sm.add(&display_name, &text);
@@ -145,17 +176,41 @@ pub fn run(mut args: OptArgs, registry: &PassRegistry, read_input: impl Fn(&str)
             let mut psm = SourceMgr::default();
             psm.add("<pass-pipeline>", p);
             let col = p[..e.offset.min(p.len())].chars().count() as u32 + 1;
-            let d = Diagnostic::error(Location::Src { file: Sym::new("<pass-pipeline>"), line: 1, col }, e.message);
-            return OptOutcome { stdout: String::new(), stderr: psm.render(&d), code: 1, output_path: None };
+            let d = Diagnostic::error(
+                Location::Src {
+                    file: Sym::new("<pass-pipeline>"),
+                    line: 1,
+                    col,
+                },
+                e.message,
+            );
+            return OptOutcome {
+                stdout: String::new(),
+                stderr: psm.render(&d),
+                code: 1,
+                output_path: None,
+            };
         }
     }
 
-    let chunks: Vec<String> = if args.split_input_file { split_chunks(&text) } else { vec![text.clone()] };
+    let chunks: Vec<String> = if args.split_input_file {
+        split_chunks(&text)
+    } else {
+        vec![text.clone()]
+    };
     let mut out = Vec::new();
     let mut stderr = String::new();
     let mut failed = false;
     for chunk in &chunks {
-        let r = process_chunk(&args, &ctx, registry, &display_name, chunk, pipeline_text.as_deref(), &sm);
+        let r = process_chunk(
+            &args,
+            &ctx,
+            registry,
+            &display_name,
+            chunk,
+            pipeline_text.as_deref(),
+            &sm,
+        );
         stderr.push_str(&r.stderr);
         failed |= r.failed;
         if let Some(o) = r.output {
@@ -164,7 +219,12 @@ pub fn run(mut args: OptArgs, registry: &PassRegistry, read_input: impl Fn(&str)
     }
     let stdout = out.join(&format!("{SPLIT_MARKER}\n"));
     let output_path = (args.output != "-").then(|| PathBuf::from(&args.output));
-    OptOutcome { stdout, stderr, code: u8::from(failed), output_path }
+    OptOutcome {
+        stdout,
+        stderr,
+        code: u8::from(failed),
+        output_path,
+    }
 }
 
 /// Splits at `// -----` lines, padding each chunk with blank lines so line
@@ -219,9 +279,15 @@ fn process_chunk(
                 Ok(()) => {
                     let mut ok = true;
                     if let Some(p) = pipeline {
-                        let Ok(mut pm) = OpPassManager::parse(p, registry) else { unreachable!("validated above") };
+                        let Ok(mut pm) = OpPassManager::parse(p, registry) else {
+                            unreachable!("validated above")
+                        };
                         if args.dump_pass_pipeline {
-                            stderr.push_str(&format!("Pass Manager with {} top-level anchor:\n{}\n", 1, pm.dump()));
+                            stderr.push_str(&format!(
+                                "Pass Manager with {} top-level anchor:\n{}\n",
+                                1,
+                                pm.dump()
+                            ));
                         }
                         let top_name = m.op(m.top()).name_str();
                         if pm.anchor != top_name {
@@ -242,7 +308,12 @@ fn process_chunk(
                                 diags.extend(f.diagnostics);
                                 ok = false;
                                 if let Some(path) = &args.reproducer {
-                                    stderr.push_str(&write_reproducer(path, args, &pm.dump(), chunk));
+                                    stderr.push_str(&write_reproducer(
+                                        path,
+                                        args,
+                                        &pm.dump(),
+                                        chunk,
+                                    ));
                                 }
                             }
                             if args.pass_statistics {
@@ -253,13 +324,19 @@ fn process_chunk(
                     }
                     if ok {
                         let t_print = Instant::now();
-                        let opts = PrintOptions { generic: args.print_generic, elide_resources: false };
+                        let opts = PrintOptions {
+                            generic: args.print_generic,
+                            elide_resources: false,
+                        };
                         output = Some(print_module(&m, ctx, opts));
                         if let Some((pm, verify_time, run_time)) = &timing {
                             let print_time = t_print.elapsed();
                             let total = parse_time + *verify_time + *run_time + print_time;
-                            let rows: [(&str, Duration); 3] =
-                                [("Parser", parse_time), ("Output", print_time), ("Verifier", *verify_time)];
+                            let rows: [(&str, Duration); 3] = [
+                                ("Parser", parse_time),
+                                ("Output", print_time),
+                                ("Verifier", *verify_time),
+                            ];
                             stderr.push_str(&pm.timing_report(total, &rows));
                         }
                     }
@@ -273,13 +350,23 @@ fn process_chunk(
         for p in &problems {
             stderr.push_str(&sm.render(p));
         }
-        return ChunkResult { output, stderr, failed };
+        return ChunkResult {
+            output,
+            stderr,
+            failed,
+        };
     }
-    let failed = diags.iter().any(|d| d.severity == hailo_ir::Severity::Error);
+    let failed = diags
+        .iter()
+        .any(|d| d.severity == hailo_ir::Severity::Error);
     for d in &diags {
         stderr.push_str(&sm.render(d));
     }
-    ChunkResult { output: if failed { None } else { output }, stderr, failed }
+    ChunkResult {
+        output: if failed { None } else { output },
+        stderr,
+        failed,
+    }
 }
 
 fn instrumentation(args: &OptArgs) -> Instrumentation {
@@ -313,6 +400,9 @@ fn write_reproducer(path: &std::path::Path, args: &OptArgs, pipeline: &str, inpu
     let text = format!("{REPRO_HEADER}\n{REPRO_CONFIG}{cfg}\n{body}");
     match crate::atomic::write(path, text.as_bytes()) {
         Ok(()) => format!("hailo-opt: reproducer written to '{}'\n", path.display()),
-        Err(e) => format!("hailo-opt: error: could not write reproducer '{}': {e}\n", path.display()),
+        Err(e) => format!(
+            "hailo-opt: error: could not write reproducer '{}': {e}\n",
+            path.display()
+        ),
     }
 }

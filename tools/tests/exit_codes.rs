@@ -12,7 +12,12 @@ fn hailo_opt(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("hailo-opt starts");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
     let out = child.wait_with_output().expect("hailo-opt runs");
     (
         out.status.code().expect("exited normally (no signal)"),
@@ -38,17 +43,28 @@ fn usage_errors_are_two() {
 
 #[test]
 fn diagnostics_and_failed_passes_are_one() {
-    let (code, _, err) = hailo_opt(&["-"], b"builtin.graph @g(%x: i64) -> i64 {\n  builtin.return %y : i64\n}\n");
+    let (code, _, err) = hailo_opt(
+        &["-"],
+        b"builtin.graph @g(%x: i64) -> i64 {\n  builtin.return %y : i64\n}\n",
+    );
     assert_eq!(code, 1);
     assert_eq!(
         err,
         "<stdin>:2:18: error: use of undefined value '%y'\n  builtin.return %y : i64\n                 ^\n"
     );
-    let (code, _, err) =
-        hailo_opt(&["-", "--pass-pipeline=builtin.module(builtin.graph(test-fail))"], VALID.as_bytes());
+    let (code, _, err) = hailo_opt(
+        &[
+            "-",
+            "--pass-pipeline=builtin.module(builtin.graph(test-fail))",
+        ],
+        VALID.as_bytes(),
+    );
     assert_eq!(code, 1);
     assert!(err.contains("error: test-fail pass failed"), "{err}");
-    let (code, _, err) = hailo_opt(&["--pass-pipeline=builtin.module(no-such-pass)", "-"], VALID.as_bytes());
+    let (code, _, err) = hailo_opt(
+        &["--pass-pipeline=builtin.module(no-such-pass)", "-"],
+        VALID.as_bytes(),
+    );
     assert_eq!(code, 1);
     assert!(err.starts_with("<pass-pipeline>:1:16: error:"), "{err}");
 }
@@ -62,7 +78,8 @@ fn malformed_input_never_panics() {
         vec![0xff, 0xfe, b'b', b'u'],
         b"\"foo.bar\"(%0) : (tensor<1xf32>) -> tensor<1xf32>".to_vec(),
         b"%0 = hl.const dense<[1.0, [2.0]]> : tensor<2xf32>".to_vec(),
-        b"builtin.graph @g() -> i64 { %0 = test.constant {value = 99999999999999999999} : i64 }".to_vec(),
+        b"builtin.graph @g() -> i64 { %0 = test.constant {value = 99999999999999999999} : i64 }"
+            .to_vec(),
         b"{-# dialect_resources: { builtin: { k: \"0x0\" } } #-}".to_vec(),
         b"builtin.module { builtin.graph @g(%x: i64) -> f32 { builtin.return %x : i64 } }".to_vec(),
     ];
@@ -74,7 +91,10 @@ fn malformed_input_never_panics() {
     }
     // Every prefix of a valid file is rejected or accepted, never a crash.
     let text = include_str!("../../lit-tests/parser/round-trip.hir");
-    for cut in (0..text.len()).step_by(7).filter(|&c| text.is_char_boundary(c)) {
+    for cut in (0..text.len())
+        .step_by(7)
+        .filter(|&c| text.is_char_boundary(c))
+    {
         let (code, _, err) = hailo_opt(&["-"], &text.as_bytes()[..cut]);
         assert!(code == 0 || code == 1, "prefix {cut}: exit {code}: {err}");
     }
@@ -87,7 +107,12 @@ fn failed_run_leaves_no_output_file() {
     let out = dir.join("out.hir");
     let out_s = out.to_str().expect("utf-8 path");
     let (code, _, _) = hailo_opt(
-        &["-", "-o", out_s, "--pass-pipeline=builtin.module(builtin.graph(test-fail))"],
+        &[
+            "-",
+            "-o",
+            out_s,
+            "--pass-pipeline=builtin.module(builtin.graph(test-fail))",
+        ],
         VALID.as_bytes(),
     );
     assert_eq!(code, 1);
@@ -95,19 +120,38 @@ fn failed_run_leaves_no_output_file() {
     let (code, _, _) = hailo_opt(&["-", "-o", out_s], VALID.as_bytes());
     assert_eq!(code, 0);
     assert!(out.exists());
-    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 1, "no temp files left behind");
+    assert_eq!(
+        std::fs::read_dir(&dir).expect("dir").count(),
+        1,
+        "no temp files left behind"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 #[test]
 fn hailo_cli_help_version_and_unimplemented() {
-    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_hailo")).args(args).output().expect("hailo runs");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hailo"))
+            .args(args)
+            .output()
+            .expect("hailo runs")
+    };
     let v = run(&["--version"]);
     assert!(v.status.success());
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("hailo "));
     let h = run(&["--help"]);
     let help = String::from_utf8_lossy(&h.stdout).into_owned();
-    for sub in ["parser", "optimize", "compiler", "profiler", "har", "infer", "model-script", "analyze-noise", "visualizer"] {
+    for sub in [
+        "parser",
+        "optimize",
+        "compiler",
+        "profiler",
+        "har",
+        "infer",
+        "model-script",
+        "analyze-noise",
+        "visualizer",
+    ] {
         assert!(help.contains(sub), "--help lists {sub}");
     }
     let c = run(&["compiler", "m.har"]);

@@ -1,2 +1,141 @@
-//! Placeholder until the model benchmark lands (created by the lead to unblock the workspace build).
-fn main() {}
+//! Throughput (images/s) of the interpreter on the reference models at batch 1 and 8 with
+//! 1 and 2 threads (rayon pool size), and peak memory against weights + the two largest
+//! activations. Not a test: run with `cargo bench -p hailo-interp --bench models`
+//! (`bench/ort_bench.py` runs it and onnxruntime and prints the ratio table).
+//!
+//! Every measurement is also printed as a `RESULT {json}` line for that script.
+//! `HAILO_BENCH_MODELS=resnet18,digits_cnn_opset13` restricts the models;
+//! `HAILO_BENCH_SECONDS` sets the time per setting (default 2).
+
+use hailo_interp::Interpreter;
+use ndarray::{concatenate, ArrayD, Axis, IxDyn};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const MODELS: &[&str] = &[
+    "resnet18",
+    "mobilenet_v2",
+    "squeezenet1_1",
+    "digits_cnn_opset13",
+];
+
+fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models")
+}
+
+fn prepare(model: &str) -> Result<(Interpreter, ArrayD<f32>), String> {
+    let dir = models_dir();
+    let onnx = hailo_onnx::load(dir.join(format!("{model}.onnx"))).map_err(|e| e.to_string())?;
+    let conv = hailo_onnx::to_hl::convert(&onnx, &Default::default()).map_err(|e| e.to_string())?;
+    drop(onnx);
+    let interp = Interpreter::new(&conv.module, "main").map_err(|e| e.to_string())?;
+    drop(conv);
+    let reference =
+        hailo_npz::read_npz(dir.join(format!("{model}_ref.npz"))).map_err(|e| e.to_string())?;
+    let name = interp.inputs()[0].original_name.clone().unwrap_or_default();
+    let x = reference
+        .into_iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, a)| a.to_f32())
+        .ok_or_else(|| format!("{model}_ref.npz has no input '{name}'"))?;
+    let nhwc = x
+        .view()
+        .permuted_axes(IxDyn(&[0, 2, 3, 1]))
+        .as_standard_layout()
+        .into_owned();
+    Ok((interp, nhwc))
+}
+
+/// `batch` samples cycled from the reference samples.
+fn make_batch(samples: &ArrayD<f32>, batch: usize) -> ArrayD<f32> {
+    let n = samples.shape()[0];
+    let views: Vec<_> = (0..batch)
+        .map(|i| samples.index_axis(Axis(0), i % n).insert_axis(Axis(0)))
+        .collect();
+    concatenate(Axis(0), &views).expect("samples share a shape")
+}
+
+fn images_per_second(interp: &Interpreter, x: &ArrayD<f32>, budget: Duration) -> f64 {
+    let inputs = [x.clone()];
+    interp.run(&inputs).expect("warm-up run");
+    let (start, mut runs) = (Instant::now(), 0u32);
+    while runs < 3 || start.elapsed() < budget {
+        interp.run(&inputs).expect("run");
+        runs += 1;
+    }
+    f64::from(runs) * x.shape()[0] as f64 / start.elapsed().as_secs_f64()
+}
+
+fn status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Peak resident memory (MiB) of one batch run, measured from a reset high-water mark, and
+/// weights + the two largest activations (MiB) of that batch.
+fn memory(interp: &Interpreter, x: &ArrayD<f32>) -> Option<(f64, f64)> {
+    let mut sizes = Vec::new();
+    interp
+        .run_observed(&[x.clone()], &mut |o| {
+            sizes.push(o.value.len() * 4);
+            Ok(())
+        })
+        .ok()?;
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let bound = interp.weight_bytes() + sizes.iter().take(2).sum::<usize>();
+    // Writing 5 to clear_refs resets VmHWM to the current resident size.
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    interp.run(&[x.clone()]).ok()?;
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    Some((
+        mib(status_kib("VmHWM:")? as f64 * 1024.0),
+        mib(bound as f64),
+    ))
+}
+
+fn main() {
+    let wanted = std::env::var("HAILO_BENCH_MODELS").ok();
+    let seconds: f64 = std::env::var("HAILO_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2.0);
+    let budget = Duration::from_secs_f64(seconds);
+    println!(
+        "{:<20} {:>7} {:>5} {:>10}",
+        "model", "threads", "batch", "images/s"
+    );
+    for &model in MODELS {
+        if wanted
+            .as_ref()
+            .is_some_and(|w| !w.split(',').any(|m| m == model))
+        {
+            continue;
+        }
+        let (interp, samples) = match prepare(model) {
+            Ok(p) => p,
+            Err(e) => {
+                println!("{model}: skipped: {e}");
+                continue;
+            }
+        };
+        if let Some((peak, bound)) = memory(&interp, &make_batch(&samples, 8)) {
+            println!("{model}: peak RSS {peak:.1} MiB at batch 8; weights + two largest activations {bound:.1} MiB; ratio {:.2}", peak / bound);
+            println!(
+                "RESULT {{\"model\":\"{model}\",\"peak_mib\":{peak:.2},\"bound_mib\":{bound:.2}}}"
+            );
+        }
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            for batch in [1, 8] {
+                let x = make_batch(&samples, batch);
+                let ips = pool.install(|| images_per_second(&interp, &x, budget));
+                println!("{model:<20} {threads:>7} {batch:>5} {ips:>10.1}");
+                println!("RESULT {{\"model\":\"{model}\",\"threads\":{threads},\"batch\":{batch},\"images_per_s\":{ips:.3}}}");
+            }
+        }
+    }
+}

@@ -41,7 +41,12 @@ impl<'m> OpReader<'m> {
         self.m.op(self.id).attr(key)
     }
 
-    fn typed<T>(&self, key: &str, what: &str, f: impl Fn(&Attribute) -> Option<T>) -> Result<Option<T>, InterpError> {
+    fn typed<T>(
+        &self,
+        key: &str,
+        what: &str,
+        f: impl Fn(&Attribute) -> Option<T>,
+    ) -> Result<Option<T>, InterpError> {
         match self.get(key) {
             None => Ok(None),
             Some(a) => f(a)
@@ -66,7 +71,8 @@ impl<'m> OpReader<'m> {
     /// A non-negative integer used as a size or an index.
     pub fn usize(&self, key: &str) -> Result<usize, InterpError> {
         let v = self.i64(key)?;
-        usize::try_from(v).map_err(|_| self.err(format!("attribute '{key}' must be non-negative, found {v}")))
+        usize::try_from(v)
+            .map_err(|_| self.err(format!("attribute '{key}' must be non-negative, found {v}")))
     }
 
     pub fn usize_or(&self, key: &str, default: usize) -> Result<usize, InterpError> {
@@ -77,7 +83,9 @@ impl<'m> OpReader<'m> {
     }
 
     pub fn f64_or(&self, key: &str, default: f64) -> Result<f64, InterpError> {
-        Ok(self.typed(key, "a number", Attribute::as_f64)?.unwrap_or(default))
+        Ok(self
+            .typed(key, "a number", Attribute::as_f64)?
+            .unwrap_or(default))
     }
 
     pub fn f32_or(&self, key: &str, default: f64) -> Result<f32, InterpError> {
@@ -92,7 +100,9 @@ impl<'m> OpReader<'m> {
     pub fn str_or(&self, key: &str, default: &'static str) -> Result<&'m str, InterpError> {
         match self.get(key) {
             None => Ok(default),
-            Some(a) => a.as_str().ok_or_else(|| self.err(format!("attribute '{key}' must be a string, found {a:?}"))),
+            Some(a) => a.as_str().ok_or_else(|| {
+                self.err(format!("attribute '{key}' must be a string, found {a:?}"))
+            }),
         }
     }
 
@@ -120,10 +130,15 @@ impl<'m> OpReader<'m> {
 
     fn to_usizes(&self, key: &str, v: &[i64], len: usize) -> Result<Vec<usize>, InterpError> {
         if len != 0 && v.len() != len {
-            return Err(self.err(format!("attribute '{key}' must have {len} entries, found {v:?}")));
+            return Err(self.err(format!(
+                "attribute '{key}' must have {len} entries, found {v:?}"
+            )));
         }
         v.iter()
-            .map(|&x| usize::try_from(x).map_err(|_| self.err(format!("attribute '{key}' has a negative entry: {v:?}"))))
+            .map(|&x| {
+                usize::try_from(x)
+                    .map_err(|_| self.err(format!("attribute '{key}' has a negative entry: {v:?}")))
+            })
             .collect()
     }
 
@@ -149,12 +164,18 @@ impl<'m> OpReader<'m> {
             "linear" => Activation::Linear,
             "relu" => Activation::Relu,
             "relu6" => Activation::Relu6,
-            "leaky" => Activation::LeakyRelu { alpha: self.f32_or("alpha", 0.01)? },
-            "elu" => Activation::Elu { alpha: self.f32_or("alpha", 1.0)? },
+            "leaky" => Activation::LeakyRelu {
+                alpha: self.f32_or("alpha", 0.01)?,
+            },
+            "elu" => Activation::Elu {
+                alpha: self.f32_or("alpha", 1.0)?,
+            },
             "sigmoid" => Activation::Sigmoid,
             "tanh" => Activation::Tanh,
             "silu" => Activation::Silu,
-            "swish" => Activation::Swish { beta: self.f32_or("beta", 1.0)? },
+            "swish" => Activation::Swish {
+                beta: self.f32_or("beta", 1.0)?,
+            },
             "gelu" => Activation::Gelu,
             "gelu_tanh" => Activation::GeluTanh,
             "mish" => Activation::Mish,
@@ -170,16 +191,28 @@ impl<'m> OpReader<'m> {
             "sqrt" => Activation::Sqrt,
             "square" => Activation::Square,
             "abs" => Activation::Abs,
-            "pow" => Activation::Pow { exponent: self.f32_or("exponent", 1.0)? },
-            "threshold" => Activation::Threshold { threshold: self.f32_or("threshold", 0.0)? },
-            "delta" => Activation::Delta { value: self.f32_or("value", 1.0)? },
+            "pow" => Activation::Pow {
+                exponent: self.f32_or("exponent", 1.0)?,
+            },
+            "threshold" => Activation::Threshold {
+                threshold: self.f32_or("threshold", 0.0)?,
+            },
+            "delta" => Activation::Delta {
+                value: self.f32_or("value", 1.0)?,
+            },
             "clip" => Activation::Clip {
                 min: self.f32_or("min", f64::NEG_INFINITY)?,
                 max: self.f32_or("max", f64::INFINITY)?,
             },
-            "equal" => Activation::Equal { value: self.f32_or("value", 0.0)? },
-            "greater" => Activation::Greater { value: self.f32_or("value", 0.0)? },
-            "less" => Activation::Less { value: self.f32_or("value", 0.0)? },
+            "equal" => Activation::Equal {
+                value: self.f32_or("value", 0.0)?,
+            },
+            "greater" => Activation::Greater {
+                value: self.f32_or("value", 0.0)?,
+            },
+            "less" => Activation::Less {
+                value: self.f32_or("value", 0.0)?,
+            },
             "neg" => Activation::Neg,
             "reciprocal" => Activation::Reciprocal,
             other => return Err(self.err(format!("unknown activation '{other}'"))),
@@ -188,7 +221,13 @@ impl<'m> OpReader<'m> {
 
     /// Spatial padding from `padding` (+ `pads` when `"EXPLICIT"`) for a window of `kernel`
     /// taps with `stride` and `dilation` over an input of `input` = `[h, w]`.
-    pub fn padding(&self, input: [usize; 2], kernel: [usize; 2], stride: [usize; 2], dilation: [usize; 2]) -> Result<Padding, InterpError> {
+    pub fn padding(
+        &self,
+        input: [usize; 2],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        dilation: [usize; 2],
+    ) -> Result<Padding, InterpError> {
         match self.str_or("padding", "EXPLICIT")? {
             "VALID" => Ok(Padding::default()),
             // Both SAME flavours pad to ceil(in / stride) outputs, the odd pixel at the end.
@@ -200,16 +239,28 @@ impl<'m> OpReader<'m> {
                     (total / 2, total - total / 2)
                 };
                 let ((top, bottom), (left, right)) = (axis(0), axis(1));
-                Ok(Padding { top, left, bottom, right })
+                Ok(Padding {
+                    top,
+                    left,
+                    bottom,
+                    right,
+                })
             }
             "EXPLICIT" => self.explicit_pads(),
-            other => Err(self.err(format!("unknown padding '{other}' (expected VALID, SAME, SAME_TENSORFLOW or EXPLICIT)"))),
+            other => Err(self.err(format!(
+                "unknown padding '{other}' (expected VALID, SAME, SAME_TENSORFLOW or EXPLICIT)"
+            ))),
         }
     }
 
     /// `pads = [top, left, bottom, right]` (all zero when absent).
     pub fn explicit_pads(&self) -> Result<Padding, InterpError> {
         let p = self.usizes_or("pads", &[0, 0, 0, 0])?;
-        Ok(Padding { top: p[0], left: p[1], bottom: p[2], right: p[3] })
+        Ok(Padding {
+            top: p[0],
+            left: p[1],
+            bottom: p[2],
+            right: p[3],
+        })
     }
 }

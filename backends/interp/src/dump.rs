@@ -20,14 +20,19 @@ pub struct LayerDump {
 
 impl LayerDump {
     pub fn new(dir: impl AsRef<Path>) -> Self {
-        LayerDump { dir: dir.as_ref().to_path_buf(), layers: Vec::new() }
+        LayerDump {
+            dir: dir.as_ref().to_path_buf(),
+            layers: Vec::new(),
+        }
     }
 
     /// Records one layer output (use as the observer of [`crate::Interpreter::run_observed`]).
     pub fn record(&mut self, out: LayerOutput) -> Result<()> {
         match self.layers.iter_mut().find(|(name, _)| name == out.layer) {
             Some((_, batches)) => batches.push(out.value.clone()),
-            None => self.layers.push((out.layer.to_owned(), vec![out.value.clone()])),
+            None => self
+                .layers
+                .push((out.layer.to_owned(), vec![out.value.clone()])),
         }
         Ok(())
     }
@@ -36,7 +41,10 @@ impl LayerDump {
     pub fn finish(self) -> Result<Vec<PathBuf>> {
         let io = |layer: &str, path: &Path, e: std::io::Error| InterpError::Dump {
             layer: layer.to_owned(),
-            source: hailo_npz::NpyError::Io { path: path.to_path_buf(), source: e },
+            source: hailo_npz::NpyError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            },
         };
         std::fs::create_dir_all(&self.dir).map_err(|e| io("", &self.dir, e))?;
         let mut written = Vec::new();
@@ -47,9 +55,21 @@ impl LayerDump {
                 op: "dump",
                 message: format!("batches have inconsistent shapes: {e}"),
             })?;
-            let file: String = layer.chars().map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+            let file: String = layer
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
             let path = self.dir.join(format!("{file}.npy"));
-            write_npy(&path, &NpyArray::F32(all)).map_err(|source| InterpError::Dump { layer: layer.clone(), source })?;
+            write_npy(&path, &NpyArray::F32(all)).map_err(|source| InterpError::Dump {
+                layer: layer.clone(),
+                source,
+            })?;
             written.push(path);
         }
         Ok(written)

@@ -92,14 +92,21 @@ impl BufferPool {
 
     fn zeros(&mut self, shape: &[usize]) -> Result<ArrayD<f32>, KernelError> {
         let buf = self.take(shape.iter().product());
-        ArrayD::from_shape_vec(IxDyn(shape), buf).map_err(|e| KernelError::new("alloc", e.to_string()))
+        ArrayD::from_shape_vec(IxDyn(shape), buf)
+            .map_err(|e| KernelError::new("alloc", e.to_string()))
     }
 }
 
-fn rank4<'a>(op: &'static str, x: &'a ArrayViewD<'a, f32>) -> Result<ArrayView4<'a, f32>, KernelError> {
-    x.view()
-        .into_dimensionality::<Ix4>()
-        .map_err(|_| KernelError::new(op, format!("expects a rank-4 tensor, got shape {:?}", x.shape())))
+fn rank4<'a>(
+    op: &'static str,
+    x: &'a ArrayViewD<'a, f32>,
+) -> Result<ArrayView4<'a, f32>, KernelError> {
+    x.view().into_dimensionality::<Ix4>().map_err(|_| {
+        KernelError::new(
+            op,
+            format!("expects a rank-4 tensor, got shape {:?}", x.shape()),
+        )
+    })
 }
 
 fn vector<'a>(x: &'a ArrayViewD<'a, f32>) -> Cow<'a, [f32]> {
@@ -114,14 +121,20 @@ fn with_activation(mut x: ArrayD<f32>, act: Activation) -> ArrayD<f32> {
     x
 }
 
-fn conv(args: &[Arg], p: &crate::kernels::conv::Conv2dParams, pool: &mut BufferPool) -> Result<ArrayD<f32>, KernelError> {
+fn conv(
+    args: &[Arg],
+    p: &crate::kernels::conv::Conv2dParams,
+    pool: &mut BufferPool,
+) -> Result<ArrayD<f32>, KernelError> {
     let (xv, wv) = (args[0].view(), args[1].view());
     let (x, w) = (rank4("conv2d", &xv)?, rank4("conv2d", &wv)?);
     let bv = args.get(2).map(Arg::view);
     let bias = bv.as_ref().map(vector);
     let shape = conv2d_output_shape(x.dim().into(), w.dim().into(), p)?;
     let out = pool.zeros(&shape)?;
-    let mut out = out.into_dimensionality::<Ix4>().map_err(|e| KernelError::new("conv2d", e.to_string()))?;
+    let mut out = out
+        .into_dimensionality::<Ix4>()
+        .map_err(|e| KernelError::new("conv2d", e.to_string()))?;
     conv2d_into(x, w, bias.as_deref(), p, out.view_mut(), &mut pool.im2col)?;
     Ok(out.into_dyn())
 }
@@ -135,22 +148,28 @@ fn dense(args: &[Arg], pool: &mut BufferPool) -> Result<ArrayD<f32>, KernelError
         .view()
         .into_shape_with_order((n, features))
         .map_err(|e| KernelError::new("dense", e.to_string()))?;
-    let w = wv
-        .view()
-        .into_dimensionality()
-        .map_err(|_| KernelError::new("dense", format!("kernel must be [cin, cout], got {:?}", wv.shape())))?;
+    let w = wv.view().into_dimensionality().map_err(|_| {
+        KernelError::new(
+            "dense",
+            format!("kernel must be [cin, cout], got {:?}", wv.shape()),
+        )
+    })?;
     let bv = args.get(2).map(Arg::view);
     let bias = bv.as_ref().map(vector);
     let cout = wv.shape()[1];
     let buf = pool.take(n * cout);
-    let mut out = Array2::from_shape_vec((n, cout), buf).map_err(|e| KernelError::new("dense", e.to_string()))?;
+    let mut out = Array2::from_shape_vec((n, cout), buf)
+        .map_err(|e| KernelError::new("dense", e.to_string()))?;
     dense_into(x, w, bias.as_deref(), out.view_mut())?;
     Ok(out.into_dyn())
 }
 
 fn binary_op(mut args: Vec<Arg>, op: BinaryOp) -> Result<ArrayD<f32>, KernelError> {
     let shape = broadcast_shape("binary", args[0].shape(), args[1].shape())?;
-    let commutes = matches!(op, BinaryOp::Add | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min);
+    let commutes = matches!(
+        op,
+        BinaryOp::Add | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min
+    );
     let b = args.pop();
     let a = args.pop();
     match (a, b) {
@@ -168,12 +187,19 @@ fn binary_op(mut args: Vec<Arg>, op: BinaryOp) -> Result<ArrayD<f32>, KernelErro
 }
 
 /// Slices of `x` along `axis` with the given sizes.
-fn split(x: ArrayViewD<f32>, axis: usize, sizes: &[usize]) -> Result<Vec<ArrayD<f32>>, KernelError> {
+fn split(
+    x: ArrayViewD<f32>,
+    axis: usize,
+    sizes: &[usize],
+) -> Result<Vec<ArrayD<f32>>, KernelError> {
     let total: usize = sizes.iter().sum();
     if x.shape().get(axis) != Some(&total) {
         return Err(KernelError::new(
             "split",
-            format!("sizes {sizes:?} do not add up to axis {axis} of shape {:?}", x.shape()),
+            format!(
+                "sizes {sizes:?} do not add up to axis {axis} of shape {:?}",
+                x.shape()
+            ),
         ));
     }
     let mut start = 0;
@@ -202,12 +228,20 @@ fn reshape(x: ArrayD<f32>, shape: &[usize]) -> Result<ArrayD<f32>, KernelError> 
 }
 
 /// Permutes the channel axis viewed as `[a, b]` into `[b, a]`.
-fn swap_channel_blocks(x: ArrayD<f32>, a: usize, b: usize, op: &'static str) -> Result<ArrayD<f32>, KernelError> {
+fn swap_channel_blocks(
+    x: ArrayD<f32>,
+    a: usize,
+    b: usize,
+    op: &'static str,
+) -> Result<ArrayD<f32>, KernelError> {
     let shape = x.shape().to_vec();
     let lead = &shape[..shape.len() - 1];
     let c = shape[shape.len() - 1];
     if a == 0 || b == 0 || a * b != c {
-        return Err(KernelError::new(op, format!("{c} channels do not split into {a}×{b}")));
+        return Err(KernelError::new(
+            op,
+            format!("{c} channels do not split into {a}×{b}"),
+        ));
     }
     let mut split: Vec<usize> = lead.to_vec();
     split.extend([a, b]);
@@ -217,8 +251,12 @@ fn swap_channel_blocks(x: ArrayD<f32>, a: usize, b: usize, op: &'static str) -> 
         .map_err(|e| KernelError::new(op, e.to_string()))?;
     let mut perm: Vec<usize> = (0..r).collect();
     perm.swap(r - 2, r - 1);
-    let t = v.permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned();
-    t.into_shape_with_order(IxDyn(&shape)).map_err(|e| KernelError::new(op, e.to_string()))
+    let t = v
+        .permuted_axes(IxDyn(&perm))
+        .as_standard_layout()
+        .into_owned();
+    t.into_shape_with_order(IxDyn(&shape))
+        .map_err(|e| KernelError::new(op, e.to_string()))
 }
 
 /// `[n, h, w, c]` → `[n, h/b, w/b, c·b²]` with the YOLOv5 Focus channel order (column
@@ -232,15 +270,23 @@ fn space_to_depth_focus(x: ArrayView4<f32>, block: usize) -> Result<ArrayD<f32>,
     let v = classic
         .into_shape_with_order(IxDyn(&split))
         .map_err(|e| KernelError::new("space_to_depth", e.to_string()))?;
-    let t = v.permuted_axes(IxDyn(&[0, 1, 2, 4, 3, 5])).as_standard_layout().into_owned();
-    t.into_shape_with_order(IxDyn(&shape)).map_err(|e| KernelError::new("space_to_depth", e.to_string()))
+    let t = v
+        .permuted_axes(IxDyn(&[0, 1, 2, 4, 3, 5]))
+        .as_standard_layout()
+        .into_owned();
+    t.into_shape_with_order(IxDyn(&shape))
+        .map_err(|e| KernelError::new("space_to_depth", e.to_string()))
 }
 
 fn one_hot(x: ArrayViewD<f32>, depth: usize, on: f32, off: f32) -> ArrayD<f32> {
     let mut shape = x.shape().to_vec();
     shape.push(depth);
     let mut out = ArrayD::from_elem(IxDyn(&shape), off);
-    for (lane, &v) in out.lanes_mut(Axis(shape.len() - 1)).into_iter().zip(x.iter()) {
+    for (lane, &v) in out
+        .lanes_mut(Axis(shape.len() - 1))
+        .into_iter()
+        .zip(x.iter())
+    {
         let i = v as i64;
         let i = if i < 0 { i + depth as i64 } else { i };
         if let Some(slot) = usize::try_from(i).ok().filter(|&i| i < depth) {
@@ -251,7 +297,11 @@ fn one_hot(x: ArrayViewD<f32>, depth: usize, on: f32, off: f32) -> ArrayD<f32> {
     out
 }
 
-fn per_channel(mut x: ArrayD<f32>, scale: &[f32], shift: &[f32]) -> Result<ArrayD<f32>, KernelError> {
+fn per_channel(
+    mut x: ArrayD<f32>,
+    scale: &[f32],
+    shift: &[f32],
+) -> Result<ArrayD<f32>, KernelError> {
     let c = x.shape().last().copied().unwrap_or(0);
     if c != scale.len() {
         return Err(KernelError::new(
@@ -261,13 +311,20 @@ fn per_channel(mut x: ArrayD<f32>, scale: &[f32], shift: &[f32]) -> Result<Array
     }
     let last = Axis(x.ndim() - 1);
     for mut lane in x.lanes_mut(last) {
-        lane.iter_mut().zip(scale).zip(shift).for_each(|((v, s), b)| *v = *v * s + b);
+        lane.iter_mut()
+            .zip(scale)
+            .zip(shift)
+            .for_each(|((v, s), b)| *v = *v * s + b);
     }
     Ok(x)
 }
 
 /// Evaluates `kind` on `args`; returns one tensor per result.
-pub(crate) fn eval(kind: &OpKind, mut args: Vec<Arg>, pool: &mut BufferPool) -> Result<Vec<ArrayD<f32>>, KernelError> {
+pub(crate) fn eval(
+    kind: &OpKind,
+    mut args: Vec<Arg>,
+    pool: &mut BufferPool,
+) -> Result<Vec<ArrayD<f32>>, KernelError> {
     let first = || KernelError::new("eval", "missing operand");
     let one = |a: ArrayD<f32>| Ok(vec![a]);
     match kind {
@@ -277,7 +334,12 @@ pub(crate) fn eval(kind: &OpKind, mut args: Vec<Arg>, pool: &mut BufferPool) -> 
             let (xv, wv) = (args[0].view(), args[1].view());
             let bv = args.get(2).map(Arg::view);
             let bias = bv.as_ref().map(vector);
-            let out = conv_transpose2d(rank4("deconv2d", &xv)?, rank4("deconv2d", &wv)?, bias.as_deref(), params)?;
+            let out = conv_transpose2d(
+                rank4("deconv2d", &xv)?,
+                rank4("deconv2d", &wv)?,
+                bias.as_deref(),
+                params,
+            )?;
             one(with_activation(out.into_dyn(), *act))
         }
         OpKind::Dense { act } => one(with_activation(dense(&args, pool)?, *act)),
@@ -286,7 +348,10 @@ pub(crate) fn eval(kind: &OpKind, mut args: Vec<Arg>, pool: &mut BufferPool) -> 
             if *transpose_b {
                 let r = b.ndim();
                 if r < 2 {
-                    return Err(KernelError::new("matmul", "transpose_b needs a rank >= 2 operand"));
+                    return Err(KernelError::new(
+                        "matmul",
+                        "transpose_b needs a rank >= 2 operand",
+                    ));
                 }
                 b.swap_axes(r - 2, r - 1);
             }
@@ -295,13 +360,22 @@ pub(crate) fn eval(kind: &OpKind, mut args: Vec<Arg>, pool: &mut BufferPool) -> 
         OpKind::Pool { max, params } => {
             let xv = args[0].view();
             let x = rank4("pool", &xv)?;
-            let out = if *max { max_pool2d(x, params)? } else { avg_pool2d(x, params)? };
+            let out = if *max {
+                max_pool2d(x, params)?
+            } else {
+                avg_pool2d(x, params)?
+            };
             one(out.into_dyn())
         }
         OpKind::GlobalPool { max } => {
             let xv = args[0].view();
             let x = rank4("global_pool", &xv)?;
-            one(if *max { global_max_pool(x) } else { global_avg_pool(x) }.into_dyn())
+            one(if *max {
+                global_max_pool(x)
+            } else {
+                global_avg_pool(x)
+            }
+            .into_dyn())
         }
         OpKind::BatchNorm { eps, act } => {
             let mut it = args.into_iter();
@@ -328,7 +402,14 @@ pub(crate) fn eval(kind: &OpKind, mut args: Vec<Arg>, pool: &mut BufferPool) -> 
             let x = args[0].view();
             let specs: Vec<SliceSpec> = specs
                 .iter()
-                .map(|s| SliceSpec { end: if s.end == i64::MAX { x.shape()[s.axis] as i64 } else { s.end }, ..*s })
+                .map(|s| SliceSpec {
+                    end: if s.end == i64::MAX {
+                        x.shape()[s.axis] as i64
+                    } else {
+                        s.end
+                    },
+                    ..*s
+                })
                 .collect();
             one(slice(x, &specs)?)
         }
@@ -345,30 +426,58 @@ pub(crate) fn eval(kind: &OpKind, mut args: Vec<Arg>, pool: &mut BufferPool) -> 
         OpKind::SpaceToDepth { block, focus } => {
             let xv = args[0].view();
             let x = rank4("space_to_depth", &xv)?;
-            one(if *focus { space_to_depth_focus(x, *block)? } else { space_to_depth(x, *block)?.into_dyn() })
+            one(if *focus {
+                space_to_depth_focus(x, *block)?
+            } else {
+                space_to_depth(x, *block)?.into_dyn()
+            })
         }
         OpKind::FeatureShuffle { groups } => {
             let x = args.swap_remove(0).into_owned();
             let c = x.shape().last().copied().unwrap_or(0);
-            one(swap_channel_blocks(x, *groups, c / (*groups).max(1), "feature_shuffle")?)
+            one(swap_channel_blocks(
+                x,
+                *groups,
+                c / (*groups).max(1),
+                "feature_shuffle",
+            )?)
         }
         OpKind::Softmax { axis, log } => {
             let x = args[0].view();
-            one(if *log { log_softmax(x, *axis)? } else { softmax(x, *axis)? })
+            one(if *log {
+                log_softmax(x, *axis)?
+            } else {
+                softmax(x, *axis)?
+            })
         }
-        OpKind::Argmax { axis, keepdims } => one(argmax(args[0].view(), *axis, *keepdims)?.mapv(|i| i as f32)),
+        OpKind::Argmax { axis, keepdims } => {
+            one(argmax(args[0].view(), *axis, *keepdims)?.mapv(|i| i as f32))
+        }
         OpKind::Reduce { op, axes, keepdims } => one(reduce(args[0].view(), *op, axes, *keepdims)?),
-        OpKind::Normalization { scale, shift } => one(per_channel(args.swap_remove(0).into_owned(), scale, shift)?),
+        OpKind::Normalization { scale, shift } => {
+            one(per_channel(args.swap_remove(0).into_owned(), scale, shift)?)
+        }
         OpKind::Pad { pads, mode } => one(pad(args[0].view(), pads, *mode)?),
         OpKind::OneHot { depth, on, off } => one(one_hot(args[0].view(), *depth, *on, *off)),
         OpKind::LayerNorm { axis, eps } => {
             let (gv, bv) = (args.get(1).map(Arg::view), args.get(2).map(Arg::view));
             let (g, b) = (gv.as_ref().map(vector), bv.as_ref().map(vector));
-            one(layer_norm(args[0].view(), *axis, g.as_deref(), b.as_deref(), *eps)?)
+            one(layer_norm(
+                args[0].view(),
+                *axis,
+                g.as_deref(),
+                b.as_deref(),
+                *eps,
+            )?)
         }
         OpKind::InstanceNorm { eps } => {
             let (xv, gv, bv) = (args[0].view(), args[1].view(), args[2].view());
-            let out = instance_norm(rank4("instance_norm", &xv)?, &vector(&gv), &vector(&bv), *eps)?;
+            let out = instance_norm(
+                rank4("instance_norm", &xv)?,
+                &vector(&gv),
+                &vector(&bv),
+                *eps,
+            )?;
             one(out.into_dyn())
         }
         OpKind::L2Norm { axis, eps } => one(l2_norm(args[0].view(), *axis, *eps)?),

@@ -21,49 +21,152 @@ pub(crate) enum OpKind {
     /// `hl.input_layer` / `hl.output_layer`: passes its operand through.
     Identity,
     /// `hl.conv2d` and `hl.depthwise_conv2d` (x, kernel, bias?).
-    Conv { params: Conv2dParams, act: Activation },
-    Deconv { params: ConvTranspose2dParams, act: Activation },
-    Dense { act: Activation },
-    Matmul { transpose_b: bool },
-    Pool { max: bool, params: Pool2dParams },
-    GlobalPool { max: bool },
+    Conv {
+        params: Conv2dParams,
+        act: Activation,
+    },
+    Deconv {
+        params: ConvTranspose2dParams,
+        act: Activation,
+    },
+    Dense {
+        act: Activation,
+    },
+    Matmul {
+        transpose_b: bool,
+    },
+    Pool {
+        max: bool,
+        params: Pool2dParams,
+    },
+    GlobalPool {
+        max: bool,
+    },
     /// (x, mean, var, gamma, beta).
-    BatchNorm { eps: f32, act: Activation },
+    BatchNorm {
+        eps: f32,
+        act: Activation,
+    },
     Activation(Activation),
     Prelu,
-    Binary { op: BinaryOp, act: Activation },
-    Concat { axis: usize },
-    Split { axis: usize, sizes: Vec<usize> },
-    Slice { specs: Vec<SliceSpec> },
+    Binary {
+        op: BinaryOp,
+        act: Activation,
+    },
+    Concat {
+        axis: usize,
+    },
+    Split {
+        axis: usize,
+        sizes: Vec<usize>,
+    },
+    Slice {
+        specs: Vec<SliceSpec>,
+    },
     /// Target shape of one batch of the graph's own batch size (dimension 0 scales).
-    Reshape { shape: Vec<usize> },
-    Transpose { perm: Vec<usize> },
-    Resize { params: ResizeParams },
-    DepthToSpace { block: usize, mode: DepthToSpaceMode },
-    SpaceToDepth { block: usize, focus: bool },
-    FeatureShuffle { groups: usize },
-    Softmax { axis: usize, log: bool },
-    Argmax { axis: usize, keepdims: bool },
-    Reduce { op: ReduceOp, axes: Vec<usize>, keepdims: bool },
+    Reshape {
+        shape: Vec<usize>,
+    },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    Resize {
+        params: ResizeParams,
+    },
+    DepthToSpace {
+        block: usize,
+        mode: DepthToSpaceMode,
+    },
+    SpaceToDepth {
+        block: usize,
+        focus: bool,
+    },
+    FeatureShuffle {
+        groups: usize,
+    },
+    Softmax {
+        axis: usize,
+        log: bool,
+    },
+    Argmax {
+        axis: usize,
+        keepdims: bool,
+    },
+    Reduce {
+        op: ReduceOp,
+        axes: Vec<usize>,
+        keepdims: bool,
+    },
     /// `(x - mean) / std` per channel, stored as `x · scale + shift`.
-    Normalization { scale: Vec<f32>, shift: Vec<f32> },
-    Pad { pads: Vec<(usize, usize)>, mode: PadMode },
-    OneHot { depth: usize, on: f32, off: f32 },
+    Normalization {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
+    Pad {
+        pads: Vec<(usize, usize)>,
+        mode: PadMode,
+    },
+    OneHot {
+        depth: usize,
+        on: f32,
+        off: f32,
+    },
     /// (x, gamma?, beta?) normalised over the trailing axes from `axis`.
-    LayerNorm { axis: usize, eps: f32 },
-    InstanceNorm { eps: f32 },
-    L2Norm { axis: usize, eps: f32 },
+    LayerNorm {
+        axis: usize,
+        eps: f32,
+    },
+    InstanceNorm {
+        eps: f32,
+    },
+    L2Norm {
+        axis: usize,
+        eps: f32,
+    },
 }
 
 /// Every op name the interpreter evaluates (besides `hl.const`).
 pub const SUPPORTED_OPS: &[&str] = &[
-    "hl.input_layer", "hl.output_layer", "hl.conv2d", "hl.depthwise_conv2d", "hl.deconv2d",
-    "hl.dense", "hl.matmul", "hl.maxpool", "hl.avgpool", "hl.global_avgpool", "hl.global_maxpool",
-    "hl.batch_norm", "hl.activation", "hl.prelu", "hl.ew_add", "hl.ew_sub", "hl.ew_mult",
-    "hl.ew_div", "hl.ew_max", "hl.ew_min", "hl.ew_pow", "hl.concat", "hl.split", "hl.slice",
-    "hl.reshape", "hl.transpose", "hl.resize", "hl.depth_to_space", "hl.space_to_depth",
-    "hl.feature_shuffle", "hl.softmax", "hl.log_softmax", "hl.argmax", "hl.reduce",
-    "hl.normalization", "hl.pad", "hl.one_hot", "hl.layer_norm", "hl.instance_norm", "hl.l2_norm",
+    "hl.input_layer",
+    "hl.output_layer",
+    "hl.conv2d",
+    "hl.depthwise_conv2d",
+    "hl.deconv2d",
+    "hl.dense",
+    "hl.matmul",
+    "hl.maxpool",
+    "hl.avgpool",
+    "hl.global_avgpool",
+    "hl.global_maxpool",
+    "hl.batch_norm",
+    "hl.activation",
+    "hl.prelu",
+    "hl.ew_add",
+    "hl.ew_sub",
+    "hl.ew_mult",
+    "hl.ew_div",
+    "hl.ew_max",
+    "hl.ew_min",
+    "hl.ew_pow",
+    "hl.concat",
+    "hl.split",
+    "hl.slice",
+    "hl.reshape",
+    "hl.transpose",
+    "hl.resize",
+    "hl.depth_to_space",
+    "hl.space_to_depth",
+    "hl.feature_shuffle",
+    "hl.softmax",
+    "hl.log_softmax",
+    "hl.argmax",
+    "hl.reduce",
+    "hl.normalization",
+    "hl.pad",
+    "hl.one_hot",
+    "hl.layer_norm",
+    "hl.instance_norm",
+    "hl.l2_norm",
 ];
 
 /// Operand and result types of the op being decoded.
@@ -74,7 +177,10 @@ pub(crate) struct Signature<'a> {
 
 impl Signature<'_> {
     fn input_shape(&self, r: &OpReader, i: usize) -> Result<Vec<usize>, InterpError> {
-        let ty = self.inputs.get(i).ok_or_else(|| r.err(format!("expected at least {} operand(s)", i + 1)))?;
+        let ty = self
+            .inputs
+            .get(i)
+            .ok_or_else(|| r.err(format!("expected at least {} operand(s)", i + 1)))?;
         static_shape(r, *ty)
     }
 
@@ -91,7 +197,11 @@ impl Signature<'_> {
 fn check_arity(r: &OpReader, sig: &Signature, min: usize, max: usize) -> Result<(), InterpError> {
     let n = sig.inputs.len();
     if n < min || n > max {
-        let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+        let want = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
         return Err(r.err(format!("expects {want} operand(s), found {n}")));
     }
     Ok(())
@@ -137,10 +247,22 @@ fn conv(r: &OpReader, sig: &Signature, depthwise: bool) -> Result<OpKind, Interp
     }
     let stride = r.pair_or("strides", 1)?;
     let dilation = r.pair_or("dilations", 1)?;
-    let groups = if depthwise { sig.input_shape(r, 0)?[3] } else { r.usize_or("groups", 1)? };
+    let groups = if depthwise {
+        sig.input_shape(r, 0)?[3]
+    } else {
+        r.usize_or("groups", 1)?
+    };
     let pads = r.padding(input, [k[0], k[1]], stride, dilation)?;
-    let params = Conv2dParams { stride, dilation, pads, groups };
-    Ok(OpKind::Conv { params, act: r.fused_activation()? })
+    let params = Conv2dParams {
+        stride,
+        dilation,
+        pads,
+        groups,
+    };
+    Ok(OpKind::Conv {
+        params,
+        act: r.fused_activation()?,
+    })
 }
 
 fn deconv(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
@@ -153,7 +275,10 @@ fn deconv(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
         output_padding: r.pair_or("output_padding", 0)?,
         groups: r.usize_or("groups", 1)?,
     };
-    Ok(OpKind::Deconv { params, act: r.fused_activation()? })
+    Ok(OpKind::Deconv {
+        params,
+        act: r.fused_activation()?,
+    })
 }
 
 fn pool(r: &OpReader, sig: &Signature, max: bool) -> Result<OpKind, InterpError> {
@@ -176,7 +301,10 @@ fn pool(r: &OpReader, sig: &Signature, max: bool) -> Result<OpKind, InterpError>
 
 fn binary(r: &OpReader, sig: &Signature, op: BinaryOp) -> Result<OpKind, InterpError> {
     check_arity(r, sig, 2, 2)?;
-    Ok(OpKind::Binary { op, act: r.fused_activation()? })
+    Ok(OpKind::Binary {
+        op,
+        act: r.fused_activation()?,
+    })
 }
 
 fn resize(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
@@ -196,16 +324,27 @@ fn resize(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
     };
     let interpolation = match r.str_or("mode", "nearest")? {
         "bilinear" => Interpolation::Bilinear,
-        "nearest" => Interpolation::Nearest(match r.str_or("nearest_mode", "round_prefer_floor")? {
-            "round_prefer_floor" => NearestMode::RoundPreferFloor,
-            "round_prefer_ceil" => NearestMode::RoundPreferCeil,
-            "floor" => NearestMode::Floor,
-            "ceil" => NearestMode::Ceil,
-            other => return Err(r.err(format!("unknown nearest_mode '{other}'"))),
-        }),
-        other => return Err(r.err(format!("unknown resize mode '{other}' (expected nearest or bilinear)"))),
+        "nearest" => {
+            Interpolation::Nearest(match r.str_or("nearest_mode", "round_prefer_floor")? {
+                "round_prefer_floor" => NearestMode::RoundPreferFloor,
+                "round_prefer_ceil" => NearestMode::RoundPreferCeil,
+                "floor" => NearestMode::Floor,
+                "ceil" => NearestMode::Ceil,
+                other => return Err(r.err(format!("unknown nearest_mode '{other}'"))),
+            })
+        }
+        other => {
+            return Err(r.err(format!(
+                "unknown resize mode '{other}' (expected nearest or bilinear)"
+            )))
+        }
     };
-    let params = ResizeParams { size: [out[1], out[2]], scales: None, coordinate_mode, interpolation };
+    let params = ResizeParams {
+        size: [out[1], out[2]],
+        scales: None,
+        coordinate_mode,
+        interpolation,
+    };
     Ok(OpKind::Resize { params })
 }
 
@@ -224,10 +363,19 @@ fn slice(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
     // A slice keeping the whole batch axis keeps it whatever the run's batch size.
     let end = |axis: usize| {
         let whole = axis == 0 && starts[0] == 0 && steps[0] == 1 && ends[0] >= batch;
-        if whole { i64::MAX } else { ends[axis] }
+        if whole {
+            i64::MAX
+        } else {
+            ends[axis]
+        }
     };
     let specs = (0..rank)
-        .map(|axis| SliceSpec { axis, start: starts[axis], end: end(axis), step: steps[axis] })
+        .map(|axis| SliceSpec {
+            axis,
+            start: starts[axis],
+            end: end(axis),
+            step: steps[axis],
+        })
         .collect();
     Ok(OpKind::Slice { specs })
 }
@@ -235,10 +383,16 @@ fn slice(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
 fn normalization(r: &OpReader) -> Result<OpKind, InterpError> {
     let (mean, std) = (r.f64s("mean")?, r.f64s("std")?);
     if mean.len() != std.len() || std.iter().any(|&s| s == 0.0) {
-        return Err(r.err(format!("mean {mean:?} and std {std:?} must have equal lengths and non-zero std")));
+        return Err(r.err(format!(
+            "mean {mean:?} and std {std:?} must have equal lengths and non-zero std"
+        )));
     }
     let scale: Vec<f32> = std.iter().map(|s| (1.0 / s) as f32).collect();
-    let shift = mean.iter().zip(&std).map(|(m, s)| (-m / s) as f32).collect();
+    let shift = mean
+        .iter()
+        .zip(&std)
+        .map(|(m, s)| (-m / s) as f32)
+        .collect();
     Ok(OpKind::Normalization { scale, shift })
 }
 
@@ -261,10 +415,17 @@ fn layer_norm(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
     let mut axes = axes_in(r, "axes", rank)?;
     axes.sort_unstable();
     let axis = axes.first().copied().unwrap_or(rank.saturating_sub(1));
-    if axes.iter().enumerate().any(|(i, &a)| a != axis + i) || axes.last().is_some_and(|&a| a != rank - 1) {
-        return Err(r.err(format!("axes {axes:?} must be the trailing axes of a rank-{rank} input")));
+    if axes.iter().enumerate().any(|(i, &a)| a != axis + i)
+        || axes.last().is_some_and(|&a| a != rank - 1)
+    {
+        return Err(r.err(format!(
+            "axes {axes:?} must be the trailing axes of a rank-{rank} input"
+        )));
     }
-    Ok(OpKind::LayerNorm { axis, eps: r.f32_or("epsilon", 1e-5)? })
+    Ok(OpKind::LayerNorm {
+        axis,
+        eps: r.f32_or("epsilon", 1e-5)?,
+    })
 }
 
 fn reduce(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
@@ -278,7 +439,11 @@ fn reduce(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
         other => return Err(r.err(format!("unknown reduce kind '{other}'"))),
     };
     let axes = axes_in(r, "axes", sig.input_rank(r)?)?;
-    Ok(OpKind::Reduce { op, axes, keepdims: r.bool_or("keepdims", true)? })
+    Ok(OpKind::Reduce {
+        op,
+        axes,
+        keepdims: r.bool_or("keepdims", true)?,
+    })
 }
 
 /// Decodes the op read by `r` (anything but `hl.const`).
@@ -294,21 +459,30 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
         "hl.deconv2d" => deconv(r, sig)?,
         "hl.dense" => {
             check_arity(r, sig, 2, 3)?;
-            OpKind::Dense { act: r.fused_activation()? }
+            OpKind::Dense {
+                act: r.fused_activation()?,
+            }
         }
         "hl.matmul" => {
             check_arity(r, sig, 2, 2)?;
-            OpKind::Matmul { transpose_b: r.bool_or("transpose_b", false)? }
+            OpKind::Matmul {
+                transpose_b: r.bool_or("transpose_b", false)?,
+            }
         }
         "hl.maxpool" => pool(r, sig, true)?,
         "hl.avgpool" => pool(r, sig, false)?,
         "hl.global_avgpool" | "hl.global_maxpool" => {
             spatial(r, sig)?;
-            OpKind::GlobalPool { max: r.op == "hl.global_maxpool" }
+            OpKind::GlobalPool {
+                max: r.op == "hl.global_maxpool",
+            }
         }
         "hl.batch_norm" => {
             check_arity(r, sig, 5, 5)?;
-            OpKind::BatchNorm { eps: r.f32_or("epsilon", 1e-5)?, act: r.fused_activation()? }
+            OpKind::BatchNorm {
+                eps: r.f32_or("epsilon", 1e-5)?,
+                act: r.fused_activation()?,
+            }
         }
         "hl.activation" => OpKind::Activation(r.activation(r.str_or("kind", "linear")?)?),
         "hl.prelu" => {
@@ -322,15 +496,21 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
         "hl.ew_max" => binary(r, sig, BinaryOp::Max)?,
         "hl.ew_min" => binary(r, sig, BinaryOp::Min)?,
         "hl.ew_pow" => binary(r, sig, BinaryOp::Pow)?,
-        "hl.concat" => OpKind::Concat { axis: axis_in(r, "axis", rank()?)? },
+        "hl.concat" => OpKind::Concat {
+            axis: axis_in(r, "axis", rank()?)?,
+        },
         "hl.split" => {
             let axis = axis_in(r, "axis", rank()?)?;
             let sizes = r.usizes("sizes", sig.results.len())?;
             OpKind::Split { axis, sizes }
         }
         "hl.slice" => slice(r, sig)?,
-        "hl.reshape" => OpKind::Reshape { shape: sig.result_shape(r)? },
-        "hl.transpose" => OpKind::Transpose { perm: r.usizes("perm", rank()?)? },
+        "hl.reshape" => OpKind::Reshape {
+            shape: sig.result_shape(r)?,
+        },
+        "hl.transpose" => OpKind::Transpose {
+            perm: r.usizes("perm", rank()?)?,
+        },
         "hl.resize" => resize(r, sig)?,
         "hl.depth_to_space" => {
             let mode = match r.str_or("mode", "DCR")? {
@@ -338,7 +518,10 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
                 "CRD" => DepthToSpaceMode::Crd,
                 other => return Err(r.err(format!("unknown depth_to_space mode '{other}'"))),
             };
-            OpKind::DepthToSpace { block: r.usize("block_size")?, mode }
+            OpKind::DepthToSpace {
+                block: r.usize("block_size")?,
+                mode,
+            }
         }
         "hl.space_to_depth" => {
             let focus = match r.str_or("mode", "classic")? {
@@ -346,13 +529,22 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
                 "focus" => true,
                 other => return Err(r.err(format!("unknown space_to_depth mode '{other}'"))),
             };
-            OpKind::SpaceToDepth { block: r.usize("block_size")?, focus }
+            OpKind::SpaceToDepth {
+                block: r.usize("block_size")?,
+                focus,
+            }
         }
-        "hl.feature_shuffle" => OpKind::FeatureShuffle { groups: r.usize("groups")? },
-        "hl.softmax" | "hl.log_softmax" => {
-            OpKind::Softmax { axis: axis_in(r, "axis", rank()?)?, log: r.op == "hl.log_softmax" }
-        }
-        "hl.argmax" => OpKind::Argmax { axis: axis_in(r, "axis", rank()?)?, keepdims: r.bool_or("keepdims", true)? },
+        "hl.feature_shuffle" => OpKind::FeatureShuffle {
+            groups: r.usize("groups")?,
+        },
+        "hl.softmax" | "hl.log_softmax" => OpKind::Softmax {
+            axis: axis_in(r, "axis", rank()?)?,
+            log: r.op == "hl.log_softmax",
+        },
+        "hl.argmax" => OpKind::Argmax {
+            axis: axis_in(r, "axis", rank()?)?,
+            keepdims: r.bool_or("keepdims", true)?,
+        },
         "hl.reduce" => reduce(r, sig)?,
         "hl.normalization" => normalization(r)?,
         "hl.pad" => pad(r, sig)?,
@@ -365,9 +557,14 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
         "hl.instance_norm" => {
             check_arity(r, sig, 3, 3)?;
             spatial(r, sig)?;
-            OpKind::InstanceNorm { eps: r.f32_or("epsilon", 1e-5)? }
+            OpKind::InstanceNorm {
+                eps: r.f32_or("epsilon", 1e-5)?,
+            }
         }
-        "hl.l2_norm" => OpKind::L2Norm { axis: axis_in(r, "axis", rank()?)?, eps: r.f32_or("epsilon", 0.0)? },
+        "hl.l2_norm" => OpKind::L2Norm {
+            axis: axis_in(r, "axis", rank()?)?,
+            eps: r.f32_or("epsilon", 0.0)?,
+        },
         other => {
             return Err(r.err(format!(
                 "op '{other}' is not supported by the interpreter (supported: hl.const, {})",

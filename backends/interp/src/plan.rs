@@ -90,20 +90,37 @@ pub struct LayerOutput<'a> {
 }
 
 fn find_graph(m: &Module, graph: GraphRef) -> Result<OpId> {
-    let graphs: Vec<OpId> = m.walk(m.top()).into_iter().filter(|&o| m.op(o).name_str() == GRAPH).collect();
+    let graphs: Vec<OpId> = m
+        .walk(m.top())
+        .into_iter()
+        .filter(|&o| m.op(o).name_str() == GRAPH)
+        .collect();
     let name_of = |o: OpId| m.symbol_name(o).unwrap_or("").to_owned();
     match graph {
         GraphRef::Id(id) if graphs.contains(&id) => Ok(id),
-        GraphRef::Id(id) => Err(InterpError::Graph(format!("op {id:?} is not a builtin.graph of this module"))),
-        GraphRef::Name(n) => graphs.iter().copied().find(|&o| name_of(o) == n).ok_or_else(|| {
-            let names: Vec<String> = graphs.iter().map(|&o| format!("@{}", name_of(o))).collect();
-            InterpError::Graph(format!("no graph named @{n} (the module has: {})", names.join(", ")))
-        }),
+        GraphRef::Id(id) => Err(InterpError::Graph(format!(
+            "op {id:?} is not a builtin.graph of this module"
+        ))),
+        GraphRef::Name(n) => graphs
+            .iter()
+            .copied()
+            .find(|&o| name_of(o) == n)
+            .ok_or_else(|| {
+                let names: Vec<String> =
+                    graphs.iter().map(|&o| format!("@{}", name_of(o))).collect();
+                InterpError::Graph(format!(
+                    "no graph named @{n} (the module has: {})",
+                    names.join(", ")
+                ))
+            }),
     }
 }
 
 fn str_attr(m: &Module, op: OpId, key: &str) -> Option<String> {
-    m.op(op).attr(key).and_then(Attribute::as_str).map(str::to_owned)
+    m.op(op)
+        .attr(key)
+        .and_then(Attribute::as_str)
+        .map(str::to_owned)
 }
 
 fn check_float(r: &OpReader, ty: Type, what: &str) -> Result<()> {
@@ -111,7 +128,9 @@ fn check_float(r: &OpReader, ty: Type, what: &str) -> Result<()> {
     if elem.is_float() || (r.op == "hl.argmax" && elem.is_integer()) {
         Ok(())
     } else {
-        Err(r.err(format!("{what} has element type {elem}; the float interpreter needs f32/f16/bf16")))
+        Err(r.err(format!(
+            "{what} has element type {elem}; the float interpreter needs f32/f16/bf16"
+        )))
     }
 }
 
@@ -122,7 +141,11 @@ impl Interpreter {
     }
 
     /// Prepares `graph` of `m` for `context`.
-    pub fn with_context<'a>(m: &Module, graph: impl Into<GraphRef<'a>>, context: Context) -> Result<Self> {
+    pub fn with_context<'a>(
+        m: &Module,
+        graph: impl Into<GraphRef<'a>>,
+        context: Context,
+    ) -> Result<Self> {
         let graph = find_graph(m, graph.into())?;
         let region = m.op(graph).regions().first().copied();
         let block = region
@@ -134,11 +157,23 @@ impl Interpreter {
         for (i, &arg) in m.block(block).args().iter().enumerate() {
             slot_of.insert(arg, Operand::Slot(slots));
             slots += 1;
-            let shape = arg_shape(m, arg).map_err(|e| InterpError::Graph(format!("argument {i}: {e}")))?;
-            let user = m.value(arg).uses().iter().map(|u| u.op).find(|&o| m.op(o).name_str() == "hl.input_layer");
-            let name = user.and_then(|o| str_attr(m, o, "layer")).unwrap_or_else(|| format!("input{i}"));
+            let shape =
+                arg_shape(m, arg).map_err(|e| InterpError::Graph(format!("argument {i}: {e}")))?;
+            let user = m
+                .value(arg)
+                .uses()
+                .iter()
+                .map(|u| u.op)
+                .find(|&o| m.op(o).name_str() == "hl.input_layer");
+            let name = user
+                .and_then(|o| str_attr(m, o, "layer"))
+                .unwrap_or_else(|| format!("input{i}"));
             let original_name = user.and_then(|o| str_attr(m, o, "original_name"));
-            inputs.push(TensorInfo { name, original_name, shape });
+            inputs.push(TensorInfo {
+                name,
+                original_name,
+                shape,
+            });
         }
         let mut steps = Vec::new();
         let mut consts = Vec::new();
@@ -154,17 +189,32 @@ impl Interpreter {
                 _ => {
                     let operands = m.op(op).operands();
                     let in_types: Vec<Type> = operands.iter().map(|&v| m.value_type(v)).collect();
-                    let out_types: Vec<Type> = m.op(op).results().iter().map(|&v| m.value_type(v)).collect();
+                    let out_types: Vec<Type> = m
+                        .op(op)
+                        .results()
+                        .iter()
+                        .map(|&v| m.value_type(v))
+                        .collect();
                     for &t in &in_types {
                         check_float(&r, t, "an operand")?;
                     }
                     for &t in &out_types {
                         check_float(&r, t, "a result")?;
                     }
-                    let kind = decode(&r, &Signature { inputs: &in_types, results: &out_types })?;
+                    let kind = decode(
+                        &r,
+                        &Signature {
+                            inputs: &in_types,
+                            results: &out_types,
+                        },
+                    )?;
                     let args = operands
                         .iter()
-                        .map(|v| slot_of.get(v).copied().ok_or_else(|| r.err("uses a value defined later or outside the graph")))
+                        .map(|v| {
+                            slot_of.get(v).copied().ok_or_else(|| {
+                                r.err("uses a value defined later or outside the graph")
+                            })
+                        })
                         .collect::<Result<Vec<_>>>()?;
                     let mut results = Vec::new();
                     for &v in m.op(op).results() {
@@ -172,25 +222,54 @@ impl Interpreter {
                         results.push(slots);
                         slots += 1;
                     }
-                    let shapes = out_types.iter().map(|&t| static_shape(&r, t)).collect::<Result<_>>()?;
-                    steps.push(Step { kind, op: r.op, layer: r.layer, args, results, shapes, last_uses: Vec::new() });
+                    let shapes = out_types
+                        .iter()
+                        .map(|&t| static_shape(&r, t))
+                        .collect::<Result<_>>()?;
+                    steps.push(Step {
+                        kind,
+                        op: r.op,
+                        layer: r.layer,
+                        args,
+                        results,
+                        shapes,
+                        last_uses: Vec::new(),
+                    });
                 }
             }
         }
-        let returned = returned.ok_or_else(|| InterpError::Graph("graph does not end with builtin.return".into()))?;
+        let returned = returned
+            .ok_or_else(|| InterpError::Graph("graph does not end with builtin.return".into()))?;
         let mut outputs = Vec::new();
         let mut output_sources = Vec::new();
         for (i, v) in returned.iter().enumerate() {
-            let src = slot_of.get(v).copied().ok_or_else(|| InterpError::Graph(format!("result {i} is not defined in the graph")))?;
+            let src = slot_of.get(v).copied().ok_or_else(|| {
+                InterpError::Graph(format!("result {i} is not defined in the graph"))
+            })?;
             let def = m.defining_op(*v);
-            let name = def.and_then(|o| str_attr(m, o, "layer")).unwrap_or_else(|| format!("output{i}"));
+            let name = def
+                .and_then(|o| str_attr(m, o, "layer"))
+                .unwrap_or_else(|| format!("output{i}"));
             let original_name = def.and_then(|o| str_attr(m, o, "original_name"));
-            let shape = arg_shape(m, *v).map_err(|e| InterpError::Graph(format!("result {i}: {e}")))?;
-            outputs.push(TensorInfo { name, original_name, shape });
+            let shape =
+                arg_shape(m, *v).map_err(|e| InterpError::Graph(format!("result {i}: {e}")))?;
+            outputs.push(TensorInfo {
+                name,
+                original_name,
+                shape,
+            });
             output_sources.push(src);
         }
         assign_last_uses(&mut steps, &output_sources);
-        Ok(Interpreter { context, steps, consts, inputs, outputs, output_sources, slots })
+        Ok(Interpreter {
+            context,
+            steps,
+            consts,
+            inputs,
+            outputs,
+            output_sources,
+            slots,
+        })
     }
 
     pub fn context(&self) -> Context {
@@ -245,8 +324,17 @@ impl Interpreter {
                         ),
                     });
                 }
-                let name = if step.results.len() > 1 { format!("{}_{i}", step.layer) } else { step.layer.clone() };
-                observe(LayerOutput { layer: &name, op: step.op, result: i, value: &value })?;
+                let name = if step.results.len() > 1 {
+                    format!("{}_{i}", step.layer)
+                } else {
+                    step.layer.clone()
+                };
+                observe(LayerOutput {
+                    layer: &name,
+                    op: step.op,
+                    result: i,
+                    value: &value,
+                })?;
                 slots[slot] = Some(value);
             }
             for &s in &step.last_uses {
@@ -267,13 +355,21 @@ impl Interpreter {
             .collect()
     }
 
-    fn eval_step(&self, step: &Step, slots: &mut [Option<ArrayD<f32>>], pool: &mut BufferPool) -> Result<Vec<ArrayD<f32>>> {
+    fn eval_step(
+        &self,
+        step: &Step,
+        slots: &mut [Option<ArrayD<f32>>],
+        pool: &mut BufferPool,
+    ) -> Result<Vec<ArrayD<f32>>> {
         // Operands read for the last time (and only once by this op) are moved in.
         let mut owned: Vec<Option<ArrayD<f32>>> = step
             .args
             .iter()
             .map(|a| match *a {
-                Operand::Slot(s) if step.last_uses.contains(&s) && step.args.iter().filter(|&&b| b == *a).count() == 1 => {
+                Operand::Slot(s)
+                    if step.last_uses.contains(&s)
+                        && step.args.iter().filter(|&&b| b == *a).count() == 1 =>
+                {
                     slots[s].take()
                 }
                 _ => None,
@@ -289,10 +385,16 @@ impl Interpreter {
             args.push(match (owned[i].take(), *a) {
                 (Some(x), _) => Arg::Owned(x),
                 (None, Operand::Const(c)) => Arg::View(self.consts[c].view()),
-                (None, Operand::Slot(s)) => Arg::View(slots[s].as_ref().ok_or_else(|| missing(i))?.view()),
+                (None, Operand::Slot(s)) => {
+                    Arg::View(slots[s].as_ref().ok_or_else(|| missing(i))?.view())
+                }
             });
         }
-        eval(&step.kind, args, pool).map_err(|source| InterpError::Kernel { layer: step.layer.clone(), op: step.op, source })
+        eval(&step.kind, args, pool).map_err(|source| InterpError::Kernel {
+            layer: step.layer.clone(),
+            op: step.op,
+            source,
+        })
     }
 
     fn check_inputs(&self, inputs: &[ArrayD<f32>]) -> Result<()> {
@@ -300,22 +402,38 @@ impl Interpreter {
             return Err(InterpError::Graph(format!(
                 "expected {} input(s) ({}), got {}",
                 self.inputs.len(),
-                self.inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
+                self.inputs
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 inputs.len()
             )));
         }
         let batch = inputs.first().and_then(|x| x.shape().first().copied());
         for (index, (x, info)) in inputs.iter().zip(&self.inputs).enumerate() {
-            let err = |message: String| InterpError::Input { index, name: info.name.clone(), message };
+            let err = |message: String| InterpError::Input {
+                index,
+                name: info.name.clone(),
+                message,
+            };
             let mut expected: Vec<String> = info.shape.iter().map(usize::to_string).collect();
             if let Some(first) = expected.first_mut() {
                 *first = "N".into();
             }
             if !same_except_batch(x.shape(), &info.shape) || x.shape().first() == Some(&0) {
-                return Err(err(format!("expected shape [{}] (NHWC, N >= 1), got {:?}", expected.join(", "), x.shape())));
+                return Err(err(format!(
+                    "expected shape [{}] (NHWC, N >= 1), got {:?}",
+                    expected.join(", "),
+                    x.shape()
+                )));
             }
             if x.shape().first().copied() != batch {
-                return Err(err(format!("batch size {:?} differs from input 0's {:?}", x.shape().first(), batch)));
+                return Err(err(format!(
+                    "batch size {:?} differs from input 0's {:?}",
+                    x.shape().first(),
+                    batch
+                )));
             }
         }
         Ok(())
@@ -324,8 +442,12 @@ impl Interpreter {
 
 fn arg_shape(m: &Module, v: ValueId) -> std::result::Result<Vec<usize>, String> {
     let ty = m.value_type(v);
-    let dims = ty.shape().ok_or_else(|| format!("expected a tensor type, found {ty}"))?;
-    dims.iter().map(|&d| usize::try_from(d).map_err(|_| format!("type {ty} has a dynamic dimension"))).collect()
+    let dims = ty
+        .shape()
+        .ok_or_else(|| format!("expected a tensor type, found {ty}"))?;
+    dims.iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("type {ty} has a dynamic dimension")))
+        .collect()
 }
 
 /// Records in each step the slots it reads for the last time (outputs are never freed).

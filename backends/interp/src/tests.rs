@@ -13,7 +13,10 @@ struct Builder {
 }
 
 fn ty(shape: &[usize]) -> Type {
-    Type::tensor(&shape.iter().map(|&d| d as i64).collect::<Vec<_>>(), Type::f32())
+    Type::tensor(
+        &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
+        Type::f32(),
+    )
 }
 
 impl Builder {
@@ -27,7 +30,13 @@ impl Builder {
         Builder { m, block, args }
     }
 
-    fn op(&mut self, name: &str, operands: &[ValueId], result: &[usize], attrs: &[(&str, Attribute)]) -> ValueId {
+    fn op(
+        &mut self,
+        name: &str,
+        operands: &[ValueId],
+        result: &[usize],
+        attrs: &[(&str, Attribute)],
+    ) -> ValueId {
         let mut spec = OpSpec::new(name).operands(operands).results(&[ty(result)]);
         for (k, v) in attrs {
             spec = spec.attr(k, v.clone());
@@ -41,7 +50,18 @@ impl Builder {
         let data: Vec<f32> = a.iter().copied().collect();
         self.m.resources.insert(key, Blob::from_f32(&data));
         let t = ty(a.shape());
-        self.op("hl.const", &[], a.shape(), &[("value", Attribute::DenseResource { key: key.into(), ty: t })])
+        self.op(
+            "hl.const",
+            &[],
+            a.shape(),
+            &[(
+                "value",
+                Attribute::DenseResource {
+                    key: key.into(),
+                    ty: t,
+                },
+            )],
+        )
     }
 
     fn finish(mut self, results: &[ValueId]) -> Module {
@@ -67,17 +87,37 @@ fn ints(key: &'static str, v: &[i64]) -> (&'static str, Attribute) {
 fn conv_model(padding: &str) -> Module {
     let mut b = Builder::new(&[&[1, 3, 3, 1]], &[&[1, 1, 1, 1]]);
     let x = b.args[0];
-    let i = b.op("hl.input_layer", &[x], &[1, 3, 3, 1], &[layer("input_layer1"), s("original_name", "input")]);
+    let i = b.op(
+        "hl.input_layer",
+        &[x],
+        &[1, 3, 3, 1],
+        &[layer("input_layer1"), s("original_name", "input")],
+    );
     let w = b.weight("conv1.kernel", ArrayD::ones(IxDyn(&[3, 3, 1, 1])));
     let bias = b.weight("conv1.bias", array![1.0f32].into_dyn());
     let c = b.op(
         "hl.conv2d",
         &[i, w, bias],
         &[1, 3, 3, 1],
-        &[layer("conv1"), s("padding", padding), s("activation", "relu"), ints("strides", &[1, 1])],
+        &[
+            layer("conv1"),
+            s("padding", padding),
+            s("activation", "relu"),
+            ints("strides", &[1, 1]),
+        ],
     );
-    let g = b.op("hl.global_avgpool", &[c], &[1, 1, 1, 1], &[layer("avgpool1")]);
-    let o = b.op("hl.output_layer", &[g], &[1, 1, 1, 1], &[layer("output_layer1"), s("original_name", "logits")]);
+    let g = b.op(
+        "hl.global_avgpool",
+        &[c],
+        &[1, 1, 1, 1],
+        &[layer("avgpool1")],
+    );
+    let o = b.op(
+        "hl.output_layer",
+        &[g],
+        &[1, 1, 1, 1],
+        &[layer("output_layer1"), s("original_name", "logits")],
+    );
     b.finish(&[o])
 }
 
@@ -102,8 +142,13 @@ fn conv_same_padding_relu_and_global_pool() {
 
 #[test]
 fn batched_run_equals_per_sample_runs() {
-    let interp = Interpreter::with_context(&conv_model("SAME"), "main", Context::FpOptimized).expect("prepares");
-    let samples = [grid(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]), grid(&[-3.0; 9]), grid(&[0.5; 9])];
+    let interp = Interpreter::with_context(&conv_model("SAME"), "main", Context::FpOptimized)
+        .expect("prepares");
+    let samples = [
+        grid(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]),
+        grid(&[-3.0; 9]),
+        grid(&[0.5; 9]),
+    ];
     let views: Vec<_> = samples.iter().map(ArrayD::view).collect();
     let batch = ndarray::concatenate(ndarray::Axis(0), &views).expect("same shapes");
     let out = interp.run(&[batch]).expect("runs");
@@ -130,15 +175,23 @@ fn valid_padding_shape_mismatch_names_the_layer() {
 #[test]
 fn input_errors_are_clear() {
     let interp = Interpreter::new(&conv_model("SAME"), "main").expect("prepares");
-    let err = interp.run(&[ArrayD::zeros(IxDyn(&[1, 1, 3, 3]))]).expect_err("NCHW");
+    let err = interp
+        .run(&[ArrayD::zeros(IxDyn(&[1, 1, 3, 3]))])
+        .expect_err("NCHW");
     assert_eq!(
         err.to_string(),
         "input 0 ('input_layer1'): expected shape [N, 3, 3, 1] (NHWC, N >= 1), got [1, 1, 3, 3]"
     );
     let err = interp.run(&[]).expect_err("missing");
-    assert_eq!(err.to_string(), "graph: expected 1 input(s) (input_layer1), got 0");
+    assert_eq!(
+        err.to_string(),
+        "graph: expected 1 input(s) (input_layer1), got 0"
+    );
     let err = Interpreter::new(&conv_model("SAME"), "other").expect_err("no such graph");
-    assert_eq!(err.to_string(), "graph: no graph named @other (the module has: @main)");
+    assert_eq!(
+        err.to_string(),
+        "graph: no graph named @other (the module has: @main)"
+    );
 }
 
 #[test]
@@ -147,13 +200,25 @@ fn unknown_ops_and_attributes_are_rejected_with_the_layer_name() {
     let x = b.args[0];
     let y = b.op("hl.frobnicate", &[x], &[1, 4], &[layer("frob1")]);
     let err = Interpreter::new(&b.finish(&[y]), "main").expect_err("unknown op");
-    assert!(err.to_string().starts_with("layer 'frob1' (hl.frobnicate): op 'hl.frobnicate' is not supported"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("layer 'frob1' (hl.frobnicate): op 'hl.frobnicate' is not supported"),
+        "{err}"
+    );
 
     let mut b = Builder::new(&[&[1, 4]], &[&[1, 4]]);
     let x = b.args[0];
-    let y = b.op("hl.activation", &[x], &[1, 4], &[layer("activation1"), s("kind", "sparkle")]);
+    let y = b.op(
+        "hl.activation",
+        &[x],
+        &[1, 4],
+        &[layer("activation1"), s("kind", "sparkle")],
+    );
     let err = Interpreter::new(&b.finish(&[y]), "main").expect_err("unknown activation");
-    assert_eq!(err.to_string(), "layer 'activation1' (hl.activation): unknown activation 'sparkle'");
+    assert_eq!(
+        err.to_string(),
+        "layer 'activation1' (hl.activation): unknown activation 'sparkle'"
+    );
 }
 
 #[test]
@@ -163,9 +228,16 @@ fn residual_add_reuses_operands_correctly() {
     let x = b.args[0];
     let two = b.weight("two", array![2.0f32].into_dyn());
     let d = b.op("hl.ew_mult", &[x, two], &[1, 4], &[layer("ew_mult1")]);
-    let y = b.op("hl.ew_add", &[x, d], &[1, 4], &[layer("ew_add1"), s("activation", "relu")]);
+    let y = b.op(
+        "hl.ew_add",
+        &[x, d],
+        &[1, 4],
+        &[layer("ew_add1"), s("activation", "relu")],
+    );
     let interp = Interpreter::new(&b.finish(&[y]), "main").expect("prepares");
-    let out = interp.run(&[array![[1.0f32, -1.0, 2.0, 0.5]].into_dyn()]).expect("runs");
+    let out = interp
+        .run(&[array![[1.0f32, -1.0, 2.0, 0.5]].into_dyn()])
+        .expect("runs");
     assert_eq!(out[0], array![[3.0f32, 0.0, 6.0, 1.5]].into_dyn());
 }
 
@@ -174,13 +246,37 @@ fn f16_weights_and_dense_with_flatten() {
     let mut b = Builder::new(&[&[1, 1, 1, 2]], &[&[1, 2]]);
     let x = b.args[0];
     let f16 = Type::tensor(&[2, 2], Type::f16());
-    let bytes: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect();
+    let bytes: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0]
+        .iter()
+        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+        .collect();
     b.m.resources.insert("fc1.kernel", Blob::new(2, bytes));
-    let w = b.op("hl.const", &[], &[2, 2], &[("value", Attribute::DenseResource { key: "fc1.kernel".into(), ty: f16 })]);
-    let bias = b.op("hl.const", &[], &[2], &[("value", Attribute::dense(ty(&[2]), DenseValues::Floats(vec![0.5, -0.5])))]);
+    let w = b.op(
+        "hl.const",
+        &[],
+        &[2, 2],
+        &[(
+            "value",
+            Attribute::DenseResource {
+                key: "fc1.kernel".into(),
+                ty: f16,
+            },
+        )],
+    );
+    let bias = b.op(
+        "hl.const",
+        &[],
+        &[2],
+        &[(
+            "value",
+            Attribute::dense(ty(&[2]), DenseValues::Floats(vec![0.5, -0.5])),
+        )],
+    );
     let y = b.op("hl.dense", &[x, w, bias], &[1, 2], &[layer("fc1")]);
     let interp = Interpreter::new(&b.finish(&[y]), "main").expect("prepares");
-    let out = interp.run(&[array![[[[1.0f32, 1.0]]], [[[2.0, 0.0]]]].into_dyn()]).expect("runs");
+    let out = interp
+        .run(&[array![[[[1.0f32, 1.0]]], [[[2.0, 0.0]]]].into_dyn()])
+        .expect("runs");
     // [1,1]·[[1,2],[3,4]] = [4,6]; [2,0]· = [2,4]; plus bias.
     assert_eq!(out[0], array![[4.5f32, 5.5], [2.5, 3.5]].into_dyn());
 }
@@ -198,21 +294,68 @@ fn shape_ops_split_shuffle_focus_reshape() {
     let op = b.m.create_op(split);
     b.m.append_op(b.block, op);
     let (lo, hi) = (b.m.result(op, 0), b.m.result(op, 1));
-    let hi0 = b.op("hl.slice", &[hi], &[1, 2, 2, 1], &[layer("slice1"), ints("starts", &[0, 0, 0, 0]), ints("ends", &[1, 2, 2, 1])]);
-    let cat = b.op("hl.concat", &[lo, hi0], &[1, 2, 2, 2], &[layer("concat1"), ("axis", Attribute::i64(3))]);
-    let sh = b.op("hl.feature_shuffle", &[x], &[1, 2, 2, 4], &[layer("feature_shuffle1"), ("groups", Attribute::i64(2))]);
-    let first = b.op("hl.slice", &[sh], &[1, 1, 2, 4], &[layer("slice2"), ints("starts", &[0, 0, 0, 0]), ints("ends", &[1, 1, 2, 4])]);
+    let hi0 = b.op(
+        "hl.slice",
+        &[hi],
+        &[1, 2, 2, 1],
+        &[
+            layer("slice1"),
+            ints("starts", &[0, 0, 0, 0]),
+            ints("ends", &[1, 2, 2, 1]),
+        ],
+    );
+    let cat = b.op(
+        "hl.concat",
+        &[lo, hi0],
+        &[1, 2, 2, 2],
+        &[layer("concat1"), ("axis", Attribute::i64(3))],
+    );
+    let sh = b.op(
+        "hl.feature_shuffle",
+        &[x],
+        &[1, 2, 2, 4],
+        &[layer("feature_shuffle1"), ("groups", Attribute::i64(2))],
+    );
+    let first = b.op(
+        "hl.slice",
+        &[sh],
+        &[1, 1, 2, 4],
+        &[
+            layer("slice2"),
+            ints("starts", &[0, 0, 0, 0]),
+            ints("ends", &[1, 1, 2, 4]),
+        ],
+    );
     let flat = b.op("hl.reshape", &[first], &[1, 8], &[layer("reshape1")]);
-    let focus = b.op("hl.space_to_depth", &[x], &[1, 1, 1, 16], &[layer("space_to_depth1"), ("block_size", Attribute::i64(2)), s("mode", "focus")]);
+    let focus = b.op(
+        "hl.space_to_depth",
+        &[x],
+        &[1, 1, 1, 16],
+        &[
+            layer("space_to_depth1"),
+            ("block_size", Attribute::i64(2)),
+            s("mode", "focus"),
+        ],
+    );
     let interp = Interpreter::new(&b.finish(&[cat, flat, focus]), "main").expect("prepares");
-    let input = Array::from_shape_vec(IxDyn(&[1, 2, 2, 4]), (0..16).map(|v| v as f32).collect()).expect("16");
+    let input = Array::from_shape_vec(IxDyn(&[1, 2, 2, 4]), (0..16).map(|v| v as f32).collect())
+        .expect("16");
     let out = interp.run(&[input]).expect("runs");
     // Channels 0 and 1 of every pixel.
-    assert_eq!(out[0].iter().copied().collect::<Vec<_>>(), [0.0, 1.0, 4.0, 5.0, 8.0, 9.0, 12.0, 13.0]);
+    assert_eq!(
+        out[0].iter().copied().collect::<Vec<_>>(),
+        [0.0, 1.0, 4.0, 5.0, 8.0, 9.0, 12.0, 13.0]
+    );
     // Shuffle with 2 groups: channel order 0 2 1 3, first row of pixels.
-    assert_eq!(out[1], array![[0.0f32, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0]].into_dyn());
+    assert_eq!(
+        out[1],
+        array![[0.0f32, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0]].into_dyn()
+    );
     // Focus: pixels (0,0), (1,0), (0,1), (1,1) concatenated on channels.
-    let focus: Vec<f32> = [0, 8, 4, 12].iter().flat_map(|&p| (p..p + 4).map(|v| v as f32)).collect();
+    let focus: Vec<f32> = [0, 8, 4, 12]
+        .iter()
+        .flat_map(|&p| (p..p + 4).map(|v| v as f32))
+        .collect();
     assert_eq!(out[2].iter().copied().collect::<Vec<_>>(), focus);
 }
 
@@ -222,11 +365,25 @@ fn layer_dump_writes_one_npy_per_layer() {
     let dir = std::env::temp_dir().join(format!("hailo-interp-dump-{}", std::process::id()));
     let mut dump = LayerDump::new(&dir);
     for v in [1.0, 2.0] {
-        interp.run_observed(&[grid(&[v; 9])], &mut |o| dump.record(o)).expect("runs");
+        interp
+            .run_observed(&[grid(&[v; 9])], &mut |o| dump.record(o))
+            .expect("runs");
     }
     let files = dump.finish().expect("writes");
-    let names: Vec<String> = files.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["input_layer1.npy", "conv1.npy", "avgpool1.npy", "output_layer1.npy"]);
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "input_layer1.npy",
+            "conv1.npy",
+            "avgpool1.npy",
+            "output_layer1.npy"
+        ]
+    );
     let conv = hailo_npz::read_npy(dir.join("conv1.npy")).expect("reads");
     assert_eq!(conv.shape(), &[2, 3, 3, 1]);
     // Centre pixel: 9 taps of 2.0 plus bias 1 in the second batch.
@@ -238,10 +395,25 @@ fn layer_dump_writes_one_npy_per_layer() {
 fn missing_resource_is_reported() {
     let mut b = Builder::new(&[&[1, 2]], &[&[1, 2]]);
     let t = ty(&[2]);
-    let c = b.op("hl.const", &[], &[2], &[("value", Attribute::DenseResource { key: "fc9.bias".into(), ty: t })]);
+    let c = b.op(
+        "hl.const",
+        &[],
+        &[2],
+        &[(
+            "value",
+            Attribute::DenseResource {
+                key: "fc9.bias".into(),
+                ty: t,
+            },
+        )],
+    );
     let x = b.args[0];
     let y = b.op("hl.ew_add", &[x, c], &[1, 2], &[layer("ew_add1")]);
     let err = Interpreter::new(&b.finish(&[y]), "main").expect_err("no blob");
     assert!(matches!(err, InterpError::Layer { .. }));
-    assert!(err.to_string().contains("resource 'fc9.bias' is not in the module's blob store"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("resource 'fc9.bias' is not in the module's blob store"),
+        "{err}"
+    );
 }

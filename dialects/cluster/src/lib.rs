@@ -4,5 +4,10 @@
 use hailo_ir::Dialect;
 
 pub fn dialect() -> Dialect {
-    Dialect { name: "cluster", summary: "Cluster placement and contexts", ops: Vec::new(), materialize_constant: None }
+    Dialect {
+        name: "cluster",
+        summary: "Cluster placement and contexts",
+        ops: Vec::new(),
+        materialize_constant: None,
+    }
 }

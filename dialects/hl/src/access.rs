@@ -43,24 +43,37 @@ impl<'a> OpView<'a> {
     }
 
     pub fn operand(&self, i: usize, what: &str) -> Result<ValueId> {
-        self.m.op(self.op).operands().get(i).copied().ok_or_else(|| format!("missing {what} operand"))
+        self.m
+            .op(self.op)
+            .operands()
+            .get(i)
+            .copied()
+            .ok_or_else(|| format!("missing {what} operand"))
     }
 
     pub fn operand_type(&self, i: usize, what: &str) -> Result<Type> {
         Ok(self.m.value_type(self.operand(i, what)?))
     }
 
-    /// Shape of operand `i`, which must be a tensor.
+    /// Shape of operand `i`, which must be a tensor with no empty dimension.
     pub fn shape(&self, i: usize, what: &str) -> Result<Vec<i64>> {
         let ty = self.operand_type(i, what)?;
-        ty.shape().map(<[i64]>::to_vec).ok_or_else(|| format!("{what} must be a tensor, got '{ty}'"))
+        match ty.shape() {
+            Some(s) if s.iter().all(|&d| d >= 1) => Ok(s.to_vec()),
+            Some(_) => Err(format!("{what} '{ty}' has an empty dimension")),
+            None => Err(format!("{what} must be a tensor, got '{ty}'")),
+        }
     }
 
     /// Shape of operand `i`, which must be a tensor of rank `rank`.
     pub fn shape_rank(&self, i: usize, what: &str, rank: usize) -> Result<Vec<i64>> {
         let s = self.shape(i, what)?;
         if s.len() != rank {
-            return Err(format!("{what} must have rank {rank}, got rank {} ('{}')", s.len(), self.operand_type(i, what)?));
+            return Err(format!(
+                "{what} must have rank {rank}, got rank {} ('{}')",
+                s.len(),
+                self.operand_type(i, what)?
+            ));
         }
         Ok(s)
     }
@@ -72,24 +85,39 @@ impl<'a> OpView<'a> {
 
     /// Type of result `i`.
     pub fn result_type(&self, i: usize) -> Result<Type> {
-        let r = self.m.op(self.op).results().get(i).copied().ok_or_else(|| format!("missing result #{i}"))?;
+        let r = self
+            .m
+            .op(self.op)
+            .results()
+            .get(i)
+            .copied()
+            .ok_or_else(|| format!("missing result #{i}"))?;
         Ok(self.m.value_type(r))
     }
 
     /// Shape of result `i`, which must be a tensor.
     pub fn result_shape(&self, i: usize) -> Result<Vec<i64>> {
         let ty = self.result_type(i)?;
-        ty.shape().map(<[i64]>::to_vec).ok_or_else(|| format!("result #{i} must be a tensor, got '{ty}'"))
+        ty.shape()
+            .map(<[i64]>::to_vec)
+            .ok_or_else(|| format!("result #{i} must be a tensor, got '{ty}'"))
     }
 
     pub fn attr(&self, key: &str) -> Option<&'a Attribute> {
         self.m.attr(self.op, key)
     }
 
-    fn typed<T>(&self, key: &str, kind: &str, get: impl FnOnce(&Attribute) -> Option<T>) -> Result<Option<T>> {
+    fn typed<T>(
+        &self,
+        key: &str,
+        kind: &str,
+        get: impl FnOnce(&Attribute) -> Option<T>,
+    ) -> Result<Option<T>> {
         match self.attr(key) {
             None => Ok(None),
-            Some(a) => get(a).map(Some).ok_or_else(|| format!("attribute '{key}' must be {kind}, got {a}")),
+            Some(a) => get(a)
+                .map(Some)
+                .ok_or_else(|| format!("attribute '{key}' must be {kind}, got {a}")),
         }
     }
 
@@ -133,7 +161,10 @@ impl<'a> OpView<'a> {
     pub fn opt_str(&self, key: &str) -> Result<Option<&'a str>> {
         match self.attr(key) {
             None => Ok(None),
-            Some(a) => a.as_str().map(Some).ok_or_else(|| format!("attribute '{key}' must be a string, got {a}")),
+            Some(a) => a
+                .as_str()
+                .map(Some)
+                .ok_or_else(|| format!("attribute '{key}' must be a string, got {a}")),
         }
     }
 
@@ -143,17 +174,27 @@ impl<'a> OpView<'a> {
 
     /// An optional string that must be one of `allowed`.
     pub fn opt_choice(&self, key: &str, allowed: &[&'static str]) -> Result<Option<&'static str>> {
-        let Some(s) = self.opt_str(key)? else { return Ok(None) };
+        let Some(s) = self.opt_str(key)? else {
+            return Ok(None);
+        };
         match allowed.iter().find(|a| **a == s) {
             Some(a) => Ok(Some(*a)),
-            None => Err(format!("unknown {key} \"{s}\"; expected one of: {}", allowed.join(", "))),
+            None => Err(format!(
+                "unknown {key} \"{s}\"; expected one of: {}",
+                allowed.join(", ")
+            )),
         }
     }
 
     /// A required string that must be one of `allowed`.
     pub fn choice(&self, key: &str, allowed: &[&'static str]) -> Result<&'static str> {
         let v = self.opt_choice(key, allowed)?;
-        v.ok_or_else(|| format!("requires attribute '{key}' (one of: {})", allowed.join(", ")))
+        v.ok_or_else(|| {
+            format!(
+                "requires attribute '{key}' (one of: {})",
+                allowed.join(", ")
+            )
+        })
     }
 
     pub fn opt_i64s(&self, key: &str) -> Result<Option<Vec<i64>>> {
@@ -168,7 +209,10 @@ impl<'a> OpView<'a> {
     pub fn i64s_len(&self, key: &str, len: usize) -> Result<Vec<i64>> {
         let v = self.i64s(key)?;
         if v.len() != len {
-            return Err(format!("attribute '{key}' must have {len} element(s), got {}", v.len()));
+            return Err(format!(
+                "attribute '{key}' must have {len} element(s), got {}",
+                v.len()
+            ));
         }
         Ok(v)
     }
@@ -183,7 +227,9 @@ impl<'a> OpView<'a> {
         match self.opt_i64s(key)? {
             None => Ok([1, 1]),
             Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 1) => Ok([v[0], v[1]]),
-            Some(v) => Err(format!("attribute '{key}' must be two positive integers, got {v:?}")),
+            Some(v) => Err(format!(
+                "attribute '{key}' must be two positive integers, got {v:?}"
+            )),
         }
     }
 
@@ -206,16 +252,23 @@ pub fn same_elem(v: &OpView<'_>, shape: &[i64]) -> Result<Vec<Type>> {
 /// negative framework axes), below `rank`.
 pub fn axis(key: &str, a: i64, rank: usize) -> Result<usize> {
     if a < 0 || a >= rank as i64 {
-        return Err(format!("attribute '{key}' = {a} must be a non-negative axis below the rank {rank}"));
+        return Err(format!(
+            "attribute '{key}' = {a} must be a non-negative axis below the rank {rank}"
+        ));
     }
     Ok(a as usize)
 }
 
 /// Checks a list of distinct, increasing axes below `rank`.
 pub fn axes(key: &str, list: &[i64], rank: usize) -> Result<Vec<usize>> {
-    let out = list.iter().map(|&a| axis(key, a, rank)).collect::<Result<Vec<_>>>()?;
+    let out = list
+        .iter()
+        .map(|&a| axis(key, a, rank))
+        .collect::<Result<Vec<_>>>()?;
     if out.is_empty() || out.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(format!("attribute '{key}' must list distinct axes in increasing order, got {list:?}"));
+        return Err(format!(
+            "attribute '{key}' must list distinct axes in increasing order, got {list:?}"
+        ));
     }
     Ok(out)
 }

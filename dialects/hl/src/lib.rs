@@ -11,10 +11,12 @@
 pub mod access;
 pub mod ops;
 pub mod shape;
+#[cfg(test)]
+mod tests;
 
 pub use ops::activation::{Activation, ActivationOp, Prelu};
 pub use ops::constant::{Const, InputLayer, OutputLayer};
-pub use ops::conv::{ConvParams, Conv2d, Dense, Deconv2d, DepthwiseConv2d, MatMul};
+pub use ops::conv::{Conv2d, ConvParams, Deconv2d, Dense, DepthwiseConv2d, MatMul};
 pub use ops::elementwise::{EwAdd, EwDiv, EwMax, EwMin, EwMult, EwPow, EwSub};
 pub use ops::layout::{FeatureShuffle, Reshape, Transpose};
 pub use ops::norm::{BatchNorm, InstanceNorm, L2Norm, LayerNorm, Normalization};
@@ -33,8 +35,14 @@ pub fn dialect() -> Dialect {
         summary: "Hailo layers (float, NHWC)",
         ops: ops::defs(),
         materialize_constant: Some(|m: &mut Module, a: &Attribute, ty: Type, loc: Location| {
-            matches!(a, Attribute::Dense(_) | Attribute::DenseResource { .. })
-                .then(|| m.create_op(OpSpec::new(Const::NAME).results(&[ty]).attr("value", a.clone()).loc(loc)))
+            matches!(a, Attribute::Dense(_) | Attribute::DenseResource { .. }).then(|| {
+                m.create_op(
+                    OpSpec::new(Const::NAME)
+                        .results(&[ty])
+                        .attr("value", a.clone())
+                        .loc(loc),
+                )
+            })
         }),
     }
 }

@@ -76,7 +76,13 @@ pub fn dilated(k: i64, d: i64) -> i64 {
 /// `floor` (or `ceil` with `ceil_mode`) of `(i + begin + end - k) / s` plus
 /// one; with `ceil_mode` a last window starting in the end padding is
 /// dropped. `None` when the window does not fit the padded input.
-pub fn window_out(i: i64, k: i64, s: i64, (begin, end): (i64, i64), ceil_mode: bool) -> Option<i64> {
+pub fn window_out(
+    i: i64,
+    k: i64,
+    s: i64,
+    (begin, end): (i64, i64),
+    ceil_mode: bool,
+) -> Option<i64> {
     let span = i + begin + end - k;
     if span < 0 {
         return None;
@@ -85,7 +91,11 @@ pub fn window_out(i: i64, k: i64, s: i64, (begin, end): (i64, i64), ceil_mode: b
         return Some(span / s + 1);
     }
     let out = ceil_div(span, s) + 1;
-    Some(if (out - 1) * s >= i + begin { out - 1 } else { out })
+    Some(if (out - 1) * s >= i + begin {
+        out - 1
+    } else {
+        out
+    })
 }
 
 /// Output size of a transposed convolution on one axis (ONNX ConvTranspose):
@@ -97,12 +107,20 @@ pub fn deconv_out(i: i64, k: i64, s: i64, (begin, end): (i64, i64), output_paddi
 /// Numpy broadcasting of two shapes (aligned at the last axis).
 pub fn broadcast(a: &[i64], b: &[i64]) -> Result<Vec<i64>, String> {
     let rank = a.len().max(b.len());
-    let at = |s: &[i64], i: usize| if i + s.len() >= rank { s[i + s.len() - rank] } else { 1 };
+    let at = |s: &[i64], i: usize| {
+        if i + s.len() >= rank {
+            s[i + s.len() - rank]
+        } else {
+            1
+        }
+    };
     (0..rank)
         .map(|i| match (at(a, i), at(b, i)) {
             (x, y) if x == y || y == 1 => Ok(x),
             (1, y) => Ok(y),
-            (x, y) => Err(format!("shapes {a:?} and {b:?} do not broadcast (axis {i}: {x} vs {y})")),
+            (x, y) => Err(format!(
+                "shapes {a:?} and {b:?} do not broadcast (axis {i}: {x} vs {y})"
+            )),
         })
         .collect()
 }
@@ -140,7 +158,11 @@ mod tests {
                 for s in 1..4 {
                     for p in [Padding::Same, Padding::SameTensorflow] {
                         let pads = p.pads(0, i, k, s);
-                        assert_eq!(window_out(i, k, s, pads, false), Some(ceil_div(i, s)), "{p:?} i={i} k={k} s={s}");
+                        assert_eq!(
+                            window_out(i, k, s, pads, false),
+                            Some(ceil_div(i, s)),
+                            "{p:?} i={i} k={k} s={s}"
+                        );
                     }
                 }
             }
@@ -156,7 +178,10 @@ mod tests {
         // TensorFlow SAME on the same input: 0 before, 1 after.
         assert_eq!(Padding::SameTensorflow.pads(0, 224, 3, 2), (0, 1));
         assert_eq!(Padding::SameTensorflow.pads(0, 8, 1, 2), (0, 0));
-        assert_eq!(Padding::Explicit([1, 2, 3, 4]).pads_2d([8, 8], [3, 3], [1, 1]), [1, 2, 3, 4]);
+        assert_eq!(
+            Padding::Explicit([1, 2, 3, 4]).pads_2d([8, 8], [3, 3], [1, 1]),
+            [1, 2, 3, 4]
+        );
     }
 
     #[test]
@@ -171,7 +196,10 @@ mod tests {
     #[test]
     fn broadcasting() {
         assert_eq!(broadcast(&[1, 8, 8, 16], &[16]), Ok(vec![1, 8, 8, 16]));
-        assert_eq!(broadcast(&[1, 1, 8, 1], &[1, 4, 1, 3]), Ok(vec![1, 4, 8, 3]));
+        assert_eq!(
+            broadcast(&[1, 1, 8, 1], &[1, 4, 1, 3]),
+            Ok(vec![1, 4, 8, 3])
+        );
         assert_eq!(broadcast(&[], &[2, 3]), Ok(vec![2, 3]));
         assert_eq!(
             broadcast(&[1, 8, 8, 16], &[1, 8, 8, 3]),

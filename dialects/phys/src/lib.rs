@@ -5,5 +5,10 @@
 use hailo_ir::Dialect;
 
 pub fn dialect() -> Dialect {
-    Dialect { name: "phys", summary: "Physical layers and resources", ops: Vec::new(), materialize_constant: None }
+    Dialect {
+        name: "phys",
+        summary: "Physical layers and resources",
+        ops: Vec::new(),
+        materialize_constant: None,
+    }
 }

@@ -5,5 +5,10 @@
 use hailo_ir::Dialect;
 
 pub fn dialect() -> Dialect {
-    Dialect { name: "q", summary: "Quantized types and integer ops", ops: Vec::new(), materialize_constant: None }
+    Dialect {
+        name: "q",
+        summary: "Quantized types and integer ops",
+        ops: Vec::new(),
+        materialize_constant: None,
+    }
 }

@@ -3,8 +3,8 @@
 //! inference, regions) from lit tests, independently of the real dialects.
 
 use hailo_ir::{
-    define_op, Attribute, Dialect, FoldResult, Location, Module, OpDef, OpId, OpSpec, RewritePattern, Rewriter,
-    Syntax, Traits, Type,
+    define_op, Attribute, Dialect, FoldResult, Location, Module, OpDef, OpId, OpSpec,
+    RewritePattern, Rewriter, Syntax, Traits, Type,
 };
 
 define_op! {
@@ -34,33 +34,62 @@ pub fn dialect() -> Dialect {
         name: "test",
         summary: "Ops for testing the IR infrastructure",
         ops: vec![
-            OpDef::new(Constant::NAME, "An integer or tensor constant", pure | Traits::CONSTANT_LIKE)
-                .verify(verify_constant),
-            OpDef::new(AddI::NAME, "Integer addition", pure | Traits::COMMUTATIVE | Traits::SAME_OPERANDS_AND_RESULT_TYPE)
-                .verify(|m, op| expect_arity(m, op, 2, 1))
-                .fold(fold_addi),
-            OpDef::new(Neg::NAME, "Integer negation", pure | Traits::SAME_OPERANDS_AND_RESULT_TYPE)
-                .verify(|m, op| expect_arity(m, op, 1, 1))
-                .fold(fold_neg)
-                .patterns(|| vec![Box::new(DoubleNeg)]),
+            OpDef::new(
+                Constant::NAME,
+                "An integer or tensor constant",
+                pure | Traits::CONSTANT_LIKE,
+            )
+            .verify(verify_constant),
+            OpDef::new(
+                AddI::NAME,
+                "Integer addition",
+                pure | Traits::COMMUTATIVE | Traits::SAME_OPERANDS_AND_RESULT_TYPE,
+            )
+            .verify(|m, op| expect_arity(m, op, 2, 1))
+            .fold(fold_addi),
+            OpDef::new(
+                Neg::NAME,
+                "Integer negation",
+                pure | Traits::SAME_OPERANDS_AND_RESULT_TYPE,
+            )
+            .verify(|m, op| expect_arity(m, op, 1, 1))
+            .fold(fold_neg)
+            .patterns(|| vec![Box::new(DoubleNeg)]),
             OpDef::new("test.identity", "Returns its operand", pure).fold(|m, op, _| {
                 (m.op(op).operands().len() == 1).then(|| vec![FoldResult::Value(m.operand(op, 0))])
             }),
-            OpDef::new("test.effect", "An op with side effects: never CSE'd or erased", Traits::NONE),
-            OpDef::new("test.positive", "Verifies that its `value` attribute is positive", pure).verify(|m, op| {
-                match m.attr(op, "value").and_then(Attribute::as_i64) {
+            OpDef::new(
+                "test.effect",
+                "An op with side effects: never CSE'd or erased",
+                Traits::NONE,
+            ),
+            OpDef::new(
+                "test.positive",
+                "Verifies that its `value` attribute is positive",
+                pure,
+            )
+            .verify(
+                |m, op| match m.attr(op, "value").and_then(Attribute::as_i64) {
                     Some(v) if v > 0 => Ok(()),
                     Some(v) => Err(format!("attribute 'value' must be positive, got {v}")),
                     None => Err("requires an integer attribute 'value'".into()),
-                }
+                },
+            ),
+            OpDef::new(
+                "test.same_shape",
+                "Result type is inferred from the first operand",
+                pure,
+            )
+            .infer(|m, op| match m.op(op).operands().first() {
+                Some(&v) => Ok(vec![m.value_type(v)]),
+                None => Err("expects at least one operand".into()),
             }),
-            OpDef::new("test.same_shape", "Result type is inferred from the first operand", pure)
-                .infer(|m, op| match m.op(op).operands().first() {
-                    Some(&v) => Ok(vec![m.value_type(v)]),
-                    None => Err("expects at least one operand".into()),
-                }),
-            OpDef::new("test.region", "An op with one region (generic form only)", Traits::NONE)
-                .syntax(Syntax::Generic),
+            OpDef::new(
+                "test.region",
+                "An op with one region (generic form only)",
+                Traits::NONE,
+            )
+            .syntax(Syntax::Generic),
         ],
         materialize_constant: Some(materialize),
     }
@@ -85,7 +114,9 @@ fn verify_constant(m: &Module, op: OpId) -> Result<(), String> {
     }
     match o.attr("value") {
         Some(Attribute::Int(..) | Attribute::Dense(..) | Attribute::DenseResource { .. }) => Ok(()),
-        Some(other) => Err(format!("'value' must be an integer or dense attribute, found '{other}'")),
+        Some(other) => Err(format!(
+            "'value' must be an integer or dense attribute, found '{other}'"
+        )),
         None => Err("requires a 'value' attribute".into()),
     }
 }
@@ -97,7 +128,10 @@ fn int_of(a: &Option<Attribute>) -> Option<i64> {
 fn fold_addi(m: &Module, op: OpId, consts: &[Option<Attribute>]) -> Option<Vec<FoldResult>> {
     let ty = m.value_type(m.result(op, 0));
     match (int_of(&consts[0]), int_of(&consts[1])) {
-        (Some(a), Some(b)) => Some(vec![FoldResult::Attr(Attribute::Int(a.wrapping_add(b), ty))]),
+        (Some(a), Some(b)) => Some(vec![FoldResult::Attr(Attribute::Int(
+            a.wrapping_add(b),
+            ty,
+        ))]),
         (_, Some(0)) => Some(vec![FoldResult::Value(m.operand(op, 0))]),
         (Some(0), _) => Some(vec![FoldResult::Value(m.operand(op, 1))]),
         _ => None,
@@ -111,7 +145,12 @@ fn fold_neg(m: &Module, op: OpId, consts: &[Option<Attribute>]) -> Option<Vec<Fo
 
 fn materialize(m: &mut Module, value: &Attribute, ty: Type, loc: Location) -> Option<OpId> {
     matches!(value, Attribute::Int(..)).then(|| {
-        m.create_op(OpSpec::new(Constant::NAME).results(&[ty]).attr("value", value.clone()).loc(loc))
+        m.create_op(
+            OpSpec::new(Constant::NAME)
+                .results(&[ty])
+                .attr("value", value.clone())
+                .loc(loc),
+        )
     })
 }
 
@@ -126,9 +165,15 @@ impl RewritePattern for DoubleNeg {
         Some(Neg::NAME)
     }
     fn match_and_rewrite(&self, rw: &mut Rewriter<'_>, op: OpId) -> bool {
-        let Some(inner) = Neg(op).input(rw.m).and_then(|v| rw.m.defining_op(v)) else { return false };
-        let Some(inner) = Neg::cast(rw.m, inner) else { return false };
-        let Some(x) = inner.input(rw.m) else { return false };
+        let Some(inner) = Neg(op).input(rw.m).and_then(|v| rw.m.defining_op(v)) else {
+            return false;
+        };
+        let Some(inner) = Neg::cast(rw.m, inner) else {
+            return false;
+        };
+        let Some(x) = inner.input(rw.m) else {
+            return false;
+        };
         rw.replace_op(op, &[x]);
         true
     }

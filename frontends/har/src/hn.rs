@@ -55,7 +55,10 @@ pub(crate) struct HnView {
 /// The network's name: the module's symbol, else its graph's, else `net`.
 pub(crate) fn net_name(m: &Module) -> String {
     let graph = main_graph(m);
-    m.symbol_name(m.top()).or_else(|| graph.and_then(|g| m.symbol_name(g))).unwrap_or("net").to_string()
+    m.symbol_name(m.top())
+        .or_else(|| graph.and_then(|g| m.symbol_name(g)))
+        .unwrap_or("net")
+        .to_string()
 }
 
 /// The first `builtin.graph` of the module (or the top op itself when it is one).
@@ -64,7 +67,9 @@ pub(crate) fn main_graph(m: &Module) -> Option<OpId> {
     if m.op(top).name_str() == hailo_ir::builtin::GRAPH {
         return Some(top);
     }
-    m.child_ops(top).into_iter().find(|&op| m.op(op).name_str() == hailo_ir::builtin::GRAPH)
+    m.child_ops(top)
+        .into_iter()
+        .find(|&op| m.op(op).name_str() == hailo_ir::builtin::GRAPH)
 }
 
 pub(crate) fn graph_block(m: &Module, graph: OpId) -> Option<BlockId> {
@@ -75,7 +80,12 @@ pub(crate) fn graph_block(m: &Module, graph: OpId) -> Option<BlockId> {
 /// HN shape: the batch dimension as -1.
 pub(crate) fn hn_shape(ty: Type) -> Value {
     let dims = ty.shape().unwrap_or(&[]);
-    Value::Array(dims.iter().enumerate().map(|(i, &d)| json!(if i == 0 { -1 } else { d })).collect())
+    Value::Array(
+        dims.iter()
+            .enumerate()
+            .map(|(i, &d)| json!(if i == 0 { -1 } else { d }))
+            .collect(),
+    )
 }
 
 fn is_const(m: &Module, op: OpId) -> bool {
@@ -108,7 +118,12 @@ impl Builder<'_> {
         let o = self.m.op(op);
         match layers::by_op(o.name_str()) {
             Some(k) if k.op == "hl.reduce" => {
-                format!("reduce_{}", o.attr("kind").and_then(Attribute::as_str).unwrap_or("unknown"))
+                format!(
+                    "reduce_{}",
+                    o.attr("kind")
+                        .and_then(Attribute::as_str)
+                        .unwrap_or("unknown")
+                )
             }
             Some(k) => k.hn_type.to_string(),
             None if is_const(self.m, op) => layers::CONST_INPUT.to_string(),
@@ -137,7 +152,9 @@ impl Builder<'_> {
             return params;
         };
         for &(name, form) in kind.attrs {
-            let Some(a) = self.m.attr(op, name) else { continue };
+            let Some(a) = self.m.attr(op, name) else {
+                continue;
+            };
             let v = layers::attr_to_json(a);
             let v = match form {
                 Form::Spatial | Form::SpatialAs(_) => layers::to_nhwc(v),
@@ -146,7 +163,14 @@ impl Builder<'_> {
             params.insert(form.hn_name(name).to_string(), v);
         }
         if kind.weights.first() == Some(&"kernel") && self.m.op(op).operands().len() > 1 {
-            params.insert("kernel_shape".into(), json!(self.m.value_type(self.m.operand(op, 1)).shape().unwrap_or(&[])));
+            params.insert(
+                "kernel_shape".into(),
+                json!(self
+                    .m
+                    .value_type(self.m.operand(op, 1))
+                    .shape()
+                    .unwrap_or(&[])),
+            );
         }
         params
     }
@@ -166,7 +190,9 @@ impl Builder<'_> {
         let mut edges = Vec::new();
         for (port, &r) in o.results().iter().enumerate() {
             for u in m.value(r).uses() {
-                if self.names.contains_key(&u.op) && weight_slot(m, u.op, u.index as usize).is_none() {
+                if self.names.contains_key(&u.op)
+                    && weight_slot(m, u.op, u.index as usize).is_none()
+                {
                     edges.push((self.order[&u.op], u.index, port, u.op, r));
                 }
             }
@@ -174,7 +200,10 @@ impl Builder<'_> {
         edges.sort_unstable_by_key(|e| (e.0, e.1, e.2));
         let output: Vec<Value> = edges.iter().map(|e| json!(self.scoped(e.3))).collect();
         let output_shapes: Vec<Value> = if edges.is_empty() {
-            o.results().iter().map(|&r| hn_shape(m.value_type(r))).collect()
+            o.results()
+                .iter()
+                .map(|&r| hn_shape(m.value_type(r)))
+                .collect()
         } else {
             edges.iter().map(|e| hn_shape(m.value_type(e.4))).collect()
         };
@@ -197,11 +226,25 @@ impl Builder<'_> {
 /// Builds the HN document and the NPZ entries of a module.
 pub(crate) fn build(m: &Module) -> HnView {
     let net = net_name(m);
-    let mut b = Builder { m, net: net.clone(), names: FxHashMap::default(), order: FxHashMap::default() };
-    let ops = main_graph(m).and_then(|g| graph_block(m, g)).map(|blk| m.block_ops(blk)).unwrap_or_default();
+    let mut b = Builder {
+        m,
+        net: net.clone(),
+        names: FxHashMap::default(),
+        order: FxHashMap::default(),
+    };
+    let ops = main_graph(m)
+        .and_then(|g| graph_block(m, g))
+        .map(|blk| m.block_ops(blk))
+        .unwrap_or_default();
     // Name every layer: its `layer` attribute, or a fresh `const_input<k>` / `<op>_<index>`.
-    let taken: std::collections::HashSet<String> =
-        ops.iter().filter_map(|&op| m.attr(op, "layer").and_then(Attribute::as_str).map(str::to_string)).collect();
+    let taken: std::collections::HashSet<String> = ops
+        .iter()
+        .filter_map(|&op| {
+            m.attr(op, "layer")
+                .and_then(Attribute::as_str)
+                .map(str::to_string)
+        })
+        .collect();
     let mut const_count = 0;
     let mut seen = FxHashMap::default();
     let mut duplicates = Vec::new();
@@ -216,7 +259,8 @@ pub(crate) fn build(m: &Module) -> HnView {
         } else if is_const(m, op) {
             let data_use = o.results().iter().any(|&r| {
                 m.value(r).uses().iter().any(|u| {
-                    m.op(u.op).name_str() != hailo_ir::builtin::RETURN && weight_slot(m, u.op, u.index as usize).is_none()
+                    m.op(u.op).name_str() != hailo_ir::builtin::RETURN
+                        && weight_slot(m, u.op, u.index as usize).is_none()
                 })
             });
             if !data_use {
@@ -245,18 +289,34 @@ pub(crate) fn build(m: &Module) -> HnView {
         }
         let scoped = b.scoped(op);
         if is_const(m, op) {
-            weights.push(WeightRef { npz_key: format!("{scoped}/const:0"), op });
+            weights.push(WeightRef {
+                npz_key: format!("{scoped}/const:0"),
+                op,
+            });
         }
         for i in 0..m.op(op).operands().len() {
             if let Some(slot) = weight_slot(m, op, i) {
-                let def = m.defining_op(m.operand(op, i)).expect("weight slots are op results");
-                weights.push(WeightRef { npz_key: format!("{scoped}/{slot}:0"), op: def });
+                let def = m
+                    .defining_op(m.operand(op, i))
+                    .expect("weight slots are op results");
+                weights.push(WeightRef {
+                    npz_key: format!("{scoped}/{slot}:0"),
+                    op: def,
+                });
             }
         }
         layer_list.push((scoped, b.layer(op)));
     }
-    let doc = HnDoc { name: net, net_params: net_params(&b, &ops), layers: OrderedLayers(layer_list) };
-    HnView { doc, weights, duplicates }
+    let doc = HnDoc {
+        name: net,
+        net_params: net_params(&b, &ops),
+        layers: OrderedLayers(layer_list),
+    };
+    HnView {
+        doc,
+        weights,
+        duplicates,
+    }
 }
 
 fn net_params(b: &Builder<'_>, ops: &[OpId]) -> Value {
@@ -274,7 +334,9 @@ fn net_params(b: &Builder<'_>, ops: &[OpId]) -> Value {
         }
         if o.name_str() == hailo_ir::builtin::RETURN {
             for &v in o.operands() {
-                let Some(mut p) = m.defining_op(v) else { continue };
+                let Some(mut p) = m.defining_op(v) else {
+                    continue;
+                };
                 if m.op(p).name_str() == "hl.output_layer" {
                     match m.op(p).operands().first().and_then(|&x| m.defining_op(x)) {
                         Some(q) => p = q,

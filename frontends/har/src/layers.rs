@@ -95,7 +95,12 @@ const GB: [&str; 2] = ["gamma", "beta"];
 
 macro_rules! kind {
     ($op:literal, $ty:literal, $w:expr, $a:expr) => {
-        LayerKind { op: $op, hn_type: $ty, weights: &$w, attrs: &$a }
+        LayerKind {
+            op: $op,
+            hn_type: $ty,
+            weights: &$w,
+            attrs: &$a,
+        }
     };
 }
 
@@ -112,27 +117,37 @@ pub(crate) static KINDS: &[LayerKind] = &[
     kind!("hl.avgpool", "avgpool", [], POOL),
     kind!("hl.global_avgpool", "global_avg_pool", [], []),
     kind!("hl.global_maxpool", "global_max_pool", [], []),
-    kind!("hl.batch_norm", "batch_norm", ["moving_mean", "moving_variance", "gamma", "beta"], [
-        ("epsilon", Form::Same),
-        ACT[0],
-        ACT[1],
-        ACT[2],
-        ACT[3],
-        ACT[4],
-        ACT[5],
-        ACT[6],
-        ACT[7]
-    ]),
-    kind!("hl.activation", "activation", [], [
-        ("kind", Form::Renamed("activation")),
-        ACT[1],
-        ACT[2],
-        ACT[3],
-        ACT[4],
-        ACT[5],
-        ACT[6],
-        ACT[7]
-    ]),
+    kind!(
+        "hl.batch_norm",
+        "batch_norm",
+        ["moving_mean", "moving_variance", "gamma", "beta"],
+        [
+            ("epsilon", Form::Same),
+            ACT[0],
+            ACT[1],
+            ACT[2],
+            ACT[3],
+            ACT[4],
+            ACT[5],
+            ACT[6],
+            ACT[7]
+        ]
+    ),
+    kind!(
+        "hl.activation",
+        "activation",
+        [],
+        [
+            ("kind", Form::Renamed("activation")),
+            ACT[1],
+            ACT[2],
+            ACT[3],
+            ACT[4],
+            ACT[5],
+            ACT[6],
+            ACT[7]
+        ]
+    ),
     kind!("hl.prelu", "prelu", ["slope"], []),
     kind!("hl.ew_add", "ew_add", [], ACT),
     kind!("hl.ew_sub", "ew_sub", [], ACT),
@@ -142,24 +157,110 @@ pub(crate) static KINDS: &[LayerKind] = &[
     kind!("hl.ew_min", "ew_min", [], ACT),
     kind!("hl.ew_pow", "ew_pow", [], ACT),
     kind!("hl.concat", "concat", [], [("axis", Form::Same)]),
-    kind!("hl.split", "feature_splitter", [], [("axis", Form::Same), ("sizes", Form::Same)]),
-    kind!("hl.slice", "slice", [], [("starts", Form::Same), ("ends", Form::Same), ("steps", Form::Same)]),
+    kind!(
+        "hl.split",
+        "feature_splitter",
+        [],
+        [("axis", Form::Same), ("sizes", Form::Same)]
+    ),
+    kind!(
+        "hl.slice",
+        "slice",
+        [],
+        [
+            ("starts", Form::Same),
+            ("ends", Form::Same),
+            ("steps", Form::Same)
+        ]
+    ),
     kind!("hl.reshape", "reshape", [], []),
     kind!("hl.transpose", "transpose", [], [("perm", Form::Same)]),
-    kind!("hl.resize", "resize", [], [("mode", Form::Same), ("coordinate", Form::Same), ("nearest_mode", Form::Same)]),
-    kind!("hl.depth_to_space", "depth_to_space", [], [("block_size", Form::Same), ("mode", Form::Same)]),
-    kind!("hl.space_to_depth", "space_to_depth", [], [("block_size", Form::Same), ("mode", Form::Same)]),
-    kind!("hl.feature_shuffle", "feature_shuffle", [], [("groups", Form::Same)]),
+    kind!(
+        "hl.resize",
+        "resize",
+        [],
+        [
+            ("mode", Form::Same),
+            ("coordinate", Form::Same),
+            ("nearest_mode", Form::Same)
+        ]
+    ),
+    kind!(
+        "hl.depth_to_space",
+        "depth_to_space",
+        [],
+        [("block_size", Form::Same), ("mode", Form::Same)]
+    ),
+    kind!(
+        "hl.space_to_depth",
+        "space_to_depth",
+        [],
+        [("block_size", Form::Same), ("mode", Form::Same)]
+    ),
+    kind!(
+        "hl.feature_shuffle",
+        "feature_shuffle",
+        [],
+        [("groups", Form::Same)]
+    ),
     kind!("hl.softmax", "softmax", [], [("axis", Form::Same)]),
     kind!("hl.log_softmax", "log_softmax", [], [("axis", Form::Same)]),
-    kind!("hl.argmax", "argmax", [], [("axis", Form::Same), ("keepdims", Form::Same)]),
-    kind!("hl.reduce", "reduce", [], [("axes", Form::Same), ("keepdims", Form::Same)]),
-    kind!("hl.normalization", "normalization", [], [("mean", Form::Same), ("std", Form::Same)]),
-    kind!("hl.pad", "external_pad", [], [("pads", Form::Same), ("mode", Form::Same), ("value", Form::Same)]),
-    kind!("hl.one_hot", "one_hot", [], [("depth", Form::Same), ("on_value", Form::Same), ("off_value", Form::Same)]),
-    kind!("hl.layer_norm", "layer_norm", GB, [("axes", Form::Same), ("epsilon", Form::Same)]),
-    kind!("hl.instance_norm", "instance_norm", GB, [("epsilon", Form::Same)]),
-    kind!("hl.l2_norm", "l2_norm", [], [("axis", Form::Same), ("epsilon", Form::Same)]),
+    kind!(
+        "hl.argmax",
+        "argmax",
+        [],
+        [("axis", Form::Same), ("keepdims", Form::Same)]
+    ),
+    kind!(
+        "hl.reduce",
+        "reduce",
+        [],
+        [("axes", Form::Same), ("keepdims", Form::Same)]
+    ),
+    kind!(
+        "hl.normalization",
+        "normalization",
+        [],
+        [("mean", Form::Same), ("std", Form::Same)]
+    ),
+    kind!(
+        "hl.pad",
+        "external_pad",
+        [],
+        [
+            ("pads", Form::Same),
+            ("mode", Form::Same),
+            ("value", Form::Same)
+        ]
+    ),
+    kind!(
+        "hl.one_hot",
+        "one_hot",
+        [],
+        [
+            ("depth", Form::Same),
+            ("on_value", Form::Same),
+            ("off_value", Form::Same)
+        ]
+    ),
+    kind!(
+        "hl.layer_norm",
+        "layer_norm",
+        GB,
+        [("axes", Form::Same), ("epsilon", Form::Same)]
+    ),
+    kind!(
+        "hl.instance_norm",
+        "instance_norm",
+        GB,
+        [("epsilon", Form::Same)]
+    ),
+    kind!(
+        "hl.l2_norm",
+        "l2_norm",
+        [],
+        [("axis", Form::Same), ("epsilon", Form::Same)]
+    ),
 ];
 
 /// `reduce` kinds, each its own HN type `reduce_<kind>`.
@@ -174,15 +275,37 @@ pub(crate) fn by_op(op: &str) -> Option<&'static LayerKind> {
 
 /// The table entry for an HN type, and the reduce kind it implies.
 pub(crate) fn by_hn_type(ty: &str) -> Option<(&'static LayerKind, Option<&'static str>)> {
-    if let Some(kind) = ty.strip_prefix("reduce_").and_then(|k| REDUCE_KINDS.iter().find(|r| **r == k)) {
+    if let Some(kind) = ty
+        .strip_prefix("reduce_")
+        .and_then(|k| REDUCE_KINDS.iter().find(|r| **r == k))
+    {
         return by_op("hl.reduce").map(|k| (k, Some(*kind)));
     }
-    KINDS.iter().find(|k| k.hn_type == ty && k.op != "hl.reduce").map(|k| (k, None))
+    KINDS
+        .iter()
+        .find(|k| k.hn_type == ty && k.op != "hl.reduce")
+        .map(|k| (k, None))
+}
+
+/// Whether a weight slot may be absent (biases, layer-norm affine parameters).
+pub(crate) fn optional_weight(kind: &LayerKind, slot: &str) -> bool {
+    slot == "bias" || kind.op == "hl.layer_norm"
+}
+
+/// Whether a layer of this HN type reads arrays from the NPZ.
+pub(crate) fn needs_weights(hn_type: &str) -> bool {
+    hn_type == CONST_INPUT
+        || by_hn_type(hn_type)
+            .is_some_and(|(k, _)| k.weights.iter().any(|s| !optional_weight(k, s)))
 }
 
 /// Every HN type the rebuild understands, for error messages.
 pub(crate) fn supported_types() -> String {
-    let mut types: Vec<String> = KINDS.iter().filter(|k| k.op != "hl.reduce").map(|k| k.hn_type.to_string()).collect();
+    let mut types: Vec<String> = KINDS
+        .iter()
+        .filter(|k| k.op != "hl.reduce")
+        .map(|k| k.hn_type.to_string())
+        .collect();
     types.extend(REDUCE_KINDS.iter().map(|k| format!("reduce_{k}")));
     types.push(CONST_INPUT.to_string());
     types.join(", ")
@@ -209,7 +332,10 @@ pub(crate) fn json_to_attr(v: &Value) -> Result<Attribute, String> {
         Value::Bool(b) => Attribute::Bool(*b),
         Value::Number(n) => match n.as_i64() {
             Some(i) if !n.is_f64() => Attribute::i64(i),
-            _ => Attribute::f64(n.as_f64().ok_or_else(|| format!("number {n} is out of range"))?),
+            _ => Attribute::f64(
+                n.as_f64()
+                    .ok_or_else(|| format!("number {n} is out of range"))?,
+            ),
         },
         Value::String(s) => match s.as_str() {
             "inf" => Attribute::f64(f64::INFINITY),
@@ -217,8 +343,12 @@ pub(crate) fn json_to_attr(v: &Value) -> Result<Attribute, String> {
             "nan" => Attribute::f64(f64::NAN),
             _ => Attribute::str(s),
         },
-        Value::Array(items) => Attribute::Array(items.iter().map(json_to_attr).collect::<Result<_, _>>()?),
-        Value::Null | Value::Object(_) => return Err(format!("value {v} has no IR attribute form")),
+        Value::Array(items) => {
+            Attribute::Array(items.iter().map(json_to_attr).collect::<Result<_, _>>()?)
+        }
+        Value::Null | Value::Object(_) => {
+            return Err(format!("value {v} has no IR attribute form"))
+        }
     })
 }
 
@@ -233,7 +363,9 @@ pub(crate) fn to_nhwc(v: Value) -> Value {
 /// `[1, a, b, 1]` → `[a, b]`; other values unchanged.
 pub(crate) fn from_nhwc(v: &Value) -> Value {
     match v.as_array().map(Vec::as_slice) {
-        Some([one, a, b, one2]) if one.as_i64() == Some(1) && one2.as_i64() == Some(1) => json!([a, b]),
+        Some([one, a, b, one2]) if one.as_i64() == Some(1) && one2.as_i64() == Some(1) => {
+            json!([a, b])
+        }
         _ => v.clone(),
     }
 }
@@ -267,7 +399,10 @@ mod tests {
         for k in KINDS.iter().filter(|k| k.op != "hl.reduce") {
             assert_eq!(by_hn_type(k.hn_type).unwrap().0.op, k.op);
         }
-        assert_eq!(by_hn_type("reduce_sum_square").unwrap().1, Some("sum_square"));
+        assert_eq!(
+            by_hn_type("reduce_sum_square").unwrap().1,
+            Some("sum_square")
+        );
         assert!(by_hn_type("reduce").is_none());
         assert_eq!(from_nhwc(&to_nhwc(json!([2, 3]))), json!([2, 3]));
     }

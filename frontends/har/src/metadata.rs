@@ -31,7 +31,12 @@ pub enum HarState {
 }
 
 impl HarState {
-    pub const ALL: [HarState; 4] = [HarState::HailoModel, HarState::FpOptimized, HarState::Quantized, HarState::Compiled];
+    pub const ALL: [HarState; 4] = [
+        HarState::HailoModel,
+        HarState::FpOptimized,
+        HarState::Quantized,
+        HarState::Compiled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -130,14 +135,21 @@ impl MetaDoc {
             hw_arch: self.hw_arch.clone(),
             model_script: self.model_script.clone(),
             tool_version: self.tool_version.clone(),
-            content_hashes: self.members.iter().map(|(k, v)| (k.clone(), v.sha256.clone())).collect(),
+            content_hashes: self
+                .members
+                .iter()
+                .map(|(k, v)| (k.clone(), v.sha256.clone()))
+                .collect(),
         }
     }
 }
 
 /// Lower-case hex sha256.
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -146,7 +158,10 @@ mod tests {
 
     #[test]
     fn sha256_matches_fips_vector() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
@@ -155,6 +170,9 @@ mod tests {
             assert_eq!(s.as_str().parse::<HarState>().unwrap(), s);
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
         }
-        assert!("native".parse::<HarState>().unwrap_err().contains("hailo_model, fp_optimized"));
+        assert!("native"
+            .parse::<HarState>()
+            .unwrap_err()
+            .contains("hailo_model, fp_optimized"));
     }
 }

@@ -47,7 +47,11 @@ impl<'de> Deserialize<'de> for HnDoc {
             layers: OrderedLayers,
         }
         let r = Raw::deserialize(d)?;
-        Ok(HnDoc { name: r.name, net_params: r.net_params, layers: r.layers })
+        Ok(HnDoc {
+            name: r.name,
+            net_params: r.net_params,
+            layers: r.layers,
+        })
     }
 }
 
@@ -59,7 +63,10 @@ pub(crate) enum RebuildError {
 }
 
 fn fail<T>(layer: &str, message: impl Into<String>) -> Result<T, RebuildError> {
-    Err(RebuildError::Layer { layer: layer.to_string(), message: message.into() })
+    Err(RebuildError::Layer {
+        layer: layer.to_string(),
+        message: message.into(),
+    })
 }
 
 struct Layer<'a> {
@@ -80,7 +87,12 @@ fn str_list<'a>(layer: &str, v: &'a Value, field: &str) -> Result<Vec<&'a str>, 
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|x| x.as_str().map_or_else(|| fail(layer, format!("'{field}' must hold strings, found {x}")), Ok))
+            .map(|x| {
+                x.as_str().map_or_else(
+                    || fail(layer, format!("'{field}' must hold strings, found {x}")),
+                    Ok,
+                )
+            })
             .collect(),
         Some(other) => fail(layer, format!("'{field}' must be a list, found {other}")),
     }
@@ -88,19 +100,28 @@ fn str_list<'a>(layer: &str, v: &'a Value, field: &str) -> Result<Vec<&'a str>, 
 
 /// A list of HN shapes; the leading -1 (batch) becomes 1.
 fn shape_list(layer: &str, v: &Value, field: &str) -> Result<Vec<Vec<i64>>, RebuildError> {
-    let bad = |x: &Value| fail(layer, format!("'{field}' must be a list of shapes like [-1, 56, 56, 64], found {x}"));
-    let Some(list) = v.get(field) else { return Ok(Vec::new()) };
-    let Some(items) = list.as_array() else { return bad(list) };
+    let bad = |x: &Value| RebuildError::Layer {
+        layer: layer.to_string(),
+        message: format!("'{field}' must be a list of shapes like [-1, 56, 56, 64], found {x}"),
+    };
+    let Some(list) = v.get(field) else {
+        return Ok(Vec::new());
+    };
+    let Some(items) = list.as_array() else {
+        return Err(bad(list));
+    };
     items
         .iter()
         .map(|s| {
-            let Some(dims) = s.as_array() else { return bad(s) };
+            let Some(dims) = s.as_array() else {
+                return Err(bad(s));
+            };
             dims.iter()
                 .enumerate()
                 .map(|(i, d)| match d.as_i64() {
                     Some(-1) if i == 0 => Ok(1),
                     Some(n) if n >= 0 => Ok(n),
-                    _ => bad(s),
+                    _ => Err(bad(s)),
                 })
                 .collect()
         })
@@ -111,14 +132,26 @@ fn parse_layer<'a>(net: &str, name: &'a str, v: &'a Value) -> Result<Layer<'a>, 
     if !v.is_object() {
         return fail(name, "a layer must be a JSON object");
     }
-    let Some(ty) = v.get("type").and_then(Value::as_str) else { return fail(name, "has no string 'type'") };
-    let short = name.strip_prefix(net).and_then(|s| s.strip_prefix('/')).unwrap_or(name);
+    let Some(ty) = v.get("type").and_then(Value::as_str) else {
+        return fail(name, "has no string 'type'");
+    };
+    let short = name
+        .strip_prefix(net)
+        .and_then(|s| s.strip_prefix('/'))
+        .unwrap_or(name);
     let ports = match v.get("output_ports") {
         None => None,
         Some(p) => Some(
             p.as_array()
-                .and_then(|a| a.iter().map(|x| x.as_u64().map(|n| n as usize)).collect::<Option<Vec<_>>>())
-                .map_or_else(|| fail(name, "'output_ports' must be a list of result indices"), Ok)?,
+                .and_then(|a| {
+                    a.iter()
+                        .map(|x| x.as_u64().map(|n| n as usize))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .map_or_else(
+                    || fail(name, "'output_ports' must be a list of result indices"),
+                    Ok,
+                )?,
         ),
     };
     let params = match v.get("params") {
@@ -141,7 +174,10 @@ fn parse_layer<'a>(net: &str, name: &'a str, v: &'a Value) -> Result<Layer<'a>, 
 }
 
 /// Layer indices in dependency order, ties in file order.
-fn topo_order(layers: &[Layer<'_>], index: &HashMap<&str, usize>) -> Result<Vec<usize>, RebuildError> {
+fn topo_order(
+    layers: &[Layer<'_>],
+    index: &HashMap<&str, usize>,
+) -> Result<Vec<usize>, RebuildError> {
     let mut indegree = vec![0usize; layers.len()];
     let mut users = vec![Vec::new(); layers.len()];
     for (i, l) in layers.iter().enumerate() {
@@ -198,7 +234,13 @@ impl Rebuild<'_> {
         let shape: Vec<i64> = array.shape().iter().map(|&d| d as i64).collect();
         let ty = f32_tensor(&shape);
         self.m.resources.insert(key, f32_blob(array));
-        let spec = OpSpec::new("hl.const").results(&[ty]).attr("value", Attribute::DenseResource { key: Sym::new(key), ty });
+        let spec = OpSpec::new("hl.const").results(&[ty]).attr(
+            "value",
+            Attribute::DenseResource {
+                key: Sym::new(key),
+                ty,
+            },
+        );
         let op = self.m.create_op(spec);
         self.m.append_op(self.block, op);
         self.m.result(op, 0)
@@ -212,31 +254,56 @@ impl Rebuild<'_> {
         let port = match &p.ports {
             None => 0,
             Some(ports) => {
-                let used = self.consumed.entry(producer).or_insert_with(|| vec![false; p.output.len()]);
+                let used = self
+                    .consumed
+                    .entry(producer)
+                    .or_insert_with(|| vec![false; p.output.len()]);
                 match (0..p.output.len()).find(|&j| p.output[j] == consumer && !used[j]) {
                     Some(j) => {
                         used[j] = true;
                         *ports.get(j).unwrap_or(&0)
                     }
-                    None => return fail(consumer, format!("'{}' does not list it among its outputs", p.name)),
+                    None => {
+                        return fail(
+                            consumer,
+                            format!("'{}' does not list it among its outputs", p.name),
+                        )
+                    }
                 }
             }
         };
         match self.results.get(&producer).and_then(|r| r.get(port)) {
             Some(&v) => Ok(v),
-            None => fail(consumer, format!("reads result {port} of '{}', which has no such result", p.name)),
+            None => fail(
+                consumer,
+                format!(
+                    "reads result {port} of '{}', which has no such result",
+                    p.name
+                ),
+            ),
         }
     }
 
-    fn result_types(&self, l: &Layer<'_>, op: &str, attrs: &[(&str, Attribute)]) -> Result<Vec<Type>, RebuildError> {
+    fn result_types(
+        &self,
+        l: &Layer<'_>,
+        op: &str,
+        attrs: &[(&str, Attribute)],
+    ) -> Result<Vec<Type>, RebuildError> {
         let Some(ports) = &l.ports else {
             return match l.output_shapes.first().or(l.input_shapes.first()) {
                 Some(s) => Ok(vec![f32_tensor(s)]),
                 None => fail(l.name, "has no 'output_shapes'"),
             };
         };
-        let sizes = attrs.iter().find(|a| a.0 == "sizes").and_then(|a| a.1.as_i64_array());
-        let axis = attrs.iter().find(|a| a.0 == "axis").and_then(|a| a.1.as_i64());
+        let sizes = attrs
+            .iter()
+            .find(|a| a.0 == "sizes")
+            .and_then(|a| a.1.as_i64_array());
+        let axis = attrs
+            .iter()
+            .find(|a| a.0 == "axis")
+            .and_then(|a| a.1.as_i64());
         let count = match (&sizes, op) {
             (Some(s), "hl.split") => s.len(),
             _ => ports.iter().max().map_or(1, |p| p + 1),
@@ -248,34 +315,54 @@ impl Rebuild<'_> {
                         return Ok(f32_tensor(s));
                     }
                 }
-                let (Some(sizes), Some(axis), Some(input)) = (&sizes, axis, l.input_shapes.first()) else {
+                let (Some(sizes), Some(axis), Some(input)) = (&sizes, axis, l.input_shapes.first())
+                else {
                     return fail(l.name, format!("the shape of result {r} is not recorded"));
                 };
                 let mut shape = input.clone();
-                match (usize::try_from(axis).ok().and_then(|a| shape.get_mut(a)), sizes.get(r)) {
+                match (
+                    usize::try_from(axis).ok().and_then(|a| shape.get_mut(a)),
+                    sizes.get(r),
+                ) {
                     (Some(d), Some(&n)) => *d = n,
-                    _ => return fail(l.name, format!("split axis {axis} does not fit input shape {input:?}")),
+                    _ => {
+                        return fail(
+                            l.name,
+                            format!("split axis {axis} does not fit input shape {input:?}"),
+                        )
+                    }
                 }
                 Ok(f32_tensor(&shape))
             })
             .collect()
     }
 
-    fn attrs(&self, l: &Layer<'_>, kind: &layers::LayerKind) -> Result<Vec<(&'static str, Attribute)>, RebuildError> {
+    fn attrs(
+        &self,
+        l: &Layer<'_>,
+        kind: &layers::LayerKind,
+    ) -> Result<Vec<(&'static str, Attribute)>, RebuildError> {
         let mut out = Vec::new();
-        let Some(params) = l.params else { return Ok(out) };
+        let Some(params) = l.params else {
+            return Ok(out);
+        };
         for flag in ["elementwise_add", "batch_norm"] {
-            if kind.weights.first() == Some(&"kernel") && params.get(flag) == Some(&Value::Bool(true)) {
+            if kind.weights.first() == Some(&"kernel")
+                && params.get(flag) == Some(&Value::Bool(true))
+            {
                 return fail(l.name, format!("has '{flag}: true' (a fused {flag}), which hailo-rs cannot rebuild from an HN"));
             }
         }
         for &(name, form) in kind.attrs {
-            let Some(v) = params.get(form.hn_name(name)) else { continue };
+            let Some(v) = params.get(form.hn_name(name)) else {
+                continue;
+            };
             let v = match form {
                 Form::Spatial | Form::SpatialAs(_) => layers::from_nhwc(v),
                 Form::Same | Form::Renamed(_) => v.clone(),
             };
-            let a = layers::json_to_attr(&v).or_else(|e| fail(l.name, format!("param '{}': {e}", form.hn_name(name))))?;
+            let a = layers::json_to_attr(&v)
+                .or_else(|e| fail(l.name, format!("param '{}': {e}", form.hn_name(name))))?;
             out.push((name, a));
         }
         Ok(out)
@@ -286,12 +373,16 @@ impl Rebuild<'_> {
         let l = &layers[idx];
         if l.ty == layers::CONST_INPUT {
             let key = format!("{}/const:0", l.name);
-            let Some(&array) = self.npz.get(key.as_str()) else { return fail(l.name, format!("the NPZ has no array '{key}'")) };
+            let Some(&array) = self.npz.get(key.as_str()) else {
+                return fail(l.name, format!("the NPZ has no array '{key}'"));
+            };
             let v = self.constant(&format!("{}.const", l.short), array);
             self.results.insert(idx, vec![v]);
             return Ok(());
         }
-        let Some((kind, reduce)) = layers::by_hn_type(l.ty) else { return fail(l.name, "unsupported type") };
+        let Some((kind, reduce)) = layers::by_hn_type(l.ty) else {
+            return fail(l.name, "unsupported type");
+        };
         let mut operands = Vec::new();
         if let Some(a) = arg {
             operands.push(a);
@@ -304,8 +395,18 @@ impl Rebuild<'_> {
         for slot in kind.weights {
             let key = format!("{}/{slot}:0", l.name);
             match (self.npz.get(key.as_str()).copied(), missing) {
-                (Some(_), Some(prev)) => return fail(l.name, format!("the NPZ has '{key}' but no '{prev}' before it")),
-                (Some(array), None) => operands.push(self.constant(&format!("{}.{slot}", l.short), array)),
+                (Some(_), Some(prev)) => {
+                    return fail(
+                        l.name,
+                        format!("the NPZ has '{key}' but no '{prev}' before it"),
+                    )
+                }
+                (Some(array), None) => {
+                    operands.push(self.constant(&format!("{}.{slot}", l.short), array))
+                }
+                (None, _) if !layers::optional_weight(kind, slot) => {
+                    return fail(l.name, format!("the NPZ has no array '{key}'"));
+                }
                 (None, _) => missing = missing.or(Some(slot)),
             }
         }
@@ -315,7 +416,10 @@ impl Rebuild<'_> {
         }
         attrs.extend(self.attrs(l, kind)?);
         let types = self.result_types(l, kind.op, &attrs)?;
-        let mut spec = OpSpec::new(kind.op).operands(&operands).results(&types).loc(location(&l.original_names));
+        let mut spec = OpSpec::new(kind.op)
+            .operands(&operands)
+            .results(&types)
+            .loc(location(&l.original_names));
         for (k, v) in attrs {
             spec = spec.attr(k, v);
         }
@@ -329,7 +433,12 @@ impl Rebuild<'_> {
 /// Rebuilds the `hl` module an HN describes, weights from `npz`.
 pub(crate) fn rebuild(hn: &HnDoc, npz: &[(String, NpyArray)]) -> Result<Module, RebuildError> {
     let net = hn.name.as_str();
-    let layers: Vec<Layer<'_>> = hn.layers.0.iter().map(|(k, v)| parse_layer(net, k, v)).collect::<Result<_, _>>()?;
+    let layers: Vec<Layer<'_>> = hn
+        .layers
+        .0
+        .iter()
+        .map(|(k, v)| parse_layer(net, k, v))
+        .collect::<Result<_, _>>()?;
     let unsupported: Vec<(String, String)> = layers
         .iter()
         .filter(|l| l.ty != layers::CONST_INPUT && layers::by_hn_type(l.ty).is_none())
@@ -338,11 +447,23 @@ pub(crate) fn rebuild(hn: &HnDoc, npz: &[(String, NpyArray)]) -> Result<Module, 
     if !unsupported.is_empty() {
         return Err(RebuildError::Unsupported(unsupported));
     }
-    let index: HashMap<&str, usize> = layers.iter().enumerate().map(|(i, l)| (l.name, i)).collect();
+    let index: HashMap<&str, usize> = layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name, i))
+        .collect();
     let order = topo_order(&layers, &index)?;
     let order_list = |key: &str| -> Vec<usize> {
-        let names = hn.net_params.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-        names.iter().filter_map(|n| n.as_str().and_then(|n| index.get(n)).copied()).collect()
+        let names = hn
+            .net_params
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        names
+            .iter()
+            .filter_map(|n| n.as_str().and_then(|n| index.get(n)).copied())
+            .collect()
     };
     // Graph inputs: the recorded order, then any input layer it does not mention.
     let mut inputs = order_list("input_layers_order");
@@ -352,9 +473,14 @@ pub(crate) fn rebuild(hn: &HnDoc, npz: &[(String, NpyArray)]) -> Result<Module, 
             inputs.push(i);
         }
     }
+    let output_order = order_list("output_layers_order");
     let mut arg_types = Vec::new();
     for &i in &inputs {
-        match layers[i].output_shapes.first().or(layers[i].input_shapes.first()) {
+        match layers[i]
+            .output_shapes
+            .first()
+            .or(layers[i].input_shapes.first())
+        {
             Some(s) => arg_types.push(f32_tensor(s)),
             None => return fail(layers[i].name, "input layer has no shape"),
         }
@@ -364,16 +490,26 @@ pub(crate) fn rebuild(hn: &HnDoc, npz: &[(String, NpyArray)]) -> Result<Module, 
     let (graph, block) = hailo_ir::builtin::create_graph(&mut m, body, "main", &arg_types, &[]);
     let args = m.block(block).args().to_vec();
     let npz_map = npz.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let mut r = Rebuild { m, block, layers: &layers, index, npz: npz_map, results: HashMap::new(), consumed: HashMap::new() };
+    let mut r = Rebuild {
+        m,
+        block,
+        layers: &layers,
+        index,
+        npz: npz_map,
+        results: HashMap::new(),
+        consumed: HashMap::new(),
+    };
     for &i in &order {
         let arg = inputs.iter().position(|&x| x == i).map(|p| args[p]);
         r.layer(i, arg)?;
     }
     // Graph outputs: output layers fed by `output_layers_order`, in that order, then the rest.
     let mut outputs: Vec<usize> = Vec::new();
-    for fed in order_list("output_layers_order") {
+    for fed in output_order {
         let found = (0..layers.len()).find(|&i| {
-            layers[i].ty == "output_layer" && !outputs.contains(&i) && (i == fed || layers[i].input.first() == Some(&layers[fed].name))
+            layers[i].ty == "output_layer"
+                && !outputs.contains(&i)
+                && (i == fed || layers[i].input.first() == Some(&layers[fed].name))
         });
         outputs.extend(found);
     }
@@ -382,10 +518,18 @@ pub(crate) fn rebuild(hn: &HnDoc, npz: &[(String, NpyArray)]) -> Result<Module, 
             outputs.push(i);
         }
     }
-    let values: Vec<ValueId> = outputs.iter().filter_map(|i| r.results.get(i).and_then(|v| v.first().copied())).collect();
+    let values: Vec<ValueId> = outputs
+        .iter()
+        .filter_map(|i| r.results.get(i).and_then(|v| v.first().copied()))
+        .collect();
     let result_types: Vec<Type> = values.iter().map(|&v| r.m.value_type(v)).collect();
-    let ret = r.m.create_op(OpSpec::new(hailo_ir::builtin::RETURN).operands(&values));
+    let ret =
+        r.m.create_op(OpSpec::new(hailo_ir::builtin::RETURN).operands(&values));
     r.m.append_op(block, ret);
-    r.m.set_attr(graph, "function_type", Attribute::Type(Type::function(arg_types, result_types)));
+    r.m.set_attr(
+        graph,
+        "function_type",
+        Attribute::Type(Type::function(arg_types, result_types)),
+    );
     Ok(r.m)
 }

@@ -23,7 +23,10 @@ pub(crate) struct TarError {
 }
 
 fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, TarError> {
-    Err(TarError { offset, message: message.into() })
+    Err(TarError {
+        offset,
+        message: message.into(),
+    })
 }
 
 /// Serializes `members` as a ustar archive ending with two zero blocks.
@@ -100,7 +103,16 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<Member>, TarError> {
     let mut pax_size: Option<usize> = None;
     while off < bytes.len() {
         if bytes.len() - off < BLOCK {
-            return err(off, format!("truncated archive: a {BLOCK}-byte header is cut off after {} bytes", bytes.len() - off));
+            if bytes[off..].iter().all(|&b| b == 0) {
+                break; // a cut-off end-of-archive marker
+            }
+            return err(
+                off,
+                format!(
+                    "truncated archive: a {BLOCK}-byte header is cut off after {} bytes",
+                    bytes.len() - off
+                ),
+            );
         }
         let h = &bytes[off..off + BLOCK];
         if h.iter().all(|&b| b == 0) {
@@ -126,7 +138,10 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<Member>, TarError> {
         match h[156] {
             b'0' | 0 | b'7' => {
                 let name = long_name.take().unwrap_or_else(|| header_name(h));
-                members.push(Member { name: clean_name(&name), data: data.to_vec() });
+                members.push(Member {
+                    name: clean_name(&name),
+                    data: data.to_vec(),
+                });
             }
             b'x' => {
                 let (name, size) = parse_pax(data, off)?;
@@ -146,12 +161,34 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Vec<Member>, TarError> {
 
 fn check_sum(h: &[u8], off: usize) -> Result<(), TarError> {
     let stored = parse_octal(&h[148..156]);
-    let unsigned: i64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { i64::from(b) }).sum();
-    let signed: i64 =
-        h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { i64::from(b as i8) }).sum();
+    let unsigned: i64 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                i64::from(b)
+            }
+        })
+        .sum();
+    let signed: i64 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                i64::from(b as i8)
+            }
+        })
+        .sum();
     match stored {
         Some(s) if s as i64 == unsigned || s as i64 == signed => Ok(()),
-        _ if off == 0 => err(0, "not a tar archive: the first 512-byte header has no valid ustar checksum"),
+        _ if off == 0 => err(
+            0,
+            "not a tar archive: the first 512-byte header has no valid ustar checksum",
+        ),
         _ => err(
             off,
             format!(
@@ -164,7 +201,9 @@ fn check_sum(h: &[u8], off: usize) -> Result<(), TarError> {
 
 /// Octal field, NUL/space padded; `None` when it holds anything else.
 fn parse_octal(field: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(until_nul(field)).ok()?.trim_matches(' ');
+    let text = std::str::from_utf8(until_nul(field))
+        .ok()?
+        .trim_matches(' ');
     if text.is_empty() {
         return Some(0);
     }
@@ -174,23 +213,37 @@ fn parse_octal(field: &[u8]) -> Option<u64> {
 fn parse_size(field: &[u8], off: usize) -> Result<usize, TarError> {
     let value = if field[0] & 0x80 != 0 {
         // GNU base-256: big-endian binary after the marker bit.
-        field[1..].iter().try_fold(u64::from(field[0] & 0x7f), |acc, &b| acc.checked_mul(256).map(|a| a | u64::from(b)))
+        field[1..]
+            .iter()
+            .try_fold(u64::from(field[0] & 0x7f), |acc, &b| {
+                acc.checked_mul(256).map(|a| a | u64::from(b))
+            })
     } else {
         parse_octal(field)
     };
     match value.and_then(|v| usize::try_from(v).ok()) {
         Some(v) => Ok(v),
-        None => err(off, "corrupted archive: the header's size field is not a number"),
+        None => err(
+            off,
+            "corrupted archive: the header's size field is not a number",
+        ),
     }
 }
 
 fn until_nul(field: &[u8]) -> &[u8] {
-    field.iter().position(|&b| b == 0).map_or(field, |n| &field[..n])
+    field
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(field, |n| &field[..n])
 }
 
 fn header_name(h: &[u8]) -> String {
     let name = String::from_utf8_lossy(until_nul(&h[..100])).into_owned();
-    let prefix = if &h[257..262] == b"ustar" && h[262] == 0 { until_nul(&h[345..500]) } else { &[] };
+    let prefix = if &h[257..262] == b"ustar" && h[262] == 0 {
+        until_nul(&h[345..500])
+    } else {
+        &[]
+    };
     if prefix.is_empty() {
         name
     } else {
@@ -206,9 +259,15 @@ fn clean_name(name: &str) -> String {
 fn parse_pax(mut data: &[u8], off: usize) -> Result<(Option<String>, Option<usize>), TarError> {
     let (mut path, mut size) = (None, None);
     while !data.is_empty() && data[0] != 0 {
-        let bad = || TarError { offset: off, message: "corrupted archive: malformed pax extended header record".into() };
+        let bad = || TarError {
+            offset: off,
+            message: "corrupted archive: malformed pax extended header record".into(),
+        };
         let space = data.iter().position(|&b| b == b' ').ok_or_else(bad)?;
-        let len: usize = std::str::from_utf8(&data[..space]).ok().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let len: usize = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
         if len <= space + 1 || len > data.len() || data[len - 1] != b'\n' {
             return Err(bad());
         }
@@ -242,9 +301,12 @@ mod tests {
 
     #[test]
     fn pax_record_length_counts_itself() {
-        assert_eq!(pax_record("path", "abc"), "13 path=abc\n");
+        assert_eq!(pax_record("path", "abc"), "12 path=abc\n");
         let r = pax_record("path", &"y".repeat(95));
-        assert_eq!(r.len(), r.split(' ').next().unwrap().parse::<usize>().unwrap());
+        assert_eq!(
+            r.len(),
+            r.split(' ').next().unwrap().parse::<usize>().unwrap()
+        );
     }
 
     #[test]
@@ -255,8 +317,18 @@ mod tests {
         assert_eq!(e.offset, 1024);
         assert!(e.message.contains("checksum mismatch"), "{}", e.message);
         let e = read(&write(&[("a", &[7u8; 600])])[..900]).err().unwrap();
-        assert_eq!((e.offset, e.message.as_str()), (0, "truncated archive: entry 'a' declares 600 bytes but only 388 remain"));
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (
+                0,
+                "truncated archive: entry 'a' declares 600 bytes but only 388 remain"
+            )
+        );
         assert!(read(b"").err().unwrap().message.contains("empty"));
-        assert!(read(&[b'z'; 1024]).err().unwrap().message.starts_with("not a tar archive"));
+        assert!(read(&[b'z'; 1024])
+            .err()
+            .unwrap()
+            .message
+            .starts_with("not a tar archive"));
     }
 }

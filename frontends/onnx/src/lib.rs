@@ -15,6 +15,7 @@ mod select;
 mod shape;
 mod tensor;
 mod tensor_io;
+pub mod to_hl;
 mod validate;
 
 pub use attr::Attribute;

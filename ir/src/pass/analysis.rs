@@ -41,7 +41,9 @@ impl AnalysisManager {
             self.computed += 1;
             self.cache.insert(key, Box::new(A::compute(m, op)));
         }
-        self.cache[&key].downcast_ref::<A>().expect("analysis cache holds the keyed type")
+        self.cache[&key]
+            .downcast_ref::<A>()
+            .expect("analysis cache holds the keyed type")
     }
 
     pub fn is_cached<A: Analysis>(&self, op: OpId) -> bool {

@@ -49,6 +49,10 @@ impl Instrumentation {
 
 /// `  0.0012 ( 42.1%)` for one row of the timing report.
 pub fn timing_cell(d: Duration, total: Duration) -> String {
-    let pct = if total.is_zero() { 0.0 } else { 100.0 * d.as_secs_f64() / total.as_secs_f64() };
+    let pct = if total.is_zero() {
+        0.0
+    } else {
+        100.0 * d.as_secs_f64() / total.as_secs_f64()
+    };
     format!("{:>9.4} ({:>5.1}%)", d.as_secs_f64(), pct)
 }

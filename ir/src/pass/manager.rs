@@ -10,14 +10,18 @@ use super::instrument::{timing_cell, Instrumentation};
 use super::pipeline::{self, Element};
 use super::registry::PassRegistry;
 use super::{Pass, PassCx, Statistic};
-use crate::dialect::Context;
 use crate::diag::{DiagEngine, Diagnostic};
+use crate::dialect::Context;
 use crate::module::{Module, OpId};
 use crate::printer::{print_op, PrintOptions};
 use std::time::{Duration, Instant};
 
 enum Entry {
-    Pass { pass: Box<dyn Pass>, time: Duration, stats: Vec<Statistic> },
+    Pass {
+        pass: Box<dyn Pass>,
+        time: Duration,
+        stats: Vec<Statistic>,
+    },
     Nested(OpPassManager),
 }
 
@@ -44,16 +48,25 @@ pub struct RunFailure {
 
 impl OpPassManager {
     pub fn new(anchor: &str) -> OpPassManager {
-        OpPassManager { anchor: anchor.to_owned(), entries: Vec::new(), time: Duration::ZERO }
+        OpPassManager {
+            anchor: anchor.to_owned(),
+            entries: Vec::new(),
+            time: Duration::ZERO,
+        }
     }
 
     /// Builds a manager from pipeline text; the text must be `op-name(...)`.
     pub fn parse(text: &str, registry: &PassRegistry) -> Result<OpPassManager, PipelineError> {
-        let elems = pipeline::parse(text).map_err(|e| PipelineError { offset: e.offset, message: e.message })?;
+        let elems = pipeline::parse(text).map_err(|e| PipelineError {
+            offset: e.offset,
+            message: e.message,
+        })?;
         let [top] = elems.as_slice() else {
             return Err(PipelineError {
                 offset: elems[1].offset,
-                message: "a pass pipeline has exactly one top-level op anchor, e.g. builtin.module(...)".into(),
+                message:
+                    "a pass pipeline has exactly one top-level op anchor, e.g. builtin.module(...)"
+                        .into(),
             });
         };
         let Some(nested) = &top.nested else {
@@ -70,9 +83,17 @@ impl OpPassManager {
         Ok(pm)
     }
 
-    fn add_elements(&mut self, elems: &[Element], registry: &PassRegistry, base: usize) -> Result<(), PipelineError> {
+    fn add_elements(
+        &mut self,
+        elems: &[Element],
+        registry: &PassRegistry,
+        base: usize,
+    ) -> Result<(), PipelineError> {
         for e in elems {
-            let at = |message: String| PipelineError { offset: base + e.offset, message };
+            let at = |message: String| PipelineError {
+                offset: base + e.offset,
+                message,
+            };
             if let Some(nested) = &e.nested {
                 if !e.options.is_empty() {
                     return Err(at(format!("op anchor '{}' takes no options", e.name)));
@@ -90,22 +111,38 @@ impl OpPassManager {
                     }
                 }
                 let pass = (info.create)(&e.options).map_err(|m| at(format!("{}: {m}", e.name)))?;
-                self.entries.push(Entry::Pass { pass, time: Duration::ZERO, stats: Vec::new() });
+                self.entries.push(Entry::Pass {
+                    pass,
+                    time: Duration::ZERO,
+                    stats: Vec::new(),
+                });
             } else if let Some(p) = registry.pipeline(&e.name) {
-                let inner = pipeline::parse(p.text).map_err(|x| at(format!("in pipeline '{}': {}", p.name, x.message)))?;
+                let inner = pipeline::parse(p.text)
+                    .map_err(|x| at(format!("in pipeline '{}': {}", p.name, x.message)))?;
                 let mut tmp = OpPassManager::new(&self.anchor);
-                tmp.add_elements(&inner, registry, 0).map_err(|x| at(format!("in pipeline '{}': {}", p.name, x.message)))?;
+                tmp.add_elements(&inner, registry, 0)
+                    .map_err(|x| at(format!("in pipeline '{}': {}", p.name, x.message)))?;
                 self.entries.extend(tmp.entries);
             } else {
-                let hint = registry.suggest(&e.name).map(|s| format!("; did you mean '{s}'?")).unwrap_or_default();
-                return Err(at(format!("'{}' does not refer to a registered pass or pass pipeline{hint}", e.name)));
+                let hint = registry
+                    .suggest(&e.name)
+                    .map(|s| format!("; did you mean '{s}'?"))
+                    .unwrap_or_default();
+                return Err(at(format!(
+                    "'{}' does not refer to a registered pass or pass pipeline{hint}",
+                    e.name
+                )));
             }
         }
         Ok(())
     }
 
     pub fn add_pass(&mut self, pass: Box<dyn Pass>) {
-        self.entries.push(Entry::Pass { pass, time: Duration::ZERO, stats: Vec::new() });
+        self.entries.push(Entry::Pass {
+            pass,
+            time: Duration::ZERO,
+            stats: Vec::new(),
+        });
     }
 
     pub fn nest(&mut self, anchor: &str) -> &mut OpPassManager {
@@ -174,11 +211,27 @@ impl OpPassManager {
                 }
                 Entry::Pass { pass, time, stats } => {
                     let name = pass.name();
-                    let dump_op = |m: &Module| print_op(m, ctx, op, PrintOptions { elide_resources: true, ..Default::default() });
+                    let dump_op = |m: &Module| {
+                        print_op(
+                            m,
+                            ctx,
+                            op,
+                            PrintOptions {
+                                elide_resources: true,
+                                ..Default::default()
+                            },
+                        )
+                    };
                     let header = |what: &str, m: &Module| {
                         let o = m.op(op);
-                        let sym = m.symbol_name(op).map(|s| format!(" @{s}")).unwrap_or_default();
-                        format!("// -----// IR Dump {what} {name} ({}{sym}) //----- //\n", o.name_str())
+                        let sym = m
+                            .symbol_name(op)
+                            .map(|s| format!(" @{s}"))
+                            .unwrap_or_default();
+                        format!(
+                            "// -----// IR Dump {what} {name} ({}{sym}) //----- //\n",
+                            o.name_str()
+                        )
                     };
                     if inst.print_before.matches(name) {
                         let text = header("Before", m) + &dump_op(m);
@@ -202,9 +255,15 @@ impl OpPassManager {
                             }
                             let mut d = diags.take();
                             if d.is_empty() {
-                                d.push(Diagnostic::error(m.op(op).loc.clone(), format!("pass '{name}' failed")));
+                                d.push(Diagnostic::error(
+                                    m.op(op).loc.clone(),
+                                    format!("pass '{name}' failed"),
+                                ));
                             }
-                            return Err(RunFailure { pass: name.to_owned(), diagnostics: d });
+                            return Err(RunFailure {
+                                pass: name.to_owned(),
+                                diagnostics: d,
+                            });
                         }
                         Ok(preserved) => {
                             am.invalidate(&preserved);
@@ -220,8 +279,14 @@ impl OpPassManager {
                     if inst.verify_each {
                         if let Err(errs) = crate::verifier::verify(m, ctx, op) {
                             let mut d = errs;
-                            d.push(Diagnostic::note(m.op(op).loc.clone(), format!("verification failed after pass '{name}'")));
-                            return Err(RunFailure { pass: name.to_owned(), diagnostics: d });
+                            d.push(Diagnostic::note(
+                                m.op(op).loc.clone(),
+                                format!("verification failed after pass '{name}'"),
+                            ));
+                            return Err(RunFailure {
+                                pass: name.to_owned(),
+                                diagnostics: d,
+                            });
                         }
                     }
                 }
@@ -233,10 +298,17 @@ impl OpPassManager {
     /// `--timing`: wall time per pass as a tree mirroring the pipeline.
     pub fn timing_report(&self, total: Duration, extra: &[(&str, Duration)]) -> String {
         let mut out = String::new();
-        out.push_str("===-------------------------------------------------------------------------===\n");
+        out.push_str(
+            "===-------------------------------------------------------------------------===\n",
+        );
         out.push_str("                         ... Execution time report ...\n");
-        out.push_str("===-------------------------------------------------------------------------===\n");
-        out.push_str(&format!("  Total Execution Time: {:.4} seconds\n\n", total.as_secs_f64()));
+        out.push_str(
+            "===-------------------------------------------------------------------------===\n",
+        );
+        out.push_str(&format!(
+            "  Total Execution Time: {:.4} seconds\n\n",
+            total.as_secs_f64()
+        ));
         out.push_str("  ----Wall Time----  ----Name----\n");
         for (name, d) in extra.iter().take(1) {
             out.push_str(&format!("  {}  {name}\n", timing_cell(*d, total)));
@@ -251,11 +323,19 @@ impl OpPassManager {
 
     fn timing_rows(&self, total: Duration, depth: usize, out: &mut String) {
         let pad = "  ".repeat(depth);
-        out.push_str(&format!("  {}  {pad}'{}' Pipeline\n", timing_cell(self.time, total), self.anchor));
+        out.push_str(&format!(
+            "  {}  {pad}'{}' Pipeline\n",
+            timing_cell(self.time, total),
+            self.anchor
+        ));
         for e in &self.entries {
             match e {
                 Entry::Pass { pass, time, .. } => {
-                    out.push_str(&format!("  {}  {pad}  {}\n", timing_cell(*time, total), pass.name()));
+                    out.push_str(&format!(
+                        "  {}  {pad}  {}\n",
+                        timing_cell(*time, total),
+                        pass.name()
+                    ));
                 }
                 Entry::Nested(pm) => pm.timing_rows(total, depth + 1, out),
             }
@@ -265,9 +345,13 @@ impl OpPassManager {
     /// `--pass-statistics`: every statistic of every pass, in pipeline order.
     pub fn statistics_report(&self) -> String {
         let mut out = String::new();
-        out.push_str("===-------------------------------------------------------------------------===\n");
+        out.push_str(
+            "===-------------------------------------------------------------------------===\n",
+        );
         out.push_str("                         ... Pass statistics report ...\n");
-        out.push_str("===-------------------------------------------------------------------------===\n");
+        out.push_str(
+            "===-------------------------------------------------------------------------===\n",
+        );
         self.stat_rows(0, &mut out);
         out
     }
@@ -280,7 +364,10 @@ impl OpPassManager {
                 Entry::Pass { pass, stats, .. } => {
                     out.push_str(&format!("{pad}  {}\n", pass.name()));
                     for s in stats {
-                        out.push_str(&format!("{pad}    (S) {} {} - {}\n", s.value, s.name, s.description));
+                        out.push_str(&format!(
+                            "{pad}    (S) {} {} - {}\n",
+                            s.value, s.name, s.description
+                        ));
                     }
                 }
                 Entry::Nested(pm) => pm.stat_rows(depth + 1, out),

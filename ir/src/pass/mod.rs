@@ -20,8 +20,8 @@ pub use manager::{OpPassManager, PipelineError};
 pub use options::{OptionInfo, PassOptions, RawValue};
 pub use registry::{PassInfo, PassRegistry, PipelineInfo};
 
+use crate::diag::{DiagEngine, Diagnostic};
 use crate::dialect::Context;
-use crate::diag::{Diagnostic, DiagEngine};
 use crate::module::{Module, OpId};
 
 /// Returned by a pass that failed; its diagnostics are already emitted.
@@ -53,14 +53,24 @@ impl<'a> PassCx<'a> {
         analyses: &'a mut AnalysisManager,
         stats: &'a mut Vec<Statistic>,
     ) -> PassCx<'a> {
-        PassCx { ctx, diags, analyses, stats, out: String::new() }
+        PassCx {
+            ctx,
+            diags,
+            analyses,
+            stats,
+            out: String::new(),
+        }
     }
 
     /// Adds `delta` to the statistic `name`.
     pub fn stat(&mut self, name: &'static str, description: &'static str, delta: u64) {
         match self.stats.iter_mut().find(|s| s.name == name) {
             Some(s) => s.value += delta,
-            None => self.stats.push(Statistic { name, description, value: delta }),
+            None => self.stats.push(Statistic {
+                name,
+                description,
+                value: delta,
+            }),
         }
     }
 
@@ -88,7 +98,12 @@ pub trait PassDef: 'static {
 
     fn new(options: Self::Options) -> Self;
     fn options(&self) -> &Self::Options;
-    fn run(&mut self, m: &mut Module, op: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed>;
+    fn run(
+        &mut self,
+        m: &mut Module,
+        op: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed>;
 }
 
 /// Object-safe face of a pass inside a pass manager.
@@ -97,7 +112,12 @@ pub trait Pass {
     fn anchor(&self) -> Option<&'static str>;
     /// `{k=v ...}` with every option, or empty when the pass has none.
     fn options_text(&self) -> String;
-    fn run(&mut self, m: &mut Module, op: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed>;
+    fn run(
+        &mut self,
+        m: &mut Module,
+        op: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed>;
 }
 
 impl<P: PassDef> Pass for P {
@@ -110,7 +130,12 @@ impl<P: PassDef> Pass for P {
     fn options_text(&self) -> String {
         options::print_options(self.options())
     }
-    fn run(&mut self, m: &mut Module, op: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+    fn run(
+        &mut self,
+        m: &mut Module,
+        op: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
         PassDef::run(self, m, op, cx)
     }
 }

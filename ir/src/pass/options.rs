@@ -41,7 +41,10 @@ pub enum RawValue {
 }
 
 fn inner_of<'a>(ty: &'a str, wrapper: &str) -> Option<&'a str> {
-    ty.strip_prefix(wrapper)?.strip_prefix('<')?.strip_suffix('>').map(str::trim)
+    ty.strip_prefix(wrapper)?
+        .strip_prefix('<')?
+        .strip_suffix('>')
+        .map(str::trim)
 }
 
 fn to_json(raw: &RawValue, ty: &str) -> Result<serde_json::Value, String> {
@@ -51,9 +54,16 @@ fn to_json(raw: &RawValue, ty: &str) -> Result<serde_json::Value, String> {
     }
     if let Some(inner) = inner_of(ty, "Vec") {
         return match raw {
-            RawValue::List(items) => items.iter().map(|i| to_json(i, inner)).collect::<Result<_, _>>().map(Value::Array),
+            RawValue::List(items) => items
+                .iter()
+                .map(|i| to_json(i, inner))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
             RawValue::Word(w) if w.is_empty() => Ok(Value::Array(Vec::new())),
-            RawValue::Word(w) => Ok(Value::Array(vec![to_json(&RawValue::Word(w.clone()), inner)?])),
+            RawValue::Word(w) => Ok(Value::Array(vec![to_json(
+                &RawValue::Word(w.clone()),
+                inner,
+            )?])),
         };
     }
     let RawValue::Word(w) = raw else {
@@ -65,12 +75,14 @@ fn to_json(raw: &RawValue, ty: &str) -> Result<serde_json::Value, String> {
             "false" | "0" => Ok(Value::Bool(false)),
             _ => Err(format!("expected true or false, found '{w}'")),
         },
-        "u8" | "u16" | "u32" | "u64" | "usize" => {
-            w.parse::<u64>().map(Value::from).map_err(|_| format!("expected a non-negative integer, found '{w}'"))
-        }
-        "i8" | "i16" | "i32" | "i64" | "isize" => {
-            w.parse::<i64>().map(Value::from).map_err(|_| format!("expected an integer, found '{w}'"))
-        }
+        "u8" | "u16" | "u32" | "u64" | "usize" => w
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| format!("expected a non-negative integer, found '{w}'")),
+        "i8" | "i16" | "i32" | "i64" | "isize" => w
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("expected an integer, found '{w}'")),
         "f32" | "f64" => w
             .parse::<f64>()
             .ok()
@@ -100,14 +112,18 @@ pub fn parse_options<O: PassOptions>(raw: &[(String, RawValue)]) -> Result<O, St
         let json = to_json(v, info.ty).map_err(|e| format!("option '{k}': {e}"))?;
         obj.insert(k.clone(), json);
     }
-    serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| format!("invalid options: {e}"))
+    serde_json::from_value(serde_json::Value::Object(obj))
+        .map_err(|e| format!("invalid options: {e}"))
 }
 
 fn json_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Array(items) => {
-            format!("[{}]", items.iter().map(json_text).collect::<Vec<_>>().join(","))
+            format!(
+                "[{}]",
+                items.iter().map(json_text).collect::<Vec<_>>().join(",")
+            )
         }
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
@@ -120,17 +136,25 @@ pub fn print_options<O: PassOptions>(o: &O) -> String {
     if infos.is_empty() {
         return String::new();
     }
-    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(o) else { return String::new() };
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(o) else {
+        return String::new();
+    };
     let parts: Vec<String> = infos
         .iter()
-        .filter_map(|i| map.get(i.name).filter(|v| !v.is_null()).map(|v| format!("{}={}", i.name, json_text(v))))
+        .filter_map(|i| {
+            map.get(i.name)
+                .filter(|v| !v.is_null())
+                .map(|v| format!("{}={}", i.name, json_text(v)))
+        })
         .collect();
     format!("{{{}}}", parts.join(" "))
 }
 
 /// The default value of every option, as pipeline text would write it.
 pub fn default_texts<O: PassOptions>() -> Vec<(String, String)> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(O::default()) else { return Vec::new() };
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(O::default()) else {
+        return Vec::new();
+    };
     map.into_iter().map(|(k, v)| (k, json_text(&v))).collect()
 }
 

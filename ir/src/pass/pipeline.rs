@@ -34,15 +34,25 @@ struct Cursor<'a> {
 }
 
 pub fn parse(text: &str) -> Result<Vec<Element>, SyntaxError> {
-    let mut c = Cursor { s: text.as_bytes(), text, pos: 0 };
+    let mut c = Cursor {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+    };
     c.ws();
     if c.pos == c.s.len() {
-        return Err(SyntaxError { offset: 0, message: "empty pass pipeline".into() });
+        return Err(SyntaxError {
+            offset: 0,
+            message: "empty pass pipeline".into(),
+        });
     }
     let elems = c.pipeline()?;
     c.ws();
     if c.pos != c.s.len() {
-        return Err(c.err(format!("expected ',' or end of pipeline, found '{}'", c.rest_char())));
+        return Err(c.err(format!(
+            "expected ',' or end of pipeline, found '{}'",
+            c.rest_char()
+        )));
     }
     Ok(elems)
 }
@@ -61,10 +71,16 @@ impl Cursor<'_> {
         self.s.get(self.pos).copied()
     }
     fn err(&self, message: String) -> SyntaxError {
-        SyntaxError { offset: self.pos, message }
+        SyntaxError {
+            offset: self.pos,
+            message,
+        }
     }
     fn rest_char(&self) -> String {
-        self.text[self.pos..].chars().next().map_or_else(|| "end of pipeline".into(), |c| c.to_string())
+        self.text[self.pos..]
+            .chars()
+            .next()
+            .map_or_else(|| "end of pipeline".into(), |c| c.to_string())
     }
 
     fn pipeline(&mut self) -> Result<Vec<Element>, SyntaxError> {
@@ -86,7 +102,10 @@ impl Cursor<'_> {
             self.pos += 1;
         }
         if self.pos == start {
-            return Err(self.err(format!("expected pass or op name, found '{}'", self.rest_char())));
+            return Err(self.err(format!(
+                "expected pass or op name, found '{}'",
+                self.rest_char()
+            )));
         }
         let name = self.text[start..self.pos].to_owned();
         let mut options = Vec::new();
@@ -107,11 +126,19 @@ impl Cursor<'_> {
             }
             self.ws();
             if self.peek() != Some(b')') {
-                return Err(self.err(format!("expected ')' to close '{name}(', found '{}'", self.rest_char())));
+                return Err(self.err(format!(
+                    "expected ')' to close '{name}(', found '{}'",
+                    self.rest_char()
+                )));
             }
             self.pos += 1;
         }
-        Ok(Element { name, offset: start, options, nested })
+        Ok(Element {
+            name,
+            offset: start,
+            options,
+            nested,
+        })
     }
 
     fn options(&mut self) -> Result<Vec<(String, RawValue)>, SyntaxError> {
@@ -131,7 +158,10 @@ impl Cursor<'_> {
                 self.pos += 1;
             }
             if self.pos == start {
-                return Err(self.err(format!("expected option name, found '{}'", self.rest_char())));
+                return Err(self.err(format!(
+                    "expected option name, found '{}'",
+                    self.rest_char()
+                )));
             }
             let key = self.text[start..self.pos].to_owned();
             let value = if self.peek() == Some(b'=') {
@@ -164,7 +194,12 @@ impl Cursor<'_> {
                             self.pos += 1;
                             return Ok(RawValue::List(items));
                         }
-                        _ => return Err(self.err(format!("expected ',' or ']' in list, found '{}'", self.rest_char()))),
+                        _ => {
+                            return Err(self.err(format!(
+                                "expected ',' or ']' in list, found '{}'",
+                                self.rest_char()
+                            )))
+                        }
                     }
                 }
             }
@@ -186,13 +221,18 @@ impl Cursor<'_> {
                         b'}' => {
                             depth -= 1;
                             if depth == 0 {
-                                return Ok(RawValue::Word(self.text[start + 1..self.pos - 1].to_owned()));
+                                return Ok(RawValue::Word(
+                                    self.text[start + 1..self.pos - 1].to_owned(),
+                                ));
                             }
                         }
                         _ => {}
                     }
                 }
-                Err(SyntaxError { offset: start, message: "unbalanced '{' in option value".into() })
+                Err(SyntaxError {
+                    offset: start,
+                    message: "unbalanced '{' in option value".into(),
+                })
             }
             _ => {
                 let start = self.pos;
@@ -212,7 +252,10 @@ fn raw_text(v: &RawValue) -> String {
     match v {
         RawValue::Word(w) if w.contains([' ', '}', ',', ']']) => format!("\"{w}\""),
         RawValue::Word(w) => w.clone(),
-        RawValue::List(items) => format!("[{}]", items.iter().map(raw_text).collect::<Vec<_>>().join(",")),
+        RawValue::List(items) => format!(
+            "[{}]",
+            items.iter().map(raw_text).collect::<Vec<_>>().join(",")
+        ),
     }
 }
 
@@ -223,7 +266,11 @@ pub fn print(elems: &[Element]) -> String {
         .map(|e| {
             let mut s = e.name.clone();
             if !e.options.is_empty() {
-                let opts: Vec<String> = e.options.iter().map(|(k, v)| format!("{k}={}", raw_text(v))).collect();
+                let opts: Vec<String> = e
+                    .options
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", raw_text(v)))
+                    .collect();
                 s.push_str(&format!("{{{}}}", opts.join(" ")));
             }
             if let Some(n) = &e.nested {
@@ -241,17 +288,28 @@ mod tests {
 
     #[test]
     fn parses_nested_pipelines_with_options() {
-        let p = parse("builtin.module(builtin.graph(canonicalize{max-iterations=3 list=[1,2]}, cse))").unwrap();
+        let p =
+            parse("builtin.module(builtin.graph(canonicalize{max-iterations=3 list=[1,2]}, cse))")
+                .unwrap();
         assert_eq!(p.len(), 1);
         let g = &p[0].nested.as_ref().unwrap()[0];
         assert_eq!(g.name, "builtin.graph");
         let c = &g.nested.as_ref().unwrap()[0];
-        assert_eq!(c.options[0], ("max-iterations".into(), RawValue::Word("3".into())));
+        assert_eq!(
+            c.options[0],
+            ("max-iterations".into(), RawValue::Word("3".into()))
+        );
         assert_eq!(
             c.options[1],
-            ("list".into(), RawValue::List(vec![RawValue::Word("1".into()), RawValue::Word("2".into())]))
+            (
+                "list".into(),
+                RawValue::List(vec![RawValue::Word("1".into()), RawValue::Word("2".into())])
+            )
         );
-        assert_eq!(print(&p), "builtin.module(builtin.graph(canonicalize{max-iterations=3 list=[1,2]},cse))");
+        assert_eq!(
+            print(&p),
+            "builtin.module(builtin.graph(canonicalize{max-iterations=3 list=[1,2]},cse))"
+        );
     }
 
     #[test]

@@ -55,10 +55,18 @@ impl PassRegistry {
     pub fn new(mut passes: Vec<PassInfo>, mut pipelines: Vec<PipelineInfo>) -> PassRegistry {
         passes.sort_by_key(|p| p.name);
         pipelines.sort_by_key(|p| p.name);
-        let mut names: Vec<&str> = passes.iter().map(|p| p.name).chain(pipelines.iter().map(|p| p.name)).collect();
+        let mut names: Vec<&str> = passes
+            .iter()
+            .map(|p| p.name)
+            .chain(pipelines.iter().map(|p| p.name))
+            .collect();
         names.sort();
         for w in names.windows(2) {
-            assert_ne!(w[0], w[1], "pass or pipeline '{}' is registered twice", w[0]);
+            assert_ne!(
+                w[0], w[1],
+                "pass or pipeline '{}' is registered twice",
+                w[0]
+            );
         }
         PassRegistry { passes, pipelines }
     }
@@ -78,7 +86,13 @@ impl PassRegistry {
 
     /// The registered pass or pipeline name closest to `name`.
     pub fn suggest(&self, name: &str) -> Option<&'static str> {
-        closest(name, self.passes.iter().map(|p| p.name).chain(self.pipelines.iter().map(|p| p.name)))
+        closest(
+            name,
+            self.passes
+                .iter()
+                .map(|p| p.name)
+                .chain(self.pipelines.iter().map(|p| p.name)),
+        )
     }
 
     /// `--list-passes` text: name, summary, options with type and default.
@@ -90,12 +104,18 @@ impl PassRegistry {
                 out.push_str(&format!("      anchor: {a}\n"));
             }
             for o in (p.options)() {
-                out.push_str(&format!("      --{}=<{}>  (default: {})  {}\n", o.name, o.ty, o.default, o.help));
+                out.push_str(&format!(
+                    "      --{}=<{}>  (default: {})  {}\n",
+                    o.name, o.ty, o.default, o.help
+                ));
             }
         }
         out.push_str("Available pipelines:\n");
         for p in &self.pipelines {
-            out.push_str(&format!("  {}  -  {}\n      = builtin.module({})\n", p.name, p.summary, p.text));
+            out.push_str(&format!(
+                "  {}  -  {}\n      = builtin.module({})\n",
+                p.name, p.summary, p.text
+            ));
         }
         out
     }

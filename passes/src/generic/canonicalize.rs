@@ -31,17 +31,32 @@ impl PassDef for Canonicalize {
         &self.0
     }
 
-    fn run(&mut self, m: &mut Module, op: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+    fn run(
+        &mut self,
+        m: &mut Module,
+        op: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
         let patterns = cx.ctx.canonical_patterns();
-        let cfg = GreedyConfig { max_rewrites: self.0.max_num_rewrites as usize, fold: self.0.fold };
+        let cfg = GreedyConfig {
+            max_rewrites: self.0.max_num_rewrites as usize,
+            fold: self.0.fold,
+        };
         let s = apply_patterns_greedily(m, cx.ctx, op, &patterns, cfg);
         cx.stat("num-folded", "Number of ops folded", s.folded);
         cx.stat("num-rewritten", "Number of pattern rewrites", s.rewritten);
         cx.stat("num-dead", "Number of dead ops erased", s.erased_dead);
         if self.0.test_convergence && !s.converged {
             let loc = m.op(op).loc.clone();
-            return Err(cx.fail(hailo_ir::Diagnostic::error(loc, "canonicalize did not converge within the rewrite limit")));
+            return Err(cx.fail(hailo_ir::Diagnostic::error(
+                loc,
+                "canonicalize did not converge within the rewrite limit",
+            )));
         }
-        Ok(if s.folded + s.rewritten + s.erased_dead == 0 { Preserved::All } else { Preserved::None })
+        Ok(if s.folded + s.rewritten + s.erased_dead == 0 {
+            Preserved::All
+        } else {
+            Preserved::None
+        })
     }
 }

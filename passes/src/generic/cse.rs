@@ -3,8 +3,8 @@
 //! for commutative ops) and result types compute the same values; the later
 //! one is replaced by the earlier one.
 
-use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::pass::options::NoOptions;
+use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Module, OpId, Traits, ValueId};
 use rustc_hash::FxHashMap;
 use std::hash::{Hash, Hasher};
@@ -37,7 +37,10 @@ fn equivalent(m: &Module, a: OpId, b: OpId, a_ops: &[ValueId], b_ops: &[ValueId]
         && a_ops == b_ops
         && x.attrs() == y.attrs()
         && x.results().len() == y.results().len()
-        && x.results().iter().zip(y.results()).all(|(&p, &q)| m.value_type(p) == m.value_type(q))
+        && x.results()
+            .iter()
+            .zip(y.results())
+            .all(|(&p, &q)| m.value_type(p) == m.value_type(q))
 }
 
 impl PassDef for Cse {
@@ -53,7 +56,12 @@ impl PassDef for Cse {
         &self.0
     }
 
-    fn run(&mut self, m: &mut Module, root: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+    fn run(
+        &mut self,
+        m: &mut Module,
+        root: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
         let mut blocks = Vec::new();
         for op in m.walk(root) {
             for &r in m.op(op).regions() {
@@ -70,7 +78,10 @@ impl PassDef for Cse {
                 }
                 let (h, operands) = key(m, op, cx.ctx.has_trait(name, Traits::COMMUTATIVE));
                 let bucket = seen.entry(h).or_default();
-                match bucket.iter().find(|(prev, ops)| equivalent(m, *prev, op, ops, &operands)) {
+                match bucket
+                    .iter()
+                    .find(|(prev, ops)| equivalent(m, *prev, op, ops, &operands))
+                {
                     Some(&(prev, _)) => {
                         let results = m.op(prev).results().to_vec();
                         m.replace_op(op, &results);
@@ -81,6 +92,10 @@ impl PassDef for Cse {
             }
         }
         cx.stat("num-cse'd", "Number of operations CSE'd", eliminated);
-        Ok(if eliminated == 0 { Preserved::All } else { Preserved::None })
+        Ok(if eliminated == 0 {
+            Preserved::All
+        } else {
+            Preserved::None
+        })
     }
 }

@@ -21,7 +21,12 @@ impl PassDef for Dce {
         &self.0
     }
 
-    fn run(&mut self, m: &mut Module, root: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+    fn run(
+        &mut self,
+        m: &mut Module,
+        root: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
         let mut erased = 0;
         loop {
             let mut changed = false;
@@ -37,6 +42,10 @@ impl PassDef for Dce {
             }
         }
         cx.stat("num-erased", "Number of dead ops erased", erased);
-        Ok(if erased == 0 { Preserved::All } else { Preserved::None })
+        Ok(if erased == 0 {
+            Preserved::All
+        } else {
+            Preserved::None
+        })
     }
 }

@@ -20,13 +20,19 @@ impl PassDef for PrintOpStats {
         &self.0
     }
 
-    fn run(&mut self, m: &mut Module, root: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+    fn run(
+        &mut self,
+        m: &mut Module,
+        root: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for op in m.walk(root) {
             *counts.entry(m.op(op).name_str()).or_default() += 1;
         }
         let width = counts.keys().map(|k| k.len()).max().unwrap_or(0);
-        cx.out.push_str("Operations encountered:\n-----------------------\n");
+        cx.out
+            .push_str("Operations encountered:\n-----------------------\n");
         for (name, n) in counts {
             cx.out.push_str(&format!("  {name:<width$} , {n}\n"));
         }

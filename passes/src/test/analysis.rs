@@ -36,11 +36,27 @@ impl PassDef for TestAnalysis {
         &self.0
     }
 
-    fn run(&mut self, m: &mut Module, root: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+    fn run(
+        &mut self,
+        m: &mut Module,
+        root: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
         let cached = cx.analyses.is_cached::<OpCount>(root);
         let n = cx.analysis::<OpCount>(m, root).0;
-        cx.out.push_str(&format!("test-analysis: {n} ops ({})\n", if cached { "cached" } else { "computed" }));
-        cx.stat("cache-hits", "Analyses served from the cache", u64::from(cached));
-        Ok(if self.0.preserve { Preserved::only::<OpCount>() } else { Preserved::None })
+        cx.out.push_str(&format!(
+            "test-analysis: {n} ops ({})\n",
+            if cached { "cached" } else { "computed" }
+        ));
+        cx.stat(
+            "cache-hits",
+            "Analyses served from the cache",
+            u64::from(cached),
+        );
+        Ok(if self.0.preserve {
+            Preserved::only::<OpCount>()
+        } else {
+            Preserved::None
+        })
     }
 }

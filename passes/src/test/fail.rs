@@ -27,10 +27,22 @@ impl PassDef for TestFail {
         &self.0
     }
 
-    fn run(&mut self, m: &mut Module, root: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
-        let at = m.walk(root).into_iter().find(|&o| m.op(o).name_str() == "test.effect").unwrap_or(root);
+    fn run(
+        &mut self,
+        m: &mut Module,
+        root: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
+        let at = m
+            .walk(root)
+            .into_iter()
+            .find(|&o| m.op(o).name_str() == "test.effect")
+            .unwrap_or(root);
         // Mutate first, so `--print-ir-after-failure` has something to show.
         m.set_attr(at, "test.failed_here", hailo_ir::Attribute::Unit);
-        Err(cx.fail(Diagnostic::error(m.op(at).loc.clone(), self.0.message.clone())))
+        Err(cx.fail(Diagnostic::error(
+            m.op(at).loc.clone(),
+            self.0.message.clone(),
+        )))
     }
 }

@@ -26,7 +26,12 @@ impl PassDef for TestGraphAttr {
         &self.0
     }
 
-    fn run(&mut self, m: &mut Module, graph: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+    fn run(
+        &mut self,
+        m: &mut Module,
+        graph: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
         m.set_attr(graph, "test.visited", Attribute::i64(self.0.value));
         cx.stat("graphs", "Graphs visited", 1);
         Ok(Preserved::All)

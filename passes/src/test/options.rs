@@ -34,7 +34,12 @@ impl PassDef for TestOptionsPass {
         &self.0
     }
 
-    fn run(&mut self, _m: &mut Module, _root: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+    fn run(
+        &mut self,
+        _m: &mut Module,
+        _root: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
         let o = &self.0;
         cx.out.push_str(&format!(
             "test-options: int-opt={} list={:?} name={:?} flag={} ratio={}\n",

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hailo", version, about = "Open model compiler for Hailo-8 accelerators")]
+#[command(
+    name = "hailo",
+    version,
+    about = "Open model compiler for Hailo-8 accelerators"
+)]
 struct Cli {
     /// Silence progress bars.
     #[arg(long, global = true)]

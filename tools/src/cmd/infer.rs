@@ -1,12 +1,377 @@
-//! Placeholder: replaced by the implementation of this subcommand.
+//! `hailo infer`: runs a model (`.har` or `.hir`) in an emulation context on user data, as the
+//! DFC's `runner.infer(context, data)` (guide §4.3.2), and writes the outputs to `.npz`.
+//!
+//! Inputs: a `.npy` (the single input), a `.npz` keyed by input layer names or the original
+//! (ONNX) input names, or a directory of `.npy` files holding one sample each (single-input
+//! models). Data is NHWC as in the HAR; `--input-layout nchw` transposes rank-4 inputs.
+//! Float16/float64 data is converted to float32; other dtypes are rejected.
+//!
+//! Output: one array per output layer name, in output order, plus the original output names
+//! as aliases. NaN policy: NaNs in the inputs or produced by the model's arithmetic
+//! propagate unchanged into the outputs; a warning names every output that holds NaN.
+
+use crate::context::full_context;
+use hailo_interp::dump::LayerDump;
+use hailo_interp::{Context, Interpreter, TensorInfo};
+use hailo_ir::diag::SourceMgr;
+use hailo_ir::Module;
+use hailo_npz::{read_npy, read_npz, write_npz, NpyArray};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::{concatenate, ArrayD, Axis, Slice};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    /// The model: a Hailo archive (.har) or textual IR (.hir).
+    model: PathBuf,
+    /// Emulation context: native (the parsed float model) or fp_optimized (after the
+    /// model script's float modifications).
+    #[arg(long, default_value = "native", value_parser = ["native", "fp_optimized"])]
+    context: String,
+    /// Input data: x.npy (one input), x.npz (keys = input layer or original input names), or
+    /// a directory of .npy files (one sample each).
+    #[arg(long)]
+    input: PathBuf,
+    /// Layout of rank-4 input data; nchw data is transposed to the model's NHWC.
+    #[arg(long, default_value = "nhwc", value_parser = ["nhwc", "nchw"])]
+    input_layout: String,
+    /// Samples per interpreter run.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: u64,
+    /// Use only the first N samples.
+    #[arg(long)]
+    data_count: Option<usize>,
+    /// Write every layer's output to DIR/<layer>.npy (all samples; use with a small data count).
+    #[arg(long, value_name = "DIR")]
+    dump_layers: Option<PathBuf>,
+    /// Graph to run (symbol name).
+    #[arg(long, default_value = "main")]
+    graph: String,
+    /// Output .npz.
+    #[arg(short, long)]
+    output: PathBuf,
 }
 
-pub fn run(_args: Args, _quiet: bool) -> ExitCode {
-    super::unimplemented::run("infer")
+pub fn run(args: Args, quiet: bool) -> ExitCode {
+    match infer(&args, quiet) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_model(path: &Path) -> Result<Module, String> {
+    let ctx = full_context(true);
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("har") => hailo_har::read_har(path, &ctx)
+            .map(|(m, _)| m)
+            .map_err(|e| e.to_string()),
+        Some("hir") => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let file = path.display().to_string();
+            hailo_ir::parse_module(&ctx, &file, &text).map_err(|d| {
+                let mut sm = SourceMgr::default();
+                sm.add(&file, &text);
+                sm.render(&d).trim_end().to_owned()
+            })
+        }
+        _ => Err(format!(
+            "{}: unknown model format (expected a .har or .hir file)",
+            path.display()
+        )),
+    }
+}
+
+/// Runs the command; the error is the message `run` prints.
+pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
+    let module = load_model(&args.model)?;
+    let context = Context::parse(&args.context)
+        .ok_or_else(|| format!("unknown context '{}'", args.context))?;
+    let interp = Interpreter::with_context(&module, args.graph.as_str(), context)
+        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    drop(module);
+    let nchw = args.input_layout == "nchw";
+    let mut inputs = read_inputs(&args.input, interp.inputs())?;
+    for (x, info) in inputs.iter_mut().zip(interp.inputs()) {
+        prepare_input(x, info, nchw, &args.input)?;
+    }
+    let total = sample_count(&inputs, interp.inputs())?;
+    let count = args.data_count.map_or(total, |n| n.min(total));
+    if count == 0 {
+        return Err(format!("{}: no samples to run", args.input.display()));
+    }
+    let batch = usize::try_from(args.batch_size).unwrap_or(usize::MAX);
+    let bar = progress(count as u64, quiet);
+    let mut dump = args.dump_layers.as_ref().map(LayerDump::new);
+    let mut batches: Vec<Vec<ArrayD<f32>>> = Vec::new();
+    for start in (0..count).step_by(batch) {
+        let end = (start + batch).min(count);
+        let chunk: Vec<ArrayD<f32>> = inputs
+            .iter()
+            .map(|x| x.slice_axis(Axis(0), Slice::from(start..end)).to_owned())
+            .collect();
+        let outs = match dump.as_mut() {
+            Some(d) => interp.run_observed(&chunk, &mut |o| d.record(o)),
+            None => interp.run(&chunk),
+        }
+        .map_err(|e| format!("samples {start}..{end}: {e}"))?;
+        batches.push(outs);
+        bar.inc((end - start) as u64);
+    }
+    bar.finish_and_clear();
+    let outputs = stack_outputs(batches, interp.outputs().len())?;
+    warn_nan(&outputs, interp.outputs());
+    write_outputs(&args.output, &outputs, interp.outputs())?;
+    if let Some(d) = dump {
+        let files = d.finish().map_err(|e| e.to_string())?;
+        if !quiet {
+            eprintln!(
+                "wrote {} layer outputs to {}",
+                files.len(),
+                args.dump_layers
+                    .as_deref()
+                    .unwrap_or(Path::new(""))
+                    .display()
+            );
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "ran {count} sample(s) in the {} context; wrote {}",
+            context.name(),
+            args.output.display()
+        );
+    }
+    Ok(())
+}
+
+fn progress(len: u64, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} samples {per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Converts one file's array to f32, rejecting non-float data.
+fn to_f32(a: NpyArray, what: &str) -> Result<ArrayD<f32>, String> {
+    match a {
+        NpyArray::F32(a) => Ok(a),
+        a @ (NpyArray::F16(_) | NpyArray::F64(_)) => Ok(a.to_f32()),
+        other => Err(format!(
+            "{what} has dtype {}; the model takes float32 data (apply the model's preprocessing and convert to float32)",
+            other.dtype().name()
+        )),
+    }
+}
+
+fn names(infos: &[TensorInfo]) -> String {
+    infos
+        .iter()
+        .map(|i| match &i.original_name {
+            Some(o) => format!("{} (original name '{o}')", i.name),
+            None => i.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn read_inputs(path: &Path, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, String> {
+    let single = |what: &str| {
+        if infos.len() == 1 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}: {what} holds one input but the model has {} inputs: {}; pass a .npz keyed by these names",
+                path.display(),
+                infos.len(),
+                names(infos)
+            ))
+        }
+    };
+    if path.is_dir() {
+        single("a directory of .npy samples")?;
+        return read_sample_dir(path).map(|x| vec![x]);
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => {
+            single("a .npy file")?;
+            let a = read_npy(path).map_err(|e| e.to_string())?;
+            Ok(vec![to_f32(a, &path.display().to_string())?])
+        }
+        Some("npz") => {
+            let mut members = read_npz(path).map_err(|e| e.to_string())?;
+            infos
+                .iter()
+                .map(|info| {
+                    let pos = members
+                        .iter()
+                        .position(|(k, _)| {
+                            *k == info.name || Some(k) == info.original_name.as_ref()
+                        })
+                        .ok_or_else(|| {
+                            let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+                            format!(
+                                "{}: no array for input {}; the archive holds: {}",
+                                path.display(),
+                                names(std::slice::from_ref(info)),
+                                keys.join(", ")
+                            )
+                        })?;
+                    let (key, a) = members.swap_remove(pos);
+                    to_f32(a, &format!("{}: member '{key}'", path.display()))
+                })
+                .collect()
+        }
+        _ => Err(format!(
+            "{}: unknown input format (expected .npy, .npz or a directory of .npy files)",
+            path.display()
+        )),
+    }
+}
+
+/// Stacks the directory's `.npy` files (sorted by name) on a new batch axis; files that
+/// already carry a batch of one are stacked on that axis.
+fn read_sample_dir(dir: &Path) -> Result<ArrayD<f32>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "{}: the directory holds no .npy files",
+            dir.display()
+        ));
+    }
+    let mut samples = Vec::with_capacity(files.len());
+    for f in &files {
+        let a = to_f32(
+            read_npy(f).map_err(|e| e.to_string())?,
+            &f.display().to_string(),
+        )?;
+        samples.push(a);
+    }
+    let shape = samples[0].shape().to_vec();
+    if let Some((f, s)) = files
+        .iter()
+        .zip(&samples)
+        .find(|(_, s)| s.shape() != shape.as_slice())
+    {
+        return Err(format!(
+            "{}: shape {:?} differs from the first sample's {shape:?}",
+            f.display(),
+            s.shape()
+        ));
+    }
+    let views: Vec<_> = samples
+        .iter()
+        .map(|s| s.view().insert_axis(Axis(0)))
+        .collect();
+    concatenate(Axis(0), &views).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// Adds a missing batch axis, applies the layout and checks the shape against `info`.
+fn prepare_input(
+    x: &mut ArrayD<f32>,
+    info: &TensorInfo,
+    nchw: bool,
+    path: &Path,
+) -> Result<(), String> {
+    if x.ndim() + 1 == info.shape.len() {
+        *x = x.view().insert_axis(Axis(0)).to_owned();
+    }
+    if nchw && x.ndim() == 4 {
+        *x = x
+            .view()
+            .permuted_axes(ndarray::IxDyn(&[0, 2, 3, 1]))
+            .as_standard_layout()
+            .into_owned();
+    }
+    let expected = &info.shape[1..];
+    if x.ndim() == info.shape.len() && &x.shape()[1..] == expected {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "{}: input {} has shape {:?} but the model expects [N, {}] (NHWC)",
+        path.display(),
+        names(std::slice::from_ref(info)),
+        x.shape(),
+        expected
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let s = x.shape();
+    if !nchw && s.len() == 4 && [s[2], s[3], s[1]] == expected[..] {
+        msg.push_str("; the data looks NCHW: pass --input-layout nchw");
+    }
+    Err(msg)
+}
+
+fn sample_count(inputs: &[ArrayD<f32>], infos: &[TensorInfo]) -> Result<usize, String> {
+    let counts: Vec<usize> = inputs
+        .iter()
+        .map(|x| x.shape().first().copied().unwrap_or(0))
+        .collect();
+    match counts.first() {
+        Some(&n) if counts.iter().all(|&c| c == n) => Ok(n),
+        Some(_) => Err(format!(
+            "inputs have different sample counts: {}",
+            infos
+                .iter()
+                .zip(&counts)
+                .map(|(i, c)| format!("{} {c}", i.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => Ok(0),
+    }
+}
+
+fn stack_outputs(batches: Vec<Vec<ArrayD<f32>>>, n: usize) -> Result<Vec<ArrayD<f32>>, String> {
+    (0..n)
+        .map(|i| {
+            let views: Vec<_> = batches.iter().map(|b| b[i].view()).collect();
+            concatenate(Axis(0), &views)
+                .map_err(|e| format!("output {i}: batches differ in shape: {e}"))
+        })
+        .collect()
+}
+
+fn warn_nan(outputs: &[ArrayD<f32>], infos: &[TensorInfo]) {
+    for (o, info) in outputs.iter().zip(infos) {
+        let nan = o.iter().filter(|v| v.is_nan()).count();
+        if nan > 0 {
+            eprintln!("warning: output '{}' holds {nan} NaN value(s) of {} (NaNs propagate; they are written as is)", info.name, o.len());
+        }
+    }
+}
+
+fn write_outputs(path: &Path, outputs: &[ArrayD<f32>], infos: &[TensorInfo]) -> Result<(), String> {
+    let mut entries: Vec<(String, NpyArray)> = infos
+        .iter()
+        .zip(outputs)
+        .map(|(info, o)| (info.name.clone(), NpyArray::F32(o.clone())))
+        .collect();
+    for (info, o) in infos.iter().zip(outputs) {
+        if let Some(orig) = &info.original_name {
+            if !entries.iter().any(|(k, _)| k == orig) {
+                entries.push((orig.clone(), NpyArray::F32(o.clone())));
+            }
+        }
+    }
+    write_npz(path, &entries).map_err(|e| e.to_string())
 }

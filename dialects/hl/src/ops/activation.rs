@@ -100,16 +100,24 @@ impl Activation {
             return if optional {
                 Ok(Activation::Linear)
             } else {
-                Err(format!("requires attribute '{key}' (the activation kind, e.g. \"relu\")"))
+                Err(format!(
+                    "requires attribute '{key}' (the activation kind, e.g. \"relu\")"
+                ))
             };
         };
         let Some((kind, names)) = KINDS.iter().find(|(k, _)| *k == kind) else {
             let all: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
-            return Err(format!("unknown activation \"{kind}\" in '{key}'; expected one of: {}", all.join(", ")));
+            return Err(format!(
+                "unknown activation \"{kind}\" in '{key}'; expected one of: {}",
+                all.join(", ")
+            ));
         };
         let p = names
             .iter()
-            .map(|n| v.f64(n).map_err(|e| format!("{e}: activation \"{kind}\" needs parameter(s) {names:?}")))
+            .map(|n| {
+                v.f64(n)
+                    .map_err(|e| format!("{e}: activation \"{kind}\" needs parameter(s) {names:?}"))
+            })
             .collect::<Result<Vec<f64>>>()?;
         let a = match *kind {
             "linear" => Activation::Linear,
@@ -125,7 +133,10 @@ impl Activation {
             "gelu_tanh" => Activation::GeluTanh,
             "mish" => Activation::Mish,
             "hardswish" => Activation::HardSwish,
-            "hardsigmoid" => Activation::HardSigmoid { alpha: p[0], beta: p[1] },
+            "hardsigmoid" => Activation::HardSigmoid {
+                alpha: p[0],
+                beta: p[1],
+            },
             "softplus" => Activation::Softplus,
             "softsign" => Activation::Softsign,
             "exp" => Activation::Exp,
@@ -136,8 +147,16 @@ impl Activation {
             "pow" => Activation::Pow { exponent: p[0] },
             "threshold" => Activation::Threshold { threshold: p[0] },
             "delta" => Activation::Delta { value: p[0] },
-            "clip" if p[0] > p[1] => return Err(format!("clip activation needs min <= max, got min {} > max {}", p[0], p[1])),
-            "clip" => Activation::Clip { min: p[0], max: p[1] },
+            "clip" if p[0] > p[1] => {
+                return Err(format!(
+                    "clip activation needs min <= max, got min {} > max {}",
+                    p[0], p[1]
+                ))
+            }
+            "clip" => Activation::Clip {
+                min: p[0],
+                max: p[1],
+            },
             "equal" => Activation::Equal { value: p[0] },
             "greater" => Activation::Greater { value: p[0] },
             "less" => Activation::Less { value: p[0] },
@@ -145,6 +164,42 @@ impl Activation {
             _ => Activation::Reciprocal,
         };
         Ok(a)
+    }
+
+    /// The kind's attribute spelling, as listed in [`KINDS`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::Relu6 => "relu6",
+            Activation::Leaky { .. } => "leaky",
+            Activation::Elu { .. } => "elu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Silu => "silu",
+            Activation::Swish { .. } => "swish",
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
+            Activation::Mish => "mish",
+            Activation::HardSwish => "hardswish",
+            Activation::HardSigmoid { .. } => "hardsigmoid",
+            Activation::Softplus => "softplus",
+            Activation::Softsign => "softsign",
+            Activation::Exp => "exp",
+            Activation::Log => "log",
+            Activation::Sqrt => "sqrt",
+            Activation::Square => "square",
+            Activation::Abs => "abs",
+            Activation::Pow { .. } => "pow",
+            Activation::Threshold { .. } => "threshold",
+            Activation::Delta { .. } => "delta",
+            Activation::Clip { .. } => "clip",
+            Activation::Equal { .. } => "equal",
+            Activation::Greater { .. } => "greater",
+            Activation::Less { .. } => "less",
+            Activation::Neg => "neg",
+            Activation::Reciprocal => "reciprocal",
+        }
     }
 
     /// The fused `activation` attribute (with parameters) of `op`, `Linear` when absent.
@@ -160,8 +215,8 @@ fn verify_activation(m: &Module, op: OpId) -> Result<()> {
 
 /// `kind = "linear"` is the identity.
 fn fold_linear(m: &Module, op: OpId, _: &[Option<hailo_ir::Attribute>]) -> Option<Vec<FoldResult>> {
-    let v = OpView::new(m, op);
-    (v.opt_str("kind") == Ok(Some("linear"))).then(|| vec![FoldResult::Value(m.operand(op, 0))])
+    let x = *m.op(op).operands().first()?;
+    (OpView::new(m, op).opt_str("kind") == Ok(Some("linear"))).then(|| vec![FoldResult::Value(x)])
 }
 
 fn verify_prelu(m: &Module, op: OpId) -> Result<()> {
@@ -174,7 +229,9 @@ fn infer_prelu(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let slope = v.shape(1, "slope")?;
     let b = crate::shape::broadcast(&x, &slope)?;
     if b != x {
-        return Err(format!("slope of shape {slope:?} must broadcast to the input shape {x:?}"));
+        return Err(format!(
+            "slope of shape {slope:?} must broadcast to the input shape {x:?}"
+        ));
     }
     Ok(vec![v.operand_type(0, "input")?])
 }
@@ -182,9 +239,15 @@ fn infer_prelu(m: &Module, op: OpId) -> Result<Vec<Type>> {
 pub fn defs() -> Vec<OpDef> {
     let ew = Traits::PURE | Traits::ELEMENTWISE;
     vec![
-        OpDef::new(ActivationOp::NAME, "Standalone activation (attribute `kind`)", ew | Traits::SAME_OPERANDS_AND_RESULT_TYPE)
-            .verify(verify_activation)
-            .fold(fold_linear),
-        OpDef::new(Prelu::NAME, "Parametric ReLU with a per-channel slope", ew).verify(verify_prelu).infer(infer_prelu),
+        OpDef::new(
+            ActivationOp::NAME,
+            "Standalone activation (attribute `kind`)",
+            ew | Traits::SAME_OPERANDS_AND_RESULT_TYPE,
+        )
+        .verify(verify_activation)
+        .fold(fold_linear),
+        OpDef::new(Prelu::NAME, "Parametric ReLU with a per-channel slope", ew)
+            .verify(verify_prelu)
+            .infer(infer_prelu),
     ]
 }

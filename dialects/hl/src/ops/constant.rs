@@ -57,7 +57,10 @@ struct ConstSyntax;
 
 impl CustomSyntax for ConstSyntax {
     fn print(&self, p: &mut Printer<'_>, op: OpId) {
-        let text = p.m.attr(op, "value").map(|a| format!(" {a}")).unwrap_or_default();
+        let text =
+            p.m.attr(op, "value")
+                .map(|a| format!(" {a}"))
+                .unwrap_or_default();
         p.write(&text);
         p.attr_dict(op, &["value"], false);
     }
@@ -66,7 +69,10 @@ impl CustomSyntax for ConstSyntax {
         let at = p.here();
         let value = p.parse_attr()?;
         let Some(ty) = value_type(&value) else {
-            return Err(Box::new(hailo_ir::Diagnostic::error(at, "expected dense<...> or dense_resource<...> value")));
+            return Err(Box::new(hailo_ir::Diagnostic::error(
+                at,
+                "expected dense<...> or dense_resource<...> value",
+            )));
         };
         st.attrs.push((hailo_ir::Sym::new("value"), value));
         if p.kind() == Tok::LBrace {
@@ -90,9 +96,13 @@ fn verify_boundary(m: &Module, op: OpId) -> Result<()> {
 pub fn defs() -> Vec<OpDef> {
     let boundary = Traits::PURE | Traits::SAME_OPERANDS_AND_RESULT_TYPE;
     vec![
-        OpDef::new(Const::NAME, "A constant tensor", Traits::PURE | Traits::CONSTANT_LIKE)
-            .syntax(Syntax::Custom(&ConstSyntax))
-            .verify(verify_const),
+        OpDef::new(
+            Const::NAME,
+            "A constant tensor",
+            Traits::PURE | Traits::CONSTANT_LIKE,
+        )
+        .syntax(Syntax::Custom(&ConstSyntax))
+        .verify(verify_const),
         OpDef::new(InputLayer::NAME, "Graph input layer", boundary).verify(verify_boundary),
         OpDef::new(OutputLayer::NAME, "Graph output layer", boundary).verify(verify_boundary),
     ]

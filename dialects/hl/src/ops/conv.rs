@@ -81,7 +81,10 @@ impl ConvParams {
         let name = m.op(op).name_str();
         let groups = if name == DepthwiseConv2d::NAME {
             if v.attr("groups").is_some() {
-                return Err("takes no 'groups': a depthwise convolution has one group per input channel".into());
+                return Err(
+                    "takes no 'groups': a depthwise convolution has one group per input channel"
+                        .into(),
+                );
             }
             if k[2] != 1 || k[3] % x[3] != 0 {
                 return Err(format!(
@@ -102,7 +105,10 @@ impl ConvParams {
                 ));
             }
             if k[3] % g != 0 {
-                return Err(format!("output channels ({}) must be divisible by groups ({g})", k[3]));
+                return Err(format!(
+                    "output channels ({}) must be divisible by groups ({g})",
+                    k[3]
+                ));
             }
             g
         };
@@ -132,7 +138,12 @@ impl ConvParams {
         let padding = padding(&v)?;
         let pads = padding.pads_2d([x[1], x[2]], ext, strides);
         let [oh, ow] = window_out_2d([x[1], x[2]], ext, strides, pads, false)?;
-        Ok(ConvParams { padding, pads, output: [x[0], oh, ow, k[3]], ..base })
+        Ok(ConvParams {
+            padding,
+            pads,
+            output: [x[0], oh, ow, k[3]],
+            ..base
+        })
     }
 }
 
@@ -148,21 +159,41 @@ fn deconv(v: &OpView<'_>, x: &[i64], ext: [i64; 2], base: ConvParams) -> Result<
     let output_padding = match v.opt_i64s("output_padding")? {
         None => [0, 0],
         Some(p) if p.len() == 2 && p.iter().all(|&x| x >= 0) => [p[0], p[1]],
-        Some(p) => return Err(format!("attribute 'output_padding' must be two non-negative integers, got {p:?}")),
+        Some(p) => {
+            return Err(format!(
+                "attribute 'output_padding' must be two non-negative integers, got {p:?}"
+            ))
+        }
     };
     for (a, &op) in output_padding.iter().enumerate() {
         let (s, d) = (base.strides[a], base.dilations[a]);
         if op >= s.max(d) {
-            return Err(format!("output_padding {op} must be smaller than the stride ({s}) or the dilation ({d})"));
+            return Err(format!(
+                "output_padding {op} must be smaller than the stride ({s}) or the dilation ({d})"
+            ));
         }
     }
-    let out = |a: usize| deconv_out(x[a + 1], ext[a], base.strides[a], (pads[a], pads[a + 2]), output_padding[a]);
+    let out = |a: usize| {
+        deconv_out(
+            x[a + 1],
+            ext[a],
+            base.strides[a],
+            (pads[a], pads[a + 2]),
+            output_padding[a],
+        )
+    };
     let (oh, ow) = (out(0), out(1));
     if oh < 1 || ow < 1 {
         return Err(format!("pads {pads:?} leave an empty {oh}x{ow} output"));
     }
     let output = [x[0], oh, ow, base.output[3]];
-    Ok(ConvParams { padding: Padding::Explicit(pads), pads, output_padding, output, ..base })
+    Ok(ConvParams {
+        padding: Padding::Explicit(pads),
+        pads,
+        output_padding,
+        output,
+        ..base
+    })
 }
 
 fn verify_weighted(m: &Module, op: OpId) -> Result<()> {
@@ -179,10 +210,17 @@ fn infer_dense(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let x = v.shape_rank(0, "input", 2)?;
     let k = v.shape_rank(1, "kernel", 2)?;
     if k[0] != x[1] {
-        return Err(format!("kernel rows ({}) must equal input features ({})", k[0], x[1]));
+        return Err(format!(
+            "kernel rows ({}) must equal input features ({})",
+            k[0], x[1]
+        ));
     }
     if v.num_operands() == 3 && v.shape(2, "bias")? != [k[1]] {
-        return Err(format!("bias must have shape [{}], got {:?}", k[1], v.shape(2, "bias")?));
+        return Err(format!(
+            "bias must have shape [{}], got {:?}",
+            k[1],
+            v.shape(2, "bias")?
+        ));
     }
     same_elem(&v, &[x[0], k[1]])
 }
@@ -200,7 +238,11 @@ fn infer_matmul(m: &Module, op: OpId) -> Result<Vec<Type>> {
     }
     let (ra, rb) = (a.len(), b.len());
     let transpose_b = v.opt_bool("transpose_b")?.unwrap_or(false);
-    let (k_b, n) = if transpose_b { (b[rb - 1], b[rb - 2]) } else { (b[rb - 2], b[rb - 1]) };
+    let (k_b, n) = if transpose_b {
+        (b[rb - 1], b[rb - 2])
+    } else {
+        (b[rb - 2], b[rb - 1])
+    };
     if a[ra - 1] != k_b {
         return Err(format!(
             "contracted dimensions differ: a {a:?} has {} columns, b {b:?} (transpose_b = {transpose_b}) has {k_b} rows",
@@ -215,10 +257,20 @@ fn infer_matmul(m: &Module, op: OpId) -> Result<Vec<Type>> {
 pub fn defs() -> Vec<OpDef> {
     let p = Traits::PURE;
     vec![
-        OpDef::new(Conv2d::NAME, "2-D convolution (NHWC, HWIO)", p).verify(verify_weighted).infer(infer_conv),
-        OpDef::new(DepthwiseConv2d::NAME, "Depthwise 2-D convolution", p).verify(verify_weighted).infer(infer_conv),
-        OpDef::new(Deconv2d::NAME, "Transposed 2-D convolution", p).verify(verify_weighted).infer(infer_conv),
-        OpDef::new(Dense::NAME, "Fully connected layer", p).verify(verify_weighted).infer(infer_dense),
-        OpDef::new(MatMul::NAME, "Batched matrix product", p).verify(verify_matmul).infer(infer_matmul),
+        OpDef::new(Conv2d::NAME, "2-D convolution (NHWC, HWIO)", p)
+            .verify(verify_weighted)
+            .infer(infer_conv),
+        OpDef::new(DepthwiseConv2d::NAME, "Depthwise 2-D convolution", p)
+            .verify(verify_weighted)
+            .infer(infer_conv),
+        OpDef::new(Deconv2d::NAME, "Transposed 2-D convolution", p)
+            .verify(verify_weighted)
+            .infer(infer_conv),
+        OpDef::new(Dense::NAME, "Fully connected layer", p)
+            .verify(verify_weighted)
+            .infer(infer_dense),
+        OpDef::new(MatMul::NAME, "Batched matrix product", p)
+            .verify(verify_matmul)
+            .infer(infer_matmul),
     ]
 }

@@ -38,7 +38,10 @@ fn infer_ew(m: &Module, op: OpId) -> Result<Vec<Type>> {
     if ea != eb {
         return Err(format!("operand element types differ: {ea} vs {eb}"));
     }
-    Ok(vec![Type::tensor(&broadcast(&v.shape(0, "a")?, &v.shape(1, "b")?)?, ea)])
+    Ok(vec![Type::tensor(
+        &broadcast(&v.shape(0, "a")?, &v.shape(1, "b")?)?,
+        ea,
+    )])
 }
 
 pub fn defs() -> Vec<OpDef> {
@@ -54,6 +57,10 @@ pub fn defs() -> Vec<OpDef> {
         (EwPow::NAME, "Elementwise power", ew),
     ]
     .into_iter()
-    .map(|(name, summary, traits)| OpDef::new(name, summary, traits).verify(verify_ew).infer(infer_ew))
+    .map(|(name, summary, traits)| {
+        OpDef::new(name, summary, traits)
+            .verify(verify_ew)
+            .infer(infer_ew)
+    })
     .collect()
 }

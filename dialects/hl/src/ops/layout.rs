@@ -4,7 +4,9 @@
 
 use super::verify_unary;
 use crate::access::{OpView, Result};
-use hailo_ir::{define_op, Attribute, FoldResult, Module, OpDef, OpId, RewritePattern, Rewriter, Traits, Type};
+use hailo_ir::{
+    define_op, Attribute, FoldResult, Module, OpDef, OpId, RewritePattern, Rewriter, Traits, Type,
+};
 
 define_op! {
     /// Reshape to the result type (same element count).
@@ -43,7 +45,9 @@ fn infer_reshape(m: &Module, op: OpId) -> Result<Vec<Type>> {
         ));
     }
     if x.element() != ty.element() {
-        return Err(format!("reshape cannot change the element type ('{x}' to '{ty}')"));
+        return Err(format!(
+            "reshape cannot change the element type ('{x}' to '{ty}')"
+        ));
     }
     Ok(vec![ty])
 }
@@ -53,9 +57,13 @@ pub fn perm(v: &OpView<'_>, rank: usize) -> Result<Vec<usize>> {
     let p = v.i64s("perm")?;
     let mut seen = vec![false; rank];
     let ok = p.len() == rank
-        && p.iter().all(|&a| (0..rank as i64).contains(&a) && !std::mem::replace(&mut seen[a as usize], true));
+        && p.iter().all(|&a| {
+            (0..rank as i64).contains(&a) && !std::mem::replace(&mut seen[a as usize], true)
+        });
     if !ok {
-        return Err(format!("attribute 'perm' must be a permutation of 0..{rank}, got {p:?}"));
+        return Err(format!(
+            "attribute 'perm' must be a permutation of 0..{rank}, got {p:?}"
+        ));
     }
     Ok(p.into_iter().map(|a| a as usize).collect())
 }
@@ -73,14 +81,17 @@ fn infer_feature_shuffle(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let g = v.i64_min("groups", 1)?;
     match x.last() {
         Some(&c) if x.len() >= 2 && c % g == 0 => Ok(vec![v.operand_type(0, "input")?]),
-        _ => Err(format!("groups ({g}) must divide the channels of the input {x:?} (rank >= 2)")),
+        _ => Err(format!(
+            "groups ({g}) must divide the channels of the input {x:?} (rank >= 2)"
+        )),
     }
 }
 
 /// A reshape to its own type and an identity transpose are their operand.
 fn fold_identity(m: &Module, op: OpId, _: &[Option<Attribute>]) -> Option<Vec<FoldResult>> {
     let x = *m.op(op).operands().first()?;
-    let same_type = m.op(op).results().len() == 1 && m.value_type(x) == m.value_type(m.result(op, 0));
+    let same_type =
+        m.op(op).results().len() == 1 && m.value_type(x) == m.value_type(m.result(op, 0));
     let identity = match Transpose::cast(m, op) {
         Some(t) => t.perm(m)?.iter().enumerate().all(|(i, &a)| a == i as i64),
         None => true,
@@ -99,8 +110,12 @@ impl RewritePattern for ReshapeOfReshape {
         Some(Reshape::NAME)
     }
     fn match_and_rewrite(&self, rw: &mut Rewriter<'_>, op: OpId) -> bool {
-        let Some(inner) = Reshape(op).input(rw.m).and_then(|v| rw.m.defining_op(v)) else { return false };
-        let Some(x) = Reshape::cast(rw.m, inner).and_then(|r| r.input(rw.m)) else { return false };
+        let Some(inner) = Reshape(op).input(rw.m).and_then(|v| rw.m.defining_op(v)) else {
+            return false;
+        };
+        let Some(x) = Reshape::cast(rw.m, inner).and_then(|r| r.input(rw.m)) else {
+            return false;
+        };
         rw.set_operand(op, 0, x);
         rw.modified(inner);
         true
@@ -115,7 +130,12 @@ pub fn defs() -> Vec<OpDef> {
             .infer(infer_reshape)
             .fold(fold_identity)
             .patterns(|| vec![Box::new(ReshapeOfReshape)]),
-        OpDef::new(Transpose::NAME, "Axis permutation", p).verify(verify_unary).infer(infer_transpose).fold(fold_identity),
-        OpDef::new(FeatureShuffle::NAME, "Channel shuffle", p).verify(verify_unary).infer(infer_feature_shuffle),
+        OpDef::new(Transpose::NAME, "Axis permutation", p)
+            .verify(verify_unary)
+            .infer(infer_transpose)
+            .fold(fold_identity),
+        OpDef::new(FeatureShuffle::NAME, "Channel shuffle", p)
+            .verify(verify_unary)
+            .infer(infer_feature_shuffle),
     ]
 }

@@ -50,14 +50,21 @@ define_op! {
 fn epsilon(v: &OpView<'_>) -> Result<f64> {
     let e = v.f64("epsilon")?;
     if e.is_nan() || e < 0.0 {
-        return Err(format!("attribute 'epsilon' must be a non-negative number, got {e}"));
+        return Err(format!(
+            "attribute 'epsilon' must be a non-negative number, got {e}"
+        ));
     }
     Ok(e)
 }
 
 /// Operands `first..` must all have exactly `shape`.
 fn params_shaped(v: &OpView<'_>, first: usize, names: &[&str], shape: &[i64]) -> Result<()> {
-    for (i, name) in names.iter().enumerate().skip(first).take(v.num_operands().saturating_sub(first)) {
+    for (i, name) in names
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(v.num_operands().saturating_sub(first))
+    {
         let s = v.shape(i, name)?;
         if s != shape {
             return Err(format!("{name} must have shape {shape:?}, got {s:?}"));
@@ -76,7 +83,10 @@ fn input_type(v: &OpView<'_>, min_rank: usize) -> Result<Vec<Type>> {
 }
 
 fn last_dim(v: &OpView<'_>) -> Result<i64> {
-    v.shape(0, "input")?.last().copied().ok_or_else(|| "input must not be a rank-0 tensor".into())
+    v.shape(0, "input")?
+        .last()
+        .copied()
+        .ok_or_else(|| "input must not be a rank-0 tensor".into())
 }
 
 fn verify_batch_norm(m: &Module, op: OpId) -> Result<()> {
@@ -87,7 +97,12 @@ fn verify_batch_norm(m: &Module, op: OpId) -> Result<()> {
 fn infer_batch_norm(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let v = OpView::new(m, op);
     let ty = input_type(&v, 2)?;
-    params_shaped(&v, 1, &["input", "mean", "var", "gamma", "beta"], &[last_dim(&v)?])?;
+    params_shaped(
+        &v,
+        1,
+        &["input", "mean", "var", "gamma", "beta"],
+        &[last_dim(&v)?],
+    )?;
     Ok(ty)
 }
 
@@ -98,17 +113,29 @@ fn infer_normalization(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let (mean, std) = (v.f64s("mean")?, v.f64s("std")?);
     for (key, list) in [("mean", &mean), ("std", &std)] {
         if list.len() as i64 != c {
-            return Err(format!("attribute '{key}' must have one value per channel ({c}), got {}", list.len()));
+            return Err(format!(
+                "attribute '{key}' must have one value per channel ({c}), got {}",
+                list.len()
+            ));
         }
     }
     if let Some(i) = std.iter().position(|&s| s == 0.0 || s.is_nan()) {
-        return Err(format!("attribute 'std' must be non-zero, got {} at channel {i}", std[i]));
+        return Err(format!(
+            "attribute 'std' must be non-zero, got {} at channel {i}",
+            std[i]
+        ));
     }
     Ok(ty)
 }
 
 fn verify_layer_norm(m: &Module, op: OpId) -> Result<()> {
-    let v = check_layer(m, op, (1, 3), "input, optional gamma and optional beta", false)?;
+    let v = check_layer(
+        m,
+        op,
+        (1, 3),
+        "input, optional gamma and optional beta",
+        false,
+    )?;
     epsilon(&v).map(|_| ())
 }
 
@@ -116,7 +143,10 @@ fn infer_layer_norm(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let v = OpView::new(m, op);
     let ty = input_type(&v, 1)?;
     let x = v.shape(0, "input")?;
-    let normalized: Vec<i64> = axes("axes", &v.i64s("axes")?, x.len())?.into_iter().map(|a| x[a]).collect();
+    let normalized: Vec<i64> = axes("axes", &v.i64s("axes")?, x.len())?
+        .into_iter()
+        .map(|a| x[a])
+        .collect();
     params_shaped(&v, 1, &["input", "gamma", "beta"], &normalized)?;
     Ok(ty)
 }
@@ -148,14 +178,20 @@ fn infer_l2_norm(m: &Module, op: OpId) -> Result<Vec<Type>> {
 pub fn defs() -> Vec<OpDef> {
     let p = Traits::PURE;
     vec![
-        OpDef::new(BatchNorm::NAME, "Inference batch normalization", p).verify(verify_batch_norm).infer(infer_batch_norm),
+        OpDef::new(BatchNorm::NAME, "Inference batch normalization", p)
+            .verify(verify_batch_norm)
+            .infer(infer_batch_norm),
         OpDef::new(Normalization::NAME, "Per-channel (x - mean) / std", p)
             .verify(verify_unary)
             .infer(infer_normalization),
-        OpDef::new(LayerNorm::NAME, "Layer normalization", p).verify(verify_layer_norm).infer(infer_layer_norm),
+        OpDef::new(LayerNorm::NAME, "Layer normalization", p)
+            .verify(verify_layer_norm)
+            .infer(infer_layer_norm),
         OpDef::new(InstanceNorm::NAME, "Instance normalization", p)
             .verify(verify_instance_norm)
             .infer(infer_instance_norm),
-        OpDef::new(L2Norm::NAME, "L2 normalization along an axis", p).verify(verify_l2_norm).infer(infer_l2_norm),
+        OpDef::new(L2Norm::NAME, "L2 normalization along an axis", p)
+            .verify(verify_l2_norm)
+            .infer(infer_l2_norm),
     ]
 }

@@ -64,7 +64,11 @@ impl PoolParams {
         let x = v.shape_rank(0, "input", 4)?;
         let kernel = match v.i64s("kernel")?.as_slice() {
             &[kh, kw] if kh >= 1 && kw >= 1 => [kh, kw],
-            k => return Err(format!("attribute 'kernel' must be two positive integers [kh, kw], got {k:?}")),
+            k => {
+                return Err(format!(
+                    "attribute 'kernel' must be two positive integers [kh, kw], got {k:?}"
+                ))
+            }
         };
         let strides = v.positive_pair("strides")?;
         let padding = padding(&v)?;
@@ -74,7 +78,13 @@ impl PoolParams {
             return Err("attribute 'count_include_pad' only applies to hl.avgpool".into());
         }
         let pads = padding.pads_2d([x[1], x[2]], kernel, strides);
-        let [oh, ow] = window_out_2d([x[1], x[2]], kernel, strides, pads, ceil_mode && !padding.is_same())?;
+        let [oh, ow] = window_out_2d(
+            [x[1], x[2]],
+            kernel,
+            strides,
+            pads,
+            ceil_mode && !padding.is_same(),
+        )?;
         Ok(PoolParams {
             kernel,
             strides,
@@ -101,9 +111,17 @@ fn infer_global(m: &Module, op: OpId) -> Result<Vec<Type>> {
 pub fn defs() -> Vec<OpDef> {
     let p = Traits::PURE;
     vec![
-        OpDef::new(MaxPool::NAME, "Max pooling", p).verify(verify_unary).infer(infer_pool),
-        OpDef::new(AvgPool::NAME, "Average pooling", p).verify(verify_unary).infer(infer_pool),
-        OpDef::new(GlobalAvgPool::NAME, "Global average pooling", p).verify(verify_unary).infer(infer_global),
-        OpDef::new(GlobalMaxPool::NAME, "Global max pooling", p).verify(verify_unary).infer(infer_global),
+        OpDef::new(MaxPool::NAME, "Max pooling", p)
+            .verify(verify_unary)
+            .infer(infer_pool),
+        OpDef::new(AvgPool::NAME, "Average pooling", p)
+            .verify(verify_unary)
+            .infer(infer_pool),
+        OpDef::new(GlobalAvgPool::NAME, "Global average pooling", p)
+            .verify(verify_unary)
+            .infer(infer_global),
+        OpDef::new(GlobalMaxPool::NAME, "Global max pooling", p)
+            .verify(verify_unary)
+            .infer(infer_global),
     ]
 }

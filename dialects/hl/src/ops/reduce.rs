@@ -74,7 +74,9 @@ fn infer_argmax(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let keepdims = v.bool("keepdims")?;
     let elem = v.result_type(0)?.element();
     if !matches!(elem.kind(), TypeKind::F32) && elem != Type::i64() {
-        return Err(format!("result element type must be f32 (index as float) or i64, got {elem}"));
+        return Err(format!(
+            "result element type must be f32 (index as float) or i64, got {elem}"
+        ));
     }
     Ok(vec![Type::tensor(&reduced_shape(&x, &[a], keepdims), elem)])
 }
@@ -99,10 +101,20 @@ fn infer_one_hot(m: &Module, op: OpId) -> Result<Vec<Type>> {
 pub fn defs() -> Vec<OpDef> {
     let p = Traits::PURE;
     vec![
-        OpDef::new(Softmax::NAME, "Softmax along an axis", p).verify(verify_unary).infer(infer_softmax),
-        OpDef::new(LogSoftmax::NAME, "Log-softmax along an axis", p).verify(verify_unary).infer(infer_softmax),
-        OpDef::new(ArgMax::NAME, "Argmax along an axis", p).verify(verify_unary).infer(infer_argmax),
-        OpDef::new(Reduce::NAME, "Reduction over axes", p).verify(verify_unary).infer(infer_reduce),
-        OpDef::new(OneHot::NAME, "One-hot encoding on a new last axis", p).verify(verify_unary).infer(infer_one_hot),
+        OpDef::new(Softmax::NAME, "Softmax along an axis", p)
+            .verify(verify_unary)
+            .infer(infer_softmax),
+        OpDef::new(LogSoftmax::NAME, "Log-softmax along an axis", p)
+            .verify(verify_unary)
+            .infer(infer_softmax),
+        OpDef::new(ArgMax::NAME, "Argmax along an axis", p)
+            .verify(verify_unary)
+            .infer(infer_argmax),
+        OpDef::new(Reduce::NAME, "Reduction over axes", p)
+            .verify(verify_unary)
+            .infer(infer_reduce),
+        OpDef::new(OneHot::NAME, "One-hot encoding on a new last axis", p)
+            .verify(verify_unary)
+            .infer(infer_one_hot),
     ]
 }

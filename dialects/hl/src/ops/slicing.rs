@@ -74,7 +74,9 @@ fn verify_split(m: &Module, op: OpId) -> Result<()> {
     let n = m.op(op).results().len();
     let sizes = v.i64s("sizes")?;
     if sizes.len() != n || sizes.iter().any(|&s| s < 1) {
-        return Err(format!("attribute 'sizes' must hold one positive size per result ({n}), got {sizes:?}"));
+        return Err(format!(
+            "attribute 'sizes' must hold one positive size per result ({n}), got {sizes:?}"
+        ));
     }
     Ok(())
 }
@@ -85,7 +87,10 @@ fn infer_split(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let a = axis("axis", v.i64("axis")?, x.len())?;
     let sizes = v.i64s("sizes")?;
     if sizes.iter().sum::<i64>() != x[a] {
-        return Err(format!("split sizes {sizes:?} must add up to the input's axis {a} size {}", x[a]));
+        return Err(format!(
+            "split sizes {sizes:?} must add up to the input's axis {a} size {}",
+            x[a]
+        ));
     }
     let elem = v.elem(0, "input")?;
     Ok(sizes
@@ -102,7 +107,11 @@ fn infer_slice(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let v = OpView::new(m, op);
     let x = v.shape(0, "input")?;
     let r = x.len();
-    let (starts, ends, steps) = (v.i64s_len("starts", r)?, v.i64s_len("ends", r)?, v.i64s_len("steps", r)?);
+    let (starts, ends, steps) = (
+        v.i64s_len("starts", r)?,
+        v.i64s_len("ends", r)?,
+        v.i64s_len("steps", r)?,
+    );
     let mut out = Vec::with_capacity(r);
     for a in 0..r {
         let (b, e, s) = (starts[a], ends[a], steps[a]);
@@ -126,7 +135,9 @@ fn infer_pad(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let r = x.len();
     let pads = v.i64s_len("pads", 2 * r)?;
     if pads.iter().any(|&p| p < 0) {
-        return Err(format!("attribute 'pads' must be non-negative, got {pads:?}"));
+        return Err(format!(
+            "attribute 'pads' must be non-negative, got {pads:?}"
+        ));
     }
     let mode = v.opt_choice("mode", PAD_MODES)?.unwrap_or("constant");
     v.opt_f64("value")?;
@@ -134,7 +145,10 @@ fn infer_pad(m: &Module, op: OpId) -> Result<Vec<Type>> {
     for a in 0..r {
         let (b, e) = (pads[a], pads[a + r]);
         if mode == "reflect" && (b >= x[a] || e >= x[a]) {
-            return Err(format!("reflect pads ({b}, {e}) on axis {a} must be smaller than its size {}", x[a]));
+            return Err(format!(
+                "reflect pads ({b}, {e}) on axis {a} must be smaller than its size {}",
+                x[a]
+            ));
         }
         out[a] += b + e;
     }
@@ -144,9 +158,17 @@ fn infer_pad(m: &Module, op: OpId) -> Result<Vec<Type>> {
 pub fn defs() -> Vec<OpDef> {
     let p = Traits::PURE;
     vec![
-        OpDef::new(Concat::NAME, "Concatenation along an axis", p).verify(verify_concat).infer(infer_concat),
-        OpDef::new(Split::NAME, "Split along an axis", p).verify(verify_split).infer(infer_split),
-        OpDef::new(Slice::NAME, "Strided slice", p).verify(verify_unary).infer(infer_slice),
-        OpDef::new(Pad::NAME, "Padding (external pad layer)", p).verify(verify_unary).infer(infer_pad),
+        OpDef::new(Concat::NAME, "Concatenation along an axis", p)
+            .verify(verify_concat)
+            .infer(infer_concat),
+        OpDef::new(Split::NAME, "Split along an axis", p)
+            .verify(verify_split)
+            .infer(infer_split),
+        OpDef::new(Slice::NAME, "Strided slice", p)
+            .verify(verify_unary)
+            .infer(infer_slice),
+        OpDef::new(Pad::NAME, "Padding (external pad layer)", p)
+            .verify(verify_unary)
+            .infer(infer_pad),
     ]
 }

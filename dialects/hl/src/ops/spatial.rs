@@ -34,7 +34,13 @@ define_op! {
 }
 
 pub const RESIZE_MODES: &[&str] = &["nearest", "bilinear"];
-pub const COORDINATES: &[&str] = &["half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel", "tf_half_pixel_for_nn"];
+pub const COORDINATES: &[&str] = &[
+    "half_pixel",
+    "align_corners",
+    "asymmetric",
+    "pytorch_half_pixel",
+    "tf_half_pixel_for_nn",
+];
 pub const NEAREST_MODES: &[&str] = &["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
 
 /// Channel order of `hl.depth_to_space`.
@@ -92,7 +98,9 @@ pub fn space_to_depth_params(v: &OpView<'_>) -> Result<(i64, SpaceToDepthMode)> 
     match v.choice("mode", &["classic", "focus"])? {
         "classic" => Ok((b, SpaceToDepthMode::Classic)),
         _ if b == 2 => Ok((b, SpaceToDepthMode::Focus)),
-        _ => Err(format!("mode \"focus\" (YOLOv5 Focus) needs block_size 2, got {b}")),
+        _ => Err(format!(
+            "mode \"focus\" (YOLOv5 Focus) needs block_size 2, got {b}"
+        )),
     }
 }
 
@@ -108,7 +116,13 @@ fn infer_resize(m: &Module, op: OpId) -> Result<Vec<Type>> {
     }
     let ty = v.result_type(0)?;
     let y = v.result_shape(0)?;
-    if y.len() != 4 || y[0] != x[0] || y[3] != x[3] || ty.element() != v.elem(0, "input")? || y[1] < 1 || y[2] < 1 {
+    if y.len() != 4
+        || y[0] != x[0]
+        || y[3] != x[3]
+        || ty.element() != v.elem(0, "input")?
+        || y[1] < 1
+        || y[2] < 1
+    {
         return Err(format!(
             "result '{ty}' must be [N, H', W', C] with the input's N = {}, C = {} and element type",
             x[0], x[3]
@@ -122,7 +136,11 @@ fn infer_depth_to_space(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let x = v.shape_rank(0, "input", 4)?;
     let (b, _) = depth_to_space_params(&v)?;
     if x[3] % (b * b) != 0 {
-        return Err(format!("input channels ({}) must be divisible by block_size² ({})", x[3], b * b));
+        return Err(format!(
+            "input channels ({}) must be divisible by block_size² ({})",
+            x[3],
+            b * b
+        ));
     }
     same_elem(&v, &[x[0], x[1] * b, x[2] * b, x[3] / (b * b)])
 }
@@ -132,7 +150,10 @@ fn infer_space_to_depth(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let x = v.shape_rank(0, "input", 4)?;
     let (b, _) = space_to_depth_params(&v)?;
     if x[1] % b != 0 || x[2] % b != 0 {
-        return Err(format!("input height and width ({}x{}) must be divisible by block_size ({b})", x[1], x[2]));
+        return Err(format!(
+            "input height and width ({}x{}) must be divisible by block_size ({b})",
+            x[1], x[2]
+        ));
     }
     same_elem(&v, &[x[0], x[1] / b, x[2] / b, x[3] * b * b])
 }
@@ -140,11 +161,19 @@ fn infer_space_to_depth(m: &Module, op: OpId) -> Result<Vec<Type>> {
 pub fn defs() -> Vec<OpDef> {
     let p = Traits::PURE;
     vec![
-        OpDef::new(Resize::NAME, "Resize to the result's H and W", p).verify(verify_unary).infer(infer_resize),
-        OpDef::new(DepthToSpace::NAME, "Depth to space", p).verify(verify_unary).infer(infer_depth_to_space),
-        OpDef::new(SpaceToDepth::NAME, "Space to depth (classic or YOLOv5 Focus)", p)
+        OpDef::new(Resize::NAME, "Resize to the result's H and W", p)
             .verify(verify_unary)
-            .infer(infer_space_to_depth),
+            .infer(infer_resize),
+        OpDef::new(DepthToSpace::NAME, "Depth to space", p)
+            .verify(verify_unary)
+            .infer(infer_depth_to_space),
+        OpDef::new(
+            SpaceToDepth::NAME,
+            "Space to depth (classic or YOLOv5 Focus)",
+            p,
+        )
+        .verify(verify_unary)
+        .infer(infer_space_to_depth),
     ]
 }
 
@@ -165,8 +194,19 @@ mod tests {
     fn focus_is_yolov5_slice_order() {
         // torch.cat([x[::2, ::2], x[1::2, ::2], x[::2, 1::2], x[1::2, 1::2]], channels), 3 channels.
         let f = |dy, dx, c| SpaceToDepthMode::Focus.target_channel(2, 3, dy, dx, c);
-        assert_eq!([f(0, 0, 0), f(1, 0, 0), f(0, 1, 0), f(1, 1, 0)], [0, 3, 6, 9]);
+        assert_eq!(
+            [f(0, 0, 0), f(1, 0, 0), f(0, 1, 0), f(1, 1, 0)],
+            [0, 3, 6, 9]
+        );
         let classic = |dy, dx, c| SpaceToDepthMode::Classic.target_channel(2, 3, dy, dx, c);
-        assert_eq!([classic(0, 0, 1), classic(0, 1, 1), classic(1, 0, 1), classic(1, 1, 1)], [1, 4, 7, 10]);
+        assert_eq!(
+            [
+                classic(0, 0, 1),
+                classic(0, 1, 1),
+                classic(1, 0, 1),
+                classic(1, 1, 1)
+            ],
+            [1, 4, 7, 10]
+        );
     }
 }

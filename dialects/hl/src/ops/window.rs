@@ -16,8 +16,12 @@ pub fn padding(v: &OpView<'_>) -> Result<Padding> {
     let mode = v.opt_choice("padding", PADDING_MODES)?.unwrap_or(default);
     match (mode, pads) {
         ("EXPLICIT", Some(p)) => Ok(Padding::Explicit(explicit_pads("pads", &p)?)),
-        ("EXPLICIT", None) => Err("padding \"EXPLICIT\" requires attribute 'pads' = [top, left, bottom, right]".into()),
-        (mode, Some(_)) => Err(format!("attribute 'pads' is only allowed with padding \"EXPLICIT\", not \"{mode}\"")),
+        ("EXPLICIT", None) => Err(
+            "padding \"EXPLICIT\" requires attribute 'pads' = [top, left, bottom, right]".into(),
+        ),
+        (mode, Some(_)) => Err(format!(
+            "attribute 'pads' is only allowed with padding \"EXPLICIT\", not \"{mode}\""
+        )),
         ("SAME", None) => Ok(Padding::Same),
         ("SAME_TENSORFLOW", None) => Ok(Padding::SameTensorflow),
         _ => Ok(Padding::Valid),
@@ -41,7 +45,15 @@ pub fn window_out_2d(
     pads: [i64; 4],
     ceil_mode: bool,
 ) -> Result<[i64; 2]> {
-    let out = |a: usize| crate::shape::window_out(input[a], kernel[a], strides[a], (pads[a], pads[a + 2]), ceil_mode);
+    let out = |a: usize| {
+        crate::shape::window_out(
+            input[a],
+            kernel[a],
+            strides[a],
+            (pads[a], pads[a + 2]),
+            ceil_mode,
+        )
+    };
     match (out(0), out(1)) {
         (Some(h), Some(w)) if h >= 1 && w >= 1 => Ok([h, w]),
         _ => Err(format!(

@@ -23,11 +23,17 @@ fn clip_bounds(model: &OnnxModel, node: &Node) -> ConvertResult<(f64, f64)> {
         match node.input(i) {
             None => Ok(default),
             Some(name) => scalar_const(model, name).ok_or_else(|| {
-                node_error(node, format!("Clip bound '{name}' must be a constant scalar"))
+                node_error(
+                    node,
+                    format!("Clip bound '{name}' must be a constant scalar"),
+                )
             }),
         }
     };
-    Ok((bound(1, f64::from(f32::MIN))?, bound(2, f64::from(f32::MAX))?))
+    Ok((
+        bound(1, f64::from(f32::MIN))?,
+        bound(2, f64::from(f32::MAX))?,
+    ))
 }
 
 /// The activation `node` computes, if it is one; errors on activations with run-time

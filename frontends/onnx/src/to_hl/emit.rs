@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use hailo_ir::{Attribute, Blob, BlockId, DenseValues, Location, Module, OpSpec, Sym, Type, ValueId};
+use hailo_ir::{
+    Attribute, Blob, BlockId, DenseValues, Location, Module, OpSpec, Sym, Type, ValueId,
+};
 use ndarray::ArrayD;
 
 use super::error::{node_error, ConvertResult};
@@ -247,7 +249,7 @@ impl<'a> Emitter<'a> {
         };
         let layer = self.next_name(prefix);
         let out = self.layer(op, &layer, &[v.id], &[to_shape], attrs, &[&node.name]);
-        self.report.add_layer(&node.name, &layer);
+        self.report.add_layer(&node.name, &node.op_type, &layer);
         Ok(out[0])
     }
 

@@ -41,11 +41,7 @@ pub struct UnsupportedReport {
 
 impl fmt::Display for UnsupportedReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} unsupported node(s) in the model:",
-            self.nodes.len()
-        )?;
+        writeln!(f, "{} unsupported node(s) in the model:", self.nodes.len())?;
         for n in &self.nodes {
             writeln!(f, "  {n}")?;
         }

@@ -23,7 +23,9 @@ pub fn permute<T: Copy>(shape: &[T], perm: &[usize]) -> Vec<T> {
 
 /// The `hl` axis holding ONNX axis `onnx_axis`.
 pub fn hl_axis(perm: &[usize], onnx_axis: usize) -> usize {
-    perm.iter().position(|&p| p == onnx_axis).unwrap_or(onnx_axis)
+    perm.iter()
+        .position(|&p| p == onnx_axis)
+        .unwrap_or(onnx_axis)
 }
 
 /// Normalizes a possibly negative ONNX axis against `rank`.
@@ -135,7 +137,10 @@ mod tests {
     #[test]
     fn flat_order_of_nhwc() {
         // ONNX [1, 2, 1, 3] (C=2, W=3): hl element (w, c) is ONNX element c*3 + w.
-        assert_eq!(flat_order(&[1, 2, 1, 3], &[0, 2, 3, 1]), vec![0, 3, 1, 4, 2, 5]);
+        assert_eq!(
+            flat_order(&[1, 2, 1, 3], &[0, 2, 3, 1]),
+            vec![0, 3, 1, 4, 2, 5]
+        );
     }
 
     #[test]

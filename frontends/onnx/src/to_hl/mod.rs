@@ -73,7 +73,13 @@ pub fn net_name(model: &OnnxModel, options: &ConvertOptions) -> String {
         .unwrap_or_else(|| model.graph_name.clone());
     let clean: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if clean.is_empty() {
         "net".to_string()
@@ -95,12 +101,12 @@ pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Con
     for input in &model.inputs {
         let shape = input.static_shape().unwrap_or_default();
         let perm = match options.input_formats.iter().find(|(n, _)| n == &input.name) {
-            Some((_, f)) => parse_format(f, shape.len()).map_err(|message| {
-                ConvertError::InputFormat {
+            Some((_, f)) => {
+                parse_format(f, shape.len()).map_err(|message| ConvertError::InputFormat {
                     input: input.name.clone(),
                     message,
-                }
-            })?,
+                })?
+            }
             None => canonical(shape.len()),
         };
         in_types.push(f32_tensor(&permute(&shape, &perm)));
@@ -115,7 +121,12 @@ pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Con
             input: name.clone(),
             message: format!(
                 "no such graph input; the inputs are: {}",
-                model.inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+                model
+                    .inputs
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
@@ -152,7 +163,9 @@ pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Con
     }
     let (results, outputs) = cx.outputs()?;
     let out_types: Vec<Type> = results.iter().map(|&v| cx.e.m.value_type(v)).collect();
-    let ret = cx.e.m.create_op(OpSpec::new(builtin::RETURN).operands(&results));
+    let ret =
+        cx.e.m
+            .create_op(OpSpec::new(builtin::RETURN).operands(&results));
     cx.e.m.append_op(block, ret);
     cx.e.m.set_attr(
         graph,
@@ -161,7 +174,10 @@ pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Con
     );
     let Converter { e, .. } = cx;
     let report = e.report.finish(&model.source, &net, inputs, outputs);
-    Ok(Conversion { module: e.m, report })
+    Ok(Conversion {
+        module: e.m,
+        report,
+    })
 }
 
 fn shape_of(ty: Type) -> Vec<usize> {
@@ -218,9 +234,7 @@ impl Converter<'_> {
             "Pad" => self.pad(i),
             "Identity" | "Dropout" => self.identity(i),
             "PRelu" => self.prelu(i),
-            "LayerNormalization" | "InstanceNormalization" | "LpNormalization" => {
-                self.norm_node(i)
-            }
+            "LayerNormalization" | "InstanceNormalization" | "LpNormalization" => self.norm_node(i),
             _ => self.activation_node(i),
         }
     }
@@ -299,23 +313,33 @@ impl Converter<'_> {
         let mut results = Vec::new();
         let mut maps = Vec::new();
         for out in &model.outputs {
-            let v = self.e.values.get(&out.name).cloned().ok_or_else(|| ConvertError::Node {
-                node: out.name.clone(),
-                op_type: "graph output".into(),
-                message: "the output is a constant or was not converted; pick end nodes that \
+            let v = self
+                .e
+                .values
+                .get(&out.name)
+                .cloned()
+                .ok_or_else(|| ConvertError::Node {
+                    node: out.name.clone(),
+                    op_type: "graph output".into(),
+                    message: "the output is a constant or was not converted; pick end nodes that \
                           compute on run-time data"
-                    .into(),
-            })?;
-            let producer = model.producer(&out.name).cloned().unwrap_or_else(|| crate::Node {
-                name: out.name.clone(),
-                op_type: "graph output".into(),
-                domain: String::new(),
-                inputs: vec![],
-                outputs: vec![],
-                attrs: Default::default(),
-            });
+                        .into(),
+                })?;
+            let producer = model
+                .producer(&out.name)
+                .cloned()
+                .unwrap_or_else(|| crate::Node {
+                    name: out.name.clone(),
+                    op_type: "graph output".into(),
+                    domain: String::new(),
+                    inputs: vec![],
+                    outputs: vec![],
+                    attrs: Default::default(),
+                });
             let rank = v.perm.len();
-            let id = self.e.to_layout(&producer, &out.name, &v, &canonical(rank))?;
+            let id = self
+                .e
+                .to_layout(&producer, &out.name, &v, &canonical(rank))?;
             let layer = self.e.next_name("output_layer");
             let ty = self.e.m.value_type(id);
             let spec = OpSpec::new("hl.output_layer")

@@ -76,14 +76,26 @@ impl ReportBuilder {
         let mut r = ReportBuilder::default();
         for rm in &model.removed {
             let (fate, reason) = match rm.reason {
-                Removal::Constant => (NodeFate::Folded, "Constant node: its value became a constant"),
-                Removal::Folded => (NodeFate::Folded, "all inputs known at parse time: folded to a constant"),
+                Removal::Constant => (
+                    NodeFate::Folded,
+                    "Constant node: its value became a constant",
+                ),
+                Removal::Folded => (
+                    NodeFate::Folded,
+                    "all inputs known at parse time: folded to a constant",
+                ),
                 Removal::OutsideSelection => (
                     NodeFate::OutsideSelection,
                     "outside the subgraph selected by the start/end node names",
                 ),
             };
-            r.set(&rm.name, &rm.op_type, fate, Vec::new(), Some(reason.to_string()));
+            r.set(
+                &rm.name,
+                &rm.op_type,
+                fate,
+                Vec::new(),
+                Some(reason.to_string()),
+            );
         }
         r
     }
@@ -96,8 +108,14 @@ impl ReportBuilder {
         layers: Vec<String>,
         reason: Option<String>,
     ) {
-        if !self.entries.contains_key(node) {
-            self.order.push(node.to_string());
+        let mut layers = layers;
+        match self.entries.get(node) {
+            None => self.order.push(node.to_string()),
+            Some(old) => {
+                let mut merged = old.layers.clone();
+                merged.extend(layers.into_iter().filter(|l| !old.layers.contains(l)));
+                layers = merged;
+            }
         }
         self.entries.insert(
             node.to_string(),
@@ -111,13 +129,21 @@ impl ReportBuilder {
         );
     }
 
-    /// Adds a layer to an already converted node (helper layers such as inserted transposes).
-    pub fn add_layer(&mut self, node: &str, layer: &str) {
-        if let Some(e) = self.entries.get_mut(node) {
-            if !e.layers.iter().any(|l| l == layer) {
-                e.layers.push(layer.to_string());
-            }
-        }
+    /// Attributes a helper layer (an inserted transpose or reshape) to `node`; the node's own
+    /// entry, set later, keeps it.
+    pub fn add_layer(&mut self, node: &str, op_type: &str, layer: &str) {
+        self.set(
+            node,
+            op_type,
+            NodeFate::Converted,
+            vec![layer.to_string()],
+            None,
+        );
+    }
+
+    /// Whether layers are already attributed to `node`.
+    pub fn has_layers(&self, node: &str) -> bool {
+        self.entries.get(node).is_some_and(|e| !e.layers.is_empty())
     }
 
     pub fn finish(

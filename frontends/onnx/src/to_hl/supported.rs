@@ -10,15 +10,71 @@ use crate::graph::{IssueKind, OnnxModel};
 
 /// Default-domain operators with a conversion (guide Tables 2 and 3 and layout plumbing).
 pub(crate) const SUPPORTED: &[&str] = &[
-    "Conv", "ConvTranspose", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool",
-    "GlobalMaxPool", "BatchNormalization", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh",
-    "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "Gelu", "Exp", "Log", "Sqrt",
-    "Abs", "Neg", "Reciprocal", "Clip", "PRelu", "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow",
-    "Equal", "Greater", "Less", "Concat", "Split", "Slice", "Reshape", "Flatten", "Squeeze",
-    "Unsqueeze", "Transpose", "Resize", "Upsample", "DepthToSpace", "SpaceToDepth", "Softmax",
-    "LogSoftmax", "ArgMax", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceMean",
-    "ReduceSumSquare", "ReduceL2", "Pad", "Identity", "Dropout", "LayerNormalization",
-    "InstanceNormalization", "LpNormalization",
+    "Conv",
+    "ConvTranspose",
+    "Gemm",
+    "MatMul",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "BatchNormalization",
+    "Relu",
+    "LeakyRelu",
+    "Elu",
+    "Sigmoid",
+    "Tanh",
+    "HardSigmoid",
+    "HardSwish",
+    "Softplus",
+    "Softsign",
+    "Mish",
+    "Gelu",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Abs",
+    "Neg",
+    "Reciprocal",
+    "Clip",
+    "PRelu",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Max",
+    "Min",
+    "Pow",
+    "Equal",
+    "Greater",
+    "Less",
+    "Concat",
+    "Split",
+    "Slice",
+    "Reshape",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "Transpose",
+    "Resize",
+    "Upsample",
+    "DepthToSpace",
+    "SpaceToDepth",
+    "Softmax",
+    "LogSoftmax",
+    "ArgMax",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceSum",
+    "ReduceMean",
+    "ReduceSumSquare",
+    "ReduceL2",
+    "Pad",
+    "Identity",
+    "Dropout",
+    "LayerNormalization",
+    "InstanceNormalization",
+    "LpNormalization",
 ];
 
 /// Fails with an `Unsupported` error if any node (outside recognised patterns) cannot be
@@ -31,7 +87,10 @@ pub(crate) fn check(model: &OnnxModel, patterns: &Patterns) -> ConvertResult<()>
         }
         let issue = model.issues.iter().find(|x| x.node == n.name);
         let reason = if !n.domain.is_empty() {
-            Some(format!("operators of domain '{}' are not supported", n.domain))
+            Some(format!(
+                "operators of domain '{}' are not supported",
+                n.domain
+            ))
         } else if !SUPPORTED.contains(&n.op_type.as_str()) {
             Some("operator not supported by the Hailo parser (guide Tables 2 and 3)".to_string())
         } else {
@@ -95,10 +154,17 @@ fn suggest_cuts(model: &OnnxModel, bad: &[usize]) -> (Vec<String>, Vec<String>) 
     for i in 0..n {
         let node = g.node(i);
         let outs = || node.outputs.iter().flat_map(|o| g.consumers(o));
-        if !below[i] && (outs().any(|c| below[c]) || node.outputs.iter().any(|o| g.is_graph_output(o))) {
+        if !below[i]
+            && (outs().any(|&c| below[c]) || node.outputs.iter().any(|o| g.is_graph_output(o)))
+        {
             end.insert(i);
         }
-        if !above[i] && node.inputs.iter().any(|t| g.producer(t).is_some_and(|p| above[p])) {
+        if !above[i]
+            && node
+                .inputs
+                .iter()
+                .any(|t| g.producer(t).is_some_and(|p| above[p]))
+        {
             start.insert(i);
         }
     }

@@ -39,7 +39,7 @@ pub(crate) enum PatternKind {
         gamma: Option<String>,
         beta: Option<String>,
     },
-    /// `hl.l2_norm` along ONNX axis `axis`: `x / max(||x||_2, epsilon)`.
+    /// `hl.l2_norm` along ONNX axis `axis`: `x / sqrt(max(sum(x^2), epsilon))`.
     L2Norm { axis: usize, epsilon: f64 },
 }
 
@@ -114,6 +114,13 @@ impl<'a> GraphView<'a> {
         &self.model.nodes[i]
     }
 
+    /// The names of nodes `idx`.
+    pub fn names(&self, idx: impl IntoIterator<Item = usize>) -> Vec<&'a str> {
+        idx.into_iter()
+            .map(|i| self.node(i).name.as_str())
+            .collect()
+    }
+
     /// Index of the node producing `tensor`.
     pub fn producer(&self, tensor: &str) -> Option<usize> {
         self.producer.get(tensor).copied()
@@ -154,7 +161,7 @@ impl<'a> GraphView<'a> {
 pub(crate) fn find(model: &OnnxModel) -> Patterns {
     let g = GraphView::new(model);
     let mut out = Patterns::default();
-    let mut add = |out: &mut Patterns, mut p: Pattern| {
+    let add = |out: &mut Patterns, mut p: Pattern| {
         if p.nodes.iter().any(|n| out.owner.contains_key(n)) {
             return;
         }

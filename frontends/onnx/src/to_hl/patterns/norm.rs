@@ -46,7 +46,11 @@ fn closed(g: &GraphView, nodes: &[usize], last: usize) -> bool {
 }
 
 /// An optional `Mul(y, const)` then `Add(y, const)` after `y`.
-fn affine(g: &GraphView, y: &str, nodes: &mut Vec<usize>) -> (String, Option<String>, Option<String>) {
+fn affine(
+    g: &GraphView,
+    y: &str,
+    nodes: &mut Vec<usize>,
+) -> (String, Option<String>, Option<String>) {
     let mut out = y.to_string();
     let mut params = [None, None];
     for (slot, op) in ["Mul", "Add"].iter().enumerate() {
@@ -57,7 +61,11 @@ fn affine(g: &GraphView, y: &str, nodes: &mut Vec<usize>) -> (String, Option<Str
         if n.op_type != *op || !n.domain.is_empty() || n.inputs.len() != 2 {
             break;
         }
-        let other = if n.inputs[0] == out { &n.inputs[1] } else { &n.inputs[0] };
+        let other = if n.inputs[0] == out {
+            &n.inputs[1]
+        } else {
+            &n.inputs[0]
+        };
         if g.model.constant(other).is_none() {
             break;
         }
@@ -72,13 +80,17 @@ fn affine(g: &GraphView, y: &str, nodes: &mut Vec<usize>) -> (String, Option<Str
 /// Whether constant `name` broadcasts against `x_shape` only along `axes` (or is a scalar).
 fn fits_axes(g: &GraphView, name: &Option<String>, x_shape: &[usize], axes: &[usize]) -> bool {
     let Some(name) = name else { return true };
-    let Some(t) = g.model.constant(name) else { return false };
+    let Some(t) = g.model.constant(name) else {
+        return false;
+    };
     let s = t.shape();
     if s.len() > x_shape.len() {
         return false;
     }
     let off = x_shape.len() - s.len();
-    s.iter().enumerate().all(|(i, &d)| d == 1 || (axes.contains(&(i + off)) && d == x_shape[i + off]))
+    s.iter()
+        .enumerate()
+        .all(|(i, &d)| d == 1 || (axes.contains(&(i + off)) && d == x_shape[i + off]))
 }
 
 fn layer_or_instance_norm(g: &GraphView, div: usize) -> Option<Pattern> {
@@ -87,7 +99,10 @@ fn layer_or_instance_norm(g: &GraphView, div: usize) -> Option<Pattern> {
     let sqrt = producer_op(g, n.input(1)?, "Sqrt")?;
     let add = producer_op(g, g.node(sqrt).input(0)?, "Add")?;
     let an = g.node(add);
-    let (var, eps) = match (scalar_const(g.model, an.input(1)?), scalar_const(g.model, an.input(0)?)) {
+    let (var, eps) = match (
+        scalar_const(g.model, an.input(1)?),
+        scalar_const(g.model, an.input(0)?),
+    ) {
         (Some(e), _) => (an.input(0)?, e),
         (None, Some(e)) => (an.input(1)?, e),
         _ => return None,
@@ -112,21 +127,38 @@ fn layer_or_instance_norm(g: &GraphView, div: usize) -> Option<Pattern> {
     let (output, gamma, beta) = affine(g, &n.outputs[0], &mut nodes);
     let shape = g.model.shape(x)?;
     let rank = shape.len();
-    let trailing = axes1.iter().enumerate().all(|(i, &a)| a == rank - axes1.len() + i);
+    let trailing = axes1
+        .iter()
+        .enumerate()
+        .all(|(i, &a)| a == rank - axes1.len() + i);
     let kind = if rank == 4 && axes1 == [2, 3] {
         if !fits_axes(g, &gamma, shape, &[1]) || !fits_axes(g, &beta, shape, &[1]) {
             return None;
         }
-        PatternKind::InstanceNorm { epsilon: eps, gamma, beta }
+        PatternKind::InstanceNorm {
+            epsilon: eps,
+            gamma,
+            beta,
+        }
     } else if trailing {
         if !fits_axes(g, &gamma, shape, &axes1) || !fits_axes(g, &beta, shape, &axes1) {
             return None;
         }
-        PatternKind::LayerNorm { axes: axes1, epsilon: eps, gamma, beta }
+        PatternKind::LayerNorm {
+            axes: axes1,
+            epsilon: eps,
+            gamma,
+            beta,
+        }
     } else {
         return None;
     };
-    Some(Pattern { nodes, input: x.to_string(), output, kind })
+    Some(Pattern {
+        nodes,
+        input: x.to_string(),
+        output,
+        kind,
+    })
 }
 
 fn l2_norm(g: &GraphView, div: usize) -> Option<Pattern> {
@@ -172,7 +204,11 @@ fn l2_norm(g: &GraphView, div: usize) -> Option<Pattern> {
         nodes,
         input: x.to_string(),
         output: n.outputs[0].clone(),
-        kind: PatternKind::L2Norm { axis: axes[0], epsilon: eps },
+        // x / max(||x||, eps) == x / sqrt(max(sum(x^2), eps^2)), hl.l2_norm's form.
+        kind: PatternKind::L2Norm {
+            axis: axes[0],
+            epsilon: eps * eps,
+        },
     })
 }
 

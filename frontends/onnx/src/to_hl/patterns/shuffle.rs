@@ -81,11 +81,17 @@ fn identify(i: [usize; 4], o: [usize; 4], map: &[usize]) -> Option<PatternKind> 
         let b = ho / h;
         let dcr = |j: usize, y: usize, x: usize| (((y % b) * b + x % b) * co + j, y / b, x / b);
         if op_map(i, o, dcr) == map {
-            return Some(PatternKind::DepthToSpace { block: b, mode: "DCR" });
+            return Some(PatternKind::DepthToSpace {
+                block: b,
+                mode: "DCR",
+            });
         }
         let crd = |j: usize, y: usize, x: usize| (j * b * b + (y % b) * b + x % b, y / b, x / b);
         if op_map(i, o, crd) == map {
-            return Some(PatternKind::DepthToSpace { block: b, mode: "CRD" });
+            return Some(PatternKind::DepthToSpace {
+                block: b,
+                mode: "CRD",
+            });
         }
     }
     if h > ho && h % ho == 0 && w / wo == h / ho && w % wo == 0 {
@@ -95,14 +101,20 @@ fn identify(i: [usize; 4], o: [usize; 4], map: &[usize]) -> Option<PatternKind> 
             (ch, y * b + k / b, x * b + k % b)
         };
         if op_map(i, o, classic) == map {
-            return Some(PatternKind::SpaceToDepth { block: b, mode: "classic" });
+            return Some(PatternKind::SpaceToDepth {
+                block: b,
+                mode: "classic",
+            });
         }
         let focus = |j: usize, y: usize, x: usize| {
             let (k, ch) = (j / c, j % c);
             (ch, y * b + k % b, x * b + k / b)
         };
         if op_map(i, o, focus) == map {
-            return Some(PatternKind::SpaceToDepth { block: b, mode: "focus" });
+            return Some(PatternKind::SpaceToDepth {
+                block: b,
+                mode: "focus",
+            });
         }
     }
     None
@@ -126,7 +138,10 @@ pub(super) fn match_at(g: &GraphView, anchor: usize) -> Option<Pattern> {
         return None;
     }
     let perm: Vec<usize> = match t.attr_ints("perm").ok()? {
-        Some(p) => p.iter().map(|&a| usize::try_from(a).ok()).collect::<Option<_>>()?,
+        Some(p) => p
+            .iter()
+            .map(|&a| usize::try_from(a).ok())
+            .collect::<Option<_>>()?,
         None => (0..s1.len()).rev().collect(),
     };
     if perm.len() != s1.len() {
@@ -151,7 +166,10 @@ mod tests {
         let map = chain_map(&[1, 2, 2, 2, 3, 3], &[0, 1, 4, 2, 5, 3]);
         assert_eq!(
             identify([1, 8, 3, 3], [1, 2, 6, 6], &map),
-            Some(PatternKind::DepthToSpace { block: 2, mode: "CRD" })
+            Some(PatternKind::DepthToSpace {
+                block: 2,
+                mode: "CRD"
+            })
         );
     }
 
@@ -170,7 +188,10 @@ mod tests {
         let map = chain_map(&[1, 2, 2, 2, 2, 2], &[0, 3, 5, 1, 2, 4]);
         assert_eq!(
             identify([1, 2, 4, 4], [1, 8, 2, 2], &map),
-            Some(PatternKind::SpaceToDepth { block: 2, mode: "classic" })
+            Some(PatternKind::SpaceToDepth {
+                block: 2,
+                mode: "classic"
+            })
         );
     }
 }

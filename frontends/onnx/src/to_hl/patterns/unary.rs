@@ -14,8 +14,26 @@ use crate::to_hl::emit::Act;
 
 /// Nodes a candidate subgraph may contain.
 const ELEMENTWISE: &[&str] = &[
-    "Add", "Sub", "Mul", "Div", "Pow", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Softplus", "Abs",
-    "Neg", "Sqrt", "Relu", "Clip", "HardSigmoid", "Min", "Max", "Reciprocal",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Sigmoid",
+    "Tanh",
+    "Erf",
+    "Exp",
+    "Log",
+    "Softplus",
+    "Abs",
+    "Neg",
+    "Sqrt",
+    "Relu",
+    "Clip",
+    "HardSigmoid",
+    "Min",
+    "Max",
+    "Reciprocal",
 ];
 
 /// How far back from the anchor candidates are searched.
@@ -35,7 +53,8 @@ fn erf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let y = 1.0 - poly * (-x * x).exp();
     if x < 0.0 {
         -y
@@ -58,10 +77,13 @@ fn targets() -> Vec<(Act, fn(f64) -> f64)> {
         (Act::new("silu"), |x| x * sigmoid(x)),
         (Act::new("gelu"), |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt()))),
         (Act::new("gelu_tanh"), |x| {
-            0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
+            0.5 * x
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
         }),
         (Act::new("mish"), |x| x * softplus(x).tanh()),
-        (Act::new("hardswish"), |x| x * (x + 3.0).clamp(0.0, 6.0) / 6.0),
+        (Act::new("hardswish"), |x| {
+            x * (x + 3.0).clamp(0.0, 6.0) / 6.0
+        }),
         (
             Act::with("hardsigmoid", &[("alpha", 1.0 / 6.0), ("beta", 0.5)]),
             |x| (x / 6.0 + 0.5).clamp(0.0, 1.0),
@@ -80,7 +102,9 @@ fn eval_node(g: &GraphView, i: usize, vals: &HashMap<&str, f64>) -> Option<f64> 
     let n = g.node(i);
     let arg = |k: usize| -> Option<f64> {
         let name = n.input(k)?;
-        vals.get(name).copied().or_else(|| scalar_const(g.model, name))
+        vals.get(name)
+            .copied()
+            .or_else(|| scalar_const(g.model, name))
     };
     let a = arg(0)?;
     let attr = |name: &str, d: f32| f64::from(n.attr_float_or(name, d).unwrap_or(d));
@@ -90,8 +114,16 @@ fn eval_node(g: &GraphView, i: usize, vals: &HashMap<&str, f64>) -> Option<f64> 
         "Mul" => a * arg(1)?,
         "Div" => a / arg(1)?,
         "Pow" => a.powf(arg(1)?),
-        "Min" => n.inputs.iter().enumerate().try_fold(a, |m, (k, _)| Some(m.min(arg(k)?)))?,
-        "Max" => n.inputs.iter().enumerate().try_fold(a, |m, (k, _)| Some(m.max(arg(k)?)))?,
+        "Min" => n
+            .inputs
+            .iter()
+            .enumerate()
+            .try_fold(a, |m, (k, _)| Some(m.min(arg(k)?)))?,
+        "Max" => n
+            .inputs
+            .iter()
+            .enumerate()
+            .try_fold(a, |m, (k, _)| Some(m.max(arg(k)?)))?,
         "Sigmoid" => sigmoid(a),
         "Tanh" => a.tanh(),
         "Erf" => erf(a),
@@ -109,8 +141,16 @@ fn eval_node(g: &GraphView, i: usize, vals: &HashMap<&str, f64>) -> Option<f64> 
                 (attr("min", f32::MIN), attr("max", f32::MAX))
             } else {
                 (
-                    if n.input(1).is_some() { arg(1)? } else { f64::MIN },
-                    if n.input(2).is_some() { arg(2)? } else { f64::MAX },
+                    if n.input(1).is_some() {
+                        arg(1)?
+                    } else {
+                        f64::MIN
+                    },
+                    if n.input(2).is_some() {
+                        arg(2)?
+                    } else {
+                        f64::MAX
+                    },
                 )
             };
             a.max(lo).min(hi)
@@ -134,7 +174,10 @@ fn closed_group(g: &GraphView, region: &[usize], x: &str, anchor: usize) -> Opti
     if group.len() < 2 || group.last() != Some(&anchor) {
         return None;
     }
-    let outputs: HashSet<&str> = group.iter().map(|&i| g.node(i).outputs[0].as_str()).collect();
+    let outputs: HashSet<&str> = group
+        .iter()
+        .map(|&i| g.node(i).outputs[0].as_str())
+        .collect();
     for &i in &group {
         let n = g.node(i);
         for t in n.inputs.iter().filter(|t| !t.is_empty()) {

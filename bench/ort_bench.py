@@ -1,0 +1,106 @@
+"""Throughput of onnxruntime vs the hailo-interp interpreter on the same models and settings.
+
+Dev-only (onnxruntime is never a runtime dependency of the project). Setup once:
+    /work/main/.venv/bin/pip install onnxruntime==1.31.1 onnx==1.23.2
+Run from the repository root:
+    /work/main/.venv/bin/python bench/ort_bench.py [--seconds 2] [--models resnet18,...]
+It runs `cargo bench -p hailo-interp --bench models` (the interpreter's numbers, parsed from
+its RESULT lines), then onnxruntime (CPUExecutionProvider, intra_op_num_threads 1 and 2,
+batch 1 and 8 on a copy of the model whose batch axis is made dynamic), and prints images/s
+of both and the ratio interpreter / onnxruntime. `--interp-json FILE` reuses saved RESULT
+lines instead of running cargo.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS_DIR = os.path.join(ROOT, "..", "shared", "models")
+MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_1", "digits_cnn_opset13"]
+
+
+def interp_results(args):
+    if args.interp_json:
+        with open(args.interp_json) as f:
+            text = f.read()
+    else:
+        env = dict(os.environ, HAILO_BENCH_MODELS=",".join(args.models), HAILO_BENCH_SECONDS=str(args.seconds))
+        proc = subprocess.run(
+            ["cargo", "bench", "-p", "hailo-interp", "--bench", "models"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit("cargo bench failed")
+        text = proc.stdout
+    sys.stdout.write("".join(l + "\n" for l in text.splitlines() if not l.startswith("RESULT ")))
+    return [json.loads(l[len("RESULT "):]) for l in text.splitlines() if l.startswith("RESULT ")]
+
+
+def dynamic_batch(path):
+    """The model's bytes with dimension 0 of every graph input and output made symbolic."""
+    m = onnx.load(path)
+    for v in list(m.graph.input) + list(m.graph.output):
+        dims = v.type.tensor_type.shape.dim
+        if dims:
+            dims[0].ClearField("dim_value")
+            dims[0].dim_param = "N"
+    return m.SerializeToString()
+
+
+def ort_images_per_second(model_bytes, x, threads, seconds):
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+    feed = {sess.get_inputs()[0].name: x}
+    sess.run(None, feed)
+    runs, start = 0, time.perf_counter()
+    while runs < 3 or time.perf_counter() - start < seconds:
+        sess.run(None, feed)
+        runs += 1
+    return runs * x.shape[0] / (time.perf_counter() - start)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--interp-json")
+    args = p.parse_args()
+    args.models = args.models.split(",")
+    interp = interp_results(args)
+    rows = []
+    for model in args.models:
+        ref = np.load(os.path.join(MODELS_DIR, model + "_ref.npz"))
+        x = ref["input"]
+        model_bytes = dynamic_batch(os.path.join(MODELS_DIR, model + ".onnx"))
+        for threads in (1, 2):
+            for batch in (1, 8):
+                xb = np.concatenate([x[i % len(x)][None] for i in range(batch)]).astype(np.float32)
+                o = ort_images_per_second(model_bytes, xb, threads, args.seconds)
+                h = next((r["images_per_s"] for r in interp
+                          if r.get("model") == model and r.get("threads") == threads and r.get("batch") == batch), None)
+                rows.append((model, threads, batch, h, o))
+    print(f"\nonnxruntime {ort.__version__}; ratio = hailo-interp / onnxruntime images/s")
+    print(f"{'model':<20} {'threads':>7} {'batch':>5} {'interp':>9} {'ort':>9} {'ratio':>6}")
+    for model, threads, batch, h, o in rows:
+        hs = f"{h:9.1f}" if h is not None else f"{'-':>9}"
+        rs = f"{h / o:6.2f}" if h is not None else f"{'-':>6}"
+        print(f"{model:<20} {threads:>7} {batch:>5} {hs} {o:9.1f} {rs}")
+    for r in interp:
+        if "peak_mib" in r:
+            print(f"{r['model']}: peak {r['peak_mib']:.1f} MiB vs weights + two largest activations "
+                  f"{r['bound_mib']:.1f} MiB (ratio {r['peak_mib'] / r['bound_mib']:.2f}, target <= 2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

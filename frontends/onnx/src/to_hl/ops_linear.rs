@@ -1,0 +1,638 @@
+//! Weighted and windowed layers: Conv (incl. depthwise and grouped), ConvTranspose, Gemm /
+//! MatMul (dense or data-driven matmul), pooling and BatchNormalization, with the folds that
+//! belong to them: BatchNorm into the preceding conv/dense, a bias `Add` into a dense, a zero
+//! `Pad` into conv/avgpool padding, and a following activation into the layer.
+
+use hailo_ir::Attribute;
+use ndarray::{Array1, ArrayD, Axis, IxDyn};
+
+use super::emit::{act_attrs, ints, Act};
+use super::error::{node_error, ConvertResult};
+use super::layout::{canonical, permute, transpose_array};
+use super::Converter;
+use crate::graph::Node;
+
+/// Explicit `[top, left, bottom, right]` pads of a 2-D window op, resolving `auto_pad`.
+pub(crate) fn window_pads(
+    node: &Node,
+    input_hw: [usize; 2],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+) -> ConvertResult<[usize; 4]> {
+    let auto = node.attr_string_or("auto_pad", "NOTSET")?;
+    let mut p = [0usize; 4];
+    match auto {
+        "NOTSET" => {
+            if let Some(v) = node.attr_ints("pads")? {
+                if v.len() != 4 || v.iter().any(|&x| x < 0) {
+                    return Err(node_error(
+                        node,
+                        format!("pads {v:?} must be 4 non-negative values"),
+                    ));
+                }
+                p = [v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize];
+            }
+        }
+        "VALID" => {}
+        "SAME_UPPER" | "SAME_LOWER" => {
+            for a in 0..2 {
+                let ek = (kernel[a] - 1) * dilations[a] + 1;
+                let out = input_hw[a].div_ceil(strides[a]);
+                let total = ((out - 1) * strides[a] + ek).saturating_sub(input_hw[a]);
+                let small = total / 2;
+                let (begin, end) = if auto == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
+                p[a] = begin;
+                p[a + 2] = end;
+            }
+        }
+        other => return Err(node_error(node, format!("unknown auto_pad '{other}'"))),
+    }
+    Ok(p)
+}
+
+/// A 2-element attribute (`strides`, `dilations`, `kernel_shape`) with default 1.
+fn pair(node: &Node, name: &str) -> ConvertResult<[usize; 2]> {
+    match node.attr_ints(name)? {
+        None => Ok([1, 1]),
+        Some([a, b]) if *a >= 1 && *b >= 1 => Ok([*a as usize, *b as usize]),
+        Some(v) => Err(node_error(
+            node,
+            format!("{name} {v:?}: only 2-D windows with positive values are supported"),
+        )),
+    }
+}
+
+/// Per-output-channel affine `y = x * scale + shift` of a BatchNormalization node.
+struct BnFold {
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+}
+
+impl Converter<'_> {
+    /// A float constant input of `node`.
+    pub(crate) fn const_input(&self, node: &Node, i: usize) -> ConvertResult<ArrayD<f32>> {
+        let name = node
+            .input(i)
+            .ok_or_else(|| node_error(node, format!("required input #{i} is missing")))?;
+        self.e
+            .model
+            .constant(name)
+            .map(|t| t.to_f32())
+            .ok_or_else(|| {
+                node_error(
+                    node,
+                    format!("input '{name}' must be a constant (weights computed at run time are not supported)"),
+                )
+            })
+    }
+
+    /// BatchNormalization node `i` as a per-channel affine.
+    fn bn_affine(&self, i: usize) -> ConvertResult<BnFold> {
+        let node = self.g.node(i);
+        let eps = node.attr_float_or("epsilon", 1e-5)?;
+        let get = |k| -> ConvertResult<Vec<f32>> {
+            Ok(self.const_input(node, k)?.iter().copied().collect())
+        };
+        let (gamma, beta, mean, var) = (get(1)?, get(2)?, get(3)?, get(4)?);
+        let c = gamma.len();
+        if [beta.len(), mean.len(), var.len()] != [c, c, c] {
+            return Err(node_error(
+                node,
+                "scale, B, mean and var must have the same length",
+            ));
+        }
+        let scale: Vec<f32> = (0..c).map(|k| gamma[k] / (var[k] + eps).sqrt()).collect();
+        let shift = (0..c).map(|k| beta[k] - mean[k] * scale[k]).collect();
+        Ok(BnFold { scale, shift })
+    }
+
+    /// The BatchNormalization that alone consumes `tensor`, if its parameters are constant.
+    fn take_bn(&self, tensor: &str, channels: usize) -> Option<usize> {
+        let c = self.g.sole_consumer(tensor)?;
+        let n = self.g.node(c);
+        let ok = n.op_type == "BatchNormalization"
+            && !self.done[c]
+            && !self.patterns.owner.contains_key(&c)
+            && n.input(0) == Some(tensor)
+            && (1..5).all(|k| {
+                n.input(k).is_some_and(|t| {
+                    self.e
+                        .model
+                        .constant(t)
+                        .is_some_and(|v| v.len() == channels)
+                })
+            });
+        ok.then_some(c)
+    }
+
+    /// Folds a following BatchNorm and activation after a layer producing `out` with
+    /// `channels` output channels; scales `kernel` along `out_axis` and updates `bias`.
+    /// Returns the final tensor, the activation and the fused node indices.
+    fn fold_tail(
+        &mut self,
+        out: &str,
+        kernel: &mut ArrayD<f32>,
+        out_axis: usize,
+        bias: &mut Vec<f32>,
+    ) -> ConvertResult<(String, Act, Vec<(usize, &'static str)>)> {
+        let mut tensor = out.to_string();
+        let mut fused = Vec::new();
+        if let Some(bn) = self.take_bn(&tensor, bias.len()) {
+            let f = self.bn_affine(bn)?;
+            for (k, mut lane) in kernel.axis_iter_mut(Axis(out_axis)).enumerate() {
+                lane.mapv_inplace(|w| w * f.scale[k]);
+            }
+            for (k, b) in bias.iter_mut().enumerate() {
+                *b = *b * f.scale[k] + f.shift[k];
+            }
+            self.done[bn] = true;
+            fused.push((
+                bn,
+                "BatchNormalization folded into the preceding layer's kernel and bias",
+            ));
+            tensor = self.g.node(bn).outputs[0].clone();
+        }
+        let mut act = Act::new("linear");
+        if let Some((a, nodes, t)) = self.take_activation(&tensor)? {
+            act = a;
+            for n in nodes {
+                self.done[n] = true;
+                fused.push((n, "activation fused into the preceding layer"));
+            }
+            tensor = t;
+        }
+        Ok((tensor, act, fused))
+    }
+
+    fn report_fused(&mut self, fused: &[(usize, &'static str)], layer: &str) {
+        for &(n, why) in fused {
+            self.fused(&[n], layer, why);
+        }
+    }
+
+    pub(crate) fn conv(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let x_shape = self.e.input_shape(node, 0)?;
+        if x_shape.len() != 4 {
+            return Err(node_error(
+                node,
+                format!(
+                    "Conv on a rank-{} input: only 2-D convolutions are supported",
+                    x_shape.len()
+                ),
+            ));
+        }
+        let w = self.const_input(node, 1)?;
+        if w.ndim() != 4 {
+            return Err(node_error(node, "the kernel must have rank 4 (OIHW)"));
+        }
+        let (m, cg, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
+        let groups = node.attr_int_or("group", 1)?.max(1) as usize;
+        let strides = pair(node, "strides")?;
+        let dilations = pair(node, "dilations")?;
+        let mut pads = window_pads(node, [x_shape[2], x_shape[3]], [kh, kw], strides, dilations)?;
+        let x_name = node.inputs[0].clone();
+        let mut fused: Vec<(usize, &'static str)> = Vec::new();
+        if let Some((extra, pad_node)) = self.pad_folds.get(&x_name).copied() {
+            for (p, e) in pads.iter_mut().zip(extra) {
+                *p += e;
+            }
+            fused.push((pad_node, "zero Pad folded into the convolution's padding"));
+        }
+        let mut bias: Vec<f32> = match node.input(2) {
+            Some(_) => self.const_input(node, 2)?.iter().copied().collect(),
+            None => vec![0.0; m],
+        };
+        let mut kernel = w;
+        let (tensor, act, tail) = self.fold_tail(&node.outputs[0], &mut kernel, 0, &mut bias)?;
+        fused.extend(tail);
+        let depthwise = groups > 1 && groups == x_shape[1] && cg == 1;
+        let (op, prefix, hwio) = if depthwise {
+            (
+                "hl.depthwise_conv2d",
+                "dw",
+                transpose_array(&kernel, &[2, 3, 1, 0]),
+            )
+        } else {
+            ("hl.conv2d", "conv", transpose_array(&kernel, &[2, 3, 1, 0]))
+        };
+        let layer = self.e.next_name(prefix);
+        let loc = self
+            .g
+            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let x = self.e.input_in(node, 0, &canonical(4))?;
+        let k = self.e.constant(&layer, "kernel", &hwio, true, &loc);
+        let b = self
+            .e
+            .constant(&layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
+        let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(4));
+        let mut attrs = vec![
+            ("strides", ints(&strides)),
+            ("dilations", ints(&dilations)),
+            ("padding", Attribute::str("EXPLICIT")),
+            ("pads", ints(&pads)),
+        ];
+        if !depthwise {
+            attrs.push(("groups", Attribute::i64(groups as i64)));
+        }
+        attrs.extend(act_attrs(&act));
+        let out = self
+            .e
+            .layer(op, &layer, &[x, k, b], &[out_shape], attrs, &loc);
+        self.e.bind(&tensor, out[0], canonical(4));
+        self.converted(i, &[&layer]);
+        self.report_fused(&fused, &layer);
+        Ok(())
+    }
+
+    pub(crate) fn deconv(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let x_shape = self.e.input_shape(node, 0)?;
+        let w = self.const_input(node, 1)?;
+        if x_shape.len() != 4 || w.ndim() != 4 {
+            return Err(node_error(
+                node,
+                "only 2-D transposed convolutions are supported",
+            ));
+        }
+        let (cin, cog, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
+        let groups = node.attr_int_or("group", 1)?.max(1) as usize;
+        let strides = pair(node, "strides")?;
+        let dilations = pair(node, "dilations")?;
+        let out_pad = match node.attr_ints("output_padding")? {
+            Some([a, b]) => [*a as usize, *b as usize],
+            _ => [0, 0],
+        };
+        let y_shape = self.e.output_shape(node, 0)?;
+        let auto = node.attr_string_or("auto_pad", "NOTSET")?;
+        let mut pads = [0usize; 4];
+        if auto == "NOTSET" && node.attr_ints("output_shape")?.is_none() {
+            if let Some(v) = node.attr_ints("pads")? {
+                if v.len() != 4 || v.iter().any(|&p| p < 0) {
+                    return Err(node_error(
+                        node,
+                        format!("pads {v:?} must be 4 non-negative values"),
+                    ));
+                }
+                pads = [v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize];
+            }
+        } else if auto != "VALID" {
+            for a in 0..2 {
+                let ek = (if a == 0 { kh } else { kw } - 1) * dilations[a] + 1;
+                let full = strides[a] * (x_shape[2 + a] - 1) + out_pad[a] + ek;
+                let total = full.saturating_sub(y_shape[2 + a]);
+                let small = total / 2;
+                let (b, e) = if auto == "SAME_LOWER" {
+                    (total - small, small)
+                } else {
+                    (small, total - small)
+                };
+                pads[a] = b;
+                pads[a + 2] = e;
+            }
+        }
+        // ONNX [Cin, Cout/g, kh, kw] → [kh, kw, Cin/g, Cout].
+        let cig = cin / groups;
+        let cout = cog * groups;
+        let mut hwio = ArrayD::<f32>::zeros(IxDyn(&[kh, kw, cig, cout]));
+        for ((ci, co, y, x), &v) in w
+            .view()
+            .into_dimensionality::<ndarray::Ix4>()
+            .map_err(|e| node_error(node, e.to_string()))?
+            .indexed_iter()
+        {
+            let g = ci / cig;
+            hwio[[y, x, ci % cig, g * cog + co]] = v;
+        }
+        let mut bias: Vec<f32> = match node.input(2) {
+            Some(_) => self.const_input(node, 2)?.iter().copied().collect(),
+            None => vec![0.0; cout],
+        };
+        let (tensor, act, fused) = self.fold_tail(&node.outputs[0], &mut hwio, 3, &mut bias)?;
+        let layer = self.e.next_name("deconv");
+        let loc = self
+            .g
+            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let x = self.e.input_in(node, 0, &canonical(4))?;
+        let k = self.e.constant(&layer, "kernel", &hwio, true, &loc);
+        let b = self
+            .e
+            .constant(&layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
+        let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(4));
+        let mut attrs = vec![
+            ("strides", ints(&strides)),
+            ("dilations", ints(&dilations)),
+            ("groups", Attribute::i64(groups as i64)),
+            ("pads", ints(&pads)),
+            ("output_padding", ints(&out_pad)),
+        ];
+        attrs.extend(act_attrs(&act));
+        let out = self
+            .e
+            .layer("hl.deconv2d", &layer, &[x, k, b], &[out_shape], attrs, &loc);
+        self.e.bind(&tensor, out[0], canonical(4));
+        self.converted(i, &[&layer]);
+        self.report_fused(&fused, &layer);
+        Ok(())
+    }
+
+    pub(crate) fn gemm_or_matmul(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let b_const = node
+            .input(1)
+            .is_some_and(|t| self.e.model.constant(t).is_some());
+        let a_shape = self.e.input_shape(node, 0)?;
+        if node.op_type == "MatMul" && !b_const {
+            return self.matmul(i);
+        }
+        if !b_const {
+            return Err(node_error(node, "Gemm with a run-time B is not supported"));
+        }
+        if a_shape.len() != 2 {
+            return Err(node_error(
+                node,
+                format!(
+                    "{} of a rank-{} tensor with a constant matrix is not supported (dense layers take [N, C])",
+                    node.op_type,
+                    a_shape.len()
+                ),
+            ));
+        }
+        let gemm = node.op_type == "Gemm";
+        if gemm && node.attr_int_or("transA", 0)? != 0 {
+            return Err(node_error(node, "transA=1 is not supported"));
+        }
+        let mut kernel = self.const_input(node, 1)?;
+        if kernel.ndim() != 2 {
+            return Err(node_error(node, "the weight matrix must have rank 2"));
+        }
+        if gemm && node.attr_int_or("transB", 0)? != 0 {
+            kernel = transpose_array(&kernel, &[1, 0]);
+        }
+        let (alpha, beta) = if gemm {
+            (
+                node.attr_float_or("alpha", 1.0)?,
+                node.attr_float_or("beta", 1.0)?,
+            )
+        } else {
+            (1.0, 1.0)
+        };
+        kernel.mapv_inplace(|w| w * alpha);
+        let cout = kernel.shape()[1];
+        let mut bias = vec![0.0f32; cout];
+        let mut fused: Vec<(usize, &'static str)> = Vec::new();
+        let mut out = node.outputs[0].clone();
+        if gemm && node.input(2).is_some() {
+            let c = self.const_input(node, 2)?;
+            add_bias(node, &mut bias, &c, beta)?;
+        } else if !gemm {
+            if let Some((add, c)) = self.take_bias_add(&out, cout) {
+                add_bias(self.g.node(add), &mut bias, &c, 1.0)?;
+                fused.push((add, "bias Add folded into the dense layer"));
+                self.done[add] = true;
+                out = self.g.node(add).outputs[0].clone();
+            }
+        }
+        let a = self.e.input(node, 0)?;
+        if let Some(order) = &a.flat_order {
+            let rows: Vec<_> = order
+                .iter()
+                .map(|&r| kernel.index_axis(Axis(0), r).to_owned())
+                .collect();
+            let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+            kernel =
+                ndarray::stack(Axis(0), &views).map_err(|e| node_error(node, e.to_string()))?;
+        }
+        let (tensor, act, tail) = self.fold_tail(&out, &mut kernel, 1, &mut bias)?;
+        fused.extend(tail);
+        let layer = self.e.next_name("fc");
+        let loc = self
+            .g
+            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let k = self.e.constant(&layer, "kernel", &kernel, true, &loc);
+        let b = self
+            .e
+            .constant(&layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
+        let out_shape = self.e.shape(node, &tensor)?;
+        let res = self.e.layer(
+            "hl.dense",
+            &layer,
+            &[a.id, k, b],
+            &[out_shape],
+            act_attrs(&act),
+            &loc,
+        );
+        self.e.bind(&tensor, res[0], vec![0, 1]);
+        self.converted(i, &[&layer]);
+        self.report_fused(&fused, &layer);
+        Ok(())
+    }
+
+    /// An `Add` of a constant of `cout` elements that alone consumes `tensor`.
+    fn take_bias_add(&self, tensor: &str, cout: usize) -> Option<(usize, ArrayD<f32>)> {
+        let c = self.g.sole_consumer(tensor)?;
+        let n = self.g.node(c);
+        if n.op_type != "Add" || self.done[c] || self.patterns.owner.contains_key(&c) {
+            return None;
+        }
+        let other = if n.input(0) == Some(tensor) {
+            n.input(1)?
+        } else {
+            n.input(0)?
+        };
+        let t = self.e.model.constant(other)?;
+        let shape = t.shape();
+        (t.len() == cout && shape.last() == Some(&cout)).then(|| (c, t.to_f32()))
+    }
+
+    fn matmul(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let ra = self.e.input_shape(node, 0)?.len();
+        let rb = self.e.input_shape(node, 1)?.len();
+        if ra < 2 || rb < 2 {
+            return Err(node_error(
+                node,
+                "MatMul of vectors (rank 1) is not supported",
+            ));
+        }
+        let a = self.e.input_in(node, 0, &(0..ra).collect::<Vec<_>>())?;
+        let b = self.e.input_in(node, 1, &(0..rb).collect::<Vec<_>>())?;
+        let out_shape = self.e.output_shape(node, 0)?;
+        let layer = self.e.next_name("matmul");
+        let res = self.e.layer(
+            "hl.matmul",
+            &layer,
+            &[a, b],
+            &[out_shape.clone()],
+            vec![("transpose_b", Attribute::Bool(false))],
+            &[&node.name],
+        );
+        self.e
+            .bind(&node.outputs[0], res[0], (0..out_shape.len()).collect());
+        self.converted(i, &[&layer]);
+        Ok(())
+    }
+
+    pub(crate) fn pool(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let x_shape = self.e.input_shape(node, 0)?;
+        if x_shape.len() != 4 {
+            return Err(node_error(
+                node,
+                "only 2-D pooling (rank-4 input) is supported",
+            ));
+        }
+        let kernel = match node.attr_ints("kernel_shape")? {
+            Some([a, b]) if *a >= 1 && *b >= 1 => [*a as usize, *b as usize],
+            other => {
+                return Err(node_error(
+                    node,
+                    format!("kernel_shape {other:?} must be 2 positive values"),
+                ))
+            }
+        };
+        if pair(node, "dilations")? != [1, 1] {
+            return Err(node_error(node, "dilated pooling is not supported"));
+        }
+        let strides = pair(node, "strides")?;
+        let mut pads = window_pads(node, [x_shape[2], x_shape[3]], kernel, strides, [1, 1])?;
+        let max = node.op_type == "MaxPool";
+        let mut count_include_pad = node.attr_int_or("count_include_pad", 0)? != 0;
+        let mut fused: Vec<(usize, &'static str)> = Vec::new();
+        if let Some((extra, pad_node)) = self.pad_folds.get(&node.inputs[0]).copied() {
+            for (p, e) in pads.iter_mut().zip(extra) {
+                *p += e;
+            }
+            count_include_pad = true;
+            fused.push((pad_node, "zero Pad folded into the pooling's padding"));
+        }
+        let (op, prefix) = if max {
+            ("hl.maxpool", "maxpool")
+        } else {
+            ("hl.avgpool", "avgpool")
+        };
+        let layer = self.e.next_name(prefix);
+        let loc = self
+            .g
+            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let x = self.e.input_in(node, 0, &canonical(4))?;
+        let out_shape = permute(&self.e.output_shape(node, 0)?, &canonical(4));
+        let mut attrs = vec![
+            ("kernel", ints(&kernel)),
+            ("strides", ints(&strides)),
+            ("padding", Attribute::str("EXPLICIT")),
+            ("pads", ints(&pads)),
+            (
+                "ceil_mode",
+                Attribute::Bool(node.attr_int_or("ceil_mode", 0)? != 0),
+            ),
+        ];
+        if !max {
+            attrs.push(("count_include_pad", Attribute::Bool(count_include_pad)));
+        }
+        let res = self.e.layer(op, &layer, &[x], &[out_shape], attrs, &loc);
+        self.e.bind(&node.outputs[0], res[0], canonical(4));
+        self.converted(i, &[&layer]);
+        self.report_fused(&fused, &layer);
+        Ok(())
+    }
+
+    pub(crate) fn global_pool(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        if self.e.input_shape(node, 0)?.len() != 4 {
+            return Err(node_error(node, "only rank-4 global pooling is supported"));
+        }
+        let (op, prefix) = if node.op_type == "GlobalMaxPool" {
+            ("hl.global_maxpool", "maxpool")
+        } else {
+            ("hl.global_avgpool", "avgpool")
+        };
+        self.global_pool_layer(i, op, prefix)
+    }
+
+    /// A global pooling layer for node `i` (also used for spatial ReduceMean/ReduceMax).
+    pub(crate) fn global_pool_layer(
+        &mut self,
+        i: usize,
+        op: &str,
+        prefix: &'static str,
+    ) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let layer = self.e.next_name(prefix);
+        let x = self.e.input_in(node, 0, &canonical(4))?;
+        let out_shape = permute(&self.e.output_shape(node, 0)?, &canonical(4));
+        let res = self
+            .e
+            .layer(op, &layer, &[x], &[out_shape], vec![], &[&node.name]);
+        self.e.bind(&node.outputs[0], res[0], canonical(4));
+        self.converted(i, &[&layer]);
+        Ok(())
+    }
+
+    pub(crate) fn batch_norm(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let x = self.e.input(node, 0)?;
+        let rank = x.perm.len();
+        if rank != 4 && rank != 2 {
+            return Err(node_error(
+                node,
+                format!("BatchNormalization of a rank-{rank} tensor is not supported"),
+            ));
+        }
+        let eps = f64::from(node.attr_float_or("epsilon", 1e-5)?);
+        let (tensor, act, fused) = match self.take_activation(&node.outputs[0])? {
+            Some((a, nodes, t)) => (t, a, nodes),
+            None => (node.outputs[0].clone(), Act::new("linear"), vec![]),
+        };
+        let layer = self.e.next_name("batch_norm");
+        let mut loc: Vec<&str> = vec![node.name.as_str()];
+        loc.extend(fused.iter().map(|&n| self.g.node(n).name.as_str()));
+        let xv = self.e.input_in(node, 0, &canonical(rank))?;
+        let mut operands = vec![xv];
+        for (k, param) in [(3, "mean"), (4, "var"), (1, "gamma"), (2, "beta")] {
+            let data = self.const_input(node, k)?;
+            let flat = Array1::from_iter(data.iter().copied()).into_dyn();
+            operands.push(self.e.constant(&layer, param, &flat, true, &loc));
+        }
+        let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(rank));
+        let mut attrs = vec![("epsilon", Attribute::f64(eps))];
+        attrs.extend(act_attrs(&act));
+        let res = self.e.layer(
+            "hl.batch_norm",
+            &layer,
+            &operands,
+            &[out_shape],
+            attrs,
+            &loc,
+        );
+        self.e.bind(&tensor, res[0], canonical(rank));
+        self.converted(i, &[&layer]);
+        self.fused(&fused, &layer, "activation fused into the preceding layer");
+        Ok(())
+    }
+}
+
+/// Adds `beta * c` (a constant broadcast over the output features) to `bias`.
+fn add_bias(node: &Node, bias: &mut [f32], c: &ArrayD<f32>, beta: f32) -> ConvertResult<()> {
+    let n = bias.len();
+    let values: Vec<f32> = c.iter().copied().collect();
+    match values.len() {
+        1 => bias.iter_mut().for_each(|b| *b += beta * values[0]),
+        l if l == n => bias
+            .iter_mut()
+            .zip(&values)
+            .for_each(|(b, v)| *b += beta * v),
+        l => {
+            return Err(node_error(
+                node,
+                format!("bias of {l} elements does not broadcast over {n} output features"),
+            ))
+        }
+    }
+    Ok(())
+}

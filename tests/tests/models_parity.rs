@@ -1,0 +1,80 @@
+//! Every ONNX model of `shared/models`, converted to `hl` and run by the interpreter, matches
+//! its onnxruntime reference outputs (`*_ref.npz`, 4 samples stored NCHW) within
+//! rtol 1e-4 / atol 1e-4.
+
+use hailo_tests::{compare, onnx_interpreter, read_f32_npz, to_nchw, to_nhwc};
+
+fn check(model: &str) {
+    let interp = onnx_interpreter(&format!("{model}.onnx")).unwrap_or_else(|e| panic!("{e}"));
+    let reference = read_f32_npz(&format!("{model}_ref.npz")).unwrap_or_else(|e| panic!("{e}"));
+    let find = |name: &str| {
+        reference
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, a)| a)
+            .unwrap_or_else(|| panic!("{model}_ref.npz has no array '{name}'"))
+    };
+    let inputs: Vec<_> = interp
+        .inputs()
+        .iter()
+        .map(|i| to_nhwc(find(i.original_name.as_deref().unwrap_or(&i.name))))
+        .collect();
+    let outputs = interp
+        .run(&inputs)
+        .unwrap_or_else(|e| panic!("{model}: {e}"));
+    for (info, out) in interp.outputs().iter().zip(&outputs) {
+        let name = info.original_name.as_deref().unwrap_or(&info.name);
+        let expected = find(name);
+        // Rank-4 outputs are NHWC in hl and NCHW in the reference.
+        let actual = if expected.ndim() == 4 {
+            to_nchw(out)
+        } else {
+            out.clone()
+        };
+        let a = compare(&actual, expected, 1e-4, 1e-4)
+            .unwrap_or_else(|e| panic!("{model} output '{name}': {e}"));
+        eprintln!(
+            "{model} output '{name}': max abs error {:.3e}, max rel error {:.3e}",
+            a.max_abs, a.max_rel
+        );
+        assert_eq!(
+            a.violations, 0,
+            "{model} output '{name}': {a:?} outside rtol 1e-4 / atol 1e-4"
+        );
+    }
+}
+
+#[test]
+fn digits_cnn_opset13() {
+    check("digits_cnn_opset13");
+}
+
+#[test]
+fn digits_cnn_opset17() {
+    check("digits_cnn_opset17");
+}
+
+#[test]
+fn digits_mbv2() {
+    check("digits_mbv2");
+}
+
+#[test]
+fn resnet18() {
+    check("resnet18");
+}
+
+#[test]
+fn mobilenet_v2() {
+    check("mobilenet_v2");
+}
+
+#[test]
+fn squeezenet1_1() {
+    check("squeezenet1_1");
+}
+
+#[test]
+fn yolo_like_320() {
+    check("yolo_like_320");
+}
