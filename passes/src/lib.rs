@@ -4,6 +4,7 @@
 //! dialect; `test-*` passes exist to exercise the pass manager in lit tests.
 //! Adding a pass: one file here, one line in [`registry`], one lit test.
 
+pub mod conversion;
 pub mod generic;
 pub mod pipelines;
 pub mod registry;

@@ -1,6 +1,6 @@
 //! The explicit pass registry: one line per pass, kept sorted by name.
 
-use crate::{generic, test};
+use crate::{conversion, generic, test};
 use hailo_ir::pass::{PassInfo, PassRegistry};
 
 pub fn registry() -> PassRegistry {
@@ -9,6 +9,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<generic::canonicalize::Canonicalize>(),
             PassInfo::of::<generic::cse::Cse>(),
             PassInfo::of::<generic::dce::Dce>(),
+            PassInfo::of::<conversion::hl_to_quant::HlToQuant>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
             PassInfo::of::<test::analysis::TestAnalysis>(),
             PassInfo::of::<test::fail::TestFail>(),

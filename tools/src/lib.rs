@@ -3,3 +3,4 @@ pub mod atomic;
 pub mod cmd;
 pub mod context;
 pub mod opt;
+pub mod resources;

@@ -76,6 +76,12 @@ pub struct OptArgs {
     /// Replay a reproducer written by --reproducer.
     #[arg(long)]
     pub run_reproducer: Option<PathBuf>,
+    /// Load resource blobs (weights) from this .npz sidecar.
+    #[arg(long)]
+    pub resources_npz: Option<PathBuf>,
+    /// Write resource blobs to this .npz sidecar instead of the IR's resources section.
+    #[arg(long)]
+    pub emit_resources_npz: Option<PathBuf>,
 }
 
 pub struct OptOutcome {
@@ -271,6 +277,12 @@ fn process_chunk(
     match parsed {
         Err(d) => diags.push(*d),
         Ok(mut m) => {
+            if let Some(npz) = &args.resources_npz {
+                if let Err(e) = crate::resources::load_sidecar(&mut m, npz) {
+                    stderr.push_str(&format!("hailo-opt: error: cannot load resources from '{}': {e}\n", npz.display()));
+                    return ChunkResult { output: None, stderr, failed: true };
+                }
+            }
             let t_verify = Instant::now();
             let verified = hailo_ir::verifier::verify(&m, ctx, m.top());
             let verify_time = t_verify.elapsed();
@@ -319,7 +331,9 @@ fn process_chunk(
                             if args.pass_statistics {
                                 stderr.push_str(&pm.statistics_report());
                             }
-                            timing = Some((pm, verify_time, run_time));
+                            if args.timing {
+                                timing = Some((pm, verify_time, run_time));
+                            }
                         }
                     }
                     if ok {

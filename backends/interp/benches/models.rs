@@ -72,8 +72,15 @@ fn status_kib(key: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Peak resident memory (MiB) of one batch run, measured from a reset high-water mark, and
-/// weights + the two largest activations (MiB) of that batch.
+#[cfg(target_os = "linux")]
+extern "C" {
+    /// glibc: returns free heap memory to the system.
+    fn malloc_trim(pad: usize) -> i32;
+}
+
+/// Peak resident memory (MiB) of one batch run, measured from a high-water mark reset after
+/// the loading's garbage went back to the system, and weights + the two largest
+/// activations (MiB) of that batch. Called in a fresh process per model (see `main`).
 fn memory(interp: &Interpreter, x: &ArrayD<f32>) -> Option<(f64, f64)> {
     let mut sizes = Vec::new();
     interp
@@ -84,17 +91,64 @@ fn memory(interp: &Interpreter, x: &ArrayD<f32>) -> Option<(f64, f64)> {
         .ok()?;
     sizes.sort_unstable_by(|a, b| b.cmp(a));
     let bound = interp.weight_bytes() + sizes.iter().take(2).sum::<usize>();
+    #[cfg(target_os = "linux")]
+    // SAFETY: malloc_trim only releases free heap pages; no live allocation is touched.
+    unsafe {
+        malloc_trim(0);
+    }
     // Writing 5 to clear_refs resets VmHWM to the current resident size.
     std::fs::write("/proc/self/clear_refs", "5").ok()?;
     interp.run(&[x.clone()]).ok()?;
     let mib = |b: f64| b / (1024.0 * 1024.0);
-    Some((
-        mib(status_kib("VmHWM:")? as f64 * 1024.0),
-        mib(bound as f64),
-    ))
+    Some((mib(status_kib("VmHWM:")? as f64 * 1024.0), mib(bound as f64)))
+}
+
+/// Environment variable that makes the bench measure one model's memory and exit.
+const MEMORY_OF: &str = "HAILO_BENCH_MEMORY_OF";
+
+/// Prints the memory line of `model` measured in a child process, so that earlier models
+/// and the loading do not inflate it.
+fn memory_in_child(model: &str) {
+    let run = std::env::current_exe().and_then(|exe| std::process::Command::new(exe).env(MEMORY_OF, model).output());
+    match run {
+        Ok(out) => print!("{}", String::from_utf8_lossy(&out.stdout)),
+        Err(e) => println!("{model}: memory not measured: {e}"),
+    }
+}
+
+fn memory_of(model: &str) {
+    let Ok((interp, samples)) = prepare(model) else { return };
+    if let Some((peak, bound)) = memory(&interp, &make_batch(&samples, 8)) {
+        let ratio = peak / bound;
+        println!("{model}: peak RSS {peak:.1} MiB at batch 8; weights + two largest activations {bound:.1} MiB; ratio {ratio:.2}");
+        println!("RESULT {{\"model\":\"{model}\",\"peak_mib\":{peak:.2},\"bound_mib\":{bound:.2}}}");
+    }
+}
+
+/// Time per op name over one run (from the gaps between successive layer outputs), slowest
+/// first; printed with `HAILO_BENCH_PROFILE=1`.
+fn profile(interp: &Interpreter, x: &ArrayD<f32>) -> Vec<(String, f64)> {
+    let mut per_op: Vec<(String, f64)> = Vec::new();
+    let mut last = Instant::now();
+    let _ = interp.run_observed(&[x.clone()], &mut |o| {
+        let now = Instant::now();
+        let ms = (now - last).as_secs_f64() * 1e3;
+        last = now;
+        match per_op.iter_mut().find(|(k, _)| k == o.op) {
+            Some(e) => e.1 += ms,
+            None => per_op.push((o.op.to_owned(), ms)),
+        }
+        Ok(())
+    });
+    per_op.sort_by(|a, b| b.1.total_cmp(&a.1));
+    per_op
 }
 
 fn main() {
+    if let Ok(model) = std::env::var(MEMORY_OF) {
+        memory_of(&model);
+        return;
+    }
     let wanted = std::env::var("HAILO_BENCH_MODELS").ok();
     let seconds: f64 = std::env::var("HAILO_BENCH_SECONDS")
         .ok()
@@ -119,11 +173,13 @@ fn main() {
                 continue;
             }
         };
-        if let Some((peak, bound)) = memory(&interp, &make_batch(&samples, 8)) {
-            println!("{model}: peak RSS {peak:.1} MiB at batch 8; weights + two largest activations {bound:.1} MiB; ratio {:.2}", peak / bound);
-            println!(
-                "RESULT {{\"model\":\"{model}\",\"peak_mib\":{peak:.2},\"bound_mib\":{bound:.2}}}"
-            );
+        memory_in_child(model);
+        if std::env::var("HAILO_BENCH_PROFILE").is_ok() {
+            for batch in [1, 8] {
+                let top: Vec<String> =
+                    profile(&interp, &make_batch(&samples, batch)).iter().take(6).map(|(k, ms)| format!("{k} {ms:.1} ms")).collect();
+                println!("{model} batch {batch} profile: {}", top.join(", "));
+            }
         }
         for threads in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new()

@@ -6,7 +6,7 @@
 //! fed by tensors freed after their last use, so a plan reuses memory across layers.
 
 use crate::kernels::activation::{activate, prelu, Activation};
-use crate::kernels::conv::{conv2d_into, conv2d_output_shape};
+use crate::kernels::conv::{conv2d_act_into, conv2d_output_shape, Conv2dParams};
 use crate::kernels::deconv::conv_transpose2d;
 use crate::kernels::dense::{dense_into, matmul};
 use crate::kernels::elementwise::{binary, binary_inplace, broadcast_shape, BinaryOp};
@@ -62,7 +62,7 @@ pub(crate) struct BufferPool {
 }
 
 /// Buffers kept for reuse; more would raise peak memory without saving allocations.
-const POOL_CAPACITY: usize = 2;
+const POOL_CAPACITY: usize = 1;
 
 impl BufferPool {
     /// Returns a freed tensor's buffer to the pool.
@@ -123,7 +123,8 @@ fn with_activation(mut x: ArrayD<f32>, act: Activation) -> ArrayD<f32> {
 
 fn conv(
     args: &[Arg],
-    p: &crate::kernels::conv::Conv2dParams,
+    p: &Conv2dParams,
+    act: Activation,
     pool: &mut BufferPool,
 ) -> Result<ArrayD<f32>, KernelError> {
     let (xv, wv) = (args[0].view(), args[1].view());
@@ -135,7 +136,7 @@ fn conv(
     let mut out = out
         .into_dimensionality::<Ix4>()
         .map_err(|e| KernelError::new("conv2d", e.to_string()))?;
-    conv2d_into(x, w, bias.as_deref(), p, out.view_mut(), &mut pool.im2col)?;
+    conv2d_act_into(x, w, bias.as_deref(), p, act, out.view_mut(), &mut pool.im2col)?;
     Ok(out.into_dyn())
 }
 
@@ -329,7 +330,7 @@ pub(crate) fn eval(
     let one = |a: ArrayD<f32>| Ok(vec![a]);
     match kind {
         OpKind::Identity => one(args.swap_remove(0).into_owned()),
-        OpKind::Conv { params, act } => one(with_activation(conv(&args, params, pool)?, *act)),
+        OpKind::Conv { params, act } => one(conv(&args, params, *act, pool)?),
         OpKind::Deconv { params, act } => {
             let (xv, wv) = (args[0].view(), args[1].view());
             let bv = args.get(2).map(Arg::view);

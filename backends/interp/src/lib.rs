@@ -17,6 +17,7 @@ pub mod dump;
 mod error;
 mod eval;
 pub mod kernels;
+pub mod qkernels;
 mod ops;
 mod plan;
 

@@ -1,6 +1,15 @@
-//! The `quant` dialect: quantized tensor types (`!q.uniform`, `!q.per_axis`)
-//! and integer ops mirroring `hl`. Registered now so its types parse and
-//! print; the ops arrive with the quantization work.
+//! The `q` dialect: quantized tensor types (`!q.uniform`, `!q.per_axis`, see [`types`]), the
+//! quantization scheme's arithmetic ([`scheme`]: scales, zero points, bankers rounding, bias
+//! representation and the one rescale decomposition), and integer ops mirroring `hl`
+//! ([`ops`]). The `hl-to-quant` conversion in `hailo-passes` produces this dialect; the
+//! quantized emulation in `hailo-quantizer` executes it with `hailo-interp`'s integer kernels.
+
+pub mod ops;
+pub mod scheme;
+pub mod types;
+
+pub use scheme::{BiasMode, Rescale};
+pub use types::{QuantType, Storage};
 
 use hailo_ir::Dialect;
 
@@ -8,7 +17,7 @@ pub fn dialect() -> Dialect {
     Dialect {
         name: "q",
         summary: "Quantized types and integer ops",
-        ops: Vec::new(),
+        ops: ops::defs(),
         materialize_constant: None,
     }
 }

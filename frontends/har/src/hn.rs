@@ -18,7 +18,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-/// One NPZ entry: key, the constant's tensor type and its value attribute.
+/// One NPZ entry: its key and the `hl.const` op holding the value.
 pub(crate) struct WeightRef {
     pub npz_key: String,
     pub op: OpId,

@@ -82,8 +82,10 @@ pub fn summarize(m: &Module) -> HarSummary {
     };
     let inputs = names("input_layers_order")
         .into_iter()
-        .map(|n| (shape_of(&n, "output_shapes"), n))
-        .map(|(s, n)| (n, s))
+        .map(|n| {
+            let shape = shape_of(&n, "output_shapes");
+            (n, shape)
+        })
         .collect();
     let outputs = names("output_layers_order")
         .into_iter()

@@ -201,6 +201,22 @@ fn bad_json_reports_member_line_and_column() {
     }
 }
 
+#[test]
+fn broken_embedded_ir_is_located() {
+    let out = edited("bad_ir", |members| {
+        let meta = members
+            .iter_mut()
+            .find(|(n, _)| n == METADATA_MEMBER)
+            .unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&meta.1).unwrap();
+        v["module_ir"] = "builtin.module @tiny {\n  %0 = \n}\n".into();
+        meta.1 = serde_json::to_vec(&v).unwrap();
+    });
+    let e = read_err(&out);
+    assert!(matches!(e, HarError::Ir { .. }), "{e}");
+    assert!(e.to_string().contains("hailo_rs_metadata.json:3:1"), "{e}");
+}
+
 /// The foreign-HAR path with the HN passed through `edit`.
 fn foreign_with(test: &str, edit: impl FnOnce(&mut serde_json::Value)) -> HarError {
     let out = edited(test, |members| {

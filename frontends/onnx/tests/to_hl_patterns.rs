@@ -188,7 +188,8 @@ fn normalisation_blocks() {
 fn lit_inputs_match_the_fixtures() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../lit-tests/onnx/Inputs");
     let regen = std::env::var_os("HAILO_REGEN_LIT_INPUTS").is_some();
-    for (name, bytes) in to_hl_fixtures::pattern_models() {
+    let all = to_hl_fixtures::pattern_models().into_iter().chain(to_hl_fixtures::error_models());
+    for (name, bytes) in all {
         let path = dir.join(format!("{name}.onnx"));
         if regen {
             std::fs::create_dir_all(&dir).expect("create Inputs");

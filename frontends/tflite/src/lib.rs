@@ -2,8 +2,8 @@
 //!
 //! [`read_tflite`] decodes a float32/float16 TFLite model (subgraph 0) into a
 //! [`TfliteGraph`]: tensors with decoded constants, operators with typed
-//! options, graph inputs and outputs. The conversion to the `hl` dialect is
-//! done elsewhere on top of this representation. Malformed files produce a
+//! options, graph inputs and outputs. [`to_hl`] converts it to the `hl`
+//! dialect. Malformed files produce a
 //! [`TfliteError`] naming the table/operator/tensor and byte offset; the
 //! reader never panics on bad input (see the fuzz target in `fuzz/`).
 //!
@@ -17,6 +17,7 @@ mod lower;
 mod ops;
 pub mod schema;
 mod tensors;
+pub mod to_hl;
 
 use std::path::Path;
 

@@ -188,11 +188,23 @@ impl Activation {
 
 /// Applies `act` in place to every element.
 pub fn activate(act: Activation, mut x: ArrayViewMutD<f32>) {
+    // The common cases get branch-free loops the compiler vectorises; the generic path
+    // matches on the activation per element.
+    let clamp = |lo: f32, hi: f32| move |v: f32| v.max(lo).min(hi);
     match act {
         Activation::Linear => {}
-        // The commonest case gets a branch-free loop the compiler vectorises.
         Activation::Relu => x.mapv_inplace(|v| v.max(0.0)),
+        Activation::Relu6 => x.mapv_inplace(clamp(0.0, 6.0)),
+        Activation::Clip { min, max } => x.mapv_inplace(clamp(min, max)),
+        Activation::LeakyRelu { alpha } => x.mapv_inplace(|v| if v >= 0.0 { v } else { alpha * v }),
         _ => x.mapv_inplace(|v| act.apply(v)),
+    }
+}
+
+/// Applies `act` in place to a contiguous run of values.
+pub fn activate_slice(act: Activation, x: &mut [f32]) {
+    if act != Activation::Linear {
+        activate(act, ndarray::ArrayViewMut1::from(x).into_dyn());
     }
 }
 

@@ -5,11 +5,13 @@
 //! multiplied by the weights viewed as `[kh·kw·cin_g, cout]`. 1×1 stride-1 unpadded
 //! convolutions skip the unrolling; depthwise convolutions go to [`super::depthwise`].
 
-use super::depthwise::depthwise_conv2d_into;
+use super::activation::{activate_slice, Activation};
+use super::depthwise::depthwise_conv2d_act_into;
 use super::error::{ensure, KernelError};
-use super::gemm::matmul_into;
+use super::gemm::{matmul_into, matmul_into_with};
 use super::window::{Axis1, Padding};
 use ndarray::{s, Array4, ArrayView2, ArrayView4, ArrayViewMut2, ArrayViewMut4};
+use rayon::prelude::*;
 
 /// Hyper-parameters of a convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,16 +178,33 @@ pub fn conv2d_into(
     w: ArrayView4<f32>,
     bias: Option<&[f32]>,
     p: &Conv2dParams,
+    out: ArrayViewMut4<f32>,
+    scratch: &mut Vec<f32>,
+) -> Result<(), KernelError> {
+    conv2d_act_into(x, w, bias, p, Activation::Linear, out, scratch)
+}
+
+/// Output rows per block of a pointwise convolution: one block's outputs stay in cache
+/// while the bias, the product and the activation are applied.
+const POINTWISE_ROWS: usize = 256;
+
+/// [`conv2d_into`] followed by the activation `act`, applied while each block of output
+/// rows is still in cache instead of in a separate pass over the whole tensor.
+pub fn conv2d_act_into(
+    x: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    bias: Option<&[f32]>,
+    p: &Conv2dParams,
+    act: Activation,
     mut out: ArrayViewMut4<f32>,
     scratch: &mut Vec<f32>,
 ) -> Result<(), KernelError> {
     const OP: &str = "conv2d";
     let g = ConvGeometry::new(OP, x.shape(), w.shape(), bias, p)?;
     if g.groups > 1 && g.cin_g == 1 {
-        return depthwise_conv2d_into(x, w, bias, p, out);
+        return depthwise_conv2d_act_into(x, w, bias, p, act, out);
     }
     let out = g.out_slice(OP, &mut out)?;
-    let accumulate = g.init_output(out, bias);
     let x = x.as_standard_layout();
     let xs = x
         .as_slice()
@@ -201,21 +220,32 @@ pub fn conv2d_into(
     let pointwise =
         kh == 1 && kw == 1 && g.y.stride == 1 && g.x.stride == 1 && p.pads == Padding::default();
     if pointwise {
-        let m = g.n * pixels;
-        let a_all = ArrayView2::from_shape((m, g.cin), xs)
-            .map_err(|e| KernelError::new(OP, e.to_string()))?;
-        let mut c_all = out_rows(out, g.cout, 0..m)?;
-        for grp in 0..g.groups {
-            let (ci, co) = (grp * g.cin_g, grp * g.cout_g);
-            matmul_into(
-                a_all.slice(s![.., ci..ci + g.cin_g]),
-                wmat.slice(s![.., co..co + g.cout_g]),
-                c_all.slice_mut(s![.., co..co + g.cout_g]),
-                accumulate,
-            );
-        }
-        return Ok(());
+        // Blocks of rows run in parallel, each with a single-threaded GEMM.
+        return out
+            .par_chunks_mut(POINTWISE_ROWS * g.cout)
+            .enumerate()
+            .try_for_each(|(block, c)| {
+                let r0 = block * POINTWISE_ROWS;
+                let rows = c.len() / g.cout;
+                let a = ArrayView2::from_shape((rows, g.cin), &xs[r0 * g.cin..(r0 + rows) * g.cin])
+                    .map_err(|e| KernelError::new(OP, e.to_string()))?;
+                let accumulate = g.init_output(c, bias);
+                let mut cm = out_rows(c, g.cout, 0..rows)?;
+                for grp in 0..g.groups {
+                    let (ci, co) = (grp * g.cin_g, grp * g.cout_g);
+                    matmul_into_with(
+                        a.slice(s![.., ci..ci + g.cin_g]),
+                        wmat.slice(s![.., co..co + g.cout_g]),
+                        cm.slice_mut(s![.., co..co + g.cout_g]),
+                        accumulate,
+                        false,
+                    );
+                }
+                activate_slice(act, c);
+                Ok(())
+            });
     }
+    let accumulate = g.init_output(out, bias);
     scratch.resize(pixels * k, 0.0);
     let image_len = g.y.input * g.x.input * g.cin;
     for img in 0..g.n {
@@ -233,6 +263,7 @@ pub fn conv2d_into(
                 accumulate,
             );
         }
+        activate_slice(act, &mut out[img * pixels * g.cout..(img + 1) * pixels * g.cout]);
     }
     Ok(())
 }

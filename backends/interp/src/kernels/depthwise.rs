@@ -4,6 +4,7 @@
 //! work on packing; this direct kernel instead accumulates whole channel vectors per tap,
 //! which the compiler vectorises, and runs output rows in parallel on the rayon pool.
 
+use super::activation::{activate_slice, Activation};
 use super::conv::{Conv2dParams, ConvGeometry};
 use super::error::{ensure, KernelError};
 use ndarray::{Array4, ArrayView4, ArrayViewMut4};
@@ -28,6 +29,18 @@ pub fn depthwise_conv2d_into(
     w: ArrayView4<f32>,
     bias: Option<&[f32]>,
     p: &Conv2dParams,
+    out: ArrayViewMut4<f32>,
+) -> Result<(), KernelError> {
+    depthwise_conv2d_act_into(x, w, bias, p, Activation::Linear, out)
+}
+
+/// [`depthwise_conv2d_into`] followed by `act`, applied per output row while it is in cache.
+pub fn depthwise_conv2d_act_into(
+    x: ArrayView4<f32>,
+    w: ArrayView4<f32>,
+    bias: Option<&[f32]>,
+    p: &Conv2dParams,
+    act: Activation,
     mut out: ArrayViewMut4<f32>,
 ) -> Result<(), KernelError> {
     const OP: &str = "depthwise_conv2d";
@@ -73,6 +86,7 @@ pub fn depthwise_conv2d_into(
             } else {
                 row_generic(&job, out_row);
             }
+            activate_slice(act, out_row);
         });
     Ok(())
 }

@@ -16,8 +16,21 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 pub(crate) fn matmul_into(
     a: ArrayView2<f32>,
     b: ArrayView2<f32>,
+    c: ArrayViewMut2<f32>,
+    accumulate: bool,
+) {
+    matmul_into_with(a, b, c, accumulate, rayon::current_num_threads() > 1)
+}
+
+/// [`matmul_into`] with the threading chosen by the caller: `parallel` lets the GEMM use
+/// the current rayon pool, otherwise it runs on the calling thread (for callers that
+/// already split the work across the pool).
+pub(crate) fn matmul_into_with(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
     mut c: ArrayViewMut2<f32>,
     accumulate: bool,
+    parallel: bool,
 ) {
     let (m, k) = a.dim();
     let n = b.dim().1;
@@ -37,7 +50,7 @@ pub(crate) fn matmul_into(
         }
         return;
     }
-    let parallelism = if rayon::current_num_threads() > 1 {
+    let parallelism = if parallel {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None

@@ -10,6 +10,7 @@
 //! (a one-thread pool makes every kernel sequential).
 
 pub mod activation;
+pub mod color;
 pub mod conv;
 pub mod deconv;
 pub mod dense;
@@ -18,6 +19,7 @@ pub mod elementwise;
 pub mod error;
 mod gemm;
 pub mod layout;
+pub mod nms;
 pub mod norm;
 pub mod pool;
 pub mod reduce;

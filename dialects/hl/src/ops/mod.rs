@@ -3,12 +3,14 @@
 //! canonical patterns. [`defs`] lists every op definition for the dialect.
 
 pub mod activation;
+pub mod color;
 pub mod constant;
 pub mod conv;
 pub mod elementwise;
 pub mod layout;
 pub mod norm;
 pub mod pool;
+pub mod postprocess;
 pub mod reduce;
 pub mod slicing;
 pub mod spatial;
@@ -31,6 +33,8 @@ pub fn defs() -> Vec<OpDef> {
         slicing::defs(),
         spatial::defs(),
         reduce::defs(),
+        color::defs(),
+        postprocess::defs(),
     ]
     .concat()
 }

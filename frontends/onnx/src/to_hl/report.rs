@@ -1,7 +1,7 @@
 //! The parsing report (`--parsing-report`): for every node of the ONNX file, the `hl` layer(s)
 //! it became, or why it was fused into another layer, folded away or dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
@@ -64,16 +64,22 @@ impl ParsingReport {
 }
 
 /// Collects per-node entries while converting; nodes keep the file's topological order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ReportBuilder {
     entries: BTreeMap<String, NodeReport>,
+    /// Node names in report order (converted nodes in topological order, then the others).
     order: Vec<String>,
+    known: HashSet<String>,
 }
 
 impl ReportBuilder {
     /// Entries for the nodes removed while loading.
     pub fn new(model: &OnnxModel) -> Self {
-        let mut r = ReportBuilder::default();
+        let mut r = ReportBuilder {
+            entries: BTreeMap::new(),
+            order: model.nodes.iter().map(|n| n.name.clone()).collect(),
+            known: model.nodes.iter().map(|n| n.name.clone()).collect(),
+        };
         for rm in &model.removed {
             let (fate, reason) = match rm.reason {
                 Removal::Constant => (
@@ -110,7 +116,8 @@ impl ReportBuilder {
     ) {
         let mut layers = layers;
         match self.entries.get(node) {
-            None => self.order.push(node.to_string()),
+            None if self.known.insert(node.to_string()) => self.order.push(node.to_string()),
+            None => {}
             Some(old) => {
                 let mut merged = old.layers.clone();
                 merged.extend(layers.into_iter().filter(|l| !old.layers.contains(l)));

@@ -312,3 +312,48 @@ pub fn pattern_models() -> Vec<(&'static str, Vec<u8>)> {
     ];
     all.into_iter().map(|(n, f)| (n, f().encode())).collect()
 }
+
+/// A model with two operators Hailo does not support between two convolutions.
+fn unsupported() -> ModelBuilder {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 4, 6, 6])
+        .initializer("wa", &ramp_f32(&[4, 4, 1, 1]))
+        .initializer("wb", &ramp_f32(&[4, 4, 1, 1]))
+        .node("Conv", "conv_a", &["x", "wa"], &["a"], &[])
+        .node("Sin", "sin1", &["a"], &["s"], &[])
+        .node("Relu", "relu", &["s"], &["r"], &[])
+        .node("Cos", "cos1", &["r"], &["c"], &[])
+        .node("Conv", "conv_b", &["c", "wb"], &["y"], &[])
+        .output("y", &[1, 4, 6, 6]);
+    b
+}
+
+/// A conv whose weight initializer is missing.
+fn missing_initializer() -> ModelBuilder {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 4, 6, 6])
+        .node("Conv", "conv", &["x", "w"], &["y"], &[])
+        .output("y", &[1, 4, 6, 6]);
+    b
+}
+
+/// A conv whose weight has rank 3.
+fn wrong_rank() -> ModelBuilder {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 4, 6, 6])
+        .initializer("w", &ramp_f32(&[4, 4, 1]))
+        .node("Conv", "conv", &["x", "w"], &["y"], &[])
+        .output("y", &[1, 4, 6, 6]);
+    b
+}
+
+/// Models the parser must reject, by file stem (`truncated` is half of the SiLU model).
+pub fn error_models() -> Vec<(&'static str, Vec<u8>)> {
+    let silu = silu().encode();
+    vec![
+        ("unsupported", unsupported().encode()),
+        ("missing_initializer", missing_initializer().encode()),
+        ("wrong_rank", wrong_rank().encode()),
+        ("truncated", silu[..silu.len() / 2].to_vec()),
+    ]
+}

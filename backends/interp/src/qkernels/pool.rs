@@ -1,0 +1,102 @@
+//! Integer pooling: max pooling on codes (monotone, so exact in the input's own type) and
+//! average pooling as a window sum rescaled and divided by the window size.
+
+use super::{rescale, KernelError, Requant};
+use ndarray::{Array4, ArrayView4};
+
+/// Pooling window geometry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QPoolGeometry {
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    /// `[top, left, bottom, right]`.
+    pub pads: [usize; 4],
+    /// Average pooling divides by the full window (padding included) when true.
+    pub count_include_pad: bool,
+}
+
+fn out_dims(h: usize, w: usize, g: &QPoolGeometry, op: &'static str) -> Result<(usize, usize), KernelError> {
+    let (ph, pw) = (h + g.pads[0] + g.pads[2], w + g.pads[1] + g.pads[3]);
+    if g.kernel.contains(&0) || g.strides.contains(&0) || ph < g.kernel[0] || pw < g.kernel[1] {
+        return Err(KernelError {
+            op,
+            message: format!("window {:?} stride {:?} does not fit {ph}x{pw}", g.kernel, g.strides),
+        });
+    }
+    Ok(((ph - g.kernel[0]) / g.strides[0] + 1, (pw - g.kernel[1]) / g.strides[1] + 1))
+}
+
+/// Visits every output pixel with the in-bounds input pixels of its window.
+fn pool(
+    x: ArrayView4<i32>,
+    g: &QPoolGeometry,
+    op: &'static str,
+    mut f: impl FnMut(&mut dyn Iterator<Item = i32>, usize) -> i32,
+) -> Result<Array4<i32>, KernelError> {
+    let (n, h, w, c) = x.dim();
+    let (oh, ow) = out_dims(h, w, g, op)?;
+    let mut out = Array4::<i32>::zeros((n, oh, ow, c));
+    let full = g.kernel[0] * g.kernel[1];
+    for ((b, oy, ox, ch), o) in out.indexed_iter_mut() {
+        let y0 = (oy * g.strides[0]) as isize - g.pads[0] as isize;
+        let x0 = (ox * g.strides[1]) as isize - g.pads[1] as isize;
+        let mut it = (0..g.kernel[0]).flat_map(|i| (0..g.kernel[1]).map(move |j| (i, j))).filter_map(|(i, j)| {
+            let (yy, xx) = (y0 + i as isize, x0 + j as isize);
+            (yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w)
+                .then(|| x[[b, yy as usize, xx as usize, ch]])
+        });
+        *o = f(&mut it, full);
+    }
+    Ok(out)
+}
+
+/// Max pooling on codes; padding never wins.
+pub fn max_pool(x: ArrayView4<i32>, g: &QPoolGeometry) -> Result<Array4<i32>, KernelError> {
+    pool(x, g, "q.maxpool", |it, _| it.max().unwrap_or(i32::MIN))
+}
+
+/// y = zp_out + round(rescale(Σ(x − zp_in)) / count), saturated; padding counts as value 0.
+pub fn avg_pool(
+    x: ArrayView4<i32>,
+    zp_in: i64,
+    g: &QPoolGeometry,
+    r: &Requant,
+) -> Result<Array4<i32>, KernelError> {
+    let include = g.count_include_pad;
+    pool(x, g, "q.avgpool", |it, full| {
+        let mut sum = 0i64;
+        let mut count = 0i64;
+        for v in it {
+            sum += v as i64 - zp_in;
+            count += 1;
+        }
+        let count = if include { full as i64 } else { count.max(1) };
+        avg_code(sum, count, r)
+    })
+}
+
+/// Global average pooling `[N, H, W, C] → [N, 1, 1, C]`.
+pub fn global_avg_pool(x: ArrayView4<i32>, zp_in: i64, r: &Requant) -> Array4<i32> {
+    let (n, h, w, c) = x.dim();
+    let mut out = Array4::<i32>::zeros((n, 1, 1, c));
+    for b in 0..n {
+        for ch in 0..c {
+            let mut sum = 0i64;
+            for i in 0..h {
+                for j in 0..w {
+                    sum += x[[b, i, j, ch]] as i64 - zp_in;
+                }
+            }
+            out[[b, 0, 0, ch]] = avg_code(sum, (h * w) as i64, r);
+        }
+    }
+    out
+}
+
+/// round(sum · m · 2^(−shift) / count) + zp, rounding halves up, saturated.
+fn avg_code(sum: i64, count: i64, r: &Requant) -> i32 {
+    let num = rescale(sum, r.multiplier, 0) as i128;
+    let den = (count as i128) << r.shift;
+    let q = (2 * num + den).div_euclid(2 * den);
+    (q as i64).saturating_add(r.zero_point).clamp(r.lo, r.hi) as i32
+}

@@ -1,0 +1,312 @@
+//! The integer ops of the `q` dialect. They mirror `hl` ops (same names after the dot, same
+//! geometry attributes: `strides`, `dilations`, `groups`, `pads`, `kernel`, `axis`), with
+//! quantized operand and result types and the integer arithmetic spelled out:
+//!
+//! - weighted ops (`q.conv2d`, `q.depthwise_conv2d`, `q.dense`) take a `!q.per_axis` signed
+//!   kernel, an optional i32 bias at the accumulator scale S_x·S_w, and requantize the
+//!   accumulator with per-output-channel `multiplier`/`shift` (see
+//!   [`crate::scheme::decompose_rescale`]) and saturate to `clamp = [lo, hi]` output codes
+//!   (which is also how fused ReLU/ReLU6 are expressed);
+//! - `q.ew_add` / `q.ew_sub` rescale both inputs with `multiplier = [ma, mb]` and one `shift`;
+//! - `q.avgpool` / `q.global_avgpool` rescale the window sum with `multiplier`/`shift` and
+//!   divide by the window size; `q.maxpool`, `q.concat`, `q.reshape` move codes unchanged;
+//! - `q.lut` maps every input code to an output code (`table`, one entry per input code);
+//! - `q.quantize` / `q.dequantize` cross between f32 and codes at the graph boundary, and
+//!   `q.requantize` changes scale and zero point.
+
+use crate::types::{QuantType, Storage};
+use hailo_ir::{Attribute, Module, OpDef, OpId, Traits, Type};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Every op name of the dialect.
+pub const QUANTIZE: &str = "q.quantize";
+pub const DEQUANTIZE: &str = "q.dequantize";
+pub const REQUANTIZE: &str = "q.requantize";
+pub const CONST: &str = "q.const";
+pub const CONV2D: &str = "q.conv2d";
+pub const DEPTHWISE_CONV2D: &str = "q.depthwise_conv2d";
+pub const DENSE: &str = "q.dense";
+pub const EW_ADD: &str = "q.ew_add";
+pub const EW_SUB: &str = "q.ew_sub";
+pub const MAXPOOL: &str = "q.maxpool";
+pub const AVGPOOL: &str = "q.avgpool";
+pub const GLOBAL_AVGPOOL: &str = "q.global_avgpool";
+pub const CONCAT: &str = "q.concat";
+pub const RESHAPE: &str = "q.reshape";
+pub const LUT: &str = "q.lut";
+
+pub fn defs() -> Vec<OpDef> {
+    let p = Traits::PURE;
+    vec![
+        OpDef::new(QUANTIZE, "f32 to codes (bankers rounding, saturation)", p).verify(v_quantize),
+        OpDef::new(DEQUANTIZE, "codes to f32", p).verify(v_dequantize),
+        OpDef::new(REQUANTIZE, "change scale and zero point", p).verify(v_requantize),
+        OpDef::new(CONST, "integer constant (codes) with a quantized type", p).verify(v_const),
+        OpDef::new(CONV2D, "integer 2-D convolution", p).verify(v_weighted),
+        OpDef::new(DEPTHWISE_CONV2D, "integer depthwise convolution", p).verify(v_weighted),
+        OpDef::new(DENSE, "integer fully connected layer", p).verify(v_weighted),
+        OpDef::new(EW_ADD, "integer elementwise add", p).verify(v_binary),
+        OpDef::new(EW_SUB, "integer elementwise subtract", p).verify(v_binary),
+        OpDef::new(MAXPOOL, "max pooling on codes", p).verify(v_same_type),
+        OpDef::new(AVGPOOL, "integer average pooling", p).verify(v_avg),
+        OpDef::new(GLOBAL_AVGPOOL, "integer global average pooling", p).verify(v_avg),
+        OpDef::new(CONCAT, "concatenation of same-typed codes", p).verify(v_same_type),
+        OpDef::new(RESHAPE, "reshape of codes", p).verify(v_same_type),
+        OpDef::new(LUT, "table lookup: one output code per input code", p).verify(v_lut),
+    ]
+}
+
+/// The quantized element type of value `v`, or an error naming `what`.
+pub fn quant_of(ty: Type, what: &str) -> Result<QuantType> {
+    QuantType::parse(ty).ok_or_else(|| {
+        let hint = match ty.element().kind() {
+            hailo_ir::TypeKind::Dialect { dialect, body } if dialect == "q" => {
+                QuantType::parse_body(body).err().unwrap_or_default()
+            }
+            _ => format!("got '{ty}'"),
+        };
+        format!("{what} must be a tensor of a quantized type: {hint}")
+    })
+}
+
+fn operands(m: &Module, op: OpId, min: usize, max: usize, what: &str) -> Result<Vec<Type>> {
+    let ops = m.op(op).operands();
+    if ops.len() < min || ops.len() > max {
+        return Err(format!("expects {what}, got {} operand(s)", ops.len()));
+    }
+    if m.op(op).results().len() != 1 {
+        return Err(format!(
+            "expects 1 result, got {}",
+            m.op(op).results().len()
+        ));
+    }
+    Ok(ops.iter().map(|&v| m.value_type(v)).collect())
+}
+
+fn result(m: &Module, op: OpId) -> Type {
+    m.value_type(m.result(op, 0))
+}
+
+fn uniform(ty: Type, what: &str) -> Result<QuantType> {
+    let q = quant_of(ty, what)?;
+    match q {
+        QuantType::Uniform { storage, .. } if !storage.signed() => Ok(q),
+        _ => Err(format!(
+            "{what} must be an unsigned !q.uniform activation type (u8/u16), got '{}'",
+            ty.element()
+        )),
+    }
+}
+
+fn i64_list(m: &Module, op: OpId, key: &str) -> Result<Vec<i64>> {
+    m.attr(op, key)
+        .and_then(Attribute::as_i64_array)
+        .ok_or_else(|| format!("requires attribute '{key}' (array of integers)"))
+}
+
+/// Checks `multiplier` (length `n`, values in 0..2^31) and `shift` (one or `n` values in 0..=62).
+fn check_rescale(m: &Module, op: OpId, n: usize) -> Result<()> {
+    let mult = i64_list(m, op, "multiplier")?;
+    let shift = i64_list(m, op, "shift")?;
+    if mult.len() != n {
+        return Err(format!(
+            "attribute 'multiplier' must have {n} value(s), got {}",
+            mult.len()
+        ));
+    }
+    if shift.len() != n && shift.len() != 1 {
+        return Err(format!(
+            "attribute 'shift' must have 1 or {n} value(s), got {}",
+            shift.len()
+        ));
+    }
+    if let Some(x) = mult.iter().find(|&&x| !(0..1 << 31).contains(&x)) {
+        return Err(format!("multiplier {x} is outside [0, 2^31)"));
+    }
+    if let Some(s) = shift
+        .iter()
+        .find(|&&s| !(0..=crate::scheme::MAX_SHIFT as i64).contains(&s))
+    {
+        return Err(format!("shift {s} is outside [0, 62]"));
+    }
+    Ok(())
+}
+
+fn check_clamp(m: &Module, op: OpId, out: &QuantType) -> Result<()> {
+    let Some(c) = m.attr(op, "clamp") else {
+        return Ok(());
+    };
+    let st = out.storage();
+    match c.as_i64_array().as_deref() {
+        Some(&[lo, hi]) if st.qmin() <= lo && lo <= hi && hi <= st.qmax() => Ok(()),
+        _ => Err(format!(
+            "attribute 'clamp' must be [lo, hi] with {} <= lo <= hi <= {}, got {c}",
+            st.qmin(),
+            st.qmax()
+        )),
+    }
+}
+
+fn same_shape(a: Type, b: Type, what: &str) -> Result<()> {
+    if a.shape() != b.shape() {
+        return Err(format!(
+            "{what}: shapes differ ({:?} vs {:?})",
+            a.shape().unwrap_or(&[]),
+            b.shape().unwrap_or(&[])
+        ));
+    }
+    Ok(())
+}
+
+fn v_quantize(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one float operand")?;
+    if !t[0].element().is_float() {
+        return Err(format!("operand must be a float tensor, got '{}'", t[0]));
+    }
+    uniform(result(m, op), "result")?;
+    same_shape(t[0], result(m, op), "operand and result")
+}
+
+fn v_dequantize(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    quant_of(t[0], "operand")?;
+    if result(m, op).element() != Type::f32() {
+        return Err(format!("result must be an f32 tensor, got '{}'", result(m, op)));
+    }
+    same_shape(t[0], result(m, op), "operand and result")
+}
+
+fn v_requantize(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    uniform(t[0], "operand")?;
+    let out = uniform(result(m, op), "result")?;
+    check_rescale(m, op, 1)?;
+    check_clamp(m, op, &out)?;
+    same_shape(t[0], result(m, op), "operand and result")
+}
+
+fn v_const(m: &Module, op: OpId) -> Result<()> {
+    operands(m, op, 0, 0, "no operands")?;
+    let ty = result(m, op);
+    let q = quant_of(ty, "result")?;
+    if let QuantType::PerAxis { axis, scales, .. } = &q {
+        let shape = ty.shape().unwrap_or(&[]);
+        match shape.get(*axis) {
+            Some(&d) if d as usize == scales.len() => {}
+            _ => {
+                return Err(format!(
+                    "per-axis type has {} scales but axis {axis} of {shape:?} does not match",
+                    scales.len()
+                ))
+            }
+        }
+    }
+    match m.attr(op, "value") {
+        Some(Attribute::DenseResource { ty: t, .. }) if t.shape() == ty.shape() => Ok(()),
+        Some(Attribute::Dense(d)) if d.ty.shape() == ty.shape() => Ok(()),
+        Some(a) => Err(format!("attribute 'value' does not match the result shape: {a}")),
+        None => Err("requires attribute 'value' (dense or dense_resource integer codes)".into()),
+    }
+}
+
+/// x, kernel, bias? with the bias at the accumulator scale S_x·S_w per output channel.
+fn v_weighted(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 2, 3, "input, kernel and optional bias")?;
+    let x = uniform(t[0], "input")?;
+    let w = quant_of(t[1], "kernel")?;
+    if !w.storage().signed() {
+        return Err(format!("kernel must have signed storage, got '{}'", t[1].element()));
+    }
+    let out = uniform(result(m, op), "result")?;
+    let kshape = t[1].shape().unwrap_or(&[]);
+    let cout = *kshape.last().unwrap_or(&0) as usize;
+    if let QuantType::PerAxis { axis, scales, .. } = &w {
+        if *axis + 1 != kshape.len() || scales.len() != cout {
+            return Err(format!(
+                "kernel scales must run along its last axis ({} output channels), got axis {axis} with {} scales",
+                cout,
+                scales.len()
+            ));
+        }
+    }
+    if let Some(&bt) = t.get(2) {
+        let b = quant_of(bt, "bias")?;
+        if b.storage() != Storage::I32 || bt.shape() != Some(&[cout as i64][..]) {
+            return Err(format!(
+                "bias must be tensor<{cout}x!q.per_axis<i32:f32, ...>>, got '{bt}'"
+            ));
+        }
+        for c in 0..cout {
+            let acc = x.scale_at(0) * w.scale_at(c);
+            if (b.scale_at(c) - acc).abs() > acc * 1e-9 {
+                return Err(format!(
+                    "bias scale of channel {c} is {} but the accumulator scale S_x·S_w is {acc}",
+                    b.scale_at(c)
+                ));
+            }
+        }
+    }
+    check_rescale(m, op, cout)?;
+    check_clamp(m, op, &out)
+}
+
+fn v_binary(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 2, 2, "two quantized operands")?;
+    uniform(t[0], "lhs")?;
+    uniform(t[1], "rhs")?;
+    let out = uniform(result(m, op), "result")?;
+    check_rescale(m, op, 2)?;
+    if i64_list(m, op, "shift")?.len() != 1 {
+        return Err("attribute 'shift' must have one value shared by both inputs".into());
+    }
+    check_clamp(m, op, &out)
+}
+
+fn v_same_type(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, usize::MAX, "one or more quantized operands")?;
+    let out = uniform(result(m, op), "result")?;
+    for (i, &ty) in t.iter().enumerate() {
+        let q = uniform(ty, &format!("operand {i}"))?;
+        if q != out {
+            return Err(format!(
+                "operand {i} has type '{}' but the result has '{}': this op moves codes, so they must match (requantize first)",
+                ty.element(),
+                result(m, op).element()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn v_avg(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    uniform(t[0], "operand")?;
+    let out = uniform(result(m, op), "result")?;
+    check_rescale(m, op, 1)?;
+    check_clamp(m, op, &out)
+}
+
+fn v_lut(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    let x = uniform(t[0], "operand")?;
+    let out = uniform(result(m, op), "result")?;
+    same_shape(t[0], result(m, op), "operand and result")?;
+    let table = i64_list(m, op, "table")?;
+    let n = 1usize << x.storage().bits();
+    if table.len() != n {
+        return Err(format!(
+            "attribute 'table' must have {n} entries (one per {} input code), got {}",
+            x.storage().name(),
+            table.len()
+        ));
+    }
+    let st = out.storage();
+    if let Some(v) = table.iter().find(|&&v| v < st.qmin() || v > st.qmax()) {
+        return Err(format!(
+            "table entry {v} is outside the result's {} range",
+            st.name()
+        ));
+    }
+    Ok(())
+}

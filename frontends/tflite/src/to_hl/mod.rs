@@ -1,0 +1,336 @@
+//! TFLite → `hl` conversion (the DFC parser's TFLite path, guide §5.1.1-5.1.2): turns a
+//! [`TfliteGraph`] into a `builtin.module` holding one `builtin.graph @main` of `hl` ops.
+//!
+//! TFLite is already NHWC, so no layout changes are needed; kernels are re-laid to HWIO. Layer
+//! names, locations (the TFLite tensor names of the operators a layer came from), resource
+//! keys and the report follow the ONNX path, so the same network gives the same IR.
+//!
+//! Steps: select the subgraph between start/end names (`select`), recognise multi-operator
+//! activations (`patterns`), reject unsupported operators all at once, then convert the
+//! operators in execution order (`ops_linear`, `ops_misc`, `ops_shape`), folding zero PADs
+//! and following activations into the layers before them.
+
+mod emit;
+mod error;
+mod ops_linear;
+mod ops_misc;
+mod ops_shape;
+mod patterns;
+mod report;
+mod select;
+
+use std::collections::HashMap;
+
+use hailo_dialect_hl::naming::LayerNamer;
+use hailo_ir::{builtin, Attribute, BlockId, Module, OpSpec, Type, ValueId};
+
+pub use error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
+pub use report::{ConversionReport, IoMapping, NodeFate, NodeReport};
+
+use emit::{f32_tensor, location, op_type, Act};
+use patterns::Patterns;
+use select::Selection;
+
+use crate::graph::{TensorId, TfliteGraph};
+
+/// Caller choices for the conversion.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConvertOptions {
+    /// The network name (`builtin.module @name`); anything but `[A-Za-z0-9_]` becomes `_`.
+    /// Defaults to `net`.
+    pub net_name: Option<String>,
+    /// Tensor names where parsing starts (the producing operators are kept, their run-time
+    /// inputs become graph inputs). Empty: the graph inputs.
+    pub start_node_names: Vec<String>,
+    /// Tensor names where parsing ends (they become the graph outputs, in this order).
+    /// Empty: the graph outputs.
+    pub end_node_names: Vec<String>,
+}
+
+/// `name` usable as a symbol and file stem.
+fn clean_name(name: Option<&str>) -> String {
+    let clean: String = name
+        .unwrap_or("")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if clean.is_empty() {
+        "net".to_string()
+    } else {
+        clean
+    }
+}
+
+/// Converts `graph` to `hl`.
+pub fn convert(
+    graph: &TfliteGraph,
+    options: &ConvertOptions,
+) -> ConvertResult<(Module, ConversionReport)> {
+    let sel = select::select(graph, &options.start_node_names, &options.end_node_names)?;
+    let patterns = patterns::find(graph, &sel);
+    let mut bad = select::unsupported_kinds(graph, &sel);
+    bad.extend(patterns::lone_signs(graph, &sel, &patterns));
+    bad.sort_by_key(|b| b.0);
+    select::fail_unsupported(graph, &sel, bad)?;
+
+    let net = clean_name(options.net_name.as_deref());
+    let mut m = Module::new(Some(&net));
+    let body = m.body();
+    let in_types: Vec<Type> = sel
+        .inputs
+        .iter()
+        .map(|&t| f32_tensor(&graph.tensors[t].shape))
+        .collect();
+    let (graph_op, block) = builtin::create_graph(&mut m, body, "main", &in_types, &[]);
+    let args = m.block(block).args().to_vec();
+    let mut cx = Converter::new(graph, m, block, sel, patterns);
+    let mut inputs = Vec::new();
+    for (&t, arg) in cx.sel.inputs.clone().iter().zip(args) {
+        let (layer, v) = cx.io_layer("hl.input_layer", "input_layer", t, arg);
+        cx.values.insert(t, v);
+        inputs.push(IoMapping {
+            layer,
+            original_name: graph.tensors[t].name.clone(),
+            shape: graph.tensors[t].shape.clone(),
+        });
+    }
+    for i in 0..graph.ops.len() {
+        cx.op(i)?;
+    }
+    let mut results = Vec::new();
+    let mut outputs = Vec::new();
+    for t in cx.sel.outputs.clone() {
+        let name = graph.tensors[t].name.clone();
+        let v = cx.values.get(&t).copied().ok_or_else(|| {
+            ConvertError::Selection(format!(
+                "output '{name}' is a constant or was not converted; pick end nodes that compute \
+                 on run-time data"
+            ))
+        })?;
+        let (layer, out) = cx.io_layer("hl.output_layer", "output_layer", t, v);
+        results.push(out);
+        outputs.push(IoMapping {
+            layer,
+            original_name: name,
+            shape: graph.tensors[t].shape.clone(),
+        });
+    }
+    let out_types: Vec<Type> = results.iter().map(|&v| cx.m.value_type(v)).collect();
+    let ret = cx.m.create_op(OpSpec::new(builtin::RETURN).operands(&results));
+    cx.m.append_op(block, ret);
+    cx.m.set_attr(
+        graph_op,
+        "function_type",
+        Attribute::Type(Type::function(in_types, out_types)),
+    );
+    let report = cx.report.finish(&net, inputs, outputs);
+    Ok((cx.m, report))
+}
+
+/// Conversion state.
+pub(crate) struct Converter<'a> {
+    pub g: &'a TfliteGraph,
+    pub m: Module,
+    pub block: BlockId,
+    pub sel: Selection,
+    pub patterns: Patterns,
+    pub namer: LayerNamer,
+    /// Converted value of each run-time tensor.
+    pub values: HashMap<TensorId, ValueId>,
+    /// Kept operators reading each tensor.
+    pub consumers: Vec<Vec<usize>>,
+    /// Operators already handled (converted, or fused into an earlier layer).
+    pub done: Vec<bool>,
+    /// Zero PAD outputs deferred into the following conv/avgpool: `[top, left, bottom, right]`
+    /// and the PAD operator.
+    pub pad_folds: HashMap<TensorId, ([usize; 4], usize)>,
+    pub report: report::ReportBuilder,
+}
+
+impl<'a> Converter<'a> {
+    fn new(
+        g: &'a TfliteGraph,
+        m: Module,
+        block: BlockId,
+        sel: Selection,
+        patterns: Patterns,
+    ) -> Self {
+        let mut consumers = vec![Vec::new(); g.tensors.len()];
+        let mut report = report::ReportBuilder::default();
+        for (i, op) in g.ops.iter().enumerate() {
+            if sel.kept[i] {
+                for &t in &op.inputs {
+                    if !consumers[t].contains(&i) {
+                        consumers[t].push(i);
+                    }
+                }
+            } else {
+                report.set(
+                    i,
+                    &op.name_hint,
+                    &op_type(op),
+                    NodeFate::OutsideSelection,
+                    &[],
+                    Some("outside the subgraph selected by the start/end node names"),
+                );
+            }
+        }
+        let done = sel.kept.iter().map(|k| !k).collect();
+        Converter {
+            g,
+            m,
+            block,
+            sel,
+            patterns,
+            namer: LayerNamer::new(),
+            values: HashMap::new(),
+            consumers,
+            done,
+            pad_folds: HashMap::new(),
+            report,
+        }
+    }
+
+    /// An input or output layer for tensor `t` reading `x`.
+    fn io_layer(
+        &mut self,
+        op: &str,
+        prefix: &str,
+        t: TensorId,
+        x: ValueId,
+    ) -> (String, ValueId) {
+        let layer = self.next_name(prefix);
+        let name = self.g.tensors[t].name.clone();
+        let ty = self.m.value_type(x);
+        let spec = OpSpec::new(op)
+            .operands(&[x])
+            .results(&[ty])
+            .attr("layer", Attribute::str(&layer))
+            .attr("original_name", Attribute::str(&name))
+            .loc(location(&[&name]));
+        (layer, self.append(spec)[0])
+    }
+
+    fn op(&mut self, i: usize) -> ConvertResult<()> {
+        if self.done[i] {
+            return Ok(());
+        }
+        if let Some(&p) = self.patterns.owner.get(&i) {
+            if self.patterns.list[p].anchor() == i {
+                self.pattern(p)?;
+            }
+            return Ok(());
+        }
+        self.done[i] = true;
+        use crate::graph::OpKind as K;
+        match &self.g.ops[i].kind {
+            K::Conv2d(_) | K::DepthwiseConv2d { .. } => self.conv(i),
+            K::TransposeConv { .. } => self.deconv(i),
+            K::FullyConnected { .. } => self.dense(i),
+            K::AvgPool2d(_) | K::MaxPool2d(_) => self.pool(i),
+            K::Reduce { .. } => self.reduce(i),
+            K::Binary { .. } => self.binary(i),
+            K::AddN => self.add_n(i),
+            K::Unary(_) | K::LeakyRelu { .. } => self.activation_op(i),
+            K::Prelu => self.prelu(i),
+            K::Softmax { .. } => self.softmax(i),
+            K::ArgMax { .. } => self.argmax(i),
+            K::L2Normalization { .. } => self.l2_norm(i),
+            K::Concat { .. } => self.concat(i),
+            K::Pad { .. } => self.pad(i),
+            K::Split { .. } => self.split(i),
+            K::Slice { .. } | K::StridedSlice { .. } | K::Gather { .. } => self.slice(i),
+            K::Reshape { .. } | K::Squeeze { .. } => self.reshape(i),
+            K::Transpose { .. } => self.transpose(i),
+            K::Resize { .. } => self.resize(i),
+            K::DepthToSpace { .. } | K::SpaceToDepth { .. } => self.pixel_shuffle(i),
+            K::Unsupported { op_name, .. } => {
+                Err(self.node_error(i, format!("operator {op_name} is not supported")))
+            }
+        }
+    }
+
+    /// Whether tensor `t` is an output of the selected graph.
+    pub fn is_output(&self, t: TensorId) -> bool {
+        self.sel.outputs.contains(&t)
+    }
+
+    /// The one kept operator reading `t`, if there is exactly one and `t` is not an output.
+    pub fn sole_consumer(&self, t: TensorId) -> Option<usize> {
+        match self.consumers[t].as_slice() {
+            [c] if !self.is_output(t) => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// The activation that alone consumes `t` and may be fused into its producer: a single
+    /// activation operator or an activation pattern reading only `t`. Returns the activation,
+    /// the operators it covers and the tensor it produces.
+    pub fn take_activation(&self, t: TensorId) -> Option<(Act, Vec<usize>, TensorId)> {
+        if self.is_output(t) {
+            return None;
+        }
+        let consumers = &self.consumers[t];
+        let first = *consumers.first()?;
+        if let Some(&p) = self.patterns.owner.get(&first) {
+            let pat = &self.patterns.list[p];
+            return (pat.input == t
+                && ops_misc::fusable(&pat.act)
+                && consumers.iter().all(|c| pat.ops.contains(c)))
+            .then(|| (pat.act.clone(), pat.ops.clone(), pat.output));
+        }
+        let c = self.sole_consumer(t)?;
+        let op = &self.g.ops[c];
+        if self.done[c] || op.inputs.first() != Some(&t) {
+            return None;
+        }
+        let act = ops_misc::op_activation(self.g, op)?;
+        ops_misc::fusable(&act).then(|| (act, vec![c], op.outputs[0]))
+    }
+
+    /// Records operator `i` as converted to `layers`.
+    pub fn converted(&mut self, i: usize, layers: &[String]) {
+        let op = &self.g.ops[i];
+        self.report.set(
+            i,
+            &op.name_hint,
+            &op_type(op),
+            NodeFate::Converted,
+            layers,
+            None,
+        );
+    }
+
+    /// Marks `ops` as fused into `layer`.
+    pub fn fused(&mut self, ops: &[usize], layer: &str, why: &str) {
+        for &n in ops {
+            self.done[n] = true;
+            let op = &self.g.ops[n];
+            self.report.set(
+                n,
+                &op.name_hint,
+                &op_type(op),
+                NodeFate::Fused,
+                &[layer.to_string()],
+                Some(why),
+            );
+        }
+    }
+
+    /// Records operator `i` as dropped (no layer needed).
+    pub fn dropped(&mut self, i: usize, why: &str) {
+        let op = &self.g.ops[i];
+        self.report
+            .set(i, &op.name_hint, &op_type(op), NodeFate::Dropped, &[], Some(why));
+    }
+
+    /// Names of operators `ops`, for locations.
+    pub fn names(&self, ops: &[usize]) -> Vec<String> {
+        ops.iter().map(|&o| self.g.ops[o].name_hint.clone()).collect()
+    }
+}
+
+/// `&str` views of owned names.
+pub(crate) fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}

@@ -1,0 +1,372 @@
+//! `hl-to-quant`: lowers a calibrated `hl` graph to integer `q` ops.
+//!
+//! The quantizer (`hailo-quantizer`) decides ranges and precisions and records them on the
+//! `hl` ops as attributes; this pass only turns those decisions into types and integers:
+//! - `q_range = [lo, hi]`: the float range of the op's result (required on input layers,
+//!   weighted layers, average pools, elementwise ops and activations; data-movement ops
+//!   keep their input's type);
+//! - `q_bits` (8 or 16, default 8): activation bits of the result;
+//! - `q_wbits` (4, 8 or 16, default 8): weight bits of a weighted layer;
+//! - `q_wclip = [t0, t1, ...]`: per-output-channel weight clipping thresholds (default
+//!   max |W| of each channel);
+//! - `q_bias_mode`: `single_scale_decomposition` or `double_scale_initialization` (default).
+//!
+//! Graph inputs and outputs stay f32: input layers become `q.quantize`, output layers
+//! `q.dequantize`. Fused ReLU/ReLU6 become the output clamp; other fused activations must be
+//! split into `hl.activation` first (the quantizer does), which lowers to `q.lut`. An op with
+//! no integer lowering is an error naming its layer.
+
+use super::lut;
+use hailo_dialect_hl::{Activation, ConvParams, PoolParams};
+use hailo_dialect_quant::ops as q;
+use hailo_dialect_quant::scheme::{self, BiasMode};
+use hailo_dialect_quant::{QuantType, Storage};
+use hailo_ir::builtin::GRAPH;
+use hailo_ir::pass::options::NoOptions;
+use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
+use hailo_ir::{Attribute, Blob, Diagnostic, Module, OpId, OpSpec, Type, ValueId};
+use rustc_hash::FxHashMap;
+
+pub struct HlToQuant(NoOptions);
+
+impl PassDef for HlToQuant {
+    const NAME: &'static str = "hl-to-quant";
+    const SUMMARY: &'static str = "Lower calibrated hl ops (q_range/q_bits annotations) to integer q ops";
+    const ANCHOR: Option<&'static str> = None;
+    type Options = NoOptions;
+
+    fn new(o: NoOptions) -> Self {
+        HlToQuant(o)
+    }
+    fn options(&self) -> &NoOptions {
+        &self.0
+    }
+
+    fn run(&mut self, m: &mut Module, root: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
+        let graphs: Vec<OpId> = m.walk(root).into_iter().filter(|&o| m.op(o).name_str() == GRAPH).collect();
+        for g in graphs {
+            if let Err((op, msg)) = convert_graph(m, g) {
+                let loc = m.op(op).loc.clone();
+                return Err(cx.fail(Diagnostic::error(loc, msg)));
+            }
+        }
+        Ok(Preserved::None)
+    }
+}
+
+type Res<T> = Result<T, String>;
+
+/// Lowers every `hl` op of `graph`; on failure returns the offending op and the reason.
+pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> {
+    let region = m.op(graph).regions()[0];
+    let block = m.region(region).blocks()[0];
+    let mut map: FxHashMap<ValueId, ValueId> = FxHashMap::default();
+    let mut old = Vec::new();
+    for op in m.block_ops(block) {
+        let name = m.op(op).name_str();
+        if !name.starts_with("hl.") {
+            // The terminator and foreign ops read the converted values.
+            let operands: Vec<ValueId> = m.op(op).operands().iter().map(|v| *map.get(v).unwrap_or(v)).collect();
+            m.set_operands(op, &operands);
+            continue;
+        }
+        old.push(op);
+        if name == "hl.const" {
+            continue;
+        }
+        let new = lower(m, op, &map).map_err(|e| (op, format!("hl-to-quant: layer '{}' ({name}): {e}", layer(m, op))))?;
+        for (i, v) in new.into_iter().enumerate() {
+            map.insert(m.result(op, i), v);
+        }
+    }
+    for op in old.into_iter().rev() {
+        if m.op(op).results().iter().all(|&r| m.value(r).uses().is_empty()) {
+            m.erase_op(op);
+        }
+    }
+    Ok(())
+}
+
+fn layer(m: &Module, op: OpId) -> String {
+    m.attr(op, "layer").and_then(Attribute::as_str).unwrap_or("?").to_owned()
+}
+
+/// The q type of the result of `op` from its `q_range` and `q_bits`.
+fn result_type(m: &Module, op: OpId) -> Res<QuantType> {
+    let range = m
+        .attr(op, "q_range")
+        .and_then(Attribute::as_f64_array)
+        .ok_or("missing calibration range 'q_range = [lo, hi]' (run the quantizer's calibration first)")?;
+    let [lo, hi] = range[..] else {
+        return Err(format!("'q_range' must be [lo, hi], got {range:?}"));
+    };
+    let bits = m.attr(op, "q_bits").and_then(Attribute::as_i64).unwrap_or(8);
+    let st = Storage::unsigned(bits as u32).ok_or_else(|| format!("'q_bits' must be 8 or 16, got {bits}"))?;
+    Ok(scheme::activation_type(lo, hi, st))
+}
+
+fn qtype_of(m: &Module, v: ValueId) -> Res<QuantType> {
+    QuantType::parse(m.value_type(v)).ok_or_else(|| format!("operand of type '{}' was not quantized", m.value_type(v)))
+}
+
+fn shape_of(m: &Module, v: ValueId) -> Vec<i64> {
+    m.value_type(v).shape().unwrap_or(&[]).to_vec()
+}
+
+fn emit(m: &mut Module, at: OpId, name: &str, operands: &[ValueId], ty: Type, attrs: Vec<(&str, Attribute)>) -> ValueId {
+    let mut spec = OpSpec::new(name).operands(operands).results(&[ty]).loc(m.op(at).loc.clone());
+    for (k, v) in attrs {
+        spec = spec.attr(k, v);
+    }
+    if let Some(l) = m.attr(at, "layer").cloned() {
+        spec = spec.attr("layer", l);
+    }
+    let op = m.create_op(spec);
+    m.insert_before(at, op);
+    m.result(op, 0)
+}
+
+fn get(map: &FxHashMap<ValueId, ValueId>, v: ValueId) -> Res<ValueId> {
+    map.get(&v).copied().ok_or_else(|| "operand is not defined by a lowered op".to_owned())
+}
+
+fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec<ValueId>> {
+    let name = m.op(op).name_str();
+    let operands = m.op(op).operands().to_vec();
+    let out_shape = shape_of(m, m.result(op, 0));
+    match name {
+        "hl.input_layer" => {
+            let t = result_type(m, op)?;
+            Ok(vec![emit(m, op, q::QUANTIZE, &operands, t.tensor(&out_shape), vec![])])
+        }
+        "hl.output_layer" => {
+            let x = get(map, operands[0])?;
+            Ok(vec![emit(m, op, q::DEQUANTIZE, &[x], Type::tensor(&out_shape, Type::f32()), vec![])])
+        }
+        "hl.conv2d" | "hl.depthwise_conv2d" | "hl.dense" => lower_weighted(m, op, map).map(|v| vec![v]),
+        "hl.maxpool" => {
+            let x = get(map, operands[0])?;
+            let p = PoolParams::of(m, op)?;
+            let ty = qtype_of(m, x)?.tensor(&out_shape);
+            Ok(vec![emit(m, op, q::MAXPOOL, &[x], ty, pool_attrs(&p))])
+        }
+        "hl.global_maxpool" => {
+            let x = get(map, operands[0])?;
+            let s = shape_of(m, x);
+            let ty = qtype_of(m, x)?.tensor(&out_shape);
+            let attrs = vec![
+                ("kernel", Attribute::i64_array(&[s[1], s[2]])),
+                ("strides", Attribute::i64_array(&[1, 1])),
+                ("pads", Attribute::i64_array(&[0, 0, 0, 0])),
+            ];
+            Ok(vec![emit(m, op, q::MAXPOOL, &[x], ty, attrs)])
+        }
+        "hl.avgpool" | "hl.global_avgpool" => {
+            let x = get(map, operands[0])?;
+            let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
+            let r = scheme::decompose_rescale(tin.scale_at(0) / tout.scale_at(0))?;
+            let mut attrs = rescale_attrs(&[r.multiplier], r.shift);
+            attrs.push(("clamp", clamp(&tout, Activation::Linear)?));
+            let qname = if name == "hl.avgpool" {
+                let p = PoolParams::of(m, op)?;
+                attrs.extend(pool_attrs(&p));
+                attrs.push(("count_include_pad", Attribute::Bool(p.count_include_pad)));
+                q::AVGPOOL
+            } else {
+                q::GLOBAL_AVGPOOL
+            };
+            Ok(vec![emit(m, op, qname, &[x], tout.tensor(&out_shape), attrs)])
+        }
+        "hl.ew_add" | "hl.ew_sub" => {
+            let (a, b) = (get(map, operands[0])?, get(map, operands[1])?);
+            let (ta, tb, tout) = (qtype_of(m, a)?, qtype_of(m, b)?, result_type(m, op)?);
+            let act = Activation::fused(m, op)?;
+            let (ra, rb) = (ta.scale_at(0) / tout.scale_at(0), tb.scale_at(0) / tout.scale_at(0));
+            let big = scheme::decompose_rescale(ra.max(rb))?;
+            let f = (1u64 << big.shift) as f64;
+            let (ma, mb) = ((ra * f).round() as i64, (rb * f).round() as i64);
+            let mut attrs = rescale_attrs(&[ma, mb], big.shift);
+            attrs.push(("clamp", clamp(&tout, act)?));
+            let qname = if name == "hl.ew_add" { q::EW_ADD } else { q::EW_SUB };
+            Ok(vec![emit(m, op, qname, &[a, b], tout.tensor(&out_shape), attrs)])
+        }
+        "hl.concat" => {
+            let ins: Vec<ValueId> = operands.iter().map(|&v| get(map, v)).collect::<Res<_>>()?;
+            let tout = match m.attr(op, "q_range") {
+                Some(_) => result_type(m, op)?,
+                None => qtype_of(m, ins[0])?,
+            };
+            let ins = ins
+                .into_iter()
+                .map(|v| requantize_to(m, op, v, &tout))
+                .collect::<Res<Vec<_>>>()?;
+            let axis = m.attr(op, "axis").cloned().ok_or("missing 'axis'")?;
+            Ok(vec![emit(m, op, q::CONCAT, &ins, tout.tensor(&out_shape), vec![("axis", axis)])])
+        }
+        "hl.reshape" => {
+            let x = get(map, operands[0])?;
+            let ty = qtype_of(m, x)?.tensor(&out_shape);
+            Ok(vec![emit(m, op, q::RESHAPE, &[x], ty, vec![])])
+        }
+        "hl.activation" => {
+            let x = get(map, operands[0])?;
+            let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
+            let view = hailo_dialect_hl::access::OpView::new(m, op);
+            let act = Activation::from_attrs(&view, "kind", false)?;
+            let table = lut::table(act, &tin, &tout)
+                .ok_or_else(|| format!("activation '{}' has no table lowering yet", act.name()))?;
+            let attrs = vec![("table", Attribute::i64_array(&table))];
+            Ok(vec![emit(m, op, q::LUT, &[x], tout.tensor(&out_shape), attrs)])
+        }
+        _ => Err("no integer lowering for this op yet".into()),
+    }
+}
+
+fn pool_attrs(p: &PoolParams) -> Vec<(&'static str, Attribute)> {
+    vec![
+        ("kernel", Attribute::i64_array(&p.kernel)),
+        ("strides", Attribute::i64_array(&p.strides)),
+        ("pads", Attribute::i64_array(&p.pads)),
+    ]
+}
+
+fn rescale_attrs(mult: &[i64], shift: u32) -> Vec<(&'static str, Attribute)> {
+    vec![
+        ("multiplier", Attribute::i64_array(mult)),
+        ("shift", Attribute::i64_array(&[shift as i64])),
+    ]
+}
+
+/// The output code bounds: the storage range, narrowed by a fused ReLU / ReLU6.
+fn clamp(t: &QuantType, act: Activation) -> Res<Attribute> {
+    let st = t.storage();
+    let (s, z) = (t.scale_at(0), t.zero_point());
+    let (lo, hi) = match act {
+        Activation::Linear => (st.qmin(), st.qmax()),
+        Activation::Relu => (z.max(st.qmin()), st.qmax()),
+        Activation::Relu6 => (z.max(st.qmin()), scheme::quantize(6.0, s, z, st)),
+        other => {
+            return Err(format!(
+                "fused activation '{}' must be split into hl.activation before lowering",
+                other.name()
+            ))
+        }
+    };
+    Ok(Attribute::i64_array(&[lo, hi]))
+}
+
+/// `v` itself when it already has type `t`, else a `q.requantize` to `t`.
+fn requantize_to(m: &mut Module, at: OpId, v: ValueId, t: &QuantType) -> Res<ValueId> {
+    let tin = qtype_of(m, v)?;
+    if &tin == t {
+        return Ok(v);
+    }
+    let r = scheme::decompose_rescale(tin.scale_at(0) / t.scale_at(0))?;
+    let mut attrs = rescale_attrs(&[r.multiplier], r.shift);
+    attrs.push(("clamp", clamp(t, Activation::Linear)?));
+    let shape = shape_of(m, v);
+    Ok(emit(m, at, q::REQUANTIZE, &[v], t.tensor(&shape), attrs))
+}
+
+/// The f32 values of a constant operand.
+fn const_values(m: &Module, v: ValueId) -> Res<Vec<f64>> {
+    let def = m.defining_op(v).filter(|&d| m.op(d).name_str() == "hl.const").ok_or("weights must come from hl.const")?;
+    match m.attr(def, "value") {
+        Some(Attribute::Dense(d)) => Ok(d.to_f64_vec()),
+        Some(Attribute::DenseResource { key, ty }) => {
+            let blob = m.resources.get(key.as_str()).ok_or_else(|| format!("missing weight blob '{}'", key.as_str()))?;
+            let vals = blob.to_f32();
+            if vals.len() as i64 != ty.num_elements() {
+                return Err(format!("weight blob '{}' has {} values, its type {ty} needs {}", key.as_str(), vals.len(), ty.num_elements()));
+            }
+            Ok(vals.into_iter().map(f64::from).collect())
+        }
+        _ => Err("hl.const has no dense value".into()),
+    }
+}
+
+fn lower_weighted(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
+    let name = m.op(op).name_str();
+    let operands = m.op(op).operands().to_vec();
+    let x = get(map, operands[0])?;
+    let tx = qtype_of(m, x)?;
+    let tout = result_type(m, op)?;
+    let kshape = shape_of(m, operands[1]);
+    let cout = *kshape.last().ok_or("kernel has rank 0")? as usize;
+    let w = const_values(m, operands[1])?;
+    let bias = match operands.get(2) {
+        Some(&b) => const_values(m, b)?,
+        None => vec![0.0; cout],
+    };
+    let wbits = m.attr(op, "q_wbits").and_then(Attribute::as_i64).unwrap_or(8);
+    let wst = match wbits {
+        4 | 8 | 16 => Storage::signed_of(wbits as u32).ok_or("bad weight bits")?,
+        _ => return Err(format!("'q_wbits' must be 4, 8 or 16, got {wbits}")),
+    };
+    let clip = match m.attr(op, "q_wclip").and_then(Attribute::as_f64_array) {
+        Some(c) if c.len() == cout => c,
+        Some(c) => return Err(format!("'q_wclip' has {} thresholds for {cout} output channels", c.len())),
+        None => {
+            let mut t = vec![0.0f64; cout];
+            for (i, v) in w.iter().enumerate() {
+                t[i % cout] = t[i % cout].max(v.abs());
+            }
+            t
+        }
+    };
+    let bias_mode = match m.attr(op, "q_bias_mode").and_then(Attribute::as_str) {
+        Some(s) => BiasMode::parse(s).ok_or_else(|| format!("unknown bias mode '{s}'"))?,
+        None => BiasMode::DoubleScaleInitialization,
+    };
+    let scales: Vec<f64> = clip.iter().map(|&t| scheme::symmetric_scale(t, wst)).collect();
+    let codes: Vec<i32> = w.iter().enumerate().map(|(i, &v)| scheme::quantize(v, scales[i % cout], 0, wst) as i32).collect();
+    let acc: Vec<f64> = scales.iter().map(|s| s * tx.scale_at(0)).collect();
+    let bq: Vec<i32> = bias.iter().zip(&acc).map(|(&b, &a)| scheme::quantize_bias(b, a, bias_mode) as i32).collect();
+    let mut mult = Vec::with_capacity(cout);
+    let mut shift = Vec::with_capacity(cout);
+    for a in &acc {
+        let r = scheme::decompose_rescale(a / tout.scale_at(0))?;
+        mult.push(r.multiplier);
+        shift.push(r.shift as i64);
+    }
+    let lname = layer(m, op);
+    let wt = QuantType::PerAxis { storage: wst, axis: kshape.len() - 1, scales: scales.clone() };
+    let kv = int_const(m, op, &format!("{lname}.kernel_q"), &codes, wt.tensor(&kshape));
+    let bt = QuantType::PerAxis { storage: Storage::I32, axis: 0, scales: acc };
+    let bv = int_const(m, op, &format!("{lname}.bias_q"), &bq, bt.tensor(&[cout as i64]));
+    let act = Activation::fused(m, op)?;
+    let mut attrs = vec![
+        ("multiplier", Attribute::i64_array(&mult)),
+        ("shift", Attribute::i64_array(&shift)),
+        ("clamp", clamp(&tout, act)?),
+    ];
+    let qname = match name {
+        "hl.dense" => q::DENSE,
+        _ => {
+            let p = ConvParams::of(m, op)?;
+            attrs.push(("strides", Attribute::i64_array(&p.strides)));
+            attrs.push(("dilations", Attribute::i64_array(&p.dilations)));
+            attrs.push(("pads", Attribute::i64_array(&p.pads)));
+            if name == "hl.conv2d" {
+                attrs.push(("groups", Attribute::i64(p.groups)));
+                q::CONV2D
+            } else {
+                q::DEPTHWISE_CONV2D
+            }
+        }
+    };
+    let out_shape = shape_of(m, m.result(op, 0));
+    Ok(emit(m, op, qname, &[x, kv, bv], tout.tensor(&out_shape), attrs))
+}
+
+/// A `q.const` holding `codes` as little-endian i32 in blob `key`.
+fn int_const(m: &mut Module, at: OpId, key: &str, codes: &[i32], ty: Type) -> ValueId {
+    m.resources.insert(key, Blob::new(4, codes.iter().flat_map(|c| c.to_le_bytes()).collect()));
+    let spec = OpSpec::new(q::CONST)
+        .results(&[ty])
+        .attr("value", Attribute::DenseResource { key: hailo_ir::Sym::new(key), ty })
+        .loc(m.op(at).loc.clone());
+    let op = m.create_op(spec);
+    m.insert_before(at, op);
+    m.result(op, 0)
+}

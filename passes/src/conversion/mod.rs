@@ -1,0 +1,5 @@
+//! Conversions between dialects. `hl-to-quant` lowers a calibrated float `hl` graph to the
+//! integer `q` dialect.
+
+pub mod hl_to_quant;
+mod lut;
