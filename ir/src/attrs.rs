@@ -251,7 +251,7 @@ impl fmt::Display for Attribute {
                     write!(f, "{s} : {t}")
                 }
             }
-            Attribute::Str(s) => f.write_str(&crate::printer::quote(s)),
+            Attribute::Str(s) => write!(f, "{}", crate::printer::Quoted(s)),
             Attribute::Array(items) => {
                 f.write_str("[")?;
                 for (i, a) in items.iter().enumerate() {

@@ -123,14 +123,14 @@ impl fmt::Display for Location {
         match self {
             Location::Unknown | Location::Src { .. } => f.write_str("unknown"),
             Location::Name { name, child } => {
-                write!(f, "{}", crate::printer::quote(name.as_str()))?;
+                write!(f, "{}", crate::printer::Quoted(name.as_str()))?;
                 match child.as_deref().map(|c| c.printable()) {
                     Some(c) if c != Location::Unknown => write!(f, "({c})"),
                     _ => Ok(()),
                 }
             }
             Location::FileLineCol { file, line, col } => {
-                write!(f, "{}:{line}:{col}", crate::printer::quote(file.as_str()))
+                write!(f, "{}:{line}:{col}", crate::printer::Quoted(file.as_str()))
             }
             Location::Fused(locs) => {
                 f.write_str("fused[")?;

@@ -695,12 +695,14 @@ impl<'a> Parser<'a> {
                 }
                 self.reset_to(resume);
             }
-            Syntax::Generic => return Err(Box::new(Diagnostic::error(
-                at,
-                format!(
+            Syntax::Generic => {
+                return Err(Box::new(Diagnostic::error(
+                    at,
+                    format!(
                     "'{name}' has no custom form; write it in the generic form (\"{name}\"(...))"
                 ),
-            ))),
+                )))
+            }
         }
         Ok(state)
     }

@@ -51,24 +51,37 @@ pub fn print_op(m: &Module, ctx: &Context, op: OpId, opts: PrintOptions) -> Stri
     p.out
 }
 
+/// A string written with quotes and the escapes the lexer understands (no allocation).
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        let mut plain = 0;
+        for (i, c) in self.0.char_indices() {
+            let esc = match c {
+                '"' => Some("\\\""),
+                '\\' => Some("\\\\"),
+                '\n' => Some("\\n"),
+                '\t' => Some("\\t"),
+                c if (c as u32) < 0x20 => None,
+                _ => continue,
+            };
+            f.write_str(&self.0[plain..i])?;
+            match esc {
+                Some(e) => f.write_str(e)?,
+                None => write!(f, "\\{:02X}", c as u32)?,
+            }
+            plain = i + c.len_utf8();
+        }
+        f.write_str(&self.0[plain..])?;
+        f.write_str("\"")
+    }
+}
+
 /// Quotes a string with the escapes the lexer understands.
 pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\{:02X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    Quoted(s).to_string()
 }
 
 fn is_bare_id(s: &str) -> bool {
@@ -113,7 +126,7 @@ impl<'a> Printer<'a> {
             ctx,
             opts,
             out: String::new(),
-            names: FxHashMap::default(),
+            names: FxHashMap::with_capacity_and_hasher(m.num_ops() + 16, Default::default()),
             type_text: FxHashMap::default(),
             counters: vec![(0, 0)],
             indent: 0,
@@ -150,15 +163,18 @@ impl<'a> Printer<'a> {
 
     /// Writes a value's name (`%3`, `%arg0`, `%4#1`).
     pub fn value(&mut self, v: ValueId) {
-        match self.names.get(&v) {
-            Some(&(n, true, _)) => {
-                let _ = write!(self.out, "%arg{n}");
+        match self.names.get(&v).copied() {
+            Some((n, true, _)) => {
+                self.out.push_str("%arg");
+                push_u32(&mut self.out, n);
             }
-            Some(&(n, false, 0)) => {
-                let _ = write!(self.out, "%{n}");
-            }
-            Some(&(n, false, i)) => {
-                let _ = write!(self.out, "%{n}#{}", i - 1);
+            Some((n, false, i)) => {
+                self.out.push('%');
+                push_u32(&mut self.out, n);
+                if i > 0 {
+                    self.out.push('#');
+                    push_u32(&mut self.out, i - 1);
+                }
             }
             None => self.out.push_str("%<<UNKNOWN>>"),
         }
@@ -284,7 +300,7 @@ impl<'a> Printer<'a> {
 
     fn generic_form(&mut self, op: OpId) {
         let o = self.m.op(op);
-        let _ = write!(self.out, "{}(", quote(o.name_str()));
+        let _ = write!(self.out, "{}(", Quoted(o.name_str()));
         let operands = o.operands().to_vec();
         self.value_list(&operands);
         self.out.push(')');
@@ -416,4 +432,19 @@ pub fn collect_resource_keys<'a>(a: &'a Attribute, out: &mut BTreeSet<&'a str>) 
             .for_each(|(_, x)| collect_resource_keys(x, out)),
         _ => {}
     }
+}
+
+/// Appends a decimal number without going through the formatter.
+fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
 }

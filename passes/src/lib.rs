@@ -6,6 +6,7 @@
 
 pub mod conversion;
 pub mod generic;
+pub mod hl;
 pub mod pipelines;
 pub mod registry;
 pub mod test;

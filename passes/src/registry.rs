@@ -1,6 +1,6 @@
 //! The explicit pass registry: one line per pass, kept sorted by name.
 
-use crate::{conversion, generic, test};
+use crate::{conversion, generic, hl, test};
 use hailo_ir::pass::{PassInfo, PassRegistry};
 
 pub fn registry() -> PassRegistry {
@@ -9,7 +9,15 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<generic::canonicalize::Canonicalize>(),
             PassInfo::of::<generic::cse::Cse>(),
             PassInfo::of::<generic::dce::Dce>(),
+            PassInfo::of::<hl::change_output_activation::ChangeOutputActivation>(),
             PassInfo::of::<conversion::hl_to_quant::HlToQuant>(),
+            PassInfo::of::<hl::input_conversion::InputConversion>(),
+            PassInfo::of::<hl::logits_layer::LogitsLayer>(),
+            PassInfo::of::<hl::nms_postprocess::NmsPostprocess>(),
+            PassInfo::of::<hl::normalization::Normalization>(),
+            PassInfo::of::<hl::resize::Resize>(),
+            PassInfo::of::<hl::set_seed::SetSeed>(),
+            PassInfo::of::<hl::transpose::Transpose>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
             PassInfo::of::<test::analysis::TestAnalysis>(),
             PassInfo::of::<test::fail::TestFail>(),

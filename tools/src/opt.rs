@@ -279,8 +279,15 @@ fn process_chunk(
         Ok(mut m) => {
             if let Some(npz) = &args.resources_npz {
                 if let Err(e) = crate::resources::load_sidecar(&mut m, npz) {
-                    stderr.push_str(&format!("hailo-opt: error: cannot load resources from '{}': {e}\n", npz.display()));
-                    return ChunkResult { output: None, stderr, failed: true };
+                    stderr.push_str(&format!(
+                        "hailo-opt: error: cannot load resources from '{}': {e}\n",
+                        npz.display()
+                    ));
+                    return ChunkResult {
+                        output: None,
+                        stderr,
+                        failed: true,
+                    };
                 }
             }
             let t_verify = Instant::now();

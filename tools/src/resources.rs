@@ -31,22 +31,41 @@ fn resource_types(m: &Module) -> BTreeMap<String, Type> {
     out
 }
 
-fn typed<T: Copy, const N: usize>(bytes: &[u8], shape: &[usize], f: fn([u8; N]) -> T) -> Option<ArrayD<T>> {
-    let values: Vec<T> = bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunk has N bytes"))).collect();
+fn typed<T: Copy, const N: usize>(
+    bytes: &[u8],
+    shape: &[usize],
+    f: fn([u8; N]) -> T,
+) -> Option<ArrayD<T>> {
+    let values: Vec<T> = bytes
+        .chunks_exact(N)
+        .map(|c| f(c.try_into().expect("chunk has N bytes")))
+        .collect();
     ArrayD::from_shape_vec(IxDyn(shape), values).ok()
 }
 
 /// The blob as an array of its tensor type; raw bytes when the type is unknown or does not fit.
 fn blob_to_array(blob: &Blob, ty: Option<Type>) -> NpyArray {
-    let raw = || NpyArray::U8(ArrayD::from_shape_vec(IxDyn(&[blob.bytes.len()]), blob.bytes.to_vec()).expect("1-D"));
+    let raw = || {
+        NpyArray::U8(
+            ArrayD::from_shape_vec(IxDyn(&[blob.bytes.len()]), blob.bytes.to_vec()).expect("1-D"),
+        )
+    };
     let Some(ty) = ty else { return raw() };
-    let shape: Vec<usize> = ty.shape().unwrap_or(&[]).iter().map(|&d| d as usize).collect();
+    let shape: Vec<usize> = ty
+        .shape()
+        .unwrap_or(&[])
+        .iter()
+        .map(|&d| d as usize)
+        .collect();
     let b = &blob.bytes;
     let arr = match ty.element().kind() {
         TypeKind::F32 => typed(b, &shape, f32::from_le_bytes).map(NpyArray::F32),
         TypeKind::F64 => typed(b, &shape, f64::from_le_bytes).map(NpyArray::F64),
         TypeKind::F16 => typed(b, &shape, |c| half::f16::from_le_bytes(c)).map(NpyArray::F16),
-        TypeKind::Int { width: 8, signedness } if *signedness == hailo_ir::Signedness::Unsigned => {
+        TypeKind::Int {
+            width: 8,
+            signedness,
+        } if *signedness == hailo_ir::Signedness::Unsigned => {
             typed(b, &shape, |c: [u8; 1]| c[0]).map(NpyArray::U8)
         }
         TypeKind::Int { width: 8, .. } => typed(b, &shape, i8::from_le_bytes).map(NpyArray::I8),
@@ -99,7 +118,11 @@ pub fn write_sidecar(m: &Module, path: &Path) -> Result<usize, String> {
     let types = resource_types(m);
     let members: Vec<(String, NpyArray)> = types
         .iter()
-        .filter_map(|(k, ty)| m.resources.get(k).map(|b| (k.clone(), blob_to_array(b, Some(*ty)))))
+        .filter_map(|(k, ty)| {
+            m.resources
+                .get(k)
+                .map(|b| (k.clone(), blob_to_array(b, Some(*ty))))
+        })
         .collect();
     hailo_npz::write_npz(path, &members).map_err(|e| e.to_string())?;
     Ok(members.len())
@@ -121,9 +144,18 @@ mod tests {
         assert_eq!(write_sidecar(&m, &npz).expect("writes"), 1);
         let arrays = hailo_npz::read_npz(&npz).expect("reads");
         assert_eq!(arrays[0].0, "w");
-        assert_eq!(arrays[0].1.as_f32().expect("f32").as_slice().expect("contiguous"), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(
+            arrays[0]
+                .1
+                .as_f32()
+                .expect("f32")
+                .as_slice()
+                .expect("contiguous"),
+            &[1.0, 2.0, 3.0, 4.0]
+        );
         assert_eq!(arrays[0].1.shape(), &[2, 2]);
-        let mut m2 = hailo_ir::parse_module(&ctx, "t.hir", text.split("{-#").next().expect("ir")).expect("parses");
+        let mut m2 = hailo_ir::parse_module(&ctx, "t.hir", text.split("{-#").next().expect("ir"))
+            .expect("parses");
         assert_eq!(load_sidecar(&mut m2, &npz).expect("loads"), 1);
         assert_eq!(m2.resources.get("w"), m.resources.get("w"));
         std::fs::remove_dir_all(&dir).expect("cleanup");

@@ -7,6 +7,7 @@
 use crate::error::InterpError;
 use crate::kernels::activation::Activation;
 use crate::kernels::Padding;
+use hailo_dialect_hl::shape::Padding as HlPadding;
 use hailo_ir::{Attribute, Module, OpId};
 
 /// One op being prepared: its name, layer name and attributes.
@@ -220,7 +221,9 @@ impl<'m> OpReader<'m> {
     }
 
     /// Spatial padding from `padding` (+ `pads` when `"EXPLICIT"`) for a window of `kernel`
-    /// taps with `stride` and `dilation` over an input of `input` = `[h, w]`.
+    /// taps with `stride` and `dilation` over an input of `input` = `[h, w]`; the pads of
+    /// each mode come from the `hl` dialect's shape arithmetic, so they are the ones its
+    /// shape inference checked.
     pub fn padding(
         &self,
         input: [usize; 2],
@@ -228,29 +231,27 @@ impl<'m> OpReader<'m> {
         stride: [usize; 2],
         dilation: [usize; 2],
     ) -> Result<Padding, InterpError> {
-        match self.str_or("padding", "EXPLICIT")? {
-            "VALID" => Ok(Padding::default()),
-            // Both SAME flavours pad to ceil(in / stride) outputs, the odd pixel at the end.
-            "SAME" | "SAME_TENSORFLOW" => {
-                let axis = |i: usize| {
-                    let out = input[i].div_ceil(stride[i].max(1));
-                    let span = (kernel[i].max(1) - 1) * dilation[i] + 1;
-                    let total = ((out.max(1) - 1) * stride[i] + span).saturating_sub(input[i]);
-                    (total / 2, total - total / 2)
-                };
-                let ((top, bottom), (left, right)) = (axis(0), axis(1));
-                Ok(Padding {
-                    top,
-                    left,
-                    bottom,
-                    right,
-                })
+        let mode = match self.str_or("padding", "EXPLICIT")? {
+            "VALID" => HlPadding::Valid,
+            "SAME" => HlPadding::Same,
+            "SAME_TENSORFLOW" => HlPadding::SameTensorflow,
+            "EXPLICIT" => return self.explicit_pads(),
+            other => {
+                return Err(self.err(format!(
+                    "unknown padding '{other}' (expected VALID, SAME, SAME_TENSORFLOW or EXPLICIT)"
+                )))
             }
-            "EXPLICIT" => self.explicit_pads(),
-            other => Err(self.err(format!(
-                "unknown padding '{other}' (expected VALID, SAME, SAME_TENSORFLOW or EXPLICIT)"
-            ))),
-        }
+        };
+        let i64s = |v: [usize; 2]| v.map(|x| i64::try_from(x).unwrap_or(i64::MAX));
+        let span = [0, 1].map(|i| (kernel[i].max(1) - 1) * dilation[i] + 1);
+        let p = mode.pads_2d(i64s(input), i64s(span), i64s(stride));
+        let [top, left, bottom, right] = p.map(|v| usize::try_from(v).unwrap_or(0));
+        Ok(Padding {
+            top,
+            left,
+            bottom,
+            right,
+        })
     }
 
     /// `pads = [top, left, bottom, right]` (all zero when absent).

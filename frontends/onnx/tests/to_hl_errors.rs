@@ -17,7 +17,12 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn load(name: &str) -> Result<hailo_onnx::OnnxModel, hailo_onnx::OnnxError> {
-    load_bytes(Bytes::from(fixture(name)), name, None, &LoadOptions::default())
+    load_bytes(
+        Bytes::from(fixture(name)),
+        name,
+        None,
+        &LoadOptions::default(),
+    )
 }
 
 #[test]
@@ -28,13 +33,19 @@ fn unsupported_nodes_are_all_listed_with_cuts() {
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("conversion must fail"),
     };
-    let names: Vec<(&str, &str, i64)> =
-        err.nodes.iter().map(|n| (n.node.as_str(), n.op_type.as_str(), n.opset)).collect();
+    let names: Vec<(&str, &str, i64)> = err
+        .nodes
+        .iter()
+        .map(|n| (n.node.as_str(), n.op_type.as_str(), n.opset))
+        .collect();
     assert_eq!(names, [("sin1", "Sin", 13), ("cos1", "Cos", 13)]);
     assert_eq!(err.suggested_end_nodes, ["conv_a"]);
     assert_eq!(err.suggested_start_nodes, ["conv_b"]);
     let text = ConvertError::Unsupported(err).to_string();
-    assert!(text.contains("'sin1' (Sin from ai.onnx opset 13)"), "{text}");
+    assert!(
+        text.contains("'sin1' (Sin from ai.onnx opset 13)"),
+        "{text}"
+    );
     assert!(text.contains("--end-node-names 'conv_a'"), "{text}");
     assert!(text.contains("--start-node-names 'conv_b'"), "{text}");
 }
@@ -42,9 +53,13 @@ fn unsupported_nodes_are_all_listed_with_cuts() {
 #[test]
 fn cutting_as_suggested_converts() {
     let model = load("unsupported").expect("loads");
-    let before = model.select::<&str, &str>(&[], &["conv_a"]).expect("select");
+    let before = model
+        .select::<&str, &str>(&[], &["conv_a"])
+        .expect("select");
     assert!(convert(&before, &ConvertOptions::default()).is_ok());
-    let after = model.select::<&str, &str>(&["conv_b"], &[]).expect("select");
+    let after = model
+        .select::<&str, &str>(&["conv_b"], &[])
+        .expect("select");
     let c = convert(&after, &ConvertOptions::default()).expect("converts");
     assert_eq!(c.inputs()[0].original_name, "c");
 }
@@ -54,7 +69,10 @@ fn malformed_models_fail_with_a_reason() {
     let cases = [
         ("truncated", "is not a valid ONNX model"),
         ("missing_initializer", "input 'w' is produced by nothing"),
-        ("wrong_rank", "input 'w' (weight) has rank 3 (shape [4, 4, 1]), expected 4"),
+        (
+            "wrong_rank",
+            "input 'w' (weight) has rank 3 (shape [4, 4, 1]), expected 4",
+        ),
     ];
     for (name, want) in cases {
         match load(name) {
@@ -67,11 +85,24 @@ fn malformed_models_fail_with_a_reason() {
 #[test]
 fn bad_input_format_is_rejected() {
     let silu = to_hl_fixtures::pattern_models().swap_remove(0).1;
-    let model = load_bytes(Bytes::from(silu), "silu", None, &LoadOptions::default()).expect("loads");
-    let opts = ConvertOptions { input_formats: vec![("x".into(), "NCH".into())], ..Default::default() };
+    let model =
+        load_bytes(Bytes::from(silu), "silu", None, &LoadOptions::default()).expect("loads");
+    let opts = ConvertOptions {
+        input_formats: vec![("x".into(), "NCH".into())],
+        ..Default::default()
+    };
     let err = convert(&model, &opts).err().expect("must fail").to_string();
-    assert_eq!(err, "--input-format x: format 'NCH' has 3 letters but the input has rank 4");
-    let opts = ConvertOptions { input_formats: vec![("nope".into(), "NCHW".into())], ..Default::default() };
+    assert_eq!(
+        err,
+        "--input-format x: format 'NCH' has 3 letters but the input has rank 4"
+    );
+    let opts = ConvertOptions {
+        input_formats: vec![("nope".into(), "NCHW".into())],
+        ..Default::default()
+    };
     let err = convert(&model, &opts).err().expect("must fail").to_string();
-    assert_eq!(err, "--input-format nope: no such graph input; the inputs are: x");
+    assert_eq!(
+        err,
+        "--input-format nope: no such graph input; the inputs are: x"
+    );
 }

@@ -85,3 +85,52 @@ fn squeezenet1_1() {
 fn yolo_like_320() {
     check("yolo_like_320");
 }
+
+#[test]
+fn yolo_like_320_cut_at_head_convs_keeps_end_node_order() {
+    let model = hailo_onnx::load(model_path("yolo_like_320")).expect("loads");
+    let ends = ["/heads.1/Conv", "/heads.2/Conv", "/heads.0/Conv"];
+    let cut = model.select::<&str, &str>(&[], &ends).expect("select");
+    let c = convert(&cut, &ConvertOptions::default()).expect("converts");
+    let outs: Vec<(&str, &str, Vec<usize>)> = c
+        .outputs()
+        .iter()
+        .map(|o| (o.layer.as_str(), o.original_name.as_str(), o.shape.clone()))
+        .collect();
+    assert_eq!(
+        outs,
+        [
+            ("output_layer1", "head_s16", vec![1, 20, 20, 255]),
+            ("output_layer2", "head_s32", vec![1, 10, 10, 255]),
+            ("output_layer3", "head_s8", vec![1, 40, 40, 255]),
+        ]
+    );
+    let ctx = context();
+    assert!(hailo_ir::verifier::verify(&c.module, &ctx, c.module.top()).is_ok());
+}
+
+#[test]
+fn parsing_report_accounts_for_every_node() {
+    let model = hailo_onnx::load(model_path("digits_mbv2")).expect("loads");
+    let c = convert(&model, &ConvertOptions::default()).expect("converts");
+    let total = model.nodes.len() + model.removed.len();
+    assert_eq!(c.report.nodes.len(), total);
+    let clip = c
+        .report
+        .nodes
+        .iter()
+        .find(|n| n.op_type == "Clip")
+        .expect("a Clip");
+    assert_eq!(clip.fate, hailo_onnx::to_hl::NodeFate::Fused);
+    assert_eq!(clip.layers, ["conv1"]);
+    let constant = c
+        .report
+        .nodes
+        .iter()
+        .find(|n| n.op_type == "Constant")
+        .expect("a Constant");
+    assert_eq!(constant.fate, hailo_onnx::to_hl::NodeFate::Folded);
+    let json: serde_json::Value = serde_json::from_str(&c.report.to_json()).expect("valid JSON");
+    assert_eq!(json["inputs"][0]["layer"], "input_layer1");
+    assert_eq!(json["outputs"][0]["original_name"], "logits");
+}

@@ -15,18 +15,37 @@ fn context() -> Context {
 }
 
 fn run(b: &ModelBuilder) -> (Conversion, String) {
-    let model = load_bytes(Bytes::from(b.encode()), "t", None, &LoadOptions::default()).expect("loads");
-    let c = convert(&model, &ConvertOptions { net_name: Some("t".into()), ..Default::default() }).expect("converts");
+    let model =
+        load_bytes(Bytes::from(b.encode()), "t", None, &LoadOptions::default()).expect("loads");
+    let c = convert(
+        &model,
+        &ConvertOptions {
+            net_name: Some("t".into()),
+            ..Default::default()
+        },
+    )
+    .expect("converts");
     let ctx = context();
     if let Err(d) = hailo_ir::verifier::verify(&c.module, &ctx, c.module.top()) {
         panic!("does not verify: {d:?}");
     }
-    let text = print_module(&c.module, &ctx, PrintOptions { elide_resources: true, ..Default::default() });
+    let text = print_module(
+        &c.module,
+        &ctx,
+        PrintOptions {
+            elide_resources: true,
+            ..Default::default()
+        },
+    );
     (c, text)
 }
 
 fn blob(c: &Conversion, key: &str) -> Vec<f32> {
-    c.module.resources.get(key).unwrap_or_else(|| panic!("no blob {key}")).to_f32()
+    c.module
+        .resources
+        .get(key)
+        .unwrap_or_else(|| panic!("no blob {key}"))
+        .to_f32()
 }
 
 fn has(text: &str, s: &str) {
@@ -45,8 +64,20 @@ fn conv_kernel_is_hwio_and_bn_relu_fold() {
         .initializer("be", &tensor_f32(&[2], vec![0.5, -0.5]))
         .initializer("mu", &tensor_f32(&[2], vec![1.0, 4.0]))
         .initializer("var", &tensor_f32(&[2], vec![3.0, 8.0]))
-        .node("Conv", "conv", &["x", "w", "bias"], &["c"], &[("auto_pad", A::String("SAME_UPPER".into()))])
-        .node("BatchNormalization", "bn", &["c", "g", "be", "mu", "var"], &["n"], &[("epsilon", A::Float(1.0))])
+        .node(
+            "Conv",
+            "conv",
+            &["x", "w", "bias"],
+            &["c"],
+            &[("auto_pad", A::String("SAME_UPPER".into()))],
+        )
+        .node(
+            "BatchNormalization",
+            "bn",
+            &["c", "g", "be", "mu", "var"],
+            &["n"],
+            &[("epsilon", A::Float(1.0))],
+        )
         .node("Relu", "relu", &["n"], &["y"], &[])
         .output("y", &[1, 2, 3, 3]);
     let (c, text) = run(&b);
@@ -58,7 +89,10 @@ fn conv_kernel_is_hwio_and_bn_relu_fold() {
     // bias' = (b - mean) * scale + beta.
     assert_eq!(blob(&c, "conv1.bias"), vec![0.5, -2.5]);
     let fates: Vec<NodeFate> = c.report.nodes.iter().map(|n| n.fate.clone()).collect();
-    assert_eq!(fates, [NodeFate::Converted, NodeFate::Fused, NodeFate::Fused]);
+    assert_eq!(
+        fates,
+        [NodeFate::Converted, NodeFate::Fused, NodeFate::Fused]
+    );
 }
 
 #[test]
@@ -83,24 +117,40 @@ fn reflect_pad_stays_external_with_nhwc_pads() {
     let mut b = ModelBuilder::new(13);
     b.input("x", &[1, 3, 4, 4])
         .initializer("pads", &tensor_i64(&[8], vec![0, 0, 1, 2, 0, 0, 3, 1]))
-        .node("Pad", "pad", &["x", "pads"], &["y"], &[("mode", A::String("reflect".into()))])
+        .node(
+            "Pad",
+            "pad",
+            &["x", "pads"],
+            &["y"],
+            &[("mode", A::String("reflect".into()))],
+        )
         .output("y", &[1, 3, 8, 7]);
     let (_, text) = run(&b);
-    has(&text, r#"hl.pad %0 {layer = "external_pad1", mode = "reflect", pads = [0, 1, 2, 0, 0, 3, 1, 0]"#);
+    has(
+        &text,
+        r#"hl.pad %0 {layer = "external_pad1", mode = "reflect", pads = [0, 1, 2, 0, 0, 3, 1, 0]"#,
+    );
 }
 
 #[test]
 fn gemm_trans_b_alpha_beta() {
     let mut b = ModelBuilder::new(13);
     b.input("x", &[1, 3])
-        .initializer("w", &tensor_f32(&[2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
+        .initializer(
+            "w",
+            &tensor_f32(&[2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        )
         .initializer("c", &tensor_f32(&[2], vec![1.0, -1.0]))
         .node(
             "Gemm",
             "fc",
             &["x", "w", "c"],
             &["y"],
-            &[("transB", A::Int(1)), ("alpha", A::Float(2.0)), ("beta", A::Float(0.5))],
+            &[
+                ("transB", A::Int(1)),
+                ("alpha", A::Float(2.0)),
+                ("beta", A::Float(0.5)),
+            ],
         )
         .output("y", &[1, 2]);
     let (c, text) = run(&b);
@@ -161,17 +211,47 @@ fn axes_are_remapped_to_nhwc() {
         .initializer("s_end", &tensor_i64(&[1], vec![3]))
         .initializer("s_axis", &tensor_i64(&[1], vec![3]))
         .node("Softmax", "sm", &["x"], &["s"], &[("axis", A::Int(1))])
-        .node("Split", "split", &["s", "split"], &["a", "b"], &[("axis", A::Int(1))])
-        .node("Concat", "cat", &["b", "a"], &["c"], &[("axis", A::Int(-3))])
-        .node("Slice", "slice", &["c", "s_start", "s_end", "s_axis"], &["d"], &[])
-        .node("ReduceSum", "sum", &["d", "ax"], &["y"], &[("keepdims", A::Int(0))])
+        .node(
+            "Split",
+            "split",
+            &["s", "split"],
+            &["a", "b"],
+            &[("axis", A::Int(1))],
+        )
+        .node(
+            "Concat",
+            "cat",
+            &["b", "a"],
+            &["c"],
+            &[("axis", A::Int(-3))],
+        )
+        .node(
+            "Slice",
+            "slice",
+            &["c", "s_start", "s_end", "s_axis"],
+            &["d"],
+            &[],
+        )
+        .node(
+            "ReduceSum",
+            "sum",
+            &["d", "ax"],
+            &["y"],
+            &[("keepdims", A::Int(0))],
+        )
         .output("y", &[1, 2, 2]);
     let (_, text) = run(&b);
     has(&text, r#"hl.softmax %0 {axis = 3"#);
-    has(&text, r#"hl.split %1 {axis = 3, layer = "feature_splitter1", sizes = [1, 3]}"#);
+    has(
+        &text,
+        r#"hl.split %1 {axis = 3, layer = "feature_splitter1", sizes = [1, 3]}"#,
+    );
     has(&text, r#"hl.concat %2#1, %2#0 {axis = 3"#);
     has(&text, "hl.slice %3 {ends = [1, 2, 3, 4], layer = \"slice1\", starts = [0, 0, 1, 0], steps = [1, 1, 1, 1]}");
-    has(&text, r#"hl.reduce %4 {axes = [3], keepdims = false, kind = "sum""#);
+    has(
+        &text,
+        r#"hl.reduce %4 {axes = [3], keepdims = false, kind = "sum""#,
+    );
     has(&text, ": tensor<1x2x2xf32>");
 }
 
@@ -181,13 +261,25 @@ fn transposes_use_nhwc_when_free() {
     // canonical layout back with one transpose.
     let mut b = ModelBuilder::new(13);
     b.input("x", &[1, 3, 2, 4])
-        .node("Transpose", "to_nhwc", &["x"], &["t"], &[("perm", A::Ints(vec![0, 2, 3, 1]))])
+        .node(
+            "Transpose",
+            "to_nhwc",
+            &["x"],
+            &["t"],
+            &[("perm", A::Ints(vec![0, 2, 3, 1]))],
+        )
         .node("Relu", "relu", &["t"], &["y"], &[])
         .output("y", &[1, 2, 4, 3]);
     let (c, text) = run(&b);
     assert_eq!(c.report.nodes[0].fate, NodeFate::Dropped);
-    has(&text, r#"hl.activation %0 {kind = "relu", layer = "activation1"} : tensor<1x2x4x3xf32>"#);
-    has(&text, "hl.transpose %1 {layer = \"transpose1\", perm = [0, 2, 3, 1]} : tensor<1x4x3x2xf32>");
+    has(
+        &text,
+        r#"hl.activation %0 {kind = "relu", layer = "activation1"} : tensor<1x2x4x3xf32>"#,
+    );
+    has(
+        &text,
+        "hl.transpose %1 {layer = \"transpose1\", perm = [0, 2, 3, 1]} : tensor<1x4x3x2xf32>",
+    );
 }
 
 #[test]
@@ -201,21 +293,45 @@ fn resize_and_depth_to_space_attributes() {
             "up",
             &["x", "roi", "scales"],
             &["u"],
-            &[("mode", A::String("linear".into())), ("coordinate_transformation_mode", A::String("align_corners".into()))],
+            &[
+                ("mode", A::String("linear".into())),
+                (
+                    "coordinate_transformation_mode",
+                    A::String("align_corners".into()),
+                ),
+            ],
         )
-        .node("DepthToSpace", "d2s", &["u"], &["y"], &[("blocksize", A::Int(2)), ("mode", A::String("CRD".into()))])
+        .node(
+            "DepthToSpace",
+            "d2s",
+            &["u"],
+            &["y"],
+            &[("blocksize", A::Int(2)), ("mode", A::String("CRD".into()))],
+        )
         .output("y", &[1, 2, 8, 8]);
     let (_, text) = run(&b);
-    has(&text, r#"hl.resize %0 {coordinate = "align_corners", layer = "resize1", mode = "bilinear"} : tensor<1x4x4x8xf32>"#);
-    has(&text, r#"hl.depth_to_space %1 {block_size = 2, layer = "depth_to_space1", mode = "CRD"} : tensor<1x8x8x2xf32>"#);
+    has(
+        &text,
+        r#"hl.resize %0 {coordinate = "align_corners", layer = "resize1", mode = "bilinear"} : tensor<1x4x4x8xf32>"#,
+    );
+    has(
+        &text,
+        r#"hl.depth_to_space %1 {block_size = 2, layer = "depth_to_space1", mode = "CRD"} : tensor<1x8x8x2xf32>"#,
+    );
 }
 
 #[test]
 fn input_format_nhwc_keeps_axes() {
     let mut b = ModelBuilder::new(13);
-    b.input("x", &[1, 4, 4, 3]).node("Relu", "relu", &["x"], &["y"], &[]).output("y", &[1, 4, 4, 3]);
-    let model = load_bytes(Bytes::from(b.encode()), "t", None, &LoadOptions::default()).expect("loads");
-    let opts = ConvertOptions { input_formats: vec![("x".into(), "NHWC".into())], ..Default::default() };
+    b.input("x", &[1, 4, 4, 3])
+        .node("Relu", "relu", &["x"], &["y"], &[])
+        .output("y", &[1, 4, 4, 3]);
+    let model =
+        load_bytes(Bytes::from(b.encode()), "t", None, &LoadOptions::default()).expect("loads");
+    let opts = ConvertOptions {
+        input_formats: vec![("x".into(), "NHWC".into())],
+        ..Default::default()
+    };
     let c = convert(&model, &opts).expect("converts");
     assert_eq!(c.inputs()[0].shape, vec![1, 4, 4, 3]);
 }

@@ -178,6 +178,11 @@ fn normalisation_blocks() {
     );
     expect("instance_norm", &["instance_norm"], &["tensor<8xf32>"]);
     expect(
+        "normalization",
+        &["normalization"],
+        &["mean = [0.5, 0.25, 0.125], std = [2.0, 4.0, 0.5]"],
+    );
+    expect(
         "l2_norm",
         &["l2_norm"],
         &["axis = 3", "epsilon = 9.999999920083944e-25"],
@@ -188,7 +193,9 @@ fn normalisation_blocks() {
 fn lit_inputs_match_the_fixtures() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../lit-tests/onnx/Inputs");
     let regen = std::env::var_os("HAILO_REGEN_LIT_INPUTS").is_some();
-    let all = to_hl_fixtures::pattern_models().into_iter().chain(to_hl_fixtures::error_models());
+    let all = to_hl_fixtures::pattern_models()
+        .into_iter()
+        .chain(to_hl_fixtures::error_models());
     for (name, bytes) in all {
         let path = dir.join(format!("{name}.onnx"));
         if regen {

@@ -31,7 +31,8 @@ pub struct HlToQuant(NoOptions);
 
 impl PassDef for HlToQuant {
     const NAME: &'static str = "hl-to-quant";
-    const SUMMARY: &'static str = "Lower calibrated hl ops (q_range/q_bits annotations) to integer q ops";
+    const SUMMARY: &'static str =
+        "Lower calibrated hl ops (q_range/q_bits annotations) to integer q ops";
     const ANCHOR: Option<&'static str> = None;
     type Options = NoOptions;
 
@@ -42,8 +43,17 @@ impl PassDef for HlToQuant {
         &self.0
     }
 
-    fn run(&mut self, m: &mut Module, root: OpId, cx: &mut PassCx<'_>) -> Result<Preserved, PassFailed> {
-        let graphs: Vec<OpId> = m.walk(root).into_iter().filter(|&o| m.op(o).name_str() == GRAPH).collect();
+    fn run(
+        &mut self,
+        m: &mut Module,
+        root: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
+        let graphs: Vec<OpId> = m
+            .walk(root)
+            .into_iter()
+            .filter(|&o| m.op(o).name_str() == GRAPH)
+            .collect();
         for g in graphs {
             if let Err((op, msg)) = convert_graph(m, g) {
                 let loc = m.op(op).loc.clone();
@@ -66,7 +76,12 @@ pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> 
         let name = m.op(op).name_str();
         if !name.starts_with("hl.") {
             // The terminator and foreign ops read the converted values.
-            let operands: Vec<ValueId> = m.op(op).operands().iter().map(|v| *map.get(v).unwrap_or(v)).collect();
+            let operands: Vec<ValueId> = m
+                .op(op)
+                .operands()
+                .iter()
+                .map(|v| *map.get(v).unwrap_or(v))
+                .collect();
             m.set_operands(op, &operands);
             continue;
         }
@@ -74,13 +89,22 @@ pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> 
         if name == "hl.const" {
             continue;
         }
-        let new = lower(m, op, &map).map_err(|e| (op, format!("hl-to-quant: layer '{}' ({name}): {e}", layer(m, op))))?;
+        let new = lower(m, op, &map).map_err(|e| {
+            (
+                op,
+                format!("hl-to-quant: layer '{}' ({name}): {e}", layer(m, op)),
+            )
+        })?;
         for (i, v) in new.into_iter().enumerate() {
             map.insert(m.result(op, i), v);
         }
     }
     for op in old.into_iter().rev() {
-        if m.op(op).results().iter().all(|&r| m.value(r).uses().is_empty()) {
+        if m.op(op)
+            .results()
+            .iter()
+            .all(|&r| m.value(r).uses().is_empty())
+        {
             m.erase_op(op);
         }
     }
@@ -88,7 +112,10 @@ pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> 
 }
 
 fn layer(m: &Module, op: OpId) -> String {
-    m.attr(op, "layer").and_then(Attribute::as_str).unwrap_or("?").to_owned()
+    m.attr(op, "layer")
+        .and_then(Attribute::as_str)
+        .unwrap_or("?")
+        .to_owned()
 }
 
 /// The q type of the result of `op` from its `q_range` and `q_bits`.
@@ -96,25 +123,42 @@ fn result_type(m: &Module, op: OpId) -> Res<QuantType> {
     let range = m
         .attr(op, "q_range")
         .and_then(Attribute::as_f64_array)
-        .ok_or("missing calibration range 'q_range = [lo, hi]' (run the quantizer's calibration first)")?;
+        .ok_or(
+        "missing calibration range 'q_range = [lo, hi]' (run the quantizer's calibration first)",
+    )?;
     let [lo, hi] = range[..] else {
         return Err(format!("'q_range' must be [lo, hi], got {range:?}"));
     };
-    let bits = m.attr(op, "q_bits").and_then(Attribute::as_i64).unwrap_or(8);
-    let st = Storage::unsigned(bits as u32).ok_or_else(|| format!("'q_bits' must be 8 or 16, got {bits}"))?;
+    let bits = m
+        .attr(op, "q_bits")
+        .and_then(Attribute::as_i64)
+        .unwrap_or(8);
+    let st = Storage::unsigned(bits as u32)
+        .ok_or_else(|| format!("'q_bits' must be 8 or 16, got {bits}"))?;
     Ok(scheme::activation_type(lo, hi, st))
 }
 
 fn qtype_of(m: &Module, v: ValueId) -> Res<QuantType> {
-    QuantType::parse(m.value_type(v)).ok_or_else(|| format!("operand of type '{}' was not quantized", m.value_type(v)))
+    QuantType::parse(m.value_type(v))
+        .ok_or_else(|| format!("operand of type '{}' was not quantized", m.value_type(v)))
 }
 
 fn shape_of(m: &Module, v: ValueId) -> Vec<i64> {
     m.value_type(v).shape().unwrap_or(&[]).to_vec()
 }
 
-fn emit(m: &mut Module, at: OpId, name: &str, operands: &[ValueId], ty: Type, attrs: Vec<(&str, Attribute)>) -> ValueId {
-    let mut spec = OpSpec::new(name).operands(operands).results(&[ty]).loc(m.op(at).loc.clone());
+fn emit(
+    m: &mut Module,
+    at: OpId,
+    name: &str,
+    operands: &[ValueId],
+    ty: Type,
+    attrs: Vec<(&str, Attribute)>,
+) -> ValueId {
+    let mut spec = OpSpec::new(name)
+        .operands(operands)
+        .results(&[ty])
+        .loc(m.op(at).loc.clone());
     for (k, v) in attrs {
         spec = spec.attr(k, v);
     }
@@ -127,7 +171,9 @@ fn emit(m: &mut Module, at: OpId, name: &str, operands: &[ValueId], ty: Type, at
 }
 
 fn get(map: &FxHashMap<ValueId, ValueId>, v: ValueId) -> Res<ValueId> {
-    map.get(&v).copied().ok_or_else(|| "operand is not defined by a lowered op".to_owned())
+    map.get(&v)
+        .copied()
+        .ok_or_else(|| "operand is not defined by a lowered op".to_owned())
 }
 
 fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec<ValueId>> {
@@ -137,13 +183,29 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
     match name {
         "hl.input_layer" => {
             let t = result_type(m, op)?;
-            Ok(vec![emit(m, op, q::QUANTIZE, &operands, t.tensor(&out_shape), vec![])])
+            Ok(vec![emit(
+                m,
+                op,
+                q::QUANTIZE,
+                &operands,
+                t.tensor(&out_shape),
+                vec![],
+            )])
         }
         "hl.output_layer" => {
             let x = get(map, operands[0])?;
-            Ok(vec![emit(m, op, q::DEQUANTIZE, &[x], Type::tensor(&out_shape, Type::f32()), vec![])])
+            Ok(vec![emit(
+                m,
+                op,
+                q::DEQUANTIZE,
+                &[x],
+                Type::tensor(&out_shape, Type::f32()),
+                vec![],
+            )])
         }
-        "hl.conv2d" | "hl.depthwise_conv2d" | "hl.dense" => lower_weighted(m, op, map).map(|v| vec![v]),
+        "hl.conv2d" | "hl.depthwise_conv2d" | "hl.dense" => {
+            lower_weighted(m, op, map).map(|v| vec![v])
+        }
         "hl.maxpool" => {
             let x = get(map, operands[0])?;
             let p = PoolParams::of(m, op)?;
@@ -175,20 +237,41 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
             } else {
                 q::GLOBAL_AVGPOOL
             };
-            Ok(vec![emit(m, op, qname, &[x], tout.tensor(&out_shape), attrs)])
+            Ok(vec![emit(
+                m,
+                op,
+                qname,
+                &[x],
+                tout.tensor(&out_shape),
+                attrs,
+            )])
         }
         "hl.ew_add" | "hl.ew_sub" => {
             let (a, b) = (get(map, operands[0])?, get(map, operands[1])?);
             let (ta, tb, tout) = (qtype_of(m, a)?, qtype_of(m, b)?, result_type(m, op)?);
             let act = Activation::fused(m, op)?;
-            let (ra, rb) = (ta.scale_at(0) / tout.scale_at(0), tb.scale_at(0) / tout.scale_at(0));
+            let (ra, rb) = (
+                ta.scale_at(0) / tout.scale_at(0),
+                tb.scale_at(0) / tout.scale_at(0),
+            );
             let big = scheme::decompose_rescale(ra.max(rb))?;
             let f = (1u64 << big.shift) as f64;
             let (ma, mb) = ((ra * f).round() as i64, (rb * f).round() as i64);
             let mut attrs = rescale_attrs(&[ma, mb], big.shift);
             attrs.push(("clamp", clamp(&tout, act)?));
-            let qname = if name == "hl.ew_add" { q::EW_ADD } else { q::EW_SUB };
-            Ok(vec![emit(m, op, qname, &[a, b], tout.tensor(&out_shape), attrs)])
+            let qname = if name == "hl.ew_add" {
+                q::EW_ADD
+            } else {
+                q::EW_SUB
+            };
+            Ok(vec![emit(
+                m,
+                op,
+                qname,
+                &[a, b],
+                tout.tensor(&out_shape),
+                attrs,
+            )])
         }
         "hl.concat" => {
             let ins: Vec<ValueId> = operands.iter().map(|&v| get(map, v)).collect::<Res<_>>()?;
@@ -201,7 +284,14 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
                 .map(|v| requantize_to(m, op, v, &tout))
                 .collect::<Res<Vec<_>>>()?;
             let axis = m.attr(op, "axis").cloned().ok_or("missing 'axis'")?;
-            Ok(vec![emit(m, op, q::CONCAT, &ins, tout.tensor(&out_shape), vec![("axis", axis)])])
+            Ok(vec![emit(
+                m,
+                op,
+                q::CONCAT,
+                &ins,
+                tout.tensor(&out_shape),
+                vec![("axis", axis)],
+            )])
         }
         "hl.reshape" => {
             let x = get(map, operands[0])?;
@@ -216,7 +306,14 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
             let table = lut::table(act, &tin, &tout)
                 .ok_or_else(|| format!("activation '{}' has no table lowering yet", act.name()))?;
             let attrs = vec![("table", Attribute::i64_array(&table))];
-            Ok(vec![emit(m, op, q::LUT, &[x], tout.tensor(&out_shape), attrs)])
+            Ok(vec![emit(
+                m,
+                op,
+                q::LUT,
+                &[x],
+                tout.tensor(&out_shape),
+                attrs,
+            )])
         }
         _ => Err("no integer lowering for this op yet".into()),
     }
@@ -270,14 +367,25 @@ fn requantize_to(m: &mut Module, at: OpId, v: ValueId, t: &QuantType) -> Res<Val
 
 /// The f32 values of a constant operand.
 fn const_values(m: &Module, v: ValueId) -> Res<Vec<f64>> {
-    let def = m.defining_op(v).filter(|&d| m.op(d).name_str() == "hl.const").ok_or("weights must come from hl.const")?;
+    let def = m
+        .defining_op(v)
+        .filter(|&d| m.op(d).name_str() == "hl.const")
+        .ok_or("weights must come from hl.const")?;
     match m.attr(def, "value") {
         Some(Attribute::Dense(d)) => Ok(d.to_f64_vec()),
         Some(Attribute::DenseResource { key, ty }) => {
-            let blob = m.resources.get(key.as_str()).ok_or_else(|| format!("missing weight blob '{}'", key.as_str()))?;
+            let blob = m
+                .resources
+                .get(key.as_str())
+                .ok_or_else(|| format!("missing weight blob '{}'", key.as_str()))?;
             let vals = blob.to_f32();
             if vals.len() as i64 != ty.num_elements() {
-                return Err(format!("weight blob '{}' has {} values, its type {ty} needs {}", key.as_str(), vals.len(), ty.num_elements()));
+                return Err(format!(
+                    "weight blob '{}' has {} values, its type {ty} needs {}",
+                    key.as_str(),
+                    vals.len(),
+                    ty.num_elements()
+                ));
             }
             Ok(vals.into_iter().map(f64::from).collect())
         }
@@ -298,14 +406,22 @@ fn lower_weighted(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -
         Some(&b) => const_values(m, b)?,
         None => vec![0.0; cout],
     };
-    let wbits = m.attr(op, "q_wbits").and_then(Attribute::as_i64).unwrap_or(8);
+    let wbits = m
+        .attr(op, "q_wbits")
+        .and_then(Attribute::as_i64)
+        .unwrap_or(8);
     let wst = match wbits {
         4 | 8 | 16 => Storage::signed_of(wbits as u32).ok_or("bad weight bits")?,
         _ => return Err(format!("'q_wbits' must be 4, 8 or 16, got {wbits}")),
     };
     let clip = match m.attr(op, "q_wclip").and_then(Attribute::as_f64_array) {
         Some(c) if c.len() == cout => c,
-        Some(c) => return Err(format!("'q_wclip' has {} thresholds for {cout} output channels", c.len())),
+        Some(c) => {
+            return Err(format!(
+                "'q_wclip' has {} thresholds for {cout} output channels",
+                c.len()
+            ))
+        }
         None => {
             let mut t = vec![0.0f64; cout];
             for (i, v) in w.iter().enumerate() {
@@ -318,10 +434,21 @@ fn lower_weighted(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -
         Some(s) => BiasMode::parse(s).ok_or_else(|| format!("unknown bias mode '{s}'"))?,
         None => BiasMode::DoubleScaleInitialization,
     };
-    let scales: Vec<f64> = clip.iter().map(|&t| scheme::symmetric_scale(t, wst)).collect();
-    let codes: Vec<i32> = w.iter().enumerate().map(|(i, &v)| scheme::quantize(v, scales[i % cout], 0, wst) as i32).collect();
+    let scales: Vec<f64> = clip
+        .iter()
+        .map(|&t| scheme::symmetric_scale(t, wst))
+        .collect();
+    let codes: Vec<i32> = w
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| scheme::quantize(v, scales[i % cout], 0, wst) as i32)
+        .collect();
     let acc: Vec<f64> = scales.iter().map(|s| s * tx.scale_at(0)).collect();
-    let bq: Vec<i32> = bias.iter().zip(&acc).map(|(&b, &a)| scheme::quantize_bias(b, a, bias_mode) as i32).collect();
+    let bq: Vec<i32> = bias
+        .iter()
+        .zip(&acc)
+        .map(|(&b, &a)| scheme::quantize_bias(b, a, bias_mode) as i32)
+        .collect();
     let mut mult = Vec::with_capacity(cout);
     let mut shift = Vec::with_capacity(cout);
     for a in &acc {
@@ -330,10 +457,30 @@ fn lower_weighted(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -
         shift.push(r.shift as i64);
     }
     let lname = layer(m, op);
-    let wt = QuantType::PerAxis { storage: wst, axis: kshape.len() - 1, scales: scales.clone() };
-    let kv = int_const(m, op, &format!("{lname}.kernel_q"), &codes, wt.tensor(&kshape));
-    let bt = QuantType::PerAxis { storage: Storage::I32, axis: 0, scales: acc };
-    let bv = int_const(m, op, &format!("{lname}.bias_q"), &bq, bt.tensor(&[cout as i64]));
+    let wt = QuantType::PerAxis {
+        storage: wst,
+        axis: kshape.len() - 1,
+        scales: scales.clone(),
+    };
+    let kv = int_const(
+        m,
+        op,
+        &format!("{lname}.kernel_q"),
+        &codes,
+        wt.tensor(&kshape),
+    );
+    let bt = QuantType::PerAxis {
+        storage: Storage::I32,
+        axis: 0,
+        scales: acc,
+    };
+    let bv = int_const(
+        m,
+        op,
+        &format!("{lname}.bias_q"),
+        &bq,
+        bt.tensor(&[cout as i64]),
+    );
     let act = Activation::fused(m, op)?;
     let mut attrs = vec![
         ("multiplier", Attribute::i64_array(&mult)),
@@ -356,15 +503,31 @@ fn lower_weighted(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -
         }
     };
     let out_shape = shape_of(m, m.result(op, 0));
-    Ok(emit(m, op, qname, &[x, kv, bv], tout.tensor(&out_shape), attrs))
+    Ok(emit(
+        m,
+        op,
+        qname,
+        &[x, kv, bv],
+        tout.tensor(&out_shape),
+        attrs,
+    ))
 }
 
 /// A `q.const` holding `codes` as little-endian i32 in blob `key`.
 fn int_const(m: &mut Module, at: OpId, key: &str, codes: &[i32], ty: Type) -> ValueId {
-    m.resources.insert(key, Blob::new(4, codes.iter().flat_map(|c| c.to_le_bytes()).collect()));
+    m.resources.insert(
+        key,
+        Blob::new(4, codes.iter().flat_map(|c| c.to_le_bytes()).collect()),
+    );
     let spec = OpSpec::new(q::CONST)
         .results(&[ty])
-        .attr("value", Attribute::DenseResource { key: hailo_ir::Sym::new(key), ty })
+        .attr(
+            "value",
+            Attribute::DenseResource {
+                key: hailo_ir::Sym::new(key),
+                ty,
+            },
+        )
         .loc(m.op(at).loc.clone());
     let op = m.create_op(spec);
     m.insert_before(at, op);

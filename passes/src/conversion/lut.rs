@@ -11,8 +11,20 @@ pub fn eval(a: Activation, x: f64) -> Option<f64> {
         Activation::Linear => x,
         Activation::Relu => x.max(0.0),
         Activation::Relu6 => x.clamp(0.0, 6.0),
-        Activation::Leaky { alpha } => if x < 0.0 { alpha * x } else { x },
-        Activation::Elu { alpha } => if x < 0.0 { alpha * (x.exp() - 1.0) } else { x },
+        Activation::Leaky { alpha } => {
+            if x < 0.0 {
+                alpha * x
+            } else {
+                x
+            }
+        }
+        Activation::Elu { alpha } => {
+            if x < 0.0 {
+                alpha * (x.exp() - 1.0)
+            } else {
+                x
+            }
+        }
         Activation::Sigmoid => sigmoid(x),
         Activation::Tanh => x.tanh(),
         Activation::Silu => x * sigmoid(x),
@@ -20,7 +32,8 @@ pub fn eval(a: Activation, x: f64) -> Option<f64> {
         Activation::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
         Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
         Activation::GeluTanh => {
-            0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
+            0.5 * x
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
         }
         Activation::Softplus => x.exp().ln_1p(),
         Activation::Abs => x.abs(),
@@ -38,6 +51,8 @@ pub fn table(a: Activation, input: &QuantType, output: &QuantType) -> Option<Vec
     let (so, zo) = (output.scale_at(0), output.zero_point());
     let st = input.storage();
     (st.qmin()..=st.qmax())
-        .map(|c| eval(a, si * (c - zi) as f64).map(|y| scheme::quantize(y, so, zo, output.storage())))
+        .map(|c| {
+            eval(a, si * (c - zi) as f64).map(|y| scheme::quantize(y, so, zo, output.storage()))
+        })
         .collect()
 }

@@ -181,7 +181,7 @@ fn infer_nms(m: &Module, op: OpId) -> Result<Vec<Type>> {
     let p = NmsParams::read(&v)?;
     let per = p.arch.operands_per_head();
     let n = v.num_operands();
-    if n == 0 || n % per != 0 {
+    if n == 0 || !n.is_multiple_of(per) {
         return Err(format!(
             "{:?} takes {per} operand(s) per detection head, got {n}",
             p.arch

@@ -81,8 +81,8 @@ pub(crate) fn node_activation(model: &OnnxModel, node: &Node) -> ConvertResult<O
             }
         }
         "Pow" => match scalar_input() {
-            Some(e) if e == 2.0 => Act::new("square"),
-            Some(e) if e == 0.5 => Act::new("sqrt"),
+            Some(2.0) => Act::new("square"),
+            Some(0.5) => Act::new("sqrt"),
             Some(e) => Act::with("pow", &[("exponent", e)]),
             None => return Ok(None),
         },

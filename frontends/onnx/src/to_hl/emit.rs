@@ -214,7 +214,7 @@ impl<'a> Emitter<'a> {
 
     /// `v` (ONNX tensor `name`) in layout `want`, inserting a reshape or transpose layer
     /// attributed to `node` when the layouts differ.
-    pub fn to_layout(
+    pub fn relayout_value(
         &mut self,
         node: &Node,
         name: &str,
@@ -253,14 +253,14 @@ impl<'a> Emitter<'a> {
         Ok(out[0])
     }
 
-    /// `node`'s input `i` in layout `want` (see `to_layout`).
+    /// `node`'s input `i` in layout `want` (see `relayout_value`).
     pub fn input_in(&mut self, node: &Node, i: usize, want: &[usize]) -> ConvertResult<ValueId> {
         let name = node
             .input(i)
             .ok_or_else(|| node_error(node, format!("required input #{i} is missing")))?
             .to_string();
         let v = self.value(node, &name)?;
-        self.to_layout(node, &name, &v, want)
+        self.relayout_value(node, &name, &v, want)
     }
 }
 

@@ -339,7 +339,7 @@ impl Converter<'_> {
             let rank = v.perm.len();
             let id = self
                 .e
-                .to_layout(&producer, &out.name, &v, &canonical(rank))?;
+                .relayout_value(&producer, &out.name, &v, &canonical(rank))?;
             let layer = self.e.next_name("output_layer");
             let ty = self.e.m.value_type(id);
             let spec = OpSpec::new("hl.output_layer")

@@ -67,6 +67,10 @@ fn pair(node: &Node, name: &str) -> ConvertResult<[usize; 2]> {
     }
 }
 
+/// What follows a weighted layer after folding: the final tensor, the fused activation and
+/// the fused nodes with the reason for each.
+type Tail = (String, Act, Vec<(usize, &'static str)>);
+
 /// Per-output-channel affine `y = x * scale + shift` of a BatchNormalization node.
 struct BnFold {
     scale: Vec<f32>,
@@ -138,8 +142,8 @@ impl Converter<'_> {
         out: &str,
         kernel: &mut ArrayD<f32>,
         out_axis: usize,
-        bias: &mut Vec<f32>,
-    ) -> ConvertResult<(String, Act, Vec<(usize, &'static str)>)> {
+        bias: &mut [f32],
+    ) -> ConvertResult<Tail> {
         let mut tensor = out.to_string();
         let mut fused = Vec::new();
         if let Some(bn) = self.take_bn(&tensor, bias.len()) {
@@ -468,7 +472,7 @@ impl Converter<'_> {
             "hl.matmul",
             &layer,
             &[a, b],
-            &[out_shape.clone()],
+            std::slice::from_ref(&out_shape),
             vec![("transpose_b", Attribute::Bool(false))],
             &[&node.name],
         );

@@ -188,7 +188,7 @@ impl Converter<'_> {
             .iter()
             .map(|&n| self.g.node(n).name.as_str())
             .collect();
-        let x = self.e.to_layout(node, input, &v, &v.perm.clone())?;
+        let x = self.e.relayout_value(node, input, &v, &v.perm.clone())?;
         let out_shape = permute(&self.e.shape(node, output)?, &v.perm);
         let mut attrs = vec![("kind", Attribute::str(act.kind))];
         attrs.extend(act.params.iter().map(|&(k, p)| (k, Attribute::f64(p))));
@@ -424,7 +424,7 @@ impl Converter<'_> {
                 gamma,
                 beta,
             } => {
-                let x = self.e.to_layout(node, input, &v, &v.perm.clone())?;
+                let x = self.e.relayout_value(node, input, &v, &v.perm.clone())?;
                 let mut ops = vec![x];
                 let mut hl_axes: Vec<usize> = axes.iter().map(|&a| hl_axis(&v.perm, a)).collect();
                 hl_axes.sort_unstable();
@@ -462,7 +462,7 @@ impl Converter<'_> {
                     ));
                 }
                 let c = out_shape_onnx[1];
-                let x = self.e.to_layout(node, input, &v, &canonical(4))?;
+                let x = self.e.relayout_value(node, input, &v, &canonical(4))?;
                 let mut ops = vec![x];
                 for (name, p, d) in [("gamma", gamma, 1.0), ("beta", beta, 0.0)] {
                     let vals = per_channel(&p, c, d).ok_or_else(|| {
@@ -483,7 +483,7 @@ impl Converter<'_> {
                 )
             }
             Norm::L2 { axis, epsilon } => {
-                let x = self.e.to_layout(node, input, &v, &v.perm.clone())?;
+                let x = self.e.relayout_value(node, input, &v, &v.perm.clone())?;
                 (
                     v.perm.clone(),
                     vec![x],
@@ -526,7 +526,7 @@ impl Converter<'_> {
                     .collect();
                 let v = self.e.value(node, &pat.input)?;
                 let layer = self.e.next_name("feature_shuffle");
-                let x = self.e.to_layout(node, &pat.input, &v, &canonical(4))?;
+                let x = self.e.relayout_value(node, &pat.input, &v, &canonical(4))?;
                 let out_shape = permute(&self.e.shape(node, &pat.output)?, &canonical(4));
                 let res = self.e.layer(
                     "hl.feature_shuffle",
@@ -585,6 +585,20 @@ impl Converter<'_> {
                     beta: konst(&beta),
                 };
                 self.norm_layer(anchor, &pat.input, &pat.output, norm, &pat.nodes)
+            }
+            PatternKind::Normalization { mean, std } => {
+                let node = self.g.node(anchor);
+                let names = self.g.names(pat.nodes.iter().copied());
+                let v = self.e.value(node, &pat.input)?;
+                let layer = self.e.next_name("normalization");
+                let x = self.e.relayout_value(node, &pat.input, &v, &canonical(4))?;
+                let out_shape = permute(&self.e.shape(node, &pat.output)?, &canonical(4));
+                let list = |v: &[f64]| Attribute::Array(v.iter().map(|&x| Attribute::f64(x)).collect());
+                let attrs = vec![("mean", list(&mean)), ("std", list(&std))];
+                let res = self.e.layer("hl.normalization", &layer, &[x], &[out_shape], attrs, &names);
+                self.e.bind(&pat.output, res[0], canonical(4));
+                self.finish_group(anchor, &pat.nodes, &layer);
+                Ok(())
             }
             PatternKind::L2Norm { axis, epsilon } => self.norm_layer(
                 anchor,

@@ -87,7 +87,7 @@ impl Converter<'_> {
         }
         // General case: go to ONNX order, reshape there, leave the result in ONNX order.
         let ident: Vec<usize> = (0..in_shape.len()).collect();
-        let x = self.e.to_layout(node, &node.inputs[0], &v, &ident)?;
+        let x = self.e.relayout_value(node, &node.inputs[0], &v, &ident)?;
         self.emit_reshape(i, x, &out_shape, (0..out_shape.len()).collect())
     }
 
@@ -166,7 +166,9 @@ impl Converter<'_> {
             .unwrap_or(&canon)
             .clone();
         let in_layout = permute(&t, &pick);
-        let x = self.e.to_layout(node, &node.inputs[0], &v, &in_layout)?;
+        let x = self
+            .e
+            .relayout_value(node, &node.inputs[0], &v, &in_layout)?;
         self.e.bind(&node.outputs[0], x, pick);
         self.converted_or_dropped(i, "absorbed by the NHWC layout (no data movement)");
         Ok(())
@@ -529,7 +531,7 @@ impl Converter<'_> {
             .collect();
         let v = self.e.value(node, input)?;
         let layer = self.e.next_name(prefix);
-        let x = self.e.to_layout(node, input, &v, &canonical(4))?;
+        let x = self.e.relayout_value(node, input, &v, &canonical(4))?;
         let out_shape = permute(&self.e.shape(node, output)?, &canonical(4));
         let res = self.e.layer(
             op,

@@ -291,26 +291,26 @@ fn l2_norm() -> ModelBuilder {
 
 /// Every pattern model by file stem.
 pub fn pattern_models() -> Vec<(&'static str, Vec<u8>)> {
-    let all: Vec<(&'static str, fn() -> ModelBuilder)> = vec![
-        ("silu", silu),
-        ("hardswish", hardswish),
-        ("hardsigmoid", hardsigmoid),
-        ("gelu_erf", gelu_erf),
-        ("gelu_tanh", gelu_tanh),
-        ("mish", mish),
-        ("softplus", softplus),
-        ("softsign", softsign),
-        ("group_conv", group_conv),
-        ("feature_shuffle", feature_shuffle),
-        ("depth_to_space_dcr", depth_to_space_dcr),
-        ("depth_to_space_crd", depth_to_space_crd),
-        ("space_to_depth", space_to_depth),
-        ("focus", focus),
-        ("layer_norm", layer_norm),
-        ("instance_norm", instance_norm),
-        ("l2_norm", l2_norm),
-    ];
-    all.into_iter().map(|(n, f)| (n, f().encode())).collect()
+    vec![
+        ("silu", silu().encode()),
+        ("hardswish", hardswish().encode()),
+        ("hardsigmoid", hardsigmoid().encode()),
+        ("gelu_erf", gelu_erf().encode()),
+        ("gelu_tanh", gelu_tanh().encode()),
+        ("mish", mish().encode()),
+        ("softplus", softplus().encode()),
+        ("softsign", softsign().encode()),
+        ("group_conv", group_conv().encode()),
+        ("feature_shuffle", feature_shuffle().encode()),
+        ("depth_to_space_dcr", depth_to_space_dcr().encode()),
+        ("depth_to_space_crd", depth_to_space_crd().encode()),
+        ("space_to_depth", space_to_depth().encode()),
+        ("focus", focus().encode()),
+        ("layer_norm", layer_norm().encode()),
+        ("instance_norm", instance_norm().encode()),
+        ("l2_norm", l2_norm().encode()),
+        ("normalization", normalization().encode()),
+    ]
 }
 
 /// A model with two operators Hailo does not support between two convolutions.
@@ -356,4 +356,16 @@ pub fn error_models() -> Vec<(&'static str, Vec<u8>)> {
         ("wrong_rank", wrong_rank().encode()),
         ("truncated", silu[..silu.len() / 2].to_vec()),
     ]
+}
+
+/// Input normalisation `(x - mean) / std` with per-channel constants.
+fn normalization() -> ModelBuilder {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 3, 4, 4])
+        .initializer("mean", &tensor_f32(&[1, 3, 1, 1], vec![0.5, 0.25, 0.125]))
+        .initializer("std", &tensor_f32(&[3, 1, 1], vec![2.0, 4.0, 0.5]))
+        .node("Sub", "sub", &["x", "mean"], &["d"], &[])
+        .node("Div", "div", &["d", "std"], &["y"], &[])
+        .output("y", &[1, 3, 4, 4]);
+    b
 }

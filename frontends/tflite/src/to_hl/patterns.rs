@@ -325,24 +325,30 @@ pub(crate) fn find(g: &TfliteGraph, sel: &Selection) -> Patterns {
             }
         }
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        // The candidate input whose matching subgraph covers the most operators.
+        let mut best: Option<(Vec<usize>, TensorId, Act)> = None;
         for (_, x) in candidates {
             let Some(group) = closed_group(g, &consumers, &sel.outputs, &region, x, anchor) else {
                 continue;
             };
-            let cand = Candidate { g, group: &group, x };
-            if let Some(act) = cand.identify() {
-                let idx = out.list.len();
-                for &o in &group {
-                    out.owner.insert(o, idx);
-                }
-                out.list.push(Pattern {
-                    output: g.ops[anchor].outputs[0],
-                    input: x,
-                    ops: group,
-                    act,
-                });
-                break;
+            if best.as_ref().is_some_and(|b| b.0.len() >= group.len()) {
+                continue;
             }
+            if let Some(act) = (Candidate { g, group: &group, x }).identify() {
+                best = Some((group, x, act));
+            }
+        }
+        if let Some((group, x, act)) = best {
+            let idx = out.list.len();
+            for &o in &group {
+                out.owner.insert(o, idx);
+            }
+            out.list.push(Pattern {
+                output: g.ops[anchor].outputs[0],
+                input: x,
+                ops: group,
+                act,
+            });
         }
     }
     out

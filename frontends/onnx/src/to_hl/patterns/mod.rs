@@ -39,6 +39,8 @@ pub(crate) enum PatternKind {
         gamma: Option<String>,
         beta: Option<String>,
     },
+    /// `hl.normalization`: `(x - mean) / std` per channel.
+    Normalization { mean: Vec<f64>, std: Vec<f64> },
     /// `hl.l2_norm` along ONNX axis `axis`: `x / sqrt(max(sum(x^2), epsilon))`.
     L2Norm { axis: usize, epsilon: f64 },
 }
@@ -69,6 +71,7 @@ impl Pattern {
             PatternKind::LayerNorm { .. } => "layer normalization".into(),
             PatternKind::InstanceNorm { .. } => "instance normalization".into(),
             PatternKind::L2Norm { .. } => "L2 normalization".into(),
+            PatternKind::Normalization { .. } => "input normalization".into(),
         }
     }
 }

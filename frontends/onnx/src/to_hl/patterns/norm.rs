@@ -2,7 +2,7 @@
 //! LayerNorm / InstanceNorm `(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps) [* gamma]
 //! [+ beta]` (instance norm when the reduced axes are H and W of a rank-4 tensor), and L2Norm
 //! `x / max(||x||_2, eps)` (ReduceL2, or Sqrt of ReduceSum of squares, optionally clamped and
-//! expanded).
+//! expanded), and input normalisation `(x - mean) / std` with per-channel constants.
 
 use super::{reduce_axes, GraphView, Pattern, PatternKind};
 use crate::to_hl::act::scalar_const;
@@ -212,11 +212,59 @@ fn l2_norm(g: &GraphView, div: usize) -> Option<Pattern> {
     })
 }
 
-/// A normalisation block whose division is node `i`.
-pub(super) fn match_at(g: &GraphView, i: usize) -> Option<Pattern> {
+/// The per-channel values of constant `name` against rank-4 NCHW data with `c` channels
+/// (shape `[C, 1, 1]`, `[1, C, 1, 1]` or a scalar).
+fn channel_values(g: &GraphView, name: &str, c: usize) -> Option<Vec<f64>> {
+    let t = g.model.constant(name)?;
+    let s = t.shape();
+    let values: Vec<f64> = t.to_f32().iter().map(|&v| f64::from(v)).collect();
+    if values.len() == 1 {
+        return Some(vec![values[0]; c]);
+    }
+    let off = 4usize.checked_sub(s.len())?;
+    let per_channel = s.iter().enumerate().all(|(i, &d)| if i + off == 1 { d == c } else { d == 1 });
+    per_channel.then_some(values)
+}
+
+/// `Sub(x, mean)` then `Div(., std)` or `Mul(., 1 / std)` on rank-4 data, ending at node `i`.
+fn normalization(g: &GraphView, i: usize) -> Option<Pattern> {
     let n = g.node(i);
-    if n.op_type != "Div" || !n.domain.is_empty() {
+    let sub = producer_op(g, n.input(0)?, "Sub")?;
+    let sn = g.node(sub);
+    let x = sn.input(0)?;
+    let shape = g.model.shape(x)?;
+    if shape.len() != 4 || g.model.constant(x).is_some() || !g.only_used_by(&sn.outputs[0], &[i]) {
         return None;
     }
-    layer_or_instance_norm(g, i).or_else(|| l2_norm(g, i))
+    let c = shape[1];
+    let mean = channel_values(g, sn.input(1)?, c)?;
+    let k = channel_values(g, n.input(1)?, c)?;
+    let std: Vec<f64> = match n.op_type.as_str() {
+        "Div" => k,
+        _ => k.iter().map(|v| 1.0 / v).collect(),
+    };
+    if std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
+        return None;
+    }
+    Some(Pattern {
+        nodes: vec![sub, i],
+        input: x.to_string(),
+        output: n.outputs[0].clone(),
+        kind: PatternKind::Normalization { mean, std },
+    })
+}
+
+/// A normalisation block whose division (or scaling) is node `i`.
+pub(super) fn match_at(g: &GraphView, i: usize) -> Option<Pattern> {
+    let n = g.node(i);
+    if !n.domain.is_empty() {
+        return None;
+    }
+    match n.op_type.as_str() {
+        "Div" => layer_or_instance_norm(g, i)
+            .or_else(|| l2_norm(g, i))
+            .or_else(|| normalization(g, i)),
+        "Mul" => normalization(g, i),
+        _ => None,
+    }
 }

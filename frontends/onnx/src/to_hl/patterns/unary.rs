@@ -71,8 +71,11 @@ fn softplus(x: f64) -> f64 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
+/// An activation's formula.
+type Formula = fn(f64) -> f64;
+
 /// The activations a subgraph may be, with their formulas.
-fn targets() -> Vec<(Act, fn(f64) -> f64)> {
+fn targets() -> Vec<(Act, Formula)> {
     vec![
         (Act::new("silu"), |x| x * sigmoid(x)),
         (Act::new("gelu"), |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt()))),
@@ -193,7 +196,7 @@ fn closed_group(g: &GraphView, region: &[usize], x: &str, anchor: usize) -> Opti
     Some(group)
 }
 
-fn matches(g: &GraphView, group: &[usize], x: &str, f: fn(f64) -> f64) -> bool {
+fn matches(g: &GraphView, group: &[usize], x: &str, f: Formula) -> bool {
     SAMPLES.iter().all(|&s| {
         let mut vals: HashMap<&str, f64> = HashMap::from([(x, s)]);
         for &i in group {

@@ -1,0 +1,48 @@
+//! `hl-set-seed`: the model script's `set_seed(seed)`. Records the global random seed on the
+//! module (`hailo.seed`) for the optimization stages that draw random numbers.
+
+use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
+use hailo_ir::{Attribute, Diagnostic, Module, OpId, Type};
+
+hailo_ir::pass_options! {
+    pub struct SetSeedOptions {
+        /// The global random seed (non-negative).
+        seed: i64 = -1,
+    }
+}
+
+pub struct SetSeed(SetSeedOptions);
+
+impl PassDef for SetSeed {
+    const NAME: &'static str = "hl-set-seed";
+    const SUMMARY: &'static str = "Record the global random seed on the module";
+    const ANCHOR: Option<&'static str> = None;
+    type Options = SetSeedOptions;
+
+    fn new(o: SetSeedOptions) -> Self {
+        SetSeed(o)
+    }
+    fn options(&self) -> &SetSeedOptions {
+        &self.0
+    }
+
+    fn run(
+        &mut self,
+        m: &mut Module,
+        root: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
+        if self.0.seed < 0 {
+            return Err(cx.fail(Diagnostic::error(
+                m.op(root).loc.clone(),
+                format!(
+                    "{}: option 'seed' must be a non-negative integer, got {}",
+                    Self::NAME,
+                    self.0.seed
+                ),
+            )));
+        }
+        m.set_attr(root, "hailo.seed", Attribute::Int(self.0.seed, Type::i64()));
+        Ok(Preserved::All)
+    }
+}

@@ -1,0 +1,73 @@
+//! Weight clipping (quantization.md §2): manual, percentile and MMSE thresholds for the
+//! symmetric b-bit weight quantizer.
+
+use hailo_dialect_quant::scheme::{quantize, symmetric_scale};
+use hailo_dialect_quant::Storage;
+
+/// `model_optimization_config`-style weight clipping modes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WeightClipping {
+    /// max |W|.
+    MinMax,
+    /// clip(W, −c, c).
+    Manual(f64),
+    /// P_p(|W|).
+    Percentile(f64),
+    /// argmin_t ‖W − Q_t(W)‖².
+    Mmse,
+    /// MMSE for 4-bit layers, min-max otherwise (the DFC default).
+    MmseIf4b,
+}
+
+/// The squared error of quantizing `w` with threshold `t` at `storage`.
+pub fn quant_mse(w: &[f64], t: f64, storage: Storage) -> f64 {
+    let s = symmetric_scale(t, storage);
+    w.iter().map(|&x| {
+        let q = quantize(x, s, 0, storage) as f64 * s;
+        (x - q) * (x - q)
+    }).sum()
+}
+
+/// The MMSE threshold: a 200-point grid over (0, max|W|], then golden-section refinement
+/// around the best grid point.
+pub fn mmse_threshold(w: &[f64], storage: Storage) -> f64 {
+    let m = w.iter().fold(0.0f64, |a, &x| a.max(x.abs()));
+    if m == 0.0 {
+        return 0.0;
+    }
+    let n = 200;
+    let (mut best_t, mut best) = (m, quant_mse(w, m, storage));
+    for i in 1..n {
+        let t = m * i as f64 / n as f64;
+        let e = quant_mse(w, t, storage);
+        if e < best {
+            best = e;
+            best_t = t;
+        }
+    }
+    let (mut a, mut b) = ((best_t - m / n as f64).max(m * 1e-6), (best_t + m / n as f64).min(m));
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..40 {
+        let c = b - g * (b - a);
+        let d = a + g * (b - a);
+        if quant_mse(w, c, storage) < quant_mse(w, d, storage) { b = d } else { a = c }
+    }
+    let t = (a + b) / 2.0;
+    if quant_mse(w, t, storage) < best { t } else { best_t }
+}
+
+/// The threshold for one channel's weights under `mode`.
+pub fn threshold(w: &[f64], storage: Storage, mode: &WeightClipping) -> f64 {
+    let max = w.iter().fold(0.0f64, |a, &x| a.max(x.abs()));
+    match mode {
+        WeightClipping::MinMax => max,
+        WeightClipping::Manual(c) => c.abs().min(max),
+        WeightClipping::Percentile(p) => {
+            let abs: Vec<f32> = w.iter().map(|x| x.abs() as f32).collect();
+            crate::stats::percentile(&abs, *p).unwrap_or(max)
+        }
+        WeightClipping::Mmse => mmse_threshold(w, storage),
+        WeightClipping::MmseIf4b if storage.bits() == 4 => mmse_threshold(w, storage),
+        WeightClipping::MmseIf4b => max,
+    }
+}

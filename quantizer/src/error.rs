@@ -1,0 +1,17 @@
+//! Errors of the quantizer, each naming the layer, input or setting at fault.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum QuantError {
+    #[error("calibration: {0}")]
+    Calibration(String),
+    #[error(transparent)]
+    Interp(#[from] hailo_interp::InterpError),
+    #[error("{0}")]
+    Convert(String),
+    #[error("quantized emulation: layer '{layer}' ({op}): {message}")]
+    Emulate { layer: String, op: String, message: String },
+}
+
+pub type Result<T, E = QuantError> = std::result::Result<T, E>;

@@ -1,0 +1,109 @@
+//! Calibration statistics: run the float interpreter over the calibration set in batches
+//! and record, per layer output, min/max and (for layers that ask for percentile clipping)
+//! every value, so percentiles are exact (quantization.md §1 "our choice").
+
+use crate::error::{QuantError, Result};
+use hailo_interp::Interpreter;
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::{ArrayD, Axis};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// What was seen at one layer output over the calibration set.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LayerStats {
+    pub min: f32,
+    pub max: f32,
+    /// Every value, kept only for layers listed in `keep_values`.
+    pub values: Vec<f32>,
+}
+
+/// Calibration settings (`model_optimization_config(calibration, ...)`).
+#[derive(Clone, Debug)]
+pub struct Calibration {
+    pub calibset_size: usize,
+    pub batch_size: usize,
+    pub quiet: bool,
+    /// Layers whose values are kept for exact percentiles.
+    pub keep_values: FxHashSet<String>,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration { calibset_size: 64, batch_size: 8, quiet: true, keep_values: FxHashSet::default() }
+    }
+}
+
+/// Runs `interp` over the first `calibset_size` samples of `data` (one array per graph
+/// input, samples on axis 0) and returns per-layer statistics keyed by layer name.
+pub fn collect(interp: &Interpreter, data: &[ArrayD<f32>], cfg: &Calibration) -> Result<FxHashMap<String, LayerStats>> {
+    let n = data.first().map_or(0, |d| d.shape()[0]);
+    if cfg.batch_size == 0 || cfg.calibset_size == 0 {
+        return Err(QuantError::Calibration("calibset_size and batch_size must be positive".into()));
+    }
+    if n < cfg.calibset_size {
+        return Err(QuantError::Calibration(format!(
+            "the calibration set has {n} samples but calibset_size is {}; provide more data or lower calibset_size",
+            cfg.calibset_size
+        )));
+    }
+    if let Some((i, _)) = data.iter().enumerate().find(|(_, d)| d.shape()[0] != n) {
+        return Err(QuantError::Calibration(format!("input {i} has a different number of samples than input 0 ({n})")));
+    }
+    for (i, (d, info)) in data.iter().zip(interp.inputs()).enumerate() {
+        if d.shape()[1..] != info.shape[1..] {
+            return Err(QuantError::Calibration(format!(
+                "calibration input {i} ('{}') has sample shape {:?}, the model expects {:?} (NHWC)",
+                info.name,
+                &d.shape()[1..],
+                &info.shape[1..]
+            )));
+        }
+        if let Some(pos) = d.iter().position(|v| !v.is_finite()) {
+            return Err(QuantError::Calibration(format!(
+                "calibration input {i} ('{}') has a non-finite value at flat index {pos}",
+                info.name
+            )));
+        }
+    }
+    let bar = if cfg.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.calibset_size as u64) };
+    bar.set_style(ProgressStyle::with_template("calibration {bar:40} {pos}/{len} samples").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let mut stats: FxHashMap<String, LayerStats> = FxHashMap::default();
+    let mut start = 0;
+    while start < cfg.calibset_size {
+        let end = (start + cfg.batch_size).min(cfg.calibset_size);
+        let batch: Vec<ArrayD<f32>> = data.iter().map(|d| d.slice_axis(Axis(0), (start..end).into()).to_owned()).collect();
+        interp.run_observed(&batch, &mut |out| {
+            let e = stats.entry(out.layer.to_owned()).or_insert(LayerStats { min: f32::INFINITY, max: f32::NEG_INFINITY, values: Vec::new() });
+            for &v in out.value.iter() {
+                e.min = e.min.min(v);
+                e.max = e.max.max(v);
+            }
+            if cfg.keep_values.contains(out.layer) {
+                e.values.extend(out.value.iter().copied());
+            }
+            Ok(())
+        })?;
+        bar.inc((end - start) as u64);
+        start = end;
+    }
+    bar.finish_and_clear();
+    Ok(stats)
+}
+
+/// The exact `p`-th percentile (0..=100) with numpy's linear interpolation.
+pub fn percentile(values: &[f32], p: f64) -> Option<f64> {
+    if values.is_empty() || !(0.0..=100.0).contains(&p) {
+        return None;
+    }
+    let mut v: Vec<f64> = values.iter().map(|&x| f64::from(x)).collect();
+    v.sort_by(f64::total_cmp);
+    let pos = p / 100.0 * (v.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+    let hi = v[(i + 1).min(v.len() - 1)];
+    Some(v[i] + (hi - v[i]) * frac)
+}
+
+/// Activation range by percentile clipping (§1): [min(P_lo, 0), max(P_hi, 0)].
+pub fn percentile_range(values: &[f32], lo: f64, hi: f64) -> Option<(f64, f64)> {
+    Some((percentile(values, lo)?.min(0.0), percentile(values, hi)?.max(0.0)))
+}

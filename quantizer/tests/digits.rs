@@ -1,0 +1,51 @@
+//! The trained digits CNN (shared/models, real data): float vs. quantized emulation accuracy
+//! on digits_test.npz (359 samples) at a8_w8 and a8_w4.
+
+use hailo_quantizer::{quantize, Precision, QuantConfig, QuantInterpreter};
+use ndarray::{ArrayD, Axis};
+use std::path::PathBuf;
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
+}
+
+fn npz(name: &str, key: &str) -> ArrayD<f32> {
+    let entries = hailo_npz::read_npz(models().join(name)).expect("npz reads");
+    entries.into_iter().find(|(k, _)| k == key || k == &format!("{key}.npy")).map(|(_, a)| a.to_f32()).expect("key present")
+}
+
+fn accuracy(logits: &ArrayD<f32>, labels: &ArrayD<f32>) -> f64 {
+    let hits = logits.axis_iter(Axis(0)).zip(labels.iter()).filter(|(row, &y)| {
+        let best = row.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+        best.0 as f32 == y
+    }).count();
+    100.0 * hits as f64 / labels.len() as f64
+}
+
+fn quantized_accuracy(p: Precision) -> (f64, f64) {
+    let model = hailo_onnx::load(models().join("digits_cnn_opset13.onnx")).expect("loads");
+    let mut m = hailo_onnx::to_hl::convert(&model, &Default::default()).expect("converts").module;
+    let (x, y) = (npz("digits_test.npz", "x_nhwc"), npz("digits_test.npz", "y"));
+    let float = hailo_interp::Interpreter::new(&m, "main").expect("prepares").run(&[x.clone()]).expect("runs");
+    let calib = npz("digits_calib.npz", "x_nhwc");
+    let cfg = QuantConfig { default_precision: p, ..QuantConfig::default() };
+    quantize(&mut m, &[calib], &cfg).expect("quantizes");
+    let qi = QuantInterpreter::new(&m).expect("prepares");
+    let out = qi.run(&[x]).expect("emulates");
+    let (fa, qa) = (accuracy(&float[0], &y), accuracy(&out[0], &y));
+    eprintln!("{p:?}: float {fa:.2}%, quantized {qa:.2}%, output SNR {:.2} dB", hailo_quantizer::snr::snr_db(&float, &out));
+    (fa, qa)
+}
+
+#[test]
+fn digits_a8_w8_within_half_a_point_of_float() {
+    let (fa, qa) = quantized_accuracy(Precision::A8W8);
+    assert!((fa - 98.05).abs() < 0.01, "float accuracy {fa}");
+    assert!(qa >= fa - 0.5, "a8_w8 accuracy {qa} vs float {fa}");
+}
+
+#[test]
+fn digits_a8_w4_reported() {
+    let (_, qa) = quantized_accuracy(Precision::A8W4);
+    assert!(qa > 80.0, "a8_w4 accuracy {qa}");
+}
