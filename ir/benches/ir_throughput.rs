@@ -18,11 +18,13 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(l) };
         if !p.is_null() {
+            COUNT.fetch_add(1, Ordering::Relaxed);
             let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
             PEAK.fetch_max(now, Ordering::Relaxed);
         }
@@ -106,8 +108,10 @@ fn main() {
 
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
+    let allocs_before = COUNT.load(Ordering::Relaxed);
     let (m, parse_wall, parse_cpu) =
         timed(|| parse_module(&ctx, "bench.hir", &text).expect("generated IR parses"));
+    let parse_allocs = COUNT.load(Ordering::Relaxed) - allocs_before;
     let held = LIVE.load(Ordering::Relaxed) - base;
     let peak = PEAK.load(Ordering::Relaxed) - base;
 
@@ -130,6 +134,10 @@ fn main() {
         );
     };
     row("parse", parse_wall, parse_cpu, "(target >= 500000 ops/s)");
+    println!(
+        "        {:.1} heap allocations per op while parsing",
+        parse_allocs as f64 / ops as f64
+    );
     row("verify", verify_wall, verify_cpu, "");
     row("print", print_wall, print_cpu, "(target >= 1000000 ops/s)");
     println!("memory: {:.0} bytes/op held by the module, {:.0} bytes/op peak while parsing (target <= 300)", held as f64 / ops as f64, peak as f64 / ops as f64);

@@ -272,27 +272,46 @@ impl Module {
 
     /// Creates a detached op with fresh result values and empty regions.
     pub fn create_op(&mut self, spec: OpSpec) -> OpId {
-        let mut attrs = spec.attrs;
+        self.create_op_parts(
+            spec.name,
+            &spec.operands,
+            &spec.result_types,
+            spec.attrs,
+            spec.num_regions,
+            spec.loc,
+        )
+    }
+
+    /// [`Self::create_op`] from borrowed parts (avoids building an [`OpSpec`] on hot paths).
+    pub fn create_op_parts(
+        &mut self,
+        name: Sym,
+        operands: &[ValueId],
+        result_types: &[Type],
+        mut attrs: Vec<(Sym, Attribute)>,
+        num_regions: usize,
+        loc: Location,
+    ) -> OpId {
         attrs.sort_by_key(|a| a.0);
         attrs.dedup_by(|b, a| a.0 == b.0);
         let id = self.ops.alloc(Operation {
-            name: spec.name,
-            operands: SmallVec::from_slice(&spec.operands),
-            results: SmallVec::with_capacity(spec.result_types.len()),
+            name,
+            operands: SmallVec::from_slice(operands),
+            results: SmallVec::with_capacity(result_types.len()),
             attrs,
-            regions: Vec::with_capacity(spec.num_regions),
-            loc: spec.loc,
+            regions: Vec::with_capacity(num_regions),
+            loc,
             parent: None,
             prev: None,
             next: None,
         });
-        for (i, &v) in spec.operands.iter().enumerate() {
+        for (i, &v) in operands.iter().enumerate() {
             self.values[v].uses.push(Use {
                 op: id,
                 index: i as u32,
             });
         }
-        for (i, ty) in spec.result_types.into_iter().enumerate() {
+        for (i, &ty) in result_types.iter().enumerate() {
             let v = self.values.alloc(Value {
                 ty,
                 def: ValueDef::Result(id, i as u32),
@@ -300,7 +319,7 @@ impl Module {
             });
             self.ops[id].results.push(v);
         }
-        for _ in 0..spec.num_regions {
+        for _ in 0..num_regions {
             let r = self.regions.alloc(Region {
                 blocks: Vec::new(),
                 parent: id,

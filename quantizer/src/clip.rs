@@ -22,10 +22,12 @@ pub enum WeightClipping {
 /// The squared error of quantizing `w` with threshold `t` at `storage`.
 pub fn quant_mse(w: &[f64], t: f64, storage: Storage) -> f64 {
     let s = symmetric_scale(t, storage);
-    w.iter().map(|&x| {
-        let q = quantize(x, s, 0, storage) as f64 * s;
-        (x - q) * (x - q)
-    }).sum()
+    w.iter()
+        .map(|&x| {
+            let q = quantize(x, s, 0, storage) as f64 * s;
+            (x - q) * (x - q)
+        })
+        .sum()
 }
 
 /// The MMSE threshold: a 200-point grid over (0, max|W|], then golden-section refinement
@@ -45,15 +47,26 @@ pub fn mmse_threshold(w: &[f64], storage: Storage) -> f64 {
             best_t = t;
         }
     }
-    let (mut a, mut b) = ((best_t - m / n as f64).max(m * 1e-6), (best_t + m / n as f64).min(m));
+    let (mut a, mut b) = (
+        (best_t - m / n as f64).max(m * 1e-6),
+        (best_t + m / n as f64).min(m),
+    );
     let g = (5f64.sqrt() - 1.0) / 2.0;
     for _ in 0..40 {
         let c = b - g * (b - a);
         let d = a + g * (b - a);
-        if quant_mse(w, c, storage) < quant_mse(w, d, storage) { b = d } else { a = c }
+        if quant_mse(w, c, storage) < quant_mse(w, d, storage) {
+            b = d
+        } else {
+            a = c
+        }
     }
     let t = (a + b) / 2.0;
-    if quant_mse(w, t, storage) < best { t } else { best_t }
+    if quant_mse(w, t, storage) < best {
+        t
+    } else {
+        best_t
+    }
 }
 
 /// The threshold for one channel's weights under `mode`.

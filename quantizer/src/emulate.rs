@@ -25,13 +25,18 @@ pub struct QuantInterpreter<'m> {
 }
 
 fn attr_i64s(m: &Module, op: OpId, k: &str) -> Vec<i64> {
-    m.attr(op, k).and_then(Attribute::as_i64_array).unwrap_or_default()
+    m.attr(op, k)
+        .and_then(Attribute::as_i64_array)
+        .unwrap_or_default()
 }
 
 impl<'m> QuantInterpreter<'m> {
     /// Prepares the first `builtin.graph` of `m`.
     pub fn new(m: &'m Module) -> Result<Self> {
-        let graph = m.walk(m.top()).into_iter().find(|&o| m.op(o).name_str() == GRAPH)
+        let graph = m
+            .walk(m.top())
+            .into_iter()
+            .find(|&o| m.op(o).name_str() == GRAPH)
             .ok_or_else(|| QuantError::Convert("the module has no builtin.graph".into()))?;
         let mut consts = FxHashMap::default();
         for op in m.walk(graph) {
@@ -39,17 +44,32 @@ impl<'m> QuantInterpreter<'m> {
                 continue;
             }
             let ty = m.value_type(m.result(op, 0));
-            let shape: Vec<usize> = ty.shape().unwrap_or(&[]).iter().map(|&d| d as usize).collect();
+            let shape: Vec<usize> = ty
+                .shape()
+                .unwrap_or(&[])
+                .iter()
+                .map(|&d| d as usize)
+                .collect();
             let vals: Vec<i32> = match m.attr(op, "value") {
-                Some(Attribute::DenseResource { key, .. }) => m.resources.get(key.as_str())
-                    .map(|b| b.bytes.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+                Some(Attribute::DenseResource { key, .. }) => m
+                    .resources
+                    .get(key.as_str())
+                    .map(|b| {
+                        b.bytes
+                            .chunks_exact(4)
+                            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 Some(Attribute::Dense(d)) => d.to_i64_vec().into_iter().map(|v| v as i32).collect(),
                 _ => Vec::new(),
             };
-            let arr = ArrayD::from_shape_vec(IxDyn(&shape), vals).map_err(|e| QuantError::Emulate {
-                layer: String::new(), op: q::CONST.into(), message: format!("constant does not match its type {ty}: {e}"),
-            })?;
+            let arr =
+                ArrayD::from_shape_vec(IxDyn(&shape), vals).map_err(|e| QuantError::Emulate {
+                    layer: String::new(),
+                    op: q::CONST.into(),
+                    message: format!("constant does not match its type {ty}: {e}"),
+                })?;
             consts.insert(m.result(op, 0), arr);
         }
         Ok(QuantInterpreter { m, graph, consts })
@@ -66,10 +86,18 @@ impl<'m> QuantInterpreter<'m> {
         for op in m.block_ops(block) {
             let name = m.op(op).name_str();
             if name == RETURN {
-                return m.op(op).operands().iter().map(|v| match vals.get(v) {
-                    Some(Val::F(a)) => Ok(a.clone()),
-                    _ => Err(self.err(op, "graph result is not an f32 tensor (missing q.dequantize?)")),
-                }).collect();
+                return m
+                    .op(op)
+                    .operands()
+                    .iter()
+                    .map(|v| match vals.get(v) {
+                        Some(Val::F(a)) => Ok(a.clone()),
+                        _ => Err(self.err(
+                            op,
+                            "graph result is not an f32 tensor (missing q.dequantize?)",
+                        )),
+                    })
+                    .collect();
             }
             if name == q::CONST {
                 continue;
@@ -82,7 +110,12 @@ impl<'m> QuantInterpreter<'m> {
 
     fn err(&self, op: OpId, msg: &str) -> QuantError {
         QuantError::Emulate {
-            layer: self.m.attr(op, "layer").and_then(Attribute::as_str).unwrap_or("?").into(),
+            layer: self
+                .m
+                .attr(op, "layer")
+                .and_then(Attribute::as_str)
+                .unwrap_or("?")
+                .into(),
             op: self.m.op(op).name_str().into(),
             message: msg.into(),
         }
@@ -94,52 +127,108 @@ impl<'m> QuantInterpreter<'m> {
         let codes = |i: usize| -> Result<&ArrayD<i32>, String> {
             match ops.get(i).and_then(|v| vals.get(v).or(None)) {
                 Some(Val::C(c)) => Ok(c),
-                _ => ops.get(i).and_then(|v| self.consts.get(v)).ok_or_else(|| format!("operand {i} is not an integer tensor")),
+                _ => ops
+                    .get(i)
+                    .and_then(|v| self.consts.get(v))
+                    .ok_or_else(|| format!("operand {i} is not an integer tensor")),
             }
         };
-        let qt = |v: ValueId| QuantType::parse(m.value_type(v)).ok_or_else(|| format!("'{}' is not quantized", m.value_type(v)));
+        let qt = |v: ValueId| {
+            QuantType::parse(m.value_type(v))
+                .ok_or_else(|| format!("'{}' is not quantized", m.value_type(v)))
+        };
         let out_t = qt(m.result(op, 0));
         let requant = |mult: i64, shift: i64, t: &QuantType| -> Requant {
             let c = attr_i64s(m, op, "clamp");
             let st = t.storage();
-            Requant { multiplier: mult, shift: shift as u32, zero_point: t.zero_point(), lo: *c.first().unwrap_or(&st.qmin()), hi: *c.get(1).unwrap_or(&st.qmax()) }
+            Requant {
+                multiplier: mult,
+                shift: shift as u32,
+                zero_point: t.zero_point(),
+                lo: *c.first().unwrap_or(&st.qmin()),
+                hi: *c.get(1).unwrap_or(&st.qmax()),
+            }
         };
-        let four = |a: &ArrayD<i32>| a.clone().into_dimensionality::<Ix4>().map_err(|e| e.to_string());
+        let four = |a: &ArrayD<i32>| {
+            a.clone()
+                .into_dimensionality::<Ix4>()
+                .map_err(|e| e.to_string())
+        };
         let name = m.op(op).name_str();
         Ok(match name {
             q::QUANTIZE => {
-                let Some(Val::F(x)) = vals.get(&ops[0]) else { return Err("input is not f32".into()) };
+                let Some(Val::F(x)) = vals.get(&ops[0]) else {
+                    return Err("input is not f32".into());
+                };
                 let t = out_t?;
                 let (lo, hi) = t.float_range();
                 let st = t.storage();
-                Val::C(qkernels::quantize_input(x.view(), t.scale_at(0) as f32, t.zero_point() as f32, (lo as f32, hi as f32), (st.qmin(), st.qmax())))
+                Val::C(qkernels::quantize_input(
+                    x.view(),
+                    t.scale_at(0) as f32,
+                    t.zero_point() as f32,
+                    (lo as f32, hi as f32),
+                    (st.qmin(), st.qmax()),
+                ))
             }
             q::DEQUANTIZE => {
                 let t = qt(ops[0])?;
-                Val::F(qkernels::dequantize(codes(0)?.view(), t.scale_at(0) as f32, t.zero_point()))
+                Val::F(qkernels::dequantize(
+                    codes(0)?.view(),
+                    t.scale_at(0) as f32,
+                    t.zero_point(),
+                ))
             }
             q::REQUANTIZE => {
                 let t = out_t?;
-                let r = requant(attr_i64s(m, op, "multiplier")[0], attr_i64s(m, op, "shift")[0], &t);
-                Val::C(pointwise::requantize_tensor(codes(0)?.view(), qt(ops[0])?.zero_point(), &r))
+                let r = requant(
+                    attr_i64s(m, op, "multiplier")[0],
+                    attr_i64s(m, op, "shift")[0],
+                    &t,
+                );
+                Val::C(pointwise::requantize_tensor(
+                    codes(0)?.view(),
+                    qt(ops[0])?.zero_point(),
+                    &r,
+                ))
             }
             q::CONV2D | q::DEPTHWISE_CONV2D | q::DENSE => {
                 let t = out_t?;
                 let x = codes(0)?;
                 let mult = attr_i64s(m, op, "multiplier");
                 let shift = attr_i64s(m, op, "shift");
-                let rq: Vec<Requant> = mult.iter().enumerate().map(|(c, &mu)| requant(mu, *shift.get(c).unwrap_or(&shift[0]), &t)).collect();
-                let bias: Option<Vec<i64>> = codes(2).ok().map(|b| b.iter().map(|&v| v as i64).collect());
+                let rq: Vec<Requant> = mult
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &mu)| requant(mu, *shift.get(c).unwrap_or(&shift[0]), &t))
+                    .collect();
+                let bias: Option<Vec<i64>> =
+                    codes(2).ok().map(|b| b.iter().map(|&v| v as i64).collect());
                 let zx = qt(ops[0])?.zero_point();
                 let k = codes(1)?;
                 if name == q::DENSE {
                     let (n, cin) = (x.shape()[0], x.shape()[1]);
-                    let x4 = x.clone().into_shape_with_order((n, 1, 1, cin)).map_err(|e| e.to_string())?;
-                    let k4 = k.clone().into_shape_with_order((1, 1, k.shape()[0], k.shape()[1])).map_err(|e| e.to_string())?;
-                    let g = conv::QConvGeometry { strides: [1, 1], dilations: [1, 1], pads: [0; 4], groups: 1 };
-                    let y = conv::conv2d(x4.view(), zx, k4.view(), bias.as_deref(), &g, &rq).map_err(|e| e.to_string())?;
+                    let x4 = x
+                        .clone()
+                        .into_shape_with_order((n, 1, 1, cin))
+                        .map_err(|e| e.to_string())?;
+                    let k4 = k
+                        .clone()
+                        .into_shape_with_order((1, 1, k.shape()[0], k.shape()[1]))
+                        .map_err(|e| e.to_string())?;
+                    let g = conv::QConvGeometry {
+                        strides: [1, 1],
+                        dilations: [1, 1],
+                        pads: [0; 4],
+                        groups: 1,
+                    };
+                    let y = conv::conv2d(x4.view(), zx, k4.view(), bias.as_deref(), &g, &rq)
+                        .map_err(|e| e.to_string())?;
                     let cout = y.shape()[3];
-                    Val::C(y.into_shape_with_order(IxDyn(&[n, cout])).map_err(|e| e.to_string())?)
+                    Val::C(
+                        y.into_shape_with_order(IxDyn(&[n, cout]))
+                            .map_err(|e| e.to_string())?,
+                    )
                 } else {
                     let x4 = four(x)?;
                     let mut k4 = four(k)?;
@@ -147,15 +236,33 @@ impl<'m> QuantInterpreter<'m> {
                         let cin = x4.dim().3;
                         let (kh, kw, _, cout) = k4.dim();
                         // Depthwise = grouped conv with one input channel per group.
-                        k4 = k4.into_shape_with_order((kh, kw, 1, cout)).map_err(|e| e.to_string())?;
+                        k4 = k4
+                            .into_shape_with_order((kh, kw, 1, cout))
+                            .map_err(|e| e.to_string())?;
                         cin
                     } else {
-                        m.attr(op, "groups").and_then(Attribute::as_i64).unwrap_or(1) as usize
+                        m.attr(op, "groups")
+                            .and_then(Attribute::as_i64)
+                            .unwrap_or(1) as usize
                     };
-                    let us = |k: &str| attr_i64s(m, op, k).iter().map(|&v| v as usize).collect::<Vec<_>>();
+                    let us = |k: &str| {
+                        attr_i64s(m, op, k)
+                            .iter()
+                            .map(|&v| v as usize)
+                            .collect::<Vec<_>>()
+                    };
                     let (s, d, p) = (us("strides"), us("dilations"), us("pads"));
-                    let g = conv::QConvGeometry { strides: [s[0], s[1]], dilations: [d[0], d[1]], pads: [p[0], p[1], p[2], p[3]], groups };
-                    Val::C(conv::conv2d(x4.view(), zx, k4.view(), bias.as_deref(), &g, &rq).map_err(|e| e.to_string())?.into_dyn())
+                    let g = conv::QConvGeometry {
+                        strides: [s[0], s[1]],
+                        dilations: [d[0], d[1]],
+                        pads: [p[0], p[1], p[2], p[3]],
+                        groups,
+                    };
+                    Val::C(
+                        conv::conv2d(x4.view(), zx, k4.view(), bias.as_deref(), &g, &rq)
+                            .map_err(|e| e.to_string())?
+                            .into_dyn(),
+                    )
                 }
             }
             q::EW_ADD | q::EW_SUB => {
@@ -163,43 +270,102 @@ impl<'m> QuantInterpreter<'m> {
                 let mult = attr_i64s(m, op, "multiplier");
                 let r = requant(0, attr_i64s(m, op, "shift")[0], &t);
                 let sign = if name == q::EW_ADD { 1 } else { -1 };
-                Val::C(pointwise::add(codes(0)?.view(), qt(ops[0])?.zero_point(), mult[0], codes(1)?.view(), qt(ops[1])?.zero_point(), mult[1], sign, &r).map_err(|e| e.to_string())?)
+                Val::C(
+                    pointwise::add(
+                        codes(0)?.view(),
+                        qt(ops[0])?.zero_point(),
+                        mult[0],
+                        codes(1)?.view(),
+                        qt(ops[1])?.zero_point(),
+                        mult[1],
+                        sign,
+                        &r,
+                    )
+                    .map_err(|e| e.to_string())?,
+                )
             }
             q::MAXPOOL | q::AVGPOOL => {
-                let us = |k: &str| attr_i64s(m, op, k).iter().map(|&v| v as usize).collect::<Vec<_>>();
+                let us = |k: &str| {
+                    attr_i64s(m, op, k)
+                        .iter()
+                        .map(|&v| v as usize)
+                        .collect::<Vec<_>>()
+                };
                 let (k, s, p) = (us("kernel"), us("strides"), us("pads"));
-                let g = pool::QPoolGeometry { kernel: [k[0], k[1]], strides: [s[0], s[1]], pads: [p[0], p[1], p[2], p[3]], count_include_pad: m.attr(op, "count_include_pad").and_then(Attribute::as_bool).unwrap_or(false) };
+                let g = pool::QPoolGeometry {
+                    kernel: [k[0], k[1]],
+                    strides: [s[0], s[1]],
+                    pads: [p[0], p[1], p[2], p[3]],
+                    count_include_pad: m
+                        .attr(op, "count_include_pad")
+                        .and_then(Attribute::as_bool)
+                        .unwrap_or(false),
+                };
                 let x4 = four(codes(0)?)?;
                 let y = if name == q::MAXPOOL {
                     pool::max_pool(x4.view(), &g)
                 } else {
                     let t = out_t?;
-                    let r = requant(attr_i64s(m, op, "multiplier")[0], attr_i64s(m, op, "shift")[0], &t);
+                    let r = requant(
+                        attr_i64s(m, op, "multiplier")[0],
+                        attr_i64s(m, op, "shift")[0],
+                        &t,
+                    );
                     pool::avg_pool(x4.view(), qt(ops[0])?.zero_point(), &g, &r)
                 };
                 Val::C(y.map_err(|e| e.to_string())?.into_dyn())
             }
             q::GLOBAL_AVGPOOL => {
                 let t = out_t?;
-                let r = requant(attr_i64s(m, op, "multiplier")[0], attr_i64s(m, op, "shift")[0], &t);
-                Val::C(pool::global_avg_pool(four(codes(0)?)?.view(), qt(ops[0])?.zero_point(), &r).into_dyn())
+                let r = requant(
+                    attr_i64s(m, op, "multiplier")[0],
+                    attr_i64s(m, op, "shift")[0],
+                    &t,
+                );
+                Val::C(
+                    pool::global_avg_pool(four(codes(0)?)?.view(), qt(ops[0])?.zero_point(), &r)
+                        .into_dyn(),
+                )
             }
             q::CONCAT => {
                 let axis = m.attr(op, "axis").and_then(Attribute::as_i64).unwrap_or(0) as usize;
-                let parts: Vec<_> = (0..ops.len()).map(|i| codes(i).map(|c| c.view())).collect::<Result<_, _>>()?;
+                let parts: Vec<_> = (0..ops.len())
+                    .map(|i| codes(i).map(|c| c.view()))
+                    .collect::<Result<_, _>>()?;
                 Val::C(ndarray::concatenate(Axis(axis), &parts).map_err(|e| e.to_string())?)
             }
             q::RESHAPE => {
                 let x = codes(0)?;
-                let mut shape: Vec<usize> = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]).iter().map(|&d| d as usize).collect();
+                let mut shape: Vec<usize> = m
+                    .value_type(m.result(op, 0))
+                    .shape()
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|&d| d as usize)
+                    .collect();
                 shape[0] = x.shape()[0];
-                Val::C(x.as_standard_layout().into_owned().into_shape_with_order(IxDyn(&shape)).map_err(|e| e.to_string())?)
+                Val::C(
+                    x.as_standard_layout()
+                        .into_owned()
+                        .into_shape_with_order(IxDyn(&shape))
+                        .map_err(|e| e.to_string())?,
+                )
             }
             q::LUT => {
-                let table: Vec<i32> = attr_i64s(m, op, "table").into_iter().map(|v| v as i32).collect();
-                Val::C(pointwise::lut(codes(0)?.view(), qt(ops[0])?.storage().qmin(), &table).map_err(|e| e.to_string())?)
+                let table: Vec<i32> = attr_i64s(m, op, "table")
+                    .into_iter()
+                    .map(|v| v as i32)
+                    .collect();
+                Val::C(
+                    pointwise::lut(codes(0)?.view(), qt(ops[0])?.storage().qmin(), &table)
+                        .map_err(|e| e.to_string())?,
+                )
             }
-            other => return Err(format!("the quantized emulation has no kernel for '{other}'")),
+            other => {
+                return Err(format!(
+                    "the quantized emulation has no kernel for '{other}'"
+                ))
+            }
         })
     }
 }

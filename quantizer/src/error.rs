@@ -11,7 +11,11 @@ pub enum QuantError {
     #[error("{0}")]
     Convert(String),
     #[error("quantized emulation: layer '{layer}' ({op}): {message}")]
-    Emulate { layer: String, op: String, message: String },
+    Emulate {
+        layer: String,
+        op: String,
+        message: String,
+    },
 }
 
 pub type Result<T, E = QuantError> = std::result::Result<T, E>;

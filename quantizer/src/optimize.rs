@@ -71,22 +71,29 @@ impl Default for QuantConfig {
 }
 
 fn first_graph(m: &Module) -> Result<OpId> {
-    m.walk(m.top()).into_iter().find(|&o| m.op(o).name_str() == GRAPH).ok_or_else(|| QuantError::Convert("the module has no builtin.graph".into()))
+    m.walk(m.top())
+        .into_iter()
+        .find(|&o| m.op(o).name_str() == GRAPH)
+        .ok_or_else(|| QuantError::Convert("the module has no builtin.graph".into()))
 }
 
 fn layer_of(m: &Module, op: OpId) -> Option<String> {
-    m.attr(op, "layer").and_then(Attribute::as_str).map(str::to_owned)
+    m.attr(op, "layer")
+        .and_then(Attribute::as_str)
+        .map(str::to_owned)
 }
 
 /// Calibrates `m` on `data` and lowers it in place to the `q` dialect.
 pub fn quantize(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Result<()> {
     let graph = first_graph(m)?;
     let mut cal = cfg.calibration.clone();
-    cal.keep_values.extend(cfg.activation_percentile.keys().cloned());
+    cal.keep_values
+        .extend(cfg.activation_percentile.keys().cloned());
     let interp = Interpreter::new(m, graph)?;
     let stats = collect(&interp, data, &cal)?;
     annotate(m, graph, &stats, cfg)?;
-    hailo_passes::conversion::hl_to_quant::convert_graph(m, graph).map_err(|(_, e)| QuantError::Convert(e))
+    hailo_passes::conversion::hl_to_quant::convert_graph(m, graph)
+        .map_err(|(_, e)| QuantError::Convert(e))
 }
 
 const WEIGHTED: [&str; 3] = ["hl.conv2d", "hl.depthwise_conv2d", "hl.dense"];
@@ -94,11 +101,22 @@ const WEIGHTED: [&str; 3] = ["hl.conv2d", "hl.depthwise_conv2d", "hl.dense"];
 const SAME_TYPE: [&str; 4] = ["hl.maxpool", "hl.global_maxpool", "hl.reshape", "hl.concat"];
 
 /// Writes the `q_*` annotations of every layer.
-pub fn annotate(m: &mut Module, graph: OpId, stats: &FxHashMap<String, crate::stats::LayerStats>, cfg: &QuantConfig) -> Result<()> {
-    let ops: Vec<OpId> = m.walk(graph).into_iter().filter(|&o| m.op(o).name_str().starts_with("hl.") && m.op(o).name_str() != "hl.const").collect();
+pub fn annotate(
+    m: &mut Module,
+    graph: OpId,
+    stats: &FxHashMap<String, crate::stats::LayerStats>,
+    cfg: &QuantConfig,
+) -> Result<()> {
+    let ops: Vec<OpId> = m
+        .walk(graph)
+        .into_iter()
+        .filter(|&o| m.op(o).name_str().starts_with("hl.") && m.op(o).name_str() != "hl.const")
+        .collect();
     let mut ranges: FxHashMap<OpId, (f64, f64)> = FxHashMap::default();
     for &op in &ops {
-        let Some(layer) = layer_of(m, op) else { continue };
+        let Some(layer) = layer_of(m, op) else {
+            continue;
+        };
         let Some(s) = stats.get(&layer) else { continue };
         let mut r = (f64::from(s.min), f64::from(s.max));
         if let Some(&(lo, hi)) = cfg.activation_percentile.get(&layer) {
@@ -113,14 +131,23 @@ pub fn annotate(m: &mut Module, graph: OpId, stats: &FxHashMap<String, crate::st
     let mut bits: FxHashMap<OpId, i64> = FxHashMap::default();
     for &op in &ops {
         let layer = layer_of(m, op).unwrap_or_default();
-        let p = cfg.precision.get(&layer).copied().unwrap_or(cfg.default_precision);
+        let p = cfg
+            .precision
+            .get(&layer)
+            .copied()
+            .unwrap_or(cfg.default_precision);
         bits.insert(op, p.bits().0);
     }
     for &op in ops.iter().rev() {
         if m.op(op).name_str() != "hl.concat" {
             continue;
         }
-        let producers: Vec<OpId> = m.op(op).operands().iter().filter_map(|&v| m.defining_op(v)).collect();
+        let producers: Vec<OpId> = m
+            .op(op)
+            .operands()
+            .iter()
+            .filter_map(|&v| m.defining_op(v))
+            .collect();
         let mut r = ranges.get(&op).copied().unwrap_or((0.0, 0.0));
         let mut b = bits[&op];
         for p in &producers {
@@ -140,14 +167,22 @@ pub fn annotate(m: &mut Module, graph: OpId, stats: &FxHashMap<String, crate::st
             continue;
         }
         if let Some(&(lo, hi)) = ranges.get(&op) {
-            m.set_attr(op, "q_range", Attribute::Array(vec![Attribute::f64(lo), Attribute::f64(hi)]));
+            m.set_attr(
+                op,
+                "q_range",
+                Attribute::Array(vec![Attribute::f64(lo), Attribute::f64(hi)]),
+            );
         }
         m.set_attr(op, "q_bits", Attribute::i64(bits[&op]));
         if !WEIGHTED.contains(&name) {
             continue;
         }
         let layer = layer_of(m, op).unwrap_or_default();
-        let p = cfg.precision.get(&layer).copied().unwrap_or(cfg.default_precision);
+        let p = cfg
+            .precision
+            .get(&layer)
+            .copied()
+            .unwrap_or(cfg.default_precision);
         let wbits = p.bits().1;
         m.set_attr(op, "q_wbits", Attribute::i64(wbits));
         if let Some(b) = cfg.bias_mode.get(&layer) {
@@ -156,7 +191,11 @@ pub fn annotate(m: &mut Module, graph: OpId, stats: &FxHashMap<String, crate::st
         let storage = Storage::signed_of(wbits as u32).unwrap_or(Storage::I8);
         let kernel = m.op(op).operands()[1];
         let w = kernel_values(m, kernel)?;
-        let cout = *m.value_type(kernel).shape().and_then(|s| s.last()).unwrap_or(&1) as usize;
+        let cout = *m
+            .value_type(kernel)
+            .shape()
+            .and_then(|s| s.last())
+            .unwrap_or(&1) as usize;
         let t: Vec<Attribute> = (0..cout)
             .map(|c| {
                 let ch: Vec<f64> = w.iter().skip(c).step_by(cout).copied().collect();
@@ -170,11 +209,18 @@ pub fn annotate(m: &mut Module, graph: OpId, stats: &FxHashMap<String, crate::st
 
 /// The float values of a kernel defined by `hl.const`.
 pub fn kernel_values(m: &Module, v: hailo_ir::ValueId) -> Result<Vec<f64>> {
-    let def = m.defining_op(v).ok_or_else(|| QuantError::Convert("kernel is not a constant".into()))?;
+    let def = m
+        .defining_op(v)
+        .ok_or_else(|| QuantError::Convert("kernel is not a constant".into()))?;
     match m.attr(def, "value") {
         Some(Attribute::Dense(d)) => Ok(d.to_f64_vec()),
-        Some(Attribute::DenseResource { key, .. }) => m.resources.get(key.as_str()).map(|b| b.to_f32().into_iter().map(f64::from).collect())
+        Some(Attribute::DenseResource { key, .. }) => m
+            .resources
+            .get(key.as_str())
+            .map(|b| b.to_f32().into_iter().map(f64::from).collect())
             .ok_or_else(|| QuantError::Convert(format!("missing weight blob '{}'", key.as_str()))),
-        _ => Err(QuantError::Convert("kernel constant has no dense value".into())),
+        _ => Err(QuantError::Convert(
+            "kernel constant has no dense value".into(),
+        )),
     }
 }

@@ -12,5 +12,9 @@ pub fn snr_db(reference: &[ArrayD<f32>], approx: &[ArrayD<f32>]) -> f64 {
             noise += (f64::from(y) - f64::from(z)).powi(2);
         }
     }
-    if noise == 0.0 { f64::INFINITY } else { 10.0 * (sig / noise).log10() }
+    if noise == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (sig / noise).log10()
+    }
 }

@@ -29,16 +29,27 @@ pub struct Calibration {
 
 impl Default for Calibration {
     fn default() -> Self {
-        Calibration { calibset_size: 64, batch_size: 8, quiet: true, keep_values: FxHashSet::default() }
+        Calibration {
+            calibset_size: 64,
+            batch_size: 8,
+            quiet: true,
+            keep_values: FxHashSet::default(),
+        }
     }
 }
 
 /// Runs `interp` over the first `calibset_size` samples of `data` (one array per graph
 /// input, samples on axis 0) and returns per-layer statistics keyed by layer name.
-pub fn collect(interp: &Interpreter, data: &[ArrayD<f32>], cfg: &Calibration) -> Result<FxHashMap<String, LayerStats>> {
+pub fn collect(
+    interp: &Interpreter,
+    data: &[ArrayD<f32>],
+    cfg: &Calibration,
+) -> Result<FxHashMap<String, LayerStats>> {
     let n = data.first().map_or(0, |d| d.shape()[0]);
     if cfg.batch_size == 0 || cfg.calibset_size == 0 {
-        return Err(QuantError::Calibration("calibset_size and batch_size must be positive".into()));
+        return Err(QuantError::Calibration(
+            "calibset_size and batch_size must be positive".into(),
+        ));
     }
     if n < cfg.calibset_size {
         return Err(QuantError::Calibration(format!(
@@ -47,7 +58,9 @@ pub fn collect(interp: &Interpreter, data: &[ArrayD<f32>], cfg: &Calibration) ->
         )));
     }
     if let Some((i, _)) = data.iter().enumerate().find(|(_, d)| d.shape()[0] != n) {
-        return Err(QuantError::Calibration(format!("input {i} has a different number of samples than input 0 ({n})")));
+        return Err(QuantError::Calibration(format!(
+            "input {i} has a different number of samples than input 0 ({n})"
+        )));
     }
     for (i, (d, info)) in data.iter().zip(interp.inputs()).enumerate() {
         if d.shape()[1..] != info.shape[1..] {
@@ -65,15 +78,29 @@ pub fn collect(interp: &Interpreter, data: &[ArrayD<f32>], cfg: &Calibration) ->
             )));
         }
     }
-    let bar = if cfg.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.calibset_size as u64) };
-    bar.set_style(ProgressStyle::with_template("calibration {bar:40} {pos}/{len} samples").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let bar = if cfg.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(cfg.calibset_size as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("calibration {bar:40} {pos}/{len} samples")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let mut stats: FxHashMap<String, LayerStats> = FxHashMap::default();
     let mut start = 0;
     while start < cfg.calibset_size {
         let end = (start + cfg.batch_size).min(cfg.calibset_size);
-        let batch: Vec<ArrayD<f32>> = data.iter().map(|d| d.slice_axis(Axis(0), (start..end).into()).to_owned()).collect();
+        let batch: Vec<ArrayD<f32>> = data
+            .iter()
+            .map(|d| d.slice_axis(Axis(0), (start..end).into()).to_owned())
+            .collect();
         interp.run_observed(&batch, &mut |out| {
-            let e = stats.entry(out.layer.to_owned()).or_insert(LayerStats { min: f32::INFINITY, max: f32::NEG_INFINITY, values: Vec::new() });
+            let e = stats.entry(out.layer.to_owned()).or_insert(LayerStats {
+                min: f32::INFINITY,
+                max: f32::NEG_INFINITY,
+                values: Vec::new(),
+            });
             for &v in out.value.iter() {
                 e.min = e.min.min(v);
                 e.max = e.max.max(v);
@@ -105,5 +132,8 @@ pub fn percentile(values: &[f32], p: f64) -> Option<f64> {
 
 /// Activation range by percentile clipping (§1): [min(P_lo, 0), max(P_hi, 0)].
 pub fn percentile_range(values: &[f32], lo: f64, hi: f64) -> Option<(f64, f64)> {
-    Some((percentile(values, lo)?.min(0.0), percentile(values, hi)?.max(0.0)))
+    Some((
+        percentile(values, lo)?.min(0.0),
+        percentile(values, hi)?.max(0.0),
+    ))
 }

@@ -11,29 +11,57 @@ fn models() -> PathBuf {
 
 fn npz(name: &str, key: &str) -> ArrayD<f32> {
     let entries = hailo_npz::read_npz(models().join(name)).expect("npz reads");
-    entries.into_iter().find(|(k, _)| k == key || k == &format!("{key}.npy")).map(|(_, a)| a.to_f32()).expect("key present")
+    entries
+        .into_iter()
+        .find(|(k, _)| k == key || k == &format!("{key}.npy"))
+        .map(|(_, a)| a.to_f32())
+        .expect("key present")
 }
 
 fn accuracy(logits: &ArrayD<f32>, labels: &ArrayD<f32>) -> f64 {
-    let hits = logits.axis_iter(Axis(0)).zip(labels.iter()).filter(|(row, &y)| {
-        let best = row.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-        best.0 as f32 == y
-    }).count();
+    let hits = logits
+        .axis_iter(Axis(0))
+        .zip(labels.iter())
+        .filter(|(row, &y)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                );
+            best.0 as f32 == y
+        })
+        .count();
     100.0 * hits as f64 / labels.len() as f64
 }
 
 fn quantized_accuracy(p: Precision) -> (f64, f64) {
     let model = hailo_onnx::load(models().join("digits_cnn_opset13.onnx")).expect("loads");
-    let mut m = hailo_onnx::to_hl::convert(&model, &Default::default()).expect("converts").module;
-    let (x, y) = (npz("digits_test.npz", "x_nhwc"), npz("digits_test.npz", "y"));
-    let float = hailo_interp::Interpreter::new(&m, "main").expect("prepares").run(&[x.clone()]).expect("runs");
+    let mut m = hailo_onnx::to_hl::convert(&model, &Default::default())
+        .expect("converts")
+        .module;
+    let (x, y) = (
+        npz("digits_test.npz", "x_nhwc"),
+        npz("digits_test.npz", "y"),
+    );
+    let float = hailo_interp::Interpreter::new(&m, "main")
+        .expect("prepares")
+        .run(&[x.clone()])
+        .expect("runs");
     let calib = npz("digits_calib.npz", "x_nhwc");
-    let cfg = QuantConfig { default_precision: p, ..QuantConfig::default() };
+    let cfg = QuantConfig {
+        default_precision: p,
+        ..QuantConfig::default()
+    };
     quantize(&mut m, &[calib], &cfg).expect("quantizes");
     let qi = QuantInterpreter::new(&m).expect("prepares");
     let out = qi.run(&[x]).expect("emulates");
     let (fa, qa) = (accuracy(&float[0], &y), accuracy(&out[0], &y));
-    eprintln!("{p:?}: float {fa:.2}%, quantized {qa:.2}%, output SNR {:.2} dB", hailo_quantizer::snr::snr_db(&float, &out));
+    eprintln!(
+        "{p:?}: float {fa:.2}%, quantized {qa:.2}%, output SNR {:.2} dB",
+        hailo_quantizer::snr::snr_db(&float, &out)
+    );
     (fa, qa)
 }
 

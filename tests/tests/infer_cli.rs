@@ -175,3 +175,55 @@ fn bad_inputs_give_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn har_model_with_uneven_batches_matches_the_library() {
+    let dir = temp_dir("har");
+    let onnx =
+        hailo_onnx::load(hailo_tests::models_dir().join("digits_cnn_opset13.onnx")).expect("loads");
+    let module = hailo_onnx::to_hl::convert(&onnx, &Default::default())
+        .expect("converts")
+        .module;
+    let har = dir.join("digits.har");
+    let ctx = hailo_tools::context::full_context(false);
+    hailo_har::write_har(
+        &module,
+        &ctx,
+        &hailo_har::HarMetadata::default(),
+        &har,
+        false,
+    )
+    .expect("writes HAR");
+    let test = hailo_tests::read_f32_npz("digits_test.npz").expect("digits_test.npz");
+    let x = test
+        .iter()
+        .find(|(k, _)| k == "x_nchw")
+        .map(|(_, a)| a.slice_axis(Axis(0), (0..16).into()).to_owned());
+    let x = x.expect("x_nchw");
+    write_npz(dir.join("x.npz"), &[("input", NpyArray::F32(x.clone()))]).expect("write");
+    let mut argv: Vec<String> = vec!["infer".into(), har.display().to_string(), "--input".into()];
+    argv.push(dir.join("x.npz").display().to_string());
+    argv.extend(
+        [
+            "--input-layout",
+            "nchw",
+            "--batch-size",
+            "5",
+            "--context",
+            "fp_optimized",
+            "-o",
+        ]
+        .map(String::from),
+    );
+    argv.push(dir.join("out.npz").display().to_string());
+    infer(&Cli::try_parse_from(argv).expect("args").args, true).expect("infer");
+    let out = outputs(&dir.join("out.npz"));
+    assert_eq!(
+        out.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["output_layer1", "logits"]
+    );
+    let interp = hailo_interp::Interpreter::new(&module, "main").expect("prepares");
+    let direct = interp.run(&[hailo_tests::to_nhwc(&x)]).expect("runs");
+    let a = hailo_tests::compare(&out[0].1, &direct[0], 1e-5, 1e-5).expect("same shape");
+    assert_eq!(a.violations, 0, "{a:?}");
+}

@@ -1,12 +1,26 @@
-//! Every ONNX model of `shared/models`, converted to `hl` and run by the interpreter, matches
-//! its onnxruntime reference outputs (`*_ref.npz`, 4 samples stored NCHW) within
-//! rtol 1e-4 / atol 1e-4.
+//! Every model of `shared/models`, converted to `hl` and run by the interpreter, matches its
+//! reference outputs within rtol 1e-4 / atol 1e-4: the ONNX models onnxruntime's
+//! (`<model>_ref.npz`, 4 samples stored NCHW), the TFLite model LiteRT's (stored NHWC).
 
-use hailo_tests::{compare, onnx_interpreter, read_f32_npz, to_nchw, to_nhwc};
+use hailo_interp::Interpreter;
+use hailo_tests::{compare, models_dir, onnx_interpreter, read_f32_npz, to_nchw, to_nhwc};
 
 fn check(model: &str) {
     let interp = onnx_interpreter(&format!("{model}.onnx")).unwrap_or_else(|e| panic!("{e}"));
-    let reference = read_f32_npz(&format!("{model}_ref.npz")).unwrap_or_else(|e| panic!("{e}"));
+    check_with(model, &interp, &format!("{model}_ref.npz"), true);
+}
+
+/// Runs the reference inputs (NCHW when `nchw`) through `interp` and compares the outputs.
+fn check_with(model: &str, interp: &Interpreter, reference: &str, nchw: bool) {
+    let layout = |x: &ndarray::ArrayD<f32>,
+                  f: fn(&ndarray::ArrayD<f32>) -> ndarray::ArrayD<f32>| {
+        if nchw {
+            f(x)
+        } else {
+            x.clone()
+        }
+    };
+    let reference = read_f32_npz(reference).unwrap_or_else(|e| panic!("{e}"));
     let find = |name: &str| {
         reference
             .iter()
@@ -17,7 +31,7 @@ fn check(model: &str) {
     let inputs: Vec<_> = interp
         .inputs()
         .iter()
-        .map(|i| to_nhwc(find(i.original_name.as_deref().unwrap_or(&i.name))))
+        .map(|i| layout(find(i.original_name.as_deref().unwrap_or(&i.name)), to_nhwc))
         .collect();
     let outputs = interp
         .run(&inputs)
@@ -77,4 +91,19 @@ fn squeezenet1_1() {
 #[test]
 fn yolo_like_320() {
     check("yolo_like_320");
+}
+
+#[test]
+fn digits_cnn_tflite() {
+    let path = models_dir().join("digits_cnn.tflite");
+    let graph = hailo_tflite::read_tflite_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let (module, _) =
+        hailo_tflite::to_hl::convert(&graph, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let interp = Interpreter::new(&module, "main").unwrap_or_else(|e| panic!("{e}"));
+    check_with(
+        "digits_cnn_tflite",
+        &interp,
+        "digits_cnn_tflite_ref.npz",
+        false,
+    );
 }

@@ -100,7 +100,10 @@ fn memory(interp: &Interpreter, x: &ArrayD<f32>) -> Option<(f64, f64)> {
     std::fs::write("/proc/self/clear_refs", "5").ok()?;
     interp.run(&[x.clone()]).ok()?;
     let mib = |b: f64| b / (1024.0 * 1024.0);
-    Some((mib(status_kib("VmHWM:")? as f64 * 1024.0), mib(bound as f64)))
+    Some((
+        mib(status_kib("VmHWM:")? as f64 * 1024.0),
+        mib(bound as f64),
+    ))
 }
 
 /// Environment variable that makes the bench measure one model's memory and exit.
@@ -109,7 +112,11 @@ const MEMORY_OF: &str = "HAILO_BENCH_MEMORY_OF";
 /// Prints the memory line of `model` measured in a child process, so that earlier models
 /// and the loading do not inflate it.
 fn memory_in_child(model: &str) {
-    let run = std::env::current_exe().and_then(|exe| std::process::Command::new(exe).env(MEMORY_OF, model).output());
+    let run = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .env(MEMORY_OF, model)
+            .output()
+    });
     match run {
         Ok(out) => print!("{}", String::from_utf8_lossy(&out.stdout)),
         Err(e) => println!("{model}: memory not measured: {e}"),
@@ -117,11 +124,15 @@ fn memory_in_child(model: &str) {
 }
 
 fn memory_of(model: &str) {
-    let Ok((interp, samples)) = prepare(model) else { return };
+    let Ok((interp, samples)) = prepare(model) else {
+        return;
+    };
     if let Some((peak, bound)) = memory(&interp, &make_batch(&samples, 8)) {
         let ratio = peak / bound;
         println!("{model}: peak RSS {peak:.1} MiB at batch 8; weights + two largest activations {bound:.1} MiB; ratio {ratio:.2}");
-        println!("RESULT {{\"model\":\"{model}\",\"peak_mib\":{peak:.2},\"bound_mib\":{bound:.2}}}");
+        println!(
+            "RESULT {{\"model\":\"{model}\",\"peak_mib\":{peak:.2},\"bound_mib\":{bound:.2}}}"
+        );
     }
 }
 
@@ -176,8 +187,11 @@ fn main() {
         memory_in_child(model);
         if std::env::var("HAILO_BENCH_PROFILE").is_ok() {
             for batch in [1, 8] {
-                let top: Vec<String> =
-                    profile(&interp, &make_batch(&samples, batch)).iter().take(6).map(|(k, ms)| format!("{k} {ms:.1} ms")).collect();
+                let top: Vec<String> = profile(&interp, &make_batch(&samples, batch))
+                    .iter()
+                    .take(6)
+                    .map(|(k, ms)| format!("{k} {ms:.1} ms"))
+                    .collect();
                 println!("{model} batch {batch} profile: {}", top.join(", "));
             }
         }

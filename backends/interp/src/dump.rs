@@ -41,10 +41,10 @@ impl LayerDump {
     pub fn finish(self) -> Result<Vec<PathBuf>> {
         let io = |layer: &str, path: &Path, e: std::io::Error| InterpError::Dump {
             layer: layer.to_owned(),
-            source: hailo_npz::NpyError::Io {
+            source: Box::new(hailo_npz::NpyError::Io {
                 path: path.to_path_buf(),
                 source: e,
-            },
+            }),
         };
         std::fs::create_dir_all(&self.dir).map_err(|e| io("", &self.dir, e))?;
         let mut written = Vec::new();
@@ -68,7 +68,7 @@ impl LayerDump {
             let path = self.dir.join(format!("{file}.npy"));
             write_npy(&path, &NpyArray::F32(all)).map_err(|source| InterpError::Dump {
                 layer: layer.clone(),
-                source,
+                source: Box::new(source),
             })?;
             written.push(path);
         }

@@ -34,7 +34,7 @@ pub enum InterpError {
     #[error("dumping layer '{layer}': {source}")]
     Dump {
         layer: String,
-        source: hailo_npz::NpyError,
+        source: Box<hailo_npz::NpyError>,
     },
 }
 

@@ -136,7 +136,15 @@ fn conv(
     let mut out = out
         .into_dimensionality::<Ix4>()
         .map_err(|e| KernelError::new("conv2d", e.to_string()))?;
-    conv2d_act_into(x, w, bias.as_deref(), p, act, out.view_mut(), &mut pool.im2col)?;
+    conv2d_act_into(
+        x,
+        w,
+        bias.as_deref(),
+        p,
+        act,
+        out.view_mut(),
+        &mut pool.im2col,
+    )?;
     Ok(out.into_dyn())
 }
 

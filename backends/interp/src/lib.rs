@@ -17,9 +17,9 @@ pub mod dump;
 mod error;
 mod eval;
 pub mod kernels;
-pub mod qkernels;
 mod ops;
 mod plan;
+pub mod qkernels;
 
 pub use error::{InterpError, Result};
 pub use ops::SUPPORTED_OPS;

@@ -22,8 +22,8 @@ pub use ops::conv::{Conv2d, ConvParams, Deconv2d, Dense, DepthwiseConv2d, MatMul
 pub use ops::elementwise::{EwAdd, EwDiv, EwMax, EwMin, EwMult, EwPow, EwSub};
 pub use ops::layout::{FeatureShuffle, Reshape, Transpose};
 pub use ops::norm::{BatchNorm, InstanceNorm, L2Norm, LayerNorm, Normalization};
-pub use ops::postprocess::Nms;
 pub use ops::pool::{AvgPool, GlobalAvgPool, GlobalMaxPool, MaxPool, PoolParams};
+pub use ops::postprocess::Nms;
 pub use ops::reduce::{ArgMax, LogSoftmax, OneHot, Reduce, Softmax};
 pub use ops::slicing::{Concat, Pad, Slice, Split};
 pub use ops::spatial::{DepthToSpace, Resize, SpaceToDepth};

@@ -172,7 +172,10 @@ fn v_dequantize(m: &Module, op: OpId) -> Result<()> {
     let t = operands(m, op, 1, 1, "one quantized operand")?;
     quant_of(t[0], "operand")?;
     if result(m, op).element() != Type::f32() {
-        return Err(format!("result must be an f32 tensor, got '{}'", result(m, op)));
+        return Err(format!(
+            "result must be an f32 tensor, got '{}'",
+            result(m, op)
+        ));
     }
     same_shape(t[0], result(m, op), "operand and result")
 }
@@ -205,7 +208,9 @@ fn v_const(m: &Module, op: OpId) -> Result<()> {
     match m.attr(op, "value") {
         Some(Attribute::DenseResource { ty: t, .. }) if t.shape() == ty.shape() => Ok(()),
         Some(Attribute::Dense(d)) if d.ty.shape() == ty.shape() => Ok(()),
-        Some(a) => Err(format!("attribute 'value' does not match the result shape: {a}")),
+        Some(a) => Err(format!(
+            "attribute 'value' does not match the result shape: {a}"
+        )),
         None => Err("requires attribute 'value' (dense or dense_resource integer codes)".into()),
     }
 }
@@ -216,7 +221,10 @@ fn v_weighted(m: &Module, op: OpId) -> Result<()> {
     let x = uniform(t[0], "input")?;
     let w = quant_of(t[1], "kernel")?;
     if !w.storage().signed() {
-        return Err(format!("kernel must have signed storage, got '{}'", t[1].element()));
+        return Err(format!(
+            "kernel must have signed storage, got '{}'",
+            t[1].element()
+        ));
     }
     let out = uniform(result(m, op), "result")?;
     let kshape = t[1].shape().unwrap_or(&[]);

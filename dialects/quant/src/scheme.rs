@@ -66,7 +66,9 @@ pub const MAX_SHIFT: u32 = 62;
 /// an error naming the ratio.
 pub fn decompose_rescale(ratio: f64) -> Result<Rescale, String> {
     if !(ratio.is_finite() && ratio >= 0.0) {
-        return Err(format!("rescale factor {ratio} is not a finite non-negative number"));
+        return Err(format!(
+            "rescale factor {ratio} is not a finite non-negative number"
+        ));
     }
     if ratio == 0.0 {
         return Ok(Rescale {
@@ -197,10 +199,16 @@ mod tests {
     #[test]
     fn bias_modes() {
         // Double keeps the exact accumulator-scale integer.
-        assert_eq!(quantize_bias(12345.4, 1.0, BiasMode::DoubleScaleInitialization), 12345);
+        assert_eq!(
+            quantize_bias(12345.4, 1.0, BiasMode::DoubleScaleInitialization),
+            12345
+        );
         // Single is a product u8 * i8 * 2^k: 12345 = 3 * 5 * 823 is not, so it moves to a near one.
         let v = quantize_bias(12345.0, 1.0, BiasMode::SingleScaleDecomposition);
         assert!((v - 12345).abs() <= 8, "{v}");
-        assert_eq!(quantize_bias(-200.0, 1.0, BiasMode::SingleScaleDecomposition), -200);
+        assert_eq!(
+            quantize_bias(-200.0, 1.0, BiasMode::SingleScaleDecomposition),
+            -200
+        );
     }
 }

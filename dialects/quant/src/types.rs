@@ -210,10 +210,12 @@ impl QuantType {
 }
 
 fn parse_scale(body: &str, text: &str) -> Result<f64, String> {
-    let v: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("quantized type '{body}': scale '{}' is not a number", text.trim()))?;
+    let v: f64 = text.trim().parse().map_err(|_| {
+        format!(
+            "quantized type '{body}': scale '{}' is not a number",
+            text.trim()
+        )
+    })?;
     if !(v.is_finite() && v > 0.0) {
         return Err(format!(
             "quantized type '{body}': scale must be finite and positive, got {v}"
@@ -289,7 +291,11 @@ impl fmt::Display for QuantType {
                 axis,
                 scales,
             } => {
-                write!(f, "per_axis<{}:f32, axis = {axis}, scales = [", storage.name())?;
+                write!(
+                    f,
+                    "per_axis<{}:f32, axis = {axis}, scales = [",
+                    storage.name()
+                )?;
                 for (i, s) in scales.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
@@ -326,7 +332,10 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         let e = QuantType::parse_body("uniform<u8:f32, 0.1:300>").unwrap_err();
-        assert!(e.contains("zero point 300 is outside the u8 range [0, 255]"), "{e}");
+        assert!(
+            e.contains("zero point 300 is outside the u8 range [0, 255]"),
+            "{e}"
+        );
         let e = QuantType::parse_body("uniform<u7:f32, 0.1:3>").unwrap_err();
         assert!(e.contains("unknown storage 'u7'"), "{e}");
         let e = QuantType::parse_body("uniform<u8:f32, -1.0:3>").unwrap_err();

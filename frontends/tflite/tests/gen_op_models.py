@@ -450,6 +450,19 @@ def _(x):
     return y * tf.sigmoid(y)
 
 
+# --- error cases (written to tests/data/, not converted by the op sweep) ---------------------
+ERROR_MODELS = {}
+
+
+def unsupported_mid(x):
+    y = tf.nn.relu(tf.nn.conv2d(x, K33, 1, "SAME") + B6)
+    z = tf.math.sin(y)
+    return tf.nn.conv2d(z, w(1, 1, 6, 2), 1, "SAME") + tf.math.floor(y[:, :, :, :2])
+
+
+ERROR_MODELS["unsupported_mid"] = (unsupported_mid, [spec(*X)])
+
+
 def op_names(interp):
     return sorted({d["op_name"] for d in interp._get_ops_details()})
 
@@ -484,6 +497,13 @@ def main():
             f.write(flat)
         np.savez(os.path.join(OUT, f"{name}.npz"), **arrays)
         print(f"{name}: {len(flat)} bytes, ops {ops}")
+    for name, (fn, specs) in ERROR_MODELS.items():
+        conc = tf.function(fn, input_signature=specs).get_concrete_function()
+        flat = tf.lite.TFLiteConverter.from_concrete_functions([conc], fn).convert()
+        with open(os.path.join(OUT, "..", f"{name}.tflite"), "wb") as f:
+            f.write(flat)
+        interp = tf.lite.Interpreter(model_content=flat)
+        print(f"{name}: {len(flat)} bytes, ops {op_names(interp)}")
     for p in problems:
         print("WARNING", p, file=sys.stderr)
     print(f"{len(MODELS)} models written to {OUT}")

@@ -46,7 +46,6 @@ struct Shape {
 }
 
 fn structure(m: &Module) -> Vec<Shape> {
-    let ctx = context();
     let body = m.block_ops(m.body());
     let graph = body[0];
     let block = m.region(m.op(graph).regions()[0]).blocks()[0];
@@ -56,7 +55,6 @@ fn structure(m: &Module) -> Vec<Shape> {
             .and_then(|d| ops.iter().position(|&o| o == d))
             .unwrap_or(usize::MAX)
     };
-    let _ = &ctx;
     ops.iter()
         .map(|&o| {
             let op = m.op(o);
@@ -77,7 +75,11 @@ fn structure(m: &Module) -> Vec<Shape> {
             }
             Shape {
                 name: op.name_str(),
-                results: op.results().iter().map(|&r| format!("{}", m.value_type(r))).collect(),
+                results: op
+                    .results()
+                    .iter()
+                    .map(|&r| format!("{}", m.value_type(r)))
+                    .collect(),
                 operands: op.operands().iter().map(|&v| index(v)).collect(),
                 attrs,
                 values,
@@ -93,7 +95,14 @@ fn digits_converts_and_verifies() {
     if let Err(diags) = hailo_ir::verifier::verify(&m, &ctx, m.top()) {
         panic!("digits hl IR fails verification: {diags:?}");
     }
-    let text = print_module(&m, &ctx, PrintOptions { elide_resources: true, ..Default::default() });
+    let text = print_module(
+        &m,
+        &ctx,
+        PrintOptions {
+            elide_resources: true,
+            ..Default::default()
+        },
+    );
     assert!(text.contains("builtin.module @digits"), "{text}");
     assert!(text.contains(r#"hl.conv2d %0, %1, %2 {activation = "relu", dilations = [1, 1], groups = 1, layer = "conv1", padding = "EXPLICIT", pads = [1, 1, 1, 1], strides = [2, 2]} : tensor<1x16x16x32xf32>"#), "{text}");
     // Layer names in Hailo style and the pad folded into the first two convs.
@@ -108,7 +117,10 @@ fn digits_converts_and_verifies() {
     assert_eq!(report.outputs[0].layer, "output_layer1");
     assert_eq!(report.outputs[0].shape, [1, 10]);
     // Locations keep the TFLite tensor names: conv1 is fused from its conv and the PAD.
-    assert!(text.contains(r#"loc(fused["digits_cnn_1/relu1_1/Relu;"#), "{text}");
+    assert!(
+        text.contains(r#"loc(fused["digits_cnn_1/relu1_1/Relu;"#),
+        "{text}"
+    );
     // Deterministic.
     let again = print_module(&tflite_digits().0, &ctx, PrintOptions::default());
     assert_eq!(print_module(&m, &ctx, PrintOptions::default()), again);
@@ -119,6 +131,9 @@ fn digits_hl_equals_the_onnx_digits_hl_up_to_names() {
     let (t, _) = tflite_digits();
     let o = onnx_digits();
     let (ts, os) = (structure(&t), structure(&o));
+    // input, 3 x (kernel, bias, conv), maxpool, global avgpool, reshape, kernel, bias, dense,
+    // output, return.
+    assert_eq!(ts.len(), 18);
     let sig = |s: &[Shape]| -> Vec<String> {
         s.iter()
             .map(|x| format!("{} {:?} {:?} {:?}", x.name, x.results, x.operands, x.attrs))
@@ -129,7 +144,11 @@ fn digits_hl_equals_the_onnx_digits_hl_up_to_names() {
     for (a, b) in ts.iter().zip(&os) {
         if let (Some(va), Some(vb)) = (&a.values, &b.values) {
             assert_eq!(va.len(), vb.len());
-            let worst = va.iter().zip(vb).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+            let worst = va
+                .iter()
+                .zip(vb)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
             assert!(worst < 1e-4, "{} weights differ by {worst}", a.name);
         }
     }

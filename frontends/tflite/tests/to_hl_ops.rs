@@ -36,8 +36,7 @@ fn hl_ops(m: &Module) -> Vec<&'static str> {
 fn check(path: &Path) -> Result<Vec<&'static str>, String> {
     let g = hailo_tflite::read_tflite_file(path).map_err(|e| format!("read: {e}"))?;
     let (m, _) = convert(&g, &ConvertOptions::default()).map_err(|e| format!("convert: {e}"))?;
-    hailo_ir::verifier::verify(&m, &context(), m.top())
-        .map_err(|d| format!("verify: {d:?}"))?;
+    hailo_ir::verifier::verify(&m, &context(), m.top()).map_err(|d| format!("verify: {d:?}"))?;
     let npz = hailo_npz::read_npz(path.with_extension("npz")).map_err(|e| format!("npz: {e}"))?;
     let arr = |k: &str| -> Option<ArrayD<f32>> {
         npz.iter().find(|(n, _)| n == k).map(|(_, a)| a.to_f32())
@@ -47,11 +46,19 @@ fn check(path: &Path) -> Result<Vec<&'static str>, String> {
     let interp = Interpreter::new(&m, "main").map_err(|e| format!("interpreter: {e}"))?;
     let got = interp.run(&inputs).map_err(|e| format!("run: {e}"))?;
     if got.len() != wants.len() {
-        return Err(format!("{} outputs, reference has {}", got.len(), wants.len()));
+        return Err(format!(
+            "{} outputs, reference has {}",
+            got.len(),
+            wants.len()
+        ));
     }
     for (k, (g, w)) in got.iter().zip(&wants).enumerate() {
         if g.shape() != w.shape() {
-            return Err(format!("output {k}: shape {:?} vs {:?}", g.shape(), w.shape()));
+            return Err(format!(
+                "output {k}: shape {:?} vs {:?}",
+                g.shape(),
+                w.shape()
+            ));
         }
         let worst = g
             .iter()
@@ -100,7 +107,10 @@ fn every_op_model_converts_verifies_and_matches_tflite() {
     assert!(paths.len() >= 70, "only {} op models", paths.len());
     let mut failures = Vec::new();
     for p in &paths {
-        let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match check(p) {
             Ok(ops) => {
                 let body: Vec<&str> = ops

@@ -82,7 +82,12 @@ pub fn format_conversion(
             }))
         }
         FormatConversion::Rgbx => {
-            ensure!(c == 4, OP, "rgbx input must be [N, H, W, 4], got {:?}", x.dim());
+            ensure!(
+                c == 4,
+                OP,
+                "rgbx input must be [N, H, W, 4], got {:?}",
+                x.dim()
+            );
             Ok(x.slice(ndarray::s![.., .., .., 0..3]).to_owned())
         }
         _ => {
@@ -150,16 +155,21 @@ mod tests {
 
     #[test]
     fn nv12_nv21_i420_place_chroma() {
-        let pix = |y: &Array4<f32>, r: usize, c: usize| [y[[0, r, c, 0]], y[[0, r, c, 1]], y[[0, r, c, 2]]];
+        let pix = |y: &Array4<f32>, r: usize, c: usize| {
+            [y[[0, r, c, 0]], y[[0, r, c, 1]], y[[0, r, c, 2]]]
+        };
         // NV12 row: U0 V0 U1 V1.
-        let nv12 = format_conversion(planar([10., 20., 11., 21.]).view(), FormatConversion::Nv12).unwrap();
+        let nv12 =
+            format_conversion(planar([10., 20., 11., 21.]).view(), FormatConversion::Nv12).unwrap();
         assert_eq!(pix(&nv12, 1, 3), [7.0, 11.0, 21.0]);
         assert_eq!(pix(&nv12, 0, 0), [0.0, 10.0, 20.0]);
         // NV21 row: V0 U0 V1 U1.
-        let nv21 = format_conversion(planar([20., 10., 21., 11.]).view(), FormatConversion::Nv21).unwrap();
+        let nv21 =
+            format_conversion(planar([20., 10., 21., 11.]).view(), FormatConversion::Nv21).unwrap();
         assert_eq!(nv21, nv12);
         // I420: U plane (U0 U1) then V plane (V0 V1).
-        let i420 = format_conversion(planar([10., 11., 20., 21.]).view(), FormatConversion::I420).unwrap();
+        let i420 =
+            format_conversion(planar([10., 11., 20., 21.]).view(), FormatConversion::I420).unwrap();
         assert_eq!(i420, nv12);
     }
 

@@ -263,7 +263,10 @@ pub fn conv2d_act_into(
                 accumulate,
             );
         }
-        activate_slice(act, &mut out[img * pixels * g.cout..(img + 1) * pixels * g.cout]);
+        activate_slice(
+            act,
+            &mut out[img * pixels * g.cout..(img + 1) * pixels * g.cout],
+        );
     }
     Ok(())
 }

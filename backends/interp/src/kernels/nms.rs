@@ -211,8 +211,7 @@ pub fn decode_boxes(
                             (ay + side(3)) * stride / img_h,
                             (ax + side(2)) * stride / img_w,
                         ]);
-                        out.scores
-                            .extend((0..c).map(|cl| group[1][[b, i, j, cl]]));
+                        out.scores.extend((0..c).map(|cl| group[1][[b, i, j, cl]]));
                     }
                 }
             }
@@ -222,7 +221,8 @@ pub fn decode_boxes(
                 expect_channels(&group[1], c * anchors.len(), "ssd cls")?;
                 for i in 0..gh {
                     for j in 0..gw {
-                        let (acy, acx) = ((i as f32 + 0.5) / gh as f32, (j as f32 + 0.5) / gw as f32);
+                        let (acy, acx) =
+                            ((i as f32 + 0.5) / gh as f32, (j as f32 + 0.5) / gw as f32);
                         for (a, &[ah, aw]) in anchors.iter().enumerate() {
                             let r = |ch: usize| group[0][[b, i, j, a * 4 + ch]];
                             let cy = r(0) / p.centers_scale_factor * ah + acy;
@@ -274,7 +274,9 @@ pub fn nms(boxes: &[[f32; 4]], scores: &[f32], iou_threshold: f32) -> Vec<usize>
 
 /// The output classes: every class but the background.
 fn output_classes(p: &NmsParams) -> Vec<usize> {
-    (0..p.classes).filter(|&c| Some(c) != p.background).collect()
+    (0..p.classes)
+        .filter(|&c| Some(c) != p.background)
+        .collect()
 }
 
 /// Full post-process: `[N, classes, 5, max_proposals_per_class]`, rows
@@ -358,8 +360,8 @@ mod tests {
     fn nms_keeps_best_and_drops_overlaps_above_threshold() {
         let boxes = [
             [0.0, 0.0, 1.0, 1.0],
-            [0.0, 0.0, 1.0, 0.9],  // IoU 0.9 with #0
-            [0.0, 0.5, 1.0, 1.5],  // IoU 1/3 with #0
+            [0.0, 0.0, 1.0, 0.9], // IoU 0.9 with #0
+            [0.0, 0.5, 1.0, 1.5], // IoU 1/3 with #0
             [2.0, 2.0, 3.0, 3.0],
         ];
         assert_eq!(nms(&boxes, &[0.9, 0.95, 0.8, 0.1], 0.5), vec![1, 2, 3]);
@@ -377,7 +379,10 @@ mod tests {
         let out = nms_postprocess(&[reg.view(), cls.view()], &p).unwrap();
         assert_eq!(out.dim(), (1, 2, 5, 3));
         // Class 0 is below the threshold, class 1 keeps its box.
-        assert!(out.slice(ndarray::s![0, 0, .., ..]).iter().all(|&v| v == 0.0));
+        assert!(out
+            .slice(ndarray::s![0, 0, .., ..])
+            .iter()
+            .all(|&v| v == 0.0));
         let col: Vec<f32> = (0..5).map(|r| out[[0, 1, r, 0]]).collect();
         assert_eq!(col, vec![0.125, 0.0, 0.375, 0.5, 0.7]);
     }

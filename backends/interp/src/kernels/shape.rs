@@ -49,7 +49,8 @@ pub fn concat(inputs: &[ArrayViewD<f32>], axis: usize) -> Result<ArrayD<f32>, Ke
             data.extend_from_slice(&r[o * run..(o + 1) * run]);
         }
     }
-    ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| KernelError::new("concat", e.to_string()))
+    ArrayD::from_shape_vec(IxDyn(&shape), data)
+        .map_err(|e| KernelError::new("concat", e.to_string()))
 }
 
 /// One axis of a strided slice with ONNX `Slice` semantics: negative `start`/`end` count

@@ -86,7 +86,8 @@ pub fn conv2d(
                                 dst.fill(0);
                                 continue;
                             }
-                            let base = ((b * h + iy as usize) * w + ix as usize) * cin + grp * cin_g;
+                            let base =
+                                ((b * h + iy as usize) * w + ix as usize) * cin + grp * cin_g;
                             for (d, &s) in dst.iter_mut().zip(&xs[base..base + cin_g]) {
                                 *d = s as i64 - zp_x;
                             }

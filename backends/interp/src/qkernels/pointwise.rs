@@ -30,7 +30,9 @@ pub fn add(
         } else {
             (acc + (1i128 << (out.shift - 1))) >> out.shift
         };
-        *y = (r as i64).saturating_add(out.zero_point).clamp(out.lo, out.hi) as i32;
+        *y = (r as i64)
+            .saturating_add(out.zero_point)
+            .clamp(out.lo, out.hi) as i32;
     });
     Ok(y)
 }

@@ -15,15 +15,26 @@ pub struct QPoolGeometry {
     pub count_include_pad: bool,
 }
 
-fn out_dims(h: usize, w: usize, g: &QPoolGeometry, op: &'static str) -> Result<(usize, usize), KernelError> {
+fn out_dims(
+    h: usize,
+    w: usize,
+    g: &QPoolGeometry,
+    op: &'static str,
+) -> Result<(usize, usize), KernelError> {
     let (ph, pw) = (h + g.pads[0] + g.pads[2], w + g.pads[1] + g.pads[3]);
     if g.kernel.contains(&0) || g.strides.contains(&0) || ph < g.kernel[0] || pw < g.kernel[1] {
         return Err(KernelError {
             op,
-            message: format!("window {:?} stride {:?} does not fit {ph}x{pw}", g.kernel, g.strides),
+            message: format!(
+                "window {:?} stride {:?} does not fit {ph}x{pw}",
+                g.kernel, g.strides
+            ),
         });
     }
-    Ok(((ph - g.kernel[0]) / g.strides[0] + 1, (pw - g.kernel[1]) / g.strides[1] + 1))
+    Ok((
+        (ph - g.kernel[0]) / g.strides[0] + 1,
+        (pw - g.kernel[1]) / g.strides[1] + 1,
+    ))
 }
 
 /// Visits every output pixel with the in-bounds input pixels of its window.
@@ -40,11 +51,13 @@ fn pool(
     for ((b, oy, ox, ch), o) in out.indexed_iter_mut() {
         let y0 = (oy * g.strides[0]) as isize - g.pads[0] as isize;
         let x0 = (ox * g.strides[1]) as isize - g.pads[1] as isize;
-        let mut it = (0..g.kernel[0]).flat_map(|i| (0..g.kernel[1]).map(move |j| (i, j))).filter_map(|(i, j)| {
-            let (yy, xx) = (y0 + i as isize, x0 + j as isize);
-            (yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w)
-                .then(|| x[[b, yy as usize, xx as usize, ch]])
-        });
+        let mut it = (0..g.kernel[0])
+            .flat_map(|i| (0..g.kernel[1]).map(move |j| (i, j)))
+            .filter_map(|(i, j)| {
+                let (yy, xx) = (y0 + i as isize, x0 + j as isize);
+                (yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w)
+                    .then(|| x[[b, yy as usize, xx as usize, ch]])
+            });
         *o = f(&mut it, full);
     }
     Ok(out)

@@ -39,7 +39,13 @@ fn rescale_rounds_half_up() {
     assert_eq!(rescale(3, 1, 1), 2); // 1.5 -> 2
     assert_eq!(rescale(-3, 1, 1), -1); // -1.5 -> -1
     assert_eq!(rescale(5, 3, 2), 4); // 3.75 -> 4
-    let r = Requant { multiplier: 1, shift: 0, zero_point: 10, lo: 0, hi: 255 };
+    let r = Requant {
+        multiplier: 1,
+        shift: 0,
+        zero_point: 10,
+        lo: 0,
+        hi: 255,
+    };
     assert_eq!(requantize(300, &r), 255);
     assert_eq!(requantize(-300, &r), 0);
 }
@@ -59,13 +65,24 @@ fn grouped_conv_matches_f64_reference_within_one_lsb() {
     let (n, h, w, cin, cout, groups) = (2, 7, 6, 4, 6, 2);
     let (kh, kw) = (3, 2);
     let x = Array4::from_shape_vec((n, h, w, cin), codes(n * h * w * cin, 1, 0, 255)).unwrap();
-    let k = Array4::from_shape_vec((kh, kw, cin / groups, cout), codes(kh * kw * 2 * cout, 2, -128, 127))
-        .unwrap();
-    let bias: Vec<i64> = codes(cout, 3, -5000, 5000).iter().map(|&b| b as i64).collect();
+    let k = Array4::from_shape_vec(
+        (kh, kw, cin / groups, cout),
+        codes(kh * kw * 2 * cout, 2, -128, 127),
+    )
+    .unwrap();
+    let bias: Vec<i64> = codes(cout, 3, -5000, 5000)
+        .iter()
+        .map(|&b| b as i64)
+        .collect();
     let (sx, zx, sy, zy) = (0.02, 17i64, 0.5, 40i64);
     let sw: Vec<f64> = (0..cout).map(|c| 0.001 * (c + 1) as f64).collect();
     let r: Vec<Requant> = sw.iter().map(|&s| rq(sx * s / sy, zy, 0, 255)).collect();
-    let g = QConvGeometry { strides: [2, 1], dilations: [1, 2], pads: [1, 0, 1, 1], groups };
+    let g = QConvGeometry {
+        strides: [2, 1],
+        dilations: [1, 2],
+        pads: [1, 0, 1, 1],
+        groups,
+    };
     let y = conv2d(x.view(), zx, k.view(), Some(&bias), &g, &r).unwrap();
     assert_eq!(y.dim(), (2, 4, 5, 6));
     let cin_g = cin / groups;
@@ -82,7 +99,8 @@ fn grouped_conv_matches_f64_reference_within_one_lsb() {
                     continue;
                 }
                 for c in 0..cin_g {
-                    let xv = (x[[b, iy as usize, ix as usize, grp * cin_g + c]] as i64 - zx) as f64 * sx;
+                    let xv =
+                        (x[[b, iy as usize, ix as usize, grp * cin_g + c]] as i64 - zx) as f64 * sx;
                     acc += xv * k[[i, j, c, oc]] as f64 * sw[oc];
                 }
             }
@@ -92,23 +110,53 @@ fn grouped_conv_matches_f64_reference_within_one_lsb() {
         nonzero += usize::from(q != 0 && q != 255);
     }
     assert!(worst <= 0.5 + 1e-6, "worst error {worst} LSB");
-    assert!(nonzero > 100, "the test must exercise the unsaturated range");
+    assert!(
+        nonzero > 100,
+        "the test must exercise the unsaturated range"
+    );
 }
 
 #[test]
 fn pools_match_reference() {
     let x = Array4::from_shape_vec((1, 4, 4, 2), codes(32, 4, 0, 255)).unwrap();
-    let g = QPoolGeometry { kernel: [2, 2], strides: [2, 2], pads: [0; 4], count_include_pad: false };
+    let g = QPoolGeometry {
+        kernel: [2, 2],
+        strides: [2, 2],
+        pads: [0; 4],
+        count_include_pad: false,
+    };
     let m = max_pool(x.view(), &g).unwrap();
-    assert_eq!(m[[0, 1, 1, 0]], *[x[[0, 2, 2, 0]], x[[0, 2, 3, 0]], x[[0, 3, 2, 0]], x[[0, 3, 3, 0]]].iter().max().unwrap());
+    assert_eq!(
+        m[[0, 1, 1, 0]],
+        *[
+            x[[0, 2, 2, 0]],
+            x[[0, 2, 3, 0]],
+            x[[0, 3, 2, 0]],
+            x[[0, 3, 3, 0]]
+        ]
+        .iter()
+        .max()
+        .unwrap()
+    );
     // Average with scale change 1/3 -> output in LSB of 1/3 of the input scale.
     let r = rq(3.0, 5, 0, 65535);
     let a = avg_pool(x.view(), 10, &g, &r).unwrap();
-    let s: i64 = [x[[0, 0, 0, 1]], x[[0, 0, 1, 1]], x[[0, 1, 0, 1]], x[[0, 1, 1, 1]]].iter().map(|&v| v as i64 - 10).sum();
+    let s: i64 = [
+        x[[0, 0, 0, 1]],
+        x[[0, 0, 1, 1]],
+        x[[0, 1, 0, 1]],
+        x[[0, 1, 1, 1]],
+    ]
+    .iter()
+    .map(|&v| v as i64 - 10)
+    .sum();
     let exact = s as f64 * 3.0 / 4.0 + 5.0;
     assert!((a[[0, 0, 0, 1]] as f64 - exact).abs() <= 0.5 + 1e-9);
     let gap = global_avg_pool(x.view(), 10, &r);
-    let s: i64 = (0..4).flat_map(|i| (0..4).map(move |j| (i, j))).map(|(i, j)| x[[0, i, j, 0]] as i64 - 10).sum();
+    let s: i64 = (0..4)
+        .flat_map(|i| (0..4).map(move |j| (i, j)))
+        .map(|(i, j)| x[[0, i, j, 0]] as i64 - 10)
+        .sum();
     assert!((gap[[0, 0, 0, 0]] as f64 - (s as f64 * 3.0 / 16.0 + 5.0)).abs() <= 0.5 + 1e-9);
 }
 
@@ -120,12 +168,21 @@ fn add_rescales_both_inputs_and_broadcasts() {
     let shift = 30;
     let ma = (sa / sy * (1u64 << shift) as f64).round() as i64;
     let mb = (sb / sy * (1u64 << shift) as f64).round() as i64;
-    let out = Requant { multiplier: 0, shift, zero_point: 60, lo: 0, hi: 255 };
+    let out = Requant {
+        multiplier: 0,
+        shift,
+        zero_point: 60,
+        lo: 0,
+        hi: 255,
+    };
     let y = add(a.view(), 3, ma, b.view(), 128, mb, 1, &out).unwrap();
     for ((idx, &q), &av) in y.indexed_iter().zip(a.iter()) {
         let bv = b[[idx[2]]];
         let exact = ((av - 3) as f64 * sa + (bv - 128) as f64 * sb) / sy + 60.0;
-        assert!((q as f64 - exact.clamp(0.0, 255.0)).abs() <= 0.5 + 1e-9, "{idx:?}");
+        assert!(
+            (q as f64 - exact.clamp(0.0, 255.0)).abs() <= 0.5 + 1e-9,
+            "{idx:?}"
+        );
     }
     let d = add(a.view(), 3, ma, b.view(), 128, mb, -1, &out).unwrap();
     assert_ne!(d, y);
@@ -135,7 +192,13 @@ fn add_rescales_both_inputs_and_broadcasts() {
 fn lut_maps_codes_and_rejects_out_of_table() {
     let table: Vec<i32> = (0..256).map(|i| 255 - i).collect();
     let x = ArrayD::from_shape_vec(IxDyn(&[3]), vec![0, 10, 255]).unwrap();
-    assert_eq!(lut(x.view(), 0, &table).unwrap().as_slice().unwrap(), &[255, 245, 0]);
+    assert_eq!(
+        lut(x.view(), 0, &table).unwrap().as_slice().unwrap(),
+        &[255, 245, 0]
+    );
     let bad = ArrayD::from_shape_vec(IxDyn(&[1]), vec![256]).unwrap();
-    assert!(lut(bad.view(), 0, &table).unwrap_err().message.contains("outside the table of 256"));
+    assert!(lut(bad.view(), 0, &table)
+        .unwrap_err()
+        .message
+        .contains("outside the table of 256"));
 }

@@ -593,9 +593,17 @@ impl Converter<'_> {
                 let layer = self.e.next_name("normalization");
                 let x = self.e.relayout_value(node, &pat.input, &v, &canonical(4))?;
                 let out_shape = permute(&self.e.shape(node, &pat.output)?, &canonical(4));
-                let list = |v: &[f64]| Attribute::Array(v.iter().map(|&x| Attribute::f64(x)).collect());
+                let list =
+                    |v: &[f64]| Attribute::Array(v.iter().map(|&x| Attribute::f64(x)).collect());
                 let attrs = vec![("mean", list(&mean)), ("std", list(&std))];
-                let res = self.e.layer("hl.normalization", &layer, &[x], &[out_shape], attrs, &names);
+                let res = self.e.layer(
+                    "hl.normalization",
+                    &layer,
+                    &[x],
+                    &[out_shape],
+                    attrs,
+                    &names,
+                );
                 self.e.bind(&pat.output, res[0], canonical(4));
                 self.finish_group(anchor, &pat.nodes, &layer);
                 Ok(())

@@ -260,7 +260,14 @@ impl Converter<'_> {
         }
         let layer = self.next_name("reshape");
         let name = self.g.ops[i].name_hint.clone();
-        let out = self.layer("hl.reshape", &layer, &[x], &[shape.to_vec()], vec![], &[&name]);
+        let out = self.layer(
+            "hl.reshape",
+            &layer,
+            &[x],
+            &[shape.to_vec()],
+            vec![],
+            &[&name],
+        );
         (out[0], Some(layer))
     }
 }

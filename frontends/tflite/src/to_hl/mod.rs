@@ -52,7 +52,13 @@ fn clean_name(name: Option<&str>) -> String {
     let clean: String = name
         .unwrap_or("")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if clean.is_empty() {
         "net".to_string()
@@ -116,7 +122,8 @@ pub fn convert(
         });
     }
     let out_types: Vec<Type> = results.iter().map(|&v| cx.m.value_type(v)).collect();
-    let ret = cx.m.create_op(OpSpec::new(builtin::RETURN).operands(&results));
+    let ret =
+        cx.m.create_op(OpSpec::new(builtin::RETURN).operands(&results));
     cx.m.append_op(block, ret);
     cx.m.set_attr(
         graph_op,
@@ -192,13 +199,7 @@ impl<'a> Converter<'a> {
     }
 
     /// An input or output layer for tensor `t` reading `x`.
-    fn io_layer(
-        &mut self,
-        op: &str,
-        prefix: &str,
-        t: TensorId,
-        x: ValueId,
-    ) -> (String, ValueId) {
+    fn io_layer(&mut self, op: &str, prefix: &str, t: TensorId, x: ValueId) -> (String, ValueId) {
         let layer = self.next_name(prefix);
         let name = self.g.tensors[t].name.clone();
         let ty = self.m.value_type(x);
@@ -320,13 +321,21 @@ impl<'a> Converter<'a> {
     /// Records operator `i` as dropped (no layer needed).
     pub fn dropped(&mut self, i: usize, why: &str) {
         let op = &self.g.ops[i];
-        self.report
-            .set(i, &op.name_hint, &op_type(op), NodeFate::Dropped, &[], Some(why));
+        self.report.set(
+            i,
+            &op.name_hint,
+            &op_type(op),
+            NodeFate::Dropped,
+            &[],
+            Some(why),
+        );
     }
 
     /// Names of operators `ops`, for locations.
     pub fn names(&self, ops: &[usize]) -> Vec<String> {
-        ops.iter().map(|&o| self.g.ops[o].name_hint.clone()).collect()
+        ops.iter()
+            .map(|&o| self.g.ops[o].name_hint.clone())
+            .collect()
     }
 }
 

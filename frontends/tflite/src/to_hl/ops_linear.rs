@@ -11,7 +11,13 @@ use super::{strs, Converter};
 use crate::graph::{Activation, OpKind, Padding, ReduceOp, TensorId};
 
 /// TensorFlow padding of one spatial axis: `(begin, end)`.
-pub(crate) fn tf_pads(padding: Padding, input: usize, k: usize, s: usize, d: usize) -> (usize, usize) {
+pub(crate) fn tf_pads(
+    padding: Padding,
+    input: usize,
+    k: usize,
+    s: usize,
+    d: usize,
+) -> (usize, usize) {
     match padding {
         Padding::Valid => (0, 0),
         Padding::Same => {
@@ -50,7 +56,12 @@ pub(crate) fn fused_act(a: Activation) -> Act {
 /// Transposes a row-major 4-D array of `shape` so that output axis `k` is input axis `perm[k]`.
 fn transpose4(data: &[f32], shape: [usize; 4], perm: [usize; 4]) -> Vec<f32> {
     let out_shape = perm.map(|p| shape[p]);
-    let strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
+    let strides = [
+        shape[1] * shape[2] * shape[3],
+        shape[2] * shape[3],
+        shape[3],
+        1,
+    ];
     let mut out = Vec::with_capacity(data.len());
     for a in 0..out_shape[0] {
         for b in 0..out_shape[1] {
@@ -96,7 +107,14 @@ impl Converter<'_> {
         let name = self.g.ops[i].name_hint.clone();
         let mut attrs = vec![("kind", Attribute::str(act.kind))];
         attrs.extend(act.params.iter().map(|&(k, v)| (k, Attribute::f64(v))));
-        let out = self.layer("hl.activation", &layer, &[x], &[shape.to_vec()], attrs, &[&name]);
+        let out = self.layer(
+            "hl.activation",
+            &layer,
+            &[x],
+            &[shape.to_vec()],
+            attrs,
+            &[&name],
+        );
         layers.push(layer);
         out[0]
     }
@@ -171,8 +189,22 @@ impl Converter<'_> {
             ));
         }
         let w = self.const_values(i, wt, "filter")?;
-        let (kh, kw, cout) = (w_shape[1], w_shape[2], if multiplier.is_some() { w_shape[3] } else { w_shape[0] });
-        let mut pads = window_pads(params.padding, &x_shape, [kh, kw], params.stride, params.dilation);
+        let (kh, kw, cout) = (
+            w_shape[1],
+            w_shape[2],
+            if multiplier.is_some() {
+                w_shape[3]
+            } else {
+                w_shape[0]
+            },
+        );
+        let mut pads = window_pads(
+            params.padding,
+            &x_shape,
+            [kh, kw],
+            params.stride,
+            params.dilation,
+        );
         let mut extra: Vec<(usize, &str)> = Vec::new();
         if let Some((more, pad_op)) = self.pad_folds.get(&xt).copied() {
             for (p, e) in pads.iter_mut().zip(more) {
@@ -195,7 +227,13 @@ impl Converter<'_> {
                     ));
                 }
                 let hwio = transpose4(&w, [cout, kh, kw, ci], [1, 2, 3, 0]);
-                ("hl.conv2d", "conv", [kh, kw, ci, cout], hwio, Some(cin / ci))
+                (
+                    "hl.conv2d",
+                    "conv",
+                    [kh, kw, ci, cout],
+                    hwio,
+                    Some(cin / ci),
+                )
             }
         };
         let tail = self.tail(params.activation, op.outputs[0]);
@@ -210,7 +248,17 @@ impl Converter<'_> {
         if let Some(g) = groups {
             attrs.push(("groups", Attribute::i64(g as i64)));
         }
-        self.weighted_layer(i, op_name, &layer, x, (&hwio_shape, &hwio), &bias, attrs, tail, &extra);
+        self.weighted_layer(
+            i,
+            op_name,
+            &layer,
+            x,
+            (&hwio_shape, &hwio),
+            &bias,
+            attrs,
+            tail,
+            &extra,
+        );
         Ok(())
     }
 
@@ -236,7 +284,10 @@ impl Converter<'_> {
         if cin != x_shape[3] {
             return Err(self.node_error(
                 i,
-                format!("filter {w_shape:?} does not fit input channels {}", x_shape[3]),
+                format!(
+                    "filter {w_shape:?} does not fit input channels {}",
+                    x_shape[3]
+                ),
             ));
         }
         let w = self.const_values(i, wt, "filter")?;
@@ -248,7 +299,11 @@ impl Converter<'_> {
             let out = y_shape[1 + a];
             if full >= out {
                 let total = full - out;
-                let begin = if padding == Padding::Same { total / 2 } else { 0 };
+                let begin = if padding == Padding::Same {
+                    total / 2
+                } else {
+                    0
+                };
                 pads[a] = begin;
                 pads[a + 2] = total - begin;
             } else {
@@ -266,7 +321,17 @@ impl Converter<'_> {
             ("pads", ints(&pads)),
             ("output_padding", ints(&out_pad)),
         ];
-        self.weighted_layer(i, "hl.deconv2d", &layer, x, (&[kh, kw, cin, cout], &hwio), &bias, attrs, tail, &[]);
+        self.weighted_layer(
+            i,
+            "hl.deconv2d",
+            &layer,
+            x,
+            (&[kh, kw, cin, cout], &hwio),
+            &bias,
+            attrs,
+            tail,
+            &[],
+        );
         Ok(())
     }
 
@@ -306,7 +371,14 @@ impl Converter<'_> {
         let loc = strs(&names);
         let k = self.constant(&layer, "kernel", &[cin, o], &kernel, true, &loc);
         let b = self.constant(&layer, "bias", &[o], &bias, true, &loc);
-        let res = self.layer("hl.dense", &layer, &[x, k, b], &[vec![n, o]], act.layer_attrs(), &loc)[0];
+        let res = self.layer(
+            "hl.dense",
+            &layer,
+            &[x, k, b],
+            &[vec![n, o]],
+            act.layer_attrs(),
+            &loc,
+        )[0];
         let mut layers: Vec<String> = pre.into_iter().collect();
         layers.push(layer.clone());
         let (res, post) = self.reshape_to(i, res, &out_shape);
@@ -360,13 +432,24 @@ impl Converter<'_> {
         if !max {
             attrs.push(("count_include_pad", Attribute::Bool(count_include_pad)));
         }
-        let res = self.layer(op_name, &layer, &[x], &[out_shape.clone()], attrs, &strs(&names))[0];
+        let res = self.layer(
+            op_name,
+            &layer,
+            &[x],
+            &[out_shape.clone()],
+            attrs,
+            &strs(&names),
+        )[0];
         let mut layers = vec![layer.clone()];
         let res = self.post_activation(i, p.activation, res, &out_shape, &mut layers);
         self.values.insert(out_t, res);
         self.converted(i, &layers);
         if let Some((_, pad_op)) = fold {
-            self.fused(&[pad_op], &layer, "zero PAD folded into the pooling's padding");
+            self.fused(
+                &[pad_op],
+                &layer,
+                "zero PAD folded into the pooling's padding",
+            );
         }
         Ok(())
     }
@@ -426,7 +509,12 @@ impl Converter<'_> {
     }
 
     /// Axes normalised to `0..rank`, sorted and deduplicated.
-    pub(crate) fn norm_axes(&self, i: usize, axes: &[i64], rank: usize) -> ConvertResult<Vec<usize>> {
+    pub(crate) fn norm_axes(
+        &self,
+        i: usize,
+        axes: &[i64],
+        rank: usize,
+    ) -> ConvertResult<Vec<usize>> {
         let mut out = axes
             .iter()
             .map(|&a| self.norm_axis(i, a, rank))

@@ -108,7 +108,14 @@ impl Converter<'_> {
         let mut attrs = vec![("kind", Attribute::str(act.kind))];
         attrs.extend(act.params.iter().map(|&(k, v)| (k, Attribute::f64(v))));
         let shape = self.shape(output);
-        let res = self.layer("hl.activation", &layer, &[x], &[shape], attrs, &strs(&names));
+        let res = self.layer(
+            "hl.activation",
+            &layer,
+            &[x],
+            &[shape],
+            attrs,
+            &strs(&names),
+        );
         self.values.insert(output, res[0]);
         self.converted(anchor, &[layer.clone()]);
         let others: Vec<usize> = ops.iter().copied().filter(|&o| o != anchor).collect();
@@ -120,7 +127,10 @@ impl Converter<'_> {
     pub(crate) fn activation_op(&mut self, i: usize) -> ConvertResult<()> {
         let op = &self.g.ops[i];
         let act = op_activation(self.g, op).ok_or_else(|| {
-            self.node_error(i, "only supported as part of the ABS -> SIGN -> MUL delta pattern")
+            self.node_error(
+                i,
+                "only supported as part of the ABS -> SIGN -> MUL delta pattern",
+            )
         })?;
         self.activation_layer(i, op.inputs[0], op.outputs[0], &act, &[i])
     }
@@ -139,7 +149,10 @@ impl Converter<'_> {
         if shape.len() > rank {
             return Err(self.node_error(
                 i,
-                format!("operand '{}' has a higher rank than the result", self.g.tensors[t].name),
+                format!(
+                    "operand '{}' has a higher rank than the result",
+                    self.g.tensors[t].name
+                ),
             ));
         }
         let lifted = lift(&shape, rank);
@@ -189,7 +202,14 @@ impl Converter<'_> {
         loc_ops.extend(&fused);
         let names = self.names(&loc_ops);
         let shape = self.shape(tensor);
-        let res = self.layer(op_name, &layer, &[a, bv], &[shape], act.layer_attrs(), &strs(&names));
+        let res = self.layer(
+            op_name,
+            &layer,
+            &[a, bv],
+            &[shape],
+            act.layer_attrs(),
+            &strs(&names),
+        );
         self.values.insert(tensor, res[0]);
         self.converted(i, &[layer.clone()]);
         self.fused(&fused, &layer, "activation fused into the preceding layer");
@@ -205,12 +225,21 @@ impl Converter<'_> {
         if inputs.len() < 2 {
             return Err(self.node_error(i, "ADD_N needs at least 2 inputs"));
         }
-        let layers: Vec<String> = (1..inputs.len()).map(|_| self.next_name("ew_add")).collect();
+        let layers: Vec<String> = (1..inputs.len())
+            .map(|_| self.next_name("ew_add"))
+            .collect();
         let mut acc = self.ew_operand(i, inputs[0], shape.len(), &layers[0], "a")?;
         for (layer, &t) in layers.iter().zip(&inputs[1..]) {
             let v = self.ew_operand(i, t, shape.len(), layer, "b")?;
             let attrs = Act::new("linear").layer_attrs();
-            acc = self.layer("hl.ew_add", layer, &[acc, v], &[shape.clone()], attrs, &[&name])[0];
+            acc = self.layer(
+                "hl.ew_add",
+                layer,
+                &[acc, v],
+                &[shape.clone()],
+                attrs,
+                &[&name],
+            )[0];
         }
         self.values.insert(out_t, acc);
         self.converted(i, &layers);
@@ -229,7 +258,14 @@ impl Converter<'_> {
         let layer = self.next_name("activation");
         let name = op.name_hint.clone();
         let x = self.value(i, xt)?;
-        let k = self.constant(&layer, "slope", &lift(&a_shape, shape.len()), &alpha, true, &[&name]);
+        let k = self.constant(
+            &layer,
+            "slope",
+            &lift(&a_shape, shape.len()),
+            &alpha,
+            true,
+            &[&name],
+        );
         let res = self.layer("hl.prelu", &layer, &[x, k], &[shape], vec![], &[&name]);
         self.values.insert(out_t, res[0]);
         self.converted(i, &[layer]);
@@ -251,12 +287,26 @@ impl Converter<'_> {
             let ones = vec![1; shape.len()];
             let b = self.constant(&layer, "b", &ones, &[beta], false, &[&name]);
             let attrs = Act::new("linear").layer_attrs();
-            x = self.layer("hl.ew_mult", &layer, &[x, b], &[shape.clone()], attrs, &[&name])[0];
+            x = self.layer(
+                "hl.ew_mult",
+                &layer,
+                &[x, b],
+                &[shape.clone()],
+                attrs,
+                &[&name],
+            )[0];
             layers.push(layer);
         }
         let layer = self.next_name("softmax");
         let axis = Attribute::i64(shape.len() as i64 - 1);
-        let res = self.layer("hl.softmax", &layer, &[x], &[shape], vec![("axis", axis)], &[&name]);
+        let res = self.layer(
+            "hl.softmax",
+            &layer,
+            &[x],
+            &[shape],
+            vec![("axis", axis)],
+            &[&name],
+        );
         layers.push(layer);
         self.values.insert(out_t, res[0]);
         self.converted(i, &layers);
@@ -277,7 +327,14 @@ impl Converter<'_> {
             ("axis", Attribute::i64(axis as i64)),
             ("keepdims", Attribute::Bool(false)),
         ];
-        let res = self.layer("hl.argmax", &layer, &[x], &[self.shape(out_t)], attrs, &[&name]);
+        let res = self.layer(
+            "hl.argmax",
+            &layer,
+            &[x],
+            &[self.shape(out_t)],
+            attrs,
+            &[&name],
+        );
         self.values.insert(out_t, res[0]);
         self.converted(i, &[layer]);
         Ok(())
@@ -298,7 +355,14 @@ impl Converter<'_> {
             ("axis", Attribute::i64(shape.len() as i64 - 1)),
             ("epsilon", Attribute::f64(1e-12)),
         ];
-        let res = self.layer("hl.l2_norm", &layer, &[x], &[shape.clone()], attrs, &[&name])[0];
+        let res = self.layer(
+            "hl.l2_norm",
+            &layer,
+            &[x],
+            &[shape.clone()],
+            attrs,
+            &[&name],
+        )[0];
         let mut layers = vec![layer];
         let res = self.post_activation(i, activation, res, &shape, &mut layers);
         self.values.insert(out_t, res);

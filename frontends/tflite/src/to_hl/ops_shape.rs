@@ -76,7 +76,8 @@ impl Converter<'_> {
             });
         if fold {
             let p = |a: usize, k: usize| paddings[a][k] as usize;
-            self.pad_folds.insert(out_t, ([p(1, 0), p(2, 0), p(1, 1), p(2, 1)], i));
+            self.pad_folds
+                .insert(out_t, ([p(1, 0), p(2, 0), p(1, 1), p(2, 1)], i));
             self.values.insert(out_t, x);
             return Ok(());
         }
@@ -89,7 +90,14 @@ impl Converter<'_> {
             ("mode", Attribute::str("constant")),
             ("value", Attribute::f64(f64::from(value))),
         ];
-        let res = self.layer("hl.pad", &layer, &[x], &[self.shape(out_t)], attrs, &[&name]);
+        let res = self.layer(
+            "hl.pad",
+            &layer,
+            &[x],
+            &[self.shape(out_t)],
+            attrs,
+            &[&name],
+        );
         self.values.insert(out_t, res[0]);
         self.converted(i, &[layer]);
         Ok(())
@@ -111,13 +119,27 @@ impl Converter<'_> {
             operands.push(match &self.g.tensors[t].data {
                 Some(d) => {
                     let s = self.shape(t);
-                    self.constant(&layer, &format!("input{k}"), &s, &d.to_f32(), false, &[&name])
+                    self.constant(
+                        &layer,
+                        &format!("input{k}"),
+                        &s,
+                        &d.to_f32(),
+                        false,
+                        &[&name],
+                    )
                 }
                 None => self.value(i, t)?,
             });
         }
         let attrs = vec![("axis", Attribute::i64(axis as i64))];
-        let res = self.layer("hl.concat", &layer, &operands, &[shape.clone()], attrs, &[&name])[0];
+        let res = self.layer(
+            "hl.concat",
+            &layer,
+            &operands,
+            &[shape.clone()],
+            attrs,
+            &[&name],
+        )[0];
         let mut layers = vec![layer];
         let res = self.post_activation(i, activation, res, &shape, &mut layers);
         self.values.insert(out_t, res);
@@ -168,7 +190,11 @@ impl Converter<'_> {
                 }
                 for a in 0..rank {
                     let b = begin[a];
-                    let e = if size[a] < 0 { shape[a] as i64 } else { b + size[a] };
+                    let e = if size[a] < 0 {
+                        shape[a] as i64
+                    } else {
+                        b + size[a]
+                    };
                     if b < 0 || e > shape[a] as i64 {
                         return Err(self.node_error(
                             i,
@@ -211,7 +237,11 @@ impl Converter<'_> {
                             format!("stride {s} on axis {a}: only positive strides are supported"),
                         ));
                     }
-                    let b = if bit(*begin_mask) { 0 } else { clamp_index(begin[a], shape[a]) };
+                    let b = if bit(*begin_mask) {
+                        0
+                    } else {
+                        clamp_index(begin[a], shape[a])
+                    };
                     let e = if bit(*shrink_axis_mask) {
                         b + 1
                     } else if bit(*end_mask) {
@@ -223,7 +253,11 @@ impl Converter<'_> {
                     };
                     plan.starts[a] = b;
                     plan.ends[a] = e.max(b);
-                    plan.steps[a] = if bit(*shrink_axis_mask) { 1 } else { s as usize };
+                    plan.steps[a] = if bit(*shrink_axis_mask) {
+                        1
+                    } else {
+                        s as usize
+                    };
                 }
             }
             OpKind::Gather { axis, batch_dims } => {
@@ -234,12 +268,7 @@ impl Converter<'_> {
                 let idx_t = op.inputs[1];
                 let idx: Vec<i64> = match &self.g.tensors[idx_t].data {
                     Some(TensorData::Int(v)) => v.clone(),
-                    _ => {
-                        return Err(self.node_error(
-                            i,
-                            "GATHER indices must be constant integers",
-                        ))
-                    }
+                    _ => return Err(self.node_error(i, "GATHER indices must be constant integers")),
                 };
                 let idx: Vec<usize> = idx
                     .iter()
@@ -249,10 +278,16 @@ impl Converter<'_> {
                         (0..d).contains(&n).then_some(n as usize)
                     })
                     .collect::<Option<_>>()
-                    .ok_or_else(|| self.node_error(i, format!("GATHER indices {idx:?} out of range")))?;
-                let step = if idx.len() > 1 { idx[1] as i64 - idx[0] as i64 } else { 1 };
-                let arithmetic = step > 0
-                    && idx.windows(2).all(|w| w[1] as i64 - w[0] as i64 == step);
+                    .ok_or_else(|| {
+                        self.node_error(i, format!("GATHER indices {idx:?} out of range"))
+                    })?;
+                let step = if idx.len() > 1 {
+                    idx[1] as i64 - idx[0] as i64
+                } else {
+                    1
+                };
+                let arithmetic =
+                    step > 0 && idx.windows(2).all(|w| w[1] as i64 - w[0] as i64 == step);
                 if idx.is_empty() || !arithmetic {
                     return Err(self.node_error(
                         i,
@@ -352,7 +387,14 @@ impl Converter<'_> {
         let layer = self.next_name("transpose");
         let name = op.name_hint.clone();
         let attrs = vec![("perm", ints(&p))];
-        let res = self.layer("hl.transpose", &layer, &[x], &[self.shape(out_t)], attrs, &[&name]);
+        let res = self.layer(
+            "hl.transpose",
+            &layer,
+            &[x],
+            &[self.shape(out_t)],
+            attrs,
+            &[&name],
+        );
         self.values.insert(out_t, res[0]);
         self.converted(i, &[layer]);
         Ok(())
@@ -407,7 +449,14 @@ impl Converter<'_> {
         if let Some(n) = nearest {
             attrs.push(("nearest_mode", Attribute::str(n)));
         }
-        let res = self.layer("hl.resize", &layer, &[x], &[self.shape(out_t)], attrs, &[&name]);
+        let res = self.layer(
+            "hl.resize",
+            &layer,
+            &[x],
+            &[self.shape(out_t)],
+            attrs,
+            &[&name],
+        );
         self.values.insert(out_t, res[0]);
         self.converted(i, &[layer]);
         Ok(())

@@ -59,7 +59,8 @@ fn erf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let y = 1.0 - poly * (-x * x).exp();
     if x < 0.0 {
         -y
@@ -198,7 +199,9 @@ impl Candidate<'_> {
             ("silu", |x| x * sigmoid(x)),
             ("gelu", |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt()))),
             ("gelu_tanh", |x| {
-                0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
+                0.5 * x
+                    * (1.0
+                        + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
             }),
             ("mish", |x| x * softplus(x).tanh()),
             ("hardswish", |x| x * (x + 3.0).clamp(0.0, 6.0) / 6.0),
@@ -218,7 +221,11 @@ impl Candidate<'_> {
         // hardsigmoid: clamp(alpha * x + beta, 0, 1), fitted around 0.
         if let (Some(b), Some(lo), Some(hi)) = (self.eval(0.0), self.eval(-0.25), self.eval(0.25)) {
             let alpha = (hi - lo) / 0.5;
-            if alpha > 0.0 && b > 0.0 && b < 1.0 && self.equals(SAMPLES, |x| (alpha * x + b).clamp(0.0, 1.0)) {
+            if alpha > 0.0
+                && b > 0.0
+                && b < 1.0
+                && self.equals(SAMPLES, |x| (alpha * x + b).clamp(0.0, 1.0))
+            {
                 return Some(Act::with("hardsigmoid", &[("alpha", alpha), ("beta", b)]));
             }
         }
@@ -231,7 +238,11 @@ impl Candidate<'_> {
         // clip: clamp(x, lo, hi) with bounds read far outside.
         if let (Some(lo), Some(hi)) = (self.eval(-1e30), self.eval(1e30)) {
             let mut at = SAMPLES.to_vec();
-            at.extend([lo, hi, (lo + hi) / 2.0].iter().filter(|v| v.is_finite() && v.abs() < 1e20));
+            at.extend(
+                [lo, hi, (lo + hi) / 2.0]
+                    .iter()
+                    .filter(|v| v.is_finite() && v.abs() < 1e20),
+            );
             if lo < hi && self.equals(&at, |x| x.clamp(lo, hi)) {
                 let bound = |v: f64| v.clamp(f64::from(f32::MIN), f64::from(f32::MAX));
                 return Some(if lo == 0.0 && hi == 6.0 {
@@ -277,7 +288,9 @@ fn closed_group(
             return None;
         }
         let out = op.outputs[0];
-        if i != anchor && (outputs.contains(&out) || !consumers[out].iter().all(|c| group.contains(c))) {
+        if i != anchor
+            && (outputs.contains(&out) || !consumers[out].iter().all(|c| group.contains(c)))
+        {
             return None;
         }
     }
@@ -334,7 +347,13 @@ pub(crate) fn find(g: &TfliteGraph, sel: &Selection) -> Patterns {
             if best.as_ref().is_some_and(|b| b.0.len() >= group.len()) {
                 continue;
             }
-            if let Some(act) = (Candidate { g, group: &group, x }).identify() {
+            if let Some(act) = (Candidate {
+                g,
+                group: &group,
+                x,
+            })
+            .identify()
+            {
                 best = Some((group, x, act));
             }
         }

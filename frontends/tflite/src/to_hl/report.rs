@@ -90,7 +90,13 @@ impl ReportBuilder {
             .get(&index)
             .map(|e| e.layers.clone())
             .unwrap_or_default();
-        all.extend(layers.iter().filter(|l| !all.contains(l)).cloned().collect::<Vec<_>>());
+        all.extend(
+            layers
+                .iter()
+                .filter(|l| !all.contains(l))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         self.entries.insert(
             index,
             NodeReport {

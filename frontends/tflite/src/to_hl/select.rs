@@ -49,7 +49,11 @@ pub(crate) fn producers(g: &TfliteGraph) -> Vec<Option<usize>> {
 }
 
 /// Selects the operators between `start` and `end` names (empty = graph inputs / outputs).
-pub(crate) fn select(g: &TfliteGraph, start: &[String], end: &[String]) -> ConvertResult<Selection> {
+pub(crate) fn select(
+    g: &TfliteGraph,
+    start: &[String],
+    end: &[String],
+) -> ConvertResult<Selection> {
     let producer = producers(g);
     let outputs: Vec<TensorId> = if end.is_empty() {
         g.outputs.clone()
@@ -59,23 +63,30 @@ pub(crate) fn select(g: &TfliteGraph, start: &[String], end: &[String]) -> Conve
             .collect::<ConvertResult<_>>()?
     };
     let mut start_ops = BTreeSet::new();
-    let mut cut: Vec<TensorId> = Vec::new();
+    let mut start_tensors = Vec::new();
     for name in start {
         let t = resolve(g, "start", name)?;
         match producer[t] {
             Some(p) => {
                 start_ops.insert(p);
-                for &i in &g.ops[p].inputs {
-                    if g.tensors[i].data.is_none() && !cut.contains(&i) {
-                        cut.push(i);
-                    }
-                }
             }
-            None if g.tensors[t].data.is_none() => cut.push(t),
+            None if g.tensors[t].data.is_none() => start_tensors.push(t),
             None => {
                 return Err(ConvertError::Selection(format!(
                     "start node '{name}' is a constant, not run-time data"
                 )))
+            }
+        }
+    }
+    // Inputs of start operators become graph inputs unless another start operator (or its
+    // descendants) computes them: start names may follow each other.
+    let downstream = descendants(g, &start_ops);
+    let mut cut: Vec<TensorId> = start_tensors;
+    for &p in &start_ops {
+        for &i in &g.ops[p].inputs {
+            let inside = producer[i].is_some_and(|q| downstream[q]);
+            if g.tensors[i].data.is_none() && !inside && !cut.contains(&i) {
+                cut.push(i);
             }
         }
     }
@@ -113,7 +124,11 @@ pub(crate) fn select(g: &TfliteGraph, start: &[String], end: &[String]) -> Conve
         }
     }
     // Graph inputs: the cut tensors in start-name order, then original inputs still reached.
-    let mut inputs: Vec<TensorId> = cut.iter().copied().filter(|t| reached.contains(t)).collect();
+    let mut inputs: Vec<TensorId> = cut
+        .iter()
+        .copied()
+        .filter(|t| reached.contains(t))
+        .collect();
     for &i in &g.inputs {
         if reached.contains(&i) && !inputs.contains(&i) {
             inputs.push(i);
@@ -130,6 +145,19 @@ pub(crate) fn select(g: &TfliteGraph, start: &[String], end: &[String]) -> Conve
         inputs,
         outputs,
     })
+}
+
+/// Operators computed from `roots` (the roots included).
+fn descendants(g: &TfliteGraph, roots: &BTreeSet<usize>) -> Vec<bool> {
+    let mut mark = vec![false; g.ops.len()];
+    let mut made: BTreeSet<TensorId> = BTreeSet::new();
+    for (i, op) in g.ops.iter().enumerate() {
+        if roots.contains(&i) || op.inputs.iter().any(|t| made.contains(t)) {
+            mark[i] = true;
+            made.extend(op.outputs.iter().copied());
+        }
+    }
+    mark
 }
 
 /// Fails with every kept operator in `bad` (operator index, reason), plus suggested cuts.
@@ -210,7 +238,10 @@ fn suggest_cuts(g: &TfliteGraph, sel: &Selection, bad: &[usize]) -> (Vec<String>
     let mut end = Vec::new();
     let mut start = Vec::new();
     for (i, op) in g.ops.iter().enumerate().filter(|(i, _)| sel.kept[*i]) {
-        let feeds_bad = op.outputs.iter().any(|&o| consumers[o].iter().any(|&c| below[c]));
+        let feeds_bad = op
+            .outputs
+            .iter()
+            .any(|&o| consumers[o].iter().any(|&c| below[c]));
         let is_output = op.outputs.iter().any(|o| sel.outputs.contains(o));
         if !below[i] && (feeds_bad || is_output) {
             end.push(op.name_hint.clone());

@@ -222,7 +222,10 @@ fn channel_values(g: &GraphView, name: &str, c: usize) -> Option<Vec<f64>> {
         return Some(vec![values[0]; c]);
     }
     let off = 4usize.checked_sub(s.len())?;
-    let per_channel = s.iter().enumerate().all(|(i, &d)| if i + off == 1 { d == c } else { d == 1 });
+    let per_channel = s
+        .iter()
+        .enumerate()
+        .all(|(i, &d)| if i + off == 1 { d == c } else { d == 1 });
     per_channel.then_some(values)
 }
 
