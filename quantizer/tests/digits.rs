@@ -47,7 +47,7 @@ fn quantized_accuracy(p: Precision) -> (f64, f64) {
     );
     let float = hailo_interp::Interpreter::new(&m, "main")
         .expect("prepares")
-        .run(&[x.clone()])
+        .run(std::slice::from_ref(&x))
         .expect("runs");
     let calib = npz("digits_calib.npz", "x_nhwc");
     let cfg = QuantConfig {

@@ -84,7 +84,7 @@ extern "C" {
 fn memory(interp: &Interpreter, x: &ArrayD<f32>) -> Option<(f64, f64)> {
     let mut sizes = Vec::new();
     interp
-        .run_observed(&[x.clone()], &mut |o| {
+        .run_observed(std::slice::from_ref(x), &mut |o| {
             sizes.push(o.value.len() * 4);
             Ok(())
         })
@@ -98,7 +98,7 @@ fn memory(interp: &Interpreter, x: &ArrayD<f32>) -> Option<(f64, f64)> {
     }
     // Writing 5 to clear_refs resets VmHWM to the current resident size.
     std::fs::write("/proc/self/clear_refs", "5").ok()?;
-    interp.run(&[x.clone()]).ok()?;
+    interp.run(std::slice::from_ref(x)).ok()?;
     let mib = |b: f64| b / (1024.0 * 1024.0);
     Some((
         mib(status_kib("VmHWM:")? as f64 * 1024.0),
@@ -141,7 +141,7 @@ fn memory_of(model: &str) {
 fn profile(interp: &Interpreter, x: &ArrayD<f32>) -> Vec<(String, f64)> {
     let mut per_op: Vec<(String, f64)> = Vec::new();
     let mut last = Instant::now();
-    let _ = interp.run_observed(&[x.clone()], &mut |o| {
+    let _ = interp.run_observed(std::slice::from_ref(x), &mut |o| {
         let now = Instant::now();
         let ms = (now - last).as_secs_f64() * 1e3;
         last = now;

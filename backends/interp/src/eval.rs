@@ -226,10 +226,8 @@ fn split(
 fn reshape(x: ArrayD<f32>, shape: &[usize]) -> Result<ArrayD<f32>, KernelError> {
     let inner: usize = shape.iter().skip(1).product();
     let mut target = shape.to_vec();
-    if let Some(first) = target.first_mut() {
-        if inner > 0 {
-            *first = x.len() / inner;
-        }
+    if let (Some(first), Some(n)) = (target.first_mut(), x.len().checked_div(inner)) {
+        *first = n;
     }
     let from = x.shape().to_vec();
     x.into_shape_with_order(IxDyn(&target))

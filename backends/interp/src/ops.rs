@@ -382,7 +382,7 @@ fn slice(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
 
 fn normalization(r: &OpReader) -> Result<OpKind, InterpError> {
     let (mean, std) = (r.f64s("mean")?, r.f64s("std")?);
-    if mean.len() != std.len() || std.iter().any(|&s| s == 0.0) {
+    if mean.len() != std.len() || std.contains(&0.0) {
         return Err(r.err(format!(
             "mean {mean:?} and std {std:?} must have equal lengths and non-zero std"
         )));

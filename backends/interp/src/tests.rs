@@ -154,7 +154,7 @@ fn batched_run_equals_per_sample_runs() {
     let out = interp.run(&[batch]).expect("runs");
     assert_eq!(out[0].shape(), &[3, 1, 1, 1]);
     for (i, x) in samples.iter().enumerate() {
-        let single = interp.run(&[x.clone()]).expect("runs");
+        let single = interp.run(std::slice::from_ref(x)).expect("runs");
         assert_eq!(out[0][[i, 0, 0, 0]], single[0][[0, 0, 0, 0]]);
     }
 }

@@ -152,9 +152,9 @@ fn nearest_u8_i8_pow2(t: f64) -> i64 {
         }
     }
     if t < 0.0 {
-        -best.min(128 * 255 << 15)
+        -best.min((128 * 255) << 15)
     } else {
-        best.min(127 * 255 << 15)
+        best.min((127 * 255) << 15)
     }
 }
 

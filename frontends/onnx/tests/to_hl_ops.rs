@@ -335,3 +335,59 @@ fn input_format_nhwc_keeps_axes() {
     let c = convert(&model, &opts).expect("converts");
     assert_eq!(c.inputs()[0].shape, vec![1, 4, 4, 3]);
 }
+
+#[test]
+fn matmul_of_sequence_with_constant_is_a_1x1_conv() {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 5, 3])
+        .initializer(
+            "w",
+            &tensor_f32(&[3, 2], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        )
+        .initializer("bias", &tensor_f32(&[2], vec![0.5, -0.5]))
+        .node("MatMul", "mm", &["x", "w"], &["m"], &[])
+        .node("Add", "add", &["m", "bias"], &["a"], &[])
+        .node("Relu", "relu", &["a"], &["y"], &[])
+        .output("y", &[1, 5, 2]);
+    let (c, text) = run(&b);
+    has(
+        &text,
+        r#"hl.reshape %0 {layer = "reshape1"} : tensor<1x1x5x3xf32>"#,
+    );
+    has(&text, r#"activation = "relu""#);
+    has(&text, r#"loc(fused["mm", "add", "relu"])"#);
+    has(
+        &text,
+        r#"hl.reshape %4 {layer = "reshape2"} : tensor<1x5x2xf32>"#,
+    );
+    assert_eq!(blob(&c, "conv1.kernel"), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(blob(&c, "conv1.bias"), vec![0.5, -0.5]);
+    assert_eq!(c.report.nodes[0].layers, ["reshape1", "conv1", "reshape2"]);
+}
+
+#[test]
+fn conv_transpose_groups_kernel_layout_and_output_shape_pads() {
+    // Cin 2, groups 2, Cout/g 1: W[ci, 0, 0, 0] = ci + 1 → kernel [1, 1, 1, 2] = [1, 2].
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 2, 3, 3])
+        .initializer("w", &tensor_f32(&[2, 1, 1, 1], vec![1.0, 2.0]))
+        .node(
+            "ConvTranspose",
+            "up",
+            &["x", "w"],
+            &["y"],
+            &[
+                ("group", A::Int(2)),
+                ("strides", A::Ints(vec![2, 2])),
+                ("output_shape", A::Ints(vec![6, 6])),
+            ],
+        )
+        .output("y", &[1, 2, 6, 6]);
+    let (c, text) = run(&b);
+    // total padding = 2 * (3 - 1) + 1 - 6 = -1 → 0: no padding.
+    has(
+        &text,
+        r#"hl.deconv2d %0, %1, %2 {activation = "linear", dilations = [1, 1], groups = 2, layer = "deconv1", output_padding = [0, 0], pads = [0, 0, 0, 0], strides = [2, 2]}"#,
+    );
+    assert_eq!(blob(&c, "deconv1.kernel"), vec![1.0, 2.0]);
+}

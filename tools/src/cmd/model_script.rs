@@ -35,6 +35,27 @@ struct CheckArgs {
     /// Print every warning, not only the first of each kind per file.
     #[arg(long)]
     all_warnings: bool,
+    /// Resolve layer names and `from_tf(...)` against this model's layers and original names.
+    #[arg(long)]
+    har: Option<PathBuf>,
+}
+
+/// The layer names (`<net>/<layer>`) and original-name map of a HAR's model.
+fn har_layers(path: &std::path::Path) -> Result<(Vec<String>, BTreeMap<String, String>), String> {
+    let ctx = crate::context::full_context(false);
+    let (m, _) = hailo_har::read_har(path, &ctx).map_err(|e| format!("{}: {e}", path.display()))?;
+    let net = hailo_har::summarize(&m).net_name;
+    let mut layers = Vec::new();
+    let mut original = BTreeMap::new();
+    for op in m.walk(m.top()) {
+        let Some(layer) = m.attr(op, "layer").and_then(hailo_ir::Attribute::as_str) else { continue };
+        let full = format!("{net}/{layer}");
+        for name in m.op(op).loc.names() {
+            original.entry(name.to_owned()).or_insert_with(|| full.clone());
+        }
+        layers.push(full);
+    }
+    Ok((layers, original))
 }
 
 pub fn run(args: Args, quiet: bool) -> ExitCode {
@@ -57,6 +78,16 @@ fn check_files(args: &CheckArgs, quiet: bool, out: &mut impl Write) -> std::io::
         strict: args.strict,
     };
     let mut all_ok = true;
+    let model = match &args.har {
+        Some(har) => match har_layers(har) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                writeln!(out, "error: cannot read the HAR: {e}")?;
+                return Ok(false);
+            }
+        },
+        None => None,
+    };
     for path in &args.scripts {
         let text = match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -83,7 +114,11 @@ fn check_files(args: &CheckArgs, quiet: bool, out: &mut impl Write) -> std::io::
             }
         };
         let src = SourceFile::new(path.display().to_string(), text);
-        let checked = check_source(&src, options);
+        let mut checked = check_source(&src, options);
+        if let Some((layers, original)) = &model {
+            let (_, unresolved) = hailo_alls::LayerScope::new(layers, original).resolve_script(&checked.script);
+            checked.diagnostics.extend(unresolved);
+        }
         write_diagnostics(&src, &checked.diagnostics, args.all_warnings, out)?;
         if !quiet {
             writeln!(
@@ -151,6 +186,7 @@ mod tests {
             scripts,
             strict,
             all_warnings: false,
+            har: None,
         };
         let mut out = Vec::new();
         let ok = check_files(&args, false, &mut out).expect("write to memory");

@@ -291,10 +291,11 @@ impl Converter<'_> {
                 let full = strides[a] * (x_shape[2 + a] - 1) + out_pad[a] + ek;
                 let total = full.saturating_sub(y_shape[2 + a]);
                 let small = total / 2;
-                let (b, e) = if auto == "SAME_LOWER" {
-                    (total - small, small)
-                } else {
+                // ONNX ConvTranspose: only SAME_UPPER puts the extra pixel at the end.
+                let (b, e) = if auto == "SAME_UPPER" {
                     (small, total - small)
+                } else {
+                    (total - small, small)
                 };
                 pads[a] = b;
                 pads[a + 2] = e;
@@ -356,6 +357,9 @@ impl Converter<'_> {
         }
         if !b_const {
             return Err(node_error(node, "Gemm with a run-time B is not supported"));
+        }
+        if node.op_type == "MatMul" && matches!(a_shape.len(), 3 | 4) {
+            return self.matmul_as_conv(i);
         }
         if a_shape.len() != 2 {
             return Err(node_error(
@@ -452,6 +456,102 @@ impl Converter<'_> {
         let t = self.e.model.constant(other)?;
         let shape = t.shape();
         (t.len() == cout && shape.last() == Some(&cout)).then(|| (c, t.to_f32()))
+    }
+
+    /// `MatMul` of rank-3/4 data `[.., T, C]` with a constant `[C, D]`: a 1x1 convolution over
+    /// the data held in ONNX order (rank 3 gets a unit H axis), with a following bias `Add`,
+    /// BatchNorm and activation folded as for dense layers.
+    fn matmul_as_conv(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let a_shape = self.e.input_shape(node, 0)?;
+        let w = self.const_input(node, 1)?;
+        if w.ndim() != 2 || w.shape()[0] != a_shape[a_shape.len() - 1] {
+            return Err(node_error(
+                node,
+                "the constant matrix must be [C, D] with C the data's last dimension",
+            ));
+        }
+        let (cin, cout) = (w.shape()[0], w.shape()[1]);
+        let mut kernel = w
+            .into_shape_with_order(IxDyn(&[1, 1, cin, cout]))
+            .map_err(|e| node_error(node, e.to_string()))?;
+        let mut bias = vec![0.0f32; cout];
+        let mut fused: Vec<(usize, &'static str)> = Vec::new();
+        let mut out = node.outputs[0].clone();
+        if let Some((add, c)) = self.take_bias_add(&out, cout) {
+            add_bias(self.g.node(add), &mut bias, &c, 1.0)?;
+            fused.push((add, "bias Add folded into the convolution"));
+            self.done[add] = true;
+            out = self.g.node(add).outputs[0].clone();
+        }
+        let (tensor, act, tail) = self.fold_tail(&out, &mut kernel, 3, &mut bias)?;
+        fused.extend(tail);
+        let rank = a_shape.len();
+        let ident: Vec<usize> = (0..rank).collect();
+        let as4 = |s: &[usize]| {
+            if s.len() == 3 {
+                vec![s[0], 1, s[1], s[2]]
+            } else {
+                s.to_vec()
+            }
+        };
+        let x = self.e.input_in(node, 0, &ident)?;
+        let x = if rank == 3 {
+            let layer = self.e.next_name("reshape");
+            self.e.report.add_layer(&node.name, &node.op_type, &layer);
+            self.e.layer(
+                "hl.reshape",
+                &layer,
+                &[x],
+                &[as4(&a_shape)],
+                vec![],
+                &[&node.name],
+            )[0]
+        } else {
+            x
+        };
+        let layer = self.e.next_name("conv");
+        let loc = self
+            .g
+            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let k = self.e.constant(&layer, "kernel", &kernel, true, &loc);
+        let b = self
+            .e
+            .constant(&layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
+        let out_shape = self.e.shape(node, &tensor)?;
+        let mut attrs = vec![
+            ("strides", ints(&[1, 1])),
+            ("dilations", ints(&[1, 1])),
+            ("padding", Attribute::str("EXPLICIT")),
+            ("pads", ints(&[0, 0, 0, 0])),
+            ("groups", Attribute::i64(1)),
+        ];
+        attrs.extend(act_attrs(&act));
+        let mut y = self.e.layer(
+            "hl.conv2d",
+            &layer,
+            &[x, k, b],
+            &[as4(&out_shape)],
+            attrs,
+            &loc,
+        )[0];
+        self.e.report.add_layer(&node.name, &node.op_type, &layer);
+        if rank == 3 {
+            let back = self.e.next_name("reshape");
+            self.e.report.add_layer(&node.name, &node.op_type, &back);
+            y = self.e.layer(
+                "hl.reshape",
+                &back,
+                &[y],
+                std::slice::from_ref(&out_shape),
+                vec![],
+                &[&node.name],
+            )[0];
+        }
+        self.e.bind(&tensor, y, ident);
+        self.converted(i, &[]);
+        self.report_fused(&fused, &layer);
+        Ok(())
     }
 
     fn matmul(&mut self, i: usize) -> ConvertResult<()> {

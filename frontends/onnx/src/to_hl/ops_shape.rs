@@ -68,6 +68,7 @@ impl Converter<'_> {
             && in_shape.len() > 2
             && in_shape[0] == out_shape[0]
             && v.flat_order.is_none()
+            && v.perm.first() == Some(&0)
             && !self.g.is_graph_output(out)
             && self.g.consumers(out).iter().all(|&c| {
                 let n = self.g.node(c);

@@ -220,7 +220,7 @@ impl Converter<'_> {
             Some(_) => ("hl.conv2d", "conv", [kh, kw, 1, cout], w, Some(cin)),
             None => {
                 let ci = w_shape[3];
-                if ci == 0 || cin % ci != 0 || cout % (cin / ci) != 0 {
+                if ci == 0 || !cin.is_multiple_of(ci) || cout % (cin / ci) != 0 {
                     return Err(self.node_error(
                         i,
                         format!("filter {w_shape:?} does not fit input channels {cin}"),
@@ -347,7 +347,7 @@ impl Converter<'_> {
         };
         let w = self.const_values(i, wt, "weights")?;
         let numel = self.g.tensors[xt].num_elements();
-        if cin == 0 || numel % cin != 0 {
+        if cin == 0 || !numel.is_multiple_of(cin) {
             return Err(self.node_error(
                 i,
                 format!("input {:?} does not flatten to [-1, {cin}]", self.shape(xt)),
@@ -436,7 +436,7 @@ impl Converter<'_> {
             op_name,
             &layer,
             &[x],
-            &[out_shape.clone()],
+            std::slice::from_ref(&out_shape),
             attrs,
             &strs(&names),
         )[0];

@@ -117,7 +117,7 @@ impl Converter<'_> {
             &strs(&names),
         );
         self.values.insert(output, res[0]);
-        self.converted(anchor, &[layer.clone()]);
+        self.converted(anchor, std::slice::from_ref(&layer));
         let others: Vec<usize> = ops.iter().copied().filter(|&o| o != anchor).collect();
         let why = format!("part of a subgraph recognised as a {} activation", act.kind);
         self.fused(&others, &layer, &why);
@@ -211,7 +211,7 @@ impl Converter<'_> {
             &strs(&names),
         );
         self.values.insert(tensor, res[0]);
-        self.converted(i, &[layer.clone()]);
+        self.converted(i, std::slice::from_ref(&layer));
         self.fused(&fused, &layer, "activation fused into the preceding layer");
         Ok(())
     }
@@ -236,7 +236,7 @@ impl Converter<'_> {
                 "hl.ew_add",
                 layer,
                 &[acc, v],
-                &[shape.clone()],
+                std::slice::from_ref(&shape),
                 attrs,
                 &[&name],
             )[0];
@@ -291,7 +291,7 @@ impl Converter<'_> {
                 "hl.ew_mult",
                 &layer,
                 &[x, b],
-                &[shape.clone()],
+                std::slice::from_ref(&shape),
                 attrs,
                 &[&name],
             )[0];
@@ -359,7 +359,7 @@ impl Converter<'_> {
             "hl.l2_norm",
             &layer,
             &[x],
-            &[shape.clone()],
+            std::slice::from_ref(&shape),
             attrs,
             &[&name],
         )[0];

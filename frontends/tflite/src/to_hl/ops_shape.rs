@@ -136,7 +136,7 @@ impl Converter<'_> {
             "hl.concat",
             &layer,
             &operands,
-            &[shape.clone()],
+            std::slice::from_ref(&shape),
             attrs,
             &[&name],
         )[0];
