@@ -9,7 +9,9 @@
 //!   (which is also how fused ReLU/ReLU6 are expressed);
 //! - `q.ew_add` / `q.ew_sub` rescale both inputs with `multiplier = [ma, mb]` and one `shift`;
 //! - `q.avgpool` / `q.global_avgpool` rescale the window sum with `multiplier`/`shift` and
-//!   divide by the window size; `q.maxpool`, `q.concat`, `q.reshape` move codes unchanged;
+//!   divide by the window size; `q.maxpool`, `q.concat`, `q.reshape` and `q.resize`
+//!   (nearest neighbour, `hl.resize`'s `coordinate` / `nearest_mode` attributes) move codes
+//!   unchanged;
 //! - `q.lut` maps every input code to an output code (`table`, one entry per input code);
 //! - `q.quantize` / `q.dequantize` cross between f32 and codes at the graph boundary, and
 //!   `q.requantize` changes scale and zero point.
@@ -35,6 +37,7 @@ pub const GLOBAL_AVGPOOL: &str = "q.global_avgpool";
 pub const CONCAT: &str = "q.concat";
 pub const RESHAPE: &str = "q.reshape";
 pub const LUT: &str = "q.lut";
+pub const RESIZE: &str = "q.resize";
 
 pub fn defs() -> Vec<OpDef> {
     let p = Traits::PURE;
@@ -53,6 +56,7 @@ pub fn defs() -> Vec<OpDef> {
         OpDef::new(GLOBAL_AVGPOOL, "integer global average pooling", p).verify(v_avg),
         OpDef::new(CONCAT, "concatenation of same-typed codes", p).verify(v_same_type),
         OpDef::new(RESHAPE, "reshape of codes", p).verify(v_same_type),
+        OpDef::new(RESIZE, "nearest-neighbour resize of codes", p).verify(v_same_type),
         OpDef::new(LUT, "table lookup: one output code per input code", p).verify(v_lut),
     ]
 }

@@ -367,10 +367,13 @@ fn matmul_of_sequence_with_constant_is_a_1x1_conv() {
 
 #[test]
 fn conv_transpose_groups_kernel_layout_and_output_shape_pads() {
-    // Cin 2, groups 2, Cout/g 1: W[ci, 0, 0, 0] = ci + 1 → kernel [1, 1, 1, 2] = [1, 2].
+    // Cin 2, groups 2, Cout/g 1, 2x2 kernel: W[ci, 0, y, x] = 4 ci + 2 y + x.
     let mut b = ModelBuilder::new(13);
     b.input("x", &[1, 2, 3, 3])
-        .initializer("w", &tensor_f32(&[2, 1, 1, 1], vec![1.0, 2.0]))
+        .initializer(
+            "w",
+            &tensor_f32(&[2, 1, 2, 2], (0..8).map(|v| v as f32).collect()),
+        )
         .node(
             "ConvTranspose",
             "up",
@@ -379,15 +382,17 @@ fn conv_transpose_groups_kernel_layout_and_output_shape_pads() {
             &[
                 ("group", A::Int(2)),
                 ("strides", A::Ints(vec![2, 2])),
-                ("output_shape", A::Ints(vec![6, 6])),
+                ("output_shape", A::Ints(vec![5, 5])),
             ],
         )
-        .output("y", &[1, 2, 6, 6]);
+        .output("y", &[1, 2, 5, 5]);
     let (c, text) = run(&b);
-    // total padding = 2 * (3 - 1) + 1 - 6 = -1 → 0: no padding.
+    // Full size 2 * (3 - 1) + 2 = 6, total padding 1: without SAME_UPPER the extra pixel is
+    // cut at the start.
     has(
         &text,
-        r#"hl.deconv2d %0, %1, %2 {activation = "linear", dilations = [1, 1], groups = 2, layer = "deconv1", output_padding = [0, 0], pads = [0, 0, 0, 0], strides = [2, 2]}"#,
+        r#"groups = 2, layer = "deconv1", output_padding = [0, 0], pads = [1, 1, 0, 0], strides = [2, 2]}"#,
     );
-    assert_eq!(blob(&c, "deconv1.kernel"), vec![1.0, 2.0]);
+    let k = blob(&c, "deconv1.kernel");
+    assert_eq!(k, vec![0.0, 4.0, 1.0, 5.0, 2.0, 6.0, 3.0, 7.0]);
 }

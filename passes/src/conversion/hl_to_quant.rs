@@ -11,6 +11,9 @@
 //!   max |W| of each channel);
 //! - `q_bias_mode`: `single_scale_decomposition` or `double_scale_initialization` (default).
 //!
+//! Nearest `hl.resize`, `hl.maxpool`, `hl.reshape` move codes and keep their input's type;
+//! `hl.concat` requantizes inputs whose type differs from its own.
+//!
 //! Graph inputs and outputs stay f32: input layers become `q.quantize`, output layers
 //! `q.dequantize`. Fused ReLU/ReLU6 become the output clamp; other fused activations must be
 //! split into `hl.activation` first (the quantizer does), which lowers to `q.lut`. An op with
@@ -292,6 +295,21 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
                 tout.tensor(&out_shape),
                 vec![("axis", axis)],
             )])
+        }
+        "hl.resize" => {
+            let x = get(map, operands[0])?;
+            let mode = m.attr(op, "mode").and_then(Attribute::as_str).unwrap_or("nearest");
+            if mode != "nearest" {
+                return Err(format!(
+                    "resize mode '{mode}' has no integer lowering yet (only nearest)"
+                ));
+            }
+            let ty = qtype_of(m, x)?.tensor(&out_shape);
+            let attrs = ["coordinate", "nearest_mode"]
+                .into_iter()
+                .filter_map(|k| m.attr(op, k).cloned().map(|a| (k, a)))
+                .collect();
+            Ok(vec![emit(m, op, q::RESIZE, &[x], ty, attrs)])
         }
         "hl.reshape" => {
             let x = get(map, operands[0])?;

@@ -1,13 +1,13 @@
 //! `hailo parser`: translates a framework model into the `hl` dialect and a Hailo archive
-//! (guide §4.2 and §5.1.3). One subcommand per framework; `onnx` is implemented here, other
-//! frameworks add a variant to `Framework`.
+//! (guide §4.2, §5.1). One subcommand per framework (`onnx`, `tf` alias `tflite`); both
+//! share the output stage: verify, write `.hir`, HAR and parsing report, print the mapping.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hailo_har::{write_har, HarMetadata, HarState};
-use hailo_ir::{print_module, PrintOptions};
-use hailo_onnx::to_hl::{convert, Conversion, ConvertOptions};
+use hailo_ir::{print_module, Module, PrintOptions};
+use hailo_onnx::to_hl::{convert, ConvertOptions};
 use hailo_onnx::{load_with, parse_input_shape, LoadOptions};
 
 #[derive(clap::Args)]
@@ -20,6 +20,54 @@ pub struct Args {
 enum Framework {
     /// Parse an ONNX model (opsets 8 and 11-17).
     Onnx(OnnxArgs),
+    /// Parse a TFLite model (float32/float16; 8-bit quantized models are rejected).
+    #[command(alias = "tflite")]
+    Tf(TfArgs),
+}
+
+#[derive(clap::Args)]
+struct TfArgs {
+    /// The .tflite model.
+    model: PathBuf,
+    /// Network name (default: the model file's stem).
+    #[arg(long)]
+    net_name: Option<String>,
+    /// Parse from these tensors on (TFLite tensor names, `;`-joined fused names accepted).
+    #[arg(long, num_args = 1..)]
+    start_node_names: Vec<String>,
+    /// Parse up to these tensors; the outputs come in this order.
+    #[arg(long, num_args = 1..)]
+    end_node_names: Vec<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// Where the parse results go (shared by every framework).
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// Target architecture recorded in the archive.
+    #[arg(long, default_value = "hailo8")]
+    hw_arch: String,
+    /// Where to write the HAR (default: `<net>.har` in the current directory).
+    #[arg(long)]
+    har_path: Option<PathBuf>,
+    /// Also write the hl IR (with its weights in the resources section) here.
+    #[arg(long)]
+    hir_path: Option<PathBuf>,
+    /// Write a JSON report of what became of every framework node.
+    #[arg(long)]
+    parsing_report: Option<PathBuf>,
+}
+
+/// What a frontend hands to the shared output stage.
+struct Parsed {
+    module: Module,
+    net: String,
+    report_json: String,
+    /// (layer, original name, NHWC shape) of inputs and outputs, in order.
+    inputs: Vec<(String, String, Vec<usize>)>,
+    outputs: Vec<(String, String, Vec<usize>)>,
+    nodes: usize,
 }
 
 /// Target architectures the archive may name.
@@ -47,23 +95,14 @@ struct OnnxArgs {
     /// NC, NWC, NCHW).
     #[arg(long, num_args = 1..)]
     input_format: Vec<String>,
-    /// Target architecture recorded in the archive.
-    #[arg(long, default_value = "hailo8")]
-    hw_arch: String,
-    /// Where to write the HAR (default: `<net>.har` in the current directory).
-    #[arg(long)]
-    har_path: Option<PathBuf>,
-    /// Also write the hl IR (with its weights in the resources section) here.
-    #[arg(long)]
-    hir_path: Option<PathBuf>,
-    /// Write a JSON report of what became of every ONNX node.
-    #[arg(long)]
-    parsing_report: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 pub fn run(args: Args, quiet: bool) -> ExitCode {
     let result = match args.framework {
-        Framework::Onnx(a) => parse_onnx(a, quiet),
+        Framework::Onnx(a) => check_arch(&a.out).and_then(|()| parse_onnx(&a)).and_then(|p| emit(p, &a.out, quiet)),
+        Framework::Tf(a) => check_arch(&a.out).and_then(|()| parse_tflite(&a)).and_then(|p| emit(p, &a.out, quiet)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,14 +113,14 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
     }
 }
 
-fn parse_onnx(a: OnnxArgs, quiet: bool) -> Result<(), String> {
-    if !HW_ARCHS.contains(&a.hw_arch.as_str()) {
-        return Err(format!(
-            "unknown --hw-arch '{}'; expected one of {}",
-            a.hw_arch,
-            HW_ARCHS.join(", ")
-        ));
+fn check_arch(out: &OutputArgs) -> Result<(), String> {
+    if HW_ARCHS.contains(&out.hw_arch.as_str()) {
+        return Ok(());
     }
+    Err(format!("unknown --hw-arch '{}'; expected one of {}", out.hw_arch, HW_ARCHS.join(", ")))
+}
+
+fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
     let input_shapes = a
         .net_input_shapes
         .iter()
@@ -111,68 +150,82 @@ fn parse_onnx(a: OnnxArgs, quiet: bool) -> Result<(), String> {
         input_formats,
     };
     let conversion = convert(&model, &options).map_err(|e| e.to_string())?;
+    let io = |v: &[hailo_onnx::to_hl::IoMapping]| {
+        v.iter().map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone())).collect()
+    };
+    Ok(Parsed {
+        inputs: io(conversion.inputs()),
+        outputs: io(conversion.outputs()),
+        net: conversion.report.net_name.clone(),
+        report_json: conversion.report.to_json(),
+        nodes: conversion.report.nodes.len(),
+        module: conversion.module,
+    })
+}
+
+fn parse_tflite(a: &TfArgs) -> Result<Parsed, String> {
+    let graph = hailo_tflite::read_tflite_file(&a.model).map_err(|e| format!("{}: {e}", a.model.display()))?;
+    let stem = a.model.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let options = hailo_tflite::to_hl::ConvertOptions {
+        net_name: a.net_name.clone().or(stem),
+        start_node_names: a.start_node_names.clone(),
+        end_node_names: a.end_node_names.clone(),
+    };
+    let (module, report) = hailo_tflite::to_hl::convert(&graph, &options).map_err(|e| e.to_string())?;
+    let io = |v: &[hailo_tflite::to_hl::IoMapping]| {
+        v.iter().map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone())).collect()
+    };
+    Ok(Parsed {
+        inputs: io(&report.inputs),
+        outputs: io(&report.outputs),
+        net: report.net_name.clone(),
+        report_json: report.to_json(),
+        nodes: report.nodes.len(),
+        module,
+    })
+}
+
+/// Verifies the module and writes the `.hir`, the HAR and the report; prints the mapping.
+fn emit(p: Parsed, out: &OutputArgs, quiet: bool) -> Result<(), String> {
     let ctx = crate::context::full_context(false);
-    if let Err(diags) =
-        hailo_ir::verifier::verify(&conversion.module, &ctx, conversion.module.top())
-    {
+    if let Err(diags) = hailo_ir::verifier::verify(&p.module, &ctx, p.module.top()) {
         let list: Vec<String> = diags.iter().map(|d| format!("  {}", d.message)).collect();
         return Err(format!(
             "internal error: the converted network does not verify (please report this):\n{}",
             list.join("\n")
         ));
     }
-    let net = conversion.report.net_name.clone();
-    if let Some(path) = &a.hir_path {
-        let text = print_module(&conversion.module, &ctx, PrintOptions::default());
+    if let Some(path) = &out.hir_path {
+        let text = print_module(&p.module, &ctx, PrintOptions::default());
         write_atomic(path, text.as_bytes())?;
     }
-    let har = a
-        .har_path
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{net}.har")));
-    let meta = HarMetadata::new(HarState::HailoModel, &a.hw_arch);
-    write_har(&conversion.module, &ctx, &meta, &har, false).map_err(|e| e.to_string())?;
-    if let Some(path) = &a.parsing_report {
-        let mut json = conversion.report.to_json();
-        json.push('\n');
-        write_atomic(path, json.as_bytes())?;
+    let har = out.har_path.clone().unwrap_or_else(|| PathBuf::from(format!("{}.har", p.net)));
+    let meta = HarMetadata::new(HarState::HailoModel, &out.hw_arch);
+    write_har(&p.module, &ctx, &meta, &har, false).map_err(|e| e.to_string())?;
+    if let Some(path) = &out.parsing_report {
+        write_atomic(path, format!("{}\n", p.report_json).as_bytes())?;
     }
     if !quiet {
-        print_summary(&conversion, &har);
+        print_summary(&p, &har);
     }
     Ok(())
 }
 
 /// The input-layer → original-input mapping and the output layers in order (guide 3.27).
-fn print_summary(c: &Conversion, har: &Path) {
-    let net = &c.report.net_name;
-    println!("Parsed '{net}': {} ONNX nodes", c.report.nodes.len());
+fn print_summary(p: &Parsed, har: &Path) {
+    let net = &p.net;
+    println!("Parsed '{net}': {} nodes", p.nodes);
     println!("Input layers:");
-    for m in c.inputs() {
-        println!("  {net}/{} <- '{}' {:?}", m.layer, m.original_name, m.shape);
+    for (layer, original, shape) in &p.inputs {
+        println!("  {net}/{layer} <- '{original}' {shape:?}");
     }
     println!("Output layers (in order):");
-    for m in c.outputs() {
-        println!("  {net}/{} <- '{}' {:?}", m.layer, m.original_name, m.shape);
+    for (layer, original, shape) in &p.outputs {
+        println!("  {net}/{layer} <- '{original}' {shape:?}");
     }
     println!("Saved HAR to {}", har.display());
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write '{}': {e}", path.display())
-        })
+    crate::atomic::write(path, bytes).map_err(|e| format!("cannot write '{}': {e}", path.display()))
 }

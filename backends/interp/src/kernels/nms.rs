@@ -87,7 +87,7 @@ impl Decoded {
 fn check_heads(heads: &[ArrayView4<f32>], p: &NmsParams) -> Result<usize, KernelError> {
     let per = p.arch.operands_per_head();
     ensure!(
-        !heads.is_empty() && heads.len() % per == 0,
+        !heads.is_empty() && heads.len().is_multiple_of(per),
         OP,
         "{:?} takes {per} input(s) per head, got {}",
         p.arch,

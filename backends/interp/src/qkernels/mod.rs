@@ -9,6 +9,7 @@
 pub mod conv;
 pub mod pointwise;
 pub mod pool;
+pub mod spatial;
 
 pub use crate::kernels::KernelError;
 use ndarray::{ArrayD, ArrayViewD};

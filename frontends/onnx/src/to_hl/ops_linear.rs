@@ -289,7 +289,16 @@ impl Converter<'_> {
             for a in 0..2 {
                 let ek = (if a == 0 { kh } else { kw } - 1) * dilations[a] + 1;
                 let full = strides[a] * (x_shape[2 + a] - 1) + out_pad[a] + ek;
-                let total = full.saturating_sub(y_shape[2 + a]);
+                let total = full.checked_sub(y_shape[2 + a]).ok_or_else(|| {
+                    node_error(
+                        node,
+                        format!(
+                            "output size {} exceeds the full transposed-convolution size {full}; \
+                             express the extra rows with output_padding",
+                            y_shape[2 + a]
+                        ),
+                    )
+                })?;
                 let small = total / 2;
                 // ONNX ConvTranspose: only SAME_UPPER puts the extra pixel at the end.
                 let (b, e) = if auto == "SAME_UPPER" {
