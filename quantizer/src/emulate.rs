@@ -5,7 +5,8 @@
 use crate::error::{QuantError, Result};
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
-use hailo_interp::qkernels::{self, conv, pointwise, pool, Requant};
+use hailo_interp::qkernels::{self, conv, pointwise, pool, spatial, Requant};
+use hailo_interp::LayerOutput;
 use hailo_ir::builtin::{GRAPH, RETURN};
 use hailo_ir::{Attribute, Module, OpId, ValueId};
 use ndarray::{ArrayD, Axis, Ix4, IxDyn};
@@ -77,8 +78,25 @@ impl<'m> QuantInterpreter<'m> {
 
     /// Runs one batch; returns the graph results (f32).
     pub fn run(&self, inputs: &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> {
+        self.run_observed(inputs, &mut |_| Ok(()))
+    }
+
+    /// Runs one batch, telling `observer` every layer's output, dequantized to f32 (once
+    /// per layer: the last op carrying its `layer` name, so a concat's input requantizations
+    /// are not reported separately).
+    pub fn run_observed(
+        &self,
+        inputs: &[ArrayD<f32>],
+        observer: &mut dyn FnMut(LayerOutput) -> Result<()>,
+    ) -> Result<Vec<ArrayD<f32>>> {
         let m = self.m;
         let block = m.region(m.op(self.graph).regions()[0]).blocks()[0];
+        let mut last: FxHashMap<&str, OpId> = FxHashMap::default();
+        for op in m.block_ops(block) {
+            if let Some(l) = m.attr(op, "layer").and_then(Attribute::as_str) {
+                last.insert(l, op);
+            }
+        }
         let mut vals: FxHashMap<ValueId, Val> = FxHashMap::default();
         for (a, x) in m.block(block).args().iter().zip(inputs) {
             vals.insert(*a, Val::F(x.clone()));
@@ -103,6 +121,23 @@ impl<'m> QuantInterpreter<'m> {
                 continue;
             }
             let out = self.eval(op, &vals).map_err(|e| self.err(op, &e))?;
+            let layer = m.attr(op, "layer").and_then(Attribute::as_str);
+            if let Some(l) = layer.filter(|l| last.get(l) == Some(&op)) {
+                let value = match &out {
+                    Val::F(a) => a.clone(),
+                    Val::C(c) => {
+                        let t = QuantType::parse(m.value_type(m.result(op, 0)))
+                            .ok_or_else(|| self.err(op, "result is not quantized"))?;
+                        qkernels::dequantize(c.view(), t.scale_at(0) as f32, t.zero_point())
+                    }
+                };
+                observer(LayerOutput {
+                    layer: l,
+                    op: name,
+                    result: 0,
+                    value: &value,
+                })?;
+            }
             vals.insert(m.result(op, 0), out);
         }
         Err(QuantError::Convert("graph has no builtin.return".into()))
@@ -349,6 +384,29 @@ impl<'m> QuantInterpreter<'m> {
                         .into_owned()
                         .into_shape_with_order(IxDyn(&shape))
                         .map_err(|e| e.to_string())?,
+                )
+            }
+            q::RESIZE => {
+                let x4 = four(codes(0)?)?;
+                let shape = m.value_type(m.result(op, 0));
+                let s = shape.shape().unwrap_or(&[]);
+                let (h, w) = (
+                    s.get(1).copied().unwrap_or(1),
+                    s.get(2).copied().unwrap_or(1),
+                );
+                let mode = |k: &str, d: &'static str| {
+                    m.attr(op, k).and_then(Attribute::as_str).unwrap_or(d)
+                };
+                let c = mode("coordinate", "half_pixel");
+                let n = mode("nearest_mode", "round_prefer_floor");
+                let coord = spatial::coordinate_mode(c)
+                    .ok_or_else(|| format!("unknown coordinate mode '{c}'"))?;
+                let near = spatial::nearest_mode(n)
+                    .ok_or_else(|| format!("unknown nearest_mode '{n}'"))?;
+                Val::C(
+                    spatial::resize_nearest(x4.view(), [h as usize, w as usize], coord, near)
+                        .map_err(|e| e.to_string())?
+                        .into_dyn(),
                 )
             }
             q::LUT => {

@@ -1,17 +1,30 @@
 //! `hailo-quantizer`: the core of the DFC's optimization stage (guide §4.3.1, §5.3).
 //!
 //! [`stats`] runs the float interpreter over the calibration set and collects per-layer
-//! statistics; [`clip`] holds the weight clipping algorithms; [`optimize`] turns statistics
-//! and model-script settings into per-layer ranges and precisions and lowers the graph with
-//! `hl-to-quant`; [`emulate`] executes the resulting integer graph; [`snr`] measures it.
+//! statistics; [`activations`] splits activations the integer ops cannot fuse; [`clip`] holds the
+//! weight clipping algorithms; [`groups`] the precision groups; [`sensitivity`] the layer
+//! noise analysis behind automatic 4-bit weights; [`optimize`] turns statistics and
+//! model-script settings into per-layer ranges and precisions and lowers the graph with
+//! `hl-to-quant`; [`emulate`] executes the resulting integer graph and [`infer`] runs a
+//! whole model through it; [`snr`] measures it and [`report`] builds the per-layer report.
+//! [`calib`], [`script`] and [`flow`] make up `hailo optimize` (HAR in, quantized HAR out).
 
+pub mod activations;
+pub mod calib;
 pub mod clip;
 pub mod emulate;
 pub mod error;
+pub mod flow;
+pub mod groups;
+pub mod infer;
 pub mod optimize;
+pub mod report;
+pub mod script;
+pub mod sensitivity;
 pub mod snr;
 pub mod stats;
 
 pub use emulate::QuantInterpreter;
 pub use error::{QuantError, Result};
-pub use optimize::{quantize, Precision, QuantConfig};
+pub use infer::{infer, infer_with_dump};
+pub use optimize::{lower, prepare, quantize, Precision, Prepared, QuantConfig};

@@ -1,10 +1,13 @@
-//! The optimization flow: calibrate the float `hl` graph, decide each layer's range,
-//! precision and weight clipping, record them as `q_*` annotations, and lower with the
-//! `hl-to-quant` conversion.
+//! The optimization flow: split non-clamp activations, calibrate the float `hl` graph,
+//! choose 4-bit layers by measured sensitivity, decide each layer's range, precision and
+//! weight clipping, record them as `q_*` annotations ([`prepare`]), and lower with the
+//! `hl-to-quant` conversion ([`lower`]).
 
 use crate::clip::{threshold, WeightClipping};
 use crate::error::{QuantError, Result};
-use crate::stats::{collect, percentile_range, Calibration};
+use crate::groups::{precision_groups, source, MOVES_CODES};
+use crate::sensitivity::{choose_4bit, weighted_layers};
+use crate::stats::{collect, percentile_range, Calibration, LayerStats};
 use hailo_dialect_quant::Storage;
 use hailo_interp::Interpreter;
 use hailo_ir::builtin::GRAPH;
@@ -53,7 +56,12 @@ pub struct QuantConfig {
     pub force_range_out: FxHashMap<String, (f64, f64)>,
     /// `activation_clipping(mode=percentile, clipping_values=[lo, hi])` per layer.
     pub activation_percentile: FxHashMap<String, (f64, f64)>,
+    /// Weight clipping of layers not listed in `weight_clipping_layers`.
     pub weight_clipping: WeightClipping,
+    pub weight_clipping_layers: FxHashMap<String, WeightClipping>,
+    /// `compression_params(auto_4bit_weights_ratio=r)`: at least this fraction of all weights
+    /// goes to 4 bits, least sensitive layers first.
+    pub auto_4bit_ratio: f64,
 }
 
 impl Default for QuantConfig {
@@ -66,45 +74,109 @@ impl Default for QuantConfig {
             force_range_out: FxHashMap::default(),
             activation_percentile: FxHashMap::default(),
             weight_clipping: WeightClipping::MmseIf4b,
+            weight_clipping_layers: FxHashMap::default(),
+            auto_4bit_ratio: 0.0,
         }
     }
 }
 
-fn first_graph(m: &Module) -> Result<OpId> {
+impl QuantConfig {
+    fn precision_of(&self, layer: &str) -> Precision {
+        self.precision
+            .get(layer)
+            .copied()
+            .unwrap_or(self.default_precision)
+    }
+}
+
+/// What [`prepare`] measured and decided.
+#[derive(Clone, Debug, Default)]
+pub struct Prepared {
+    pub stats: FxHashMap<String, LayerStats>,
+    /// Layers `auto_4bit_weights_ratio` put at 4 bits, with every eligible layer's
+    /// 4-bit noise-analysis SNR (dB).
+    pub auto_4bit: Vec<String>,
+    pub sensitivity: Vec<(String, f64)>,
+}
+
+/// The first `builtin.graph` of `m`.
+pub fn first_graph(m: &Module) -> Result<OpId> {
     m.walk(m.top())
         .into_iter()
         .find(|&o| m.op(o).name_str() == GRAPH)
         .ok_or_else(|| QuantError::Convert("the module has no builtin.graph".into()))
 }
 
-fn layer_of(m: &Module, op: OpId) -> Option<String> {
+pub(crate) fn layer_of(m: &Module, op: OpId) -> Option<String> {
     m.attr(op, "layer")
         .and_then(Attribute::as_str)
         .map(str::to_owned)
 }
 
-/// Calibrates `m` on `data` and lowers it in place to the `q` dialect.
-pub fn quantize(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Result<()> {
+/// Calibrates `m` on `data` and annotates its `hl` ops with `q_*` decisions (the module
+/// stays float and runnable by the float interpreter).
+pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Result<Prepared> {
     let graph = first_graph(m)?;
+    crate::activations::split_activations(m, graph).map_err(QuantError::Convert)?;
     let mut cal = cfg.calibration.clone();
     cal.keep_values
         .extend(cfg.activation_percentile.keys().cloned());
     let interp = Interpreter::new(m, graph)?;
     let stats = collect(&interp, data, &cal)?;
-    annotate(m, graph, &stats, cfg)?;
+    let mut cfg = cfg.clone();
+    let (mut auto_4bit, mut sensitivity) = (Vec::new(), Vec::new());
+    if cfg.auto_4bit_ratio > 0.0 {
+        let n = cal.calibset_size.min(cal.batch_size.max(8));
+        let sub: Vec<ArrayD<f32>> = data
+            .iter()
+            .map(|d| d.slice_axis(ndarray::Axis(0), (0..n).into()).to_owned())
+            .collect();
+        let eligible: Vec<(OpId, String)> = weighted_layers(m, graph)
+            .into_iter()
+            .filter(|(_, l)| !cfg.precision.contains_key(l))
+            .collect();
+        let choice = choose_4bit(m, graph, &eligible, &sub, cfg.auto_4bit_ratio)?;
+        for l in &choice.chosen {
+            let a = cfg.precision_of(l);
+            let p = if a.bits().0 == 16 {
+                Precision::A16W8
+            } else {
+                Precision::A8W4
+            };
+            cfg.precision.insert(l.clone(), p);
+        }
+        auto_4bit = choice.chosen;
+        sensitivity = choice.snr;
+    }
+    annotate(m, graph, &stats, &cfg)?;
+    Ok(Prepared {
+        stats,
+        auto_4bit,
+        sensitivity,
+    })
+}
+
+/// Lowers an annotated module in place to the `q` dialect.
+pub fn lower(m: &mut Module) -> Result<()> {
+    let graph = first_graph(m)?;
     hailo_passes::conversion::hl_to_quant::convert_graph(m, graph)
         .map_err(|(_, e)| QuantError::Convert(e))
 }
 
+/// [`prepare`] then [`lower`].
+pub fn quantize(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Result<Prepared> {
+    let p = prepare(m, data, cfg)?;
+    lower(m)?;
+    Ok(p)
+}
+
 const WEIGHTED: [&str; 3] = ["hl.conv2d", "hl.depthwise_conv2d", "hl.dense"];
-/// Ops whose result keeps its input's codes (one precision group, quantization.md §9).
-const SAME_TYPE: [&str; 4] = ["hl.maxpool", "hl.global_maxpool", "hl.reshape", "hl.concat"];
 
 /// Writes the `q_*` annotations of every layer.
 pub fn annotate(
     m: &mut Module,
     graph: OpId,
-    stats: &FxHashMap<String, crate::stats::LayerStats>,
+    stats: &FxHashMap<String, LayerStats>,
     cfg: &QuantConfig,
 ) -> Result<()> {
     let ops: Vec<OpId> = m
@@ -127,43 +199,39 @@ pub fn annotate(
         }
         ranges.insert(op, r);
     }
-    // Precision groups: a concat's inputs share its range and bits, so it moves codes.
-    let mut bits: FxHashMap<OpId, i64> = FxHashMap::default();
+    // Precision groups: the highest activation bits of a group win.
+    let mut groups = precision_groups(m, &ops);
+    let mut group_bits: FxHashMap<OpId, i64> = FxHashMap::default();
     for &op in &ops {
-        let layer = layer_of(m, op).unwrap_or_default();
-        let p = cfg
-            .precision
-            .get(&layer)
-            .copied()
-            .unwrap_or(cfg.default_precision);
-        bits.insert(op, p.bits().0);
+        let b = cfg
+            .precision_of(&layer_of(m, op).unwrap_or_default())
+            .bits()
+            .0;
+        let root = groups.find(op);
+        let e = group_bits.entry(root).or_insert(b);
+        *e = (*e).max(b);
     }
+    // A concat's inputs share its range, so it moves codes.
     for &op in ops.iter().rev() {
         if m.op(op).name_str() != "hl.concat" {
             continue;
         }
-        let producers: Vec<OpId> = m
-            .op(op)
-            .operands()
-            .iter()
-            .filter_map(|&v| m.defining_op(v))
+        let producers: Vec<OpId> = (0..m.op(op).operands().len())
+            .filter_map(|i| source(m, op, i))
             .collect();
         let mut r = ranges.get(&op).copied().unwrap_or((0.0, 0.0));
-        let mut b = bits[&op];
         for p in &producers {
             if let Some(pr) = ranges.get(p) {
                 r = (r.0.min(pr.0), r.1.max(pr.1));
             }
-            b = b.max(*bits.get(p).unwrap_or(&8));
         }
         for o in producers.iter().chain(std::iter::once(&op)) {
             ranges.insert(*o, r);
-            bits.insert(*o, b);
         }
     }
     for &op in &ops {
         let name = m.op(op).name_str();
-        if SAME_TYPE.contains(&name) && name != "hl.concat" {
+        if MOVES_CODES.contains(&name) {
             continue;
         }
         if let Some(&(lo, hi)) = ranges.get(&op) {
@@ -173,38 +241,53 @@ pub fn annotate(
                 Attribute::Array(vec![Attribute::f64(lo), Attribute::f64(hi)]),
             );
         }
-        m.set_attr(op, "q_bits", Attribute::i64(bits[&op]));
+        let bits = group_bits[&groups.find(op)];
+        m.set_attr(op, "q_bits", Attribute::i64(bits));
         if !WEIGHTED.contains(&name) {
             continue;
         }
         let layer = layer_of(m, op).unwrap_or_default();
-        let p = cfg
-            .precision
-            .get(&layer)
-            .copied()
-            .unwrap_or(cfg.default_precision);
-        let wbits = p.bits().1;
+        let wbits = cfg.precision_of(&layer).bits().1;
         m.set_attr(op, "q_wbits", Attribute::i64(wbits));
         if let Some(b) = cfg.bias_mode.get(&layer) {
             m.set_attr(op, "q_bias_mode", Attribute::str(b));
         }
         let storage = Storage::signed_of(wbits as u32).unwrap_or(Storage::I8);
-        let kernel = m.op(op).operands()[1];
-        let w = kernel_values(m, kernel)?;
-        let cout = *m
-            .value_type(kernel)
-            .shape()
-            .and_then(|s| s.last())
-            .unwrap_or(&1) as usize;
-        let t: Vec<Attribute> = (0..cout)
-            .map(|c| {
-                let ch: Vec<f64> = w.iter().skip(c).step_by(cout).copied().collect();
-                Attribute::f64(threshold(&ch, storage, &cfg.weight_clipping))
-            })
-            .collect();
-        m.set_attr(op, "q_wclip", Attribute::Array(t));
+        let clipping = cfg
+            .weight_clipping_layers
+            .get(&layer)
+            .unwrap_or(&cfg.weight_clipping);
+        let t = channel_thresholds(m, op, storage, clipping)?;
+        m.set_attr(
+            op,
+            "q_wclip",
+            Attribute::Array(t.into_iter().map(Attribute::f64).collect()),
+        );
     }
     Ok(())
+}
+
+/// Per-output-channel clipping thresholds of a weighted op's kernel.
+pub fn channel_thresholds(
+    m: &Module,
+    op: OpId,
+    storage: Storage,
+    mode: &WeightClipping,
+) -> Result<Vec<f64>> {
+    let kernel = m.op(op).operands()[1];
+    let w = kernel_values(m, kernel)?;
+    let cout = (*m
+        .value_type(kernel)
+        .shape()
+        .and_then(|s| s.last())
+        .unwrap_or(&1))
+    .max(1) as usize;
+    Ok((0..cout)
+        .map(|c| {
+            let ch: Vec<f64> = w.iter().skip(c).step_by(cout).copied().collect();
+            threshold(&ch, storage, mode)
+        })
+        .collect())
 }
 
 /// The float values of a kernel defined by `hl.const`.

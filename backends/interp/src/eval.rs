@@ -6,6 +6,8 @@
 //! fed by tensors freed after their last use, so a plan reuses memory across layers.
 
 use crate::kernels::activation::{activate, prelu, Activation};
+use crate::kernels::color::{color_conversion, format_conversion};
+use crate::kernels::nms::{bbox_decoding, nms_postprocess};
 use crate::kernels::conv::{conv2d_act_into, conv2d_output_shape, Conv2dParams};
 use crate::kernels::deconv::conv_transpose2d;
 use crate::kernels::dense::{dense_into, matmul};
@@ -488,6 +490,24 @@ pub(crate) fn eval(
             one(out.into_dyn())
         }
         OpKind::L2Norm { axis, eps } => one(l2_norm(args[0].view(), *axis, *eps)?),
+        OpKind::ColorConversion { kernel, bias } => {
+            let xv = args[0].view();
+            one(color_conversion(rank4("color_conversion", &xv)?, kernel, bias)?.into_dyn())
+        }
+        OpKind::FormatConversion { emulate: false, .. } => one(args.swap_remove(0).into_owned()),
+        OpKind::FormatConversion { kind, emulate: true } => {
+            let xv = args[0].view();
+            one(format_conversion(rank4("format_conversion", &xv)?, *kind)?.into_dyn())
+        }
+        OpKind::Nms { params, decoding_only } => {
+            let views: Vec<ArrayViewD<f32>> = args.iter().map(Arg::view).collect();
+            let heads = views.iter().map(|v| rank4("nms", v)).collect::<Result<Vec<_>, _>>()?;
+            if *decoding_only {
+                one(bbox_decoding(&heads, params)?.into_dyn())
+            } else {
+                one(nms_postprocess(&heads, params)?.into_dyn())
+            }
+        }
     }
 }
 

@@ -123,6 +123,21 @@ pub(crate) enum OpKind {
         axis: usize,
         eps: f32,
     },
+    /// `hl.color_conversion`: `y = x · kernel + bias` per pixel.
+    ColorConversion {
+        kernel: [f32; 9],
+        bias: [f32; 3],
+    },
+    /// `hl.format_conversion`; `emulate = false` passes the (already converted) input through.
+    FormatConversion {
+        kind: crate::kernels::color::FormatConversion,
+        emulate: bool,
+    },
+    /// `hl.nms`: bbox decoding, then score threshold and IoU suppression unless decoding only.
+    Nms {
+        params: Box<crate::kernels::nms::NmsParams>,
+        decoding_only: bool,
+    },
 }
 
 /// Every op name the interpreter evaluates (besides `hl.const`).
@@ -167,6 +182,9 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "hl.layer_norm",
     "hl.instance_norm",
     "hl.l2_norm",
+    "hl.color_conversion",
+    "hl.format_conversion",
+    "hl.nms",
 ];
 
 /// Operand and result types of the op being decoded.
@@ -565,6 +583,23 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
             axis: axis_in(r, "axis", rank()?)?,
             eps: r.f32_or("epsilon", 0.0)?,
         },
+        "hl.color_conversion" => {
+            let (k, b) = (r.f64s("kernel")?, r.f64s("bias")?);
+            let (Ok(kernel), Ok(bias)) = (
+                <[f32; 9]>::try_from(k.iter().map(|&v| v as f32).collect::<Vec<_>>()),
+                <[f32; 3]>::try_from(b.iter().map(|&v| v as f32).collect::<Vec<_>>()),
+            ) else {
+                return Err(r.err("'kernel' must hold 9 values and 'bias' 3"));
+            };
+            OpKind::ColorConversion { kernel, bias }
+        }
+        "hl.format_conversion" => {
+            let name = r.str_or("conversion", "")?;
+            let kind = crate::kernels::color::FormatConversion::from_name(name)
+                .ok_or_else(|| r.err(format!("unknown format conversion '{name}'")))?;
+            OpKind::FormatConversion { kind, emulate: r.bool_or("emulator_support", true)? }
+        }
+        "hl.nms" => nms(r)?,
         other => {
             return Err(r.err(format!(
                 "op '{other}' is not supported by the interpreter (supported: hl.const, {})",
@@ -572,4 +607,38 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
             )))
         }
     })
+}
+
+/// The kernel's NMS parameters from the dialect's checked view of the op.
+fn nms(r: &OpReader) -> Result<OpKind, InterpError> {
+    use crate::kernels::nms::{MetaArch as K, NmsParams};
+    use hailo_dialect_hl::ops::postprocess::{MetaArch as D, NmsParams as Checked};
+    let p = Checked::read(&hailo_dialect_hl::access::OpView::new(r.m, r.id)).map_err(|e| r.err(e))?;
+    let arch = match p.arch {
+        D::Yolov5 => K::Yolov5,
+        D::Yolox => K::Yolox,
+        D::Yolov6 => K::Yolov6,
+        D::Yolov8 | D::Damoyolo => K::Dfl,
+        D::Ssd => K::Ssd,
+    };
+    let mut anchors = Vec::with_capacity(p.num_anchors.len());
+    let mut flat = p.anchors.chunks_exact(2).map(|hw| [hw[0] as f32, hw[1] as f32]);
+    for &count in &p.num_anchors {
+        anchors.push(flat.by_ref().take(count as usize).collect());
+    }
+    let params = NmsParams {
+        arch,
+        classes: p.classes as usize,
+        max_proposals_per_class: p.max_proposals_per_class as usize,
+        score_threshold: p.score_threshold as f32,
+        iou_threshold: p.iou_threshold as f32,
+        image_dims: [p.image_dims[0] as usize, p.image_dims[1] as usize],
+        strides: p.strides.iter().map(|&s| s as usize).collect(),
+        anchors,
+        regression_length: p.regression_length as usize,
+        centers_scale_factor: r.f32_or("centers_scale_factor", 10.0)?,
+        bbox_dimensions_scale_factor: r.f32_or("bbox_dimensions_scale_factor", 5.0)?,
+        background: p.background.map(|b| b as usize),
+    };
+    Ok(OpKind::Nms { params: Box::new(params), decoding_only: p.bbox_decoding_only })
 }

@@ -9,6 +9,7 @@
 //! views other crates use.
 
 pub mod access;
+pub mod builder;
 pub mod naming;
 pub mod ops;
 pub mod shape;

@@ -3,7 +3,8 @@
 //! A HAR is a tar (optionally gzip-compressed) holding `<net>.hn` (the HN: Hailo's JSON
 //! network description), `<net>.npz` (weights under `<net>/<layer>/kernel:0`, ...), and,
 //! in archives we write, [`METADATA_MEMBER`]: state, target, model script, tool version,
-//! the sha256 of the other members and the module's exact IR text. Reading such an archive
+//! the sha256 of the other members and the module's exact IR text; a quantized model also
+//! carries [`QUANT_MEMBER`] (calibration statistics and the quantization report). Reading such an archive
 //! restores the module exactly (same printed IR, same blob bytes); an archive without it
 //! (as the DFC writes) is rebuilt from its HN and NPZ where every layer type is known.
 //! Writing is deterministic (fixed tar fields, sorted members) and atomic.
@@ -12,12 +13,14 @@ mod error;
 mod hn;
 mod layers;
 mod metadata;
+mod quant;
 mod rebuild;
 mod tar;
 mod weights;
 
 pub use error::HarError;
 pub use metadata::{HarMetadata, HarState, METADATA_MEMBER};
+pub use quant::{LayerQuant, QuantReport, QUANT_MEMBER};
 
 use hailo_ir::{print_module, Attribute, Blob, Context, Module, PrintOptions, Type};
 use hailo_npz::NpyArray;
@@ -162,6 +165,14 @@ pub fn write_har(
         sha256: metadata::sha256_hex(d),
         size: d.len() as u64,
     };
+    let quant = match &meta.quantization {
+        Some(q) => {
+            let mut b = serde_json::to_vec_pretty(q).map_err(|e| module_err(e.to_string()))?;
+            b.push(b'\n');
+            Some(b)
+        }
+        None => None,
+    };
     let doc = MetaDoc {
         format: metadata::FORMAT.into(),
         format_version: metadata::FORMAT_VERSION,
@@ -172,6 +183,7 @@ pub fn write_har(
         tool_version: meta.tool_version.clone(),
         members: [(hn_name.clone(), hash(&hn)), (npz_name.clone(), hash(&npz))]
             .into_iter()
+            .chain(quant.as_ref().map(|q| (QUANT_MEMBER.to_string(), hash(q))))
             .collect(),
         resources,
         module_ir: print_module(
@@ -185,11 +197,12 @@ pub fn write_har(
     };
     let mut meta_bytes = serde_json::to_vec_pretty(&doc).map_err(|e| module_err(e.to_string()))?;
     meta_bytes.push(b'\n');
-    let members = [
+    let mut members = vec![
         (hn_name, hn),
         (npz_name, npz),
         (METADATA_MEMBER.to_string(), meta_bytes),
     ];
+    members.extend(quant.map(|q| (QUANT_MEMBER.to_string(), q)));
     write_members(path, &members, gzip)
 }
 
@@ -443,7 +456,13 @@ fn read_ours(
                 .insert(&r.key, Blob::new(r.align, weights::array_bytes(a)));
         }
     }
-    Ok((m, doc.to_metadata()))
+    let mut meta = doc.to_metadata();
+    if doc.members.contains_key(QUANT_MEMBER) {
+        let q = member(path, members, QUANT_MEMBER)?;
+        meta.quantization =
+            Some(serde_json::from_slice(q).map_err(|e| json_err(path, QUANT_MEMBER, e))?);
+    }
+    Ok((m, meta))
 }
 
 fn read_foreign(

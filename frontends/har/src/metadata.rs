@@ -76,6 +76,9 @@ pub struct HarMetadata {
     /// sha256 (lower-case hex) of each member by name. Filled by `read_har` (empty for an
     /// archive without our metadata); ignored by `write_har`, which computes them.
     pub content_hashes: BTreeMap<String, String>,
+    /// Calibration statistics and the quantization report of a quantized model, stored as
+    /// the member [`crate::QUANT_MEMBER`].
+    pub quantization: Option<crate::QuantReport>,
 }
 
 impl HarMetadata {
@@ -87,6 +90,7 @@ impl HarMetadata {
             model_script: None,
             tool_version: format!("hailo-rs {}", env!("CARGO_PKG_VERSION")),
             content_hashes: BTreeMap::new(),
+            quantization: None,
         }
     }
 }
@@ -140,6 +144,7 @@ impl MetaDoc {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.sha256.clone()))
                 .collect(),
+            quantization: None,
         }
     }
 }

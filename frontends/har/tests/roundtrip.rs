@@ -184,3 +184,51 @@ fn summary_counts_layers_params_and_bytes() {
         ]
     );
 }
+
+#[test]
+fn quantization_report_round_trips_as_its_own_member() {
+    let ctx = ctx();
+    let m = module(&ctx);
+    let dir = scratch("quant-report");
+    let report = hailo_har::QuantReport {
+        calibset_size: 64,
+        batch_size: 8,
+        snr_samples: 8,
+        output_snr_db: vec![Some(31.5), None],
+        weight_bit_ratios: [("4".to_string(), 0.25), ("8".to_string(), 0.75)]
+            .into_iter()
+            .collect(),
+        auto_4bit_layers: vec!["conv2".into()],
+        layers: vec![hailo_har::LayerQuant {
+            layer: "conv1".into(),
+            op: "hl.conv2d".into(),
+            input_bits: vec![8],
+            output_bits: 8,
+            weight_bits: Some(4),
+            bias_bits: Some(32),
+            weights: 216,
+            stats_min: -1.5,
+            stats_max: 3.25,
+            range: Some([-1.5, 3.25]),
+            partial_snr_db: Some(24.125),
+        }],
+    };
+    let quantized = HarMetadata {
+        state: HarState::Quantized,
+        quantization: Some(report.clone()),
+        ..meta()
+    };
+    let path = dir.join("q.har");
+    write_har(&m, &ctx, &quantized, &path, false).unwrap();
+    let members = read_members(&path).unwrap();
+    assert!(members.iter().any(|(n, _)| n == hailo_har::QUANT_MEMBER));
+    let (_, back) = read_har(&path, &ctx).unwrap();
+    assert_eq!(back.quantization, Some(report));
+    assert!(back.content_hashes.contains_key(hailo_har::QUANT_MEMBER));
+    // Without a report the archive has no such member.
+    write_har(&m, &ctx, &meta(), &path, false).unwrap();
+    assert!(read_members(&path)
+        .unwrap()
+        .iter()
+        .all(|(n, _)| n != hailo_har::QUANT_MEMBER));
+}

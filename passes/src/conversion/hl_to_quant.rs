@@ -298,7 +298,10 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
         }
         "hl.resize" => {
             let x = get(map, operands[0])?;
-            let mode = m.attr(op, "mode").and_then(Attribute::as_str).unwrap_or("nearest");
+            let mode = m
+                .attr(op, "mode")
+                .and_then(Attribute::as_str)
+                .unwrap_or("nearest");
             if mode != "nearest" {
                 return Err(format!(
                     "resize mode '{mode}' has no integer lowering yet (only nearest)"

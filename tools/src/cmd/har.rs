@@ -1,4 +1,5 @@
-//! `hailo har`: inspect a Hailo archive (`info`, text or `--json`) and unpack it (`extract`
+//! `hailo har`: inspect a Hailo archive (`info`, text or `--json`; quantized archives add
+//! bits per layer, weight-bit ratios and the SNR report) and unpack it (`extract`
 //! its members, the module's IR with `--hir`, the model script with `--model-script-path`).
 //! Any bad archive is reported with what is wrong and where, and exits 1.
 
@@ -95,6 +96,7 @@ fn json_report(s: &HarSummary, meta: &HarMetadata) -> String {
         "params": s.params,
         "weight_bytes": s.weight_bytes,
         "content_hashes": meta.content_hashes,
+        "quantization": meta.quantization,
     });
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }
@@ -125,6 +127,68 @@ fn text_report(s: &HarSummary, meta: &HarMetadata) -> String {
         "params:       {}\nweights:      {} bytes",
         s.params, s.weight_bytes
     ));
+    if let Some(q) = &meta.quantization {
+        out.push_str(&quant_report(q));
+    }
+    out
+}
+
+/// Bits per layer, weight-bit ratios and the SNR report of a quantized HAR.
+fn quant_report(q: &hailo_har::QuantReport) -> String {
+    let db = |s: Option<f64>| s.map_or("exact".to_string(), |v| format!("{v:.2}"));
+    let snr: Vec<String> = q.output_snr_db.iter().map(|s| db(*s)).collect();
+    let ratio = |b: &str| 100.0 * q.weight_bit_ratios.get(b).copied().unwrap_or(0.0);
+    let mut out = format!(
+        "\nquantization: calibset_size {} (batch {}), output SNR {} dB on {} sample(s)\nweight bits:  4-bit {:.1}%, 8-bit {:.1}%, 16-bit {:.1}%\n",
+        q.calibset_size,
+        q.batch_size,
+        snr.join(", "),
+        q.snr_samples,
+        ratio("4"),
+        ratio("8"),
+        ratio("16"),
+    );
+    if !q.auto_4bit_layers.is_empty() {
+        out.push_str(&format!(
+            "auto 4-bit:   {}\n",
+            q.auto_4bit_layers.join(", ")
+        ));
+    }
+    let width = q
+        .layers
+        .iter()
+        .map(|l| l.layer.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    out.push_str(&format!(
+        "{:width$}  {:>6} {:>3} {:>4} {:>3} {:>9} {:>9}",
+        "layer", "in", "w", "bias", "out", "weights", "SNR dB"
+    ));
+    let bits = |b: Option<u32>| b.map_or("-".to_string(), |v| v.to_string());
+    for l in &q.layers {
+        let ins: Vec<String> = l.input_bits.iter().map(u32::to_string).collect();
+        let ins = if ins.is_empty() {
+            "f32".to_string()
+        } else {
+            ins.join(",")
+        };
+        let flag = if l.partial_snr_db.is_some_and(|s| s < 10.0) {
+            "  < 10 dB"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "\n{:width$}  {:>6} {:>3} {:>4} {:>3} {:>9} {:>9}{flag}",
+            l.layer,
+            ins,
+            bits(l.weight_bits),
+            bits(l.bias_bits),
+            l.output_bits,
+            l.weights,
+            db(l.partial_snr_db),
+        ));
+    }
     out
 }
 

@@ -1,7 +1,8 @@
 //! Single ONNX nodes that are activations of guide Table 3 (Relu, Clip, LeakyRelu, Sigmoid,
 //! ...), with their parameters, and which of them a conv/dense/elementwise layer may absorb.
 
-use super::emit::Act;
+use hailo_dialect_hl::builder::Act;
+
 use super::error::{node_error, ConvertResult};
 use crate::graph::{Node, OnnxModel};
 
@@ -99,27 +100,4 @@ pub(crate) fn node_activation(model: &OnnxModel, node: &Node) -> ConvertResult<O
         },
         _ => return Ok(None),
     }))
-}
-
-/// Whether a conv/dense/elementwise/batch-norm layer may take `act` as its fused activation.
-pub(crate) fn fusable(act: &Act) -> bool {
-    matches!(
-        act.kind,
-        "relu"
-            | "relu6"
-            | "leaky"
-            | "elu"
-            | "sigmoid"
-            | "tanh"
-            | "clip"
-            | "hardsigmoid"
-            | "hardswish"
-            | "silu"
-            | "swish"
-            | "gelu"
-            | "gelu_tanh"
-            | "mish"
-            | "softplus"
-            | "softsign"
-    )
 }

@@ -1,13 +1,13 @@
-//! The `hl` side of the conversion: the module being built, Hailo layer naming (prefix +
-//! counter per prefix, in creation = topological order), weight constants in the blob store,
-//! and the table from ONNX tensor names to converted values with their layouts.
+//! The ONNX side of building the `hl` graph: the table from ONNX tensor names to converted
+//! values with their layouts (ONNX NCHW vs `hl` NHWC), and the reshape/transpose layers that
+//! reconcile them. Naming, layers, constants and input/output layers are the shared
+//! `hailo_dialect_hl::builder::GraphBuilder`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use hailo_ir::{
-    Attribute, Blob, BlockId, DenseValues, Location, Module, OpSpec, Sym, Type, ValueId,
-};
+use hailo_dialect_hl::builder::GraphBuilder;
+use hailo_ir::{Attribute, ValueId};
 use ndarray::ArrayD;
 
 use super::error::{node_error, ConvertResult};
@@ -27,107 +27,25 @@ pub(crate) struct HlValue {
     pub flat_order: Option<Arc<Vec<usize>>>,
 }
 
-/// An activation with its parameters, as the `activation` attribute of a layer or the `kind`
-/// of `hl.activation`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Act {
-    pub kind: &'static str,
-    pub params: Vec<(&'static str, f64)>,
-}
-
-impl Act {
-    pub fn new(kind: &'static str) -> Act {
-        Act {
-            kind,
-            params: Vec::new(),
-        }
-    }
-
-    pub fn with(kind: &'static str, params: &[(&'static str, f64)]) -> Act {
-        Act {
-            kind,
-            params: params.to_vec(),
-        }
-    }
-}
-
-/// The module under construction.
+/// The graph under construction plus the ONNX side of it.
 pub(crate) struct Emitter<'a> {
     pub model: &'a OnnxModel,
-    pub m: Module,
-    pub block: BlockId,
-    counters: BTreeMap<&'static str, usize>,
+    pub b: GraphBuilder,
     pub values: HashMap<String, HlValue>,
     pub report: ReportBuilder,
 }
 
-/// The location of a layer made from `nodes` (one name, or `fused[...]`).
-pub(crate) fn location(nodes: &[&str]) -> Location {
-    match nodes {
-        [one] => Location::name(one),
-        many => Location::Fused(many.iter().map(|n| Location::name(n)).collect()),
-    }
-}
-
-/// A tensor type with `f32` elements.
-pub(crate) fn f32_tensor(shape: &[usize]) -> Type {
-    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-    Type::tensor(&dims, Type::f32())
-}
-
-/// Constants this small are printed inline (`dense<...>`) unless they are layer weights.
-const INLINE_LIMIT: usize = 16;
-
 impl<'a> Emitter<'a> {
-    pub fn new(model: &'a OnnxModel, m: Module, block: BlockId) -> Self {
+    pub fn new(model: &'a OnnxModel, b: GraphBuilder) -> Self {
         Emitter {
             model,
-            m,
-            block,
-            counters: BTreeMap::new(),
+            b,
             values: HashMap::new(),
             report: ReportBuilder::new(model),
         }
     }
 
-    /// The next Hailo layer name with `prefix` (`conv1`, `conv2`, ...).
-    pub fn next_name(&mut self, prefix: &'static str) -> String {
-        let c = self.counters.entry(prefix).or_insert(0);
-        *c += 1;
-        format!("{prefix}{c}")
-    }
-
-    /// Appends an op; returns its results.
-    pub fn append(&mut self, spec: OpSpec) -> Vec<ValueId> {
-        let op = self.m.create_op(spec);
-        self.m.append_op(self.block, op);
-        self.m.op(op).results().to_vec()
-    }
-
-    /// Appends a layer op named `layer` with `f32` results of the given shapes.
-    pub fn layer(
-        &mut self,
-        op: &str,
-        layer: &str,
-        operands: &[ValueId],
-        results: &[Vec<usize>],
-        attrs: Vec<(&str, Attribute)>,
-        loc: &[&str],
-    ) -> Vec<ValueId> {
-        let types: Vec<Type> = results.iter().map(|s| f32_tensor(s)).collect();
-        let mut spec = OpSpec::new(op)
-            .operands(operands)
-            .results(&types)
-            .attr("layer", Attribute::str(layer))
-            .loc(location(loc));
-        for (k, v) in attrs {
-            spec = spec.attr(k, v);
-        }
-        self.append(spec)
-    }
-
-    /// A constant operand `<layer>.<param>`: weights (`force_resource`) and large constants go
-    /// to the blob store as `dense_resource`, small ones are inline `dense`.
+    /// A constant operand `<layer>.<param>` holding `data` (see `GraphBuilder::constant`).
     pub fn constant(
         &mut self,
         layer: &str,
@@ -136,26 +54,9 @@ impl<'a> Emitter<'a> {
         force_resource: bool,
         loc: &[&str],
     ) -> ValueId {
-        let ty = f32_tensor(data.shape());
         let values: Vec<f32> = data.iter().copied().collect();
-        let value = if force_resource || values.len() > INLINE_LIMIT {
-            let key = format!("{layer}.{param}");
-            self.m.resources.insert(&key, Blob::from_f32(&values));
-            Attribute::DenseResource {
-                key: Sym::new(&key),
-                ty,
-            }
-        } else {
-            Attribute::dense(
-                ty,
-                DenseValues::Floats(values.iter().map(|&v| f64::from(v)).collect()),
-            )
-        };
-        let spec = OpSpec::new("hl.const")
-            .results(&[ty])
-            .attr("value", value)
-            .loc(location(loc));
-        self.append(spec)[0]
+        self.b
+            .constant(layer, param, data.shape(), &values, force_resource, loc)
     }
 
     /// The converted value of ONNX tensor `name`, used by `node`.
@@ -247,8 +148,10 @@ impl<'a> Emitter<'a> {
                 vec![("perm", Attribute::i64_array(&perm))],
             )
         };
-        let layer = self.next_name(prefix);
-        let out = self.layer(op, &layer, &[v.id], &[to_shape], attrs, &[&node.name]);
+        let layer = self.b.next_name(prefix);
+        let out = self
+            .b
+            .layer(op, &layer, &[v.id], &[to_shape], attrs, &[&node.name]);
         self.report.add_layer(&node.name, &node.op_type, &layer);
         Ok(out[0])
     }
@@ -262,17 +165,4 @@ impl<'a> Emitter<'a> {
         let v = self.value(node, &name)?;
         self.relayout_value(node, &name, &v, want)
     }
-}
-
-/// Activation attributes for a layer: `activation` plus the parameters.
-pub(crate) fn act_attrs(act: &Act) -> Vec<(&'static str, Attribute)> {
-    let mut out = vec![("activation", Attribute::str(act.kind))];
-    out.extend(act.params.iter().map(|&(k, v)| (k, Attribute::f64(v))));
-    out
-}
-
-/// An `i64` array attribute from `usize`s.
-pub(crate) fn ints(v: &[usize]) -> Attribute {
-    let v: Vec<i64> = v.iter().map(|&x| x as i64).collect();
-    Attribute::i64_array(&v)
 }

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use hailo_dialect_hl::builder::write_unsupported;
+
 /// One node the conversion cannot handle.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UnsupportedNode {
@@ -41,31 +43,13 @@ pub struct UnsupportedReport {
 
 impl fmt::Display for UnsupportedReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} unsupported node(s) in the model:", self.nodes.len())?;
-        for n in &self.nodes {
-            writeln!(f, "  {n}")?;
-        }
-        let quote = |v: &[String]| {
-            v.iter()
-                .map(|s| format!("'{s}'"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        if !self.suggested_end_nodes.is_empty() {
-            writeln!(
-                f,
-                "to parse the part before them, use --end-node-names {}",
-                quote(&self.suggested_end_nodes)
-            )?;
-        }
-        if !self.suggested_start_nodes.is_empty() {
-            writeln!(
-                f,
-                "to parse the part after them, use --start-node-names {}",
-                quote(&self.suggested_start_nodes)
-            )?;
-        }
-        Ok(())
+        write_unsupported(
+            f,
+            "node(s)",
+            &self.nodes,
+            &self.suggested_end_nodes,
+            &self.suggested_start_nodes,
+        )
     }
 }
 

@@ -20,12 +20,13 @@ mod supported;
 
 use std::collections::HashMap;
 
-use hailo_ir::{builtin, Attribute, Module, OpSpec, Type};
+use hailo_dialect_hl::builder::{f32_tensor, symbol_name, Act, GraphBuilder};
+use hailo_ir::{Attribute, Module, Type, ValueId};
 
 pub use error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
 pub use report::{IoMapping, NodeFate, NodeReport, ParsingReport};
 
-use emit::{f32_tensor, Act, Emitter};
+use emit::Emitter;
 use layout::{canonical, parse_format, permute};
 use patterns::{GraphView, PatternKind, Patterns};
 
@@ -71,21 +72,7 @@ pub fn net_name(model: &OnnxModel, options: &ConvertOptions) -> String {
         .or(stem)
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| model.graph_name.clone());
-    let clean: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if clean.is_empty() {
-        "net".to_string()
-    } else {
-        clean
-    }
+    symbol_name(&raw)
 }
 
 /// Converts `model` to `hl`.
@@ -93,8 +80,6 @@ pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Con
     let patterns = patterns::find(model);
     supported::check(model, &patterns)?;
     let net = net_name(model, options);
-    let mut m = Module::new(Some(&net));
-    let body = m.body();
 
     let mut in_types = Vec::new();
     let mut in_perms = Vec::new();
@@ -130,11 +115,10 @@ pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Con
             ),
         });
     }
-    let (graph, block) = builtin::create_graph(&mut m, body, "main", &in_types, &[]);
-    let args = m.block(block).args().to_vec();
+    let (b, args) = GraphBuilder::new(&net, in_types);
 
     let mut cx = Converter {
-        e: Emitter::new(model, m, block),
+        e: Emitter::new(model, b),
         g: GraphView::new(model),
         patterns,
         done: vec![false; model.nodes.len()],
@@ -142,40 +126,24 @@ pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Con
     };
     let mut inputs = Vec::new();
     for ((input, perm), arg) in model.inputs.iter().zip(in_perms).zip(args) {
-        let layer = cx.e.next_name("input_layer");
-        let ty = cx.e.m.value_type(arg);
-        let spec = OpSpec::new("hl.input_layer")
-            .operands(&[arg])
-            .results(&[ty])
-            .attr("layer", Attribute::str(&layer))
-            .attr("original_name", Attribute::str(&input.name))
-            .loc(emit::location(&[&input.name]));
-        let v = cx.e.append(spec)[0];
+        let (layer, v) =
+            cx.e.b
+                .io_layer("hl.input_layer", "input_layer", &input.name, arg);
         cx.e.bind(&input.name, v, perm);
         inputs.push(IoMapping {
             layer,
             original_name: input.name.clone(),
-            shape: shape_of(ty),
+            shape: shape_of(cx.e.b.value_type(v)),
         });
     }
     for i in 0..model.nodes.len() {
         cx.node(i)?;
     }
     let (results, outputs) = cx.outputs()?;
-    let out_types: Vec<Type> = results.iter().map(|&v| cx.e.m.value_type(v)).collect();
-    let ret =
-        cx.e.m
-            .create_op(OpSpec::new(builtin::RETURN).operands(&results));
-    cx.e.m.append_op(block, ret);
-    cx.e.m.set_attr(
-        graph,
-        "function_type",
-        Attribute::Type(Type::function(in_types, out_types)),
-    );
     let Converter { e, .. } = cx;
     let report = e.report.finish(&model.source, &net, inputs, outputs);
     Ok(Conversion {
-        module: e.m,
+        module: e.b.finish(&results),
         report,
     })
 }
@@ -254,7 +222,7 @@ impl Converter<'_> {
             if !self.done[c] && !self.patterns.owner.contains_key(&c) {
                 let node = self.g.node(c);
                 if let Some(act) = act::node_activation(self.e.model, node)? {
-                    if act::fusable(&act) && node.input(0) == Some(tensor) {
+                    if act.fusable() && node.input(0) == Some(tensor) {
                         if let Some(out) = node.output(0) {
                             return Ok(Some((act, vec![c], out.to_string())));
                         }
@@ -271,7 +239,7 @@ impl Converter<'_> {
         let pat = &self.patterns.list[p];
         if let PatternKind::Activation(act) = &pat.kind {
             if pat.input == tensor
-                && act::fusable(act)
+                && act.fusable()
                 && consumers.iter().all(|c| pat.nodes.contains(c))
             {
                 return Ok(Some((act.clone(), pat.nodes.clone(), pat.output.clone())));
@@ -307,8 +275,31 @@ impl Converter<'_> {
         );
     }
 
+    /// Emits `layer` as the whole of node `i`: an `op` reading `operands` with one result of
+    /// `hl` shape `shape`, bound to the node's output in layout `perm`, the node recorded as
+    /// converted to it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sole_layer(
+        &mut self,
+        i: usize,
+        op: &str,
+        layer: &str,
+        operands: &[ValueId],
+        shape: Vec<usize>,
+        attrs: Vec<(&str, Attribute)>,
+        perm: Vec<usize>,
+    ) {
+        let node = self.g.node(i);
+        let res = self
+            .e
+            .b
+            .layer(op, layer, operands, &[shape], attrs, &[&node.name]);
+        self.e.bind(&node.outputs[0], res[0], perm);
+        self.converted(i, &[layer]);
+    }
+
     /// Output layers, one per graph output in order, in canonical layout.
-    fn outputs(&mut self) -> ConvertResult<(Vec<hailo_ir::ValueId>, Vec<IoMapping>)> {
+    fn outputs(&mut self) -> ConvertResult<(Vec<ValueId>, Vec<IoMapping>)> {
         let model = self.e.model;
         let mut results = Vec::new();
         let mut maps = Vec::new();
@@ -340,19 +331,15 @@ impl Converter<'_> {
             let id = self
                 .e
                 .relayout_value(&producer, &out.name, &v, &canonical(rank))?;
-            let layer = self.e.next_name("output_layer");
-            let ty = self.e.m.value_type(id);
-            let spec = OpSpec::new("hl.output_layer")
-                .operands(&[id])
-                .results(&[ty])
-                .attr("layer", Attribute::str(&layer))
-                .attr("original_name", Attribute::str(&out.name))
-                .loc(emit::location(&[&out.name]));
-            results.push(self.e.append(spec)[0]);
+            let (layer, res) = self
+                .e
+                .b
+                .io_layer("hl.output_layer", "output_layer", &out.name, id);
+            results.push(res);
             maps.push(IoMapping {
                 layer,
                 original_name: out.name.clone(),
-                shape: shape_of(ty),
+                shape: shape_of(self.e.b.value_type(res)),
             });
         }
         Ok((results, maps))

@@ -3,10 +3,10 @@
 //! belong to them: BatchNorm into the preceding conv/dense, a bias `Add` into a dense, a zero
 //! `Pad` into conv/avgpool padding, and a following activation into the layer.
 
+use hailo_dialect_hl::builder::{ints, Act};
 use hailo_ir::Attribute;
 use ndarray::{Array1, ArrayD, Axis, IxDyn};
 
-use super::emit::{act_attrs, ints, Act};
 use super::error::{node_error, ConvertResult};
 use super::layout::{canonical, permute, transpose_array};
 use super::Converter;
@@ -179,6 +179,38 @@ impl Converter<'_> {
         }
     }
 
+    /// Finishes a rank-4 weighted layer (conv, deconv) of node `i`: its input in NHWC, the
+    /// HWIO kernel and bias constants, the op with the fused activation, bindings and report.
+    fn weighted_nhwc(
+        &mut self,
+        i: usize,
+        op: &str,
+        layer: &str,
+        (kernel, bias): (&ArrayD<f32>, Vec<f32>),
+        mut attrs: Vec<(&str, Attribute)>,
+        (tensor, act, fused): Tail,
+    ) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let loc = self
+            .g
+            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let x = self.e.input_in(node, 0, &canonical(4))?;
+        let k = self.e.constant(layer, "kernel", kernel, true, &loc);
+        let b = self
+            .e
+            .constant(layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
+        let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(4));
+        attrs.extend(act.layer_attrs());
+        let out = self
+            .e
+            .b
+            .layer(op, layer, &[x, k, b], &[out_shape], attrs, &loc);
+        self.e.bind(&tensor, out[0], canonical(4));
+        self.converted(i, &[layer]);
+        self.report_fused(&fused, layer);
+        Ok(())
+    }
+
     pub(crate) fn conv(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
         let x_shape = self.e.input_shape(node, 0)?;
@@ -225,16 +257,7 @@ impl Converter<'_> {
         } else {
             ("hl.conv2d", "conv", transpose_array(&kernel, &[2, 3, 1, 0]))
         };
-        let layer = self.e.next_name(prefix);
-        let loc = self
-            .g
-            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
-        let x = self.e.input_in(node, 0, &canonical(4))?;
-        let k = self.e.constant(&layer, "kernel", &hwio, true, &loc);
-        let b = self
-            .e
-            .constant(&layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
-        let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(4));
+        let layer = self.e.b.next_name(prefix);
         let mut attrs = vec![
             ("strides", ints(&strides)),
             ("dilations", ints(&dilations)),
@@ -244,14 +267,7 @@ impl Converter<'_> {
         if !depthwise {
             attrs.push(("groups", Attribute::i64(groups as i64)));
         }
-        attrs.extend(act_attrs(&act));
-        let out = self
-            .e
-            .layer(op, &layer, &[x, k, b], &[out_shape], attrs, &loc);
-        self.e.bind(&tensor, out[0], canonical(4));
-        self.converted(i, &[&layer]);
-        self.report_fused(&fused, &layer);
-        Ok(())
+        self.weighted_nhwc(i, op, &layer, (&hwio, bias), attrs, (tensor, act, fused))
     }
 
     pub(crate) fn deconv(&mut self, i: usize) -> ConvertResult<()> {
@@ -328,31 +344,16 @@ impl Converter<'_> {
             None => vec![0.0; cout],
         };
         let (tensor, act, fused) = self.fold_tail(&node.outputs[0], &mut hwio, 3, &mut bias)?;
-        let layer = self.e.next_name("deconv");
-        let loc = self
-            .g
-            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
-        let x = self.e.input_in(node, 0, &canonical(4))?;
-        let k = self.e.constant(&layer, "kernel", &hwio, true, &loc);
-        let b = self
-            .e
-            .constant(&layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
-        let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(4));
-        let mut attrs = vec![
+        let layer = self.e.b.next_name("deconv");
+        let attrs = vec![
             ("strides", ints(&strides)),
             ("dilations", ints(&dilations)),
             ("groups", Attribute::i64(groups as i64)),
             ("pads", ints(&pads)),
             ("output_padding", ints(&out_pad)),
         ];
-        attrs.extend(act_attrs(&act));
-        let out = self
-            .e
-            .layer("hl.deconv2d", &layer, &[x, k, b], &[out_shape], attrs, &loc);
-        self.e.bind(&tensor, out[0], canonical(4));
-        self.converted(i, &[&layer]);
-        self.report_fused(&fused, &layer);
-        Ok(())
+        let tail = (tensor, act, fused);
+        self.weighted_nhwc(i, "hl.deconv2d", &layer, (&hwio, bias), attrs, tail)
     }
 
     pub(crate) fn gemm_or_matmul(&mut self, i: usize) -> ConvertResult<()> {
@@ -427,7 +428,7 @@ impl Converter<'_> {
         }
         let (tensor, act, tail) = self.fold_tail(&out, &mut kernel, 1, &mut bias)?;
         fused.extend(tail);
-        let layer = self.e.next_name("fc");
+        let layer = self.e.b.next_name("fc");
         let loc = self
             .g
             .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
@@ -436,12 +437,12 @@ impl Converter<'_> {
             .e
             .constant(&layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
         let out_shape = self.e.shape(node, &tensor)?;
-        let res = self.e.layer(
+        let res = self.e.b.layer(
             "hl.dense",
             &layer,
             &[a.id, k, b],
             &[out_shape],
-            act_attrs(&act),
+            act.layer_attrs(),
             &loc,
         );
         self.e.bind(&tensor, res[0], vec![0, 1]);
@@ -506,9 +507,9 @@ impl Converter<'_> {
         };
         let x = self.e.input_in(node, 0, &ident)?;
         let x = if rank == 3 {
-            let layer = self.e.next_name("reshape");
+            let layer = self.e.b.next_name("reshape");
             self.e.report.add_layer(&node.name, &node.op_type, &layer);
-            self.e.layer(
+            self.e.b.layer(
                 "hl.reshape",
                 &layer,
                 &[x],
@@ -519,7 +520,7 @@ impl Converter<'_> {
         } else {
             x
         };
-        let layer = self.e.next_name("conv");
+        let layer = self.e.b.next_name("conv");
         let loc = self
             .g
             .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
@@ -535,8 +536,8 @@ impl Converter<'_> {
             ("pads", ints(&[0, 0, 0, 0])),
             ("groups", Attribute::i64(1)),
         ];
-        attrs.extend(act_attrs(&act));
-        let mut y = self.e.layer(
+        attrs.extend(act.layer_attrs());
+        let mut y = self.e.b.layer(
             "hl.conv2d",
             &layer,
             &[x, k, b],
@@ -546,9 +547,9 @@ impl Converter<'_> {
         )[0];
         self.e.report.add_layer(&node.name, &node.op_type, &layer);
         if rank == 3 {
-            let back = self.e.next_name("reshape");
+            let back = self.e.b.next_name("reshape");
             self.e.report.add_layer(&node.name, &node.op_type, &back);
-            y = self.e.layer(
+            y = self.e.b.layer(
                 "hl.reshape",
                 &back,
                 &[y],
@@ -576,18 +577,10 @@ impl Converter<'_> {
         let a = self.e.input_in(node, 0, &(0..ra).collect::<Vec<_>>())?;
         let b = self.e.input_in(node, 1, &(0..rb).collect::<Vec<_>>())?;
         let out_shape = self.e.output_shape(node, 0)?;
-        let layer = self.e.next_name("matmul");
-        let res = self.e.layer(
-            "hl.matmul",
-            &layer,
-            &[a, b],
-            std::slice::from_ref(&out_shape),
-            vec![("transpose_b", Attribute::Bool(false))],
-            &[&node.name],
-        );
-        self.e
-            .bind(&node.outputs[0], res[0], (0..out_shape.len()).collect());
-        self.converted(i, &[&layer]);
+        let layer = self.e.b.next_name("matmul");
+        let perm = (0..out_shape.len()).collect();
+        let attrs = vec![("transpose_b", Attribute::Bool(false))];
+        self.sole_layer(i, "hl.matmul", &layer, &[a, b], out_shape, attrs, perm);
         Ok(())
     }
 
@@ -629,7 +622,7 @@ impl Converter<'_> {
         } else {
             ("hl.avgpool", "avgpool")
         };
-        let layer = self.e.next_name(prefix);
+        let layer = self.e.b.next_name(prefix);
         let loc = self
             .g
             .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
@@ -648,7 +641,7 @@ impl Converter<'_> {
         if !max {
             attrs.push(("count_include_pad", Attribute::Bool(count_include_pad)));
         }
-        let res = self.e.layer(op, &layer, &[x], &[out_shape], attrs, &loc);
+        let res = self.e.b.layer(op, &layer, &[x], &[out_shape], attrs, &loc);
         self.e.bind(&node.outputs[0], res[0], canonical(4));
         self.converted(i, &[&layer]);
         self.report_fused(&fused, &layer);
@@ -676,14 +669,10 @@ impl Converter<'_> {
         prefix: &'static str,
     ) -> ConvertResult<()> {
         let node = self.g.node(i);
-        let layer = self.e.next_name(prefix);
+        let layer = self.e.b.next_name(prefix);
         let x = self.e.input_in(node, 0, &canonical(4))?;
         let out_shape = permute(&self.e.output_shape(node, 0)?, &canonical(4));
-        let res = self
-            .e
-            .layer(op, &layer, &[x], &[out_shape], vec![], &[&node.name]);
-        self.e.bind(&node.outputs[0], res[0], canonical(4));
-        self.converted(i, &[&layer]);
+        self.sole_layer(i, op, &layer, &[x], out_shape, vec![], canonical(4));
         Ok(())
     }
 
@@ -702,7 +691,7 @@ impl Converter<'_> {
             Some((a, nodes, t)) => (t, a, nodes),
             None => (node.outputs[0].clone(), Act::new("linear"), vec![]),
         };
-        let layer = self.e.next_name("batch_norm");
+        let layer = self.e.b.next_name("batch_norm");
         let mut loc: Vec<&str> = vec![node.name.as_str()];
         loc.extend(fused.iter().map(|&n| self.g.node(n).name.as_str()));
         let xv = self.e.input_in(node, 0, &canonical(rank))?;
@@ -714,8 +703,8 @@ impl Converter<'_> {
         }
         let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(rank));
         let mut attrs = vec![("epsilon", Attribute::f64(eps))];
-        attrs.extend(act_attrs(&act));
-        let res = self.e.layer(
+        attrs.extend(act.layer_attrs());
+        let res = self.e.b.layer(
             "hl.batch_norm",
             &layer,
             &operands,

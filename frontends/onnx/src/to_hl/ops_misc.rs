@@ -2,11 +2,11 @@
 //! NHWC layout), standalone activations, PRelu, Softmax/LogSoftmax, ArgMax, Reduce*, the
 //! normalisation layers (LayerNorm, InstanceNorm, L2Norm) and the layers of recognised patterns.
 
+use hailo_dialect_hl::builder::{ints, Act};
 use hailo_ir::Attribute;
 use ndarray::{Array1, ArrayD};
 
 use super::act::node_activation;
-use super::emit::{act_attrs, ints, Act};
 use super::error::{node_error, ConvertResult};
 use super::layout::{broadcast_constant, canonical, hl_axis, norm_axis, permute};
 use super::patterns::{reduce_axes, PatternKind};
@@ -125,7 +125,7 @@ impl Converter<'_> {
             Some((a, nodes, t)) => (t, a, nodes),
             None => (node.outputs[0].clone(), Act::new("linear"), vec![]),
         };
-        let layer = self.e.next_name(prefix);
+        let layer = self.e.b.next_name(prefix);
         let mut loc: Vec<&str> = vec![node.name.as_str()];
         loc.extend(fused.iter().map(|&n| self.g.node(n).name.as_str()));
         let mut operands = Vec::new();
@@ -146,7 +146,8 @@ impl Converter<'_> {
         let out_shape = permute(&self.e.shape(node, &tensor)?, &data.perm);
         let res = self
             .e
-            .layer(op, &layer, &operands, &[out_shape], act_attrs(&act), &loc);
+            .b
+            .layer(op, &layer, &operands, &[out_shape], act.layer_attrs(), &loc);
         self.e.bind(&tensor, res[0], data.perm.clone());
         self.converted(i, &[&layer]);
         self.fused(&fused, &layer, "activation fused into the preceding layer");
@@ -183,17 +184,17 @@ impl Converter<'_> {
     ) -> ConvertResult<()> {
         let node = self.g.node(anchor);
         let v = self.e.value(node, input)?;
-        let layer = self.e.next_name("activation");
+        let layer = self.e.b.next_name("activation");
         let names: Vec<&str> = nodes
             .iter()
             .map(|&n| self.g.node(n).name.as_str())
             .collect();
         let x = self.e.relayout_value(node, input, &v, &v.perm.clone())?;
         let out_shape = permute(&self.e.shape(node, output)?, &v.perm);
-        let mut attrs = vec![("kind", Attribute::str(act.kind))];
-        attrs.extend(act.params.iter().map(|&(k, p)| (k, Attribute::f64(p))));
+        let attrs = act.op_attrs();
         let res = self
             .e
+            .b
             .layer("hl.activation", &layer, &[x], &[out_shape], attrs, &names);
         self.e.bind(output, res[0], v.perm);
         self.finish_group(anchor, nodes, &layer);
@@ -203,23 +204,14 @@ impl Converter<'_> {
     pub(crate) fn prelu(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
         let v = self.e.input(node, 0)?;
-        let layer = self.e.next_name("activation");
+        let layer = self.e.b.next_name("activation");
         let slope = self.const_input(node, 1)?;
         let s = broadcast_constant(&slope, v.perm.len(), &v.perm)
             .ok_or_else(|| node_error(node, "the slope does not broadcast against the input"))?;
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let k = self.e.constant(&layer, "slope", &s, true, &[&node.name]);
         let out_shape = permute(&self.e.output_shape(node, 0)?, &v.perm);
-        let res = self.e.layer(
-            "hl.prelu",
-            &layer,
-            &[x, k],
-            &[out_shape],
-            vec![],
-            &[&node.name],
-        );
-        self.e.bind(&node.outputs[0], res[0], v.perm);
-        self.converted(i, &[&layer]);
+        self.sole_layer(i, "hl.prelu", &layer, &[x, k], out_shape, vec![], v.perm);
         Ok(())
     }
 
@@ -243,18 +235,17 @@ impl Converter<'_> {
         } else {
             ("hl.log_softmax", "log_softmax")
         };
-        let layer = self.e.next_name(prefix);
+        let layer = self.e.b.next_name(prefix);
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
-        let res = self.e.layer(
+        self.sole_layer(
+            i,
             op,
             &layer,
             &[x],
-            &[permute(&shape, &v.perm)],
+            permute(&shape, &v.perm),
             vec![("axis", Attribute::i64(hl_axis(&v.perm, axis) as i64))],
-            &[&node.name],
+            v.perm,
         );
-        self.e.bind(&node.outputs[0], res[0], v.perm);
-        self.converted(i, &[&layer]);
         Ok(())
     }
 
@@ -268,7 +259,7 @@ impl Converter<'_> {
         let axis = norm_axis(node.attr_int_or("axis", 0)?, rank)
             .ok_or_else(|| node_error(node, "axis out of range"))?;
         let keep = node.attr_int_or("keepdims", 1)? != 0;
-        let layer = self.e.next_name("argmax");
+        let layer = self.e.b.next_name("argmax");
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let out_perm = if keep {
             v.perm.clone()
@@ -276,19 +267,18 @@ impl Converter<'_> {
             reduced_perm(&v.perm, &[axis])
         };
         let out_shape = permute(&self.e.output_shape(node, 0)?, &out_perm);
-        let res = self.e.layer(
+        self.sole_layer(
+            i,
             "hl.argmax",
             &layer,
             &[x],
-            &[out_shape],
+            out_shape,
             vec![
                 ("axis", Attribute::i64(hl_axis(&v.perm, axis) as i64)),
                 ("keepdims", Attribute::Bool(keep)),
             ],
-            &[&node.name],
+            out_perm,
         );
-        self.e.bind(&node.outputs[0], res[0], out_perm);
-        self.converted(i, &[&layer]);
         Ok(())
     }
 
@@ -321,7 +311,7 @@ impl Converter<'_> {
             "ReduceSumSquare" => ("sum_square", "reduce_sum_square"),
             _ => ("l2", "reduce_l2"),
         };
-        let layer = self.e.next_name(prefix);
+        let layer = self.e.b.next_name(prefix);
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let mut hl_axes: Vec<usize> = axes.iter().map(|&a| hl_axis(&v.perm, a)).collect();
         hl_axes.sort_unstable();
@@ -331,20 +321,19 @@ impl Converter<'_> {
             reduced_perm(&v.perm, &axes)
         };
         let out_shape = permute(&self.e.output_shape(node, 0)?, &out_perm);
-        let res = self.e.layer(
+        self.sole_layer(
+            i,
             "hl.reduce",
             &layer,
             &[x],
-            &[out_shape],
+            out_shape,
             vec![
                 ("kind", Attribute::str(kind)),
                 ("axes", ints(&hl_axes)),
                 ("keepdims", Attribute::Bool(keep)),
             ],
-            &[&node.name],
+            out_perm,
         );
-        self.e.bind(&node.outputs[0], res[0], out_perm);
-        self.converted(i, &[&layer]);
         Ok(())
     }
 
@@ -416,7 +405,7 @@ impl Converter<'_> {
             Norm::Instance { .. } => ("hl.instance_norm", "instance_norm"),
             Norm::L2 { .. } => ("hl.l2_norm", "l2_norm"),
         };
-        let layer = self.e.next_name(prefix);
+        let layer = self.e.b.next_name(prefix);
         let (perm, operands, attrs) = match norm {
             Norm::Layer {
                 axes,
@@ -497,6 +486,7 @@ impl Converter<'_> {
         let out_shape = permute(&out_shape_onnx, &perm);
         let res = self
             .e
+            .b
             .layer(op, &layer, &operands, &[out_shape], attrs, &names);
         self.e.bind(output, res[0], perm);
         self.finish_group(anchor, nodes, &layer);
@@ -525,10 +515,10 @@ impl Converter<'_> {
                     .map(|&n| self.g.node(n).name.as_str())
                     .collect();
                 let v = self.e.value(node, &pat.input)?;
-                let layer = self.e.next_name("feature_shuffle");
+                let layer = self.e.b.next_name("feature_shuffle");
                 let x = self.e.relayout_value(node, &pat.input, &v, &canonical(4))?;
                 let out_shape = permute(&self.e.shape(node, &pat.output)?, &canonical(4));
-                let res = self.e.layer(
+                let res = self.e.b.layer(
                     "hl.feature_shuffle",
                     &layer,
                     &[x],
@@ -590,13 +580,13 @@ impl Converter<'_> {
                 let node = self.g.node(anchor);
                 let names = self.g.names(pat.nodes.iter().copied());
                 let v = self.e.value(node, &pat.input)?;
-                let layer = self.e.next_name("normalization");
+                let layer = self.e.b.next_name("normalization");
                 let x = self.e.relayout_value(node, &pat.input, &v, &canonical(4))?;
                 let out_shape = permute(&self.e.shape(node, &pat.output)?, &canonical(4));
                 let list =
                     |v: &[f64]| Attribute::Array(v.iter().map(|&x| Attribute::f64(x)).collect());
                 let attrs = vec![("mean", list(&mean)), ("std", list(&std))];
-                let res = self.e.layer(
+                let res = self.e.b.layer(
                     "hl.normalization",
                     &layer,
                     &[x],

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
+use hailo_dialect_hl::builder::ints;
 use hailo_ir::Attribute;
 use ndarray::ArrayD;
 
-use super::emit::{ints, HlValue};
+use super::emit::HlValue;
 use super::error::{node_error, ConvertResult};
 use super::layout::{
     broadcast_constant, canonical, flat_order, hl_axis, is_reshape_only, norm_axis, permute,
@@ -102,15 +103,15 @@ impl Converter<'_> {
         perm: Vec<usize>,
     ) -> ConvertResult<()> {
         let node = self.g.node(i);
-        let ty = self.e.m.value_type(x);
+        let ty = self.e.b.value_type(x);
         let same = ty
             .shape()
             .is_some_and(|s| s.iter().map(|&d| d as usize).eq(hl_shape.iter().copied()));
         let id = if same {
             x
         } else {
-            let layer = self.e.next_name("reshape");
-            let id = self.e.layer(
+            let layer = self.e.b.next_name("reshape");
+            let id = self.e.b.layer(
                 "hl.reshape",
                 &layer,
                 &[x],
@@ -218,18 +219,17 @@ impl Converter<'_> {
         let out_shape = self.e.output_shape(node, 0)?;
         let axis = norm_axis(node.attr_int("axis")?.unwrap_or(1), out_shape.len())
             .ok_or_else(|| node_error(node, "axis out of range"))?;
-        let layer = self.e.next_name("concat");
+        let layer = self.e.b.next_name("concat");
         let (ids, perm) = self.common_inputs(i, &layer)?;
-        let res = self.e.layer(
+        self.sole_layer(
+            i,
             "hl.concat",
             &layer,
             &ids,
-            &[permute(&out_shape, &perm)],
+            permute(&out_shape, &perm),
             vec![("axis", Attribute::i64(hl_axis(&perm, axis) as i64))],
-            &[&node.name],
+            perm,
         );
-        self.e.bind(&node.outputs[0], res[0], perm);
-        self.converted(i, &[&layer]);
         Ok(())
     }
 
@@ -249,10 +249,10 @@ impl Converter<'_> {
         } else {
             "slice"
         };
-        let layer = self.e.next_name(prefix);
+        let layer = self.e.b.next_name(prefix);
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let hl_shapes: Vec<Vec<usize>> = shapes.iter().map(|s| permute(s, &v.perm)).collect();
-        let res = self.e.layer(
+        let res = self.e.b.layer(
             "hl.split",
             &layer,
             &[x],
@@ -300,23 +300,22 @@ impl Converter<'_> {
             ends[s.axis] = (s.end.max(s.start)) as usize;
             steps[s.axis] = s.step as usize;
         }
-        let layer = self.e.next_name("slice");
+        let layer = self.e.b.next_name("slice");
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let out_shape = permute(&self.e.output_shape(node, 0)?, &v.perm);
-        let res = self.e.layer(
+        self.sole_layer(
+            i,
             "hl.slice",
             &layer,
             &[x],
-            &[out_shape],
+            out_shape,
             vec![
                 ("starts", ints(&permute(&starts, &v.perm))),
                 ("ends", ints(&permute(&ends, &v.perm))),
                 ("steps", ints(&permute(&steps, &v.perm))),
             ],
-            &[&node.name],
+            v.perm,
         );
-        self.e.bind(&node.outputs[0], res[0], v.perm);
-        self.converted(i, &[&layer]);
         Ok(())
     }
 
@@ -389,13 +388,13 @@ impl Converter<'_> {
             self.e.values.insert(out.clone(), v);
             return Ok(());
         }
-        let layer = self.e.next_name("external_pad");
+        let layer = self.e.b.next_name("external_pad");
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let begin: Vec<i64> = v.perm.iter().map(|&a| pads[a]).collect();
         let end: Vec<i64> = v.perm.iter().map(|&a| pads[a + rank]).collect();
         let hl_pads: Vec<i64> = begin.into_iter().chain(end).collect();
         let out_shape = permute(&self.e.output_shape(node, 0)?, &v.perm);
-        let res = self.e.layer(
+        let res = self.e.b.layer(
             "hl.pad",
             &layer,
             &[x],
@@ -460,7 +459,7 @@ impl Converter<'_> {
             node.attr_string_or("nearest_mode", "round_prefer_floor")?
                 .to_string()
         };
-        let layer = self.e.next_name("resize");
+        let layer = self.e.b.next_name("resize");
         let x = self.e.input_in(node, 0, &canonical(4))?;
         let mut attrs = vec![
             ("mode", Attribute::str(mode)),
@@ -469,16 +468,15 @@ impl Converter<'_> {
         if mode == "nearest" {
             attrs.push(("nearest_mode", Attribute::str(&nearest_mode)));
         }
-        let res = self.e.layer(
+        self.sole_layer(
+            i,
             "hl.resize",
             &layer,
             &[x],
-            &[permute(&out_shape, &canonical(4))],
+            permute(&out_shape, &canonical(4)),
             attrs,
-            &[&node.name],
+            canonical(4),
         );
-        self.e.bind(&node.outputs[0], res[0], canonical(4));
-        self.converted(i, &[&layer]);
         Ok(())
     }
 
@@ -531,10 +529,10 @@ impl Converter<'_> {
             .map(|&n| self.g.node(n).name.as_str())
             .collect();
         let v = self.e.value(node, input)?;
-        let layer = self.e.next_name(prefix);
+        let layer = self.e.b.next_name(prefix);
         let x = self.e.relayout_value(node, input, &v, &canonical(4))?;
         let out_shape = permute(&self.e.shape(node, output)?, &canonical(4));
-        let res = self.e.layer(
+        let res = self.e.b.layer(
             op,
             &layer,
             &[x],

@@ -1,66 +1,13 @@
-//! The `hl` side of the conversion: appending layers to the graph body with Hailo layer names
-//! and original-name locations, weight constants in the blob store (`<layer>.<param>`), and
-//! the table from TFLite tensors to converted values.
+//! The TFLite side of building the `hl` graph: operator names for reports and errors, reading
+//! converted values, constants and shapes of TFLite tensors, and the layer shapes every
+//! single-layer operator shares. Naming, layers, constants and input/output layers are the
+//! shared `hailo_dialect_hl::builder::GraphBuilder`.
 
-use hailo_ir::{Attribute, Blob, DenseValues, Location, OpSpec, Sym, Type, ValueId};
+use hailo_ir::{Attribute, ValueId};
 
 use super::error::{ConvertError, ConvertResult};
 use super::Converter;
 use crate::graph::{Op, TensorId};
-
-/// An activation with its parameters: the `activation` attribute of a layer or the `kind` of
-/// `hl.activation`.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Act {
-    pub kind: &'static str,
-    pub params: Vec<(&'static str, f64)>,
-}
-
-impl Act {
-    pub fn new(kind: &'static str) -> Act {
-        Act {
-            kind,
-            params: Vec::new(),
-        }
-    }
-
-    pub fn with(kind: &'static str, params: &[(&'static str, f64)]) -> Act {
-        Act {
-            kind,
-            params: params.to_vec(),
-        }
-    }
-
-    /// Attributes for a layer's fused activation: `activation` plus the parameters.
-    pub fn layer_attrs(&self) -> Vec<(&'static str, Attribute)> {
-        let mut out = vec![("activation", Attribute::str(self.kind))];
-        out.extend(self.params.iter().map(|&(k, v)| (k, Attribute::f64(v))));
-        out
-    }
-}
-
-/// The location of a layer made from `nodes` (one name, or `fused[...]`).
-pub(crate) fn location(nodes: &[&str]) -> Location {
-    match nodes {
-        [one] => Location::name(one),
-        many => Location::Fused(many.iter().map(|n| Location::name(n)).collect()),
-    }
-}
-
-/// A tensor type with `f32` elements.
-pub(crate) fn f32_tensor(shape: &[usize]) -> Type {
-    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-    Type::tensor(&dims, Type::f32())
-}
-
-/// An `i64` array attribute from `usize`s.
-pub(crate) fn ints(v: &[usize]) -> Attribute {
-    let v: Vec<i64> = v.iter().map(|&x| x as i64).collect();
-    Attribute::i64_array(&v)
-}
-
-/// Constants this small are printed inline (`dense<...>`) unless they are layer weights.
-const INLINE_LIMIT: usize = 16;
 
 /// The TFLite operator name of an operator kind, for reports and errors.
 pub(crate) fn op_type(op: &Op) -> String {
@@ -143,67 +90,6 @@ impl Converter<'_> {
         }
     }
 
-    /// Appends an op to the graph body; returns its results.
-    pub fn append(&mut self, spec: OpSpec) -> Vec<ValueId> {
-        let op = self.m.create_op(spec);
-        self.m.append_op(self.block, op);
-        self.m.op(op).results().to_vec()
-    }
-
-    /// Appends a layer op named `layer` with `f32` results of the given shapes.
-    pub fn layer(
-        &mut self,
-        op: &str,
-        layer: &str,
-        operands: &[ValueId],
-        results: &[Vec<usize>],
-        attrs: Vec<(&str, Attribute)>,
-        loc: &[&str],
-    ) -> Vec<ValueId> {
-        let types: Vec<Type> = results.iter().map(|s| f32_tensor(s)).collect();
-        let mut spec = OpSpec::new(op)
-            .operands(operands)
-            .results(&types)
-            .attr("layer", Attribute::str(layer))
-            .loc(location(loc));
-        for (k, v) in attrs {
-            spec = spec.attr(k, v);
-        }
-        self.append(spec)
-    }
-
-    /// A constant operand `<layer>.<param>` of shape `shape`: weights (`force_resource`) and
-    /// large constants go to the blob store as `dense_resource`, small ones are inline `dense`.
-    pub fn constant(
-        &mut self,
-        layer: &str,
-        param: &str,
-        shape: &[usize],
-        values: &[f32],
-        force_resource: bool,
-        loc: &[&str],
-    ) -> ValueId {
-        let ty = f32_tensor(shape);
-        let value = if force_resource || values.len() > INLINE_LIMIT {
-            let key = format!("{layer}.{param}");
-            self.m.resources.insert(&key, Blob::from_f32(values));
-            Attribute::DenseResource {
-                key: Sym::new(&key),
-                ty,
-            }
-        } else {
-            Attribute::dense(
-                ty,
-                DenseValues::Floats(values.iter().map(|&v| f64::from(v)).collect()),
-            )
-        };
-        let spec = OpSpec::new("hl.const")
-            .results(&[ty])
-            .attr("value", value)
-            .loc(location(loc));
-        self.append(spec)[0]
-    }
-
     /// The converted value of run-time tensor `t`, read by operator `i`.
     pub fn value(&self, i: usize, t: TensorId) -> ConvertResult<ValueId> {
         self.values.get(&t).copied().ok_or_else(|| {
@@ -237,11 +123,6 @@ impl Converter<'_> {
         self.g.tensors[t].shape.clone()
     }
 
-    /// The next Hailo layer name with `prefix`.
-    pub fn next_name(&mut self, prefix: &str) -> String {
-        self.namer.next(prefix)
-    }
-
     /// An `hl.reshape` of `x` to `shape` attributed to operator `i` (no layer when the shape
     /// already matches). Returns the value and the layer made, if any.
     pub fn reshape_to(
@@ -251,16 +132,16 @@ impl Converter<'_> {
         shape: &[usize],
     ) -> (ValueId, Option<String>) {
         let same = self
-            .m
+            .b
             .value_type(x)
             .shape()
             .is_some_and(|s| s.iter().map(|&d| d as usize).eq(shape.iter().copied()));
         if same {
             return (x, None);
         }
-        let layer = self.next_name("reshape");
+        let layer = self.b.next_name("reshape");
         let name = self.g.ops[i].name_hint.clone();
-        let out = self.layer(
+        let out = self.b.layer(
             "hl.reshape",
             &layer,
             &[x],
@@ -269,5 +150,26 @@ impl Converter<'_> {
             &[&name],
         );
         (out[0], Some(layer))
+    }
+
+    /// Emits `layer`, an `op` reading `operands`, as the whole of operator `i`: the result
+    /// (shaped like the operator's output) becomes the value of that output, and `i` is
+    /// recorded as converted to `layer`.
+    pub fn sole_layer(
+        &mut self,
+        i: usize,
+        op: &str,
+        layer: String,
+        operands: &[ValueId],
+        attrs: Vec<(&str, Attribute)>,
+    ) {
+        let out_t = self.g.ops[i].outputs[0];
+        let name = self.g.ops[i].name_hint.clone();
+        let shape = self.shape(out_t);
+        let res = self
+            .b
+            .layer(op, &layer, operands, &[shape], attrs, &[&name]);
+        self.values.insert(out_t, res[0]);
+        self.converted(i, &[layer]);
     }
 }

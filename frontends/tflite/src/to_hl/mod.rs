@@ -21,13 +21,13 @@ mod select;
 
 use std::collections::HashMap;
 
-use hailo_dialect_hl::naming::LayerNamer;
-use hailo_ir::{builtin, Attribute, BlockId, Module, OpSpec, Type, ValueId};
+use hailo_dialect_hl::builder::{f32_tensor, symbol_name, Act, GraphBuilder};
+use hailo_ir::{Module, Type, ValueId};
 
 pub use error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
 pub use report::{ConversionReport, IoMapping, NodeFate, NodeReport};
 
-use emit::{f32_tensor, location, op_type, Act};
+use emit::op_type;
 use patterns::Patterns;
 use select::Selection;
 
@@ -47,26 +47,6 @@ pub struct ConvertOptions {
     pub end_node_names: Vec<String>,
 }
 
-/// `name` usable as a symbol and file stem.
-fn clean_name(name: Option<&str>) -> String {
-    let clean: String = name
-        .unwrap_or("")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if clean.is_empty() {
-        "net".to_string()
-    } else {
-        clean
-    }
-}
-
 /// Converts `graph` to `hl`.
 pub fn convert(
     graph: &TfliteGraph,
@@ -79,17 +59,14 @@ pub fn convert(
     bad.sort_by_key(|b| b.0);
     select::fail_unsupported(graph, &sel, bad)?;
 
-    let net = clean_name(options.net_name.as_deref());
-    let mut m = Module::new(Some(&net));
-    let body = m.body();
+    let net = symbol_name(options.net_name.as_deref().unwrap_or(""));
     let in_types: Vec<Type> = sel
         .inputs
         .iter()
         .map(|&t| f32_tensor(&graph.tensors[t].shape))
         .collect();
-    let (graph_op, block) = builtin::create_graph(&mut m, body, "main", &in_types, &[]);
-    let args = m.block(block).args().to_vec();
-    let mut cx = Converter::new(graph, m, block, sel, patterns);
+    let (b, args) = GraphBuilder::new(&net, in_types);
+    let mut cx = Converter::new(graph, b, sel, patterns);
     let mut inputs = Vec::new();
     for (&t, arg) in cx.sel.inputs.clone().iter().zip(args) {
         let (layer, v) = cx.io_layer("hl.input_layer", "input_layer", t, arg);
@@ -121,27 +98,16 @@ pub fn convert(
             shape: graph.tensors[t].shape.clone(),
         });
     }
-    let out_types: Vec<Type> = results.iter().map(|&v| cx.m.value_type(v)).collect();
-    let ret =
-        cx.m.create_op(OpSpec::new(builtin::RETURN).operands(&results));
-    cx.m.append_op(block, ret);
-    cx.m.set_attr(
-        graph_op,
-        "function_type",
-        Attribute::Type(Type::function(in_types, out_types)),
-    );
     let report = cx.report.finish(&net, inputs, outputs);
-    Ok((cx.m, report))
+    Ok((cx.b.finish(&results), report))
 }
 
 /// Conversion state.
 pub(crate) struct Converter<'a> {
     pub g: &'a TfliteGraph,
-    pub m: Module,
-    pub block: BlockId,
+    pub b: GraphBuilder,
     pub sel: Selection,
     pub patterns: Patterns,
-    pub namer: LayerNamer,
     /// Converted value of each run-time tensor.
     pub values: HashMap<TensorId, ValueId>,
     /// Kept operators reading each tensor.
@@ -155,13 +121,7 @@ pub(crate) struct Converter<'a> {
 }
 
 impl<'a> Converter<'a> {
-    fn new(
-        g: &'a TfliteGraph,
-        m: Module,
-        block: BlockId,
-        sel: Selection,
-        patterns: Patterns,
-    ) -> Self {
+    fn new(g: &'a TfliteGraph, b: GraphBuilder, sel: Selection, patterns: Patterns) -> Self {
         let mut consumers = vec![Vec::new(); g.tensors.len()];
         let mut report = report::ReportBuilder::default();
         for (i, op) in g.ops.iter().enumerate() {
@@ -185,11 +145,9 @@ impl<'a> Converter<'a> {
         let done = sel.kept.iter().map(|k| !k).collect();
         Converter {
             g,
-            m,
-            block,
+            b,
             sel,
             patterns,
-            namer: LayerNamer::new(),
             values: HashMap::new(),
             consumers,
             done,
@@ -200,16 +158,7 @@ impl<'a> Converter<'a> {
 
     /// An input or output layer for tensor `t` reading `x`.
     fn io_layer(&mut self, op: &str, prefix: &str, t: TensorId, x: ValueId) -> (String, ValueId) {
-        let layer = self.next_name(prefix);
-        let name = self.g.tensors[t].name.clone();
-        let ty = self.m.value_type(x);
-        let spec = OpSpec::new(op)
-            .operands(&[x])
-            .results(&[ty])
-            .attr("layer", Attribute::str(&layer))
-            .attr("original_name", Attribute::str(&name))
-            .loc(location(&[&name]));
-        (layer, self.append(spec)[0])
+        self.b.io_layer(op, prefix, &self.g.tensors[t].name, x)
     }
 
     fn op(&mut self, i: usize) -> ConvertResult<()> {
@@ -276,7 +225,7 @@ impl<'a> Converter<'a> {
         if let Some(&p) = self.patterns.owner.get(&first) {
             let pat = &self.patterns.list[p];
             return (pat.input == t
-                && ops_misc::fusable(&pat.act)
+                && pat.act.fusable()
                 && consumers.iter().all(|c| pat.ops.contains(c)))
             .then(|| (pat.act.clone(), pat.ops.clone(), pat.output));
         }
@@ -286,7 +235,7 @@ impl<'a> Converter<'a> {
             return None;
         }
         let act = ops_misc::op_activation(self.g, op)?;
-        ops_misc::fusable(&act).then(|| (act, vec![c], op.outputs[0]))
+        act.fusable().then(|| (act, vec![c], op.outputs[0]))
     }
 
     /// Records operator `i` as converted to `layers`.

@@ -3,9 +3,9 @@
 //! REDUCE_MAX as global pooling). Kernels are re-laid to HWIO, TensorFlow SAME padding becomes
 //! exact explicit pads, zero PADs before a conv/avgpool and following activations are folded.
 
+use hailo_dialect_hl::builder::{ints, Act};
 use hailo_ir::{Attribute, ValueId};
 
-use super::emit::{ints, Act};
 use super::error::ConvertResult;
 use super::{strs, Converter};
 use crate::graph::{Activation, OpKind, Padding, ReduceOp, TensorId};
@@ -90,33 +90,41 @@ impl Converter<'_> {
         }
     }
 
-    /// An `hl.activation` after a layer that cannot carry one (pool, concat, l2 norm).
-    pub(crate) fn post_activation(
+    /// Emits `layer`, an `op` reading `operands` located at `loc`, as operator `i` of a kind
+    /// that cannot carry an activation (pool, concat, l2 norm): TFLite's `fused` activation
+    /// follows as its own `hl.activation`. Binds the operator's output and records `i` as
+    /// converted to both.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn layer_then_activation(
         &mut self,
         i: usize,
+        op: &str,
+        layer: &str,
+        operands: &[ValueId],
+        attrs: Vec<(&str, Attribute)>,
+        loc: &[&str],
         fused: Activation,
-        x: ValueId,
-        shape: &[usize],
-        layers: &mut Vec<String>,
-    ) -> ValueId {
-        if fused == Activation::None {
-            return x;
+    ) {
+        let out_t = self.g.ops[i].outputs[0];
+        let shape = vec![self.shape(out_t)];
+        let mut res = self.b.layer(op, layer, operands, &shape, attrs, loc)[0];
+        let mut layers = vec![layer.to_string()];
+        if fused != Activation::None {
+            let act = fused_act(fused);
+            let act_layer = self.b.next_name("activation");
+            let name = self.g.ops[i].name_hint.clone();
+            res = self.b.layer(
+                "hl.activation",
+                &act_layer,
+                &[res],
+                &shape,
+                act.op_attrs(),
+                &[&name],
+            )[0];
+            layers.push(act_layer);
         }
-        let act = fused_act(fused);
-        let layer = self.next_name("activation");
-        let name = self.g.ops[i].name_hint.clone();
-        let mut attrs = vec![("kind", Attribute::str(act.kind))];
-        attrs.extend(act.params.iter().map(|&(k, v)| (k, Attribute::f64(v))));
-        let out = self.layer(
-            "hl.activation",
-            &layer,
-            &[x],
-            &[shape.to_vec()],
-            attrs,
-            &[&name],
-        );
-        layers.push(layer);
-        out[0]
+        self.values.insert(out_t, res);
+        self.converted(i, &layers);
     }
 
     /// The bias of a layer with `n` outputs: input `k` of operator `i` or zeros.
@@ -156,11 +164,17 @@ impl Converter<'_> {
         loc_ops.extend(&fused);
         let names = self.names(&loc_ops);
         let loc = strs(&names);
-        let k = self.constant(layer, "kernel", kernel.0, kernel.1, true, &loc);
-        let b = self.constant(layer, "bias", &[bias.len()], bias, true, &loc);
+        let k = self
+            .b
+            .constant(layer, "kernel", kernel.0, kernel.1, true, &loc);
+        let b = self
+            .b
+            .constant(layer, "bias", &[bias.len()], bias, true, &loc);
         attrs.extend(act.layer_attrs());
         let out_shape = self.shape(tensor);
-        let out = self.layer(op, layer, &[x, k, b], &[out_shape], attrs, &loc);
+        let out = self
+            .b
+            .layer(op, layer, &[x, k, b], &[out_shape], attrs, &loc);
         self.values.insert(tensor, out[0]);
         self.converted(i, &[layer.to_string()]);
         for &(n, why) in extra_fused {
@@ -237,7 +251,7 @@ impl Converter<'_> {
             }
         };
         let tail = self.tail(params.activation, op.outputs[0]);
-        let layer = self.next_name(prefix);
+        let layer = self.b.next_name(prefix);
         let x = self.value(i, xt)?;
         let mut attrs = vec![
             ("strides", ints(&params.stride)),
@@ -312,7 +326,7 @@ impl Converter<'_> {
         }
         let bias = self.bias(i, 2, cout)?;
         let tail = self.tail(activation, op.outputs[0]);
-        let layer = self.next_name("deconv");
+        let layer = self.b.next_name("deconv");
         let x = self.value(i, xt)?;
         let attrs = vec![
             ("strides", ints(&stride)),
@@ -364,14 +378,16 @@ impl Converter<'_> {
         let x = self.value(i, xt)?;
         let (x, pre) = self.reshape_to(i, x, &[n, cin]);
         let (tensor, act, fused) = self.tail(activation, out_t);
-        let layer = self.next_name("fc");
+        let layer = self.b.next_name("fc");
         let mut loc_ops = vec![i];
         loc_ops.extend(&fused);
         let names = self.names(&loc_ops);
         let loc = strs(&names);
-        let k = self.constant(&layer, "kernel", &[cin, o], &kernel, true, &loc);
-        let b = self.constant(&layer, "bias", &[o], &bias, true, &loc);
-        let res = self.layer(
+        let k = self
+            .b
+            .constant(&layer, "kernel", &[cin, o], &kernel, true, &loc);
+        let b = self.b.constant(&layer, "bias", &[o], &bias, true, &loc);
+        let res = self.b.layer(
             "hl.dense",
             &layer,
             &[x, k, b],
@@ -417,11 +433,9 @@ impl Converter<'_> {
         } else {
             ("hl.avgpool", "avgpool")
         };
-        let layer = self.next_name(prefix);
+        let layer = self.b.next_name(prefix);
         let names = self.names(&loc_ops);
         let x = self.value(i, xt)?;
-        let out_t = op.outputs[0];
-        let out_shape = self.shape(out_t);
         let mut attrs = vec![
             ("kernel", ints(&p.filter)),
             ("strides", ints(&p.stride)),
@@ -432,18 +446,8 @@ impl Converter<'_> {
         if !max {
             attrs.push(("count_include_pad", Attribute::Bool(count_include_pad)));
         }
-        let res = self.layer(
-            op_name,
-            &layer,
-            &[x],
-            std::slice::from_ref(&out_shape),
-            attrs,
-            &strs(&names),
-        )[0];
-        let mut layers = vec![layer.clone()];
-        let res = self.post_activation(i, p.activation, res, &out_shape, &mut layers);
-        self.values.insert(out_t, res);
-        self.converted(i, &layers);
+        let loc = strs(&names);
+        self.layer_then_activation(i, op_name, &layer, &[x], attrs, &loc, p.activation);
         if let Some((_, pad_op)) = fold {
             self.fused(
                 &[pad_op],
@@ -479,9 +483,11 @@ impl Converter<'_> {
         let name = op.name_hint.clone();
         let mut layers = Vec::new();
         let res = if let Some((op_name, prefix)) = global_op {
-            let layer = self.next_name(prefix);
+            let layer = self.b.next_name(prefix);
             let pooled = vec![x_shape[0], 1, 1, x_shape[3]];
-            let r = self.layer(op_name, &layer, &[x], &[pooled], vec![], &[&name])[0];
+            let r = self
+                .b
+                .layer(op_name, &layer, &[x], &[pooled], vec![], &[&name])[0];
             layers.push(layer);
             let (r, post) = self.reshape_to(i, r, &out_shape);
             layers.extend(post);
@@ -493,13 +499,15 @@ impl Converter<'_> {
                 ReduceOp::Max => ("max", "reduce_max"),
                 ReduceOp::Min => ("min", "reduce_min"),
             };
-            let layer = self.next_name(prefix);
+            let layer = self.b.next_name(prefix);
             let attrs = vec![
                 ("kind", Attribute::str(k)),
                 ("axes", ints(&axes)),
                 ("keepdims", Attribute::Bool(keep_dims)),
             ];
-            let r = self.layer("hl.reduce", &layer, &[x], &[out_shape], attrs, &[&name])[0];
+            let r = self
+                .b
+                .layer("hl.reduce", &layer, &[x], &[out_shape], attrs, &[&name])[0];
             layers.push(layer);
             r
         };

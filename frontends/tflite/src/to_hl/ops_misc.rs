@@ -2,9 +2,9 @@
 //! rank), ADD_N, standalone activations (Table 3), PRELU, SOFTMAX, ARG_MAX, L2_NORMALIZATION
 //! and the activation layers of recognised patterns.
 
+use hailo_dialect_hl::builder::Act;
 use hailo_ir::{Attribute, ValueId};
 
-use super::emit::Act;
 use super::error::ConvertResult;
 use super::{strs, Converter};
 use crate::graph::{BinaryOp, Op, OpKind, TensorId, TfliteGraph, UnaryOp};
@@ -61,29 +61,6 @@ pub(crate) fn op_activation(g: &TfliteGraph, op: &Op) -> Option<Act> {
     })
 }
 
-/// Whether a conv/dense/elementwise layer may take `act` as its fused activation.
-pub(crate) fn fusable(act: &Act) -> bool {
-    matches!(
-        act.kind,
-        "relu"
-            | "relu6"
-            | "leaky"
-            | "elu"
-            | "sigmoid"
-            | "tanh"
-            | "clip"
-            | "hardsigmoid"
-            | "hardswish"
-            | "silu"
-            | "swish"
-            | "gelu"
-            | "gelu_tanh"
-            | "mish"
-            | "softplus"
-            | "softsign"
-    )
-}
-
 /// `shape` with leading 1s up to `rank`.
 fn lift(shape: &[usize], rank: usize) -> Vec<usize> {
     let mut s = vec![1; rank.saturating_sub(shape.len())];
@@ -103,12 +80,11 @@ impl Converter<'_> {
         ops: &[usize],
     ) -> ConvertResult<()> {
         let x = self.value(anchor, input)?;
-        let layer = self.next_name("activation");
+        let layer = self.b.next_name("activation");
         let names = self.names(ops);
-        let mut attrs = vec![("kind", Attribute::str(act.kind))];
-        attrs.extend(act.params.iter().map(|&(k, v)| (k, Attribute::f64(v))));
+        let attrs = act.op_attrs();
         let shape = self.shape(output);
-        let res = self.layer(
+        let res = self.b.layer(
             "hl.activation",
             &layer,
             &[x],
@@ -159,7 +135,7 @@ impl Converter<'_> {
         if self.g.tensors[t].data.is_some() {
             let v = self.const_values(i, t, "operand")?;
             let name = self.g.ops[i].name_hint.clone();
-            return Ok(self.constant(layer, param, &lifted, &v, false, &[&name]));
+            return Ok(self.b.constant(layer, param, &lifted, &v, false, &[&name]));
         }
         let x = self.value(i, t)?;
         Ok(self.reshape_to(i, x, &lifted).0)
@@ -195,14 +171,14 @@ impl Converter<'_> {
         let out_t = op.outputs[0];
         let rank = self.shape(out_t).len();
         let (tensor, act, fused) = self.tail(activation, out_t);
-        let layer = self.next_name(prefix);
+        let layer = self.b.next_name(prefix);
         let a = self.ew_operand(i, inputs[0], rank, &layer, "a")?;
         let bv = self.ew_operand(i, inputs[1], rank, &layer, "b")?;
         let mut loc_ops = vec![i];
         loc_ops.extend(&fused);
         let names = self.names(&loc_ops);
         let shape = self.shape(tensor);
-        let res = self.layer(
+        let res = self.b.layer(
             op_name,
             &layer,
             &[a, bv],
@@ -226,13 +202,13 @@ impl Converter<'_> {
             return Err(self.node_error(i, "ADD_N needs at least 2 inputs"));
         }
         let layers: Vec<String> = (1..inputs.len())
-            .map(|_| self.next_name("ew_add"))
+            .map(|_| self.b.next_name("ew_add"))
             .collect();
         let mut acc = self.ew_operand(i, inputs[0], shape.len(), &layers[0], "a")?;
         for (layer, &t) in layers.iter().zip(&inputs[1..]) {
             let v = self.ew_operand(i, t, shape.len(), layer, "b")?;
             let attrs = Act::new("linear").layer_attrs();
-            acc = self.layer(
+            acc = self.b.layer(
                 "hl.ew_add",
                 layer,
                 &[acc, v],
@@ -255,10 +231,10 @@ impl Converter<'_> {
         if a_shape.len() > shape.len() {
             return Err(self.node_error(i, "alpha has a higher rank than the input"));
         }
-        let layer = self.next_name("activation");
+        let layer = self.b.next_name("activation");
         let name = op.name_hint.clone();
         let x = self.value(i, xt)?;
-        let k = self.constant(
+        let k = self.b.constant(
             &layer,
             "slope",
             &lift(&a_shape, shape.len()),
@@ -266,9 +242,7 @@ impl Converter<'_> {
             true,
             &[&name],
         );
-        let res = self.layer("hl.prelu", &layer, &[x, k], &[shape], vec![], &[&name]);
-        self.values.insert(out_t, res[0]);
-        self.converted(i, &[layer]);
+        self.sole_layer(i, "hl.prelu", layer, &[x, k], vec![]);
         Ok(())
     }
 
@@ -283,11 +257,13 @@ impl Converter<'_> {
         let mut x = self.value(i, xt)?;
         let mut layers = Vec::new();
         if beta != 1.0 {
-            let layer = self.next_name("ew_mult");
+            let layer = self.b.next_name("ew_mult");
             let ones = vec![1; shape.len()];
-            let b = self.constant(&layer, "b", &ones, &[beta], false, &[&name]);
+            let b = self
+                .b
+                .constant(&layer, "b", &ones, &[beta], false, &[&name]);
             let attrs = Act::new("linear").layer_attrs();
-            x = self.layer(
+            x = self.b.layer(
                 "hl.ew_mult",
                 &layer,
                 &[x, b],
@@ -297,9 +273,9 @@ impl Converter<'_> {
             )[0];
             layers.push(layer);
         }
-        let layer = self.next_name("softmax");
+        let layer = self.b.next_name("softmax");
         let axis = Attribute::i64(shape.len() as i64 - 1);
-        let res = self.layer(
+        let res = self.b.layer(
             "hl.softmax",
             &layer,
             &[x],
@@ -318,25 +294,15 @@ impl Converter<'_> {
         let OpKind::ArgMax { axis, .. } = op.kind else {
             return Err(self.node_error(i, "not an arg max"));
         };
-        let (xt, out_t) = (op.inputs[0], op.outputs[0]);
+        let xt = op.inputs[0];
         let axis = self.norm_axis(i, axis, self.shape(xt).len())?;
-        let layer = self.next_name("argmax");
-        let name = op.name_hint.clone();
+        let layer = self.b.next_name("argmax");
         let x = self.value(i, xt)?;
         let attrs = vec![
             ("axis", Attribute::i64(axis as i64)),
             ("keepdims", Attribute::Bool(false)),
         ];
-        let res = self.layer(
-            "hl.argmax",
-            &layer,
-            &[x],
-            &[self.shape(out_t)],
-            attrs,
-            &[&name],
-        );
-        self.values.insert(out_t, res[0]);
-        self.converted(i, &[layer]);
+        self.sole_layer(i, "hl.argmax", layer, &[x], attrs);
         Ok(())
     }
 
@@ -347,7 +313,7 @@ impl Converter<'_> {
         };
         let (xt, out_t) = (op.inputs[0], op.outputs[0]);
         let shape = self.shape(out_t);
-        let layer = self.next_name("l2_norm");
+        let layer = self.b.next_name("l2_norm");
         let name = op.name_hint.clone();
         let x = self.value(i, xt)?;
         // TFLite divides by max(sqrt(sum(x^2)), 1e-6) = sqrt(max(sum(x^2), 1e-12)).
@@ -355,18 +321,7 @@ impl Converter<'_> {
             ("axis", Attribute::i64(shape.len() as i64 - 1)),
             ("epsilon", Attribute::f64(1e-12)),
         ];
-        let res = self.layer(
-            "hl.l2_norm",
-            &layer,
-            &[x],
-            std::slice::from_ref(&shape),
-            attrs,
-            &[&name],
-        )[0];
-        let mut layers = vec![layer];
-        let res = self.post_activation(i, activation, res, &shape, &mut layers);
-        self.values.insert(out_t, res);
-        self.converted(i, &layers);
+        self.layer_then_activation(i, "hl.l2_norm", &layer, &[x], attrs, &[&name], activation);
         Ok(())
     }
 

@@ -3,9 +3,9 @@
 //! RESHAPE / SQUEEZE (incl. the spatial squeeze), TRANSPOSE, the resizes and
 //! DEPTH_TO_SPACE / SPACE_TO_DEPTH.
 
+use hailo_dialect_hl::builder::ints;
 use hailo_ir::Attribute;
 
-use super::emit::ints;
 use super::error::ConvertResult;
 use super::Converter;
 use crate::graph::{OpKind, Padding, ResizeMethod, TensorData};
@@ -81,25 +81,15 @@ impl Converter<'_> {
             self.values.insert(out_t, x);
             return Ok(());
         }
-        let layer = self.next_name("external_pad");
+        let layer = self.b.next_name("external_pad");
         let mut pads: Vec<i64> = paddings.iter().map(|p| p[0]).collect();
         pads.extend(paddings.iter().map(|p| p[1]));
-        let name = op.name_hint.clone();
         let attrs = vec![
             ("pads", Attribute::i64_array(&pads)),
             ("mode", Attribute::str("constant")),
             ("value", Attribute::f64(f64::from(value))),
         ];
-        let res = self.layer(
-            "hl.pad",
-            &layer,
-            &[x],
-            &[self.shape(out_t)],
-            attrs,
-            &[&name],
-        );
-        self.values.insert(out_t, res[0]);
-        self.converted(i, &[layer]);
+        self.sole_layer(i, "hl.pad", layer, &[x], attrs);
         Ok(())
     }
 
@@ -113,13 +103,13 @@ impl Converter<'_> {
         let axis = self.norm_axis(i, axis, shape.len())?;
         let inputs = op.inputs.clone();
         let name = op.name_hint.clone();
-        let layer = self.next_name("concat");
+        let layer = self.b.next_name("concat");
         let mut operands = Vec::new();
         for (k, &t) in inputs.iter().enumerate() {
             operands.push(match &self.g.tensors[t].data {
                 Some(d) => {
                     let s = self.shape(t);
-                    self.constant(
+                    self.b.constant(
                         &layer,
                         &format!("input{k}"),
                         &s,
@@ -132,18 +122,15 @@ impl Converter<'_> {
             });
         }
         let attrs = vec![("axis", Attribute::i64(axis as i64))];
-        let res = self.layer(
+        self.layer_then_activation(
+            i,
             "hl.concat",
             &layer,
             &operands,
-            std::slice::from_ref(&shape),
             attrs,
             &[&name],
-        )[0];
-        let mut layers = vec![layer];
-        let res = self.post_activation(i, activation, res, &shape, &mut layers);
-        self.values.insert(out_t, res);
-        self.converted(i, &layers);
+            activation,
+        );
         Ok(())
     }
 
@@ -163,14 +150,16 @@ impl Converter<'_> {
         } else {
             "slice"
         };
-        let layer = self.next_name(prefix);
+        let layer = self.b.next_name(prefix);
         let name = op.name_hint.clone();
         let x = self.value(i, xt)?;
         let attrs = vec![
             ("axis", Attribute::i64(axis as i64)),
             ("sizes", ints(&sizes)),
         ];
-        let res = self.layer("hl.split", &layer, &[x], &shapes, attrs, &[&name]);
+        let res = self
+            .b
+            .layer("hl.split", &layer, &[x], &shapes, attrs, &[&name]);
         for (t, v) in outs.into_iter().zip(res) {
             self.values.insert(t, v);
         }
@@ -318,13 +307,15 @@ impl Converter<'_> {
         let mut x = self.value(i, xt)?;
         let mut layers = Vec::new();
         if !plan.is_identity(&shape) {
-            let layer = self.next_name("slice");
+            let layer = self.b.next_name("slice");
             let attrs = vec![
                 ("starts", ints(&plan.starts)),
                 ("ends", ints(&plan.ends)),
                 ("steps", ints(&plan.steps)),
             ];
-            x = self.layer("hl.slice", &layer, &[x], &[plan.shape()], attrs, &[&name])[0];
+            x = self
+                .b
+                .layer("hl.slice", &layer, &[x], &[plan.shape()], attrs, &[&name])[0];
             layers.push(layer);
         }
         let out_shape = self.shape(out_t);
@@ -384,19 +375,9 @@ impl Converter<'_> {
             self.dropped(i, "identity permutation");
             return Ok(());
         }
-        let layer = self.next_name("transpose");
-        let name = op.name_hint.clone();
+        let layer = self.b.next_name("transpose");
         let attrs = vec![("perm", ints(&p))];
-        let res = self.layer(
-            "hl.transpose",
-            &layer,
-            &[x],
-            &[self.shape(out_t)],
-            attrs,
-            &[&name],
-        );
-        self.values.insert(out_t, res[0]);
-        self.converted(i, &[layer]);
+        self.sole_layer(i, "hl.transpose", layer, &[x], attrs);
         Ok(())
     }
 
@@ -411,7 +392,7 @@ impl Converter<'_> {
         else {
             return Err(self.node_error(i, "not a resize"));
         };
-        let (xt, out_t) = (op.inputs[0], op.outputs[0]);
+        let xt = op.inputs[0];
         if self.shape(xt).len() != 4 {
             return Err(self.node_error(i, "only rank-4 NHWC resizing is supported"));
         }
@@ -439,8 +420,7 @@ impl Converter<'_> {
                 }
             }
         };
-        let layer = self.next_name("resize");
-        let name = op.name_hint.clone();
+        let layer = self.b.next_name("resize");
         let x = self.value(i, xt)?;
         let mut attrs = vec![
             ("mode", Attribute::str(mode)),
@@ -449,16 +429,7 @@ impl Converter<'_> {
         if let Some(n) = nearest {
             attrs.push(("nearest_mode", Attribute::str(n)));
         }
-        let res = self.layer(
-            "hl.resize",
-            &layer,
-            &[x],
-            &[self.shape(out_t)],
-            attrs,
-            &[&name],
-        );
-        self.values.insert(out_t, res[0]);
-        self.converted(i, &[layer]);
+        self.sole_layer(i, "hl.resize", layer, &[x], attrs);
         Ok(())
     }
 
@@ -473,17 +444,14 @@ impl Converter<'_> {
             }
             _ => return Err(self.node_error(i, "not a depth/space shuffle")),
         };
-        let (xt, out_t) = (op.inputs[0], op.outputs[0]);
-        let layer = self.next_name(prefix);
-        let name = op.name_hint.clone();
+        let xt = op.inputs[0];
+        let layer = self.b.next_name(prefix);
         let x = self.value(i, xt)?;
         let attrs = vec![
             ("block_size", Attribute::i64(block as i64)),
             ("mode", Attribute::str(mode)),
         ];
-        let res = self.layer(op_name, &layer, &[x], &[self.shape(out_t)], attrs, &[&name]);
-        self.values.insert(out_t, res[0]);
-        self.converted(i, &[layer]);
+        self.sole_layer(i, op_name, layer, &[x], attrs);
         Ok(())
     }
 }

@@ -10,7 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::emit::Act;
+use hailo_dialect_hl::builder::Act;
+
 use super::ops_misc::scalar_const;
 use super::select::Selection;
 use crate::graph::{Activation, BinaryOp, OpKind, TensorId, TfliteGraph, UnaryOp};

@@ -12,7 +12,8 @@ mod unary;
 
 use std::collections::HashMap;
 
-use super::emit::Act;
+use hailo_dialect_hl::builder::Act;
+
 use crate::graph::{Node, OnnxModel};
 
 /// The Hailo layer a recognised subgraph becomes.

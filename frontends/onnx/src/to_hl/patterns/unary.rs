@@ -8,9 +8,10 @@
 
 use std::collections::{HashMap, HashSet};
 
+use hailo_dialect_hl::builder::Act;
+
 use super::{GraphView, Pattern, PatternKind};
 use crate::to_hl::act::scalar_const;
-use crate::to_hl::emit::Act;
 
 /// Nodes a candidate subgraph may contain.
 const ELEMENTWISE: &[&str] = &[

@@ -1,0 +1,115 @@
+//! Dev benchmark: a8_w8 output SNR (dB) of our quantized emulation against the float
+//! interpreter for every ONNX model in `shared/models`, on the same calibration and
+//! evaluation data as `bench/ort_quant_compare.py`. Run from the repo root:
+//! `cargo run --release -p hailo-quantizer --example snr_per_model [model ...]`.
+
+use hailo_quantizer::{quantize, QuantConfig};
+use ndarray::{ArrayD, Axis, IxDyn};
+use std::path::PathBuf;
+use std::time::Instant;
+
+const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
+}
+
+fn npz(name: &str, key: &str) -> ArrayD<f32> {
+    let entries = hailo_npz::read_npz(models().join(name)).expect("npz reads");
+    entries
+        .into_iter()
+        .find(|(k, _)| k == key || k == &format!("{key}.npy"))
+        .map(|(_, a)| a.to_f32())
+        .unwrap_or_else(|| panic!("{name} has no key {key}"))
+}
+
+/// uint8 NHWC images → the model's float NHWC input (x/255, optional mean/std).
+fn preprocess(images: &ArrayD<f32>, normalize: bool) -> ArrayD<f32> {
+    let mut x = images.mapv(|v| v / 255.0);
+    if normalize {
+        for (c, mut lane) in x.axis_iter_mut(Axis(3)).enumerate() {
+            lane.mapv_inplace(|v| (v - MEAN[c]) / STD[c]);
+        }
+    }
+    x
+}
+
+fn nchw_to_nhwc(x: ArrayD<f32>) -> ArrayD<f32> {
+    let p = x.permuted_axes(IxDyn(&[0, 2, 3, 1]));
+    p.as_standard_layout().into_owned()
+}
+
+/// (calibration NHWC, evaluation NHWC) for a model.
+fn data(name: &str) -> (ArrayD<f32>, ArrayD<f32>) {
+    match name {
+        "digits_cnn_opset13" | "digits_mbv2" => (
+            npz("digits_calib.npz", "x_nhwc"),
+            npz("digits_test.npz", "x_nhwc"),
+        ),
+        _ => {
+            let (calib, normalize) = if name == "yolo_like_320" {
+                ("calib_image_like_320.npz", false)
+            } else {
+                ("calib_image_like_224.npz", true)
+            };
+            let key = if name == "yolo_like_320" {
+                "images"
+            } else {
+                "input"
+            };
+            (
+                preprocess(&npz(calib, "images"), normalize),
+                nchw_to_nhwc(npz(&format!("{name}_ref.npz"), key)),
+            )
+        }
+    }
+}
+
+fn main() {
+    let all = [
+        "digits_cnn_opset13",
+        "digits_mbv2",
+        "mobilenet_v2",
+        "resnet18",
+        "squeezenet1_1",
+        "yolo_like_320",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    println!("| model | calib | eval | a8_w8 output SNR (dB) | quantize s | emulate s |");
+    println!("|---|---|---|---|---|---|");
+    for name in all
+        .iter()
+        .filter(|n| args.is_empty() || args.iter().any(|a| a == *n))
+    {
+        let model = hailo_onnx::load(models().join(format!("{name}.onnx"))).expect("loads");
+        let mut m = hailo_onnx::to_hl::convert(&model, &Default::default())
+            .expect("converts")
+            .module;
+        let (calib, eval) = data(name);
+        let n = calib.shape()[0].min(64);
+        let float = hailo_interp::Interpreter::new(&m, "main")
+            .expect("prepares")
+            .run(std::slice::from_ref(&eval))
+            .expect("runs");
+        let mut cfg = QuantConfig::default();
+        cfg.calibration.calibset_size = n;
+        let t = Instant::now();
+        if let Err(e) = quantize(&mut m, &[calib], &cfg) {
+            println!("| {name} | {n} | {} | error: {e} | | |", eval.shape()[0]);
+            continue;
+        }
+        let tq = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let out = hailo_quantizer::infer(&m, &[eval.clone()]);
+        let te = t.elapsed().as_secs_f64();
+        match out {
+            Ok(out) => println!(
+                "| {name} | {n} | {} | {:.2} | {tq:.1} | {te:.1} |",
+                eval.shape()[0],
+                hailo_quantizer::snr::snr_db(&float, &out)
+            ),
+            Err(e) => println!("| {name} | {n} | {} | error: {e} | | |", eval.shape()[0]),
+        }
+    }
+}

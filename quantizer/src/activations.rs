@@ -1,0 +1,87 @@
+//! Graph preparation before calibration: fused activations that are not a clamp of the
+//! accumulator (everything but linear, ReLU and ReLU6) are split off into their own
+//! `hl.activation` layer, so calibration sees the pre-activation range and `hl-to-quant`
+//! lowers the activation to a `q.lut` between two quantized types.
+
+use hailo_dialect_hl::ops::activation::KINDS;
+use hailo_dialect_hl::Activation;
+use hailo_ir::{Attribute, Module, OpId, OpSpec};
+use rustc_hash::FxHashSet;
+
+/// Activations the integer ops apply as their output clamp.
+pub fn is_clamp(a: Activation) -> bool {
+    matches!(a, Activation::Linear | Activation::Relu | Activation::Relu6)
+}
+
+/// Splits every non-clamp fused activation of `graph` into an `hl.activation` named
+/// `<layer>_activation` (made unique); returns the new layer names.
+pub fn split_activations(m: &mut Module, graph: hailo_ir::OpId) -> Result<Vec<String>, String> {
+    let mut names: FxHashSet<String> = m
+        .walk(graph)
+        .into_iter()
+        .filter_map(|o| {
+            m.attr(o, "layer")
+                .and_then(Attribute::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    let mut created = Vec::new();
+    for op in m.walk(graph) {
+        if !m.op(op).name_str().starts_with("hl.") || m.attr(op, "activation").is_none() {
+            continue;
+        }
+        let act = Activation::fused(m, op).map_err(|e| describe(m, op, &e))?;
+        if is_clamp(act) {
+            continue;
+        }
+        let layer = m
+            .attr(op, "layer")
+            .and_then(Attribute::as_str)
+            .unwrap_or("layer")
+            .to_owned();
+        let mut name = format!("{layer}_activation");
+        let mut i = 2;
+        while names.contains(&name) {
+            name = format!("{layer}_activation{i}");
+            i += 1;
+        }
+        names.insert(name.clone());
+        let params: &[&str] = KINDS
+            .iter()
+            .find(|(k, _)| *k == act.name())
+            .map_or(&[], |(_, p)| p);
+        let out = m.result(op, 0);
+        let mut spec = OpSpec::new("hl.activation")
+            .operands(&[out])
+            .results(&[m.value_type(out)])
+            .attr("kind", Attribute::str(act.name()))
+            .attr("layer", Attribute::str(&name))
+            .loc(m.op(op).loc.clone());
+        for p in params {
+            if let Some(v) = m.remove_attr(op, p) {
+                spec = spec.attr(p, v);
+            }
+        }
+        m.set_attr(op, "activation", Attribute::str("linear"));
+        let new = m.create_op(spec);
+        match m.next_op(op) {
+            Some(next) => m.insert_before(next, new),
+            None => return Err(describe(m, op, "is the last op of its block")),
+        }
+        let y = m.result(new, 0);
+        m.replace_all_uses(out, y);
+        m.set_operand(new, 0, out);
+        created.push(name);
+    }
+    Ok(created)
+}
+
+fn describe(m: &Module, op: OpId, e: &str) -> String {
+    format!(
+        "layer '{}' ({}): {e}",
+        m.attr(op, "layer")
+            .and_then(Attribute::as_str)
+            .unwrap_or("?"),
+        m.op(op).name_str()
+    )
+}

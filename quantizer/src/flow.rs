@@ -1,0 +1,146 @@
+//! `hailo optimize` as a library call: read a HAR and a calibration set, apply the model
+//! script's optimization commands, calibrate, annotate (the archive keeps the `hl` graph
+//! with its `q_*` decisions, lowered again on load), measure the report and write the
+//! quantized HAR atomically. Any failure leaves no output file.
+
+use crate::calib::{random_calib_set, read_calib_set, CalibLayout};
+use crate::infer::context;
+use crate::optimize::{first_graph, prepare, QuantConfig};
+use crate::report::build_report;
+use crate::script::apply_script;
+use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
+use hailo_interp::Interpreter;
+use hailo_ir::{Attribute, Module};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where the calibration data comes from.
+#[derive(Clone, Debug)]
+pub enum CalibSource {
+    Path(PathBuf, CalibLayout),
+    /// `--use-random-calib-set`.
+    Random,
+}
+
+/// One `hailo optimize` run.
+#[derive(Clone, Debug)]
+pub struct OptimizeRequest {
+    pub har: PathBuf,
+    pub calib: CalibSource,
+    pub model_script: Option<PathBuf>,
+    /// `--full-precision-only`: apply the script's float stage only (no quantization).
+    pub full_precision_only: bool,
+    pub output: PathBuf,
+    pub quiet: bool,
+}
+
+/// What the run did.
+#[derive(Clone, Debug)]
+pub struct OptimizeSummary {
+    pub state: HarState,
+    pub report: Option<QuantReport>,
+    /// Script commands read but not applied.
+    pub notes: Vec<String>,
+}
+
+/// Scoped layer names (`net/layer`) and original names of `m`, for the model script.
+fn scope_names(m: &Module, net: &str) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut layers = Vec::new();
+    let mut original = BTreeMap::new();
+    for op in m.walk(m.top()) {
+        let Some(layer) = m.attr(op, "layer").and_then(Attribute::as_str) else {
+            continue;
+        };
+        let full = format!("{net}/{layer}");
+        for name in m.op(op).loc.names() {
+            original
+                .entry(name.to_owned())
+                .or_insert_with(|| full.clone());
+        }
+        layers.push(full);
+    }
+    (layers, original)
+}
+
+/// Runs the optimization stage; errors are complete messages for the user.
+pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
+    let ctx = context();
+    let (mut m, mut meta) = read_har(&req.har, &ctx).map_err(|e| e.to_string())?;
+    if meta.state == HarState::Quantized || meta.state == HarState::Compiled {
+        return Err(format!(
+            "{}: the model is already {}; optimize a parsed (hailo_model) or fp_optimized HAR",
+            req.har.display(),
+            meta.state
+        ));
+    }
+    let net = summarize(&m).net_name;
+    let mut cfg = QuantConfig::default();
+    cfg.calibration.quiet = req.quiet;
+    let script = match &req.model_script {
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("{}: cannot read the model script: {e}", p.display()))?,
+        )),
+        None => meta
+            .model_script
+            .clone()
+            .map(|t| (format!("{}:<model script>", req.har.display()), t)),
+    };
+    let mut notes = Vec::new();
+    if let Some((name, text)) = &script {
+        let (layers, original) = scope_names(&m, &net);
+        notes = apply_script(&mut cfg, name, text, &layers, &original)?;
+        meta.model_script = Some(text.clone());
+    }
+    if req.full_precision_only {
+        meta.state = HarState::FpOptimized;
+        write_har(&m, &ctx, &meta, &req.output, false).map_err(|e| e.to_string())?;
+        return Ok(OptimizeSummary {
+            state: meta.state,
+            report: None,
+            notes,
+        });
+    }
+    let graph = first_graph(&m).map_err(|e| e.to_string())?;
+    let inputs = Interpreter::new(&m, graph)
+        .map_err(|e| format!("{}: {e}", req.har.display()))?
+        .inputs()
+        .to_vec();
+    let data = match &req.calib {
+        CalibSource::Path(p, layout) => {
+            read_calib_set(p, &inputs, &net, *layout).map_err(|e| e.to_string())?
+        }
+        CalibSource::Random => random_calib_set(&inputs, cfg.calibration.calibset_size),
+    };
+    let prepared = prepare(&mut m, &data, &cfg).map_err(|e| e.to_string())?;
+    let report = build_report(
+        &m,
+        &prepared,
+        cfg.calibration.calibset_size,
+        cfg.calibration.batch_size,
+        &data,
+    )
+    .map_err(|e| e.to_string())?;
+    meta.state = HarState::Quantized;
+    meta.quantization = Some(report.clone());
+    write_har(&m, &ctx, &meta, &req.output, false).map_err(|e| e.to_string())?;
+    Ok(OptimizeSummary {
+        state: meta.state,
+        report: Some(report),
+        notes,
+    })
+}
+
+/// Reads a quantized HAR for emulation: the module (lower it with [`crate::infer`]).
+pub fn read_quantized(path: &Path) -> Result<Module, String> {
+    let (m, meta) = read_har(path, &context()).map_err(|e| e.to_string())?;
+    if meta.state != HarState::Quantized {
+        return Err(format!(
+            "{}: the model is {}, not quantized; run `hailo optimize` first",
+            path.display(),
+            meta.state
+        ));
+    }
+    Ok(m)
+}

@@ -1,0 +1,123 @@
+//! Weight sensitivity by layer noise analysis (quantization.md §9) and the choice of 4-bit
+//! layers for `auto_4bit_weights_ratio`.
+//!
+//! A layer's 4-bit SNR is 10·log10(Σy² / Σ(y − y_n)²) at the graph outputs, where y_n is the
+//! float model with only layer n's kernel on the 4-bit grid (per-channel MMSE clipping).
+//! Layers are taken in order of decreasing SNR (least sensitive first) until the 4-bit share
+//! of all weights reaches the ratio: the shortest such prefix.
+
+use crate::clip::WeightClipping;
+use crate::error::{QuantError, Result};
+use crate::optimize::{channel_thresholds, kernel_values, layer_of};
+use crate::snr::snr_db;
+use hailo_dialect_quant::scheme::{quantize, symmetric_scale};
+use hailo_dialect_quant::Storage;
+use hailo_interp::Interpreter;
+use hailo_ir::{Attribute, Blob, Module, OpId, Sym};
+use ndarray::ArrayD;
+
+/// Weighted layers (conv, depthwise, dense) of `graph` in block order, with their names.
+pub fn weighted_layers(m: &Module, graph: OpId) -> Vec<(OpId, String)> {
+    m.walk(graph)
+        .into_iter()
+        .filter(|&o| {
+            matches!(
+                m.op(o).name_str(),
+                "hl.conv2d" | "hl.depthwise_conv2d" | "hl.dense"
+            )
+        })
+        .filter_map(|o| layer_of(m, o).map(|l| (o, l)))
+        .collect()
+}
+
+/// Number of kernel weights of a weighted op.
+pub fn weight_count(m: &Module, op: OpId) -> u64 {
+    u64::try_from(m.value_type(m.op(op).operands()[1]).num_elements()).unwrap_or(0)
+}
+
+/// The result of the 4-bit choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    /// Chosen layers, least sensitive first.
+    pub chosen: Vec<String>,
+    /// Every eligible layer's 4-bit SNR in dB, in decreasing order.
+    pub snr: Vec<(String, f64)>,
+}
+
+/// Output SNR of `m` with only `op`'s kernel quantized to `storage` (per channel, MMSE).
+pub fn single_layer_snr(
+    m: &mut Module,
+    graph: OpId,
+    op: OpId,
+    storage: Storage,
+    data: &[ArrayD<f32>],
+    reference: &[ArrayD<f32>],
+) -> Result<f64> {
+    let kernel = m.op(op).operands()[1];
+    let w = kernel_values(m, kernel)?;
+    let t = channel_thresholds(m, op, storage, &WeightClipping::Mmse)?;
+    let cout = t.len();
+    let fq: Vec<f32> = w
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let s = symmetric_scale(t[i % cout], storage);
+            (quantize(x, s, 0, storage) as f64 * s) as f32
+        })
+        .collect();
+    let def = m
+        .defining_op(kernel)
+        .ok_or_else(|| QuantError::Convert("kernel is not a constant".into()))?;
+    let old = m.attr(def, "value").cloned();
+    let key = format!("__sensitivity_{}", layer_of(m, op).unwrap_or_default());
+    m.resources.insert(&key, Blob::from_f32(&fq));
+    m.set_attr(
+        def,
+        "value",
+        Attribute::DenseResource {
+            key: Sym::new(&key),
+            ty: m.value_type(kernel),
+        },
+    );
+    let interp = Interpreter::new(m, graph);
+    if let Some(a) = old {
+        m.set_attr(def, "value", a);
+    }
+    m.resources.remove(&key);
+    let out = interp?.run(data)?;
+    Ok(snr_db(reference, &out))
+}
+
+/// Chooses the 4-bit layers among `eligible` for weight ratio `ratio` of all weighted layers.
+pub fn choose_4bit(
+    m: &mut Module,
+    graph: OpId,
+    eligible: &[(OpId, String)],
+    data: &[ArrayD<f32>],
+    ratio: f64,
+) -> Result<Choice> {
+    let total: u64 = weighted_layers(m, graph)
+        .iter()
+        .map(|(o, _)| weight_count(m, *o))
+        .sum();
+    let reference = Interpreter::new(m, graph)?.run(data)?;
+    let mut scored = Vec::with_capacity(eligible.len());
+    for (op, name) in eligible {
+        let snr = single_layer_snr(m, graph, *op, Storage::I4, data, &reference)?;
+        scored.push((name.clone(), snr, weight_count(m, *op)));
+    }
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let target = ratio.clamp(0.0, 1.0) * total as f64;
+    let (mut sum, mut chosen) = (0u64, Vec::new());
+    for (name, _, n) in &scored {
+        if ratio <= 0.0 || sum as f64 >= target {
+            break;
+        }
+        sum += n;
+        chosen.push(name.clone());
+    }
+    Ok(Choice {
+        chosen,
+        snr: scored.into_iter().map(|(n, s, _)| (n, s)).collect(),
+    })
+}

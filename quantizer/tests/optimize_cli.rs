@@ -1,0 +1,224 @@
+//! `hailo optimize` on the digits HAR (made here with the ONNX frontend and the HAR writer),
+//! then quantized emulation of the written HAR on digits_test.npz: accuracy within 0.5 point
+//! of float (98.05%); the report in the HAR; bad calibration data exits 1 with no output.
+//!
+//! The command's source (`tools/src/cmd/optimize.rs`) is compiled into this test, so the
+//! test exercises the real argument parsing and exit codes without the `hailo` binary.
+
+#[path = "../../tools/src/cmd/optimize.rs"]
+mod optimize;
+
+mod common;
+
+use clap::Parser;
+use ndarray::{ArrayD, Axis};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: optimize::Args,
+}
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hailo-optimize-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+fn digits_har(dir: &Path) -> PathBuf {
+    let model = hailo_onnx::load(models().join("digits_cnn_opset13.onnx")).expect("loads");
+    let m = hailo_onnx::to_hl::convert(&model, &Default::default())
+        .expect("converts")
+        .module;
+    let path = dir.join("digits.har");
+    let meta = hailo_har::HarMetadata::default();
+    hailo_har::write_har(&m, &common::ctx(), &meta, &path, false).expect("HAR written");
+    path
+}
+
+fn npz(name: &str, key: &str) -> ArrayD<f32> {
+    hailo_npz::read_npz(models().join(name))
+        .expect("npz reads")
+        .into_iter()
+        .find(|(k, _)| k.trim_end_matches(".npy") == key)
+        .map(|(_, a)| a.to_f32())
+        .expect("key present")
+}
+
+fn optimize(args: &[&str]) -> ExitCode {
+    let cli = Cli::try_parse_from(std::iter::once("optimize").chain(args.iter().copied()))
+        .expect("arguments parse");
+    optimize::run(cli.args, true)
+}
+
+fn accuracy(logits: &ArrayD<f32>, labels: &ArrayD<f32>) -> f64 {
+    let hits = logits
+        .axis_iter(Axis(0))
+        .zip(labels.iter())
+        .filter(|(row, &y)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                );
+            best.0 as f32 == y
+        })
+        .count();
+    100.0 * hits as f64 / labels.len() as f64
+}
+
+#[test]
+fn optimize_digits_then_quantized_emulation_accuracy() {
+    let dir = scratch("digits");
+    let har = digits_har(&dir);
+    let out = dir.join("digits_q.har");
+    // The shared digits set holds x_nchw and x_nhwc: NCHW data is chosen by the layout.
+    let calib = models().join("digits_calib.npz");
+    let code = optimize(&[
+        har.to_str().unwrap(),
+        "--calib-set-path",
+        calib.to_str().unwrap(),
+        "--calib-layout",
+        "nchw",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, ExitCode::SUCCESS);
+    let m = hailo_quantizer::flow::read_quantized(&out).expect("quantized HAR reads");
+    let (_, meta) = hailo_har::read_har(&out, &common::ctx()).expect("reads");
+    let report = meta.quantization.expect("report stored");
+    assert_eq!(report.calibset_size, 64);
+    assert_eq!(report.weight_bit_ratios["8"], 1.0);
+    let conv = report
+        .layers
+        .iter()
+        .find(|l| l.op == "hl.conv2d")
+        .expect("a conv layer");
+    assert_eq!(
+        (
+            conv.input_bits.as_slice(),
+            conv.weight_bits,
+            conv.output_bits
+        ),
+        (&[8][..], Some(8), 8)
+    );
+    assert!(
+        conv.stats_max > 0.0 && conv.partial_snr_db.is_some_and(|s| s > 20.0),
+        "{conv:?}"
+    );
+    assert!(
+        report.output_snr_db[0].is_some_and(|s| s > 20.0),
+        "{:?}",
+        report.output_snr_db
+    );
+
+    let (x, y) = (
+        npz("digits_test.npz", "x_nhwc"),
+        npz("digits_test.npz", "y"),
+    );
+    let out = hailo_quantizer::infer(&m, &[x]).expect("emulates");
+    let acc = accuracy(&out[0], &y);
+    assert!(acc >= 98.05 - 0.5, "quantized accuracy {acc}");
+}
+
+fn assert_fails_cleanly(dir: &Path, har: &Path, calib: &Path, extra: &[&str]) {
+    let out = dir.join("bad_q.har");
+    let mut args = vec![
+        har.to_str().unwrap(),
+        "--calib-set-path",
+        calib.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    assert_eq!(optimize(&args), ExitCode::FAILURE);
+    assert!(!out.exists(), "no output file after a failure");
+}
+
+#[test]
+fn bad_calibration_data_is_an_error_without_output() {
+    let dir = scratch("bad");
+    let har = digits_har(&dir);
+    let x = npz("digits_calib.npz", "x_nhwc");
+    let write = |name: &str, a: &ArrayD<f32>| {
+        let p = dir.join(name);
+        hailo_npz::write_npy(&p, &hailo_npz::NpyArray::F32(a.clone())).expect("npy written");
+        p
+    };
+    let flow = |p: &Path, script: Option<&Path>| {
+        let req = hailo_quantizer::flow::OptimizeRequest {
+            har: har.clone(),
+            calib: hailo_quantizer::flow::CalibSource::Path(
+                p.to_path_buf(),
+                hailo_quantizer::calib::CalibLayout::Nhwc,
+            ),
+            model_script: script.map(Path::to_path_buf),
+            full_precision_only: false,
+            output: dir.join("bad_q.har"),
+            quiet: true,
+        };
+        hailo_quantizer::flow::optimize_har(&req).expect_err("must fail")
+    };
+    // Wrong shape: NCHW data read as NHWC.
+    let nchw = write("nchw.npy", &npz("digits_calib.npz", "x_nchw"));
+    assert_fails_cleanly(&dir, &har, &nchw, &[]);
+    let e = flow(&nchw, None);
+    assert!(
+        e.contains("shape [256, 3, 32, 32] does not fit input 'input_layer1'")
+            && e.contains("--calib-layout nchw"),
+        "{e}"
+    );
+    // Too few samples for the default calibset_size of 64.
+    let few = write("few.npy", &x.slice_axis(Axis(0), (0..10).into()).to_owned());
+    assert_fails_cleanly(&dir, &har, &few, &[]);
+    let e = flow(&few, None);
+    assert!(e.contains("has 10 samples but calibset_size is 64"), "{e}");
+    // ... or for the size a model script asks for.
+    let script = dir.join("s.alls");
+    std::fs::write(
+        &script,
+        "model_optimization_config(calibration, calibset_size=512)\n",
+    )
+    .unwrap();
+    let full = write("full.npy", &x);
+    assert_fails_cleanly(
+        &dir,
+        &har,
+        &full,
+        &["--model-script", script.to_str().unwrap()],
+    );
+    assert!(flow(&full, Some(&script)).contains("has 256 samples but calibset_size is 512"));
+    // NaN.
+    let mut nan = x.clone();
+    nan[[3, 1, 2, 0]] = f32::NAN;
+    let nan = write("nan.npy", &nan);
+    assert_fails_cleanly(&dir, &har, &nan, &[]);
+    let e = flow(&nan, None);
+    assert!(
+        e.contains("is not finite")
+            && e.contains(&format!("flat index {}", ((3 * 32 + 1) * 32 + 2) * 3)),
+        "{e}"
+    );
+    // Ambiguous npz without --calib-layout: x_nhwc fits, x_nchw does not: accepted.
+    let ok = dir.join("ok_q.har");
+    let calib = models().join("digits_calib.npz");
+    assert_eq!(
+        optimize(&[
+            har.to_str().unwrap(),
+            "--calib-set-path",
+            calib.to_str().unwrap(),
+            "-o",
+            ok.to_str().unwrap()
+        ]),
+        ExitCode::SUCCESS
+    );
+}

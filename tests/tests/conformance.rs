@@ -1,0 +1,140 @@
+//! ONNX operator conformance: every exported ONNX backend node test case
+//! (`tests/conformance/cases/<case>/{model.onnx,data.npz}`, written by
+//! `tests/conformance/export_onnx_node_tests.py`) is loaded, converted to `hl` and run by the
+//! interpreter, and its outputs must match ONNX's within rtol 1e-4 / atol 1e-4.
+//!
+//! `tests/conformance/manifest.txt` lists the expected failures with reasons. The manifest must
+//! stay honest: a listed case that passes, or a listed case that no longer exists, fails the
+//! test just like an unlisted case that fails.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use hailo_interp::Interpreter;
+use hailo_tests::{compare, to_nchw, to_nhwc};
+use ndarray::ArrayD;
+
+fn conformance_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance")
+}
+
+/// `case -> reason` from the manifest (`case  reason` per line, `#` comments).
+fn read_manifest(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (case, reason) = line
+            .split_once(char::is_whitespace)
+            .map(|(c, r)| (c, r.trim()))
+            .unwrap_or((line, ""));
+        assert!(
+            !reason.is_empty(),
+            "{}:{}: '{case}' has no reason; write `case  reason`",
+            path.display(),
+            n + 1
+        );
+        let dup = out.insert(case.to_string(), reason.to_string());
+        assert!(dup.is_none(), "{}:{}: '{case}' listed twice", path.display(), n + 1);
+    }
+    out
+}
+
+/// Runs one case; `Err` says which stage failed and how.
+fn run_case(dir: &Path) -> Result<(), String> {
+    let model = hailo_onnx::load(dir.join("model.onnx")).map_err(|e| format!("load: {e}"))?;
+    let conv = hailo_onnx::to_hl::convert(&model, &Default::default())
+        .map_err(|e| format!("convert: {e}"))?;
+    let interp = Interpreter::new(&conv.module, "main").map_err(|e| format!("interp: {e}"))?;
+    let data: BTreeMap<String, ArrayD<f32>> = hailo_npz::read_npz(dir.join("data.npz"))
+        .map_err(|e| format!("data.npz: {e}"))?
+        .into_iter()
+        .map(|(k, a)| (k, a.to_f32()))
+        .collect();
+    let array = |kind: &str, names: &[String], name: Option<&str>, k: usize| {
+        let i = name
+            .and_then(|n| names.iter().position(|x| x == n))
+            .unwrap_or(k);
+        data.get(&format!("{kind}_{i}"))
+            .ok_or_else(|| format!("data.npz has no '{kind}_{i}' for {name:?}"))
+    };
+    let in_names: Vec<String> = model.inputs.iter().map(|v| v.name.clone()).collect();
+    let out_names: Vec<String> = model.outputs.iter().map(|v| v.name.clone()).collect();
+    let inputs = interp
+        .inputs()
+        .iter()
+        .enumerate()
+        .map(|(k, t)| array("input", &in_names, t.original_name.as_deref(), k).map(to_nhwc))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outputs = interp.run(&inputs).map_err(|e| format!("run: {e}"))?;
+    if outputs.len() != out_names.len() {
+        return Err(format!(
+            "{} outputs, ONNX has {}",
+            outputs.len(),
+            out_names.len()
+        ));
+    }
+    for (k, (t, out)) in interp.outputs().iter().zip(&outputs).enumerate() {
+        let expected = array("output", &out_names, t.original_name.as_deref(), k)?;
+        let actual = if expected.ndim() == 4 {
+            to_nchw(out)
+        } else {
+            out.clone()
+        };
+        let a = compare(&actual, expected, 1e-4, 1e-4).map_err(|e| format!("output {k}: {e}"))?;
+        if a.violations > 0 {
+            return Err(format!(
+                "output {k}: {} of {} elements outside tolerance (max abs error {:.3e})",
+                a.violations,
+                expected.len(),
+                a.max_abs
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn onnx_node_conformance() {
+    let dir = conformance_dir();
+    let manifest = read_manifest(&dir.join("manifest.txt"));
+    let cases_dir = dir.join("cases");
+    let mut cases: Vec<String> = std::fs::read_dir(&cases_dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", cases_dir.display()))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    let (mut passed, mut expected_fail) = (0, 0);
+    let mut problems = Vec::new();
+    for case in &cases {
+        let result = catch_unwind(AssertUnwindSafe(|| run_case(&cases_dir.join(case))))
+            .unwrap_or_else(|_| Err("panicked".to_string()));
+        match (result, manifest.get(case)) {
+            (Ok(()), None) => passed += 1,
+            (Err(_), Some(_)) => expected_fail += 1,
+            (Ok(()), Some(_)) => {
+                problems.push(format!("{case}: passes now; remove it from the manifest"))
+            }
+            (Err(e), None) => problems.push(format!("{case}: FAIL: {e}")),
+        }
+    }
+    for case in manifest.keys().filter(|c| !cases.contains(c)) {
+        problems.push(format!("{case}: in the manifest but no such case directory"));
+    }
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    eprintln!(
+        "conformance: {} cases, {passed} pass, {expected_fail} expected failures, {} problems",
+        cases.len(),
+        problems.len()
+    );
+    assert!(problems.is_empty(), "{} conformance problems (listed above)", problems.len());
+}

@@ -1,0 +1,90 @@
+//! `hailo optimize`: the DFC's optimization stage (guide §4.3.1, §5.3). Reads a HAR and a
+//! calibration set (`.npy`, `.npz` keyed by input layer, or a directory of `.npy`), applies
+//! the model script's optimization commands, calibrates, quantizes and writes the quantized
+//! HAR with its statistics and SNR report (see `hailo har info`). Bad input exits 1 with
+//! no output file.
+
+use hailo_quantizer::calib::CalibLayout;
+use hailo_quantizer::flow::{optimize_har, CalibSource, OptimizeRequest};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Parsed (or fp-optimized) HAR to quantize.
+    pub har: PathBuf,
+    /// Calibration set: .npy (single input), .npz (one array per input layer) or a
+    /// directory of .npy files; samples on axis 0, NHWC unless --calib-layout nchw.
+    #[arg(long = "calib-set-path", required_unless_present_any = ["use_random_calib_set", "full_precision_only"])]
+    pub calib_set_path: Option<PathBuf>,
+    /// Axis order of the calibration data.
+    #[arg(long = "calib-layout", value_parser = ["nhwc", "nchw"], default_value = "nhwc")]
+    pub calib_layout: String,
+    /// Model script (.alls) with optimization commands; defaults to the HAR's own script.
+    #[arg(long = "model-script")]
+    pub model_script: Option<PathBuf>,
+    /// Calibrate on seeded random data (smoke tests only: ranges will not match real data).
+    #[arg(long = "use-random-calib-set", conflicts_with = "calib_set_path")]
+    pub use_random_calib_set: bool,
+    /// Apply the model script's full-precision stage only; write an fp_optimized HAR.
+    #[arg(long = "full-precision-only")]
+    pub full_precision_only: bool,
+    /// Output HAR (default: <har stem>_optimized.har).
+    #[arg(short = 'o', long = "output-har-path")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(args: Args, quiet: bool) -> ExitCode {
+    let output = args.output.clone().unwrap_or_else(|| {
+        let stem = args
+            .har
+            .file_stem()
+            .map_or("model".into(), |s| s.to_string_lossy().into_owned());
+        args.har.with_file_name(format!("{stem}_optimized.har"))
+    });
+    let layout = if args.calib_layout == "nchw" {
+        CalibLayout::Nchw
+    } else {
+        CalibLayout::Nhwc
+    };
+    let calib = match args.calib_set_path {
+        Some(p) => CalibSource::Path(p, layout),
+        None => CalibSource::Random,
+    };
+    let req = OptimizeRequest {
+        har: args.har,
+        calib,
+        model_script: args.model_script,
+        full_precision_only: args.full_precision_only,
+        output: output.clone(),
+        quiet,
+    };
+    match optimize_har(&req) {
+        Ok(summary) => {
+            for n in &summary.notes {
+                eprintln!("note: {n}");
+            }
+            if !quiet {
+                if let Some(r) = &summary.report {
+                    let snr: Vec<String> = r
+                        .output_snr_db
+                        .iter()
+                        .map(|s| s.map_or("exact".into(), |v| format!("{v:.2} dB")))
+                        .collect();
+                    eprintln!(
+                        "output SNR {} on {} calibration sample(s); {} layer(s) under 10 dB",
+                        snr.join(", "),
+                        r.snr_samples,
+                        r.low_snr_layers(10.0).len()
+                    );
+                }
+                eprintln!("wrote {} ({})", output.display(), summary.state);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
