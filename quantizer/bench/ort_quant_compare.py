@@ -71,7 +71,7 @@ def main():
             calib, ev = data(name)
             calib = calib[:64]
             pre = f"{tmp}/{name}_pre.onnx"
-            quant_pre_process(src, pre)
+            quant_pre_process(src, pre, skip_symbolic_shape=True)
             input_name = ort.InferenceSession(src).get_inputs()[0].name
             ref = run(src, input_name, ev)
             row = []

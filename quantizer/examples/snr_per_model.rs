@@ -101,7 +101,7 @@ fn main() {
         }
         let tq = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let out = hailo_quantizer::infer(&m, &[eval.clone()]);
+        let out = hailo_quantizer::infer(&m, std::slice::from_ref(&eval));
         let te = t.elapsed().as_secs_f64();
         match out {
             Ok(out) => println!(

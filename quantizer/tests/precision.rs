@@ -86,7 +86,10 @@ const SIZES: [(&str, u64); 4] = [
     ("conv4", 64),
 ];
 
-fn run_ratio(r: f64) -> (Vec<String>, Vec<(String, f64)>, Vec<(String, u32)>) {
+/// (chosen layers, 4-bit SNR per layer, weight bits per lowered layer).
+type RatioRun = (Vec<String>, Vec<(String, f64)>, Vec<(String, u32)>);
+
+fn run_ratio(r: f64) -> RatioRun {
     let mut m = chain();
     let cfg = QuantConfig {
         auto_4bit_ratio: r,
@@ -196,7 +199,7 @@ fn result_storage(m: &Module, layer: &str) -> Storage {
         .into_iter()
         .filter(|&o| m.attr(o, "layer").and_then(Attribute::as_str) == Some(layer))
         .filter_map(|o| QuantType::parse(m.value_type(m.result(o, 0))))
-        .last()
+        .next_back()
         .expect("layer lowered")
         .storage()
 }

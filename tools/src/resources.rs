@@ -61,7 +61,7 @@ fn blob_to_array(blob: &Blob, ty: Option<Type>) -> NpyArray {
     let arr = match ty.element().kind() {
         TypeKind::F32 => typed(b, &shape, f32::from_le_bytes).map(NpyArray::F32),
         TypeKind::F64 => typed(b, &shape, f64::from_le_bytes).map(NpyArray::F64),
-        TypeKind::F16 => typed(b, &shape, |c| half::f16::from_le_bytes(c)).map(NpyArray::F16),
+        TypeKind::F16 => typed(b, &shape, half::f16::from_le_bytes).map(NpyArray::F16),
         TypeKind::Int {
             width: 8,
             signedness,

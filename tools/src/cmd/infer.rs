@@ -48,6 +48,16 @@ pub struct Args {
     /// Graph to run (symbol name).
     #[arg(long, default_value = "main")]
     graph: String,
+    /// For a single-input model fed from a .npz: the member holding the input (e.g. x_nhwc).
+    #[arg(long)]
+    input_key: Option<String>,
+    /// Integer class labels (.npy, or .npz with --labels-key): prints the top-1 accuracy of
+    /// the first output.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Member of the --labels .npz holding the labels.
+    #[arg(long, default_value = "y")]
+    labels_key: String,
     /// Output .npz.
     #[arg(short, long)]
     output: PathBuf,
@@ -95,7 +105,10 @@ pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
     drop(module);
     let nchw = args.input_layout == "nchw";
-    let mut inputs = read_inputs(&args.input, interp.inputs())?;
+    let mut inputs = match &args.input_key {
+        Some(key) => read_member(&args.input, key, interp.inputs())?,
+        None => read_inputs(&args.input, interp.inputs())?,
+    };
     for (x, info) in inputs.iter_mut().zip(interp.inputs()) {
         prepare_input(x, info, nchw, &args.input)?;
     }
@@ -126,6 +139,10 @@ pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
     let outputs = stack_outputs(batches, interp.outputs().len())?;
     warn_nan(&outputs, interp.outputs());
     write_outputs(&args.output, &outputs, interp.outputs())?;
+    if let Some(labels) = &args.labels {
+        let (correct, n) = top1(&outputs[0], labels, &args.labels_key, count)?;
+        println!("top-1 accuracy: {:.2}% ({correct}/{n})", 100.0 * correct as f64 / n as f64);
+    }
     if let Some(d) = dump {
         let files = d.finish().map_err(|e| e.to_string())?;
         if !quiet {
@@ -237,6 +254,54 @@ fn read_inputs(path: &Path, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, St
             path.display()
         )),
     }
+}
+
+/// The one input of a single-input model, from member `key` of a .npz.
+fn read_member(path: &Path, key: &str, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, String> {
+    if infos.len() != 1 {
+        return Err(format!("--input-key needs a single-input model; this one has {}: {}", infos.len(), names(infos)));
+    }
+    let members = read_npz(path).map_err(|e| e.to_string())?;
+    let keys: Vec<String> = members.iter().map(|(k, _)| k.clone()).collect();
+    let (_, a) = members
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .ok_or_else(|| format!("{}: no member '{key}'; the archive holds: {}", path.display(), keys.join(", ")))?;
+    Ok(vec![to_f32(a, &format!("{}: member '{key}'", path.display()))?])
+}
+
+/// Top-1 hits of `scores` (`[N, classes]`, or any shape with the class axis last) against
+/// integer labels; returns (correct, samples).
+fn top1(scores: &ArrayD<f32>, path: &Path, key: &str, count: usize) -> Result<(usize, usize), String> {
+    let labels = match path.extension().and_then(|e| e.to_str()) {
+        Some("npz") => read_npz(path)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, a)| a)
+            .ok_or_else(|| format!("{}: no member '{key}' (set --labels-key)", path.display()))?,
+        _ => read_npy(path).map_err(|e| e.to_string())?,
+    };
+    let labels: Vec<i64> = match labels {
+        NpyArray::I64(a) => a.iter().copied().collect(),
+        NpyArray::I32(a) => a.iter().map(|&v| i64::from(v)).collect(),
+        NpyArray::U8(a) => a.iter().map(|&v| i64::from(v)).collect(),
+        other => return Err(format!("{}: labels must be integers, found {}", path.display(), other.dtype().name())),
+    };
+    if labels.len() < count {
+        return Err(format!("{}: {} label(s) for {count} sample(s)", path.display(), labels.len()));
+    }
+    let classes = scores.shape().last().copied().unwrap_or(0);
+    let flat = scores.as_standard_layout();
+    let rows = flat.as_slice().unwrap_or(&[]).chunks(classes.max(1));
+    let correct = rows
+        .zip(&labels)
+        .filter(|(row, &label)| {
+            let best = row.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+            best.0 as i64 == label
+        })
+        .count();
+    Ok((correct, count))
 }
 
 /// Stacks the directory's `.npy` files (sorted by name) on a new batch axis; files that
