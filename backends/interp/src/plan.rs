@@ -134,6 +134,10 @@ fn check_float(r: &OpReader, ty: Type, what: &str) -> Result<()> {
     }
 }
 
+/// Upper bound on the largest activation of one sub-batch in [`Interpreter::run`] (about the
+/// size of the L2 cache of the machines this runs on).
+pub const SUB_BATCH_BYTES: usize = 1 << 20;
+
 impl Interpreter {
     /// Prepares `graph` of `m` for the native (float) context.
     pub fn new<'a>(m: &Module, graph: impl Into<GraphRef<'a>>) -> Result<Self> {
@@ -293,8 +297,39 @@ impl Interpreter {
 
     /// Evaluates the graph on one batch: `inputs[i]` is NHWC (as declared, any batch size N,
     /// the same for every input); returns the outputs in graph order, batch N.
+    ///
+    /// A large batch runs in sub-batches whose largest activation stays within
+    /// [`SUB_BATCH_BYTES`]: with big feature maps, eight images at once overflow the caches
+    /// and run slower per image than one at a time (mobilenet_v2: 37 vs 60 images/s).
     pub fn run(&self, inputs: &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> {
-        self.run_observed(inputs, &mut |_| Ok(()))
+        let n = inputs.first().map_or(0, |x| x.shape().first().copied().unwrap_or(0));
+        let per_sample = self
+            .steps
+            .iter()
+            .flat_map(|s| s.shapes.iter())
+            .map(|shape| shape.iter().skip(1).product::<usize>() * 4)
+            .max()
+            .unwrap_or(0);
+        let chunk = (SUB_BATCH_BYTES / per_sample.max(1)).max(1);
+        if n <= chunk {
+            return self.run_observed(inputs, &mut |_| Ok(()));
+        }
+        let mut parts: Vec<Vec<ArrayD<f32>>> = Vec::new();
+        for start in (0..n).step_by(chunk) {
+            let end = (start + chunk).min(n);
+            let sub: Vec<ArrayD<f32>> = inputs
+                .iter()
+                .map(|x| x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end)).to_owned())
+                .collect();
+            parts.push(self.run_observed(&sub, &mut |_| Ok(()))?);
+        }
+        (0..self.outputs.len())
+            .map(|i| {
+                let views: Vec<_> = parts.iter().map(|p| p[i].view()).collect();
+                ndarray::concatenate(ndarray::Axis(0), &views)
+                    .map_err(|e| InterpError::Graph(format!("output {i}: cannot join sub-batches: {e}")))
+            })
+            .collect()
     }
 
     /// [`Interpreter::run`], calling `observe` with every op result as soon as it is computed

@@ -202,3 +202,17 @@ fn lut_maps_codes_and_rejects_out_of_table() {
         .message
         .contains("outside the table of 256"));
 }
+
+#[test]
+fn nearest_resize_copies_codes() {
+    use super::spatial::{coordinate_mode, nearest_mode, resize_nearest};
+    let x = Array4::from_shape_vec((1, 2, 2, 1), vec![3, 250, 65535, 0]).unwrap();
+    let hp = coordinate_mode("half_pixel").unwrap();
+    let rf = nearest_mode("round_prefer_floor").unwrap();
+    let y = resize_nearest(x.view(), [4, 4], hp, rf).unwrap();
+    let expect = [
+        3, 3, 250, 250, 3, 3, 250, 250, 65535, 65535, 0, 0, 65535, 65535, 0, 0,
+    ];
+    assert_eq!(y.iter().copied().collect::<Vec<_>>(), expect);
+    assert!(coordinate_mode("bogus").is_none() && nearest_mode("bogus").is_none());
+}
