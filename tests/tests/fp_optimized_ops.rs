@@ -10,8 +10,12 @@ use ndarray::{ArrayD, IxDyn};
 
 fn apply(m: &mut Module, pipeline: &str) {
     let ctx = hailo_tools::context::full_context(false);
-    let mut pm = OpPassManager::parse(pipeline, &hailo_passes::registry()).expect("pipeline parses");
-    let mut inst = Instrumentation { verify_each: true, ..Instrumentation::default() };
+    let mut pm =
+        OpPassManager::parse(pipeline, &hailo_passes::registry()).expect("pipeline parses");
+    let mut inst = Instrumentation {
+        verify_each: true,
+        ..Instrumentation::default()
+    };
     let top = m.top();
     pm.run(m, &ctx, top, &mut inst).expect("passes run");
 }
@@ -23,7 +27,9 @@ fn module(text: &str) -> Module {
 /// Deterministic pseudo-random values in [lo, hi).
 fn ramp(shape: &[usize], lo: f32, hi: f32) -> ArrayD<f32> {
     let n: usize = shape.iter().product();
-    let v = (0..n).map(|i| lo + (hi - lo) * (((i * 7919) % 1009) as f32 / 1009.0)).collect();
+    let v = (0..n)
+        .map(|i| lo + (hi - lo) * (((i * 7919) % 1009) as f32 / 1009.0))
+        .collect();
     ArrayD::from_shape_vec(IxDyn(shape), v).expect("shape")
 }
 
@@ -36,16 +42,41 @@ fn yuv_to_rgb_input_conversion_runs() {
   builtin.return %o : tensor<1x2x3x3xf32>
 }",
     );
-    apply(&mut m, "builtin.module(hl-input-conversion{conversion=yuv_to_rgb})");
-    let conv = m.walk(m.top()).into_iter().find(|&o| m.op(o).name_str() == "hl.color_conversion").expect("added");
-    let k = m.attr(conv, "kernel").and_then(hailo_ir::Attribute::as_f64_array).expect("kernel");
-    let b = m.attr(conv, "bias").and_then(hailo_ir::Attribute::as_f64_array).expect("bias");
+    apply(
+        &mut m,
+        "builtin.module(hl-input-conversion{conversion=yuv_to_rgb})",
+    );
+    let conv = m
+        .walk(m.top())
+        .into_iter()
+        .find(|&o| m.op(o).name_str() == "hl.color_conversion")
+        .expect("added");
+    let k = m
+        .attr(conv, "kernel")
+        .and_then(hailo_ir::Attribute::as_f64_array)
+        .expect("kernel");
+    let b = m
+        .attr(conv, "bias")
+        .and_then(hailo_ir::Attribute::as_f64_array)
+        .expect("bias");
     let x = ramp(&[1, 2, 3, 3], 16.0, 235.0);
-    let y = Interpreter::new(&m, "main").expect("plan").run(std::slice::from_ref(&x)).expect("runs");
-    for (px, out) in x.as_slice().unwrap().chunks(3).zip(y[0].as_slice().unwrap().chunks(3)) {
+    let y = Interpreter::new(&m, "main")
+        .expect("plan")
+        .run(std::slice::from_ref(&x))
+        .expect("runs");
+    for (px, out) in x
+        .as_slice()
+        .unwrap()
+        .chunks(3)
+        .zip(y[0].as_slice().unwrap().chunks(3))
+    {
         for c in 0..3 {
             let want: f64 = (0..3).map(|i| f64::from(px[i]) * k[i * 3 + c]).sum::<f64>() + b[c];
-            assert!((f64::from(out[c]) - want).abs() < 1e-3, "{} vs {want}", out[c]);
+            assert!(
+                (f64::from(out[c]) - want).abs() < 1e-3,
+                "{} vs {want}",
+                out[c]
+            );
         }
     }
 }
@@ -57,11 +88,23 @@ fn nms_postprocess_runs_end_to_end() {
     let graph = YOLOV8.split("// -----").next().expect("first chunk");
     let mut m = module(graph);
     let x = ramp(&[1, 16, 16, 3], -1.0, 1.0);
-    let heads = Interpreter::new(&m, "yolov8").expect("plan").run(std::slice::from_ref(&x)).expect("runs");
-    apply(&mut m, "builtin.module(hl-nms-postprocess{meta-arch=yolov8 nms-scores-th=0.25})");
-    let got = Interpreter::new(&m, "yolov8").expect("plan").run(&[x]).expect("runs");
+    let heads = Interpreter::new(&m, "yolov8")
+        .expect("plan")
+        .run(std::slice::from_ref(&x))
+        .expect("runs");
+    apply(
+        &mut m,
+        "builtin.module(hl-nms-postprocess{meta-arch=yolov8 nms-scores-th=0.25})",
+    );
+    let got = Interpreter::new(&m, "yolov8")
+        .expect("plan")
+        .run(&[x])
+        .expect("runs");
     assert_eq!(got[0].shape(), &[1, 2, 5, 100]);
-    let views: Vec<_> = heads.iter().map(|h| h.view().into_dimensionality().expect("rank 4")).collect();
+    let views: Vec<_> = heads
+        .iter()
+        .map(|h| h.view().into_dimensionality().expect("rank 4"))
+        .collect();
     let params = NmsParams {
         arch: MetaArch::Dfl,
         classes: 2,
@@ -77,6 +120,9 @@ fn nms_postprocess_runs_end_to_end() {
         background: None,
     };
     let want = nms_postprocess(&views, &params).expect("kernel runs");
-    assert!(want.iter().any(|&v| v > 0.25), "the input must produce some detections");
+    assert!(
+        want.iter().any(|&v| v > 0.25),
+        "the input must produce some detections"
+    );
     assert_eq!(got[0], want.into_dyn());
 }

@@ -345,11 +345,23 @@ fn process_chunk(
                     }
                     if ok {
                         let t_print = Instant::now();
+                        let sidecar = args.emit_resources_npz.as_ref();
                         let opts = PrintOptions {
                             generic: args.print_generic,
-                            elide_resources: false,
+                            elide_resources: sidecar.is_some(),
                         };
                         output = Some(print_module(&m, ctx, opts));
+                        if let Some(npz) = sidecar {
+                            if let Err(e) = crate::resources::write_sidecar(&m, npz) {
+                                let msg = format!("cannot write '{}': {e}", npz.display());
+                                stderr.push_str(&format!("hailo-opt: error: {msg}\n"));
+                                return ChunkResult {
+                                    output: None,
+                                    stderr,
+                                    failed: true,
+                                };
+                            }
+                        }
                         if let Some((pm, verify_time, run_time)) = &timing {
                             let print_time = t_print.elapsed();
                             let total = parse_time + *verify_time + *run_time + print_time;

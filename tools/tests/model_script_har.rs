@@ -23,7 +23,10 @@ fn check(dir: &std::path::Path, script: &str, har: &std::path::Path) -> (i32, St
         .arg(har)
         .output()
         .expect("hailo runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -36,14 +39,28 @@ fn layer_names_resolve_against_the_har() {
     let meta = hailo_har::HarMetadata::new(hailo_har::HarState::HailoModel, "hailo8");
     hailo_har::write_har(&m, &ctx, &meta, &har, false).expect("HAR written");
 
-    let (code, err) = check(&dir, "quantization_param(conv1, precision_mode=a8_w8)\n", &har);
+    let (code, err) = check(
+        &dir,
+        "quantization_param(conv1, precision_mode=a8_w8)\n",
+        &har,
+    );
     assert_eq!(code, 0, "{err}");
-    let (code, err) =
-        check(&dir, "stem = from_tf('/stem/Conv')\nquantization_param(stem, precision_mode=a8_w4)\n", &har);
+    let (code, err) = check(
+        &dir,
+        "stem = from_tf('/stem/Conv')\nquantization_param(stem, precision_mode=a8_w4)\n",
+        &har,
+    );
     assert_eq!(code, 0, "{err}");
-    let (code, err) = check(&dir, "quantization_param(conv9, precision_mode=a8_w8)\n", &har);
+    let (code, err) = check(
+        &dir,
+        "quantization_param(conv9, precision_mode=a8_w8)\n",
+        &har,
+    );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("s.alls:1:20: error:") && err.contains("conv9"), "{err}");
+    assert!(
+        err.contains("s.alls:1:20: error:") && err.contains("conv9"),
+        "{err}"
+    );
     let (code, err) = check(&dir, "x = from_tf('/no/such/node')\n", &har);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("/no/such/node"), "{err}");

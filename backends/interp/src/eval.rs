@@ -7,12 +7,12 @@
 
 use crate::kernels::activation::{activate, prelu, Activation};
 use crate::kernels::color::{color_conversion, format_conversion};
-use crate::kernels::nms::{bbox_decoding, nms_postprocess};
 use crate::kernels::conv::{conv2d_act_into, conv2d_output_shape, Conv2dParams};
 use crate::kernels::deconv::conv_transpose2d;
 use crate::kernels::dense::{dense_into, matmul};
 use crate::kernels::elementwise::{binary, binary_inplace, broadcast_shape, BinaryOp};
 use crate::kernels::layout::{depth_to_space, space_to_depth, transpose};
+use crate::kernels::nms::{bbox_decoding, nms_postprocess};
 use crate::kernels::norm::{batch_norm, instance_norm, l2_norm, layer_norm};
 use crate::kernels::pool::{avg_pool2d, global_avg_pool, global_max_pool, max_pool2d};
 use crate::kernels::reduce::reduce;
@@ -495,13 +495,22 @@ pub(crate) fn eval(
             one(color_conversion(rank4("color_conversion", &xv)?, kernel, bias)?.into_dyn())
         }
         OpKind::FormatConversion { emulate: false, .. } => one(args.swap_remove(0).into_owned()),
-        OpKind::FormatConversion { kind, emulate: true } => {
+        OpKind::FormatConversion {
+            kind,
+            emulate: true,
+        } => {
             let xv = args[0].view();
             one(format_conversion(rank4("format_conversion", &xv)?, *kind)?.into_dyn())
         }
-        OpKind::Nms { params, decoding_only } => {
+        OpKind::Nms {
+            params,
+            decoding_only,
+        } => {
             let views: Vec<ArrayViewD<f32>> = args.iter().map(Arg::view).collect();
-            let heads = views.iter().map(|v| rank4("nms", v)).collect::<Result<Vec<_>, _>>()?;
+            let heads = views
+                .iter()
+                .map(|v| rank4("nms", v))
+                .collect::<Result<Vec<_>, _>>()?;
             if *decoding_only {
                 one(bbox_decoding(&heads, params)?.into_dyn())
             } else {

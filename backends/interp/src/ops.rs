@@ -597,7 +597,10 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
             let name = r.str_or("conversion", "")?;
             let kind = crate::kernels::color::FormatConversion::from_name(name)
                 .ok_or_else(|| r.err(format!("unknown format conversion '{name}'")))?;
-            OpKind::FormatConversion { kind, emulate: r.bool_or("emulator_support", true)? }
+            OpKind::FormatConversion {
+                kind,
+                emulate: r.bool_or("emulator_support", true)?,
+            }
         }
         "hl.nms" => nms(r)?,
         other => {
@@ -613,7 +616,8 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
 fn nms(r: &OpReader) -> Result<OpKind, InterpError> {
     use crate::kernels::nms::{MetaArch as K, NmsParams};
     use hailo_dialect_hl::ops::postprocess::{MetaArch as D, NmsParams as Checked};
-    let p = Checked::read(&hailo_dialect_hl::access::OpView::new(r.m, r.id)).map_err(|e| r.err(e))?;
+    let p =
+        Checked::read(&hailo_dialect_hl::access::OpView::new(r.m, r.id)).map_err(|e| r.err(e))?;
     let arch = match p.arch {
         D::Yolov5 => K::Yolov5,
         D::Yolox => K::Yolox,
@@ -622,7 +626,10 @@ fn nms(r: &OpReader) -> Result<OpKind, InterpError> {
         D::Ssd => K::Ssd,
     };
     let mut anchors = Vec::with_capacity(p.num_anchors.len());
-    let mut flat = p.anchors.chunks_exact(2).map(|hw| [hw[0] as f32, hw[1] as f32]);
+    let mut flat = p
+        .anchors
+        .chunks_exact(2)
+        .map(|hw| [hw[0] as f32, hw[1] as f32]);
     for &count in &p.num_anchors {
         anchors.push(flat.by_ref().take(count as usize).collect());
     }
@@ -640,5 +647,8 @@ fn nms(r: &OpReader) -> Result<OpKind, InterpError> {
         bbox_dimensions_scale_factor: r.f32_or("bbox_dimensions_scale_factor", 5.0)?,
         background: p.background.map(|b| b as usize),
     };
-    Ok(OpKind::Nms { params: Box::new(params), decoding_only: p.bbox_decoding_only })
+    Ok(OpKind::Nms {
+        params: Box::new(params),
+        decoding_only: p.bbox_decoding_only,
+    })
 }

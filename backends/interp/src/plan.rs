@@ -302,7 +302,9 @@ impl Interpreter {
     /// [`SUB_BATCH_BYTES`]: with big feature maps, eight images at once overflow the caches
     /// and run slower per image than one at a time (mobilenet_v2: 37 vs 60 images/s).
     pub fn run(&self, inputs: &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> {
-        let n = inputs.first().map_or(0, |x| x.shape().first().copied().unwrap_or(0));
+        let n = inputs
+            .first()
+            .map_or(0, |x| x.shape().first().copied().unwrap_or(0));
         let per_sample = self
             .steps
             .iter()
@@ -319,15 +321,19 @@ impl Interpreter {
             let end = (start + chunk).min(n);
             let sub: Vec<ArrayD<f32>> = inputs
                 .iter()
-                .map(|x| x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end)).to_owned())
+                .map(|x| {
+                    x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end))
+                        .to_owned()
+                })
                 .collect();
             parts.push(self.run_observed(&sub, &mut |_| Ok(()))?);
         }
         (0..self.outputs.len())
             .map(|i| {
                 let views: Vec<_> = parts.iter().map(|p| p[i].view()).collect();
-                ndarray::concatenate(ndarray::Axis(0), &views)
-                    .map_err(|e| InterpError::Graph(format!("output {i}: cannot join sub-batches: {e}")))
+                ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| {
+                    InterpError::Graph(format!("output {i}: cannot join sub-batches: {e}"))
+                })
             })
             .collect()
     }

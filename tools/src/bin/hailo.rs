@@ -25,7 +25,7 @@ enum Command {
     /// Translate an ONNX or TFLite model into a Hailo archive (HAR).
     Parser(hailo_tools::cmd::parser::Args),
     /// Optimize (quantize) a HAR with a calibration set and a model script.
-    Optimize(hailo_tools::cmd::unimplemented::Args),
+    Optimize(hailo_tools::cmd::optimize::Args),
     /// Compile a quantized HAR into a HEF.
     Compiler(hailo_tools::cmd::unimplemented::Args),
     /// Report the expected performance of a compiled model.
@@ -47,12 +47,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let name = match cli.command {
+        Command::Optimize(args) => return hailo_tools::cmd::optimize::run(args, cli.quiet),
         Command::Infer(args) => return hailo_tools::cmd::infer::run(args, cli.quiet),
         Command::Har(args) => return hailo_tools::cmd::har::run(args, cli.quiet),
         Command::Parser(args) => return hailo_tools::cmd::parser::run(args, cli.quiet),
         Command::ModelScript(args) => return hailo_tools::cmd::model_script::run(args, cli.quiet),
         Command::Hef(args) => return hailo_tools::cmd::hef::run(args, cli.quiet),
-        Command::Optimize(_) => "optimize",
         Command::Compiler(_) => "compiler",
         Command::Profiler(_) => "profiler",
         Command::AnalyzeNoise(_) => "analyze-noise",

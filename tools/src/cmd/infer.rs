@@ -27,7 +27,8 @@ pub struct Args {
     model: PathBuf,
     /// Emulation context: native (the parsed float model) or fp_optimized (after the
     /// model script's float modifications).
-    #[arg(long, default_value = "native", value_parser = ["native", "fp_optimized"])]
+    /// `quantized` runs a HAR written by `hailo optimize` in integer arithmetic.
+    #[arg(long, default_value = "native", value_parser = ["native", "fp_optimized", "quantized"])]
     context: String,
     /// Input data: x.npy (one input), x.npz (keys = input layer or original input names), or
     /// a directory of .npy files (one sample each).
@@ -98,6 +99,9 @@ fn load_model(path: &Path) -> Result<Module, String> {
 
 /// Runs the command; the error is the message `run` prints.
 pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
+    if args.context == "quantized" {
+        return infer_quantized(args, quiet);
+    }
     let module = load_model(&args.model)?;
     let context = Context::parse(&args.context)
         .ok_or_else(|| format!("unknown context '{}'", args.context))?;
@@ -141,7 +145,10 @@ pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
     write_outputs(&args.output, &outputs, interp.outputs())?;
     if let Some(labels) = &args.labels {
         let (correct, n) = top1(&outputs[0], labels, &args.labels_key, count)?;
-        println!("top-1 accuracy: {:.2}% ({correct}/{n})", 100.0 * correct as f64 / n as f64);
+        println!(
+            "top-1 accuracy: {:.2}% ({correct}/{n})",
+            100.0 * correct as f64 / n as f64
+        );
     }
     if let Some(d) = dump {
         let files = d.finish().map_err(|e| e.to_string())?;
@@ -160,6 +167,51 @@ pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
         eprintln!(
             "ran {count} sample(s) in the {} context; wrote {}",
             context.name(),
+            args.output.display()
+        );
+    }
+    Ok(())
+}
+
+/// `--context quantized`: the quantized HAR's integer emulation (dequantized outputs).
+fn infer_quantized(args: &Args, quiet: bool) -> Result<(), String> {
+    let module = hailo_quantizer::flow::read_quantized(&args.model)?;
+    let infos = Interpreter::new(&module, args.graph.as_str())
+        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let nchw = args.input_layout == "nchw";
+    let mut inputs = match &args.input_key {
+        Some(key) => read_member(&args.input, key, infos.inputs())?,
+        None => read_inputs(&args.input, infos.inputs())?,
+    };
+    for (x, info) in inputs.iter_mut().zip(infos.inputs()) {
+        prepare_input(x, info, nchw, &args.input)?;
+    }
+    let total = sample_count(&inputs, infos.inputs())?;
+    let count = args.data_count.map_or(total, |n| n.min(total));
+    if count == 0 {
+        return Err(format!("{}: no samples to run", args.input.display()));
+    }
+    let inputs: Vec<ArrayD<f32>> = inputs
+        .iter()
+        .map(|x| x.slice_axis(Axis(0), Slice::from(0..count)).to_owned())
+        .collect();
+    let outputs = match &args.dump_layers {
+        Some(dir) => hailo_quantizer::infer_with_dump(&module, &inputs, dir).map(|(o, _)| o),
+        None => hailo_quantizer::infer(&module, &inputs),
+    }
+    .map_err(|e| e.to_string())?;
+    warn_nan(&outputs, infos.outputs());
+    write_outputs(&args.output, &outputs, infos.outputs())?;
+    if let Some(labels) = &args.labels {
+        let (correct, n) = top1(&outputs[0], labels, &args.labels_key, count)?;
+        println!(
+            "top-1 accuracy: {:.2}% ({correct}/{n})",
+            100.0 * correct as f64 / n as f64
+        );
+    }
+    if !quiet {
+        eprintln!(
+            "ran {count} sample(s) in the quantized context; wrote {}",
             args.output.display()
         );
     }
@@ -259,20 +311,35 @@ fn read_inputs(path: &Path, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, St
 /// The one input of a single-input model, from member `key` of a .npz.
 fn read_member(path: &Path, key: &str, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, String> {
     if infos.len() != 1 {
-        return Err(format!("--input-key needs a single-input model; this one has {}: {}", infos.len(), names(infos)));
+        return Err(format!(
+            "--input-key needs a single-input model; this one has {}: {}",
+            infos.len(),
+            names(infos)
+        ));
     }
     let members = read_npz(path).map_err(|e| e.to_string())?;
     let keys: Vec<String> = members.iter().map(|(k, _)| k.clone()).collect();
-    let (_, a) = members
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .ok_or_else(|| format!("{}: no member '{key}'; the archive holds: {}", path.display(), keys.join(", ")))?;
-    Ok(vec![to_f32(a, &format!("{}: member '{key}'", path.display()))?])
+    let (_, a) = members.into_iter().find(|(k, _)| k == key).ok_or_else(|| {
+        format!(
+            "{}: no member '{key}'; the archive holds: {}",
+            path.display(),
+            keys.join(", ")
+        )
+    })?;
+    Ok(vec![to_f32(
+        a,
+        &format!("{}: member '{key}'", path.display()),
+    )?])
 }
 
 /// Top-1 hits of `scores` (`[N, classes]`, or any shape with the class axis last) against
 /// integer labels; returns (correct, samples).
-fn top1(scores: &ArrayD<f32>, path: &Path, key: &str, count: usize) -> Result<(usize, usize), String> {
+fn top1(
+    scores: &ArrayD<f32>,
+    path: &Path,
+    key: &str,
+    count: usize,
+) -> Result<(usize, usize), String> {
     let labels = match path.extension().and_then(|e| e.to_str()) {
         Some("npz") => read_npz(path)
             .map_err(|e| e.to_string())?
@@ -286,10 +353,20 @@ fn top1(scores: &ArrayD<f32>, path: &Path, key: &str, count: usize) -> Result<(u
         NpyArray::I64(a) => a.iter().copied().collect(),
         NpyArray::I32(a) => a.iter().map(|&v| i64::from(v)).collect(),
         NpyArray::U8(a) => a.iter().map(|&v| i64::from(v)).collect(),
-        other => return Err(format!("{}: labels must be integers, found {}", path.display(), other.dtype().name())),
+        other => {
+            return Err(format!(
+                "{}: labels must be integers, found {}",
+                path.display(),
+                other.dtype().name()
+            ))
+        }
     };
     if labels.len() < count {
-        return Err(format!("{}: {} label(s) for {count} sample(s)", path.display(), labels.len()));
+        return Err(format!(
+            "{}: {} label(s) for {count} sample(s)",
+            path.display(),
+            labels.len()
+        ));
     }
     let classes = scores.shape().last().copied().unwrap_or(0);
     let flat = scores.as_standard_layout();
@@ -297,7 +374,13 @@ fn top1(scores: &ArrayD<f32>, path: &Path, key: &str, count: usize) -> Result<(u
     let correct = rows
         .zip(&labels)
         .filter(|(row, &label)| {
-            let best = row.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+            let best = row
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                );
             best.0 as i64 == label
         })
         .count();

@@ -3,5 +3,6 @@ pub mod har;
 pub mod hef;
 pub mod infer;
 pub mod model_script;
+pub mod optimize;
 pub mod parser;
 pub mod unimplemented;

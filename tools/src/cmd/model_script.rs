@@ -48,10 +48,14 @@ fn har_layers(path: &std::path::Path) -> Result<(Vec<String>, BTreeMap<String, S
     let mut layers = Vec::new();
     let mut original = BTreeMap::new();
     for op in m.walk(m.top()) {
-        let Some(layer) = m.attr(op, "layer").and_then(hailo_ir::Attribute::as_str) else { continue };
+        let Some(layer) = m.attr(op, "layer").and_then(hailo_ir::Attribute::as_str) else {
+            continue;
+        };
         let full = format!("{net}/{layer}");
         for name in m.op(op).loc.names() {
-            original.entry(name.to_owned()).or_insert_with(|| full.clone());
+            original
+                .entry(name.to_owned())
+                .or_insert_with(|| full.clone());
         }
         layers.push(full);
     }
@@ -116,7 +120,8 @@ fn check_files(args: &CheckArgs, quiet: bool, out: &mut impl Write) -> std::io::
         let src = SourceFile::new(path.display().to_string(), text);
         let mut checked = check_source(&src, options);
         if let Some((layers, original)) = &model {
-            let (_, unresolved) = hailo_alls::LayerScope::new(layers, original).resolve_script(&checked.script);
+            let (_, unresolved) =
+                hailo_alls::LayerScope::new(layers, original).resolve_script(&checked.script);
             checked.diagnostics.extend(unresolved);
         }
         write_diagnostics(&src, &checked.diagnostics, args.all_warnings, out)?;

@@ -101,8 +101,12 @@ struct OnnxArgs {
 
 pub fn run(args: Args, quiet: bool) -> ExitCode {
     let result = match args.framework {
-        Framework::Onnx(a) => check_arch(&a.out).and_then(|()| parse_onnx(&a)).and_then(|p| emit(p, &a.out, quiet)),
-        Framework::Tf(a) => check_arch(&a.out).and_then(|()| parse_tflite(&a)).and_then(|p| emit(p, &a.out, quiet)),
+        Framework::Onnx(a) => check_arch(&a.out)
+            .and_then(|()| parse_onnx(&a))
+            .and_then(|p| emit(p, &a.out, quiet)),
+        Framework::Tf(a) => check_arch(&a.out)
+            .and_then(|()| parse_tflite(&a))
+            .and_then(|p| emit(p, &a.out, quiet)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,7 +121,11 @@ fn check_arch(out: &OutputArgs) -> Result<(), String> {
     if HW_ARCHS.contains(&out.hw_arch.as_str()) {
         return Ok(());
     }
-    Err(format!("unknown --hw-arch '{}'; expected one of {}", out.hw_arch, HW_ARCHS.join(", ")))
+    Err(format!(
+        "unknown --hw-arch '{}'; expected one of {}",
+        out.hw_arch,
+        HW_ARCHS.join(", ")
+    ))
 }
 
 fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
@@ -151,7 +159,9 @@ fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
     };
     let conversion = convert(&model, &options).map_err(|e| e.to_string())?;
     let io = |v: &[hailo_onnx::to_hl::IoMapping]| {
-        v.iter().map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone())).collect()
+        v.iter()
+            .map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone()))
+            .collect()
     };
     Ok(Parsed {
         inputs: io(conversion.inputs()),
@@ -164,16 +174,23 @@ fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
 }
 
 fn parse_tflite(a: &TfArgs) -> Result<Parsed, String> {
-    let graph = hailo_tflite::read_tflite_file(&a.model).map_err(|e| format!("{}: {e}", a.model.display()))?;
-    let stem = a.model.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let graph = hailo_tflite::read_tflite_file(&a.model)
+        .map_err(|e| format!("{}: {e}", a.model.display()))?;
+    let stem = a
+        .model
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
     let options = hailo_tflite::to_hl::ConvertOptions {
         net_name: a.net_name.clone().or(stem),
         start_node_names: a.start_node_names.clone(),
         end_node_names: a.end_node_names.clone(),
     };
-    let (module, report) = hailo_tflite::to_hl::convert(&graph, &options).map_err(|e| e.to_string())?;
+    let (module, report) =
+        hailo_tflite::to_hl::convert(&graph, &options).map_err(|e| e.to_string())?;
     let io = |v: &[hailo_tflite::to_hl::IoMapping]| {
-        v.iter().map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone())).collect()
+        v.iter()
+            .map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone()))
+            .collect()
     };
     Ok(Parsed {
         inputs: io(&report.inputs),
@@ -199,7 +216,10 @@ fn emit(p: Parsed, out: &OutputArgs, quiet: bool) -> Result<(), String> {
         let text = print_module(&p.module, &ctx, PrintOptions::default());
         write_atomic(path, text.as_bytes())?;
     }
-    let har = out.har_path.clone().unwrap_or_else(|| PathBuf::from(format!("{}.har", p.net)));
+    let har = out
+        .har_path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.har", p.net)));
     let meta = HarMetadata::new(HarState::HailoModel, &out.hw_arch);
     write_har(&p.module, &ctx, &meta, &har, false).map_err(|e| e.to_string())?;
     if let Some(path) = &out.parsing_report {
