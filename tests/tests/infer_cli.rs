@@ -169,9 +169,14 @@ fn bad_inputs_give_clear_errors() {
     );
     assert!(!out.exists(), "no output is written on error");
 
-    let err = run(&p, &out, &["--context", "quantized"]).expect_err("bad context");
+    let err = run(&p, &out, &["--context", "bogus"]).expect_err("bad context");
     assert!(
-        err.contains("invalid value 'quantized' for '--context <CONTEXT>'"),
+        err.contains("invalid value 'bogus' for '--context <CONTEXT>'"),
+        "{err}"
+    );
+    let err = run(&p, &out, &["--context", "quantized"]).expect_err("quantized needs a HAR");
+    assert!(
+        err.ends_with("tiny.hir: the quantized context runs a HAR written by `hailo optimize`"),
         "{err}"
     );
 }

@@ -175,6 +175,12 @@ pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
 
 /// `--context quantized`: the quantized HAR's integer emulation (dequantized outputs).
 fn infer_quantized(args: &Args, quiet: bool) -> Result<(), String> {
+    if args.model.extension().is_none_or(|e| e != "har") {
+        return Err(format!(
+            "{}: the quantized context runs a HAR written by `hailo optimize`",
+            args.model.display()
+        ));
+    }
     let module = hailo_quantizer::flow::read_quantized(&args.model)?;
     let infos = Interpreter::new(&module, args.graph.as_str())
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
