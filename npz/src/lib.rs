@@ -13,7 +13,7 @@
 //! identical inputs, and replace the destination atomically.
 
 mod array;
-mod atomic;
+pub mod atomic;
 mod dtype;
 mod error;
 mod header;

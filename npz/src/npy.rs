@@ -1,7 +1,7 @@
 //! Decoding and encoding single `.npy` documents, in memory and on disk.
 
 use crate::array::{with_array, NpyArray};
-use crate::atomic::write_atomic;
+use crate::atomic::write_with;
 use crate::dtype::{DType, Element};
 use crate::error::{FormatError, NpyError};
 use crate::header::{parse_header, write_header, Header};
@@ -90,12 +90,12 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<NpyArray, NpyError> {
 /// Writes a `.npy` file atomically (temporary file + rename).
 pub fn write_npy(path: impl AsRef<Path>, array: &NpyArray) -> Result<(), NpyError> {
     let path = path.as_ref();
-    write_atomic(path, |w| {
-        w.write_all(&encode_npy(array))
-            .map_err(|source| NpyError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
+    let io_err = |source| NpyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    write_with(path, io_err, |w| {
+        w.write_all(&encode_npy(array)).map_err(io_err)
     })
 }
 

@@ -5,7 +5,7 @@
 //! timestamp 1980-01-01 00:00, so identical arrays give byte-identical archives.
 
 use crate::array::NpyArray;
-use crate::atomic::write_atomic;
+use crate::atomic::write_with;
 use crate::error::NpyError;
 use crate::npy::{decode_npy, encode_npy};
 use std::borrow::Borrow;
@@ -104,7 +104,11 @@ where
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    write_atomic(path, |file| {
+    let io_err = |source| NpyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    write_with(path, io_err, |file| {
         let mut zip = ZipWriter::new(file);
         for (name, array) in arrays {
             let bytes = encode_npy(array.borrow());
@@ -115,10 +119,7 @@ where
                 .large_file(bytes.len() >= u32::MAX as usize);
             zip.start_file(format!("{}.npy", name.as_ref()), options)
                 .map_err(zip_err)?;
-            zip.write_all(&bytes).map_err(|source| NpyError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            zip.write_all(&bytes).map_err(io_err)?;
         }
         zip.finish().map_err(zip_err)?;
         Ok(())

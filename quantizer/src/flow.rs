@@ -10,7 +10,9 @@ use crate::report::build_report;
 use crate::script::apply_script;
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
 use hailo_interp::Interpreter;
-use hailo_ir::{Attribute, Module};
+use hailo_alls::{check_source, CheckOptions, SourceFile};
+use hailo_ir::{Attribute, Context, Module};
+use hailo_passes::hl::script::apply_model_modifications;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -62,6 +64,25 @@ fn scope_names(m: &Module, net: &str) -> (Vec<String>, BTreeMap<String, String>)
     (layers, original)
 }
 
+/// Applies the model modification commands of the script `text` (named `name` in errors) to
+/// the parsed model `m`, in script order; relative paths in the script (NMS configs) are
+/// resolved beside `base`.
+fn apply_modifications(
+    m: &mut Module,
+    ctx: &Context,
+    name: &str,
+    text: &str,
+    base: &Path,
+) -> Result<(), String> {
+    let src = SourceFile::new(name, text);
+    let checked = check_source(&src, CheckOptions::default());
+    if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(d.render(&src));
+    }
+    let dir = base.parent().unwrap_or(Path::new("."));
+    apply_model_modifications(m, ctx, &checked.script, dir).map_err(|d| d.render(&src))
+}
+
 /// Runs the optimization stage; errors are complete messages for the user.
 pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
     let ctx = context();
@@ -89,6 +110,16 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
     };
     let mut notes = Vec::new();
     if let Some((name, text)) = &script {
+        if meta.state == HarState::HailoModel {
+            let base = req.model_script.as_deref().unwrap_or(&req.har);
+            apply_modifications(&mut m, &ctx, name, text, base)?;
+        } else {
+            notes.push(format!(
+                "{name}: the HAR is already {}: its model modification commands were applied \
+                 when it was optimized and are not applied again",
+                meta.state
+            ));
+        }
         let (layers, original) = scope_names(&m, &net);
         notes = apply_script(&mut cfg, name, text, &layers, &original)?;
         meta.model_script = Some(text.clone());

@@ -1,5 +1,4 @@
 //! Library side of the `hailo` and `hailo-opt` binaries: one module per subcommand.
-pub mod atomic;
 pub mod cmd;
 pub mod context;
 pub mod opt;

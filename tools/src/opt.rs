@@ -431,7 +431,7 @@ fn write_reproducer(path: &std::path::Path, args: &OptArgs, pipeline: &str, inpu
     }
     let body = input.trim_start_matches('\n');
     let text = format!("{REPRO_HEADER}\n{REPRO_CONFIG}{cfg}\n{body}");
-    match crate::atomic::write(path, text.as_bytes()) {
+    match hailo_npz::atomic::write_bytes(path, text.as_bytes()) {
         Ok(()) => format!("hailo-opt: reproducer written to '{}'\n", path.display()),
         Err(e) => format!(
             "hailo-opt: error: could not write reproducer '{}': {e}\n",

@@ -422,6 +422,7 @@ fn pad(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
         "constant" => PadMode::Constant(r.f32_or("value", 0.0)?),
         "reflect" => PadMode::Reflect,
         "edge" => PadMode::Edge,
+        "wrap" => PadMode::Wrap,
         other => return Err(r.err(format!("unknown pad mode '{other}'"))),
     };
     Ok(OpKind::Pad { pads, mode })

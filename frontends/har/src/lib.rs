@@ -261,33 +261,12 @@ fn npz_arrays(
     Ok((arrays, table))
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
+/// Writes `bytes` to `path` atomically (temporary file + rename).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarError> {
-    let io = |source| HarError::Io {
+    hailo_npz::atomic::write_bytes(path, bytes).map_err(|source| HarError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let Some(file_name) = path.file_name() else {
-        return Err(io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        )));
-    };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // Best effort: the write error is what the caller needs.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    })
 }
 
 /// Writes `members` (name, bytes) as a HAR-style tar at `path`, sorted by name, with the

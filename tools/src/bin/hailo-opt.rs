@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     eprint!("{}", out.stderr);
     match &out.output_path {
         Some(path) if out.code == 0 => {
-            if let Err(e) = hailo_tools::atomic::write(path, out.stdout.as_bytes()) {
+            if let Err(e) = hailo_npz::atomic::write_bytes(path, out.stdout.as_bytes()) {
                 eprintln!("hailo-opt: error: cannot write '{}': {e}", path.display());
                 return ExitCode::from(1);
             }

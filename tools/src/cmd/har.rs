@@ -205,7 +205,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    crate::atomic::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    hailo_npz::atomic::write_bytes(path, bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn extract(

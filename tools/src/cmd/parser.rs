@@ -247,5 +247,6 @@ fn print_summary(p: &Parsed, har: &Path) {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    crate::atomic::write(path, bytes).map_err(|e| format!("cannot write '{}': {e}", path.display()))
+    hailo_npz::atomic::write_bytes(path, bytes)
+        .map_err(|e| format!("cannot write '{}': {e}", path.display()))
 }

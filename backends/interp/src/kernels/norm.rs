@@ -126,7 +126,7 @@ pub fn instance_norm(
 }
 
 /// L2 normalisation along `axis`: `x / sqrt(max(sum(x²), eps))` (TF `l2_normalize`;
-/// `eps = 0` gives ONNX `LpNormalization` with p = 2).
+/// `eps = 0` gives ONNX `LpNormalization` with p = 2, where an all-zero lane stays zero).
 pub fn l2_norm(x: ArrayViewD<f32>, axis: usize, eps: f32) -> Result<ArrayD<f32>, KernelError> {
     ensure!(
         axis < x.ndim(),
@@ -136,7 +136,8 @@ pub fn l2_norm(x: ArrayViewD<f32>, axis: usize, eps: f32) -> Result<ArrayD<f32>,
     );
     let mut out = x.to_owned();
     Zip::from(out.lanes_mut(Axis(axis))).for_each(|mut lane| {
-        let inv = 1.0 / lane.fold(0.0f32, |acc, v| acc + v * v).max(eps).sqrt();
+        let norm = lane.fold(0.0f32, |acc, v| acc + v * v).max(eps).sqrt();
+        let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
         lane.mapv_inplace(|v| v * inv);
     });
     Ok(out)
@@ -211,6 +212,13 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn l2_norm_of_a_zero_lane_is_zero() {
+        let x = ndarray::array![[0.0f32, 0.0], [3.0, 4.0]].into_dyn();
+        let y = l2_norm(x.view(), 1, 0.0).expect("valid");
+        assert_eq!(y, ndarray::array![[0.0f32, 0.0], [0.6, 0.8]].into_dyn());
     }
 
     #[test]

@@ -38,15 +38,8 @@ pub fn reduce(
             x.shape()
         );
     }
+    // Over zero-size axes Max/Min give their identities (-inf / +inf), as ONNX does.
     let count: usize = axes.iter().map(|&a| x.shape()[a]).product();
-    if matches!(op, ReduceOp::Max | ReduceOp::Min) {
-        ensure!(
-            count > 0,
-            "reduce",
-            "{op:?} over empty axes of shape {:?}",
-            x.shape()
-        );
-    }
     let mut acc = match op {
         ReduceOp::SumSquare | ReduceOp::L2 => x.mapv(|v| v * v),
         _ => x.to_owned(),
@@ -108,5 +101,14 @@ mod tests {
             err.to_string(),
             "reduce: axis 3 out of range for shape [2, 2, 2]"
         );
+    }
+
+    #[test]
+    fn max_and_min_over_an_empty_axis_give_their_identities() {
+        let x = ArrayD::<f32>::zeros(ndarray::IxDyn(&[2, 0, 4]));
+        let max = reduce(x.view(), ReduceOp::Max, &[1], true).expect("valid");
+        assert_eq!(max, ArrayD::from_elem(vec![2, 1, 4], f32::NEG_INFINITY));
+        let min = reduce(x.view(), ReduceOp::Min, &[1], false).expect("valid");
+        assert_eq!(min, ArrayD::from_elem(vec![2, 4], f32::INFINITY));
     }
 }

@@ -121,6 +121,8 @@ pub enum PadMode {
     Reflect,
     /// Repeat the edge value.
     Edge,
+    /// Continue periodically from the other side (numpy `wrap`, ONNX `wrap`).
+    Wrap,
 }
 
 /// Pads each axis by `(before, after)` elements.
@@ -168,6 +170,7 @@ pub fn pad(
                     let m = i.rem_euclid(2 * last);
                     (if m > last { 2 * last - m } else { m }) as usize
                 }
+                PadMode::Wrap => i.rem_euclid(d as i64) as usize,
             }
         };
         let index: Vec<usize> = (-(before as i64)..(d + after) as i64).map(source).collect();
@@ -272,6 +275,10 @@ mod tests {
             vec![2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0]
         );
         assert_eq!(p(PadMode::Edge, 1, 2), vec![1.0, 1.0, 2.0, 3.0, 3.0, 3.0]);
+        assert_eq!(
+            p(PadMode::Wrap, 4, 2),
+            vec![3.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0, 2.0]
+        );
         let m = pad(ramp(&[2, 2]).view(), &[(1, 0), (0, 1)], PadMode::Edge).expect("valid");
         assert_eq!(
             m,
