@@ -202,6 +202,15 @@ impl Node {
         }
     }
 
+    /// A STRINGS attribute, if present.
+    pub fn attr_strings(&self, name: &str) -> Result<Option<&[String]>> {
+        match self.attrs.get(name) {
+            None => Ok(None),
+            Some(Attribute::Strings(v)) => Ok(Some(v)),
+            Some(other) => Err(self.wrong_type(name, "STRINGS", other)),
+        }
+    }
+
     /// A STRING attribute or its default.
     pub fn attr_string_or<'a>(&'a self, name: &str, default: &'a str) -> Result<&'a str> {
         match self.attrs.get(name) {

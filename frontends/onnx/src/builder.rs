@@ -178,3 +178,21 @@ pub fn ramp_f32(shape: &[usize]) -> TensorData {
     let n: usize = shape.iter().product();
     tensor_f32(shape, (0..n).map(|i| i as f32 * 0.01).collect())
 }
+
+/// A float tensor of deterministic pseudo-random values in `[-0.5, 0.5)` (test weights and
+/// inputs that exercise every element differently; same `seed`, same values).
+pub fn noise_f32(shape: &[usize], seed: u64) -> TensorData {
+    let n: usize = shape.iter().product();
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let values = (0..n)
+        .map(|_| {
+            // xorshift64*: the top 24 bits give a uniform value in [0, 1).
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let r = state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40;
+            r as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect();
+    tensor_f32(shape, values)
+}

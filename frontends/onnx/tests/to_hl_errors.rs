@@ -106,3 +106,32 @@ fn bad_input_format_is_rejected() {
         "--input-format nope: no such graph input; the inputs are: x"
     );
 }
+
+#[test]
+fn lstm_clip_is_rejected_naming_the_node() {
+    let model = load("lstm_clip").expect("loads");
+    let err = convert(&model, &ConvertOptions::default())
+        .err()
+        .expect("conversion must fail")
+        .to_string();
+    assert_eq!(
+        err,
+        "node 'cell' (LSTM): attribute clip (cell clipping) is not supported; remove it or cut \
+         the model before this node"
+    );
+}
+
+#[test]
+fn conv3d_is_rejected_naming_the_node() {
+    let model = load("conv3d").expect("loads");
+    let err = convert(&model, &ConvertOptions::default())
+        .err()
+        .expect("conversion must fail")
+        .to_string();
+    assert!(
+        err.starts_with(
+            "node 'conv3d' (Conv): 3-D convolution (Conv on a rank-5 input) is not supported"
+        ),
+        "{err}"
+    );
+}

@@ -210,3 +210,174 @@ fn lit_inputs_match_the_fixtures() {
         );
     }
 }
+
+#[test]
+fn squeeze_excite_blocks() {
+    // Global avgpool, conv+relu, conv+sigmoid, and an ew_mult broadcasting the [1,1,1,C] gate
+    // over H and W (no tiling layer).
+    expect(
+        "se_conv",
+        &["conv2d", "global_avgpool", "conv2d", "conv2d", "ew_mult"],
+        &[
+            r#"hl.global_avgpool %3 {layer = "avgpool1"} : tensor<1x1x1x8xf32> loc("se_pool")"#,
+            r#"activation = "relu", dilations = [1, 1], groups = 1, layer = "conv2""#,
+            r#"loc(fused["se_squeeze", "se_relu"])"#,
+            r#"activation = "sigmoid", dilations = [1, 1], groups = 1, layer = "conv3""#,
+            r#"hl.ew_mult %3, %10 {activation = "linear", layer = "ew_mult1"} : tensor<1x5x5x8xf32> loc("se_scale")"#,
+        ],
+    );
+    // ReduceMean without keepdims is a global avgpool + reshape; the Expand is left to the
+    // ew_mult's broadcasting.
+    expect(
+        "se_gemm",
+        &[
+            "global_avgpool",
+            "reshape",
+            "dense",
+            "dense",
+            "reshape",
+            "ew_mult",
+        ],
+        &[
+            r#"hl.global_avgpool %0 {layer = "avgpool1"} : tensor<1x1x1x8xf32> loc("se_mean")"#,
+            r#"activation = "hardsigmoid", alpha = 0.1666666716337204, beta = 0.5, layer = "fc2""#,
+            r#"{layer = "reshape2"} : tensor<1x1x1x8xf32> loc("se_unsqueeze")"#,
+            r#"hl.ew_mult %0, %9 {activation = "linear", layer = "ew_mult1"} : tensor<1x4x4x8xf32> loc("se_scale")"#,
+        ],
+    );
+}
+
+/// The op sequence of one unrolled LSTM step with a zero incoming state: W·x dense layers
+/// with fused activations, the gate split and the state update.
+const LSTM_FIRST_STEP: &[&str] = &[
+    "dense",
+    "split",
+    "dense",
+    "ew_mult",
+    "activation",
+    "ew_mult",
+];
+
+/// An LSTM step with a state: W·x and R·h dense layers summed by an ew_add carrying the gate
+/// activation, then the state update with the forget term.
+const LSTM_STEP: &[&str] = &[
+    "dense",
+    "dense",
+    "ew_add",
+    "split",
+    "dense",
+    "dense",
+    "ew_add",
+    "ew_mult",
+    "ew_mult",
+    "ew_add",
+    "activation",
+    "ew_mult",
+];
+
+#[test]
+fn lstm_is_unrolled_per_time_step() {
+    let mut ops = vec!["split", "reshape", "reshape", "reshape", "reshape"];
+    ops.extend(LSTM_FIRST_STEP);
+    for _ in 1..4 {
+        ops.extend(LSTM_STEP);
+    }
+    // Y: per-step reshapes and a concat over time; Y_h and Y_c reshaped to [1, 1, 5]; Y held
+    // as [seq, batch, dirs, H] is reshaped to the output layer's NHWC [seq, batch, H, dirs].
+    ops.extend([
+        "reshape", "reshape", "reshape", "reshape", "concat", "reshape", "reshape", "reshape",
+    ]);
+    expect(
+        "lstm",
+        &ops,
+        &[
+            r#"hl.split %0 {axis = 0, layer = "slice1", sizes = [1, 1, 1, 1]}"#,
+            r#"hl.dense %2, %6, %7 {activation = "sigmoid", layer = "fc1"} : tensor<1x15xf32> loc("cell")"#,
+            r#"{axis = 1, layer = "feature_splitter1", sizes = [5, 5, 5]}"#,
+            r#"{activation = "tanh", layer = "fc2"} : tensor<1x5xf32>"#,
+            r#"hl.concat"#,
+            r#"{axis = 0, layer = "concat1"} : tensor<4x1x1x5xf32> loc("cell")"#,
+        ],
+    );
+}
+
+#[test]
+fn gru_and_rnn_are_unrolled() {
+    // GRU with linear_before_reset=1, reverse, zero state: the first step multiplies r by Rb.
+    let models = to_hl_fixtures::pattern_models();
+    let bytes = &models
+        .iter()
+        .find(|(n, _)| *n == "gru_lbr")
+        .expect("fixture")
+        .1;
+    let (text, ops, _) = convert_named("gru_lbr", bytes);
+    assert_eq!(
+        ops.iter().filter(|o| *o == "dense").count(),
+        2 + 3 * 4,
+        "{text}"
+    );
+    // r (the second gate) times the constant Rb of the candidate gate.
+    assert!(
+        text.contains(r#"hl.ew_mult %9#1, %10 {layer = "ew_mult1"}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"hl.const dense<"#), "{text}");
+    // A bidirectional batch-first RNN: 2 directions x 3 steps, one dense per step at t = 0
+    // of each direction and two (W·x, R·h) at the others, with tanh fused into the ew_add.
+    let bytes = &models
+        .iter()
+        .find(|(n, _)| *n == "rnn_batch_first")
+        .expect("fixture")
+        .1;
+    let (text, ops, _) = convert_named("rnn_batch_first", bytes);
+    assert_eq!(
+        ops.iter().filter(|o| *o == "dense").count(),
+        2 * 3 * 2,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches(r#"activation = "tanh", layer = "ew_add"#)
+            .count(),
+        2 * 3,
+        "{text}"
+    );
+}
+
+#[test]
+fn multi_head_attention_is_split_per_head() {
+    let head = ["matmul", "ew_mult", "softmax", "matmul"];
+    let mut attention = vec!["split", "split", "split"];
+    attention.extend(head);
+    attention.extend(head);
+    attention.push("concat");
+    let proj = ["reshape", "conv2d", "reshape"];
+    let ops: Vec<&str> = [&proj[..], &proj, &proj, &attention, &proj].concat();
+    expect(
+        "mha",
+        &ops,
+        &[
+            r#"{axis = 2, layer = "feature_splitter2", sizes = [4, 4]} : tensor<1x6x4xf32>, tensor<1x6x4xf32> loc("k_reshape")"#,
+            r#"hl.matmul %16#0, %17#0 {layer = "matmul1", transpose_b = true} : tensor<1x6x6xf32> loc("scores")"#,
+            r#"hl.const dense<[[[0.5]]]> : tensor<1x1x1xf32> loc("scale")"#,
+            r#"hl.softmax %21 {axis = 2, layer = "softmax1"} : tensor<1x6x6xf32> loc("softmax")"#,
+            r#"hl.matmul %22, %18#0 {layer = "matmul2", transpose_b = false} : tensor<1x6x4xf32> loc("weighted")"#,
+            r#"hl.concat %23, %28 {axis = 2, layer = "concat1"} : tensor<1x6x8xf32> loc("merge_transpose")"#,
+        ],
+    );
+}
+
+#[test]
+fn conv1d_is_a_2d_conv_with_unit_height() {
+    expect(
+        "conv1d",
+        // The rank-3 graph input/output default to NWC in hl (`--input-format x=NCW` avoids
+        // the transposes); the conv itself runs on [N, 1, W, C].
+        &["transpose", "reshape", "conv2d", "reshape", "transpose"],
+        &[
+            "hl.const dense_resource<conv1.kernel> : tensor<1x3x4x6xf32>",
+            r#"activation = "relu""#,
+            "pads = [0, 1, 0, 1], strides = [1, 2]",
+            r#": tensor<1x1x5x6xf32> loc(fused["conv1d", "relu"])"#,
+        ],
+    );
+}

@@ -134,8 +134,28 @@ impl<'a> Emitter<'a> {
         if v.perm == want {
             return Ok(v.id);
         }
-        let onnx = self.shape(node, name)?;
-        let from_shape = permute(&onnx, &v.perm);
+        // The ONNX shape as the value holds it (smaller than the tensor's declared shape when
+        // an Expand was left to the consumer's broadcasting).
+        let from_shape: Vec<usize> = self
+            .b
+            .value_type(v.id)
+            .shape()
+            .map(|s| s.iter().map(|&d| d as usize).collect())
+            .ok_or_else(|| node_error(node, format!("'{name}' has no static shape")))?;
+        if from_shape.len() != v.perm.len() {
+            return Err(node_error(
+                node,
+                format!(
+                    "'{name}' has rank {} in hl but layout {:?}",
+                    from_shape.len(),
+                    v.perm
+                ),
+            ));
+        }
+        let mut onnx = vec![0; from_shape.len()];
+        for (k, &a) in v.perm.iter().enumerate() {
+            onnx[a] = from_shape[k];
+        }
         let to_shape = permute(&onnx, want);
         let r = relayout(&v.perm, want);
         let (op, prefix, attrs) = if is_reshape_only(&from_shape, &r) {

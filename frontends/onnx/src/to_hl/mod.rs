@@ -11,12 +11,15 @@ mod act;
 mod emit;
 mod error;
 mod layout;
+mod ops_attention;
 mod ops_linear;
 mod ops_misc;
+mod ops_recurrent;
 mod ops_shape;
 mod patterns;
 mod report;
 mod supported;
+mod unroll;
 
 use std::collections::HashMap;
 
@@ -201,6 +204,8 @@ impl Converter<'_> {
             | "ReduceL2" => self.reduce(i),
             "Pad" => self.pad(i),
             "Identity" | "Dropout" => self.identity(i),
+            "Expand" | "Tile" => self.broadcast_only(i),
+            "LSTM" | "GRU" | "RNN" => self.recurrent(i),
             "PRelu" => self.prelu(i),
             "LayerNormalization" | "InstanceNormalization" | "LpNormalization" => self.norm_node(i),
             _ => self.activation_node(i),

@@ -25,13 +25,16 @@ pub(crate) fn window_pads(
     match auto {
         "NOTSET" => {
             if let Some(v) = node.attr_ints("pads")? {
-                if v.len() != 4 || v.iter().any(|&x| x < 0) {
+                if v.iter().any(|&x| x < 0) || (v.len() != 4 && v.len() != 2) {
                     return Err(node_error(
                         node,
-                        format!("pads {v:?} must be 4 non-negative values"),
+                        format!("pads {v:?} must be 4 (2-D) or 2 (1-D) non-negative values"),
                     ));
                 }
-                p = [v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize];
+                p = match v {
+                    [b, e] => [0, *b as usize, 0, *e as usize],
+                    _ => [v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize],
+                };
             }
         }
         "VALID" => {}
@@ -55,11 +58,13 @@ pub(crate) fn window_pads(
     Ok(p)
 }
 
-/// A 2-element attribute (`strides`, `dilations`, `kernel_shape`) with default 1.
+/// A 2-element attribute (`strides`, `dilations`, `kernel_shape`) with default 1; a 1-D
+/// value `[w]` (Conv1d) is `[1, w]`.
 fn pair(node: &Node, name: &str) -> ConvertResult<[usize; 2]> {
     match node.attr_ints(name)? {
         None => Ok([1, 1]),
         Some([a, b]) if *a >= 1 && *b >= 1 => Ok([*a as usize, *b as usize]),
+        Some([w]) if *w >= 1 => Ok([1, *w as usize]),
         Some(v) => Err(node_error(
             node,
             format!("{name} {v:?}: only 2-D windows with positive values are supported"),
@@ -194,36 +199,84 @@ impl Converter<'_> {
         let loc = self
             .g
             .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
-        let x = self.e.input_in(node, 0, &canonical(4))?;
+        // A 1-D convolution runs as a 2-D one on [N, 1, W, C].
+        let one_d = self.e.input_shape(node, 0)?.len() == 3;
+        let x = if one_d {
+            let x = self.e.input_in(node, 0, &[0, 2, 1])?;
+            let s = self.e.input_shape(node, 0)?;
+            self.helper_reshape(i, x, vec![s[0], 1, s[2], s[1]])
+        } else {
+            self.e.input_in(node, 0, &canonical(4))?
+        };
         let k = self.e.constant(layer, "kernel", kernel, true, &loc);
         let b = self
             .e
             .constant(layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
-        let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(4));
+        let onnx_out = self.e.shape(node, &tensor)?;
+        let out_shape = if one_d {
+            vec![onnx_out[0], 1, onnx_out[2], onnx_out[1]]
+        } else {
+            permute(&onnx_out, &canonical(4))
+        };
         attrs.extend(act.layer_attrs());
         let out = self
             .e
             .b
             .layer(op, layer, &[x, k, b], &[out_shape], attrs, &loc);
-        self.e.bind(&tensor, out[0], canonical(4));
+        if one_d {
+            let y = self.helper_reshape(i, out[0], vec![onnx_out[0], onnx_out[2], onnx_out[1]]);
+            self.e.bind(&tensor, y, vec![0, 2, 1]);
+        } else {
+            self.e.bind(&tensor, out[0], canonical(4));
+        }
         self.converted(i, &[layer]);
         self.report_fused(&fused, layer);
         Ok(())
     }
 
+    /// An `hl.reshape` of `x` to `shape` attributed to node `i`.
+    fn helper_reshape(
+        &mut self,
+        i: usize,
+        x: hailo_ir::ValueId,
+        shape: Vec<usize>,
+    ) -> hailo_ir::ValueId {
+        let node = self.g.node(i);
+        let layer = self.e.b.next_name("reshape");
+        self.e.report.add_layer(&node.name, &node.op_type, &layer);
+        self.e
+            .b
+            .layer("hl.reshape", &layer, &[x], &[shape], vec![], &[&node.name])[0]
+    }
+
     pub(crate) fn conv(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
-        let x_shape = self.e.input_shape(node, 0)?;
-        if x_shape.len() != 4 {
-            return Err(node_error(
-                node,
-                format!(
-                    "Conv on a rank-{} input: only 2-D convolutions are supported",
-                    x_shape.len()
-                ),
-            ));
+        let mut x_shape = self.e.input_shape(node, 0)?;
+        let mut w = self.const_input(node, 1)?;
+        match x_shape.len() {
+            4 => {}
+            // Conv1d: NCW data and an OIW kernel seen as NC1W / OI1W.
+            3 if w.ndim() == 3 => {
+                x_shape.insert(2, 1);
+                w.insert_axis_inplace(Axis(2));
+            }
+            5 => {
+                return Err(node_error(
+                    node,
+                    "3-D convolution (Conv on a rank-5 input) is not supported: the hl dialect \
+                     has no 3-D convolution layer (the DFC's Conv3D is a preview limited to \
+                     stereo-disparity blocks); cut the model before this node",
+                ))
+            }
+            r => {
+                return Err(node_error(
+                    node,
+                    format!(
+                        "Conv on a rank-{r} input: only 1-D and 2-D convolutions are supported"
+                    ),
+                ))
+            }
         }
-        let w = self.const_input(node, 1)?;
         if w.ndim() != 4 {
             return Err(node_error(node, "the kernel must have rank 4 (OIHW)"));
         }
@@ -673,6 +726,42 @@ impl Converter<'_> {
         let x = self.e.input_in(node, 0, &canonical(4))?;
         let out_shape = permute(&self.e.output_shape(node, 0)?, &canonical(4));
         self.sole_layer(i, op, &layer, &[x], out_shape, vec![], canonical(4));
+        Ok(())
+    }
+
+    /// A spatial ReduceMean/ReduceMax as a global pooling layer; without `keepdims` the pooled
+    /// `[N, 1, 1, C]` is reshaped to the node's `[N, C]` (the Hailo form of a squeeze-and-excite
+    /// or classifier head that averages into a vector).
+    pub(crate) fn global_pool_squeezed(
+        &mut self,
+        i: usize,
+        op: &str,
+        prefix: &'static str,
+        keep: bool,
+    ) -> ConvertResult<()> {
+        if keep {
+            return self.global_pool_layer(i, op, prefix);
+        }
+        let node = self.g.node(i);
+        let layer = self.e.b.next_name(prefix);
+        let x = self.e.input_in(node, 0, &canonical(4))?;
+        let out_shape = self.e.output_shape(node, 0)?;
+        let pooled = vec![out_shape[0], 1, 1, out_shape[1]];
+        let p = self
+            .e
+            .b
+            .layer(op, &layer, &[x], &[pooled], vec![], &[&node.name])[0];
+        let flat = self.e.b.next_name("reshape");
+        let y = self.e.b.layer(
+            "hl.reshape",
+            &flat,
+            &[p],
+            std::slice::from_ref(&out_shape),
+            vec![],
+            &[&node.name],
+        )[0];
+        self.e.bind(&node.outputs[0], y, vec![0, 1]);
+        self.converted(i, &[&layer, &flat]);
         Ok(())
     }
 

@@ -293,15 +293,15 @@ impl Converter<'_> {
             )
         })?;
         let keep = node.attr_int_or("keepdims", 1)? != 0;
-        let global = rank == 4 && axes == [2, 3] && keep;
-        match node.op_type.as_str() {
-            "ReduceMean" if global => {
-                return self.global_pool_layer(i, "hl.global_avgpool", "avgpool")
+        if rank == 4 && axes == [2, 3] {
+            let pool = match node.op_type.as_str() {
+                "ReduceMean" => Some(("hl.global_avgpool", "avgpool")),
+                "ReduceMax" => Some(("hl.global_maxpool", "maxpool")),
+                _ => None,
+            };
+            if let Some((op, prefix)) = pool {
+                return self.global_pool_squeezed(i, op, prefix, keep);
             }
-            "ReduceMax" if global => {
-                return self.global_pool_layer(i, "hl.global_maxpool", "maxpool")
-            }
-            _ => {}
         }
         let (kind, prefix) = match node.op_type.as_str() {
             "ReduceMax" => ("max", "reduce_max"),
@@ -598,6 +598,13 @@ impl Converter<'_> {
                 self.finish_group(anchor, &pat.nodes, &layer);
                 Ok(())
             }
+            PatternKind::Attention {
+                heads,
+                scale,
+                ref k,
+                ref v,
+                ref roles,
+            } => self.attention(&pat, heads, scale, [&pat.input, k, v], roles),
             PatternKind::L2Norm { axis, epsilon } => self.norm_layer(
                 anchor,
                 &pat.input,

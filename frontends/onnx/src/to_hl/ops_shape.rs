@@ -47,6 +47,54 @@ impl Converter<'_> {
         Ok(())
     }
 
+    /// Expand / Tile whose result only feeds elementwise binary layers: dropped, the layers
+    /// broadcast the smaller tensor themselves (numpy rules), so no tiled copy is made. This is
+    /// how a squeeze-and-excite gate `[N, C, 1, 1]` is often expanded to `[N, C, H, W]`.
+    pub(crate) fn broadcast_only(&mut self, i: usize) -> ConvertResult<()> {
+        let node = self.g.node(i);
+        let in_shape = self.e.input_shape(node, 0)?;
+        let out_shape = self.e.output_shape(node, 0)?;
+        let out = &node.outputs[0];
+        let broadcastable = in_shape.len() == out_shape.len()
+            && in_shape
+                .iter()
+                .zip(&out_shape)
+                .all(|(&a, &b)| a == b || a == 1);
+        let feeds_ew = !self.g.is_graph_output(out)
+            && self.g.consumers(out).iter().all(|&c| {
+                let n = self.g.node(c);
+                matches!(
+                    n.op_type.as_str(),
+                    "Add" | "Sub" | "Mul" | "Div" | "Max" | "Min"
+                ) && n.inputs.len() == 2
+                    && n.inputs.iter().filter(|t| *t == out).count() == 1
+                    && n.inputs
+                        .iter()
+                        .any(|t| t != out && self.e.model.shape(t) == Some(out_shape.as_slice()))
+            });
+        if !broadcastable || !feeds_ew {
+            return Err(node_error(
+                node,
+                format!(
+                    "{} is supported only when its result feeds elementwise Add/Sub/Mul/Div/Max/Min \
+                     nodes whose other operand has the expanded shape, and the input has the \
+                     same rank (here {in_shape:?} -> {out_shape:?})",
+                    node.op_type
+                ),
+            ));
+        }
+        let v = self.e.input(node, 0)?;
+        self.e.values.insert(out.clone(), v);
+        self.e.report.set(
+            &node.name,
+            &node.op_type,
+            NodeFate::Dropped,
+            vec![],
+            Some("the consuming elementwise layer broadcasts the unexpanded tensor".into()),
+        );
+        Ok(())
+    }
+
     pub(crate) fn reshape(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
         let in_shape = self.e.input_shape(node, 0)?;

@@ -3,6 +3,11 @@
 //! `lit-tests/onnx/Inputs/` (used by the lit tests) byte-identical to what is built here
 //! (`HAILO_REGEN_LIT_INPUTS=1 cargo test -p hailo-onnx --test to_hl_patterns` rewrites them).
 
+mod attention;
+mod conv_nd;
+mod recurrent;
+mod se;
+
 use hailo_onnx::builder::{ramp_f32, tensor_f32, tensor_i64, ModelBuilder};
 use hailo_onnx::Attribute as A;
 
@@ -310,6 +315,16 @@ pub fn pattern_models() -> Vec<(&'static str, Vec<u8>)> {
         ("instance_norm", instance_norm().encode()),
         ("l2_norm", l2_norm().encode()),
         ("normalization", normalization().encode()),
+        ("se_conv", se::se_conv().encode()),
+        ("se_gemm", se::se_gemm().encode()),
+        ("lstm", recurrent::lstm().encode()),
+        ("lstm_bidir", recurrent::lstm_bidir().encode()),
+        ("gru", recurrent::gru().encode()),
+        ("gru_lbr", recurrent::gru_lbr().encode()),
+        ("rnn", recurrent::rnn().encode()),
+        ("rnn_batch_first", recurrent::rnn_batch_first().encode()),
+        ("mha", attention::mha().encode()),
+        ("conv1d", conv_nd::conv1d().encode()),
     ]
 }
 
@@ -354,6 +369,8 @@ pub fn error_models() -> Vec<(&'static str, Vec<u8>)> {
         ("unsupported", unsupported().encode()),
         ("missing_initializer", missing_initializer().encode()),
         ("wrong_rank", wrong_rank().encode()),
+        ("lstm_clip", recurrent::lstm_clip().encode()),
+        ("conv3d", conv_nd::conv3d().encode()),
         ("truncated", silu[..silu.len() / 2].to_vec()),
     ]
 }

@@ -5,6 +5,7 @@
 //! subgraph numerically against each activation's formula, so every algebraic spelling
 //! exporters produce is covered.
 
+mod attention;
 mod focus;
 mod norm;
 mod shuffle;
@@ -44,6 +45,29 @@ pub(crate) enum PatternKind {
     Normalization { mean: Vec<f64>, std: Vec<f64> },
     /// `hl.l2_norm` along ONNX axis `axis`: `x / sqrt(max(sum(x^2), epsilon))`.
     L2Norm { axis: usize, epsilon: f64 },
+    /// Multi-head attention `softmax(scale * q_h k_hᵀ) v_h` per head over `[B, T, E]` tensors
+    /// (the pattern's input is Q; K and V are named here).
+    Attention {
+        heads: usize,
+        scale: f64,
+        k: String,
+        v: String,
+        roles: AttentionNodes,
+    },
+}
+
+/// The nodes of an attention block by role (indices into `OnnxModel::nodes`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AttentionNodes {
+    /// The Reshapes of Q, K and V into heads.
+    pub splits: [usize; 3],
+    pub qk: usize,
+    /// The Div/Mul applying the scale, if any.
+    pub scale: Option<usize>,
+    pub softmax: usize,
+    pub pv: usize,
+    /// The Transpose merging the heads back.
+    pub merge: usize,
 }
 
 /// A recognised subgraph: `nodes` (indices into `OnnxModel::nodes`, ascending) compute
@@ -73,6 +97,7 @@ impl Pattern {
             PatternKind::InstanceNorm { .. } => "instance normalization".into(),
             PatternKind::L2Norm { .. } => "L2 normalization".into(),
             PatternKind::Normalization { .. } => "input normalization".into(),
+            PatternKind::Attention { heads, .. } => format!("{heads}-head attention"),
         }
     }
 }
@@ -178,7 +203,8 @@ pub(crate) fn find(model: &OnnxModel) -> Patterns {
         out.list.push(p);
     };
     for i in 0..model.nodes.len() {
-        let found = norm::match_at(&g, i)
+        let found = attention::match_at(&g, i)
+            .or_else(|| norm::match_at(&g, i))
             .or_else(|| shuffle::match_at(&g, i))
             .or_else(|| focus::match_at(&g, i));
         if let Some(p) = found {
