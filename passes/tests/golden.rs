@@ -1,10 +1,12 @@
 //! Golden tests of the model-modification layers against references computed outside the
 //! project by `gen_golden.py` (OpenCV, numpy): the pass tables (`hl-input-conversion`'s
-//! kernels, `hl-resize`'s mode mapping) run through the interpreter kernels and must match.
+//! kernels, `hl-resize`'s mode mapping) and the detection post-processes (NMS, CenterNet,
+//! YOLOv5-seg) run through the interpreter kernels and must match.
 
 use hailo_dialect_hl::ops::color::color_matrix;
 use hailo_interp::kernels::color::{color_conversion, format_conversion, FormatConversion};
-use hailo_interp::kernels::nms::nms;
+use hailo_interp::kernels::nms::{nms, nms_postprocess, MetaArch, NmsParams};
+use hailo_interp::kernels::postprocess_yolov5_seg::{yolov5_seg_postprocess, SegParams};
 use hailo_interp::kernels::resize::{
     resize, CoordinateMode, Interpolation, NearestMode, ResizeParams,
 };
@@ -147,4 +149,105 @@ fn nms_matches_opencv_on_synthetic_boxes() {
         assert!(want.len() > 10 && want.len() < 300, "degenerate case {th}");
         assert_eq!(nms(&boxes, &scores, th), want, "iou threshold {th}");
     }
+}
+
+fn max_diff(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+fn usize_of(v: &Value) -> usize {
+    v.as_u64().expect("count") as usize
+}
+
+fn box_params(arch: MetaArch, g: &Value, classes: usize, strides: Vec<usize>) -> NmsParams {
+    let image = usize_of(&g["image"]);
+    NmsParams {
+        arch,
+        classes,
+        max_proposals_per_class: 100,
+        score_threshold: g["score_th"].as_f64().expect("threshold") as f32,
+        iou_threshold: g["iou_th"].as_f64().unwrap_or(1.0) as f32,
+        image_dims: [image, image],
+        strides,
+        anchors: Vec::new(),
+        regression_length: 16,
+        centers_scale_factor: 10.0,
+        bbox_dimensions_scale_factor: 5.0,
+        background: None,
+    }
+}
+
+#[test]
+fn centernet_peaks_match_numpy() {
+    let g = golden("centernet.json");
+    let (n, h, w, c) = shape4(&g["shape"]);
+    let heat = Array4::from_shape_vec((n, h, w, c), floats(&g["heatmap"])).expect("heatmap");
+    let size = Array4::from_shape_vec((n, h, w, 2), floats(&g["size"])).expect("size");
+    let offset = Array4::from_shape_vec((n, h, w, 2), floats(&g["offset"])).expect("offset");
+    let mut p = box_params(MetaArch::CenterNet, &g, c, vec![usize_of(&g["stride"])]);
+    p.max_proposals_per_class = usize_of(&g["max_proposals"]);
+    let out = nms_postprocess(&[heat.view(), size.view(), offset.view()], &p).expect("decodes");
+    let want = floats(&g["expected"]);
+    let found = want.chunks(p.max_proposals_per_class).skip(4).step_by(5);
+    assert!(found.flatten().filter(|&&s| s > 0.0).count() > 3);
+    let worst = max_diff(out.as_slice().expect("standard layout"), &want);
+    assert!(worst < 1e-6, "max difference {worst}");
+}
+
+#[test]
+fn yolov5_seg_instances_and_masks_match_numpy_and_opencv() {
+    let g = golden("yolov5_seg.json");
+    let tensor = |v: &Value| {
+        Array4::from_shape_vec(shape4(&v["shape"]), floats(&v["data"])).expect("tensor")
+    };
+    let heads: Vec<Array4<f32>> = g["heads"]
+        .as_array()
+        .expect("heads")
+        .iter()
+        .map(tensor)
+        .collect();
+    let proto = tensor(&g["proto"]);
+    let strides = g["strides"]
+        .as_array()
+        .expect("strides")
+        .iter()
+        .map(usize_of)
+        .collect();
+    let mut boxes = box_params(MetaArch::Yolov5, &g, usize_of(&g["classes"]), strides);
+    boxes.anchors = g["anchors"]
+        .as_array()
+        .expect("anchors")
+        .iter()
+        .map(|a| floats(a).chunks(2).map(|wh| [wh[1], wh[0]]).collect())
+        .collect();
+    let p = SegParams {
+        boxes,
+        max_total_proposals: usize_of(&g["max_total_proposals"]),
+        mask_threshold: 0.5,
+    };
+    let views: Vec<_> = heads.iter().map(|h| h.view()).collect();
+    let out = yolov5_seg_postprocess(&views, proto.view(), &p).expect("runs");
+    let want = floats(&g["expected"]);
+    let row = out.dim().3;
+    assert_eq!(out.dim(), (1, 1, p.max_total_proposals, 6 + 32 * 32));
+    let got = out.as_slice().expect("standard layout");
+    let mut with_mask = 0;
+    for (k, (a, b)) in got.chunks(row).zip(want.chunks(row)).enumerate() {
+        let worst = max_diff(&a[..6], &b[..6]);
+        assert!(
+            worst < 1e-5,
+            "instance {k}: box/score/class differ by {worst}"
+        );
+        let masks_differ = a[6..].iter().zip(&b[6..]).filter(|(x, y)| x != y).count();
+        assert_eq!(masks_differ, 0, "instance {k}: mask pixels differ");
+        with_mask += usize::from(b[6..].contains(&1.0));
+    }
+    assert!(
+        with_mask >= 4,
+        "only {with_mask} instances have mask pixels"
+    );
 }

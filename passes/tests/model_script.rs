@@ -70,3 +70,18 @@ fn pass_errors_point_at_the_statement() {
         "{err}"
     );
 }
+
+#[test]
+fn output_activation_parameters_default_only_where_frameworks_agree() {
+    let out = run("change_output_activation(activation1, leaky)\n").expect("applies");
+    assert!(
+        out.contains(r#"hl.activation %1 {alpha = 0.01, kind = "leaky", layer = "activation2"}"#),
+        "{out}"
+    );
+    let err = run("change_output_activation(activation1, hardsigmoid)\n").unwrap_err();
+    assert!(err.contains("script.alls:1:1"), "{err}");
+    assert!(
+        err.contains("activation 'hardsigmoid' needs parameter 'alpha' (of alpha, beta)"),
+        "{err}"
+    );
+}

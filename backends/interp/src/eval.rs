@@ -15,6 +15,7 @@ use crate::kernels::layout::{depth_to_space, space_to_depth, transpose};
 use crate::kernels::nms::{bbox_decoding, nms_postprocess};
 use crate::kernels::norm::{batch_norm, instance_norm, l2_norm, layer_norm};
 use crate::kernels::pool::{avg_pool2d, global_avg_pool, global_max_pool, max_pool2d};
+use crate::kernels::postprocess_yolov5_seg::yolov5_seg_postprocess;
 use crate::kernels::reduce::reduce;
 use crate::kernels::resize::resize;
 use crate::kernels::shape::{concat, pad, slice, SliceSpec};
@@ -516,6 +517,17 @@ pub(crate) fn eval(
             } else {
                 one(nms_postprocess(&heads, params)?.into_dyn())
             }
+        }
+        OpKind::Yolov5Seg { params } => {
+            let views: Vec<ArrayViewD<f32>> = args.iter().map(Arg::view).collect();
+            let mut inputs = views
+                .iter()
+                .map(|v| rank4("nms", v))
+                .collect::<Result<Vec<_>, _>>()?;
+            let proto = inputs.pop().ok_or_else(|| {
+                KernelError::new("yolov5_seg", "needs the heads and the prototype masks")
+            })?;
+            one(yolov5_seg_postprocess(&inputs, proto, params)?.into_dyn())
         }
     }
 }

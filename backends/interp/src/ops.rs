@@ -138,6 +138,11 @@ pub(crate) enum OpKind {
         params: Box<crate::kernels::nms::NmsParams>,
         decoding_only: bool,
     },
+    /// `hl.nms` with `meta_arch = "yolov5_seg"`: instances with masks; the last input is the
+    /// prototype masks.
+    Yolov5Seg {
+        params: Box<crate::kernels::postprocess_yolov5_seg::SegParams>,
+    },
 }
 
 /// Every op name the interpreter evaluates (besides `hl.const`).
@@ -620,7 +625,8 @@ fn nms(r: &OpReader) -> Result<OpKind, InterpError> {
     let p =
         Checked::read(&hailo_dialect_hl::access::OpView::new(r.m, r.id)).map_err(|e| r.err(e))?;
     let arch = match p.arch {
-        D::Yolov5 => K::Yolov5,
+        D::Yolov5 | D::Yolov5Seg => K::Yolov5,
+        D::CenterNet => K::CenterNet,
         D::Yolox => K::Yolox,
         D::Yolov6 => K::Yolov6,
         D::Yolov8 | D::Damoyolo => K::Dfl,
@@ -648,6 +654,15 @@ fn nms(r: &OpReader) -> Result<OpKind, InterpError> {
         bbox_dimensions_scale_factor: r.f32_or("bbox_dimensions_scale_factor", 5.0)?,
         background: p.background.map(|b| b as usize),
     };
+    if p.arch == D::Yolov5Seg {
+        return Ok(OpKind::Yolov5Seg {
+            params: Box::new(crate::kernels::postprocess_yolov5_seg::SegParams {
+                boxes: params,
+                max_total_proposals: p.max_total_proposals as usize,
+                mask_threshold: p.mask_threshold as f32,
+            }),
+        });
+    }
     Ok(OpKind::Nms {
         params: Box::new(params),
         decoding_only: p.bbox_decoding_only,

@@ -2,10 +2,18 @@
 //! activation)`. The activation is fused into the layer feeding the output when that layer
 //! takes a fused activation and feeds nothing else; otherwise a standalone `hl.activation`
 //! is added before the output layer, as the guide says.
+//!
+//! Any kind of the guide's activation table that `hl` has can be set. Kinds with parameters take
+//! them as pass options (`alpha`, `beta`, `min`, `max`, `threshold`, `value`, `exponent`, the
+//! names of the `hl` attributes). The model script command has no parameter syntax, so there
+//! the frameworks' common defaults apply where the frameworks the guide maps the kind to agree
+//! (leaky alpha 0.01, elu alpha 1, swish beta 1); any other parameter must be given.
 
 use super::{
     build, fail_at, fresh_layer, graphs, place_before, retarget_output, select_outputs, Res,
 };
+use hailo_dialect_hl::access::OpView;
+use hailo_dialect_hl::ops::activation::{Activation, KINDS};
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Context, Module, OpId, OpSpec};
 
@@ -13,8 +21,22 @@ hailo_ir::pass_options! {
     pub struct ChangeOutputActivationOptions {
         /// Output layer (or the layer feeding it); every output layer when empty.
         output_layer: String = String::new(),
-        /// The new activation.
+        /// The new activation (an `hl` activation kind).
         activation: String = String::new(),
+        /// leaky / elu slope, hardsigmoid slope.
+        alpha: Option<f64> = None,
+        /// hardsigmoid offset, swish beta.
+        beta: Option<f64> = None,
+        /// clip lower bound.
+        min: Option<f64> = None,
+        /// clip upper bound.
+        max: Option<f64> = None,
+        /// threshold activation's threshold.
+        threshold: Option<f64> = None,
+        /// delta / equal / greater / less constant.
+        value: Option<f64> = None,
+        /// pow exponent.
+        exponent: Option<f64> = None,
     }
 }
 
@@ -48,25 +70,6 @@ impl PassDef for ChangeOutputActivation {
     }
 }
 
-/// Activations that need no parameter, as `hl` activation kinds.
-const PARAMETERLESS: &[&str] = &[
-    "linear",
-    "relu",
-    "relu6",
-    "sigmoid",
-    "tanh",
-    "silu",
-    "gelu",
-    "mish",
-    "hardswish",
-    "softplus",
-    "softsign",
-    "exp",
-    "log",
-    "sqrt",
-    "abs",
-];
-
 /// Ops with an `activation` attribute (docs/hl-dialect.md, fused activations).
 const FUSING: &[&str] = &[
     "hl.conv2d",
@@ -82,14 +85,85 @@ const FUSING: &[&str] = &[
     "hl.ew_min",
 ];
 
-fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ChangeOutputActivationOptions) -> Res<()> {
-    let act = o.activation.as_str();
-    if !PARAMETERLESS.contains(&act) {
+/// Every parameter option, by its `hl` attribute name.
+fn given(o: &ChangeOutputActivationOptions) -> [(&'static str, Option<f64>); 7] {
+    [
+        ("alpha", o.alpha),
+        ("beta", o.beta),
+        ("min", o.min),
+        ("max", o.max),
+        ("threshold", o.threshold),
+        ("value", o.value),
+        ("exponent", o.exponent),
+    ]
+}
+
+/// The default of a parameter the model script cannot give: only where the frameworks the
+/// guide's table maps the kind to agree (torch / ONNX / Keras).
+fn default_param(kind: &str, name: &str) -> Option<f64> {
+    match (kind, name) {
+        ("leaky", "alpha") => Some(0.01),
+        ("elu", "alpha") | ("swish", "beta") => Some(1.0),
+        _ => None,
+    }
+}
+
+/// The activation's parameter attributes, checked against what the kind takes.
+fn parameters(o: &ChangeOutputActivationOptions) -> Res<Vec<(&'static str, f64)>> {
+    let kind = o.activation.as_str();
+    let Some((_, names)) = KINDS.iter().find(|(k, _)| *k == kind) else {
+        let all: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
         return Err(format!(
-            "activation '{act}' is not supported here: it needs parameters the command cannot give; supported: {}",
-            PARAMETERLESS.join(", ")
+            "unknown activation '{kind}'; expected one of: {}",
+            all.join(", ")
+        ));
+    };
+    let given = given(o);
+    if let Some((extra, _)) = given
+        .iter()
+        .find(|(n, v)| v.is_some() && !names.contains(n))
+    {
+        return Err(format!(
+            "activation '{kind}' takes no parameter '{extra}'; it takes {}",
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
         ));
     }
+    names
+        .iter()
+        .map(|&n| {
+            let v = given.iter().find(|(g, _)| *g == n).and_then(|(_, v)| *v);
+            v.or_else(|| default_param(kind, n))
+                .map(|v| (n, v))
+                .ok_or_else(|| {
+                    format!(
+                        "activation '{kind}' needs parameter '{n}' (of {}); give it as a pass option: the model script command has no parameter syntax and '{kind}' has no default",
+                        names.join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+/// An `hl.activation` of `kind` with its parameters (no operand, no layer yet).
+fn standalone(kind: &str, params: &[(&'static str, f64)]) -> OpSpec {
+    params.iter().fold(
+        OpSpec::new("hl.activation").attr("kind", Attribute::str(kind)),
+        |spec, &(key, v)| spec.attr(key, Attribute::f64(v)),
+    )
+}
+
+fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ChangeOutputActivationOptions) -> Res<()> {
+    let act = o.activation.as_str();
+    let params = parameters(o)?;
+    // The dialect's check of the values (e.g. clip bounds), on a detached op.
+    let probe = m.create_op(standalone(act, &params));
+    let checked = Activation::from_attrs(&OpView::new(m, probe), "kind", false);
+    m.erase_op(probe);
+    checked?;
     for out in select_outputs(m, g, &o.output_layer)? {
         let x = m.operand(out, 0);
         let producer = m.defining_op(x);
@@ -98,25 +172,19 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ChangeOutputActivationOptio
         match fusable {
             Some(p) => {
                 // Parameters of the old activation would be stale.
-                for key in [
-                    "alpha",
-                    "beta",
-                    "min",
-                    "max",
-                    "threshold",
-                    "value",
-                    "exponent",
-                ] {
+                for (key, _) in given(o) {
                     m.remove_attr(p, key);
                 }
                 m.set_attr(p, "activation", Attribute::str(act));
+                for &(key, v) in &params {
+                    m.set_attr(p, key, Attribute::f64(v));
+                }
             }
             None => {
                 let layer = fresh_layer(m, g, "activation");
-                let spec = OpSpec::new("hl.activation")
+                let spec = standalone(act, &params)
                     .operands(&[x])
-                    .attr("layer", Attribute::str(&layer))
-                    .attr("kind", Attribute::str(act));
+                    .attr("layer", Attribute::str(&layer));
                 let op = build(ctx, m, spec, m.value_type(x))?;
                 place_before(m, out, op);
                 let r = m.result(op, 0);

@@ -4,6 +4,12 @@
 //! and `bbox_decoders` naming the layers of each detection head) or, without one,
 //! auto-detects the heads from the output layers. The heads' output layers are replaced by one
 //! `hl.nms` layer and its output layer.
+//!
+//! CenterNet configs name the heatmap `cls_layer`, the box size map `reg_layer_w` and the
+//! center offset map `reg_layer_h` (an assumption: the guide does not define the keys), with the
+//! stride as `input_division_factor`. YOLOv5-seg configs name YOLOv5's `encoded_layer`s; the
+//! prototype masks (`proto`, whose layer the config does not name) are the remaining output
+//! with `proto[0].number` channels.
 
 use super::{build, fail_at, fresh_layer, graphs, layer_name, ops_named, shape_of, Res};
 use hailo_dialect_hl::ops::postprocess::MetaArch;
@@ -15,7 +21,7 @@ hailo_ir::pass_options! {
     pub struct NmsPostprocessOptions {
         /// NMS config JSON; auto-detected heads and default values when empty.
         config_path: String = String::new(),
-        /// ssd, yolov5, yolox, yolov6, yolov8 or damoyolo.
+        /// ssd, centernet, yolov5, yolox, yolov5_seg, yolov6, yolov8 or damoyolo.
         meta_arch: String = String::new(),
         /// nn_core, cpu or auto; the guide's default per meta_arch when empty.
         engine: String = String::new(),
@@ -86,17 +92,16 @@ struct Config {
     background: Option<i64>,
     centers_scale: f64,
     dims_scale: f64,
+    /// YOLOv5-seg: instances over all classes, and the prototype masks' channels when known.
+    max_total: i64,
+    proto_channels: Option<i64>,
+    proto: Option<ValueId>,
 }
 
 fn arch(name: &str) -> Res<MetaArch> {
-    match name {
-        "centernet" | "yolov5_seg" => Err(format!(
-            "meta_arch '{name}' is recognized but its post-process is not implemented yet; supported: ssd, yolov5, yolox, yolov6, yolov8, damoyolo"
-        )),
-        _ => MetaArch::parse(name).ok_or_else(|| {
-            format!("unknown meta_arch '{name}'; expected ssd, yolov5, yolox, yolov6, yolov8, damoyolo, centernet or yolov5_seg")
-        }),
-    }
+    MetaArch::parse(name).ok_or_else(|| {
+        format!("unknown meta_arch '{name}'; expected ssd, yolov5, yolox, yolov6, yolov8, damoyolo, centernet or yolov5_seg")
+    })
 }
 
 /// The guide's default engine: nn_core for SSD / CenterNet, auto for YOLOv5, cpu otherwise.
@@ -169,8 +174,13 @@ fn from_json(m: &Module, g: OpId, a: MetaArch, path: &str) -> Res<Config> {
         regression_length: num(&j, "regression_length", path)?.unwrap_or(16.0) as i64,
         centers_scale: num(&j, "centers_scale_factor", path)?.unwrap_or(10.0),
         dims_scale: num(&j, "bbox_dimensions_scale_factor", path)?.unwrap_or(5.0),
+        max_total: num(&j, "max_total_proposals", path)?.unwrap_or(100.0) as i64,
         ..Config::default()
     };
+    if let Some(Value::Array(protos)) = j.get("proto") {
+        let first = protos.first().unwrap_or(&Value::Null);
+        c.proto_channels = num(first, "number", &format!("{path}: proto[0]"))?.map(|n| n as i64);
+    }
     if j.get("background_removal").and_then(Value::as_bool) == Some(true) {
         c.background = Some(num(&j, "background_removal_index", path)?.unwrap_or(0.0) as i64);
     }
@@ -178,8 +188,9 @@ fn from_json(m: &Module, g: OpId, a: MetaArch, path: &str) -> Res<Config> {
         return Err(format!("{path}: expected a 'bbox_decoders' list"));
     };
     let roles: &[&str] = match a {
-        MetaArch::Yolov5 => &["encoded_layer"],
+        MetaArch::Yolov5 | MetaArch::Yolov5Seg => &["encoded_layer"],
         MetaArch::Yolox => &["reg_layer", "objectness_layer", "cls_layer"],
+        MetaArch::CenterNet => &["cls_layer", "reg_layer_w", "reg_layer_h"],
         _ => &["reg_layer", "cls_layer"],
     };
     for (k, d) in decoders.iter().enumerate() {
@@ -193,11 +204,15 @@ fn from_json(m: &Module, g: OpId, a: MetaArch, path: &str) -> Res<Config> {
             })?;
             c.heads.push(layer_value(m, g, name)?);
         }
-        if a != MetaArch::Ssd {
+        if a == MetaArch::CenterNet {
+            if let Some(s) = num(&j, "input_division_factor", path)? {
+                c.strides.push(s as i64);
+            }
+        } else if a != MetaArch::Ssd {
             let s = num(d, "stride", &what)?.ok_or_else(|| format!("{what}: missing 'stride'"))?;
             c.strides.push(s as i64);
         }
-        if matches!(a, MetaArch::Yolov5 | MetaArch::Ssd) {
+        if a.anchored() {
             let (h, w) = (nums(d, "h", &what)?, nums(d, "w", &what)?);
             if h.is_empty() || h.len() != w.len() {
                 return Err(format!(
@@ -231,9 +246,26 @@ fn auto_detect(m: &Module, g: OpId, a: MetaArch, dfl_bins: i64) -> Res<Config> {
         scores_th: 0.3,
         iou_th: 0.6,
         max_proposals: 100,
+        max_total: 100,
         ..Config::default()
     };
     let chans = |v: &ValueId| shape_of(m, *v).get(3).copied().unwrap_or(0);
+    if a == MetaArch::Yolov5Seg {
+        // The prototype masks: the one output at the largest resolution (stride 4).
+        let largest = sizes.first().copied().unwrap_or_default();
+        let at = |v: &&ValueId| shape_of(m, **v).get(1..3) == Some(&[largest.0, largest.1][..]);
+        let proto: Vec<ValueId> = outs.iter().filter(at).copied().collect();
+        let [proto] = proto[..] else {
+            return Err(format!(
+                "cannot auto-detect the yolov5_seg prototype masks: {} outputs at the largest size {}x{}; give a config_path",
+                proto.len(), largest.0, largest.1
+            ));
+        };
+        c.proto = Some(proto);
+        c.proto_channels = Some(chans(&proto));
+        sizes.remove(0);
+    }
+    let coeffs = c.proto_channels.unwrap_or(0);
     for &(h, w) in &sizes {
         let here: Vec<ValueId> = outs
             .iter()
@@ -249,9 +281,14 @@ fn auto_detect(m: &Module, g: OpId, a: MetaArch, dfl_bins: i64) -> Res<Config> {
             })
         };
         match a {
-            MetaArch::Yolov5 => {
-                let v = pick(&|ch| ch % 3 == 0 && ch / 3 > 5, "3·(5 + classes) channels")?;
-                c.classes = chans(&v) / 3 - 5;
+            MetaArch::Yolov5 | MetaArch::Yolov5Seg => {
+                let what = if coeffs > 0 {
+                    "3·(5 + classes + mask coefficients) channels"
+                } else {
+                    "3·(5 + classes) channels"
+                };
+                let v = pick(&|ch| ch % 3 == 0 && ch / 3 > 5 + coeffs, what)?;
+                c.classes = chans(&v) / 3 - 5 - coeffs;
                 c.heads.push(v);
                 c.num_anchors.push(3);
             }
@@ -264,6 +301,9 @@ fn auto_detect(m: &Module, g: OpId, a: MetaArch, dfl_bins: i64) -> Res<Config> {
             }
             MetaArch::Ssd => {
                 return Err("ssd anchors cannot be auto-detected; give a config_path".into())
+            }
+            MetaArch::CenterNet => {
+                return Err("centernet's size and offset maps both have 2 channels and cannot be told apart; give a config_path".into())
             }
             _ => {
                 let bins = if a == MetaArch::Yolov6 { 1 } else { dfl_bins };
@@ -280,7 +320,7 @@ fn auto_detect(m: &Module, g: OpId, a: MetaArch, dfl_bins: i64) -> Res<Config> {
     if c.heads.is_empty() {
         return Err("no rank-4 output layers to auto-detect detection heads from".into());
     }
-    if a == MetaArch::Yolov5 {
+    if matches!(a, MetaArch::Yolov5 | MetaArch::Yolov5Seg) {
         if c.num_anchors.len() != 3 {
             return Err(format!(
                 "the default YOLOv5 anchors are for 3 heads, found {}; give a config_path",
@@ -350,9 +390,17 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NmsPostprocessOptions) -> R
             .map(|h| c.image_dims[0] / shape_of(m, h[0])[1].max(1))
             .collect();
     }
+    let mut inputs = c.heads.clone();
+    if a == MetaArch::Yolov5Seg {
+        let proto = match c.proto {
+            Some(p) => p,
+            None => find_proto(m, g, &c)?,
+        };
+        inputs.push(proto);
+    }
     let layer = fresh_layer(m, g, "nms");
     let mut spec = OpSpec::new("hl.nms")
-        .operands(&c.heads)
+        .operands(&inputs)
         .attr("layer", Attribute::str(&layer))
         .attr("meta_arch", Attribute::str(&o.meta_arch))
         .attr("engine", Attribute::str(engine))
@@ -383,10 +431,35 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NmsPostprocessOptions) -> R
             .attr("background_removal", Attribute::Bool(true))
             .attr("background_removal_index", Attribute::i64(b));
     }
+    if a == MetaArch::Yolov5Seg {
+        spec = spec.attr("max_total_proposals", Attribute::i64(c.max_total));
+    }
     let elem = m.value_type(c.heads[0]).element();
     let nms = build(ctx, m, spec, Type::tensor(&[1], elem))?;
-    rewire_outputs(m, g, nms, &c.heads);
+    rewire_outputs(m, g, nms, &inputs);
     Ok(())
+}
+
+/// YOLOv5-seg's prototype masks when the config does not name them: the one output layer that
+/// is not a head and has `proto[0].number` channels (any count when the config has none).
+fn find_proto(m: &Module, g: OpId, c: &Config) -> Res<ValueId> {
+    let found: Vec<ValueId> = ops_named(m, g, "hl.output_layer")
+        .iter()
+        .map(|&o| m.operand(o, 0))
+        .filter(|v| !c.heads.contains(v))
+        .filter(|&v| {
+            let s = shape_of(m, v);
+            s.len() == 4 && c.proto_channels.is_none_or(|n| s[3] == n)
+        })
+        .collect();
+    match found[..] {
+        [v] => Ok(v),
+        _ => Err(format!(
+            "yolov5_seg needs exactly one output layer with the prototype masks ({} channels), found {}",
+            c.proto_channels.map_or("any number of".to_owned(), |n| n.to_string()),
+            found.len()
+        )),
+    }
 }
 
 /// Removes the output layers of the heads, adds the NMS op and its output layer at the end of

@@ -199,6 +199,7 @@ fn apply_command(
             ChangeOutputActivationOptions {
                 output_layer: a.layer("output_layer")?,
                 activation: a.word("activation"),
+                ..Default::default()
             },
         ),
         "logits_layer" => run::<LogitsLayer>(

@@ -22,6 +22,8 @@ pub mod layout;
 pub mod nms;
 pub mod norm;
 pub mod pool;
+pub mod postprocess_centernet;
+pub mod postprocess_yolov5_seg;
 pub mod reduce;
 pub mod resize;
 pub mod shape;

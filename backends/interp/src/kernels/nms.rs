@@ -2,6 +2,9 @@
 //! and greedy per-class IoU suppression (the semantics of `torchvision.ops.nms`: boxes in
 //! descending score order, a box is dropped when its IoU with a kept box exceeds the threshold).
 //!
+//! CenterNet's decoding lives in [`super::postprocess_centernet`] (peaks instead of IoU
+//! suppression); YOLOv5-seg, whose output differs, in [`super::postprocess_yolov5_seg`].
+//!
 //! Boxes are `[y_min, x_min, y_max, x_max]` normalized to [0, 1] by the image size and clipped.
 
 use super::error::{ensure, KernelError};
@@ -24,6 +27,10 @@ pub enum MetaArch {
     /// `reg [N, H, W, A·4]` `(ty, tx, th, tw)`, class scores `[N, H, W, A·classes]`;
     /// anchors `(h, w)` normalized.
     Ssd,
+    /// Class heatmap `[N, H, W, classes]`, box size `[N, H, W, 2]` `(w, h)` and center offset
+    /// `[N, H, W, 2]` `(x, y)` in grid cells; peaks of the heatmap are the detections, without
+    /// IoU suppression (see [`super::postprocess_centernet`]).
+    CenterNet,
 }
 
 impl MetaArch {
@@ -31,7 +38,7 @@ impl MetaArch {
     pub fn operands_per_head(self) -> usize {
         match self {
             MetaArch::Yolov5 => 1,
-            MetaArch::Yolox => 3,
+            MetaArch::Yolox | MetaArch::CenterNet => 3,
             _ => 2,
         }
     }
@@ -67,18 +74,18 @@ pub struct Decoded {
     pub scores: Vec<f32>,
 }
 
-fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
 impl Decoded {
-    fn push(&mut self, center: [f32; 2], size: [f32; 2]) {
+    pub(crate) fn push(&mut self, center: [f32; 2], size: [f32; 2]) {
         let [cy, cx] = center;
         let [h, w] = size;
         self.push_corners([cy - h / 2.0, cx - w / 2.0, cy + h / 2.0, cx + w / 2.0]);
     }
 
-    fn push_corners(&mut self, corners: [f32; 4]) {
+    pub(crate) fn push_corners(&mut self, corners: [f32; 4]) {
         self.boxes.push(corners.map(|v| v.clamp(0.0, 1.0)));
     }
 }
@@ -147,22 +154,8 @@ pub fn decode_boxes(
         let stride = p.strides.get(k).copied().unwrap_or(1) as f32;
         match p.arch {
             MetaArch::Yolov5 => {
-                let anchors = &p.anchors[k];
-                expect_channels(&group[0], anchors.len() * (5 + c), "yolov5 head")?;
-                for i in 0..gh {
-                    for j in 0..gw {
-                        for (a, &[ah, aw]) in anchors.iter().enumerate() {
-                            let v = |ch: usize| sigmoid(group[0][[b, i, j, a * (5 + c) + ch]]);
-                            let cx = (2.0 * v(0) - 0.5 + j as f32) * stride / img_w;
-                            let cy = (2.0 * v(1) - 0.5 + i as f32) * stride / img_h;
-                            let w = (2.0 * v(2)).powi(2) * aw / img_w;
-                            let h = (2.0 * v(3)).powi(2) * ah / img_h;
-                            out.push([cy, cx], [h, w]);
-                            let obj = v(4);
-                            out.scores.extend((0..c).map(|cl| obj * v(5 + cl)));
-                        }
-                    }
-                }
+                expect_channels(&group[0], p.anchors[k].len() * (5 + c), "yolov5 head")?;
+                decode_yolov5_head(&group[0], b, &p.anchors[k], stride, p, 0, &mut out);
             }
             MetaArch::Yolox => {
                 expect_channels(&group[0], 4, "yolox reg")?;
@@ -215,6 +208,9 @@ pub fn decode_boxes(
                     }
                 }
             }
+            MetaArch::CenterNet => {
+                super::postprocess_centernet::decode(group, b, stride, p, &mut out)?
+            }
             MetaArch::Ssd => {
                 let anchors = &p.anchors[k];
                 expect_channels(&group[0], 4 * anchors.len(), "ssd reg")?;
@@ -239,6 +235,38 @@ pub fn decode_boxes(
         }
     }
     Ok(out)
+}
+
+/// Decodes YOLOv5 head `head` of image `b` (anchors `(h, w)` in pixels): per cell and anchor,
+/// `5 + classes + extra` channels `x, y, w, h, objectness, classes…, extra…` of raw logits.
+/// Appends the boxes and `objectness · class` scores; the caller checked the channel count.
+pub(crate) fn decode_yolov5_head(
+    head: &ArrayView4<f32>,
+    b: usize,
+    anchors: &[[f32; 2]],
+    stride: f32,
+    p: &NmsParams,
+    extra: usize,
+    out: &mut Decoded,
+) {
+    let (_, gh, gw, _) = head.dim();
+    let c = p.classes;
+    let per = 5 + c + extra;
+    let [img_h, img_w] = p.image_dims.map(|d| d as f32);
+    for i in 0..gh {
+        for j in 0..gw {
+            for (a, &[ah, aw]) in anchors.iter().enumerate() {
+                let v = |ch: usize| sigmoid(head[[b, i, j, a * per + ch]]);
+                let cx = (2.0 * v(0) - 0.5 + j as f32) * stride / img_w;
+                let cy = (2.0 * v(1) - 0.5 + i as f32) * stride / img_h;
+                let w = (2.0 * v(2)).powi(2) * aw / img_w;
+                let h = (2.0 * v(3)).powi(2) * ah / img_h;
+                out.push([cy, cx], [h, w]);
+                let obj = v(4);
+                out.scores.extend((0..c).map(|cl| obj * v(5 + cl)));
+            }
+        }
+    }
 }
 
 /// Intersection over union of two `[y_min, x_min, y_max, x_max]` boxes (0 when both are empty).
@@ -291,20 +319,34 @@ pub fn nms_postprocess(
     for b in 0..batch {
         let d = decode_boxes(heads, p, b)?;
         for (oc, &cl) in classes.iter().enumerate() {
-            let (idx, scores): (Vec<usize>, Vec<f32>) = (0..d.boxes.len())
-                .map(|i| (i, d.scores[i * p.classes + cl]))
-                .filter(|&(_, s)| s >= p.score_threshold)
-                .unzip();
-            let boxes: Vec<[f32; 4]> = idx.iter().map(|&i| d.boxes[i]).collect();
-            let kept = nms(&boxes, &scores, p.iou_threshold);
-            for (slot, &k) in kept.iter().take(p.max_proposals_per_class).enumerate() {
-                for (row, v) in boxes[k].iter().chain([&scores[k]]).enumerate() {
+            let kept = class_detections(&d, p, cl);
+            for (slot, &(k, score)) in kept.iter().take(p.max_proposals_per_class).enumerate() {
+                for (row, v) in d.boxes[k].iter().chain([&score]).enumerate() {
                     out[[b, oc, row, slot]] = *v;
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// The detections of class `cl`: `(box index, score)` of the boxes scoring at least the
+/// threshold, best first, after IoU suppression (none for CenterNet, whose peaks are the
+/// detections).
+pub(crate) fn class_detections(d: &Decoded, p: &NmsParams, cl: usize) -> Vec<(usize, f32)> {
+    let (idx, scores): (Vec<usize>, Vec<f32>) = (0..d.boxes.len())
+        .map(|i| (i, d.scores[i * p.classes + cl]))
+        .filter(|&(_, s)| s >= p.score_threshold)
+        .unzip();
+    let kept = if p.arch == MetaArch::CenterNet {
+        let mut order: Vec<usize> = (0..idx.len()).collect();
+        order.sort_by(|&x, &y| scores[y].total_cmp(&scores[x]).then(x.cmp(&y)));
+        order
+    } else {
+        let boxes: Vec<[f32; 4]> = idx.iter().map(|&i| d.boxes[i]).collect();
+        nms(&boxes, &scores, p.iou_threshold)
+    };
+    kept.into_iter().map(|k| (idx[k], scores[k])).collect()
 }
 
 /// `bbox_decoding_only`: `[N, boxes, 4 + classes]`, every decoded box and its class scores.

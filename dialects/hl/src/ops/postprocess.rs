@@ -3,7 +3,10 @@
 //! order [`MetaArch::operands_per_head`] gives), filters by score and suppresses overlaps per
 //! class. Output `[N, classes, 5, max_proposals_per_class]` with rows
 //! `[y_min, x_min, y_max, x_max, score]` normalized to [0, 1]; with `bbox_decoding_only`,
-//! `[N, boxes, 4 + classes]` (every decoded box with its class scores).
+//! `[N, boxes, 4 + classes]` (every decoded box with its class scores). YOLOv5-seg takes the
+//! prototype masks `[N, Hp, Wp, m]` as its last operand and outputs (guide §5.3.3)
+//! `[N, 1, max_total_proposals, 6 + H·W]`, rows `[y_min, x_min, y_max, x_max, score, class,
+//! mask…]`.
 
 use crate::access::{OpView, Result};
 use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
@@ -16,7 +19,8 @@ define_op! {
             score_threshold: f64, iou_threshold: f64, image_dims: i64_array,
             strides: i64_array, num_anchors: i64_array, anchors: f64_array,
             regression_length: i64, bbox_decoding_only: bool, background_removal: bool,
-            background_removal_index: i64, layer: str
+            background_removal_index: i64, max_total_proposals: i64, mask_threshold: f64,
+            layer: str
         }
     }
 }
@@ -38,9 +42,24 @@ pub enum MetaArch {
     /// Per head: `reg [N, H, W, A·4]` (`ty, tx, th, tw`), `cls [N, H, W, A·classes]` scores;
     /// anchors normalized `(h, w)`.
     Ssd,
+    /// Per head: class heatmap `[N, H, W, classes]`, box size `[N, H, W, 2]` `(w, h)` and
+    /// center offset `[N, H, W, 2]` `(x, y)` in grid cells (Gluon-CV's `CenterNetDecoder`).
+    CenterNet,
+    /// As `Yolov5` with `m` mask coefficients after the class logits of each anchor, plus the
+    /// prototype masks `[N, Hp, Wp, m]` as the last operand.
+    Yolov5Seg,
 }
 
-pub const META_ARCHS: &[&str] = &["yolov5", "yolox", "yolov6", "yolov8", "damoyolo", "ssd"];
+pub const META_ARCHS: &[&str] = &[
+    "yolov5",
+    "yolox",
+    "yolov6",
+    "yolov8",
+    "damoyolo",
+    "ssd",
+    "centernet",
+    "yolov5_seg",
+];
 pub const ENGINES: &[&str] = &["nn_core", "cpu", "auto"];
 
 impl MetaArch {
@@ -52,6 +71,8 @@ impl MetaArch {
             "yolov8" => MetaArch::Yolov8,
             "damoyolo" => MetaArch::Damoyolo,
             "ssd" => MetaArch::Ssd,
+            "centernet" => MetaArch::CenterNet,
+            "yolov5_seg" => MetaArch::Yolov5Seg,
             _ => return None,
         })
     }
@@ -59,15 +80,20 @@ impl MetaArch {
     /// Operands per detection head.
     pub fn operands_per_head(self) -> usize {
         match self {
-            MetaArch::Yolov5 => 1,
-            MetaArch::Yolox => 3,
+            MetaArch::Yolov5 | MetaArch::Yolov5Seg => 1,
+            MetaArch::Yolox | MetaArch::CenterNet => 3,
             _ => 2,
         }
     }
 
     /// Whether the heads use anchors (`num_anchors` / `anchors` attributes).
     pub fn anchored(self) -> bool {
-        matches!(self, MetaArch::Yolov5 | MetaArch::Ssd)
+        matches!(self, MetaArch::Yolov5 | MetaArch::Yolov5Seg | MetaArch::Ssd)
+    }
+
+    /// Operands after the heads (YOLOv5-seg's prototype masks).
+    pub fn trailing_operands(self) -> usize {
+        usize::from(self == MetaArch::Yolov5Seg)
     }
 }
 
@@ -88,6 +114,9 @@ pub struct NmsParams {
     pub bbox_decoding_only: bool,
     /// The class removed from the output (SSD's background), if any.
     pub background: Option<i64>,
+    /// YOLOv5-seg: instances kept over all classes, and the mask binarization threshold.
+    pub max_total_proposals: i64,
+    pub mask_threshold: f64,
 }
 
 impl NmsParams {
@@ -108,7 +137,8 @@ impl NmsParams {
             Ok(x)
         };
         let dims = v.i64s_len("image_dims", 2)?;
-        let heads = v.num_operands() / arch.operands_per_head();
+        let heads =
+            v.num_operands().saturating_sub(arch.trailing_operands()) / arch.operands_per_head();
         let strides = v.opt_i64s("strides")?.unwrap_or_default();
         if arch != MetaArch::Ssd && (strides.len() != heads || strides.iter().any(|&s| s < 1)) {
             return Err(format!(
@@ -149,6 +179,8 @@ impl NmsParams {
             regression_length: v.opt_i64("regression_length")?.unwrap_or(16),
             bbox_decoding_only: v.opt_bool("bbox_decoding_only")?.unwrap_or(false),
             background,
+            max_total_proposals: v.opt_i64("max_total_proposals")?.unwrap_or(100),
+            mask_threshold: v.opt_f64("mask_threshold")?.unwrap_or(0.5),
         };
         if p.image_dims.iter().any(|&d| d < 1) || p.regression_length < 1 {
             return Err("'image_dims' and 'regression_length' must be positive".into());
@@ -156,14 +188,26 @@ impl NmsParams {
         if p.background.is_some_and(|b| b < 0 || b >= p.classes) {
             return Err("'background_removal_index' must be a class index".into());
         }
+        if p.max_total_proposals < 1 || !(0.0..=1.0).contains(&p.mask_threshold) {
+            return Err(
+                "'max_total_proposals' must be positive and 'mask_threshold' in [0, 1]".into(),
+            );
+        }
+        if arch == MetaArch::Yolov5Seg && p.bbox_decoding_only {
+            return Err("yolov5_seg has no bbox_decoding_only output".into());
+        }
         Ok(p)
     }
 
-    /// Channels head operand `k` (0-based within its head) must have, for head `head`.
-    fn channels(&self, head: usize, k: usize) -> i64 {
+    /// Channels head operand `k` (0-based within its head) must have, for head `head`;
+    /// `coeffs` is YOLOv5-seg's mask coefficients per anchor.
+    fn channels(&self, head: usize, k: usize, coeffs: i64) -> i64 {
         let a = self.num_anchors.get(head).copied().unwrap_or(1);
         match (self.arch, k) {
             (MetaArch::Yolov5, _) => a * (5 + self.classes),
+            (MetaArch::Yolov5Seg, _) => a * (5 + self.classes + coeffs),
+            (MetaArch::CenterNet, 0) => self.classes,
+            (MetaArch::CenterNet, _) => 2,
             (MetaArch::Yolox, 0) | (MetaArch::Yolov6, 0) => 4,
             (MetaArch::Yolox, 1) => 1,
             (MetaArch::Yolov8 | MetaArch::Damoyolo, 0) => 4 * self.regression_length,
@@ -180,19 +224,31 @@ fn infer_nms(m: &Module, op: OpId) -> Result<Vec<Type>> {
     v.expect_results(1)?;
     let p = NmsParams::read(&v)?;
     let per = p.arch.operands_per_head();
-    let n = v.num_operands();
+    let trailing = p.arch.trailing_operands();
+    let n = v.num_operands().saturating_sub(trailing);
     if n == 0 || !n.is_multiple_of(per) {
         return Err(format!(
-            "{:?} takes {per} operand(s) per detection head, got {n}",
-            p.arch
+            "{:?} takes {per} operand(s) per detection head{}, got {}",
+            p.arch,
+            if trailing > 0 {
+                " and the prototype masks last"
+            } else {
+                ""
+            },
+            v.num_operands()
         ));
     }
+    let proto = match trailing {
+        0 => None,
+        _ => Some(v.shape_rank(n, "prototype masks", 4)?),
+    };
+    let coeffs = proto.as_ref().map_or(0, |s| s[3]);
     let mut batch = None;
     let mut boxes = 0;
     for i in 0..n {
         let (head, k) = (i / per, i % per);
         let s = v.shape_rank(i, "head input", 4)?;
-        let want = p.channels(head, k);
+        let want = p.channels(head, k, coeffs);
         if s[3] != want {
             return Err(format!(
                 "operand #{i} (head {head}) must have {want} channels, got {}",
@@ -208,7 +264,13 @@ fn infer_nms(m: &Module, op: OpId) -> Result<Vec<Type>> {
         }
     }
     let batch = batch.unwrap_or(1);
-    let shape = if p.bbox_decoding_only {
+    if proto.as_ref().is_some_and(|s| s[0] != batch) {
+        return Err("the prototype masks must have the heads' batch size".into());
+    }
+    let [h, w] = p.image_dims;
+    let shape = if proto.is_some() {
+        vec![batch, 1, p.max_total_proposals, 6 + h * w]
+    } else if p.bbox_decoding_only {
         vec![batch, boxes, 4 + p.output_classes()]
     } else {
         vec![batch, p.output_classes(), 5, p.max_proposals_per_class]
