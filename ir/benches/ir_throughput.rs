@@ -2,6 +2,13 @@
 //! verify and print throughput (ops/s) and heap bytes per op (weights
 //! excluded: the module holds no blobs).
 //!
+//! "Held" is every heap byte that parsing leaves allocated, including the
+//! growth of the process-wide symbol interner (each op's `loc("Conv_N")` is a
+//! new symbol); "peak" also counts the parser's temporary tables. Rates use
+//! CPU time, which other processes still disturb on a shared machine: compare
+//! against a baseline run in the same time window, or count instructions with
+//! `valgrind --tool=callgrind --toggle-collect='hailo_ir::parser::parse_module'`.
+//!
 //! Run: `cargo bench -p hailo-ir --bench ir_throughput` (release profile).
 //! The ops come from a one-op dialect defined here (default custom syntax,
 //! a verifier and type inference), so the numbers measure the IR core alone.

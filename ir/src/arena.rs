@@ -3,14 +3,16 @@
 //! Nodes live in one `Vec` per kind and are addressed by `(index, generation)`
 //! handles, so passes mutate the IR through `&mut Module` without any
 //! per-node `RefCell`, and a handle to an erased node is detected instead of
-//! silently aliasing the slot's next occupant.
+//! silently aliasing the slot's next occupant. Generations are never zero,
+//! so `Option<Idx<T>>` is as small as the handle itself.
 
 use std::marker::PhantomData;
+use std::num::NonZeroU32;
 
 /// A typed handle into an [`Arena`].
 pub struct Idx<T> {
     index: u32,
-    generation: u32,
+    generation: NonZeroU32,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -55,14 +57,11 @@ impl<T> std::fmt::Debug for Idx<T> {
     }
 }
 
-struct Slot<T> {
-    generation: u32,
-    value: Option<T>,
-}
-
-/// A vector of slots with a free list; freed slots bump their generation.
+/// Slots and their generations in two vectors (struct of arrays), so a
+/// slot costs `size_of::<Option<T>>() + 4` bytes with no padding.
 pub struct Arena<T> {
-    slots: Vec<Slot<T>>,
+    slots: Vec<Option<T>>,
+    generations: Vec<NonZeroU32>,
     free: Vec<u32>,
     len: usize,
 }
@@ -71,6 +70,7 @@ impl<T> Default for Arena<T> {
     fn default() -> Self {
         Arena {
             slots: Vec::new(),
+            generations: Vec::new(),
             free: Vec::new(),
             len: 0,
         }
@@ -81,6 +81,7 @@ impl<T> Arena<T> {
     pub fn with_capacity(n: usize) -> Self {
         Arena {
             slots: Vec::with_capacity(n),
+            generations: Vec::with_capacity(n),
             free: Vec::new(),
             len: 0,
         }
@@ -88,56 +89,58 @@ impl<T> Arena<T> {
 
     pub fn reserve(&mut self, additional: usize) {
         self.slots.reserve(additional);
+        self.generations.reserve(additional);
     }
 
     pub fn alloc(&mut self, value: T) -> Idx<T> {
         self.len += 1;
         if let Some(index) = self.free.pop() {
-            let slot = &mut self.slots[index as usize];
-            slot.value = Some(value);
-            return Idx {
-                index,
-                generation: slot.generation,
-                _marker: PhantomData,
-            };
+            self.slots[index as usize] = Some(value);
+            return self.id_at(index);
         }
         let index = u32::try_from(self.slots.len()).expect("arena holds at most u32::MAX nodes");
-        self.slots.push(Slot {
-            generation: 0,
-            value: Some(value),
-        });
+        self.slots.push(Some(value));
+        self.generations.push(NonZeroU32::MIN);
+        self.id_at(index)
+    }
+
+    /// The handle of the node currently in slot `index` (links between live nodes
+    /// store bare indices; this turns them back into handles).
+    pub(crate) fn id_at(&self, index: u32) -> Idx<T> {
         Idx {
             index,
-            generation: 0,
+            generation: self.generations[index as usize],
             _marker: PhantomData,
         }
     }
 
+    fn is_current(&self, id: Idx<T>) -> bool {
+        self.generations.get(id.index as usize) == Some(&id.generation)
+    }
+
     pub fn remove(&mut self, id: Idx<T>) -> Option<T> {
-        let slot = self.slots.get_mut(id.index as usize)?;
-        if slot.generation != id.generation {
+        if !self.is_current(id) {
             return None;
         }
-        let value = slot.value.take()?;
-        slot.generation = slot.generation.wrapping_add(1);
+        let value = self.slots[id.index as usize].take()?;
+        let g = &mut self.generations[id.index as usize];
+        *g = g.checked_add(1).unwrap_or(NonZeroU32::MIN);
         self.free.push(id.index);
         self.len -= 1;
         Some(value)
     }
 
     pub fn get(&self, id: Idx<T>) -> Option<&T> {
-        let slot = self.slots.get(id.index as usize)?;
-        if slot.generation == id.generation {
-            slot.value.as_ref()
+        if self.is_current(id) {
+            self.slots[id.index as usize].as_ref()
         } else {
             None
         }
     }
 
     pub fn get_mut(&mut self, id: Idx<T>) -> Option<&mut T> {
-        let slot = self.slots.get_mut(id.index as usize)?;
-        if slot.generation == id.generation {
-            slot.value.as_mut()
+        if self.is_current(id) {
+            self.slots[id.index as usize].as_mut()
         } else {
             None
         }
@@ -175,7 +178,7 @@ impl<T> std::ops::IndexMut<Idx<T>> for Arena<T> {
 pub(crate) fn placeholder<T>() -> Idx<T> {
     Idx {
         index: u32::MAX,
-        generation: u32::MAX,
+        generation: NonZeroU32::MAX,
         _marker: PhantomData,
     }
 }

@@ -207,7 +207,7 @@ pub fn format_float(v: f64, ty: Type) -> String {
 }
 
 fn write_dense_elements(
-    f: &mut fmt::Formatter<'_>,
+    f: &mut impl fmt::Write,
     d: &DenseAttr,
     dims: &[i64],
     offset: &mut usize,
@@ -231,17 +231,19 @@ fn write_dense_elements(
     f.write_str("]")
 }
 
-impl fmt::Display for Attribute {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Attribute {
+    /// Writes the textual form (what `Display` shows); the printer calls it
+    /// on its output `String` directly, with integers formatted by hand.
+    pub fn write_to(&self, f: &mut impl fmt::Write) -> fmt::Result {
         match self {
             Attribute::Unit => f.write_str("unit"),
-            Attribute::Bool(b) => write!(f, "{b}"),
+            Attribute::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
             Attribute::Int(v, t) => {
-                if *t == Type::i64() {
-                    write!(f, "{v}")
-                } else {
-                    write!(f, "{v} : {t}")
+                crate::printer::write_i64(f, *v)?;
+                if *t != Type::i64() {
+                    write!(f, " : {t}")?;
                 }
+                Ok(())
             }
             Attribute::Float(v, t) => {
                 let s = format_float(*v, *t);
@@ -251,14 +253,14 @@ impl fmt::Display for Attribute {
                     write!(f, "{s} : {t}")
                 }
             }
-            Attribute::Str(s) => write!(f, "{}", crate::printer::Quoted(s)),
+            Attribute::Str(s) => crate::printer::write_quoted(f, s),
             Attribute::Array(items) => {
                 f.write_str("[")?;
                 for (i, a) in items.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{a}")?;
+                    a.write_to(f)?;
                 }
                 f.write_str("]")
             }
@@ -292,5 +294,11 @@ impl fmt::Display for Attribute {
             }
             Attribute::Dialect { dialect, body } => write!(f, "#{dialect}.{body}"),
         }
+    }
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }

@@ -1,21 +1,77 @@
 //! Process-wide string interner for op names, attribute keys and symbols.
 //!
 //! Interned strings are `Copy` handles compared by integer; the text is
-//! leaked once and lives for the process, like rustc's symbols. A global
-//! table (behind an `RwLock`) means IR values never need a context to be
-//! compared, hashed or printed.
+//! leaked once (packed into shared chunks) and lives for the process, like
+//! rustc's symbols. A global table (behind an `RwLock`) means IR values never
+//! need a context to be compared, hashed or printed. Big models intern one
+//! name per layer, so the table is compact: a hash index of `u32`s and
+//! paged text slices.
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
 use std::sync::{OnceLock, RwLock};
 
 /// An interned string.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sym(u32);
 
+/// Interned text is copied into leaked chunks of this size (longer strings
+/// get their own allocation), so interning costs no allocation per string.
+const CHUNK: usize = 64 * 1024;
+
+/// Texts by symbol index, in fixed-size pages: no reallocation, no spare capacity beyond one page.
+const PAGE: usize = 4096;
+
 #[derive(Default)]
 struct Table {
-    map: FxHashMap<&'static str, u32>,
-    strs: Vec<&'static str>,
+    /// Symbol indices, hashed by their text.
+    index: HashTable<u32>,
+    pages: Vec<Vec<&'static str>>,
+    len: u32,
+    /// The unused tail of the current chunk.
+    spare: &'static mut [u8],
+}
+
+impl Table {
+    fn find(&self, hash: u64, s: &str) -> Option<Sym> {
+        self.index
+            .find(hash, |&i| self.text(i) == s)
+            .map(|&i| Sym(i))
+    }
+
+    fn text(&self, i: u32) -> &'static str {
+        let i = i as usize;
+        self.pages[i / PAGE][i % PAGE]
+    }
+
+    fn push(&mut self, text: &'static str) -> u32 {
+        if self.pages.last().is_none_or(|p| p.len() == PAGE) {
+            self.pages.push(Vec::with_capacity(PAGE));
+        }
+        self.pages
+            .last_mut()
+            .expect("a page was just ensured")
+            .push(text);
+        let i = self.len;
+        self.len = i.checked_add(1).expect("at most u32::MAX symbols");
+        i
+    }
+
+    fn store(&mut self, s: &str) -> &'static str {
+        let len = s.len();
+        let buf: &'static mut [u8] = if len > CHUNK / 16 {
+            Box::leak(vec![0; len].into_boxed_slice())
+        } else {
+            if self.spare.len() < len {
+                self.spare = Box::leak(vec![0; CHUNK].into_boxed_slice());
+            }
+            let (piece, rest) = std::mem::take(&mut self.spare).split_at_mut(len);
+            self.spare = rest;
+            piece
+        };
+        buf.copy_from_slice(s.as_bytes());
+        std::str::from_utf8(buf).expect("copied from a str")
+    }
 }
 
 fn table() -> &'static RwLock<Table> {
@@ -23,24 +79,37 @@ fn table() -> &'static RwLock<Table> {
     T.get_or_init(Default::default)
 }
 
+fn hash_str(s: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(s)
+}
+
 impl Sym {
     pub fn new(s: &str) -> Sym {
-        if let Some(&i) = table().read().expect("interner poisoned").map.get(s) {
-            return Sym(i);
+        let hash = hash_str(s);
+        if let Some(sym) = table().read().expect("interner poisoned").find(hash, s) {
+            return sym;
         }
         let mut t = table().write().expect("interner poisoned");
-        if let Some(&i) = t.map.get(s) {
-            return Sym(i);
+        if let Some(sym) = t.find(hash, s) {
+            return sym;
         }
-        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-        let i = t.strs.len() as u32;
-        t.strs.push(leaked);
-        t.map.insert(leaked, i);
+        let text = t.store(s);
+        let i = t.push(text);
+        let Table { index, pages, .. } = &mut *t;
+        index.insert_unique(hash, i, |&j| {
+            let j = j as usize;
+            hash_str(pages[j / PAGE][j % PAGE])
+        });
         Sym(i)
     }
 
+    /// The interning index: dense, in first-interned order (a hash key).
+    pub fn id(self) -> u32 {
+        self.0
+    }
+
     pub fn as_str(self) -> &'static str {
-        table().read().expect("interner poisoned").strs[self.0 as usize]
+        table().read().expect("interner poisoned").text(self.0)
     }
 }
 
@@ -66,15 +135,36 @@ impl PartialOrd for Sym {
 impl Ord for Sym {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         if self.0 == o.0 {
-            std::cmp::Ordering::Equal
-        } else {
-            self.as_str().cmp(o.as_str())
+            return std::cmp::Ordering::Equal;
         }
+        let t = table().read().expect("interner poisoned");
+        t.text(self.0).cmp(t.text(o.0))
     }
 }
 
 impl From<&str> for Sym {
     fn from(s: &str) -> Sym {
         Sym::new(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_round_trip_across_pages_and_chunks() {
+        let long = "x".repeat(CHUNK);
+        let names: Vec<String> = (0..PAGE + 10)
+            .map(|i| format!("intern_test_{i}"))
+            .chain([long, String::new(), "\u{e9}t\u{e9}".to_owned()])
+            .collect();
+        let syms: Vec<Sym> = names.iter().map(|n| Sym::new(n)).collect();
+        for (n, s) in names.iter().zip(&syms) {
+            assert_eq!(s.as_str(), n);
+            assert_eq!(Sym::new(n), *s);
+        }
+        assert_ne!(syms[0], syms[1]);
+        assert!(Sym::new("intern_test_b") > Sym::new("intern_test_a"));
     }
 }

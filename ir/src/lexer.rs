@@ -85,22 +85,47 @@ pub fn describe(kind: Tok) -> &'static str {
     }
 }
 
+const IDENT_START: u8 = 1;
+/// Letters, digits and `_ $ . -`: the rest of identifiers and `%`/`^`/`@` suffixes.
+const IDENT_CHAR: u8 = 2;
+const SPACE: u8 = 4;
+
+/// Character classes of bytes, one table lookup per byte in the hot loops.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || b == b'_' {
+            t[c] |= IDENT_START;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.' | b'-') {
+            t[c] |= IDENT_CHAR;
+        }
+        if b.is_ascii_whitespace() {
+            t[c] |= SPACE;
+        }
+        c += 1;
+    }
+    t
+};
+
 fn is_ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_'
+    CLASS[c as usize] & IDENT_START != 0
 }
 
 fn is_ident_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.' | b'-')
+    CLASS[c as usize] & IDENT_CHAR != 0
 }
 
 fn is_suffix_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.' | b'-')
+    is_ident_char(c)
 }
 
 /// Skips whitespace and `//` comments from `pos`.
 pub fn skip_trivia(src: &[u8], mut pos: usize) -> usize {
     loop {
-        while pos < src.len() && src[pos].is_ascii_whitespace() {
+        while pos < src.len() && CLASS[src[pos] as usize] & SPACE != 0 {
             pos += 1;
         }
         if src[pos..].starts_with(b"//") {
@@ -224,6 +249,14 @@ pub fn lex(src: &[u8], pos: usize) -> Token {
 
 /// End offset (exclusive) of a `<...>` group starting at `open`, honouring nesting and strings.
 pub fn balanced_angle_end(src: &[u8], open: usize) -> Option<usize> {
+    // Fast path: bodies like `1x56x56x64xf32` hold no brackets, strings or arrows.
+    let mut i = open + 1;
+    while i < src.len() && is_ident_char(src[i]) && src[i] != b'-' {
+        i += 1;
+    }
+    if src.get(i) == Some(&b'>') {
+        return Some(i + 1);
+    }
     let mut depth = 0i32;
     let mut i = open;
     while i < src.len() {

@@ -7,6 +7,7 @@
 //! their own crates and register [`Dialect`]s in a [`Context`].
 
 pub mod arena;
+pub mod attr_dict;
 pub mod attrs;
 pub mod blob;
 pub mod builtin;
@@ -25,6 +26,7 @@ pub mod syntax;
 pub mod types;
 pub mod verifier;
 
+pub use attr_dict::{AttrDict, Attrs};
 pub use attrs::{Attribute, DenseAttr, DenseValues};
 pub use blob::{Blob, BlobStore};
 pub use diag::{DiagEngine, Diagnostic, Severity, SourceMgr};

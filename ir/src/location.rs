@@ -117,20 +117,25 @@ impl Location {
     }
 }
 
-/// Prints the inner form (without `loc(...)`); `Src` and `Unknown` print as `unknown`.
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Location {
+    /// Writes the inner form (without `loc(...)`); `Src` and `Unknown` write `unknown`.
+    pub fn write_to(&self, f: &mut impl fmt::Write) -> fmt::Result {
         match self {
             Location::Unknown | Location::Src { .. } => f.write_str("unknown"),
             Location::Name { name, child } => {
-                write!(f, "{}", crate::printer::Quoted(name.as_str()))?;
-                match child.as_deref().map(|c| c.printable()) {
-                    Some(c) if c != Location::Unknown => write!(f, "({c})"),
-                    _ => Ok(()),
+                crate::printer::write_quoted(f, name.as_str())?;
+                match child.as_deref().filter(|c| c.is_printable()) {
+                    Some(c) => {
+                        f.write_str("(")?;
+                        c.printable().write_to(f)?;
+                        f.write_str(")")
+                    }
+                    None => Ok(()),
                 }
             }
             Location::FileLineCol { file, line, col } => {
-                write!(f, "{}:{line}:{col}", crate::printer::Quoted(file.as_str()))
+                crate::printer::write_quoted(f, file.as_str())?;
+                write!(f, ":{line}:{col}")
             }
             Location::Fused(locs) => {
                 f.write_str("fused[")?;
@@ -138,10 +143,17 @@ impl fmt::Display for Location {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{l}")?;
+                    l.write_to(f)?;
                 }
                 f.write_str("]")
             }
         }
+    }
+}
+
+/// Prints the inner form (without `loc(...)`); `Src` and `Unknown` print as `unknown`.
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }

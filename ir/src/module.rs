@@ -6,8 +6,13 @@
 //! typed views on top (see [`crate::define_op`]). Blocks keep their ops in an
 //! intrusive doubly linked list so inserting or erasing is O(1), and values
 //! keep use-lists so replacing all uses is proportional to the uses.
+//!
+//! Ops are kept small (a big model has hundreds of thousands): operands and
+//! results share one inline vector, block neighbours are bare slot indices,
+//! and attributes are shared entries (see [`crate::attr_dict`]).
 
 use crate::arena::{Arena, Idx};
+use crate::attr_dict::{AttrDict, Attrs};
 use crate::attrs::Attribute;
 use crate::blob::BlobStore;
 use crate::intern::Sym;
@@ -23,16 +28,22 @@ pub type ValueId = Idx<Value>;
 #[derive(Debug)]
 pub struct Operation {
     pub name: Sym,
-    operands: SmallVec<[ValueId; 3]>,
-    results: SmallVec<[ValueId; 1]>,
-    /// Sorted by key: printing and hashing are stable.
-    attrs: Vec<(Sym, Attribute)>,
-    regions: Vec<RegionId>,
-    pub loc: Location,
+    num_operands: u32,
     parent: Option<BlockId>,
-    prev: Option<OpId>,
-    next: Option<OpId>,
+    /// Neighbours in the parent block as op slot indices ([`NO_OP`] at the ends).
+    prev: u32,
+    next: u32,
+    /// The operands followed by the results.
+    values: SmallVec<[ValueId; 3]>,
+    /// Sorted by key: printing and hashing are stable.
+    attrs: AttrDict,
+    /// Boxed so the many ops without regions pay one pointer.
+    regions: Option<Box<SmallVec<[RegionId; 1]>>>,
+    pub loc: Location,
 }
+
+/// The `prev`/`next` link of an op at either end of its block.
+const NO_OP: u32 = u32::MAX;
 
 #[derive(Debug, Default)]
 pub struct Block {
@@ -64,31 +75,42 @@ pub struct Use {
 pub struct Value {
     pub ty: Type,
     pub def: ValueDef,
-    uses: SmallVec<[Use; 2]>,
+    uses: SmallVec<[Use; 1]>,
 }
 
 impl Value {
     pub fn uses(&self) -> &[Use] {
         &self.uses
     }
+
+    /// Appends a use. Most values have one to three uses: the first one is
+    /// inline, the first spill makes room for three, longer lists double.
+    fn add_use(&mut self, u: Use) {
+        if self.uses.len() == 1 && !self.uses.spilled() {
+            self.uses.reserve_exact(2);
+        }
+        self.uses.push(u);
+    }
 }
 
 impl Operation {
     pub fn operands(&self) -> &[ValueId] {
-        &self.operands
+        &self.values[..self.num_operands as usize]
     }
     pub fn results(&self) -> &[ValueId] {
-        &self.results
+        &self.values[self.num_operands as usize..]
+    }
+    fn operands_mut(&mut self) -> &mut [ValueId] {
+        &mut self.values[..self.num_operands as usize]
     }
     pub fn regions(&self) -> &[RegionId] {
-        &self.regions
+        self.regions.as_deref().map_or(&[], |r| r.as_slice())
     }
-    pub fn attrs(&self) -> &[(Sym, Attribute)] {
-        &self.attrs
+    pub fn attrs(&self) -> Attrs<'_> {
+        self.attrs.view()
     }
     pub fn attr(&self, key: &str) -> Option<&Attribute> {
-        let key = Sym::new(key);
-        self.attrs.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.attrs.get(Sym::new(key))
     }
     pub fn parent_block(&self) -> Option<BlockId> {
         self.parent
@@ -196,7 +218,7 @@ impl Module {
             resources: BlobStore::default(),
         };
         m.top = m.create_op(spec);
-        for r in m.op(m.top).regions.clone() {
+        for r in m.op(m.top).regions().to_vec() {
             m.create_block(r);
         }
         m
@@ -208,7 +230,7 @@ impl Module {
 
     /// The single block of the top-level module op.
     pub fn body(&self) -> BlockId {
-        let r = self.op(self.top).regions[0];
+        let r = self.op(self.top).regions()[0];
         self.region(r).blocks[0]
     }
 
@@ -244,10 +266,10 @@ impl Module {
     }
 
     pub fn operand(&self, op: OpId, i: usize) -> ValueId {
-        self.ops[op].operands[i]
+        self.ops[op].operands()[i]
     }
     pub fn result(&self, op: OpId, i: usize) -> ValueId {
-        self.ops[op].results[i]
+        self.ops[op].results()[i]
     }
 
     /// The op defining `v`, if it is an op result.
@@ -288,25 +310,39 @@ impl Module {
         name: Sym,
         operands: &[ValueId],
         result_types: &[Type],
-        mut attrs: Vec<(Sym, Attribute)>,
+        attrs: Vec<(Sym, Attribute)>,
         num_regions: usize,
         loc: Location,
     ) -> OpId {
-        attrs.sort_by_key(|a| a.0);
-        attrs.dedup_by(|b, a| a.0 == b.0);
+        let attrs = AttrDict::from_vec(attrs);
+        self.create_op_with_dict(name, operands, result_types, attrs, num_regions, loc)
+    }
+
+    /// [`Self::create_op_parts`] with an already built (possibly shared) dictionary.
+    pub fn create_op_with_dict(
+        &mut self,
+        name: Sym,
+        operands: &[ValueId],
+        result_types: &[Type],
+        attrs: AttrDict,
+        num_regions: usize,
+        loc: Location,
+    ) -> OpId {
+        let mut values = SmallVec::with_capacity(operands.len() + result_types.len());
+        values.extend_from_slice(operands);
         let id = self.ops.alloc(Operation {
             name,
-            operands: SmallVec::from_slice(operands),
-            results: SmallVec::with_capacity(result_types.len()),
-            attrs,
-            regions: Vec::with_capacity(num_regions),
-            loc,
+            num_operands: u32::try_from(operands.len()).expect("at most u32::MAX operands"),
             parent: None,
-            prev: None,
-            next: None,
+            prev: NO_OP,
+            next: NO_OP,
+            values,
+            attrs,
+            regions: None,
+            loc,
         });
         for (i, &v) in operands.iter().enumerate() {
-            self.values[v].uses.push(Use {
+            self.values[v].add_use(Use {
                 op: id,
                 index: i as u32,
             });
@@ -317,14 +353,18 @@ impl Module {
                 def: ValueDef::Result(id, i as u32),
                 uses: SmallVec::new(),
             });
-            self.ops[id].results.push(v);
+            self.ops[id].values.push(v);
         }
-        for _ in 0..num_regions {
-            let r = self.regions.alloc(Region {
-                blocks: Vec::new(),
-                parent: id,
-            });
-            self.ops[id].regions.push(r);
+        if num_regions > 0 {
+            let regions: SmallVec<[RegionId; 1]> = (0..num_regions)
+                .map(|_| {
+                    self.regions.alloc(Region {
+                        blocks: Vec::new(),
+                        parent: id,
+                    })
+                })
+                .collect();
+            self.ops[id].regions = Some(Box::new(regions));
         }
         id
     }
@@ -365,7 +405,7 @@ impl Module {
     /// Wraps the current top op into a fresh, unnamed `builtin.module`.
     pub fn wrap_top_in_module(&mut self) {
         let new_top = self.create_op(OpSpec::new(crate::builtin::MODULE).regions(1));
-        let r = self.ops[new_top].regions[0];
+        let r = self.ops[new_top].regions()[0];
         let b = self.create_block(r);
         let old = self.top;
         self.append_op(b, old);
@@ -391,17 +431,25 @@ impl Module {
         }
     }
 
+    fn link(&self, index: u32) -> Option<OpId> {
+        (index != NO_OP).then(|| self.ops.id_at(index))
+    }
+
+    fn index_of(op: Option<OpId>) -> u32 {
+        op.map_or(NO_OP, |o| o.index() as u32)
+    }
+
     pub fn append_op(&mut self, block: BlockId, op: OpId) {
         debug_assert!(self.ops[op].parent.is_none(), "op is already in a block");
         let last = self.blocks[block].last;
         {
             let o = &mut self.ops[op];
             o.parent = Some(block);
-            o.prev = last;
-            o.next = None;
+            o.prev = Self::index_of(last);
+            o.next = NO_OP;
         }
         match last {
-            Some(l) => self.ops[l].next = Some(op),
+            Some(l) => self.ops[l].next = op.index() as u32,
             None => self.blocks[block].first = Some(op),
         }
         self.blocks[block].last = Some(op);
@@ -411,16 +459,16 @@ impl Module {
         let block = self.ops[anchor]
             .parent
             .expect("anchor op is not in a block");
-        let prev = self.ops[anchor].prev;
+        let prev = self.link(self.ops[anchor].prev);
         {
             let o = &mut self.ops[op];
             o.parent = Some(block);
-            o.prev = prev;
-            o.next = Some(anchor);
+            o.prev = Self::index_of(prev);
+            o.next = anchor.index() as u32;
         }
-        self.ops[anchor].prev = Some(op);
+        self.ops[anchor].prev = op.index() as u32;
         match prev {
-            Some(p) => self.ops[p].next = Some(op),
+            Some(p) => self.ops[p].next = op.index() as u32,
             None => self.blocks[block].first = Some(op),
         }
     }
@@ -430,49 +478,54 @@ impl Module {
         let Some(block) = self.ops[op].parent else {
             return;
         };
-        let (prev, next) = (self.ops[op].prev, self.ops[op].next);
+        let (prev, next) = (self.link(self.ops[op].prev), self.link(self.ops[op].next));
         match prev {
-            Some(p) => self.ops[p].next = next,
+            Some(p) => self.ops[p].next = Self::index_of(next),
             None => self.blocks[block].first = next,
         }
         match next {
-            Some(n) => self.ops[n].prev = prev,
+            Some(n) => self.ops[n].prev = Self::index_of(prev),
             None => self.blocks[block].last = prev,
         }
         let o = &mut self.ops[op];
         o.parent = None;
-        o.prev = None;
-        o.next = None;
+        o.prev = NO_OP;
+        o.next = NO_OP;
     }
 
     /// Ops of a block in order (a snapshot, so the block may be mutated while iterating).
     pub fn block_ops(&self, block: BlockId) -> Vec<OpId> {
         let mut out = Vec::new();
-        let mut cur = self.blocks[block].first;
-        while let Some(op) = cur {
-            out.push(op);
-            cur = self.ops[op].next;
-        }
+        self.push_block_ops(block, &mut out);
         out
     }
 
+    fn push_block_ops(&self, block: BlockId, out: &mut Vec<OpId>) {
+        let mut cur = self.blocks[block].first;
+        while let Some(op) = cur {
+            out.push(op);
+            cur = self.next_op(op);
+        }
+    }
+
     pub fn next_op(&self, op: OpId) -> Option<OpId> {
-        self.ops[op].next
+        self.link(self.ops[op].next)
     }
 
     /// Every op nested in `root` (including `root`), parents before children.
     pub fn walk(&self, root: OpId) -> Vec<OpId> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.ops.len());
         let mut stack = vec![root];
+        let mut children = Vec::new();
         while let Some(op) = stack.pop() {
             out.push(op);
-            let mut children = Vec::new();
-            for &r in &self.ops[op].regions {
+            children.clear();
+            for &r in self.ops[op].regions() {
                 for &b in &self.regions[r].blocks {
-                    children.extend(self.block_ops(b));
+                    self.push_block_ops(b, &mut children);
                 }
             }
-            stack.extend(children.into_iter().rev());
+            stack.extend(children.iter().rev());
         }
         out
     }
@@ -480,16 +533,16 @@ impl Module {
     /// Direct children ops of `op` (the ops of the blocks of its regions).
     pub fn child_ops(&self, op: OpId) -> Vec<OpId> {
         let mut out = Vec::new();
-        for &r in &self.ops[op].regions {
+        for &r in self.ops[op].regions() {
             for &b in &self.regions[r].blocks {
-                out.extend(self.block_ops(b));
+                self.push_block_ops(b, &mut out);
             }
         }
         out
     }
 
     pub fn set_operand(&mut self, op: OpId, index: usize, v: ValueId) {
-        let old = self.ops[op].operands[index];
+        let old = self.ops[op].operands()[index];
         let u = Use {
             op,
             index: index as u32,
@@ -497,25 +550,31 @@ impl Module {
         if let Some(pos) = self.values[old].uses.iter().position(|x| *x == u) {
             self.values[old].uses.swap_remove(pos);
         }
-        self.ops[op].operands[index] = v;
-        self.values[v].uses.push(u);
+        self.ops[op].operands_mut()[index] = v;
+        self.values[v].add_use(u);
     }
 
     /// Replaces the whole operand list of an op.
     pub fn set_operands(&mut self, op: OpId, operands: &[ValueId]) {
         self.drop_operand_uses(op);
-        self.ops[op].operands = SmallVec::from_slice(operands);
+        let o = &mut self.ops[op];
+        let mut values = SmallVec::with_capacity(operands.len() + o.results().len());
+        values.extend_from_slice(operands);
+        values.extend_from_slice(o.results());
+        o.values = values;
+        o.num_operands = u32::try_from(operands.len()).expect("at most u32::MAX operands");
         for (i, &v) in operands.iter().enumerate() {
-            self.values[v].uses.push(Use {
+            self.values[v].add_use(Use {
                 op,
                 index: i as u32,
             });
         }
     }
 
+    /// Removes the op from its operands' use-lists (the operands stay listed).
     fn drop_operand_uses(&mut self, op: OpId) {
-        let operands = std::mem::take(&mut self.ops[op].operands);
-        for (i, &v) in operands.iter().enumerate() {
+        let o = &self.ops[op];
+        for (i, &v) in o.operands().iter().enumerate() {
             let u = Use {
                 op,
                 index: i as u32,
@@ -534,14 +593,19 @@ impl Module {
         }
         let uses = std::mem::take(&mut self.values[old].uses);
         for u in &uses {
-            self.ops[u.op].operands[u.index as usize] = new;
+            self.ops[u.op].operands_mut()[u.index as usize] = new;
         }
-        self.values[new].uses.extend(uses);
+        let target = &mut self.values[new];
+        if target.uses.is_empty() {
+            target.uses = uses;
+        } else {
+            target.uses.extend(uses);
+        }
     }
 
     /// Replaces every result of `op` with `new` (one per result) and erases `op`.
     pub fn replace_op(&mut self, op: OpId, new: &[ValueId]) {
-        let results = self.ops[op].results.clone();
+        let results: SmallVec<[ValueId; 2]> = SmallVec::from_slice(self.ops[op].results());
         assert_eq!(
             results.len(),
             new.len(),
@@ -559,8 +623,8 @@ impl Module {
         for child in self.child_ops(op) {
             self.erase_op(child);
         }
-        let regions = std::mem::take(&mut self.ops[op].regions);
-        for r in regions {
+        let regions = self.ops[op].regions.take().unwrap_or_default();
+        for &r in regions.iter() {
             if let Some(region) = self.regions.remove(r) {
                 for b in region.blocks {
                     if let Some(block) = self.blocks.remove(b) {
@@ -572,31 +636,24 @@ impl Module {
             }
         }
         self.drop_operand_uses(op);
-        let results = std::mem::take(&mut self.ops[op].results);
-        for r in results {
+        let Some(o) = self.ops.remove(op) else {
+            return;
+        };
+        for &r in o.results() {
             debug_assert!(
                 self.values[r].uses.is_empty(),
                 "erasing an op whose results are still used"
             );
             self.values.remove(r);
         }
-        self.ops.remove(op);
     }
 
     pub fn set_attr(&mut self, op: OpId, key: &str, value: Attribute) {
-        let key = Sym::new(key);
-        let attrs = &mut self.ops[op].attrs;
-        match attrs.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(i) => attrs[i].1 = value,
-            Err(i) => attrs.insert(i, (key, value)),
-        }
+        self.ops[op].attrs.set(Sym::new(key), value);
     }
 
     pub fn remove_attr(&mut self, op: OpId, key: &str) -> Option<Attribute> {
-        let key = Sym::new(key);
-        let attrs = &mut self.ops[op].attrs;
-        let i = attrs.iter().position(|(k, _)| *k == key)?;
-        Some(attrs.remove(i).1)
+        self.ops[op].attrs.remove(Sym::new(key))
     }
 
     pub fn attr(&self, op: OpId, key: &str) -> Option<&Attribute> {
@@ -606,5 +663,81 @@ impl Module {
     /// Symbol name of an op (`sym_name`), e.g. the graph's `@main`.
     pub fn symbol_name(&self, op: OpId) -> Option<&str> {
         self.attr(op, "sym_name").and_then(Attribute::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(m: &mut Module, operands: &[ValueId], results: usize) -> OpId {
+        let t = Type::f32();
+        let o = m.create_op(
+            OpSpec::new("t.op")
+                .operands(operands)
+                .results(&vec![t; results]),
+        );
+        let body = m.body();
+        m.append_op(body, o);
+        o
+    }
+
+    #[test]
+    fn ops_stay_small() {
+        // A big model holds hundreds of thousands of ops and values.
+        assert!(std::mem::size_of::<Option<Operation>>() <= 112);
+        assert!(std::mem::size_of::<Option<Value>>() <= 48);
+    }
+
+    #[test]
+    fn operands_and_results_share_storage_without_mixing() {
+        let mut m = Module::new(None);
+        let a = op(&mut m, &[], 2);
+        let (a0, a1) = (m.result(a, 0), m.result(a, 1));
+        let b = op(&mut m, &[a0, a1, a0], 1);
+        assert_eq!(m.op(b).operands(), &[a0, a1, a0]);
+        assert_eq!(m.op(b).results().len(), 1);
+        let r = m.result(b, 0);
+        m.set_operands(b, &[a1]);
+        assert_eq!(m.op(b).operands(), &[a1]);
+        assert_eq!(m.op(b).results(), &[r]);
+        assert!(m.value(a0).uses().is_empty());
+        assert_eq!(m.value(a1).uses(), &[Use { op: b, index: 0 }]);
+        m.set_operand(b, 0, a0);
+        assert_eq!(m.value(a0).uses(), &[Use { op: b, index: 0 }]);
+        assert!(m.value(a1).uses().is_empty());
+    }
+
+    #[test]
+    fn use_lists_grow_past_their_inline_slot() {
+        let mut m = Module::new(None);
+        let a = op(&mut m, &[], 1);
+        let v = m.result(a, 0);
+        let users: Vec<OpId> = (0..6).map(|_| op(&mut m, &[v, v], 0)).collect();
+        assert_eq!(m.value(v).uses().len(), 12);
+        let b = op(&mut m, &[], 1);
+        let w = m.result(b, 0);
+        m.replace_all_uses(v, w);
+        assert!(m.value(v).uses().is_empty());
+        assert_eq!(m.value(w).uses().len(), 12);
+        assert!(users.iter().all(|&u| m.op(u).operands() == [w, w]));
+    }
+
+    #[test]
+    fn block_links_survive_erasure_and_slot_reuse() {
+        let mut m = Module::new(None);
+        let ops: Vec<OpId> = (0..4).map(|_| op(&mut m, &[], 0)).collect();
+        m.erase_op(ops[1]);
+        let body = m.body();
+        assert_eq!(m.block_ops(body), [ops[0], ops[2], ops[3]]);
+        let fresh = m.create_op(OpSpec::new("t.new"));
+        assert_eq!(fresh.index(), ops[1].index(), "the freed slot is reused");
+        assert!(!m.is_alive(ops[1]));
+        m.insert_before(ops[0], fresh);
+        assert_eq!(m.block_ops(body), [fresh, ops[0], ops[2], ops[3]]);
+        m.detach(ops[3]);
+        assert_eq!(m.next_op(ops[2]), None);
+        assert_eq!(m.block(body).last_op(), Some(ops[2]));
+        assert_eq!(m.op(fresh).parent_block(), Some(body));
     }
 }

@@ -6,6 +6,7 @@
 //! generic form (operand types are spelled out there); such forward
 //! references are placeholders until the definition is seen.
 
+use crate::attr_dict::{AttrDict, AttrUniquer, NamedAttr};
 use crate::attrs::{Attribute, DenseValues};
 use crate::blob::Blob;
 use crate::diag::Diagnostic;
@@ -17,6 +18,8 @@ use crate::module::{BlockId, Module, OpSpec, ValueId};
 use crate::types::{Signedness, Type, TypeKind};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::sync::Arc;
 
 pub type PResult<T> = Result<T, Box<Diagnostic>>;
 
@@ -31,11 +34,57 @@ pub struct OpState {
     pub loc: Location,
 }
 
+#[derive(Default)]
 struct Scope<'a> {
+    /// Single values named by a plain decimal number (`%42`, the printer's
+    /// names), indexed by that number: no hashing and 8 bytes per name.
+    numbered: Vec<Option<ValueId>>,
+    /// Every other name (and result groups `%3:2`).
     names: FxHashMap<&'a str, SmallVec<[ValueId; 1]>>,
     /// Forward references: name → (placeholder value, where it was first used).
     forward: FxHashMap<&'a str, (ValueId, Location)>,
     isolated: bool,
+}
+
+impl<'a> Scope<'a> {
+    /// Names above the highest number so far plus this go to the map instead
+    /// of growing `numbered` (so `%4000000000` cannot allocate gigabytes).
+    const MAX_GAP: usize = 4096;
+
+    fn get(&self, name: &str, number: Option<usize>) -> Option<&[ValueId]> {
+        if let Some(v) = number
+            .and_then(|n| self.numbered.get(n))
+            .and_then(Option::as_ref)
+        {
+            return Some(std::slice::from_ref(v));
+        }
+        self.names.get(name).map(|v| v.as_slice())
+    }
+
+    fn define(&mut self, name: &'a str, number: Option<usize>, vals: SmallVec<[ValueId; 1]>) {
+        match number {
+            Some(n) if vals.len() == 1 && n < self.numbered.len() + Self::MAX_GAP => {
+                if n >= self.numbered.len() {
+                    self.numbered.resize(n + 1, None);
+                }
+                self.numbered[n] = Some(vals[0]);
+            }
+            _ => {
+                self.names.insert(name, vals);
+            }
+        }
+    }
+}
+
+/// The number of a value name written as a plain decimal (`42`, not `042`).
+fn name_number(name: &str) -> Option<usize> {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > 9 || (b[0] == b'0' && b.len() > 1) {
+        return None;
+    }
+    b.iter().try_fold(0usize, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + usize::from(c - b'0'))
+    })
 }
 
 pub struct Parser<'a> {
@@ -45,13 +94,36 @@ pub struct Parser<'a> {
     tok: Token,
     /// End offset of the last consumed token.
     prev_end: usize,
-    line_starts: Vec<usize>,
-    line_hint: std::cell::Cell<usize>,
+    /// The last offset turned into a location, with its 0-based line and
+    /// the offset where that line starts: parsing moves forward, so the next
+    /// lookup only counts the newlines in between.
+    line_cache: std::cell::Cell<(usize, usize, usize)>,
     pub ctx: &'a Context,
     pub m: Module,
     scopes: Vec<Scope<'a>>,
     /// Tensor types by their source text: big graphs repeat a few types many times.
     type_cache: FxHashMap<&'a str, Type>,
+    /// Op names and attribute keys already interned: a file repeats a few
+    /// of them on every op, and this lookup needs no global lock.
+    sym_cache: FxHashMap<&'a str, Sym>,
+    /// Shares equal attribute entries between the ops of the file.
+    uniquer: AttrUniquer,
+    /// The attribute list handed to each op's [`OpState`], reused between ops.
+    attr_scratch: Vec<(Sym, Attribute)>,
+    /// The last value parsed for recent attribute keys of op dictionaries,
+    /// as (key text, value text, entry): an op repeating the value text
+    /// shares the entry unparsed. Few keys recur, so a short list scanned
+    /// linearly beats hashing.
+    attr_memo: Vec<(&'a str, &'a str, Arc<NamedAttr>)>,
+    /// Entries of the op being parsed that came from `attr_memo` or were
+    /// interned as they were parsed.
+    op_shared: SmallVec<[Arc<NamedAttr>; 4]>,
+}
+
+/// A parsed dictionary entry: already shared, or a value for the caller's list.
+enum Entry {
+    Shared(Arc<NamedAttr>),
+    Owned(Attribute),
 }
 
 const PLACEHOLDER: &str = "builtin.forward_ref";
@@ -66,29 +138,26 @@ pub fn parse_module(ctx: &Context, file: &str, src: &str) -> PResult<Module> {
 impl<'a> Parser<'a> {
     pub fn new(ctx: &'a Context, file: &str, src: &'a str) -> Parser<'a> {
         let bytes = src.as_bytes();
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, &b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        let lines = count_newlines(bytes) + 1;
         let start = lexer::skip_trivia(bytes, 0);
         let mut m = Module::new(None);
-        m.reserve(line_starts.len(), line_starts.len() + 8);
+        m.reserve(lines, lines + 8);
         Parser {
             src,
             bytes,
             file: Sym::new(file),
             tok: lexer::lex(bytes, start),
             prev_end: 0,
-            line_starts,
-            line_hint: std::cell::Cell::new(0),
+            line_cache: std::cell::Cell::new((0, 0, 0)),
             ctx,
             m,
             scopes: Vec::new(),
             type_cache: FxHashMap::default(),
+            sym_cache: FxHashMap::default(),
+            uniquer: AttrUniquer::default(),
+            attr_scratch: Vec::new(),
+            attr_memo: Vec::new(),
+            op_shared: SmallVec::new(),
         }
     }
 
@@ -109,30 +178,40 @@ impl<'a> Parser<'a> {
         t
     }
 
+    /// Consumes the source up to `end` (a token boundary) as if bumped.
+    fn skip_to(&mut self, end: usize) {
+        self.prev_end = end;
+        self.reset_to(end);
+    }
+
     fn reset_to(&mut self, pos: usize) {
         let start = lexer::skip_trivia(self.bytes, pos);
         self.tok = lexer::lex(self.bytes, start);
     }
 
     pub fn loc_at(&self, offset: usize) -> Location {
-        // Parsing moves forward, so look near the previous answer first.
-        let hint = self.line_hint.get();
-        let line = if self.line_starts[hint] <= offset
-            && self.line_starts.get(hint + 1).is_none_or(|&s| s > offset)
-        {
-            hint + 1
-        } else if self.line_starts.get(hint + 1).is_some_and(|&s| s <= offset)
-            && self.line_starts.get(hint + 2).is_none_or(|&s| s > offset)
-        {
-            hint + 2
+        let (at, mut line, mut start) = self.line_cache.get();
+        if offset >= at {
+            let seg = &self.bytes[at..offset];
+            if let Some(last) = seg.iter().rposition(|&b| b == b'\n') {
+                line += count_newlines(seg);
+                start = at + last + 1;
+            }
         } else {
-            self.line_starts.partition_point(|&s| s <= offset)
-        };
-        self.line_hint.set(line - 1);
-        let col = self.src[self.line_starts[line - 1]..offset].chars().count() + 1;
+            let n = count_newlines(&self.bytes[offset..at]);
+            if n > 0 {
+                line -= n;
+                start = self.bytes[..offset]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1);
+            }
+        }
+        self.line_cache.set((offset, line, start));
+        let col = self.src[start..offset].chars().count() + 1;
         Location::Src {
             file: self.file,
-            line: line as u32,
+            line: line as u32 + 1,
             col: col as u32,
         }
     }
@@ -218,9 +297,8 @@ impl<'a> Parser<'a> {
 
     fn parse_top_level(&mut self) -> PResult<()> {
         self.scopes.push(Scope {
-            names: FxHashMap::default(),
-            forward: FxHashMap::default(),
             isolated: true,
+            ..Scope::default()
         });
         let body = self.m.body();
         while !matches!(self.tok.kind, Tok::Eof | Tok::FileMetaBegin) {
@@ -296,18 +374,33 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Interns an identifier of the source through the parser's cache.
+    fn sym(&mut self, text: &'a str) -> Sym {
+        *self.sym_cache.entry(text).or_insert_with(|| Sym::new(text))
+    }
+
     fn bump_text(&mut self) -> &'a str {
         let t = self.bump();
         &self.src[t.start..t.end]
     }
 
     pub fn parse_string(&mut self) -> PResult<String> {
+        self.parse_str().map(Cow::into_owned)
+    }
+
+    /// A string literal's value, borrowed from the source when it has no escapes.
+    fn parse_str(&mut self) -> PResult<Cow<'a, str>> {
         if self.tok.kind != Tok::Str {
             return self.expected("string");
         }
-        let at = self.here();
         let t = self.bump();
-        lexer::unescape(&self.src[t.start..t.end]).map_err(|e| Box::new(Diagnostic::error(at, e)))
+        let lit = &self.src[t.start..t.end];
+        if !lit.contains('\\') {
+            return Ok(Cow::Borrowed(&lit[1..lit.len() - 1]));
+        }
+        lexer::unescape(lit)
+            .map(Cow::Owned)
+            .map_err(|e| Box::new(Diagnostic::error(self.loc_at(t.start), e)))
     }
 
     // ----- scopes and values -------------------------------------------
@@ -324,9 +417,10 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn lookup(&self, name: &str) -> Option<&SmallVec<[ValueId; 1]>> {
+    fn lookup(&self, name: &str) -> Option<&[ValueId]> {
+        let number = name_number(name);
         for s in self.scopes.iter().rev() {
-            if let Some(v) = s.names.get(name) {
+            if let Some(v) = s.get(name, number) {
                 return Some(v);
             }
             if s.isolated {
@@ -339,8 +433,8 @@ impl<'a> Parser<'a> {
     /// Splits `%name#3` into (`name`, 3).
     fn split_value_ref(text: &'a str) -> (&'a str, usize) {
         let body = &text[1..];
-        match body.rsplit_once('#') {
-            Some((n, i)) => (n, i.parse().unwrap_or(usize::MAX)),
+        match body.bytes().rposition(|b| b == b'#') {
+            Some(at) => (&body[..at], body[at + 1..].parse().unwrap_or(usize::MAX)),
             None => (body, 0),
         }
     }
@@ -410,12 +504,13 @@ impl<'a> Parser<'a> {
         vals: SmallVec<[ValueId; 1]>,
         at_offset: usize,
     ) -> PResult<()> {
+        let number = name_number(name);
         if self
             .scopes
             .last()
             .expect("no scope")
-            .names
-            .contains_key(name)
+            .get(name, number)
+            .is_some()
         {
             return Err(Box::new(Diagnostic::error(
                 self.loc_at(at_offset),
@@ -455,8 +550,7 @@ impl<'a> Parser<'a> {
         self.scopes
             .last_mut()
             .expect("no scope")
-            .names
-            .insert(name, vals);
+            .define(name, number, vals);
         Ok(())
     }
 
@@ -523,11 +617,19 @@ impl<'a> Parser<'a> {
             )));
         }
         let regions = std::mem::take(&mut state.regions);
-        let op = self.m.create_op_parts(
+        let mut attrs = std::mem::take(&mut state.attrs);
+        let dict = AttrDict::from_entries(
+            self.op_shared
+                .drain(..)
+                .chain(attrs.drain(..).map(|e| self.uniquer.intern(e)))
+                .collect(),
+        );
+        self.attr_scratch = attrs;
+        let op = self.m.create_op_with_dict(
             state.name,
             &state.operands,
             &state.result_types,
-            state.attrs,
+            dict,
             regions.len(),
             state.loc,
         );
@@ -601,9 +703,9 @@ impl<'a> Parser<'a> {
             }
             self.expect(Tok::RParen)?;
         }
-        let mut attrs = Vec::new();
+        let mut attrs = std::mem::take(&mut self.attr_scratch);
         if self.tok.kind == Tok::LBrace {
-            self.parse_attr_dict(&mut attrs)?;
+            self.parse_op_attr_dict(&mut attrs)?;
         }
         self.expect(Tok::Colon)?;
         let fty_at = self.here();
@@ -645,10 +747,10 @@ impl<'a> Parser<'a> {
         let at = self.here();
         let name = self.bump_text();
         let mut state = OpState {
-            name: Sym::new(name),
+            name: self.sym(name),
             operands: SmallVec::new(),
             result_types: SmallVec::new(),
-            attrs: Vec::new(),
+            attrs: std::mem::take(&mut self.attr_scratch),
             regions: Vec::new(),
             loc: Location::Unknown,
         };
@@ -670,7 +772,7 @@ impl<'a> Parser<'a> {
             Syntax::Default => {
                 self.parse_operand_list(&mut state.operands)?;
                 if self.tok.kind == Tok::LBrace {
-                    self.parse_attr_dict(&mut state.attrs)?;
+                    self.parse_op_attr_dict(&mut state.attrs)?;
                 }
                 if num_results > 0 {
                     self.expect(Tok::Colon)?;
@@ -683,7 +785,7 @@ impl<'a> Parser<'a> {
             Syntax::OperandTypes => {
                 let refs = self.collect_operand_refs()?;
                 if self.tok.kind == Tok::LBrace {
-                    self.parse_attr_dict(&mut state.attrs)?;
+                    self.parse_op_attr_dict(&mut state.attrs)?;
                 }
                 let mut types = Vec::new();
                 if !refs.is_empty() {
@@ -751,9 +853,8 @@ impl<'a> Parser<'a> {
     ) -> PResult<Vec<BlockId>> {
         self.expect(Tok::LBrace)?;
         self.scopes.push(Scope {
-            names: FxHashMap::default(),
-            forward: FxHashMap::default(),
             isolated,
+            ..Scope::default()
         });
         let block = self.m.new_detached_block();
         for (name, ty, at) in args {
@@ -830,7 +931,7 @@ impl<'a> Parser<'a> {
         if self.tok.kind != Tok::Str {
             return self.expected("location (\"name\", \"file\":line:col, fused[...] or unknown)");
         }
-        let s = self.parse_string()?;
+        let s = self.parse_str()?;
         if self.consume_if(Tok::Colon) {
             let line = self.parse_u32()?;
             self.expect(Tok::Colon)?;
@@ -933,7 +1034,7 @@ impl<'a> Parser<'a> {
         let start = self.tok.start;
         if let Some(end) = lexer::balanced_angle_end(self.bytes, self.tok.end) {
             if let Some(&t) = self.type_cache.get(&self.src[start..end]) {
-                self.reset_to(end);
+                self.skip_to(end);
                 return Ok(t);
             }
         }
@@ -995,30 +1096,74 @@ impl<'a> Parser<'a> {
 
     /// `{key = value, flag, ...}` appended to `out` (duplicates are errors).
     pub fn parse_attr_dict(&mut self, out: &mut Vec<(Sym, Attribute)>) -> PResult<()> {
+        self.parse_attr_dict_with(out, false)
+    }
+
+    /// The dictionary of the op being parsed: `key = value` entries go to
+    /// `self.op_shared` as shared entries, and a value written exactly like
+    /// the last value of its key is not parsed again.
+    fn parse_op_attr_dict(&mut self, out: &mut Vec<(Sym, Attribute)>) -> PResult<()> {
+        self.parse_attr_dict_with(out, true)
+    }
+
+    fn parse_attr_dict_with(
+        &mut self,
+        out: &mut Vec<(Sym, Attribute)>,
+        shared: bool,
+    ) -> PResult<()> {
         self.expect(Tok::LBrace)?;
         if self.consume_if(Tok::RBrace) {
             return Ok(());
         }
         loop {
             let at_offset = self.tok.start;
-            let key = match self.tok.kind {
-                Tok::Ident => self.bump_text().to_owned(),
-                Tok::Str => self.parse_string()?,
+            let memo = if shared && self.tok.kind == Tok::Ident {
+                self.attr_memo.iter().position(|m| m.0 == self.text())
+            } else {
+                None
+            };
+            let (k, key) = match (self.tok.kind, memo) {
+                (Tok::Ident, Some(i)) => {
+                    let key = self.bump_text();
+                    (self.attr_memo[i].2 .0, Cow::Borrowed(key))
+                }
+                (Tok::Ident, None) => {
+                    let key = self.bump_text();
+                    (self.sym(key), Cow::Borrowed(key))
+                }
+                (Tok::Str, _) => {
+                    let key = self.parse_str()?;
+                    (Sym::new(&key), key)
+                }
                 _ => return self.expected("attribute name"),
             };
-            let value = if self.consume_if(Tok::Equal) {
-                self.parse_attr()?
-            } else {
-                Attribute::Unit
+            let has_value = self.consume_if(Tok::Equal);
+            let entry = match (shared && has_value).then(|| memo.and_then(|i| self.memo_hit(i))) {
+                Some(Some(e)) => Entry::Shared(e),
+                Some(None) => {
+                    let start = self.tok.start;
+                    let value = self.parse_attr()?;
+                    let e = self.uniquer.intern((k, value));
+                    if let Cow::Borrowed(key) = key {
+                        self.remember(memo, key, &self.src[start..self.prev_end], e.clone());
+                    }
+                    Entry::Shared(e)
+                }
+                None if has_value => Entry::Owned(self.parse_attr()?),
+                None => Entry::Owned(Attribute::Unit),
             };
-            let k = Sym::new(&key);
-            if out.iter().any(|(x, _)| *x == k) {
+            if out.iter().any(|(x, _)| *x == k)
+                || (shared && self.op_shared.iter().any(|e| e.0 == k))
+            {
                 return Err(Box::new(Diagnostic::error(
                     self.loc_at(at_offset),
                     format!("duplicate attribute '{key}'"),
                 )));
             }
-            out.push((k, value));
+            match entry {
+                Entry::Shared(e) => self.op_shared.push(e),
+                Entry::Owned(value) => out.push((k, value)),
+            }
             if !self.consume_if(Tok::Comma) {
                 break;
             }
@@ -1030,8 +1175,39 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// The memoized entry `i` if the source at the current token repeats
+    /// its value text up to a `,` or `}` (then the text is skipped).
+    fn memo_hit(&mut self, i: usize) -> Option<Arc<NamedAttr>> {
+        let (_, text, entry) = &self.attr_memo[i];
+        let end = self.tok.start + text.len();
+        if !self.src[self.tok.start..].starts_with(text) {
+            return None;
+        }
+        let next = lexer::skip_trivia(self.bytes, end);
+        if !matches!(self.bytes.get(next), Some(b',' | b'}')) {
+            return None;
+        }
+        let entry = entry.clone();
+        self.skip_to(end);
+        Some(entry)
+    }
+
+    /// Records the last value of an attribute key (in slot `i` if it had one).
+    fn remember(&mut self, i: Option<usize>, key: &'a str, text: &'a str, e: Arc<NamedAttr>) {
+        const KEYS: usize = 32;
+        match i {
+            Some(i) => self.attr_memo[i] = (key, text, e),
+            None if self.attr_memo.len() < KEYS => self.attr_memo.push((key, text, e)),
+            // Full: the newest key replaces the oldest remembered one.
+            None => {
+                self.attr_memo.remove(0);
+                self.attr_memo.push((key, text, e));
+            }
+        }
+    }
+
     fn parse_number(&mut self, neg_ok: bool) -> PResult<Attribute> {
-        let at = self.here();
+        let at = self.tok.start;
         let text = self.text();
         let kind = self.tok.kind;
         let _ = neg_ok;
@@ -1039,7 +1215,7 @@ impl<'a> Parser<'a> {
             Tok::Int => {
                 let v = parse_int_literal(text).ok_or_else(|| {
                     Box::new(Diagnostic::error(
-                        at.clone(),
+                        self.loc_at(at),
                         format!("integer '{text}' is out of range"),
                     ))
                 })?;
@@ -1049,7 +1225,7 @@ impl<'a> Parser<'a> {
             Tok::Float => {
                 let v: f64 = text.parse().map_err(|_| {
                     Box::new(Diagnostic::error(
-                        at.clone(),
+                        self.loc_at(at),
                         format!("invalid float '{text}'"),
                     ))
                 })?;
@@ -1087,7 +1263,7 @@ impl<'a> Parser<'a> {
             Tok::AtId => Ok(Attribute::SymbolRef(Sym::new(&self.parse_symbol_name()?))),
             Tok::LBracket => {
                 self.bump();
-                let mut items = Vec::new();
+                let mut items: SmallVec<[Attribute; 8]> = SmallVec::new();
                 if self.tok.kind != Tok::RBracket {
                     loop {
                         items.push(self.parse_attr()?);
@@ -1100,6 +1276,8 @@ impl<'a> Parser<'a> {
                     return self.expected("',' or ']' in array");
                 }
                 self.bump();
+                let mut items = items.into_vec();
+                items.shrink_to_fit();
                 Ok(Attribute::Array(items))
             }
             Tok::LBrace => {
@@ -1171,7 +1349,7 @@ impl<'a> Parser<'a> {
     fn parse_dense(&mut self) -> PResult<Attribute> {
         self.bump();
         self.expect(Tok::Less)?;
-        let mut elems: Vec<(Attribute, Location)> = Vec::new();
+        let mut elems: Vec<(Attribute, usize)> = Vec::new();
         let lit_at = self.here();
         let dims = self.parse_dense_elems(&mut elems)?;
         self.expect(Tok::Greater)?;
@@ -1212,7 +1390,7 @@ impl<'a> Parser<'a> {
                     Some(x) => v.push(canonical_float(x, et)),
                     None => {
                         return Err(Box::new(Diagnostic::error(
-                            l,
+                            self.loc_at(l),
                             format!("expected a number for '{et}'"),
                         )))
                     }
@@ -1227,7 +1405,7 @@ impl<'a> Parser<'a> {
                     Attribute::Int(i @ (0 | 1), _) => v.push(i == 1),
                     _ => {
                         return Err(Box::new(Diagnostic::error(
-                            l,
+                            self.loc_at(l),
                             "expected true or false for 'i1'",
                         )))
                     }
@@ -1241,7 +1419,7 @@ impl<'a> Parser<'a> {
                     Attribute::Int(i, _) => v.push(i),
                     _ => {
                         return Err(Box::new(Diagnostic::error(
-                            l,
+                            self.loc_at(l),
                             format!("expected an integer for '{et}'"),
                         )))
                     }
@@ -1259,18 +1437,18 @@ impl<'a> Parser<'a> {
 
     /// Parses a (possibly nested) dense literal; returns its nesting shape
     /// (empty for a scalar) after checking every level is rectangular.
-    fn parse_dense_elems(&mut self, out: &mut Vec<(Attribute, Location)>) -> PResult<Vec<i64>> {
+    fn parse_dense_elems(&mut self, out: &mut Vec<(Attribute, usize)>) -> PResult<Vec<i64>> {
         if self.consume_if(Tok::LBracket) {
             let mut inner: Option<Vec<i64>> = None;
             let mut count = 0i64;
             if self.tok.kind != Tok::RBracket {
                 loop {
-                    let at = self.here();
+                    let at = self.tok.start;
                     let d = self.parse_dense_elems(out)?;
                     match &inner {
                         Some(prev) if *prev != d => {
                             return Err(Box::new(Diagnostic::error(
-                                at,
+                                self.loc_at(at),
                                 format!("dense literal is not rectangular: element of shape {d:?} next to {prev:?}"),
                             )))
                         }
@@ -1290,11 +1468,14 @@ impl<'a> Parser<'a> {
             dims.extend(inner.unwrap_or_default());
             return Ok(dims);
         }
-        let at = self.here();
+        let at = self.tok.start;
         let a = match self.tok.kind {
             Tok::Int => Attribute::Int(
                 parse_int_literal(self.text()).ok_or_else(|| {
-                    Box::new(Diagnostic::error(at.clone(), "integer is out of range"))
+                    Box::new(Diagnostic::error(
+                        self.loc_at(at),
+                        "integer is out of range",
+                    ))
                 })?,
                 Type::i64(),
             ),
@@ -1313,6 +1494,20 @@ impl<'a> Parser<'a> {
         out.push((a, at));
         Ok(Vec::new())
     }
+}
+
+/// Counts `\n` bytes eight at a time (a word-wide compare, exact per byte).
+fn count_newlines(bytes: &[u8]) -> usize {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut n = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("chunks of 8")) ^ 0x0a0a_0a0a_0a0a_0a0a;
+        // High bit set exactly in the bytes of `w` that are zero.
+        let zero = !(((w & LOW7) + LOW7) | w | LOW7);
+        n += zero.count_ones() as usize;
+    }
+    n + chunks.remainder().iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Rounds a float to its element type's precision so text and memory agree.
@@ -1349,4 +1544,84 @@ fn parse_int_type(text: &str) -> Option<Type> {
     }
     let w: u32 = digits.parse().ok()?;
     (1..=64).contains(&w).then(|| Type::int(w, sign))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_newlines_at_every_alignment() {
+        let text = "a\n\nbc\n\u{e9}\n0123456789\n\n\n\u{fe0f}x\ny\n\n";
+        for start in 0..text.len() {
+            let b = &text.as_bytes()[start..];
+            let expected = b.iter().filter(|&&c| c == b'\n').count();
+            assert_eq!(count_newlines(b), expected, "from byte {start}");
+        }
+        assert_eq!(count_newlines(&[0x8a; 17]), 0);
+        assert_eq!(count_newlines(&[b'\n'; 17]), 17);
+    }
+
+    #[test]
+    fn value_names_that_index_the_numbered_table() {
+        assert_eq!(name_number("0"), Some(0));
+        assert_eq!(name_number("42"), Some(42));
+        assert_eq!(name_number("042"), None);
+        assert_eq!(name_number("arg0"), None);
+        assert_eq!(name_number(""), None);
+        assert_eq!(name_number("1234567890"), None);
+    }
+
+    #[test]
+    fn repeated_attribute_text_is_reused_only_when_identical() {
+        let mut ctx = Context::new();
+        ctx.allow_unregistered = true;
+        let src = r#""t.a"() {k = 5, s = [1, 1]} : () -> ()
+"t.a"() {k = 5 : i32, s = [1, 1]} : () -> ()
+"t.a"() {k = 5, s = [1, 12]} : () -> ()
+"t.a"() {s = [1, 1] , k = 5} : () -> ()
+"t.a"() {k = 5, s = [1, 1], t = {k = 5}} : () -> ()
+"t.a"() {k = tensor<2xi64>, s = [1, 1]} : () -> ()
+"t.a"() {k = tensor<2xi64>, s = tensor<2xi64>} : () -> ()
+"#;
+        let m = parse_module(&ctx, "t.hir", src).expect("parses");
+        let ops = m.block_ops(m.body());
+        let get = |i: usize, k: &str| m.attr(ops[i], k).cloned();
+        let i32 = Type::int(32, Signedness::Signless);
+        assert_eq!(get(0, "k"), Some(Attribute::i64(5)));
+        assert_eq!(get(1, "k"), Some(Attribute::Int(5, i32)));
+        assert_eq!(get(2, "s"), Some(Attribute::i64_array(&[1, 12])));
+        assert_eq!(get(3, "s"), Some(Attribute::i64_array(&[1, 1])));
+        assert_eq!(get(3, "k"), Some(Attribute::i64(5)));
+        assert_eq!(
+            get(4, "t"),
+            Some(Attribute::Dict(vec![(Sym::new("k"), Attribute::i64(5))]))
+        );
+        assert_eq!(m.op(ops[0]).attrs(), m.op(ops[3]).attrs());
+        let t = Attribute::Type(Type::tensor(&[2], Type::i64()));
+        assert_eq!(get(5, "k"), Some(t.clone()));
+        assert_eq!(get(6, "k"), Some(t.clone()));
+        assert_eq!(get(6, "s"), Some(t));
+        let dup = parse_module(&ctx, "t.hir", "\"t.a\"() {k = 1, k = 1} : () -> ()\n");
+        let err = dup.err().expect("duplicate key is an error");
+        assert_eq!(err.message, "duplicate attribute 'k'");
+    }
+
+    #[test]
+    fn locations_follow_the_parser_back_and_forth() {
+        let ctx = Context::new();
+        let src = "ab\ncd\u{e9}f\n\nxyz";
+        let p = Parser::new(&ctx, "t.hir", src);
+        let pos = |l: Location| match l {
+            Location::Src { line, col, .. } => (line, col),
+            other => panic!("not a parse position: {other:?}"),
+        };
+        assert_eq!(pos(p.loc_at(12)), (4, 3));
+        assert_eq!(pos(p.loc_at(1)), (1, 2));
+        assert_eq!(pos(p.loc_at(8)), (2, 5));
+        assert_eq!(pos(p.loc_at(9)), (3, 1));
+        assert_eq!(pos(p.loc_at(10)), (4, 1));
+        assert_eq!(pos(p.loc_at(3)), (2, 1));
+        assert_eq!(pos(p.loc_at(0)), (1, 1));
+    }
 }

@@ -20,12 +20,34 @@ pub struct PrintOptions {
     pub elide_resources: bool,
 }
 
+/// The printed name of each value, `(number, is block argument, result
+/// index + 1 in a group or 0)`, indexed by the value's arena slot.
+#[derive(Default)]
+struct ValueNames(Vec<Option<(ValueId, u32, bool, u32)>>);
+
+impl ValueNames {
+    fn insert(&mut self, v: ValueId, name: (u32, bool, u32)) {
+        let i = v.index();
+        if i >= self.0.len() {
+            self.0.resize((i + 1).max(2 * self.0.len()), None);
+        }
+        self.0[i] = Some((v, name.0, name.1, name.2));
+    }
+
+    fn get(&self, v: ValueId) -> Option<(u32, bool, u32)> {
+        match self.0.get(v.index()).copied().flatten() {
+            Some((id, n, arg, i)) if id == v => Some((n, arg, i)),
+            _ => None,
+        }
+    }
+}
+
 pub struct Printer<'a> {
     pub m: &'a Module,
     ctx: &'a Context,
     opts: PrintOptions,
     pub out: String,
-    names: FxHashMap<ValueId, (u32, bool, u32)>,
+    names: ValueNames,
     /// Printed types, cached: a model prints the same few types many times.
     type_text: FxHashMap<crate::Type, String>,
     counters: Vec<(u32, u32)>,
@@ -56,9 +78,20 @@ pub struct Quoted<'a>(pub &'a str);
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"")?;
+        write_quoted(f, self.0)
+    }
+}
+
+/// Writes `s` quoted, with the escapes the lexer understands.
+pub fn write_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        f.write_str(s)?;
+        return f.write_str("\"");
+    }
+    {
         let mut plain = 0;
-        for (i, c) in self.0.char_indices() {
+        for (i, c) in s.char_indices() {
             let esc = match c {
                 '"' => Some("\\\""),
                 '\\' => Some("\\\\"),
@@ -67,16 +100,16 @@ impl fmt::Display for Quoted<'_> {
                 c if (c as u32) < 0x20 => None,
                 _ => continue,
             };
-            f.write_str(&self.0[plain..i])?;
+            f.write_str(&s[plain..i])?;
             match esc {
                 Some(e) => f.write_str(e)?,
                 None => write!(f, "\\{:02X}", c as u32)?,
             }
             plain = i + c.len_utf8();
         }
-        f.write_str(&self.0[plain..])?;
-        f.write_str("\"")
+        f.write_str(&s[plain..])?;
     }
+    f.write_str("\"")
 }
 
 /// Quotes a string with the escapes the lexer understands.
@@ -108,14 +141,18 @@ pub fn resource_key_text(s: &str) -> String {
 
 /// `key = value`, or just `key` for unit attributes.
 pub fn write_attr_entry(f: &mut impl fmt::Write, k: Sym, v: &Attribute) -> fmt::Result {
-    let key = if is_bare_id(k.as_str()) {
-        k.as_str().to_owned()
+    let key = k.as_str();
+    if is_bare_id(key) {
+        f.write_str(key)?;
     } else {
-        quote(k.as_str())
-    };
+        write_quoted(f, key)?;
+    }
     match v {
-        Attribute::Unit => f.write_str(&key),
-        v => write!(f, "{key} = {v}"),
+        Attribute::Unit => Ok(()),
+        v => {
+            f.write_str(" = ")?;
+            v.write_to(f)
+        }
     }
 }
 
@@ -126,7 +163,7 @@ impl<'a> Printer<'a> {
             ctx,
             opts,
             out: String::new(),
-            names: FxHashMap::with_capacity_and_hasher(m.num_ops() + 16, Default::default()),
+            names: ValueNames::default(),
             type_text: FxHashMap::default(),
             counters: vec![(0, 0)],
             indent: 0,
@@ -163,7 +200,7 @@ impl<'a> Printer<'a> {
 
     /// Writes a value's name (`%3`, `%arg0`, `%4#1`).
     pub fn value(&mut self, v: ValueId) {
-        match self.names.get(&v).copied() {
+        match self.names.get(v) {
             Some((n, true, _)) => {
                 self.out.push_str("%arg");
                 push_u32(&mut self.out, n);
@@ -210,19 +247,15 @@ impl<'a> Printer<'a> {
 
     /// ` {a = 1, b}` for the attributes not in `skip` (nothing if none remain).
     pub fn attr_dict(&mut self, op: OpId, skip: &[&str], keyword: bool) {
-        let attrs: Vec<&(Sym, Attribute)> = self
-            .m
-            .op(op)
-            .attrs()
-            .iter()
-            .filter(|(k, _)| !skip.contains(&k.as_str()))
-            .collect();
-        if attrs.is_empty() {
+        let m = self.m;
+        let kept = |(k, _): &&(Sym, Attribute)| skip.is_empty() || !skip.contains(&k.as_str());
+        let mut attrs = m.op(op).attrs().into_iter().filter(kept).peekable();
+        if attrs.peek().is_none() {
             return;
         }
         self.out
             .push_str(if keyword { " attributes {" } else { " {" });
-        for (i, (k, v)) in attrs.into_iter().enumerate() {
+        for (i, (k, v)) in attrs.enumerate() {
             if i > 0 {
                 self.out.push_str(", ");
             }
@@ -238,7 +271,7 @@ impl<'a> Printer<'a> {
         let isolated = def.is_some_and(|d| d.traits.contains(Traits::ISOLATED_FROM_ABOVE));
         let results = o.results();
         if !results.is_empty() {
-            if !self.names.contains_key(&results[0]) {
+            if self.names.get(results[0]).is_none() {
                 self.name_results(op);
             }
             let first = results[0];
@@ -276,35 +309,34 @@ impl<'a> Printer<'a> {
         }
         let loc = &self.m.op(op).loc;
         if loc.is_printable() {
-            let _ = write!(self.out, " loc({loc})");
+            self.out.push_str(" loc(");
+            let _ = loc.write_to(&mut self.out);
+            self.out.push(')');
         }
     }
 
     fn default_form(&mut self, op: OpId, operand_types: bool) {
-        let operands = self.m.op(op).operands().to_vec();
+        let o = self.m.op(op);
+        let operands = o.operands();
         if !operands.is_empty() {
             self.out.push(' ');
-            self.value_list(&operands);
+            self.value_list(operands);
         }
         self.attr_dict(op, &[], false);
-        let typed: Vec<ValueId> = if operand_types {
-            operands
-        } else {
-            self.m.op(op).results().to_vec()
-        };
+        let typed = if operand_types { operands } else { o.results() };
         if !typed.is_empty() {
             self.out.push_str(" : ");
-            self.type_list(&typed);
+            self.type_list(typed);
         }
     }
 
     fn generic_form(&mut self, op: OpId) {
         let o = self.m.op(op);
         let _ = write!(self.out, "{}(", Quoted(o.name_str()));
-        let operands = o.operands().to_vec();
-        self.value_list(&operands);
+        let operands = o.operands();
+        self.value_list(operands);
         self.out.push(')');
-        let regions = o.regions().to_vec();
+        let regions = o.regions();
         if !regions.is_empty() {
             self.out.push_str(" (");
             for (i, &r) in regions.iter().enumerate() {
@@ -317,14 +349,14 @@ impl<'a> Printer<'a> {
         }
         self.attr_dict(op, &[], false);
         self.out.push_str(" : (");
-        self.type_list(&operands);
+        self.type_list(operands);
         self.out.push_str(") -> ");
-        let results = self.m.op(op).results().to_vec();
+        let results = o.results();
         if results.len() == 1 {
-            self.type_list(&results);
+            self.type_list(results);
         } else {
             self.out.push('(');
-            self.type_list(&results);
+            self.type_list(results);
             self.out.push(')');
         }
     }
@@ -390,6 +422,9 @@ impl<'a> Printer<'a> {
     }
 
     fn print_resources(&mut self) {
+        if self.m.resources.is_empty() {
+            return;
+        }
         let mut used = BTreeSet::new();
         for op in self.m.walk(self.m.top()) {
             for (_, a) in self.m.op(op).attrs() {
@@ -434,10 +469,11 @@ pub fn collect_resource_keys<'a>(a: &'a Attribute, out: &mut BTreeSet<&'a str>) 
     }
 }
 
-/// Appends a decimal number without going through the formatter.
-fn push_u32(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
+/// Writes a decimal number without going through format strings.
+pub fn write_i64(f: &mut impl fmt::Write, v: i64) -> fmt::Result {
+    let mut buf = [0u8; 20];
     let mut i = buf.len();
+    let mut n = v.unsigned_abs();
     loop {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
@@ -446,5 +482,12 @@ fn push_u32(out: &mut String, mut n: u32) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"));
+    if v < 0 {
+        f.write_str("-")?;
+    }
+    f.write_str(std::str::from_utf8(&buf[i..]).expect("ASCII digits"))
+}
+
+fn push_u32(out: &mut String, n: u32) {
+    let _ = write_i64(out, i64::from(n));
 }

@@ -53,9 +53,46 @@ struct Table {
     kinds: Vec<&'static TypeKind>,
 }
 
+/// Scalar types interned first, in this order, when the table is created,
+/// so their constructors return a constant handle without locking.
+const PREDEFINED: [TypeKind; 7] = [
+    TypeKind::F16,
+    TypeKind::BF16,
+    TypeKind::F32,
+    TypeKind::F64,
+    TypeKind::Index,
+    TypeKind::Int {
+        width: 1,
+        signedness: Signedness::Signless,
+    },
+    TypeKind::Int {
+        width: 64,
+        signedness: Signedness::Signless,
+    },
+];
+
+impl Table {
+    fn intern(&mut self, kind: TypeKind) -> Type {
+        if let Some(&i) = self.map.get(&kind) {
+            return Type(i);
+        }
+        let leaked: &'static TypeKind = Box::leak(Box::new(kind));
+        let i = self.kinds.len() as u32;
+        self.kinds.push(leaked);
+        self.map.insert(leaked, i);
+        Type(i)
+    }
+}
+
 fn table() -> &'static RwLock<Table> {
     static T: OnceLock<RwLock<Table>> = OnceLock::new();
-    T.get_or_init(Default::default)
+    T.get_or_init(|| {
+        let mut t = Table::default();
+        for kind in PREDEFINED {
+            t.intern(kind);
+        }
+        RwLock::new(t)
+    })
 }
 
 impl Type {
@@ -63,44 +100,40 @@ impl Type {
         if let Some(&i) = table().read().expect("type table poisoned").map.get(&kind) {
             return Type(i);
         }
-        let mut t = table().write().expect("type table poisoned");
-        if let Some(&i) = t.map.get(&kind) {
-            return Type(i);
-        }
-        let leaked: &'static TypeKind = Box::leak(Box::new(kind));
-        let i = t.kinds.len() as u32;
-        t.kinds.push(leaked);
-        t.map.insert(leaked, i);
-        Type(i)
+        table().write().expect("type table poisoned").intern(kind)
     }
 
     pub fn kind(self) -> &'static TypeKind {
         table().read().expect("type table poisoned").kinds[self.0 as usize]
     }
 
-    pub fn f32() -> Type {
-        Type::get(TypeKind::F32)
-    }
     pub fn f16() -> Type {
-        Type::get(TypeKind::F16)
+        Type(0)
     }
     pub fn bf16() -> Type {
-        Type::get(TypeKind::BF16)
+        Type(1)
+    }
+    pub fn f32() -> Type {
+        Type(2)
     }
     pub fn f64() -> Type {
-        Type::get(TypeKind::F64)
+        Type(3)
     }
     pub fn index() -> Type {
-        Type::get(TypeKind::Index)
+        Type(4)
     }
     pub fn int(width: u32, signedness: Signedness) -> Type {
-        Type::get(TypeKind::Int { width, signedness })
+        match (width, signedness) {
+            (1, Signedness::Signless) => Type::i1(),
+            (64, Signedness::Signless) => Type::i64(),
+            _ => Type::get(TypeKind::Int { width, signedness }),
+        }
     }
     pub fn i1() -> Type {
-        Type::int(1, Signedness::Signless)
+        Type(5)
     }
     pub fn i64() -> Type {
-        Type::int(64, Signedness::Signless)
+        Type(6)
     }
     pub fn tensor(shape: &[i64], elem: Type) -> Type {
         Type::get(TypeKind::Tensor {
@@ -224,5 +257,29 @@ mod tests {
         let f = Type::function(vec![a], vec![Type::f16(), Type::i64()]);
         assert_eq!(f.to_string(), "(tensor<1x32x32x3xf32>) -> (f16, i64)");
         assert_eq!(a.num_elements(), 3072);
+    }
+
+    #[test]
+    fn predefined_scalars_match_their_kinds() {
+        assert_eq!(*Type::f16().kind(), TypeKind::F16);
+        assert_eq!(*Type::bf16().kind(), TypeKind::BF16);
+        assert_eq!(*Type::f32().kind(), TypeKind::F32);
+        assert_eq!(*Type::f64().kind(), TypeKind::F64);
+        assert_eq!(*Type::index().kind(), TypeKind::Index);
+        assert_eq!(
+            Type::get(TypeKind::Int {
+                width: 1,
+                signedness: Signedness::Signless
+            }),
+            Type::i1()
+        );
+        assert_eq!(
+            Type::get(TypeKind::Int {
+                width: 64,
+                signedness: Signedness::Signless
+            }),
+            Type::i64()
+        );
+        assert_eq!(Type::i64().to_string(), "i64");
     }
 }
