@@ -16,7 +16,7 @@ pub fn models_dir() -> PathBuf {
 pub fn onnx_interpreter(name: &str) -> Result<Interpreter, String> {
     let path = models_dir().join(name);
     let model = hailo_onnx::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let conv = hailo_onnx::to_hl::convert(&model, &Default::default())
+    let conv = hailo_onnx::to_hl::convert_owned(model, &Default::default())
         .map_err(|e| format!("{name}: convert: {e}"))?;
     Interpreter::new(&conv.module, "main").map_err(|e| format!("{name}: {e}"))
 }

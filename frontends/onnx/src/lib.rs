@@ -13,6 +13,7 @@ mod load;
 pub mod proto;
 mod select;
 mod shape;
+mod stream;
 mod tensor;
 mod tensor_io;
 pub mod to_hl;

@@ -1,20 +1,21 @@
-//! Loading: decode the protobuf, turn initializers and `Constant` nodes into arrays, resolve the
+//! Loading: decode the protobuf (incrementally, `stream`), turn initializers and `Constant` nodes into arrays, resolve the
 //! graph inputs' shapes (with caller overrides), validate the structure, then run the analysis
 //! (constant folding + shape inference).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
+use std::io::BufReader;
+
 use bytes::Bytes;
-use prost::Message;
 
 use crate::analyze::analyze;
 use crate::attr::attribute_from_proto;
 use crate::error::{OnnxError, Result};
 use crate::graph::{Dim, Node, OnnxModel, Removal, RemovedNode, ValueInfo};
-use crate::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
+use crate::proto::{GraphProto, NodeProto, ValueInfoProto};
+use crate::stream::{decode, Decoded, Input};
 use crate::tensor::{DataType, TensorData};
-use crate::tensor_io::tensor_from_proto;
 
 /// Caller choices that change how a model loads.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -49,20 +50,24 @@ pub fn load(path: impl AsRef<Path>) -> Result<OnnxModel> {
     load_with(path, &LoadOptions::default())
 }
 
-/// Loads an ONNX file; external data is resolved relative to the file's directory.
+/// Loads an ONNX file; external data is resolved relative to the file's directory. The file
+/// is read incrementally (see `stream`), so its weight bytes are not all held at once.
 pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<OnnxModel> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| OnnxError::Io {
+    let io = |source| OnnxError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
     let base = path.parent().unwrap_or(Path::new("."));
-    load_bytes(
-        Bytes::from(bytes),
+    let decoded = decode(
+        Input::File(BufReader::new(file)),
+        len,
         &path.display().to_string(),
         Some(base),
-        options,
-    )
+    )?;
+    finish(decoded, &path.display().to_string(), Some(base), options)
 }
 
 /// Loads a model from memory. `source` names it in messages; `base_dir` resolves external data.
@@ -72,13 +77,23 @@ pub fn load_bytes(
     base_dir: Option<&Path>,
     options: &LoadOptions,
 ) -> Result<OnnxModel> {
-    let len = bytes.len();
-    let mut model = ModelProto::decode(bytes).map_err(|e| OnnxError::Decode {
-        path: source.to_string(),
-        len,
-        message: e.to_string(),
-    })?;
-    let graph = model.graph.take().ok_or_else(|| OnnxError::NoGraph {
+    let len = bytes.len() as u64;
+    let decoded = decode(Input::Memory(bytes), len, source, base_dir)?;
+    finish(decoded, source, base_dir, options)
+}
+
+fn finish(
+    decoded: Decoded,
+    source: &str,
+    base_dir: Option<&Path>,
+    options: &LoadOptions,
+) -> Result<OnnxModel> {
+    let Decoded {
+        model,
+        graph,
+        initializers,
+    } = decoded;
+    let graph = graph.ok_or_else(|| OnnxError::NoGraph {
         path: source.to_string(),
     })?;
     let mut opsets = BTreeMap::new();
@@ -91,6 +106,7 @@ pub fn load_bytes(
         .to_string();
     build(
         graph,
+        initializers,
         Header {
             source: source.to_string(),
             ir_version: model.ir_version,
@@ -110,19 +126,15 @@ struct Header {
     opsets: BTreeMap<String, i64>,
 }
 
+/// Builds the model from the graph (initializers already decoded into `constants`).
 fn build(
     mut graph: GraphProto,
+    mut constants: BTreeMap<String, TensorData>,
     header: Header,
     base_dir: Option<&Path>,
     options: &LoadOptions,
 ) -> Result<OnnxModel> {
     let graph_name = std::mem::take(&mut graph.name);
-    let mut constants = BTreeMap::new();
-    // Drain so each initializer's proto is freed as soon as it is converted.
-    for t in graph.initializer.drain(..) {
-        let data = tensor_from_proto(&t, base_dir)?;
-        constants.insert(t.name, data);
-    }
     let mut inputs: Vec<ValueInfo> = graph
         .input
         .iter()

@@ -1,11 +1,12 @@
 //! ONNX → hl on the shared reference models: every model converts without options, verifies
-//! with the hl dialect registered, converts deterministically, and its hl IR is snapshotted
-//! (resources elided).
+//! with the hl dialect registered, converts deterministically (and identically when the model
+//! is consumed by `convert_owned`, which releases constants early), and its hl IR is
+//! snapshotted (resources elided).
 
 use std::path::PathBuf;
 
 use hailo_ir::{print_module, Context, PrintOptions};
-use hailo_onnx::to_hl::{convert, Conversion, ConvertOptions};
+use hailo_onnx::to_hl::{convert, convert_owned, Conversion, ConvertOptions};
 
 fn model_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -48,6 +49,13 @@ fn check(name: &str) {
         text(&c, false),
         text(&again, false),
         "{name}: conversion is not deterministic"
+    );
+    let model = hailo_onnx::load(model_path(name)).expect("model loads");
+    let owned = convert_owned(model, &ConvertOptions::default()).expect("converts when owned");
+    assert_eq!(
+        text(&c, false),
+        text(&owned, false),
+        "{name}: convert_owned differs from convert"
     );
 }
 

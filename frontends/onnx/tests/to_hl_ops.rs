@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use hailo_ir::{print_module, Context, PrintOptions};
 use hailo_onnx::builder::{ramp_f32, tensor_f32, tensor_i64, ModelBuilder};
-use hailo_onnx::to_hl::{convert, Conversion, ConvertOptions, NodeFate};
+use hailo_onnx::to_hl::{convert, convert_owned, Conversion, ConvertOptions, NodeFate};
 use hailo_onnx::{load_bytes, Attribute as A, LoadOptions};
 
 fn context() -> Context {
@@ -17,18 +17,18 @@ fn context() -> Context {
 fn run(b: &ModelBuilder) -> (Conversion, String) {
     let model =
         load_bytes(Bytes::from(b.encode()), "t", None, &LoadOptions::default()).expect("loads");
-    let c = convert(
-        &model,
-        &ConvertOptions {
-            net_name: Some("t".into()),
-            ..Default::default()
-        },
-    )
-    .expect("converts");
+    let opts = ConvertOptions {
+        net_name: Some("t".into()),
+        ..Default::default()
+    };
+    let c = convert(&model, &opts).expect("converts");
     let ctx = context();
     if let Err(d) = hailo_ir::verifier::verify(&c.module, &ctx, c.module.top()) {
         panic!("does not verify: {d:?}");
     }
+    let owned = convert_owned(model, &opts).expect("converts when owned");
+    let full = |c: &Conversion| print_module(&c.module, &ctx, PrintOptions::default());
+    assert_eq!(full(&c), full(&owned), "convert_owned differs from convert");
     let text = print_module(
         &c.module,
         &ctx,

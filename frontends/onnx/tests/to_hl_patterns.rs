@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use hailo_ir::{print_module, Context, PrintOptions};
-use hailo_onnx::to_hl::{convert, ConvertOptions, NodeFate};
+use hailo_onnx::to_hl::{convert, convert_owned, Conversion, ConvertOptions, NodeFate};
 use hailo_onnx::{load_bytes, LoadOptions};
 
 fn context() -> Context {
@@ -30,18 +30,22 @@ fn convert_named(
         &LoadOptions::default(),
     )
     .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let c = convert(
-        &model,
-        &ConvertOptions {
-            net_name: Some(name.into()),
-            ..Default::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let opts = ConvertOptions {
+        net_name: Some(name.into()),
+        ..Default::default()
+    };
+    let c = convert(&model, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let ctx = context();
     if let Err(d) = hailo_ir::verifier::verify(&c.module, &ctx, c.module.top()) {
         panic!("{name} does not verify: {d:?}");
     }
+    let owned = convert_owned(model, &opts).unwrap_or_else(|e| panic!("{name} owned: {e}"));
+    let full = |c: &Conversion| print_module(&c.module, &ctx, PrintOptions::default());
+    assert_eq!(
+        full(&c),
+        full(&owned),
+        "{name}: convert_owned differs from convert"
+    );
     let text = print_module(
         &c.module,
         &ctx,

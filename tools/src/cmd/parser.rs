@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use hailo_har::{write_har, HarMetadata, HarState};
 use hailo_ir::{print_module, Module, PrintOptions};
-use hailo_onnx::to_hl::{convert, ConvertOptions};
+use hailo_onnx::to_hl::{convert_owned, ConvertOptions};
 use hailo_onnx::{load_with, parse_input_shape, LoadOptions};
 
 #[derive(clap::Args)]
@@ -157,7 +157,7 @@ fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
         net_name: a.net_name.clone(),
         input_formats,
     };
-    let conversion = convert(&model, &options).map_err(|e| e.to_string())?;
+    let conversion = convert_owned(model, &options).map_err(|e| e.to_string())?;
     let io = |v: &[hailo_onnx::to_hl::IoMapping]| {
         v.iter()
             .map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone()))

@@ -4,16 +4,17 @@
 use hailo_dialect_hl::builder::Act;
 
 use super::error::{node_error, ConvertResult};
-use crate::graph::{Node, OnnxModel};
+use super::net::Net;
+use crate::graph::Node;
 
 /// The single value of a constant with exactly one element.
-pub(crate) fn scalar_const(model: &OnnxModel, name: &str) -> Option<f64> {
+pub(crate) fn scalar_const(model: Net<'_>, name: &str) -> Option<f64> {
     let t = model.constant(name)?;
     (t.len() == 1).then(|| f64::from(t.to_f32().iter().copied().next().unwrap_or(0.0)))
 }
 
 /// Clip's bounds: attributes before opset 11, optional constant inputs from 11 on.
-fn clip_bounds(model: &OnnxModel, node: &Node) -> ConvertResult<(f64, f64)> {
+fn clip_bounds(model: Net<'_>, node: &Node) -> ConvertResult<(f64, f64)> {
     if model.opset(&node.domain) < 11 {
         return Ok((
             f64::from(node.attr_float_or("min", f32::MIN)?),
@@ -39,7 +40,7 @@ fn clip_bounds(model: &OnnxModel, node: &Node) -> ConvertResult<(f64, f64)> {
 
 /// The activation `node` computes, if it is one; errors on activations with run-time
 /// parameters.
-pub(crate) fn node_activation(model: &OnnxModel, node: &Node) -> ConvertResult<Option<Act>> {
+pub(crate) fn node_activation(model: Net<'_>, node: &Node) -> ConvertResult<Option<Act>> {
     if !node.domain.is_empty() {
         return Ok(None);
     }

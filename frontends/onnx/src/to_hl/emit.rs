@@ -12,8 +12,9 @@ use ndarray::ArrayD;
 
 use super::error::{node_error, ConvertResult};
 use super::layout::{is_reshape_only, permute, relayout};
+use super::net::Net;
 use super::report::ReportBuilder;
-use crate::graph::{Node, OnnxModel};
+use crate::graph::Node;
 
 /// An ONNX tensor as converted: the `hl` value and how its axes relate to ONNX's.
 #[derive(Debug, Clone)]
@@ -29,19 +30,19 @@ pub(crate) struct HlValue {
 
 /// The graph under construction plus the ONNX side of it.
 pub(crate) struct Emitter<'a> {
-    pub model: &'a OnnxModel,
+    pub model: Net<'a>,
     pub b: GraphBuilder,
     pub values: HashMap<String, HlValue>,
     pub report: ReportBuilder,
 }
 
 impl<'a> Emitter<'a> {
-    pub fn new(model: &'a OnnxModel, b: GraphBuilder) -> Self {
+    pub fn new(model: Net<'a>, b: GraphBuilder) -> Self {
         Emitter {
             model,
             b,
             values: HashMap::new(),
-            report: ReportBuilder::new(model),
+            report: ReportBuilder::new(model.model()),
         }
     }
 
@@ -54,9 +55,17 @@ impl<'a> Emitter<'a> {
         force_resource: bool,
         loc: &[&str],
     ) -> ValueId {
-        let values: Vec<f32> = data.iter().copied().collect();
+        // Standard-layout arrays are passed as they are; only permuted views are gathered.
+        let gathered;
+        let values = match data.as_slice() {
+            Some(v) => v,
+            None => {
+                gathered = data.iter().copied().collect::<Vec<f32>>();
+                &gathered
+            }
+        };
         self.b
-            .constant(layer, param, data.shape(), &values, force_resource, loc)
+            .constant(layer, param, data.shape(), values, force_resource, loc)
     }
 
     /// The converted value of ONNX tensor `name`, used by `node`.

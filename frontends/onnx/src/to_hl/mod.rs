@@ -11,6 +11,7 @@ mod act;
 mod emit;
 mod error;
 mod layout;
+mod net;
 mod ops_attention;
 mod ops_linear;
 mod ops_misc;
@@ -31,6 +32,7 @@ pub use report::{IoMapping, NodeFate, NodeReport, ParsingReport};
 
 use emit::Emitter;
 use layout::{canonical, parse_format, permute};
+use net::{Consts, Net, Releaser};
 use patterns::{GraphView, PatternKind, Patterns};
 
 use crate::graph::OnnxModel;
@@ -78,11 +80,26 @@ pub fn net_name(model: &OnnxModel, options: &ConvertOptions) -> String {
     symbol_name(&raw)
 }
 
-/// Converts `model` to `hl`.
+/// Converts `model` to `hl`; the model is left as it was.
 pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Conversion> {
+    convert_net(
+        Net::new(model, &Consts::Borrowed(&model.constants)),
+        options,
+    )
+}
+
+/// Converts `model` to `hl`, consuming it: each constant is dropped as soon as the nodes
+/// reading it are converted, so peak memory stays near one copy of the weights. The result is
+/// the same as `convert`'s.
+pub fn convert_owned(mut model: OnnxModel, options: &ConvertOptions) -> ConvertResult<Conversion> {
+    let consts = Consts::owned(std::mem::take(&mut model.constants), &model.nodes);
+    convert_net(Net::new(&model, &consts), options)
+}
+
+fn convert_net(model: Net<'_>, options: &ConvertOptions) -> ConvertResult<Conversion> {
     let patterns = patterns::find(model);
     supported::check(model, &patterns)?;
-    let net = net_name(model, options);
+    let net = net_name(model.model(), options);
 
     let mut in_types = Vec::new();
     let mut in_perms = Vec::new();
@@ -139,8 +156,10 @@ pub fn convert(model: &OnnxModel, options: &ConvertOptions) -> ConvertResult<Con
             shape: shape_of(cx.e.b.value_type(v)),
         });
     }
+    let mut releaser = Releaser::new(model);
     for i in 0..model.nodes.len() {
         cx.node(i)?;
+        releaser.update(model, &cx.done);
     }
     let (results, outputs) = cx.outputs()?;
     let Converter { e, .. } = cx;

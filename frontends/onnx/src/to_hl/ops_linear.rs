@@ -85,14 +85,26 @@ struct BnFold {
 impl Converter<'_> {
     /// A float constant input of `node`.
     pub(crate) fn const_input(&self, node: &Node, i: usize) -> ConvertResult<ArrayD<f32>> {
+        self.read_const_input(node, i, false)
+    }
+
+    /// A weight input of `node` that this conversion reads once: when converting an owned
+    /// model and `node` is the weight's last reader, the array is moved, not copied.
+    fn weight_input(&self, node: &Node, i: usize) -> ConvertResult<ArrayD<f32>> {
+        self.read_const_input(node, i, true)
+    }
+
+    fn read_const_input(&self, node: &Node, i: usize, take: bool) -> ConvertResult<ArrayD<f32>> {
         let name = node
             .input(i)
             .ok_or_else(|| node_error(node, format!("required input #{i} is missing")))?;
-        self.e
-            .model
-            .constant(name)
-            .map(|t| t.to_f32())
-            .ok_or_else(|| {
+        let model = self.e.model;
+        let value = if take {
+            model.take_f32(node, name)
+        } else {
+            model.constant(name).map(|t| t.to_f32())
+        };
+        value.ok_or_else(|| {
                 node_error(
                     node,
                     format!("input '{name}' must be a constant (weights computed at run time are not supported)"),
@@ -252,7 +264,7 @@ impl Converter<'_> {
     pub(crate) fn conv(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
         let mut x_shape = self.e.input_shape(node, 0)?;
-        let mut w = self.const_input(node, 1)?;
+        let mut w = self.weight_input(node, 1)?;
         match x_shape.len() {
             4 => {}
             // Conv1d: NCW data and an OIW kernel seen as NC1W / OI1W.
@@ -301,15 +313,14 @@ impl Converter<'_> {
         let (tensor, act, tail) = self.fold_tail(&node.outputs[0], &mut kernel, 0, &mut bias)?;
         fused.extend(tail);
         let depthwise = groups > 1 && groups == x_shape[1] && cg == 1;
-        let (op, prefix, hwio) = if depthwise {
-            (
-                "hl.depthwise_conv2d",
-                "dw",
-                transpose_array(&kernel, &[2, 3, 1, 0]),
-            )
+        let (op, prefix) = if depthwise {
+            ("hl.depthwise_conv2d", "dw")
         } else {
-            ("hl.conv2d", "conv", transpose_array(&kernel, &[2, 3, 1, 0]))
+            ("hl.conv2d", "conv")
         };
+        // The OIHW kernel is freed before the HWIO one becomes a blob.
+        let hwio = transpose_array(&kernel, &[2, 3, 1, 0]);
+        drop(kernel);
         let layer = self.e.b.next_name(prefix);
         let mut attrs = vec![
             ("strides", ints(&strides)),
@@ -326,7 +337,7 @@ impl Converter<'_> {
     pub(crate) fn deconv(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
         let x_shape = self.e.input_shape(node, 0)?;
-        let w = self.const_input(node, 1)?;
+        let w = self.weight_input(node, 1)?;
         if x_shape.len() != 4 || w.ndim() != 4 {
             return Err(node_error(
                 node,
@@ -438,7 +449,7 @@ impl Converter<'_> {
         if gemm && node.attr_int_or("transA", 0)? != 0 {
             return Err(node_error(node, "transA=1 is not supported"));
         }
-        let mut kernel = self.const_input(node, 1)?;
+        let mut kernel = self.weight_input(node, 1)?;
         if kernel.ndim() != 2 {
             return Err(node_error(node, "the weight matrix must have rank 2"));
         }
@@ -527,7 +538,7 @@ impl Converter<'_> {
     fn matmul_as_conv(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
         let a_shape = self.e.input_shape(node, 0)?;
-        let w = self.const_input(node, 1)?;
+        let w = self.weight_input(node, 1)?;
         if w.ndim() != 2 || w.shape()[0] != a_shape[a_shape.len() - 1] {
             return Err(node_error(
                 node,

@@ -17,6 +17,7 @@ use super::layout::{
 use super::report::NodeFate;
 use super::Converter;
 use crate::shape::{slice_plan, OpCtx};
+use crate::tensor::TensorData;
 
 /// ONNX flat index of each element of a tensor of ONNX shape `shape` held in layout `perm`,
 /// in `hl` memory order.
@@ -329,6 +330,7 @@ impl Converter<'_> {
             .iter()
             .map(|t| self.e.model.constant(t))
             .collect();
+        let consts: Vec<Option<&TensorData>> = consts.iter().map(Option::as_deref).collect();
         let ctx = OpCtx {
             node,
             opset: self.e.model.opset(&node.domain),

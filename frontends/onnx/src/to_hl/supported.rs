@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 
 use super::error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
+use super::net::Net;
 use super::patterns::{GraphView, Patterns};
-use crate::graph::{IssueKind, OnnxModel};
+use crate::graph::IssueKind;
 
 /// Default-domain operators with a conversion (guide Tables 2 and 3 and layout plumbing).
 pub(crate) const SUPPORTED: &[&str] = &[
@@ -84,7 +85,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
 
 /// Fails with an `Unsupported` error if any node (outside recognised patterns) cannot be
 /// converted.
-pub(crate) fn check(model: &OnnxModel, patterns: &Patterns) -> ConvertResult<()> {
+pub(crate) fn check(model: Net<'_>, patterns: &Patterns) -> ConvertResult<()> {
     let mut bad: Vec<(usize, UnsupportedNode)> = Vec::new();
     for (i, n) in model.nodes.iter().enumerate() {
         if patterns.owner.contains_key(&i) {
@@ -131,7 +132,7 @@ pub(crate) fn check(model: &OnnxModel, patterns: &Patterns) -> ConvertResult<()>
 /// End nodes just before the unsupported nodes (everything that feeds the unsupported part or
 /// its descendants, or a graph output, from outside it) and start nodes just after them
 /// (consumers of the unsupported part and its ancestors).
-fn suggest_cuts(model: &OnnxModel, bad: &[usize]) -> (Vec<String>, Vec<String>) {
+fn suggest_cuts(model: Net<'_>, bad: &[usize]) -> (Vec<String>, Vec<String>) {
     let g = GraphView::new(model);
     let n = model.nodes.len();
     let closure = |forward: bool| -> Vec<bool> {

@@ -5,6 +5,7 @@
 
 use super::{GraphView, Pattern, PatternKind};
 use crate::shape::{slice_plan, OpCtx};
+use crate::tensor::TensorData;
 
 /// The (row offset, column offset) a chain of Slice nodes takes from its rank-4 source with
 /// step `b` on H and W, plus the source tensor and the chain's nodes.
@@ -28,6 +29,7 @@ fn slice_chain(g: &GraphView, tensor: &str, b: usize) -> Option<(String, [usize;
             .map(|i| g.model.shape(i).map(<[usize]>::to_vec))
             .collect();
         let consts: Vec<_> = n.inputs.iter().map(|i| g.model.constant(i)).collect();
+        let consts: Vec<Option<&TensorData>> = consts.iter().map(Option::as_deref).collect();
         let ctx = OpCtx {
             node: n,
             opset: g.model.opset(""),

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 
 use hailo_dialect_hl::builder::Act;
 
-use crate::graph::{Node, OnnxModel};
+use super::net::Net;
+use crate::graph::Node;
 
 /// The Hailo layer a recognised subgraph becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,16 +113,16 @@ pub(crate) struct Patterns {
 
 /// Graph queries the matchers share.
 pub(crate) struct GraphView<'a> {
-    pub model: &'a OnnxModel,
+    pub model: Net<'a>,
     producer: HashMap<&'a str, usize>,
     consumers: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> GraphView<'a> {
-    pub fn new(model: &'a OnnxModel) -> Self {
+    pub fn new(model: Net<'a>) -> Self {
         let mut producer = HashMap::new();
         let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, n) in model.nodes.iter().enumerate() {
+        for (i, n) in model.model().nodes.iter().enumerate() {
             for o in n.outputs.iter().filter(|o| !o.is_empty()) {
                 producer.insert(o.as_str(), i);
             }
@@ -140,7 +141,7 @@ impl<'a> GraphView<'a> {
     }
 
     pub fn node(&self, i: usize) -> &'a Node {
-        &self.model.nodes[i]
+        &self.model.model().nodes[i]
     }
 
     /// The names of nodes `idx`.
@@ -187,7 +188,7 @@ impl<'a> GraphView<'a> {
 }
 
 /// Finds every pattern; structural ones first, then activations (largest match first).
-pub(crate) fn find(model: &OnnxModel) -> Patterns {
+pub(crate) fn find(model: Net<'_>) -> Patterns {
     let g = GraphView::new(model);
     let mut out = Patterns::default();
     let add = |out: &mut Patterns, mut p: Pattern| {
@@ -223,7 +224,7 @@ pub(crate) fn find(model: &OnnxModel) -> Patterns {
 }
 
 /// Reduce axes of a Reduce* node: attribute before opset 18, constant input from 18 on.
-pub(crate) fn reduce_axes(model: &OnnxModel, node: &Node, rank: usize) -> Option<Vec<usize>> {
+pub(crate) fn reduce_axes(model: Net<'_>, node: &Node, rank: usize) -> Option<Vec<usize>> {
     let raw: Option<Vec<i64>> = if model.opset(&node.domain) >= 18 && node.op_type != "ReduceSum"
         || node.op_type == "ReduceSum" && model.opset(&node.domain) >= 13
     {
