@@ -84,3 +84,33 @@ pub fn threshold(w: &[f64], storage: Storage, mode: &WeightClipping) -> f64 {
         WeightClipping::MmseIf4b => max,
     }
 }
+
+/// `quantization_param(quantization_groups=n)`: output channels sorted by their own
+/// threshold `per_channel` and cut into `n` runs of near-equal size (similar ranges share a
+/// scale, the guide's "automatically sorted"); every channel of a run gets the threshold of
+/// the run's pooled weights. `w` is the kernel, output channel last (`cout` values per row).
+pub fn group_thresholds(
+    w: &[f64],
+    per_channel: &[f64],
+    n: usize,
+    storage: Storage,
+    mode: &WeightClipping,
+) -> Vec<f64> {
+    let cout = per_channel.len();
+    let n = n.clamp(1, cout.max(1));
+    let mut order: Vec<usize> = (0..cout).collect();
+    order.sort_by(|&a, &b| per_channel[a].total_cmp(&per_channel[b]).then(a.cmp(&b)));
+    let mut out = vec![0.0; cout];
+    for g in 0..n {
+        let members = &order[g * cout / n..(g + 1) * cout / n];
+        let pooled: Vec<f64> = members
+            .iter()
+            .flat_map(|&c| w.iter().skip(c).step_by(cout).copied())
+            .collect();
+        let t = threshold(&pooled, storage, mode);
+        for &c in members {
+            out[c] = t;
+        }
+    }
+    out
+}

@@ -5,7 +5,8 @@
 use crate::error::{QuantError, Result};
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
-use hailo_interp::qkernels::{self, conv, pointwise, pool, spatial, Requant};
+use hailo_interp::qkernels::pointwise::Binary;
+use hailo_interp::qkernels::{self, conv, pointwise, pool, shape, spatial, Requant};
 use hailo_interp::LayerOutput;
 use hailo_ir::builtin::{GRAPH, RETURN};
 use hailo_ir::{Attribute, Module, OpId, ValueId};
@@ -300,25 +301,52 @@ impl<'m> QuantInterpreter<'m> {
                     )
                 }
             }
-            q::EW_ADD | q::EW_SUB => {
+            q::EW_ADD | q::EW_SUB | q::EW_MAX | q::EW_MIN | q::EW_MULT | q::EW_DIV => {
                 let t = out_t?;
                 let mult = attr_i64s(m, op, "multiplier");
                 let r = requant(0, attr_i64s(m, op, "shift")[0], &t);
-                let sign = if name == q::EW_ADD { 1 } else { -1 };
+                let pair = || (mult[0], *mult.get(1).unwrap_or(&0));
+                let kind = match name {
+                    q::EW_ADD => Binary::Add {
+                        ma: pair().0,
+                        mb: pair().1,
+                    },
+                    q::EW_SUB => Binary::Sub {
+                        ma: pair().0,
+                        mb: pair().1,
+                    },
+                    q::EW_MAX => Binary::Max {
+                        ma: pair().0,
+                        mb: pair().1,
+                    },
+                    q::EW_MIN => Binary::Min {
+                        ma: pair().0,
+                        mb: pair().1,
+                    },
+                    q::EW_MULT => Binary::Mult { m: mult[0] },
+                    _ => Binary::Div { m: mult[0] },
+                };
                 Val::C(
-                    pointwise::add(
+                    pointwise::binary(
                         codes(0)?.view(),
                         qt(ops[0])?.zero_point(),
-                        mult[0],
                         codes(1)?.view(),
                         qt(ops[1])?.zero_point(),
-                        mult[1],
-                        sign,
+                        kind,
                         &r,
                     )
                     .map_err(|e| e.to_string())?,
                 )
             }
+            q::SLICE => Val::C(
+                shape::slice(
+                    codes(0)?.view(),
+                    &attr_i64s(m, op, "starts"),
+                    &attr_i64s(m, op, "ends"),
+                    &attr_i64s(m, op, "steps"),
+                )
+                .map_err(|e| e.to_string())?,
+            ),
             q::MAXPOOL | q::AVGPOOL => {
                 let us = |k: &str| {
                     attr_i64s(m, op, k)
@@ -401,13 +429,17 @@ impl<'m> QuantInterpreter<'m> {
                 let n = mode("nearest_mode", "round_prefer_floor");
                 let coord = spatial::coordinate_mode(c)
                     .ok_or_else(|| format!("unknown coordinate mode '{c}'"))?;
-                let near = spatial::nearest_mode(n)
-                    .ok_or_else(|| format!("unknown nearest_mode '{n}'"))?;
-                Val::C(
-                    spatial::resize_nearest(x4.view(), [h as usize, w as usize], coord, near)
-                        .map_err(|e| e.to_string())?
-                        .into_dyn(),
-                )
+                let size = [h as usize, w as usize];
+                let y = if mode("mode", "nearest") == "bilinear" {
+                    let f = m.attr(op, "frac_bits").and_then(Attribute::as_i64);
+                    let f = u32::try_from(f.unwrap_or(0)).map_err(|e| e.to_string())?;
+                    spatial::resize_bilinear(x4.view(), size, coord, f)
+                } else {
+                    let near = spatial::nearest_mode(n)
+                        .ok_or_else(|| format!("unknown nearest_mode '{n}'"))?;
+                    spatial::resize_nearest(x4.view(), size, coord, near)
+                };
+                Val::C(y.map_err(|e| e.to_string())?.into_dyn())
             }
             q::LUT => {
                 let table: Vec<i32> = attr_i64s(m, op, "table")

@@ -8,9 +8,9 @@ use crate::infer::context;
 use crate::optimize::{first_graph, prepare, QuantConfig};
 use crate::report::build_report;
 use crate::script::apply_script;
+use hailo_alls::{check_source, CheckOptions, SourceFile};
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
 use hailo_interp::Interpreter;
-use hailo_alls::{check_source, CheckOptions, SourceFile};
 use hailo_ir::{Attribute, Context, Module};
 use hailo_passes::hl::script::apply_model_modifications;
 use std::collections::BTreeMap;
@@ -145,6 +145,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         CalibSource::Random => random_calib_set(&inputs, cfg.calibration.calibset_size),
     };
     let prepared = prepare(&mut m, &data, &cfg).map_err(|e| e.to_string())?;
+    notes.extend(prepared.notes.iter().cloned());
     let report = build_report(
         &m,
         &prepared,

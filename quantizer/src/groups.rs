@@ -1,14 +1,23 @@
-//! Precision groups (quantization.md §9): concat, shortcut (`ew_add` / `ew_sub`) and the ops
-//! that only move codes output the precision they receive, so one 16-bit member raises the
-//! whole group. Concat inputs additionally share one range, so the concat moves codes.
+//! Precision groups (quantization.md §9): concat, shortcut (`ew_add` / `ew_sub`), output
+//! layers and the ops that only move codes output the precision they receive, so one 16-bit
+//! member raises the whole group. Concat inputs additionally share one range, so the concat moves codes.
 
 use hailo_ir::{Module, OpId};
 use rustc_hash::FxHashMap;
 
 /// Ops whose result carries its input's codes unchanged (same quantized type).
-pub const MOVES_CODES: [&str; 4] = ["hl.maxpool", "hl.global_maxpool", "hl.reshape", "hl.resize"];
-/// Ops that join their inputs' precisions.
-pub const JOINS: [&str; 3] = ["hl.concat", "hl.ew_add", "hl.ew_sub"];
+pub const MOVES_CODES: [&str; 6] = [
+    "hl.maxpool",
+    "hl.global_maxpool",
+    "hl.reshape",
+    "hl.resize",
+    "hl.slice",
+    "hl.split",
+];
+/// Ops that join their inputs' precisions. An output layer joins its producer's group, so
+/// `quantization_param(output_layer1, precision_mode=a16_w16)` makes the layer feeding the
+/// output compute a 16-bit result (guide §5.3: 16-bit output layers).
+pub const JOINS: [&str; 4] = ["hl.concat", "hl.ew_add", "hl.ew_sub", "hl.output_layer"];
 
 /// The op that decides the type of `op`'s input `i`: its producer, followed back through
 /// code-moving ops.

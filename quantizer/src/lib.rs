@@ -2,7 +2,8 @@
 //!
 //! [`stats`] runs the float interpreter over the calibration set and collects per-layer
 //! statistics; [`activations`] splits activations the integer ops cannot fuse; [`clip`] holds the
-//! weight clipping algorithms; [`groups`] the precision groups; [`sensitivity`] the layer
+//! weight clipping algorithms (and quantization groups); [`groups`] the precision groups;
+//! [`precision`] the precision modes and compression levels; [`sensitivity`] the layer
 //! noise analysis behind automatic 4-bit weights; [`optimize`] turns statistics and
 //! model-script settings into per-layer ranges and precisions and lowers the graph with
 //! `hl-to-quant`; [`emulate`] executes the resulting integer graph and [`infer`] runs a
@@ -18,6 +19,7 @@ pub mod flow;
 pub mod groups;
 pub mod infer;
 pub mod optimize;
+pub mod precision;
 pub mod report;
 pub mod script;
 pub mod sensitivity;

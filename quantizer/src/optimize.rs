@@ -3,10 +3,11 @@
 //! weight clipping, record them as `q_*` annotations ([`prepare`]), and lower with the
 //! `hl-to-quant` conversion ([`lower`]).
 
-use crate::clip::{threshold, WeightClipping};
+use crate::clip::{group_thresholds, threshold, WeightClipping};
 use crate::error::{QuantError, Result};
 use crate::groups::{precision_groups, source, MOVES_CODES};
-use crate::sensitivity::{choose_4bit, weighted_layers};
+use crate::precision::compression_ratio;
+use crate::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers};
 use crate::stats::{collect, percentile_range, Calibration, LayerStats};
 use hailo_dialect_quant::Storage;
 use hailo_interp::Interpreter;
@@ -15,35 +16,7 @@ use hailo_ir::{Attribute, Module, OpId};
 use ndarray::ArrayD;
 use rustc_hash::FxHashMap;
 
-/// `quantization_param(precision_mode=...)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Precision {
-    A8W8,
-    A8W4,
-    A16W16,
-    A16W8,
-}
-
-impl Precision {
-    pub fn parse(s: &str) -> Option<Precision> {
-        Some(match s {
-            "a8_w8" => Precision::A8W8,
-            "a8_w4" => Precision::A8W4,
-            "a16_w16" => Precision::A16W16,
-            "a16_w8" => Precision::A16W8,
-            _ => return None,
-        })
-    }
-    /// (activation bits, weight bits).
-    pub fn bits(self) -> (i64, i64) {
-        match self {
-            Precision::A8W8 => (8, 8),
-            Precision::A8W4 => (8, 4),
-            Precision::A16W16 => (16, 16),
-            Precision::A16W8 => (16, 8),
-        }
-    }
-}
+pub use crate::precision::Precision;
 
 /// Everything the model script can set for the quantizer.
 #[derive(Clone, Debug)]
@@ -62,6 +35,16 @@ pub struct QuantConfig {
     /// `compression_params(auto_4bit_weights_ratio=r)`: at least this fraction of all weights
     /// goes to 4 bits, least sensitive layers first.
     pub auto_4bit_ratio: f64,
+    /// `compression_params(auto_16bit_weights_ratio=r)` with 0 < r < 1: at least this
+    /// fraction of all weights goes to a16_w16, most sensitive layers first (r = 1 sets
+    /// `default_precision` instead).
+    pub auto_16bit_ratio: f64,
+    /// `model_optimization_flavor(compression_level=l)`: the 4-bit ratio 0.2·l on large
+    /// networks when `auto_4bit_ratio` is not given ([`crate::precision::compression_ratio`]).
+    pub compression_level: u8,
+    /// `quantization_param(quantization_groups=n)`: weight scales per layer (default: one per
+    /// output channel).
+    pub quant_groups: FxHashMap<String, usize>,
 }
 
 impl Default for QuantConfig {
@@ -76,6 +59,9 @@ impl Default for QuantConfig {
             weight_clipping: WeightClipping::MmseIf4b,
             weight_clipping_layers: FxHashMap::default(),
             auto_4bit_ratio: 0.0,
+            auto_16bit_ratio: 0.0,
+            compression_level: 0,
+            quant_groups: FxHashMap::default(),
         }
     }
 }
@@ -97,6 +83,12 @@ pub struct Prepared {
     /// 4-bit noise-analysis SNR (dB).
     pub auto_4bit: Vec<String>,
     pub sensitivity: Vec<(String, f64)>,
+    /// Layers `auto_16bit_weights_ratio` put at a16_w16, with every eligible layer's 8-bit
+    /// noise-analysis SNR (dB), most sensitive first.
+    pub auto_16bit: Vec<String>,
+    pub sensitivity_16bit: Vec<(String, f64)>,
+    /// Settings read but not applied, with the reason (e.g. compression_level on a small net).
+    pub notes: Vec<String>,
 }
 
 /// The first `builtin.graph` of `m`.
@@ -124,18 +116,41 @@ pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Resul
     let interp = Interpreter::new(m, graph)?;
     let stats = collect(&interp, data, &cal)?;
     let mut cfg = cfg.clone();
-    let (mut auto_4bit, mut sensitivity) = (Vec::new(), Vec::new());
-    if cfg.auto_4bit_ratio > 0.0 {
-        let n = cal.calibset_size.min(cal.batch_size.max(8));
-        let sub: Vec<ArrayD<f32>> = data
-            .iter()
-            .map(|d| d.slice_axis(ndarray::Axis(0), (0..n).into()).to_owned())
-            .collect();
-        let eligible: Vec<(OpId, String)> = weighted_layers(m, graph)
+    let mut prepared = Prepared::default();
+    let n = cal.calibset_size.min(cal.batch_size.max(8));
+    let sub: Vec<ArrayD<f32>> = data
+        .iter()
+        .map(|d| d.slice_axis(ndarray::Axis(0), (0..n).into()).to_owned())
+        .collect();
+    let eligible = |m: &Module, cfg: &QuantConfig| -> Vec<(OpId, String)> {
+        weighted_layers(m, graph)
             .into_iter()
             .filter(|(_, l)| !cfg.precision.contains_key(l))
-            .collect();
-        let choice = choose_4bit(m, graph, &eligible, &sub, cfg.auto_4bit_ratio)?;
+            .collect()
+    };
+    if cfg.auto_16bit_ratio > 0.0 && cfg.auto_16bit_ratio < 1.0 {
+        let e = eligible(m, &cfg);
+        let choice = choose_16bit(m, graph, &e, &sub, cfg.auto_16bit_ratio)?;
+        for l in &choice.chosen {
+            cfg.precision.insert(l.clone(), Precision::A16W16);
+        }
+        prepared.auto_16bit = choice.chosen;
+        prepared.sensitivity_16bit = choice.snr;
+    }
+    let mut ratio = cfg.auto_4bit_ratio;
+    if ratio <= 0.0 && cfg.compression_level > 0 {
+        let total = weighted_layers(m, graph)
+            .iter()
+            .map(|(o, _)| weight_count(m, *o))
+            .sum();
+        ratio = compression_ratio(cfg.compression_level, total).unwrap_or_else(|note| {
+            prepared.notes.push(note);
+            0.0
+        });
+    }
+    if ratio > 0.0 {
+        let e = eligible(m, &cfg);
+        let choice = choose_4bit(m, graph, &e, &sub, ratio)?;
         for l in &choice.chosen {
             let a = cfg.precision_of(l);
             let p = if a.bits().0 == 16 {
@@ -145,15 +160,12 @@ pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Resul
             };
             cfg.precision.insert(l.clone(), p);
         }
-        auto_4bit = choice.chosen;
-        sensitivity = choice.snr;
+        prepared.auto_4bit = choice.chosen;
+        prepared.sensitivity = choice.snr;
     }
     annotate(m, graph, &stats, &cfg)?;
-    Ok(Prepared {
-        stats,
-        auto_4bit,
-        sensitivity,
-    })
+    prepared.stats = stats;
+    Ok(prepared)
 }
 
 /// Lowers an annotated module in place to the `q` dialect.
@@ -247,8 +259,12 @@ pub fn annotate(
             continue;
         }
         let layer = layer_of(m, op).unwrap_or_default();
-        let wbits = cfg.precision_of(&layer).bits().1;
+        let precision = cfg.precision_of(&layer);
+        let wbits = precision.bits().1;
         m.set_attr(op, "q_wbits", Attribute::i64(wbits));
+        if let Some(b) = precision.input {
+            m.set_attr(op, "q_in_bits", Attribute::i64(b));
+        }
         if let Some(b) = cfg.bias_mode.get(&layer) {
             m.set_attr(op, "q_bias_mode", Attribute::str(b));
         }
@@ -257,7 +273,16 @@ pub fn annotate(
             .weight_clipping_layers
             .get(&layer)
             .unwrap_or(&cfg.weight_clipping);
-        let t = channel_thresholds(m, op, storage, clipping)?;
+        let mut t = channel_thresholds(m, op, storage, clipping)?;
+        if let Some(&n) = cfg.quant_groups.get(&layer) {
+            if name == "hl.depthwise_conv2d" || !(1..=4).contains(&n) {
+                return Err(QuantError::Convert(format!(
+                    "layer '{layer}': quantization_groups={n} needs a conv or dense layer and 1 <= n <= 4 (guide §5.3: not depthwise)"
+                )));
+            }
+            let w = kernel_values(m, m.op(op).operands()[1])?;
+            t = group_thresholds(&w, &t, n, storage, clipping);
+        }
         m.set_attr(
             op,
             "q_wclip",

@@ -1,5 +1,6 @@
 //! Model-script commands of the optimization stage (guide §5.3) turned into a
-//! [`QuantConfig`]: `quantization_param` (precision_mode, bias_mode, force_range_out),
+//! [`QuantConfig`]: `quantization_param` (precision_mode, bias_mode, force_range_out,
+//! quantization_groups), `model_optimization_flavor(compression_level)`,
 //! `model_optimization_config(calibration | compression_params, ...)` and
 //! `pre_quantization_optimization(weights_clipping | activation_clipping, ...)`. Layer
 //! selectors resolve against the model with `hailo-alls`; other optimization commands are
@@ -69,9 +70,12 @@ pub fn apply_script(
                 for l in &targets {
                     if let Some(p) = word("precision_mode") {
                         let p = Precision::parse(p).ok_or_else(|| {
-                            format!("{here}: precision_mode '{p}' is not supported yet (a8_w8, a8_w4, a16_w16, a16_w8)")
+                            format!("{here}: precision_mode '{p}' is not supported yet (aX_wY or aX_wY_aZ with X, Z in 8/16 and Y in 4/8/16)")
                         })?;
                         cfg.precision.insert(l.clone(), p);
+                    }
+                    if let Some(n) = t.get("quantization_groups").and_then(TypedValue::as_f64) {
+                        cfg.quant_groups.insert(l.clone(), n as usize);
                     }
                     if let Some(b) = word("bias_mode") {
                         cfg.bias_mode.insert(l.clone(), b.to_owned());
@@ -101,12 +105,20 @@ pub fn apply_script(
                     .and_then(TypedValue::as_f64)
                 {
                     Some(r) if r >= 1.0 => cfg.default_precision = Precision::A16W16,
-                    Some(r) if r > 0.0 => {
-                        return Err(format!(
-                        "{here}: auto_16bit_weights_ratio={r} is not supported yet (only 0 or 1)"
-                    ))
-                    }
+                    Some(r) if r > 0.0 => cfg.auto_16bit_ratio = r,
                     _ => {}
+                }
+            }
+            ("model_optimization_flavor", _) => {
+                if let Some(l) = t.get("compression_level").and_then(TypedValue::as_f64) {
+                    cfg.compression_level = l as u8;
+                }
+                for k in ["optimization_level", "batch_size"] {
+                    if t.get(k).is_some() {
+                        notes.push(format!(
+                            "{here}: model_optimization_flavor({k}) is read but not applied by this version"
+                        ));
+                    }
                 }
             }
             ("pre_quantization_optimization", Some("weights_clipping")) => {

@@ -1,10 +1,11 @@
 //! Weight sensitivity by layer noise analysis (quantization.md §9) and the choice of 4-bit
-//! layers for `auto_4bit_weights_ratio`.
+//! layers for `auto_4bit_weights_ratio` and of 16-bit layers for `auto_16bit_weights_ratio`.
 //!
 //! A layer's 4-bit SNR is 10·log10(Σy² / Σ(y − y_n)²) at the graph outputs, where y_n is the
 //! float model with only layer n's kernel on the 4-bit grid (per-channel MMSE clipping).
 //! Layers are taken in order of decreasing SNR (least sensitive first) until the 4-bit share
-//! of all weights reaches the ratio: the shortest such prefix.
+//! of all weights reaches the ratio: the shortest such prefix. The 16-bit choice scores the
+//! 8-bit kernels the same way and takes the lowest SNRs (most sensitive) first.
 
 use crate::clip::WeightClipping;
 use crate::error::{QuantError, Result};
@@ -35,12 +36,12 @@ pub fn weight_count(m: &Module, op: OpId) -> u64 {
     u64::try_from(m.value_type(m.op(op).operands()[1]).num_elements()).unwrap_or(0)
 }
 
-/// The result of the 4-bit choice.
+/// The result of a 4-bit or 16-bit choice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Choice {
-    /// Chosen layers, least sensitive first.
+    /// Chosen layers, in the order taken.
     pub chosen: Vec<String>,
-    /// Every eligible layer's 4-bit SNR in dB, in decreasing order.
+    /// Every eligible layer's SNR in dB, in the order layers were taken.
     pub snr: Vec<(String, f64)>,
 }
 
@@ -88,6 +89,15 @@ pub fn single_layer_snr(
     Ok(snr_db(reference, &out))
 }
 
+/// Which end of the sensitivity order a ratio takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pick {
+    /// 4-bit weights: the layers whose 4-bit SNR is highest (least sensitive) first.
+    Robust,
+    /// 16-bit weights: the layers whose 8-bit SNR is lowest (most sensitive) first.
+    Sensitive,
+}
+
 /// Chooses the 4-bit layers among `eligible` for weight ratio `ratio` of all weighted layers.
 pub fn choose_4bit(
     m: &mut Module,
@@ -96,6 +106,40 @@ pub fn choose_4bit(
     data: &[ArrayD<f32>],
     ratio: f64,
 ) -> Result<Choice> {
+    choose(m, graph, eligible, data, ratio, Storage::I4, Pick::Robust)
+}
+
+/// Chooses the 16-bit layers (`auto_16bit_weights_ratio`) among `eligible`: the layers
+/// whose 8-bit weights cost the most output SNR, until their weights reach `ratio`.
+pub fn choose_16bit(
+    m: &mut Module,
+    graph: OpId,
+    eligible: &[(OpId, String)],
+    data: &[ArrayD<f32>],
+    ratio: f64,
+) -> Result<Choice> {
+    choose(
+        m,
+        graph,
+        eligible,
+        data,
+        ratio,
+        Storage::I8,
+        Pick::Sensitive,
+    )
+}
+
+/// Scores every eligible layer with its kernel alone at `storage`, orders them by `pick`
+/// and takes the shortest prefix whose weights reach `ratio` of all weighted layers'.
+fn choose(
+    m: &mut Module,
+    graph: OpId,
+    eligible: &[(OpId, String)],
+    data: &[ArrayD<f32>],
+    ratio: f64,
+    storage: Storage,
+    pick: Pick,
+) -> Result<Choice> {
     let total: u64 = weighted_layers(m, graph)
         .iter()
         .map(|(o, _)| weight_count(m, *o))
@@ -103,10 +147,16 @@ pub fn choose_4bit(
     let reference = Interpreter::new(m, graph)?.run(data)?;
     let mut scored = Vec::with_capacity(eligible.len());
     for (op, name) in eligible {
-        let snr = single_layer_snr(m, graph, *op, Storage::I4, data, &reference)?;
+        let snr = single_layer_snr(m, graph, *op, storage, data, &reference)?;
         scored.push((name.clone(), snr, weight_count(m, *op)));
     }
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    scored.sort_by(|a, b| {
+        let by_snr = match pick {
+            Pick::Robust => b.1.total_cmp(&a.1),
+            Pick::Sensitive => a.1.total_cmp(&b.1),
+        };
+        by_snr.then_with(|| a.0.cmp(&b.0))
+    });
     let target = ratio.clamp(0.0, 1.0) * total as f64;
     let (mut sum, mut chosen) = (0u64, Vec::new());
     for (name, _, n) in &scored {

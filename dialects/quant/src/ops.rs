@@ -8,10 +8,17 @@
 //!   [`crate::scheme::decompose_rescale`]) and saturate to `clamp = [lo, hi]` output codes
 //!   (which is also how fused ReLU/ReLU6 are expressed);
 //! - `q.ew_add` / `q.ew_sub` rescale both inputs with `multiplier = [ma, mb]` and one `shift`;
+//!   `q.ew_max` / `q.ew_min` rescale each input the same way to the output type, saturate,
+//!   and take the larger / smaller code;
+//! - `q.ew_mult` rescales the product (a − za)·(b − zb) with one `multiplier`/`shift`;
+//!   `q.ew_div` is the rounded integer quotient (a − za)·multiplier / ((b − zb)·2^shift)
+//!   (half up; a zero divisor saturates to the clamp bound of the dividend's sign);
 //! - `q.avgpool` / `q.global_avgpool` rescale the window sum with `multiplier`/`shift` and
-//!   divide by the window size; `q.maxpool`, `q.concat`, `q.reshape` and `q.resize`
-//!   (nearest neighbour, `hl.resize`'s `coordinate` / `nearest_mode` attributes) move codes
-//!   unchanged;
+//!   divide by the window size; `q.maxpool`, `q.concat`, `q.reshape`, `q.slice` (`starts`,
+//!   `ends`, `steps` of the non-batch axes) and nearest `q.resize` (`hl.resize`'s
+//!   `coordinate` / `nearest_mode` attributes) move codes unchanged; bilinear `q.resize`
+//!   (`mode = "bilinear"`, `frac_bits = F`) blends codes with F-bit fixed-point tap weights
+//!   that sum to 2^F per axis, so its result keeps the input's type;
 //! - `q.lut` maps every input code to an output code (`table`, one entry per input code);
 //! - `q.quantize` / `q.dequantize` cross between f32 and codes at the graph boundary, and
 //!   `q.requantize` changes scale and zero point.
@@ -31,6 +38,11 @@ pub const DEPTHWISE_CONV2D: &str = "q.depthwise_conv2d";
 pub const DENSE: &str = "q.dense";
 pub const EW_ADD: &str = "q.ew_add";
 pub const EW_SUB: &str = "q.ew_sub";
+pub const EW_MAX: &str = "q.ew_max";
+pub const EW_MIN: &str = "q.ew_min";
+pub const EW_MULT: &str = "q.ew_mult";
+pub const EW_DIV: &str = "q.ew_div";
+pub const SLICE: &str = "q.slice";
 pub const MAXPOOL: &str = "q.maxpool";
 pub const AVGPOOL: &str = "q.avgpool";
 pub const GLOBAL_AVGPOOL: &str = "q.global_avgpool";
@@ -51,12 +63,17 @@ pub fn defs() -> Vec<OpDef> {
         OpDef::new(DENSE, "integer fully connected layer", p).verify(v_weighted),
         OpDef::new(EW_ADD, "integer elementwise add", p).verify(v_binary),
         OpDef::new(EW_SUB, "integer elementwise subtract", p).verify(v_binary),
+        OpDef::new(EW_MAX, "elementwise maximum of rescaled codes", p).verify(v_binary),
+        OpDef::new(EW_MIN, "elementwise minimum of rescaled codes", p).verify(v_binary),
+        OpDef::new(EW_MULT, "integer elementwise multiply", p).verify(v_product),
+        OpDef::new(EW_DIV, "integer elementwise divide", p).verify(v_product),
+        OpDef::new(SLICE, "strided slice of codes", p).verify(v_slice),
         OpDef::new(MAXPOOL, "max pooling on codes", p).verify(v_same_type),
         OpDef::new(AVGPOOL, "integer average pooling", p).verify(v_avg),
         OpDef::new(GLOBAL_AVGPOOL, "integer global average pooling", p).verify(v_avg),
         OpDef::new(CONCAT, "concatenation of same-typed codes", p).verify(v_same_type),
         OpDef::new(RESHAPE, "reshape of codes", p).verify(v_same_type),
-        OpDef::new(RESIZE, "nearest-neighbour resize of codes", p).verify(v_same_type),
+        OpDef::new(RESIZE, "nearest or bilinear resize of codes", p).verify(v_resize),
         OpDef::new(LUT, "table lookup: one output code per input code", p).verify(v_lut),
     ]
 }
@@ -273,6 +290,64 @@ fn v_binary(m: &Module, op: OpId) -> Result<()> {
         return Err("attribute 'shift' must have one value shared by both inputs".into());
     }
     check_clamp(m, op, &out)
+}
+
+/// `q.ew_mult` / `q.ew_div`: two operands, one rescale of the product / quotient.
+fn v_product(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 2, 2, "two quantized operands")?;
+    uniform(t[0], "lhs")?;
+    uniform(t[1], "rhs")?;
+    let out = uniform(result(m, op), "result")?;
+    check_rescale(m, op, 1)?;
+    check_clamp(m, op, &out)
+}
+
+/// `starts`, `ends`, `steps` with one entry per non-batch axis, `0 <= start <= end <= dim`
+/// and positive steps (the lowering normalizes negative and out-of-range bounds).
+fn v_slice(m: &Module, op: OpId) -> Result<()> {
+    v_same_type(m, op)?;
+    let shape = m
+        .value_type(m.op(op).operands()[0])
+        .shape()
+        .unwrap_or(&[])
+        .to_vec();
+    let (starts, ends, steps) = (
+        i64_list(m, op, "starts")?,
+        i64_list(m, op, "ends")?,
+        i64_list(m, op, "steps")?,
+    );
+    let n = shape.len().saturating_sub(1);
+    if starts.len() != n || ends.len() != n || steps.len() != n {
+        return Err(format!(
+            "'starts', 'ends' and 'steps' need one entry per non-batch axis ({n})"
+        ));
+    }
+    for (i, &d) in shape.iter().skip(1).enumerate() {
+        if !(0 <= starts[i] && starts[i] <= ends[i] && ends[i] <= d && steps[i] > 0) {
+            return Err(format!(
+                "axis {}: slice [{}:{}:{}] does not fit size {d}",
+                i + 1,
+                starts[i],
+                ends[i],
+                steps[i]
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn v_resize(m: &Module, op: OpId) -> Result<()> {
+    v_same_type(m, op)?;
+    match m.attr(op, "mode").and_then(Attribute::as_str) {
+        None | Some("nearest") => Ok(()),
+        Some("bilinear") => match m.attr(op, "frac_bits").and_then(Attribute::as_i64) {
+            Some(1..=20) => Ok(()),
+            _ => Err("bilinear resize requires 'frac_bits' in 1..=20".into()),
+        },
+        Some(other) => Err(format!(
+            "unknown mode '{other}' (expected nearest or bilinear)"
+        )),
+    }
 }
 
 fn v_same_type(m: &Module, op: OpId) -> Result<()> {

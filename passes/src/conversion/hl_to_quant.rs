@@ -7,19 +7,23 @@
 //!   keep their input's type);
 //! - `q_bits` (8 or 16, default 8): activation bits of the result;
 //! - `q_wbits` (4, 8 or 16, default 8): weight bits of a weighted layer;
+//! - `q_in_bits` (8 or 16, optional): input bits of a weighted layer (three-part precision
+//!   modes such as `a8_w8_a16`); an input of other bits is requantized to them first;
 //! - `q_wclip = [t0, t1, ...]`: per-output-channel weight clipping thresholds (default
 //!   max |W| of each channel);
 //! - `q_bias_mode`: `single_scale_decomposition` or `double_scale_initialization` (default).
 //!
-//! Nearest `hl.resize`, `hl.maxpool`, `hl.reshape` move codes and keep their input's type;
-//! `hl.concat` requantizes inputs whose type differs from its own.
+//! `hl.resize` (nearest and bilinear), `hl.maxpool`, `hl.reshape`, `hl.slice` and `hl.split`
+//! move codes and keep their input's type ([`super::lower_layout`]); `hl.concat`
+//! requantizes inputs whose type differs from its own. Two-input elementwise layers (add,
+//! sub, max, min, mult, div) are in [`super::lower_ew`].
 //!
 //! Graph inputs and outputs stay f32: input layers become `q.quantize`, output layers
 //! `q.dequantize`. Fused ReLU/ReLU6 become the output clamp; other fused activations must be
 //! split into `hl.activation` first (the quantizer does), which lowers to `q.lut`. An op with
 //! no integer lowering is an error naming its layer.
 
-use super::lut;
+use super::{lower_ew, lower_layout, lut};
 use hailo_dialect_hl::{Activation, ConvParams, PoolParams};
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::scheme::{self, BiasMode};
@@ -67,7 +71,7 @@ impl PassDef for HlToQuant {
     }
 }
 
-type Res<T> = Result<T, String>;
+pub(super) type Res<T> = Result<T, String>;
 
 /// Lowers every `hl` op of `graph`; on failure returns the offending op and the reason.
 pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> {
@@ -122,7 +126,7 @@ fn layer(m: &Module, op: OpId) -> String {
 }
 
 /// The q type of the result of `op` from its `q_range` and `q_bits`.
-fn result_type(m: &Module, op: OpId) -> Res<QuantType> {
+pub(super) fn result_type(m: &Module, op: OpId) -> Res<QuantType> {
     let range = m
         .attr(op, "q_range")
         .and_then(Attribute::as_f64_array)
@@ -141,7 +145,7 @@ fn result_type(m: &Module, op: OpId) -> Res<QuantType> {
     Ok(scheme::activation_type(lo, hi, st))
 }
 
-fn qtype_of(m: &Module, v: ValueId) -> Res<QuantType> {
+pub(super) fn qtype_of(m: &Module, v: ValueId) -> Res<QuantType> {
     QuantType::parse(m.value_type(v))
         .ok_or_else(|| format!("operand of type '{}' was not quantized", m.value_type(v)))
 }
@@ -150,7 +154,7 @@ fn shape_of(m: &Module, v: ValueId) -> Vec<i64> {
     m.value_type(v).shape().unwrap_or(&[]).to_vec()
 }
 
-fn emit(
+pub(super) fn emit(
     m: &mut Module,
     at: OpId,
     name: &str,
@@ -173,7 +177,7 @@ fn emit(
     m.result(op, 0)
 }
 
-fn get(map: &FxHashMap<ValueId, ValueId>, v: ValueId) -> Res<ValueId> {
+pub(super) fn get(map: &FxHashMap<ValueId, ValueId>, v: ValueId) -> Res<ValueId> {
     map.get(&v)
         .copied()
         .ok_or_else(|| "operand is not defined by a lowered op".to_owned())
@@ -249,33 +253,11 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
                 attrs,
             )])
         }
-        "hl.ew_add" | "hl.ew_sub" => {
-            let (a, b) = (get(map, operands[0])?, get(map, operands[1])?);
-            let (ta, tb, tout) = (qtype_of(m, a)?, qtype_of(m, b)?, result_type(m, op)?);
-            let act = Activation::fused(m, op)?;
-            let (ra, rb) = (
-                ta.scale_at(0) / tout.scale_at(0),
-                tb.scale_at(0) / tout.scale_at(0),
-            );
-            let big = scheme::decompose_rescale(ra.max(rb))?;
-            let f = (1u64 << big.shift) as f64;
-            let (ma, mb) = ((ra * f).round() as i64, (rb * f).round() as i64);
-            let mut attrs = rescale_attrs(&[ma, mb], big.shift);
-            attrs.push(("clamp", clamp(&tout, act)?));
-            let qname = if name == "hl.ew_add" {
-                q::EW_ADD
-            } else {
-                q::EW_SUB
-            };
-            Ok(vec![emit(
-                m,
-                op,
-                qname,
-                &[a, b],
-                tout.tensor(&out_shape),
-                attrs,
-            )])
+        "hl.ew_add" | "hl.ew_sub" | "hl.ew_max" | "hl.ew_min" | "hl.ew_mult" | "hl.ew_div" => {
+            lower_ew::lower(m, op, map).map(|v| vec![v])
         }
+        "hl.slice" => lower_layout::slice(m, op, map).map(|v| vec![v]),
+        "hl.split" => lower_layout::split(m, op, map),
         "hl.concat" => {
             let ins: Vec<ValueId> = operands.iter().map(|&v| get(map, v)).collect::<Res<_>>()?;
             let tout = match m.attr(op, "q_range") {
@@ -296,24 +278,7 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
                 vec![("axis", axis)],
             )])
         }
-        "hl.resize" => {
-            let x = get(map, operands[0])?;
-            let mode = m
-                .attr(op, "mode")
-                .and_then(Attribute::as_str)
-                .unwrap_or("nearest");
-            if mode != "nearest" {
-                return Err(format!(
-                    "resize mode '{mode}' has no integer lowering yet (only nearest)"
-                ));
-            }
-            let ty = qtype_of(m, x)?.tensor(&out_shape);
-            let attrs = ["coordinate", "nearest_mode"]
-                .into_iter()
-                .filter_map(|k| m.attr(op, k).cloned().map(|a| (k, a)))
-                .collect();
-            Ok(vec![emit(m, op, q::RESIZE, &[x], ty, attrs)])
-        }
+        "hl.resize" => lower_layout::resize(m, op, map).map(|v| vec![v]),
         "hl.reshape" => {
             let x = get(map, operands[0])?;
             let ty = qtype_of(m, x)?.tensor(&out_shape);
@@ -348,7 +313,7 @@ fn pool_attrs(p: &PoolParams) -> Vec<(&'static str, Attribute)> {
     ]
 }
 
-fn rescale_attrs(mult: &[i64], shift: u32) -> Vec<(&'static str, Attribute)> {
+pub(super) fn rescale_attrs(mult: &[i64], shift: u32) -> Vec<(&'static str, Attribute)> {
     vec![
         ("multiplier", Attribute::i64_array(mult)),
         ("shift", Attribute::i64_array(&[shift as i64])),
@@ -356,7 +321,7 @@ fn rescale_attrs(mult: &[i64], shift: u32) -> Vec<(&'static str, Attribute)> {
 }
 
 /// The output code bounds: the storage range, narrowed by a fused ReLU / ReLU6.
-fn clamp(t: &QuantType, act: Activation) -> Res<Attribute> {
+pub(super) fn clamp(t: &QuantType, act: Activation) -> Res<Attribute> {
     let st = t.storage();
     let (s, z) = (t.scale_at(0), t.zero_point());
     let (lo, hi) = match act {
@@ -417,8 +382,19 @@ fn const_values(m: &Module, v: ValueId) -> Res<Vec<f64>> {
 fn lower_weighted(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
     let name = m.op(op).name_str();
     let operands = m.op(op).operands().to_vec();
-    let x = get(map, operands[0])?;
-    let tx = qtype_of(m, x)?;
+    let mut x = get(map, operands[0])?;
+    let mut tx = qtype_of(m, x)?;
+    if let Some(bits) = m.attr(op, "q_in_bits").and_then(Attribute::as_i64) {
+        let st = Storage::unsigned(bits as u32)
+            .ok_or_else(|| format!("'q_in_bits' must be 8 or 16, got {bits}"))?;
+        if st != tx.storage() {
+            // A precision change: the same float range on the requested grid.
+            let (lo, hi) = tx.float_range();
+            let t = scheme::activation_type(lo, hi, st);
+            x = requantize_to(m, op, x, &t)?;
+            tx = t;
+        }
+    }
     let tout = result_type(m, op)?;
     let kshape = shape_of(m, operands[1]);
     let cout = *kshape.last().ok_or("kernel has rank 0")? as usize;

@@ -2,4 +2,8 @@
 //! integer `q` dialect.
 
 pub mod hl_to_quant;
+mod lower_ew;
+mod lower_layout;
 mod lut;
+#[cfg(test)]
+mod tests;

@@ -2,13 +2,15 @@
 //! tensors, NHWC, batch first) that execute the `q` dialect's arithmetic exactly.
 //!
 //! Codes of every storage (u8, u16, i4, i8, i16) travel as `i32`; accumulators are `i64`
-//! and fixed-point products `i128`, so no intermediate overflows for 16-bit activations and
+//! (the convolution uses `i32` lanes when its per-layer bound allows, see [`conv`]) and
+//! fixed-point products `i128`, so no intermediate overflows for 16-bit activations and
 //! weights. [`requantize`] is the single place a rescale (`multiplier · 2^(−shift)`, round
 //! half up) is applied; [`quantize_input`] is HailoRT's input rule (bankers rounding).
 
 pub mod conv;
 pub mod pointwise;
 pub mod pool;
+pub mod shape;
 pub mod spatial;
 
 pub use crate::kernels::KernelError;
@@ -65,3 +67,5 @@ pub fn dequantize(q: ArrayViewD<i32>, scale: f32, zero_point: i64) -> ArrayD<f32
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ops;

@@ -1,47 +1,110 @@
-//! Elementwise integer kernels: two-input add/subtract with per-input rescale, table lookup
-//! activations, and requantization of a whole tensor.
+//! Elementwise integer kernels: two-input ops ([`Binary`]: add/subtract/max/min with per-input
+//! rescale, multiply and divide with one rescale), table lookup activations, and
+//! requantization of a whole tensor.
 
 use super::{rescale, KernelError, Requant};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
-/// Add (`sign_b = 1`) or subtract (`sign_b = −1`) with numpy broadcasting:
-/// y = zp_y + round((ma·(a − za) ± mb·(b − zb)) · 2^(−shift)), saturated to `[out.lo, out.hi]`.
-/// `out.multiplier` is unused; the per-input multipliers are `ma` and `mb`.
-#[allow(clippy::too_many_arguments)]
-pub fn add(
-    a: ArrayViewD<i32>,
-    za: i64,
-    ma: i64,
-    b: ArrayViewD<i32>,
-    zb: i64,
-    mb: i64,
-    sign_b: i64,
-    out: &Requant,
-) -> Result<ArrayD<i32>, KernelError> {
-    let shape = crate::kernels::elementwise::broadcast_shape("q.ew_add", a.shape(), b.shape())?;
-    let a = a.broadcast(IxDyn(&shape)).ok_or_else(|| bad(&shape))?;
-    let b = b.broadcast(IxDyn(&shape)).ok_or_else(|| bad(&shape))?;
-    let mut y = ArrayD::<i32>::zeros(IxDyn(&shape));
-    Zip::from(&mut y).and(&a).and(&b).for_each(|y, &x1, &x2| {
-        let acc = (x1 as i128 - za as i128) * ma as i128
-            + sign_b as i128 * (x2 as i128 - zb as i128) * mb as i128;
-        let r = if out.shift == 0 {
-            acc
-        } else {
-            (acc + (1i128 << (out.shift - 1))) >> out.shift
-        };
-        *y = (r as i64)
-            .saturating_add(out.zero_point)
-            .clamp(out.lo, out.hi) as i32;
-    });
-    Ok(y)
+/// The integer arithmetic of a two-input elementwise op. `a`, `b` are the inputs minus
+/// their zero points; `shift` and the output's zero point and bounds come from the [`Requant`]
+/// passed to [`binary`] (its `multiplier` is unused: each variant carries its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binary {
+    /// round((ma·a + mb·b)·2^(−shift)).
+    Add {
+        ma: i64,
+        mb: i64,
+    },
+    /// round((ma·a − mb·b)·2^(−shift)).
+    Sub {
+        ma: i64,
+        mb: i64,
+    },
+    /// max / min of each input rescaled and saturated on its own.
+    Max {
+        ma: i64,
+        mb: i64,
+    },
+    Min {
+        ma: i64,
+        mb: i64,
+    },
+    /// round(a·b·m·2^(−shift)).
+    Mult {
+        m: i64,
+    },
+    /// round(a·m / (b·2^shift)); b = 0 saturates towards the sign of a (0 when a = 0).
+    Div {
+        m: i64,
+    },
 }
 
-fn bad(shape: &[usize]) -> KernelError {
-    KernelError {
-        op: "q.ew_add",
-        message: format!("operands do not broadcast to {shape:?}"),
+/// Rounds `num / den` half up (den ≠ 0).
+fn div_round(num: i128, den: i128) -> i128 {
+    let (n, d) = if den < 0 { (-num, -den) } else { (num, den) };
+    (2 * n + d).div_euclid(2 * d)
+}
+
+/// `acc · 2^(−shift)` rounded half up.
+fn shr_round(acc: i128, shift: u32) -> i128 {
+    if shift == 0 {
+        acc
+    } else {
+        (acc + (1i128 << (shift - 1))) >> shift
     }
+}
+
+impl Binary {
+    /// The output code of input differences `a` = x1 − za and `b` = x2 − zb.
+    fn apply(self, a: i128, b: i128, out: &Requant) -> i64 {
+        let sat = |r: i128| {
+            (r.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+                .saturating_add(out.zero_point)
+                .clamp(out.lo, out.hi)
+        };
+        let s = out.shift;
+        match self {
+            Binary::Add { ma, mb } => sat(shr_round(ma as i128 * a + mb as i128 * b, s)),
+            Binary::Sub { ma, mb } => sat(shr_round(ma as i128 * a - mb as i128 * b, s)),
+            Binary::Max { ma, mb } => {
+                sat(shr_round(ma as i128 * a, s)).max(sat(shr_round(mb as i128 * b, s)))
+            }
+            Binary::Min { ma, mb } => {
+                sat(shr_round(ma as i128 * a, s)).min(sat(shr_round(mb as i128 * b, s)))
+            }
+            Binary::Mult { m } => sat(shr_round(a * b * m as i128, s)),
+            Binary::Div { m } => match (a * m as i128, b << s) {
+                (0, 0) => sat(0),
+                (n, 0) if n > 0 => out.hi,
+                (_, 0) => out.lo,
+                (n, d) => sat(div_round(n, d)),
+            },
+        }
+    }
+}
+
+/// y = `op`(a − za, b − zb) with numpy broadcasting, saturated to `[out.lo, out.hi]`.
+pub fn binary(
+    a: ArrayViewD<i32>,
+    za: i64,
+    b: ArrayViewD<i32>,
+    zb: i64,
+    op: Binary,
+    out: &Requant,
+) -> Result<ArrayD<i32>, KernelError> {
+    let shape = crate::kernels::elementwise::broadcast_shape("q.ew", a.shape(), b.shape())?;
+    let bad = || KernelError {
+        op: "q.ew",
+        message: format!("operands do not broadcast to {shape:?}"),
+    };
+    let a = a.broadcast(IxDyn(&shape)).ok_or_else(bad)?;
+    let b = b.broadcast(IxDyn(&shape)).ok_or_else(bad)?;
+    let mut y = ArrayD::<i32>::zeros(IxDyn(&shape));
+    Zip::from(&mut y).and(&a).and(&b).for_each(|y, &x1, &x2| {
+        let (d1, d2) = (x1 as i128 - za as i128, x2 as i128 - zb as i128);
+        *y = op.apply(d1, d2, out) as i32;
+    });
+    Ok(y)
 }
 
 /// y = table[x − qmin_in]; an input code outside the table is an error.

@@ -2,7 +2,7 @@
 //! must be within one LSB of the exactly rounded real result.
 
 use super::conv::{conv2d, QConvGeometry};
-use super::pointwise::{add, lut};
+use super::pointwise::{binary, lut, Binary};
 use super::pool::{avg_pool, global_avg_pool, max_pool, QPoolGeometry};
 use super::*;
 use ndarray::{Array4, ArrayD, IxDyn};
@@ -175,7 +175,7 @@ fn add_rescales_both_inputs_and_broadcasts() {
         lo: 0,
         hi: 255,
     };
-    let y = add(a.view(), 3, ma, b.view(), 128, mb, 1, &out).unwrap();
+    let y = binary(a.view(), 3, b.view(), 128, Binary::Add { ma, mb }, &out).unwrap();
     for ((idx, &q), &av) in y.indexed_iter().zip(a.iter()) {
         let bv = b[[idx[2]]];
         let exact = ((av - 3) as f64 * sa + (bv - 128) as f64 * sb) / sy + 60.0;
@@ -184,7 +184,7 @@ fn add_rescales_both_inputs_and_broadcasts() {
             "{idx:?}"
         );
     }
-    let d = add(a.view(), 3, ma, b.view(), 128, mb, -1, &out).unwrap();
+    let d = binary(a.view(), 3, b.view(), 128, Binary::Sub { ma, mb }, &out).unwrap();
     assert_ne!(d, y);
 }
 

@@ -1,0 +1,205 @@
+//! Integer lowering of the layers that used to stay float: ew_mult / ew_div / ew_max /
+//! ew_min, slice, feature split and bilinear resize. Each op is quantized alone (inputs
+//! straight from input layers, result straight to an output layer) and its integer result
+//! is compared with the float op applied to the dequantized inputs: every value must be the
+//! exactly rounded real result (clamped to the output range), within half an output step.
+
+mod common;
+
+use common::{module, Rng};
+use hailo_dialect_quant::QuantType;
+use hailo_interp::Interpreter;
+use hailo_ir::{Attribute, Module};
+use hailo_quantizer::optimize::first_graph;
+use hailo_quantizer::snr::snr_db;
+use hailo_quantizer::{lower, prepare, QuantConfig, QuantInterpreter};
+use ndarray::ArrayD;
+
+/// A graph `op(in_a[, in_b]) -> outputs` as IR text.
+fn graph(inputs: &[&str], results: &[&str], body: &str) -> String {
+    let args: Vec<String> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("%arg{i}: tensor<{t}xf32>"))
+        .collect();
+    let rets: Vec<String> = results.iter().map(|t| format!("tensor<{t}xf32>")).collect();
+    let mut text = format!(
+        "builtin.module @t {{\n  builtin.graph @main({}) -> ({}) {{\n",
+        args.join(", "),
+        rets.join(", ")
+    );
+    for (i, t) in inputs.iter().enumerate() {
+        text += &format!(
+            "    %in{i} = hl.input_layer %arg{i} {{layer = \"in{i}\"}} : tensor<{t}xf32>\n"
+        );
+    }
+    text += body;
+    let mut outs = Vec::new();
+    for (i, t) in results.iter().enumerate() {
+        text += &format!(
+            "    %o{i} = hl.output_layer %r{i} {{layer = \"out{i}\"}} : tensor<{t}xf32>\n"
+        );
+        outs.push(format!("%o{i}"));
+    }
+    text + &format!(
+        "    builtin.return {} : {}\n  }}\n}}\n",
+        outs.join(", "),
+        rets.join(", ")
+    )
+}
+
+/// Quantizes `text` on `data`; returns (lowered module, dequantized inputs as the integer
+/// graph sees them, integer outputs, float outputs of the original graph).
+type Run = (Module, Vec<ArrayD<f32>>, Vec<ArrayD<f32>>, Vec<ArrayD<f32>>);
+
+fn run(text: &str, data: &[ArrayD<f32>]) -> Run {
+    let mut m = module(text, &[], 1);
+    let g = first_graph(&m).expect("graph");
+    let float = Interpreter::new(&m, g)
+        .expect("float")
+        .run(data)
+        .expect("runs");
+    let mut cfg = QuantConfig::default();
+    cfg.calibration.calibset_size = data[0].shape()[0];
+    prepare(&mut m, data, &cfg).expect("prepares");
+    lower(&mut m).expect("lowers");
+    let mut seen: Vec<(String, ArrayD<f32>)> = Vec::new();
+    let out = QuantInterpreter::new(&m)
+        .expect("emulation")
+        .run_observed(data, &mut |o| {
+            if o.layer.starts_with("in") {
+                seen.push((o.layer.to_owned(), o.value.clone()));
+            }
+            Ok(())
+        })
+        .expect("runs");
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    (m, seen.into_iter().map(|s| s.1).collect(), out, float)
+}
+
+/// (scale, float range) of the quantized result of `layer`.
+fn out_type(m: &Module, layer: &str) -> (f64, (f64, f64)) {
+    let op = m
+        .walk(m.top())
+        .into_iter()
+        .filter(|&o| m.attr(o, "layer").and_then(Attribute::as_str) == Some(layer))
+        .find(|&o| m.op(o).name_str().starts_with("q.") && m.op(o).name_str() != "q.const")
+        .expect("layer lowered");
+    let t = QuantType::parse(m.value_type(m.result(op, 0))).expect("quantized");
+    (t.scale_at(0), t.float_range())
+}
+
+/// Lowers and checks every output against the float graph on the dequantized inputs.
+fn check_exact(text: &str, data: &[ArrayD<f32>], layer: &str, qname: &str) -> f64 {
+    let (m, deq, out, float) = run(text, data);
+    let names: Vec<&str> = m
+        .walk(m.top())
+        .into_iter()
+        .map(|o| m.op(o).name_str())
+        .collect();
+    assert!(names.contains(&qname), "{qname} missing in {names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("hl.")), "{names:?}");
+    let plain = module(text, &[], 1);
+    let reference = Interpreter::new(&plain, first_graph(&plain).expect("graph"))
+        .expect("float")
+        .run(&deq)
+        .expect("runs");
+    let (s, (lo, hi)) = out_type(&m, layer);
+    for (q, r) in out.iter().zip(&reference) {
+        assert_eq!(q.shape(), r.shape());
+        for (&a, &b) in q.iter().zip(r.iter()) {
+            let b = if b.is_nan() {
+                0.0
+            } else {
+                f64::from(b).clamp(lo, hi)
+            };
+            assert!(
+                (f64::from(a) - b).abs() <= 0.5 * s * (1.0 + 1e-4) + 1e-6,
+                "{layer}: {a} vs exact {b} (step {s})"
+            );
+        }
+    }
+    snr_db(&float, &out)
+}
+
+fn two_inputs(seed: u64, shape: &[usize]) -> Vec<ArrayD<f32>> {
+    let mut r = Rng(seed);
+    vec![r.array(shape), r.array(shape).mapv(|v| v * 0.5 + 0.3)]
+}
+
+#[test]
+fn ew_mult_div_max_min_are_exact_integer_ops() {
+    let data = two_inputs(5, &[16, 4, 4, 3]);
+    for (op, qop, act, min_snr) in [
+        // A divisor near zero saturates: only exactness is checked for ew_div here.
+        ("ew_mult", "q.ew_mult", "linear", 30.0),
+        ("ew_mult", "q.ew_mult", "relu", 30.0),
+        ("ew_max", "q.ew_max", "linear", 35.0),
+        ("ew_min", "q.ew_min", "linear", 35.0),
+        ("ew_sub", "q.ew_sub", "linear", 35.0),
+        ("ew_div", "q.ew_div", "linear", f64::NEG_INFINITY),
+    ] {
+        let body = format!(
+            "    %r0 = hl.{op} %in0, %in1 {{layer = \"{op}1\", activation = \"{act}\"}} : tensor<16x4x4x3xf32>\n"
+        );
+        let text = graph(&["16x4x4x3", "16x4x4x3"], &["16x4x4x3"], &body);
+        let snr = check_exact(&text, &data, &format!("{op}1"), qop);
+        assert!(snr >= min_snr, "{op} {act}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn ew_div_by_a_positive_divisor_tracks_the_float_quotient() {
+    let mut r = Rng(8);
+    let data = vec![
+        r.array(&[16, 4, 4, 3]),
+        r.array(&[16, 4, 4, 3]).mapv(|v| 1.0 + v.abs()),
+    ];
+    let body = "    %r0 = hl.ew_div %in0, %in1 {layer = \"div1\"} : tensor<16x4x4x3xf32>\n";
+    let text = graph(&["16x4x4x3", "16x4x4x3"], &["16x4x4x3"], body);
+    let snr = check_exact(&text, &data, "div1", "q.ew_div");
+    assert!(snr >= 25.0, "{snr:.2} dB");
+}
+
+#[test]
+fn ew_mult_broadcasts_a_per_channel_operand() {
+    let mut r = Rng(6);
+    let data = vec![r.array(&[8, 3, 3, 4]), r.array(&[8, 1, 1, 4])];
+    let body = "    %r0 = hl.ew_mult %in0, %in1 {layer = \"mul1\"} : tensor<8x3x3x4xf32>\n";
+    let text = graph(&["8x3x3x4", "8x1x1x4"], &["8x3x3x4"], body);
+    assert!(check_exact(&text, &data, "mul1", "q.ew_mult") >= 30.0);
+}
+
+#[test]
+fn slice_and_split_move_codes_exactly() {
+    let data = vec![Rng(2).array(&[4, 6, 5, 8])];
+    let body = "    %r0 = hl.slice %in0 {layer = \"slice1\", starts = [0, 1, 0, 2], ends = [4, 6, 5, 7], steps = [1, 2, 1, 2]} : tensor<4x3x5x3xf32>\n";
+    let text = graph(&["4x6x5x8"], &["4x3x5x3"], body);
+    check_exact(&text, &data, "slice1", "q.slice");
+    let body = "    %r0, %r1 = hl.split %in0 {axis = 3, layer = \"split1\", sizes = [3, 5]} : tensor<4x6x5x3xf32>, tensor<4x6x5x5xf32>\n";
+    let text = graph(&["4x6x5x8"], &["4x6x5x3", "4x6x5x5"], body);
+    let (m, deq, out, _) = run(&text, &data);
+    // Codes move unchanged: the outputs are the dequantized input's channels, bit for bit.
+    let x = &deq[0];
+    assert_eq!(out[0], x.slice(ndarray::s![.., .., .., 0..3]).into_dyn());
+    assert_eq!(out[1], x.slice(ndarray::s![.., .., .., 3..8]).into_dyn());
+    let slices = m
+        .walk(m.top())
+        .into_iter()
+        .filter(|&o| m.op(o).name_str() == "q.slice")
+        .count();
+    assert_eq!(slices, 2);
+}
+
+#[test]
+fn bilinear_resize_blends_codes_within_half_a_step() {
+    let data = vec![Rng(3).array(&[4, 5, 6, 3])];
+    for coord in ["half_pixel", "align_corners", "asymmetric"] {
+        let body = format!(
+            "    %r0 = hl.resize %in0 {{layer = \"resize1\", mode = \"bilinear\", coordinate = \"{coord}\"}} : tensor<4x10x9x3xf32>\n"
+        );
+        let text = graph(&["4x5x6x3"], &["4x10x9x3"], &body);
+        let snr = check_exact(&text, &data, "resize1", "q.resize");
+        assert!(snr >= 35.0, "{coord}: {snr:.2} dB");
+    }
+}
