@@ -117,9 +117,25 @@ impl std::fmt::Debug for Attrs<'_> {
 
 /// Shares equal entries: [`Self::intern`] returns the first entry equal to
 /// the one given (compared structurally, floats by value).
-#[derive(Default)]
+///
+/// Entries that no second user has shared are forgotten when the table
+/// fills up: in a big model they are nearly all unique (`layer = "conv17"`),
+/// and remembering one per op would cost more than the duplicate made when
+/// such an entry does recur later (it is shared from then on).
 pub struct AttrUniquer {
     table: HashTable<Arc<NamedAttr>>,
+    /// The size at which single-user entries are dropped; doubles when the
+    /// shared entries alone fill half of it.
+    limit: usize,
+}
+
+impl Default for AttrUniquer {
+    fn default() -> Self {
+        AttrUniquer {
+            table: HashTable::new(),
+            limit: 4096,
+        }
+    }
 }
 
 fn entry_hash(e: &NamedAttr) -> u64 {
@@ -134,6 +150,13 @@ impl AttrUniquer {
         let hash = entry_hash(&entry);
         if let Some(found) = self.table.find(hash, |e| **e == entry) {
             return found.clone();
+        }
+        if self.table.len() >= self.limit {
+            // One count is the table's own: 2 means a single user.
+            self.table.retain(|e| Arc::strong_count(e) > 2);
+            if self.table.len() >= self.limit / 2 {
+                self.limit *= 2;
+            }
         }
         let shared = Arc::new(entry);
         self.table
@@ -161,6 +184,35 @@ mod tests {
         assert!(!Arc::ptr_eq(&a, &c));
         assert!(!Arc::ptr_eq(&a, &d));
         assert_eq!(c.1.as_i64_array(), Some(vec![2, 2]));
+    }
+
+    #[test]
+    fn full_uniquer_forgets_unshared_entries_only() {
+        let mut u = AttrUniquer::default();
+        let limit = u.limit;
+        let kept = u.intern(entry("strides", Attribute::i64_array(&[1, 1])));
+        let user = u.intern(entry("strides", Attribute::i64_array(&[1, 1])));
+        let first = u.intern(entry("layer", Attribute::str("conv0")));
+        let _users: Vec<_> = (1..limit - 1)
+            .map(|i| u.intern(entry("layer", Attribute::str(&format!("conv{i}")))))
+            .collect();
+        assert_eq!(u.table.len(), limit);
+        // The next entry finds the table full: only the shared entry survives.
+        let last = u.intern(entry("layer", Attribute::str("last")));
+        assert_eq!(u.table.len(), 2);
+        assert_eq!(u.limit, limit);
+        assert!(Arc::ptr_eq(
+            &kept,
+            &u.intern(entry("strides", Attribute::i64_array(&[1, 1])))
+        ));
+        assert!(Arc::ptr_eq(
+            &last,
+            &u.intern(entry("layer", Attribute::str("last")))
+        ));
+        let again = u.intern(entry("layer", Attribute::str("conv0")));
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert_eq!(first, again);
+        drop(user);
     }
 
     #[test]

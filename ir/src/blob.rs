@@ -24,7 +24,12 @@ impl Blob {
     }
 
     pub fn from_f32(values: &[f32]) -> Blob {
-        Blob::new(4, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        // Sized once: weights are large and a doubling Vec would briefly hold up to 2x.
+        let mut bytes = Vec::with_capacity(values.len() * 4);
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        Blob::new(4, bytes)
     }
 
     /// The bytes read as little-endian f32 (trailing partial elements ignored).

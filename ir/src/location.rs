@@ -4,7 +4,9 @@
 //! profiler, `from_tf(...)` and diagnostics rely on. `FileLineCol` is an
 //! explicit location written by the user; `Src` is the position an op was
 //! parsed from: it feeds diagnostics but is not printed, so printing stays a
-//! fixed point whatever file the IR was read from.
+//! fixed point whatever file the IR was read from. `NameAt` is a `Name`
+//! with its parse position kept inline: nearly every op of an imported model
+//! has one, and a boxed `Src` child would cost an allocation per op.
 
 use crate::intern::Sym;
 use std::fmt;
@@ -18,6 +20,13 @@ pub enum Location {
         child: Option<Box<Location>>,
     },
     FileLineCol {
+        file: Sym,
+        line: u32,
+        col: u32,
+    },
+    /// A `Name` without a child, parsed at `file:line:col`; prints as `Name`.
+    NameAt {
+        name: Sym,
         file: Sym,
         line: u32,
         col: u32,
@@ -42,9 +51,11 @@ impl Location {
     /// The first file position reachable from this location, for diagnostics.
     pub fn file_pos(&self) -> Option<(Sym, u32, u32)> {
         match self {
-            Location::FileLineCol { file, line, col } | Location::Src { file, line, col } => {
-                Some((*file, *line, *col))
-            }
+            Location::FileLineCol { file, line, col }
+            | Location::Src { file, line, col }
+            | Location::NameAt {
+                file, line, col, ..
+            } => Some((*file, *line, *col)),
             Location::Name { child, .. } => child.as_ref().and_then(|c| c.file_pos()),
             Location::Fused(locs) => locs.iter().find_map(|l| l.file_pos()),
             Location::Unknown => None,
@@ -60,7 +71,7 @@ impl Location {
 
     fn collect_names(&self, out: &mut Vec<&'static str>) {
         match self {
-            Location::Name { name, .. } => out.push(name.as_str()),
+            Location::Name { name, .. } | Location::NameAt { name, .. } => out.push(name.as_str()),
             Location::Fused(locs) => locs.iter().for_each(|l| l.collect_names(out)),
             _ => {}
         }
@@ -80,6 +91,10 @@ impl Location {
                     child: child.map(Box::new),
                 }
             }
+            Location::NameAt { name, .. } => Location::Name {
+                name: *name,
+                child: None,
+            },
             Location::Fused(locs) => {
                 let kept: Vec<Location> = locs
                     .iter()
@@ -99,7 +114,7 @@ impl Location {
     pub fn is_printable(&self) -> bool {
         match self {
             Location::Unknown | Location::Src { .. } => false,
-            Location::Name { .. } | Location::FileLineCol { .. } => true,
+            Location::Name { .. } | Location::NameAt { .. } | Location::FileLineCol { .. } => true,
             Location::Fused(locs) => locs.iter().any(Location::is_printable),
         }
     }
@@ -108,9 +123,17 @@ impl Location {
     pub fn with_src(self, src: Location) -> Location {
         match self {
             Location::Unknown => src,
-            Location::Name { name, child: None } => Location::Name {
-                name,
-                child: Some(Box::new(src)),
+            Location::Name { name, child: None } => match src {
+                Location::Src { file, line, col } => Location::NameAt {
+                    name,
+                    file,
+                    line,
+                    col,
+                },
+                src => Location::Name {
+                    name,
+                    child: Some(Box::new(src)),
+                },
             },
             other => other,
         }
@@ -133,6 +156,7 @@ impl Location {
                     None => Ok(()),
                 }
             }
+            Location::NameAt { name, .. } => crate::printer::write_quoted(f, name.as_str()),
             Location::FileLineCol { file, line, col } => {
                 crate::printer::write_quoted(f, file.as_str())?;
                 write!(f, ":{line}:{col}")

@@ -431,6 +431,11 @@ impl Module {
         }
     }
 
+    /// The handle of the live value in arena slot `index` (see [`Idx::index`]).
+    pub(crate) fn value_at(&self, index: u32) -> ValueId {
+        self.values.id_at(index)
+    }
+
     fn link(&self, index: u32) -> Option<OpId> {
         (index != NO_OP).then(|| self.ops.id_at(index))
     }

@@ -37,8 +37,10 @@ pub struct OpState {
 #[derive(Default)]
 struct Scope<'a> {
     /// Single values named by a plain decimal number (`%42`, the printer's
-    /// names), indexed by that number: no hashing and 8 bytes per name.
-    numbered: Vec<Option<ValueId>>,
+    /// names), indexed by that number: no hashing and 4 bytes per name, the
+    /// value's arena slot ([`NO_VALUE`] for none). Defined values are never
+    /// erased while parsing, so a slot always names its value.
+    numbered: Vec<u32>,
     /// Every other name (and result groups `%3:2`).
     names: FxHashMap<&'a str, SmallVec<[ValueId; 1]>>,
     /// Forward references: name → (placeholder value, where it was first used).
@@ -51,23 +53,23 @@ impl<'a> Scope<'a> {
     /// of growing `numbered` (so `%4000000000` cannot allocate gigabytes).
     const MAX_GAP: usize = 4096;
 
-    fn get(&self, name: &str, number: Option<usize>) -> Option<&[ValueId]> {
-        if let Some(v) = number
+    fn get(&self, m: &Module, name: &str, number: Option<usize>) -> Option<SmallVec<[ValueId; 1]>> {
+        if let Some(&slot) = number
             .and_then(|n| self.numbered.get(n))
-            .and_then(Option::as_ref)
+            .filter(|&&slot| slot != NO_VALUE)
         {
-            return Some(std::slice::from_ref(v));
+            return Some(smallvec::smallvec![m.value_at(slot)]);
         }
-        self.names.get(name).map(|v| v.as_slice())
+        self.names.get(name).cloned()
     }
 
     fn define(&mut self, name: &'a str, number: Option<usize>, vals: SmallVec<[ValueId; 1]>) {
         match number {
             Some(n) if vals.len() == 1 && n < self.numbered.len() + Self::MAX_GAP => {
                 if n >= self.numbered.len() {
-                    self.numbered.resize(n + 1, None);
+                    self.numbered.resize(n + 1, NO_VALUE);
                 }
-                self.numbered[n] = Some(vals[0]);
+                self.numbered[n] = vals[0].index() as u32;
             }
             _ => {
                 self.names.insert(name, vals);
@@ -75,6 +77,9 @@ impl<'a> Scope<'a> {
         }
     }
 }
+
+/// A `numbered` entry with no value.
+const NO_VALUE: u32 = u32::MAX;
 
 /// The number of a value name written as a plain decimal (`42`, not `042`).
 fn name_number(name: &str) -> Option<usize> {
@@ -417,10 +422,10 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn lookup(&self, name: &str) -> Option<&[ValueId]> {
+    fn lookup(&self, name: &str) -> Option<SmallVec<[ValueId; 1]>> {
         let number = name_number(name);
         for s in self.scopes.iter().rev() {
-            if let Some(v) = s.get(name, number) {
+            if let Some(v) = s.get(&self.m, name, number) {
                 return Some(v);
             }
             if s.isolated {
@@ -509,7 +514,7 @@ impl<'a> Parser<'a> {
             .scopes
             .last()
             .expect("no scope")
-            .get(name, number)
+            .get(&self.m, name, number)
             .is_some()
         {
             return Err(Box::new(Diagnostic::error(
@@ -1560,6 +1565,38 @@ mod tests {
         }
         assert_eq!(count_newlines(&[0x8a; 17]), 0);
         assert_eq!(count_newlines(&[b'\n'; 17]), 17);
+    }
+
+    #[test]
+    fn named_locations_keep_their_parse_position_inline_and_unprinted() {
+        let mut ctx = Context::new();
+        ctx.allow_unregistered = true;
+        let src = "\"t.a\"() : () -> () loc(\"Conv_1\")\n  \"t.b\"() : () -> () loc(\"Relu\"(\"m.py\":3:4))\n";
+        let m = parse_module(&ctx, "t.hir", src).expect("parses");
+        let ops = m.block_ops(m.body());
+        let (conv, relu) = (&m.op(ops[0]).loc, &m.op(ops[1]).loc);
+        assert_eq!(
+            *conv,
+            Location::NameAt {
+                name: Sym::new("Conv_1"),
+                file: Sym::new("t.hir"),
+                line: 1,
+                col: 1
+            }
+        );
+        assert_eq!(conv.file_pos(), Some((Sym::new("t.hir"), 1, 1)));
+        assert_eq!(conv.names(), ["Conv_1"]);
+        assert_eq!(conv.printable(), Location::name("Conv_1"));
+        assert_eq!(conv.to_string(), "\"Conv_1\"");
+        // A user-written child wins over the parse position.
+        assert_eq!(relu.file_pos(), Some((Sym::new("m.py"), 3, 4)));
+        assert_eq!(relu.to_string(), "\"Relu\"(\"m.py\":3:4)");
+        let printed = crate::printer::print_module(&m, &ctx, Default::default());
+        assert!(printed.contains("loc(\"Conv_1\")\n"), "{printed}");
+        assert!(
+            printed.contains("loc(\"Relu\"(\"m.py\":3:4))\n"),
+            "{printed}"
+        );
     }
 
     #[test]
