@@ -109,6 +109,7 @@ fn main() {
             )
             .infer(|m, op| Ok(vec![m.value_type(m.operand(op, 0))]))],
         materialize_constant: None,
+        verify_regions: None,
     });
     let text = generate(n);
     let ops = n + 3; // + module, graph, return

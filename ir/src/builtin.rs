@@ -43,6 +43,7 @@ pub fn dialect() -> Dialect {
                 .verify(verify_return),
         ],
         materialize_constant: None,
+        verify_regions: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`Context`]; nothing in `ir/` has to change to add an op or a dialect.
 
 use crate::attrs::Attribute;
+use crate::diag::Diagnostic;
 use crate::location::Location;
 use crate::module::{Module, OpId, ValueId};
 use crate::rewrite::RewritePattern;
@@ -132,7 +133,13 @@ pub struct Dialect {
     pub ops: Vec<OpDef>,
     /// Creates a constant op for a folded attribute.
     pub materialize_constant: Option<MaterializeFn>,
+    /// Checks that span the ops directly inside one region-holding op (e.g. names that
+    /// must be unique per graph); the verifier runs it on every op that has regions.
+    pub verify_regions: Option<RegionVerifyFn>,
 }
+
+/// A dialect's check over the ops nested directly in `op`'s regions.
+pub type RegionVerifyFn = fn(m: &Module, op: OpId) -> Vec<Diagnostic>;
 
 /// The registered dialects and the flags that govern parsing and verification.
 #[derive(Default)]

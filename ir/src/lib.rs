@@ -30,7 +30,7 @@ pub use attr_dict::{AttrDict, Attrs};
 pub use attrs::{Attribute, DenseAttr, DenseValues};
 pub use blob::{Blob, BlobStore};
 pub use diag::{DiagEngine, Diagnostic, Severity, SourceMgr};
-pub use dialect::{Context, Dialect, FoldResult, OpDef, Syntax, Traits};
+pub use dialect::{Context, Dialect, FoldResult, OpDef, RegionVerifyFn, Syntax, Traits};
 pub use intern::Sym;
 pub use location::Location;
 pub use module::{BlockId, Module, OpId, OpSpec, Operation, RegionId, ValueId};

@@ -15,6 +15,11 @@ pub fn verify(m: &Module, ctx: &Context, root: OpId) -> Result<(), Vec<Diagnosti
     let mut errs = Vec::new();
     for op in m.walk(root) {
         verify_op(m, ctx, op, &mut errs);
+        if !m.op(op).regions().is_empty() {
+            for check in ctx.dialects().filter_map(|d| d.verify_regions) {
+                errs.extend(check(m, op));
+            }
+        }
     }
     if errs.is_empty() {
         Ok(())

@@ -9,5 +9,6 @@ pub fn dialect() -> Dialect {
         summary: "Cluster placement and contexts",
         ops: Vec::new(),
         materialize_constant: None,
+        verify_regions: None,
     }
 }

@@ -48,5 +48,6 @@ pub fn dialect() -> Dialect {
                 )
             })
         }),
+        verify_regions: Some(naming::verify_unique_layers),
     }
 }

@@ -10,5 +10,6 @@ pub fn dialect() -> Dialect {
         summary: "Physical layers and resources",
         ops: Vec::new(),
         materialize_constant: None,
+        verify_regions: None,
     }
 }

@@ -19,5 +19,6 @@ pub fn dialect() -> Dialect {
         summary: "Quantized types and integer ops",
         ops: ops::defs(),
         materialize_constant: None,
+        verify_regions: None,
     }
 }

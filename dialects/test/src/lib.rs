@@ -92,6 +92,7 @@ pub fn dialect() -> Dialect {
             .syntax(Syntax::Generic),
         ],
         materialize_constant: Some(materialize),
+        verify_regions: None,
     }
 }
 
