@@ -3,6 +3,8 @@
 //! straight from input layers, result straight to an output layer) and its integer result
 //! is compared with the float op applied to the dequantized inputs: every value must be the
 //! exactly rounded real result (clamped to the output range), within half an output step.
+//! The per-pixel affines (normalization, batch norm, color conversion) lower to 1×1
+//! convolutions and are checked the same way.
 
 mod common;
 
@@ -91,6 +93,12 @@ fn out_type(m: &Module, layer: &str) -> (f64, (f64, f64)) {
 
 /// Lowers and checks every output against the float graph on the dequantized inputs.
 fn check_exact(text: &str, data: &[ArrayD<f32>], layer: &str, qname: &str) -> f64 {
+    check_within(text, data, layer, qname, 0.0)
+}
+
+/// [`check_exact`] allowing `slack` (in output steps) beyond half a step, for kernels whose
+/// quantized weights are not exactly the float ones.
+fn check_within(text: &str, data: &[ArrayD<f32>], layer: &str, qname: &str, slack: f64) -> f64 {
     let (m, deq, out, float) = run(text, data);
     let names: Vec<&str> = m
         .walk(m.top())
@@ -114,7 +122,7 @@ fn check_exact(text: &str, data: &[ArrayD<f32>], layer: &str, qname: &str) -> f6
                 f64::from(b).clamp(lo, hi)
             };
             assert!(
-                (f64::from(a) - b).abs() <= 0.5 * s * (1.0 + 1e-4) + 1e-6,
+                (f64::from(a) - b).abs() <= (0.5 + slack) * s * (1.0 + 1e-4) + 1e-6,
                 "{layer}: {a} vs exact {b} (step {s})"
             );
         }
@@ -202,4 +210,47 @@ fn bilinear_resize_blends_codes_within_half_a_step() {
         let snr = check_exact(&text, &data, "resize1", "q.resize");
         assert!(snr >= 35.0, "{coord}: {snr:.2} dB");
     }
+}
+
+#[test]
+fn normalization_is_a_per_channel_affine_within_half_a_step() {
+    let data = vec![Rng(11).array(&[16, 4, 4, 3]).mapv(|v| v * 60.0 + 120.0)];
+    let body = "    %r0 = hl.normalization %in0 {layer = \"normalization1\", mean = [123.675, 116.28, 103.53], std = [58.395, 57.12, 57.375]} : tensor<16x4x4x3xf32>\n";
+    let text = graph(&["16x4x4x3"], &["16x4x4x3"], body);
+    let snr = check_exact(&text, &data, "normalization1", "q.depthwise_conv2d");
+    assert!(snr >= 35.0, "{snr:.2} dB");
+}
+
+#[test]
+fn batch_norm_with_relu_is_a_per_channel_affine_within_half_a_step() {
+    let data = vec![Rng(12).array(&[16, 4, 4, 4])];
+    for act in ["linear", "relu"] {
+        let body = format!(
+            "    %m = hl.const dense<[0.1, -0.2, 0.3, 0.0]> : tensor<4xf32>\n    %v = hl.const dense<[1.0, 0.5, 2.0, 0.25]> : tensor<4xf32>\n    %g = hl.const dense<[1.5, -0.7, 1.0, 0.3]> : tensor<4xf32>\n    %b = hl.const dense<[0.2, 0.1, -0.4, 0.0]> : tensor<4xf32>\n    %r0 = hl.batch_norm %in0, %m, %v, %g, %b {{activation = \"{act}\", epsilon = 0.001, layer = \"bn1\"}} : tensor<16x4x4x4xf32>\n"
+        );
+        let text = graph(&["16x4x4x4"], &["16x4x4x4"], &body);
+        let snr = check_exact(&text, &data, "bn1", "q.depthwise_conv2d");
+        assert!(snr >= 30.0, "{act}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn color_conversion_is_a_1x1_conv_within_half_a_step_and_weight_rounding() {
+    let data = vec![Rng(13)
+        .array(&[8, 4, 4, 3])
+        .mapv(|v| (v * 50.0 + 128.0).clamp(0.0, 255.0))];
+    let body = "    %r0 = hl.color_conversion %in0 {bias = [-179.2, 134.912, -225.92], conversion = \"yuv_full_range_to_rgb\", kernel = [1.0, 1.0, 1.0, 0.0, -0.343, 1.765, 1.4, -0.711, 0.0], layer = \"color1\"} : tensor<8x4x4x3xf32>\n";
+    let text = graph(&["8x4x4x3"], &["8x4x4x3"], body);
+    // 16-bit weights are off by at most half their step (max|W_c|/32767 / 2) each; three
+    // terms of |x| <= 255 give at most 3 · 255 · 1.765 / 65534 ≈ 0.021 in float, far below
+    // one output step (the outputs span hundreds): allow 0.021 / step more.
+    let (m, deq, _, _) = run(&text, &data);
+    let max_x = deq[0]
+        .iter()
+        .fold(0.0f64, |a, &v| a.max(f64::from(v).abs()));
+    let (s, _) = out_type(&m, "color1");
+    let slack = 3.0 * max_x * 1.765 / 65534.0 / s;
+    assert!(slack < 0.05, "slack {slack}");
+    let snr = check_within(&text, &data, "color1", "q.conv2d", slack);
+    assert!(snr >= 35.0, "{snr:.2} dB");
 }

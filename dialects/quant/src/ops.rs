@@ -19,6 +19,10 @@
 //!   `coordinate` / `nearest_mode` attributes) move codes unchanged; bilinear `q.resize`
 //!   (`mode = "bilinear"`, `frac_bits = F`) blends codes with F-bit fixed-point tap weights
 //!   that sum to 2^F per axis, so its result keeps the input's type;
+//! - `q.transpose` (`perm`, numpy order) and `q.pad` (`pads = [before..., after...]` per
+//!   axis, `mode` constant / reflect / edge / wrap, constant `value` as a code of the
+//!   input's type) move codes and keep the input's type; depth_to_space, space_to_depth and
+//!   feature_shuffle lower to `q.reshape` → `q.transpose` → `q.reshape`;
 //! - `q.lut` maps every input code to an output code (`table`, one entry per input code);
 //! - `q.quantize` / `q.dequantize` cross between f32 and codes at the graph boundary, and
 //!   `q.requantize` changes scale and zero point.
@@ -50,6 +54,11 @@ pub const CONCAT: &str = "q.concat";
 pub const RESHAPE: &str = "q.reshape";
 pub const LUT: &str = "q.lut";
 pub const RESIZE: &str = "q.resize";
+pub const TRANSPOSE: &str = "q.transpose";
+pub const PAD: &str = "q.pad";
+
+/// The `mode`s of `q.pad`.
+pub const PAD_MODES: [&str; 4] = ["constant", "reflect", "edge", "wrap"];
 
 pub fn defs() -> Vec<OpDef> {
     let p = Traits::PURE;
@@ -74,6 +83,8 @@ pub fn defs() -> Vec<OpDef> {
         OpDef::new(CONCAT, "concatenation of same-typed codes", p).verify(v_same_type),
         OpDef::new(RESHAPE, "reshape of codes", p).verify(v_same_type),
         OpDef::new(RESIZE, "nearest or bilinear resize of codes", p).verify(v_resize),
+        OpDef::new(TRANSPOSE, "axis permutation of codes", p).verify(v_transpose),
+        OpDef::new(PAD, "padding of codes", p).verify(v_pad),
         OpDef::new(LUT, "table lookup: one output code per input code", p).verify(v_lut),
     ]
 }
@@ -393,6 +404,87 @@ fn v_lut(m: &Module, op: OpId) -> Result<()> {
         return Err(format!(
             "table entry {v} is outside the result's {} range",
             st.name()
+        ));
+    }
+    Ok(())
+}
+
+fn shape_of(ty: Type) -> Vec<i64> {
+    ty.shape().unwrap_or(&[]).to_vec()
+}
+
+/// `perm` is a permutation of the operand's axes and the result shape follows it.
+fn v_transpose(m: &Module, op: OpId) -> Result<()> {
+    v_same_type(m, op)?;
+    let x = shape_of(m.value_type(m.op(op).operands()[0]));
+    let perm = i64_list(m, op, "perm")?;
+    let mut seen = vec![false; x.len()];
+    let valid = perm.len() == x.len()
+        && perm.iter().all(|&p| {
+            usize::try_from(p)
+                .ok()
+                .filter(|&p| p < x.len())
+                .is_some_and(|p| !std::mem::replace(&mut seen[p], true))
+        });
+    if !valid {
+        return Err(format!(
+            "attribute 'perm' {perm:?} is not a permutation of the {} axes",
+            x.len()
+        ));
+    }
+    let want: Vec<i64> = perm.iter().map(|&p| x[p as usize]).collect();
+    let got = shape_of(result(m, op));
+    if got != want {
+        return Err(format!(
+            "result shape {got:?} is not the operand's {x:?} permuted by {perm:?} ({want:?})"
+        ));
+    }
+    Ok(())
+}
+
+/// `pads` = one non-negative `before` per axis then one `after` per axis; a known `mode`; a
+/// constant `value` inside the storage range; the result shape is the padded shape.
+fn v_pad(m: &Module, op: OpId) -> Result<()> {
+    v_same_type(m, op)?;
+    let out = uniform(result(m, op), "result")?;
+    let x = shape_of(m.value_type(m.op(op).operands()[0]));
+    let pads = i64_list(m, op, "pads")?;
+    let r = x.len();
+    if pads.len() != 2 * r || pads.iter().any(|&p| p < 0) {
+        return Err(format!(
+            "attribute 'pads' must hold {} non-negative values (befores, then afters), got {pads:?}",
+            2 * r
+        ));
+    }
+    let mode = m
+        .attr(op, "mode")
+        .and_then(Attribute::as_str)
+        .unwrap_or("constant");
+    if !PAD_MODES.contains(&mode) {
+        return Err(format!(
+            "unknown mode '{mode}' (expected one of {})",
+            PAD_MODES.join(", ")
+        ));
+    }
+    if mode == "constant" {
+        let st = out.storage();
+        match m.attr(op, "value").and_then(Attribute::as_i64) {
+            Some(v) if st.qmin() <= v && v <= st.qmax() => {}
+            v => {
+                return Err(format!(
+                    "constant pad needs 'value' as a code in [{}, {}], got {}",
+                    st.qmin(),
+                    st.qmax(),
+                    v.map_or("none".to_owned(), |v| v.to_string())
+                ))
+            }
+        }
+    }
+    let want: Vec<i64> = (0..r).map(|a| x[a] + pads[a] + pads[a + r]).collect();
+    let got = shape_of(result(m, op));
+    if got != want {
+        return Err(format!(
+            "result shape {got:?} is not the padded shape {want:?}"
         ));
     }
     Ok(())

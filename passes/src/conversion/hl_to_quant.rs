@@ -16,22 +16,26 @@
 //! `hl.resize` (nearest and bilinear), `hl.maxpool`, `hl.reshape`, `hl.slice` and `hl.split`
 //! move codes and keep their input's type ([`super::lower_layout`]); `hl.concat`
 //! requantizes inputs whose type differs from its own. Two-input elementwise layers (add,
-//! sub, max, min, mult, div) are in [`super::lower_ew`].
+//! sub, max, min, mult, div) are in [`super::lower_ew`], weighted layers in
+//! [`super::lower_weighted`], and the per-pixel affines (`hl.normalization`,
+//! `hl.batch_norm`, `hl.color_conversion`) become 1×1 convolutions in [`super::lower_affine`];
+//! transpose, depth_to_space, space_to_depth, feature_shuffle and pad move codes
+//! ([`super::lower_rearrange`]).
 //!
 //! Graph inputs and outputs stay f32: input layers become `q.quantize`, output layers
 //! `q.dequantize`. Fused ReLU/ReLU6 become the output clamp; other fused activations must be
 //! split into `hl.activation` first (the quantizer does), which lowers to `q.lut`. An op with
 //! no integer lowering is an error naming its layer.
 
-use super::{lower_ew, lower_layout, lut};
-use hailo_dialect_hl::{Activation, ConvParams, PoolParams};
+use super::{lower_affine, lower_ew, lower_layout, lower_rearrange, lower_weighted, lut};
+use hailo_dialect_hl::{Activation, PoolParams};
 use hailo_dialect_quant::ops as q;
-use hailo_dialect_quant::scheme::{self, BiasMode};
+use hailo_dialect_quant::scheme;
 use hailo_dialect_quant::{QuantType, Storage};
 use hailo_ir::builtin::GRAPH;
 use hailo_ir::pass::options::NoOptions;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Blob, Diagnostic, Module, OpId, OpSpec, Type, ValueId};
+use hailo_ir::{Attribute, Diagnostic, Module, OpId, OpSpec, Type, ValueId};
 use rustc_hash::FxHashMap;
 
 pub struct HlToQuant(NoOptions);
@@ -211,7 +215,12 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
             )])
         }
         "hl.conv2d" | "hl.depthwise_conv2d" | "hl.dense" => {
-            lower_weighted(m, op, map).map(|v| vec![v])
+            lower_weighted::lower(m, op, map).map(|v| vec![v])
+        }
+        "hl.transpose" | "hl.depth_to_space" | "hl.space_to_depth" | "hl.feature_shuffle"
+        | "hl.pad" => lower_rearrange::lower(m, op, map).map(|v| vec![v]),
+        "hl.normalization" | "hl.batch_norm" | "hl.color_conversion" => {
+            lower_affine::lower(m, op, map).map(|v| vec![v])
         }
         "hl.maxpool" => {
             let x = get(map, operands[0])?;
@@ -339,7 +348,7 @@ pub(super) fn clamp(t: &QuantType, act: Activation) -> Res<Attribute> {
 }
 
 /// `v` itself when it already has type `t`, else a `q.requantize` to `t`.
-fn requantize_to(m: &mut Module, at: OpId, v: ValueId, t: &QuantType) -> Res<ValueId> {
+pub(super) fn requantize_to(m: &mut Module, at: OpId, v: ValueId, t: &QuantType) -> Res<ValueId> {
     let tin = qtype_of(m, v)?;
     if &tin == t {
         return Ok(v);
@@ -349,184 +358,4 @@ fn requantize_to(m: &mut Module, at: OpId, v: ValueId, t: &QuantType) -> Res<Val
     attrs.push(("clamp", clamp(t, Activation::Linear)?));
     let shape = shape_of(m, v);
     Ok(emit(m, at, q::REQUANTIZE, &[v], t.tensor(&shape), attrs))
-}
-
-/// The f32 values of a constant operand.
-fn const_values(m: &Module, v: ValueId) -> Res<Vec<f64>> {
-    let def = m
-        .defining_op(v)
-        .filter(|&d| m.op(d).name_str() == "hl.const")
-        .ok_or("weights must come from hl.const")?;
-    match m.attr(def, "value") {
-        Some(Attribute::Dense(d)) => Ok(d.to_f64_vec()),
-        Some(Attribute::DenseResource { key, ty }) => {
-            let blob = m
-                .resources
-                .get(key.as_str())
-                .ok_or_else(|| format!("missing weight blob '{}'", key.as_str()))?;
-            let vals = blob.to_f32();
-            if vals.len() as i64 != ty.num_elements() {
-                return Err(format!(
-                    "weight blob '{}' has {} values, its type {ty} needs {}",
-                    key.as_str(),
-                    vals.len(),
-                    ty.num_elements()
-                ));
-            }
-            Ok(vals.into_iter().map(f64::from).collect())
-        }
-        _ => Err("hl.const has no dense value".into()),
-    }
-}
-
-fn lower_weighted(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
-    let name = m.op(op).name_str();
-    let operands = m.op(op).operands().to_vec();
-    let mut x = get(map, operands[0])?;
-    let mut tx = qtype_of(m, x)?;
-    if let Some(bits) = m.attr(op, "q_in_bits").and_then(Attribute::as_i64) {
-        let st = Storage::unsigned(bits as u32)
-            .ok_or_else(|| format!("'q_in_bits' must be 8 or 16, got {bits}"))?;
-        if st != tx.storage() {
-            // A precision change: the same float range on the requested grid.
-            let (lo, hi) = tx.float_range();
-            let t = scheme::activation_type(lo, hi, st);
-            x = requantize_to(m, op, x, &t)?;
-            tx = t;
-        }
-    }
-    let tout = result_type(m, op)?;
-    let kshape = shape_of(m, operands[1]);
-    let cout = *kshape.last().ok_or("kernel has rank 0")? as usize;
-    let w = const_values(m, operands[1])?;
-    let bias = match operands.get(2) {
-        Some(&b) => const_values(m, b)?,
-        None => vec![0.0; cout],
-    };
-    let wbits = m
-        .attr(op, "q_wbits")
-        .and_then(Attribute::as_i64)
-        .unwrap_or(8);
-    let wst = match wbits {
-        4 | 8 | 16 => Storage::signed_of(wbits as u32).ok_or("bad weight bits")?,
-        _ => return Err(format!("'q_wbits' must be 4, 8 or 16, got {wbits}")),
-    };
-    let clip = match m.attr(op, "q_wclip").and_then(Attribute::as_f64_array) {
-        Some(c) if c.len() == cout => c,
-        Some(c) => {
-            return Err(format!(
-                "'q_wclip' has {} thresholds for {cout} output channels",
-                c.len()
-            ))
-        }
-        None => {
-            let mut t = vec![0.0f64; cout];
-            for (i, v) in w.iter().enumerate() {
-                t[i % cout] = t[i % cout].max(v.abs());
-            }
-            t
-        }
-    };
-    let bias_mode = match m.attr(op, "q_bias_mode").and_then(Attribute::as_str) {
-        Some(s) => BiasMode::parse(s).ok_or_else(|| format!("unknown bias mode '{s}'"))?,
-        None => BiasMode::DoubleScaleInitialization,
-    };
-    let scales: Vec<f64> = clip
-        .iter()
-        .map(|&t| scheme::symmetric_scale(t, wst))
-        .collect();
-    let codes: Vec<i32> = w
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| scheme::quantize(v, scales[i % cout], 0, wst) as i32)
-        .collect();
-    let acc: Vec<f64> = scales.iter().map(|s| s * tx.scale_at(0)).collect();
-    let bq: Vec<i32> = bias
-        .iter()
-        .zip(&acc)
-        .map(|(&b, &a)| scheme::quantize_bias(b, a, bias_mode) as i32)
-        .collect();
-    let mut mult = Vec::with_capacity(cout);
-    let mut shift = Vec::with_capacity(cout);
-    for a in &acc {
-        let r = scheme::decompose_rescale(a / tout.scale_at(0))?;
-        mult.push(r.multiplier);
-        shift.push(r.shift as i64);
-    }
-    let lname = layer(m, op);
-    let wt = QuantType::PerAxis {
-        storage: wst,
-        axis: kshape.len() - 1,
-        scales: scales.clone(),
-    };
-    let kv = int_const(
-        m,
-        op,
-        &format!("{lname}.kernel_q"),
-        &codes,
-        wt.tensor(&kshape),
-    );
-    let bt = QuantType::PerAxis {
-        storage: Storage::I32,
-        axis: 0,
-        scales: acc,
-    };
-    let bv = int_const(
-        m,
-        op,
-        &format!("{lname}.bias_q"),
-        &bq,
-        bt.tensor(&[cout as i64]),
-    );
-    let act = Activation::fused(m, op)?;
-    let mut attrs = vec![
-        ("multiplier", Attribute::i64_array(&mult)),
-        ("shift", Attribute::i64_array(&shift)),
-        ("clamp", clamp(&tout, act)?),
-    ];
-    let qname = match name {
-        "hl.dense" => q::DENSE,
-        _ => {
-            let p = ConvParams::of(m, op)?;
-            attrs.push(("strides", Attribute::i64_array(&p.strides)));
-            attrs.push(("dilations", Attribute::i64_array(&p.dilations)));
-            attrs.push(("pads", Attribute::i64_array(&p.pads)));
-            if name == "hl.conv2d" {
-                attrs.push(("groups", Attribute::i64(p.groups)));
-                q::CONV2D
-            } else {
-                q::DEPTHWISE_CONV2D
-            }
-        }
-    };
-    let out_shape = shape_of(m, m.result(op, 0));
-    Ok(emit(
-        m,
-        op,
-        qname,
-        &[x, kv, bv],
-        tout.tensor(&out_shape),
-        attrs,
-    ))
-}
-
-/// A `q.const` holding `codes` as little-endian i32 in blob `key`.
-fn int_const(m: &mut Module, at: OpId, key: &str, codes: &[i32], ty: Type) -> ValueId {
-    m.resources.insert(
-        key,
-        Blob::new(4, codes.iter().flat_map(|c| c.to_le_bytes()).collect()),
-    );
-    let spec = OpSpec::new(q::CONST)
-        .results(&[ty])
-        .attr(
-            "value",
-            Attribute::DenseResource {
-                key: hailo_ir::Sym::new(key),
-                ty,
-            },
-        )
-        .loc(m.op(at).loc.clone());
-    let op = m.create_op(spec);
-    m.insert_before(at, op);
-    m.result(op, 0)
 }

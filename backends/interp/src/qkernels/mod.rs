@@ -68,4 +68,6 @@ pub fn dequantize(q: ArrayViewD<i32>, scale: f32, zero_point: i64) -> ArrayD<f32
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_layout;
+#[cfg(test)]
 mod tests_ops;

@@ -1,8 +1,10 @@
 //! Code-moving layout kernels: strided slices of the non-batch axes (`q.slice`, which
-//! `hl.slice` and each result of `hl.split` lower to).
+//! `hl.slice` and each result of `hl.split` lower to), axis permutations (`q.transpose`,
+//! also the middle step of depth_to_space / space_to_depth / feature_shuffle) and padding
+//! (`q.pad`). Codes move unchanged; a constant pad writes the given code.
 
 use super::KernelError;
-use ndarray::{ArrayD, ArrayViewD, Slice};
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
 
 /// `x[:, s0:e0:k0, s1:e1:k1, ...]` with one `(start, end, step)` per non-batch axis;
 /// bounds must satisfy `0 <= start <= end <= dim` and `step > 0`.
@@ -38,4 +40,106 @@ pub fn slice(
         );
     }
     Ok(v.as_standard_layout().into_owned())
+}
+
+/// numpy `transpose(x, perm)` of codes, in standard layout.
+pub fn transpose(x: ArrayViewD<i32>, perm: &[usize]) -> Result<ArrayD<i32>, KernelError> {
+    let mut seen = vec![false; x.ndim()];
+    let valid = perm.len() == x.ndim()
+        && perm
+            .iter()
+            .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+    if !valid {
+        return Err(KernelError {
+            op: "q.transpose",
+            message: format!(
+                "{perm:?} is not a permutation of the {} axes of {:?}",
+                x.ndim(),
+                x.shape()
+            ),
+        });
+    }
+    Ok(x.permuted_axes(IxDyn(perm))
+        .as_standard_layout()
+        .into_owned())
+}
+
+/// How `q.pad` fills the border.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QPadMode {
+    /// This code.
+    Constant(i32),
+    /// Mirror without repeating the edge (numpy `reflect`).
+    Reflect,
+    /// Repeat the edge code.
+    Edge,
+    /// Continue periodically from the other side.
+    Wrap,
+}
+
+/// Pads each axis by `(before, after)` codes.
+pub fn pad(
+    x: ArrayViewD<i32>,
+    pads: &[(usize, usize)],
+    mode: QPadMode,
+) -> Result<ArrayD<i32>, KernelError> {
+    let err = |message: String| KernelError {
+        op: "q.pad",
+        message,
+    };
+    if pads.len() != x.ndim() {
+        return Err(err(format!(
+            "{} pad pairs for rank-{} input {:?}",
+            pads.len(),
+            x.ndim(),
+            x.shape()
+        )));
+    }
+    // The source index of every output index along each axis (None: the constant).
+    let mut sources: Vec<Vec<Option<usize>>> = Vec::with_capacity(x.ndim());
+    for (axis, (&(before, after), &d)) in pads.iter().zip(x.shape()).enumerate() {
+        let last = d as i64 - 1;
+        if d == 0 && before + after > 0 && !matches!(mode, QPadMode::Constant(_)) {
+            return Err(err(format!("cannot {mode:?}-pad empty axis {axis}")));
+        }
+        if mode == QPadMode::Reflect && (before as i64 > last || after as i64 > last) {
+            return Err(err(format!(
+                "reflect pads ({before}, {after}) on axis {axis} must be smaller than its size {d}"
+            )));
+        }
+        let src = (0..before + d + after)
+            .map(|o| {
+                let i = o as i64 - before as i64;
+                if (0..d as i64).contains(&i) {
+                    return Some(i as usize);
+                }
+                match mode {
+                    QPadMode::Constant(_) => None,
+                    QPadMode::Edge => Some(i.clamp(0, last) as usize),
+                    QPadMode::Reflect => {
+                        // last >= 1 here: reflect pads are smaller than the axis.
+                        let m = i.rem_euclid(2 * last);
+                        Some(if m > last { 2 * last - m } else { m } as usize)
+                    }
+                    QPadMode::Wrap => Some(i.rem_euclid(d as i64) as usize),
+                }
+            })
+            .collect();
+        sources.push(src);
+    }
+    let fill = match mode {
+        QPadMode::Constant(v) => v,
+        _ => 0,
+    };
+    let shape: Vec<usize> = sources.iter().map(Vec::len).collect();
+    let mut at = vec![0usize; x.ndim()];
+    Ok(ArrayD::from_shape_fn(IxDyn(&shape), |o| {
+        for (a, s) in sources.iter().enumerate() {
+            match s[o[a]] {
+                Some(i) => at[a] = i,
+                None => return fill,
+            }
+        }
+        x[IxDyn(&at)]
+    }))
 }
