@@ -347,6 +347,32 @@ impl<'m> QuantInterpreter<'m> {
                 )
                 .map_err(|e| e.to_string())?,
             ),
+            q::TRANSPOSE => {
+                let perm: Vec<usize> = attr_i64s(m, op, "perm")
+                    .iter()
+                    .map(|&v| v as usize)
+                    .collect();
+                Val::C(shape::transpose(codes(0)?.view(), &perm).map_err(|e| e.to_string())?)
+            }
+            q::PAD => {
+                // `pads` is all the befores, then all the afters (as `hl.pad`).
+                let p = attr_i64s(m, op, "pads");
+                let r = p.len() / 2;
+                let pairs: Vec<(usize, usize)> =
+                    (0..r).map(|a| (p[a] as usize, p[a + r] as usize)).collect();
+                let mode = match m.attr(op, "mode").and_then(Attribute::as_str) {
+                    Some("reflect") => shape::QPadMode::Reflect,
+                    Some("edge") => shape::QPadMode::Edge,
+                    Some("wrap") => shape::QPadMode::Wrap,
+                    _ => shape::QPadMode::Constant(
+                        m.attr(op, "value")
+                            .and_then(Attribute::as_i64)
+                            .ok_or("a constant pad needs its 'value' code")?
+                            as i32,
+                    ),
+                };
+                Val::C(shape::pad(codes(0)?.view(), &pairs, mode).map_err(|e| e.to_string())?)
+            }
             q::MAXPOOL | q::AVGPOOL => {
                 let us = |k: &str| {
                     attr_i64s(m, op, k)

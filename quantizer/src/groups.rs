@@ -6,13 +6,18 @@ use hailo_ir::{Module, OpId};
 use rustc_hash::FxHashMap;
 
 /// Ops whose result carries its input's codes unchanged (same quantized type).
-pub const MOVES_CODES: [&str; 6] = [
+pub const MOVES_CODES: [&str; 11] = [
     "hl.maxpool",
     "hl.global_maxpool",
     "hl.reshape",
     "hl.resize",
     "hl.slice",
     "hl.split",
+    "hl.transpose",
+    "hl.depth_to_space",
+    "hl.space_to_depth",
+    "hl.feature_shuffle",
+    "hl.pad",
 ];
 /// Ops that join their inputs' precisions. An output layer joins its producer's group, so
 /// `quantization_param(output_layer1, precision_mode=a16_w16)` makes the layer feeding the

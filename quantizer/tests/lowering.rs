@@ -4,7 +4,8 @@
 //! is compared with the float op applied to the dequantized inputs: every value must be the
 //! exactly rounded real result (clamped to the output range), within half an output step.
 //! The per-pixel affines (normalization, batch norm, color conversion) lower to 1×1
-//! convolutions and are checked the same way.
+//! convolutions and are checked the same way; the code-moving layers (transpose,
+//! depth_to_space, pad) run end to end through the integer emulator.
 
 mod common;
 
@@ -253,4 +254,41 @@ fn color_conversion_is_a_1x1_conv_within_half_a_step_and_weight_rounding() {
     assert!(slack < 0.05, "slack {slack}");
     let snr = check_within(&text, &data, "color1", "q.conv2d", slack);
     assert!(snr >= 35.0, "{snr:.2} dB");
+}
+
+#[test]
+fn rearranging_ops_and_pad_run_end_to_end_in_the_integer_emulator() {
+    let data = vec![Rng(17).array(&[4, 4, 2, 8])];
+    let cases = [
+        (
+            "hl.transpose %in0 {layer = \"transpose1\", perm = [0, 2, 1, 3]} : tensor<4x2x4x8xf32>",
+            "4x2x4x8",
+            "transpose1",
+            "q.transpose",
+        ),
+        (
+            "hl.depth_to_space %in0 {block_size = 2, layer = \"depth_to_space1\", mode = \"DCR\"} : tensor<4x8x4x2xf32>",
+            "4x8x4x2",
+            "depth_to_space1",
+            "q.transpose",
+        ),
+        (
+            "hl.pad %in0 {layer = \"pad1\", mode = \"reflect\", pads = [0, 1, 1, 0, 0, 1, 1, 0]} : tensor<4x6x4x8xf32>",
+            "4x6x4x8",
+            "pad1",
+            "q.pad",
+        ),
+        (
+            "hl.pad %in0 {layer = \"pad1\", mode = \"constant\", pads = [0, 1, 0, 0, 0, 0, 2, 0], value = 0.25} : tensor<4x5x4x8xf32>",
+            "4x5x4x8",
+            "pad1",
+            "q.pad",
+        ),
+    ];
+    for (op, out, layer, qname) in cases {
+        let body = format!("    %r0 = {op}\n");
+        let text = graph(&["4x4x2x8"], &[out], &body);
+        let snr = check_exact(&text, &data, layer, qname);
+        assert!(snr >= 30.0, "{layer}: {snr:.2} dB");
+    }
 }
