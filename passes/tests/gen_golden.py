@@ -17,11 +17,12 @@ The centernet and yolov5_seg references (numpy and OpenCV only) were made the sa
 With no arguments every reference is regenerated. color, resize and nms draw from one seeded
 generator in that order (regenerate them together); centernet and yolov5_seg seed their own.
 
-torch / torchvision were not installable here (the CPU wheel index is unreachable), so:
-- bilinear resize with half pixels and nearest resize use cv2.resize (INTER_LINEAR and
-  INTER_NEAREST follow the same formulas as torch interpolate with align_corners=False and
-  mode='nearest'); bilinear with align corners uses the numpy implementation below;
-- NMS uses cv2.dnn.NMSBoxes, cross-checked against the numpy greedy NMS below.
+Resize and NMS references are made with OpenCV/numpy and then checked against torch itself by
+check_torch_refs.py (torch.nn.functional.interpolate and torchvision.ops.nms, torch 2.15.0 from
+PyPI): bilinear with half pixels and nearest use cv2.resize (INTER_LINEAR / INTER_NEAREST, the
+formulas of interpolate with align_corners=False and mode='nearest'), bilinear with align corners
+the numpy implementation below; NMS uses cv2.dnn.NMSBoxes, cross-checked against the numpy
+greedy NMS below.
 
 `yolo`: /work/shared/models/yolo_like_320.onnx (YOLOv5n-shaped, random weights, three raw heads)
 run by onnxruntime on real images of calib_image_like_320.npz; the raw heads decoded in numpy
@@ -213,8 +214,11 @@ def iou_matrix(b):
     return inter / (area[:, None] + area[None, :] - inter)
 
 
-def yolo():
+def yolo_detections(nms=None):
+    """The reference detections of yolo_like_320 on YOLO_IMAGES: onnxruntime heads, numpy
+    decoding, per-class NMS by `nms(boxes, scores, iou_th)` (default: cv2 / numpy)."""
     import onnxruntime as ort
+    nms = nms or class_nms
     sess = ort.InferenceSession(os.path.join(MODELS, "yolo_like_320.onnx"),
                                 providers=["CPUExecutionProvider"])
     images = np.load(os.path.join(MODELS, "calib_image_like_320.npz"))["images"]
@@ -234,12 +238,23 @@ def yolo():
             if len(idx) > 1:
                 m = iou_matrix(cb)[np.triu_indices(len(idx), 1)]
                 iou_margin = min(iou_margin, np.abs(m - YOLO_IOU_TH).min())
-            keep = class_nms(cb, cs, YOLO_IOU_TH)
+            keep = nms(cb, cs, YOLO_IOU_TH)
             for rank, k in enumerate(keep[:YOLO_MAX]):
                 index.append([b, c, rank])
                 boxes_out.append(cb[k])
                 scores_out.append(cs[k])
     assert score_margin > 1e-5 and iou_margin > 1e-4, (score_margin, iou_margin)
+    return {
+        "images": np.array(YOLO_IMAGES, np.int64),
+        "index": np.array(index, np.int64).reshape(-1, 3),
+        "boxes": np.array(boxes_out, np.float32).reshape(-1, 4),
+        "scores": np.array(scores_out, np.float32),
+        "candidates": np.array(candidates, np.int64).reshape(len(YOLO_IMAGES), -1),
+    }, score_margin, iou_margin
+
+
+def yolo():
+    det, score_margin, iou_margin = yolo_detections()
     config = {
         "nms_scores_th": YOLO_SCORE_TH, "nms_iou_th": YOLO_IOU_TH, "image_dims": [320, 320],
         "max_proposals_per_class": YOLO_MAX, "classes": 80, "background_removal": False,
@@ -250,14 +265,8 @@ def yolo():
     with open(os.path.join(OUT, "yolo_like_320_nms.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
-    np.savez_compressed(
-        os.path.join(OUT, "yolo_like_320_nms.npz"),
-        images=np.array(YOLO_IMAGES, np.int64),
-        index=np.array(index, np.int64).reshape(-1, 3),
-        boxes=np.array(boxes_out, np.float32).reshape(-1, 4),
-        scores=np.array(scores_out, np.float32),
-        candidates=np.array(candidates, np.int64).reshape(len(YOLO_IMAGES), -1))
-    print(f"yolo: {sum(candidates)} boxes above {YOLO_SCORE_TH}, {len(index)} kept; "
+    np.savez_compressed(os.path.join(OUT, "yolo_like_320_nms.npz"), **det)
+    print(f"yolo: {int(det['candidates'].sum())} boxes above {YOLO_SCORE_TH}, {len(det['index'])} kept; "
           f"margins: score {score_margin:.2e}, IoU {iou_margin:.2e}")
 
 
