@@ -11,27 +11,10 @@ use hailo_quantizer::report::build_report;
 use hailo_quantizer::{lower, prepare, Precision, QuantConfig};
 use ndarray::ArrayD;
 
-/// Four convs of 432, 64, 1152 and 64 weights; conv2's kernel is planted on the 4-bit grid.
-const CHAIN: &str = r#"builtin.module @chain {
-  builtin.graph @main(%arg0: tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> {
-    %0 = hl.input_layer %arg0 {layer = "input_layer1"} : tensor<1x8x8x4xf32>
-    %w1 = hl.const dense_resource<w1> : tensor<3x3x4x12xf32>
-    %1 = hl.conv2d %0, %w1 {layer = "conv1", activation = "relu", padding = "SAME"} : tensor<1x8x8x12xf32>
-    %w2 = hl.const dense_resource<w2> : tensor<1x1x12x8xf32>
-    %2 = hl.conv2d %1, %w2 {layer = "conv2", activation = "relu"} : tensor<1x8x8x8xf32>
-    %w3 = hl.const dense_resource<w3> : tensor<3x3x8x16xf32>
-    %3 = hl.conv2d %2, %w3 {layer = "conv3", activation = "relu", padding = "SAME"} : tensor<1x8x8x16xf32>
-    %w4 = hl.const dense_resource<w4> : tensor<1x1x16x4xf32>
-    %4 = hl.conv2d %3, %w4 {layer = "conv4"} : tensor<1x8x8x4xf32>
-    %5 = hl.output_layer %4 {layer = "output_layer1"} : tensor<1x8x8x4xf32>
-    builtin.return %5 : tensor<1x8x8x4xf32>
-  }
-}
-"#;
-
+/// [`common::FOUR_CONVS`] with conv2's kernel planted on the 4-bit grid.
 fn chain() -> Module {
     let mut m = module(
-        CHAIN,
+        common::FOUR_CONVS,
         &[
             ("w1", 432, 0.3),
             ("w2", 96, 0.3),

@@ -16,25 +16,6 @@ use hailo_quantizer::{lower, prepare, Prepared, QuantConfig, QuantInterpreter};
 use ndarray::ArrayD;
 use std::collections::BTreeMap;
 
-/// Four convs (432, 96, 1152, 64 weights); conv3's output channels have ranges spread over
-/// 2^0 … 2^7 (the blob is rescaled per channel in [`net`]).
-const NET: &str = r#"builtin.module @net {
-  builtin.graph @main(%arg0: tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> {
-    %0 = hl.input_layer %arg0 {layer = "input_layer1"} : tensor<1x8x8x4xf32>
-    %w1 = hl.const dense_resource<w1> : tensor<3x3x4x12xf32>
-    %1 = hl.conv2d %0, %w1 {layer = "conv1", activation = "relu", padding = "SAME"} : tensor<1x8x8x12xf32>
-    %w2 = hl.const dense_resource<w2> : tensor<1x1x12x8xf32>
-    %2 = hl.conv2d %1, %w2 {layer = "conv2", activation = "relu"} : tensor<1x8x8x8xf32>
-    %w3 = hl.const dense_resource<w3> : tensor<3x3x8x16xf32>
-    %3 = hl.conv2d %2, %w3 {layer = "conv3", activation = "relu", padding = "SAME"} : tensor<1x8x8x16xf32>
-    %w4 = hl.const dense_resource<w4> : tensor<1x1x16x4xf32>
-    %4 = hl.conv2d %3, %w4 {layer = "conv4"} : tensor<1x8x8x4xf32>
-    %5 = hl.output_layer %4 {layer = "output_layer1"} : tensor<1x8x8x4xf32>
-    builtin.return %5 : tensor<1x8x8x4xf32>
-  }
-}
-"#;
-
 const SIZES: [(&str, u64); 4] = [
     ("conv1", 432),
     ("conv2", 96),
@@ -42,9 +23,11 @@ const SIZES: [(&str, u64); 4] = [
     ("conv4", 64),
 ];
 
+/// [`common::FOUR_CONVS`] with conv3's output channels rescaled to ranges spread over
+/// 2^0 … 2^7.
 fn net() -> Module {
     let mut m = module(
-        NET,
+        common::FOUR_CONVS,
         &[
             ("w1", 432, 0.3),
             ("w2", 96, 0.3),
@@ -307,7 +290,7 @@ fn quantization_groups_give_distinct_scales_and_better_snr() {
 
 #[test]
 fn quantization_groups_reject_depthwise_layers() {
-    let text = NET.replace(
+    let text = common::FOUR_CONVS.replace(
         "%w2 = hl.const dense_resource<w2> : tensor<1x1x12x8xf32>\n    %2 = hl.conv2d %1, %w2 {layer = \"conv2\", activation = \"relu\"} : tensor<1x8x8x8xf32>",
         "%w2 = hl.const dense_resource<w2> : tensor<3x3x1x12xf32>\n    %2 = hl.depthwise_conv2d %1, %w2 {layer = \"conv2\", activation = \"relu\", padding = \"SAME\"} : tensor<1x8x8x12xf32>",
     ).replace("tensor<3x3x8x16xf32>", "tensor<3x3x12x16xf32>");

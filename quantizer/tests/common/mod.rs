@@ -55,3 +55,22 @@ pub fn print(m: &Module) -> String {
         },
     )
 }
+
+/// Four convs (432, 96, 1152, 64 weights) in a chain, weights named w1..w4 for [`module`];
+/// the tests plant their own weight patterns (4-bit grid, spread channel ranges).
+pub const FOUR_CONVS: &str = r#"builtin.module @net {
+  builtin.graph @main(%arg0: tensor<1x8x8x4xf32>) -> tensor<1x8x8x4xf32> {
+    %0 = hl.input_layer %arg0 {layer = "input_layer1"} : tensor<1x8x8x4xf32>
+    %w1 = hl.const dense_resource<w1> : tensor<3x3x4x12xf32>
+    %1 = hl.conv2d %0, %w1 {layer = "conv1", activation = "relu", padding = "SAME"} : tensor<1x8x8x12xf32>
+    %w2 = hl.const dense_resource<w2> : tensor<1x1x12x8xf32>
+    %2 = hl.conv2d %1, %w2 {layer = "conv2", activation = "relu"} : tensor<1x8x8x8xf32>
+    %w3 = hl.const dense_resource<w3> : tensor<3x3x8x16xf32>
+    %3 = hl.conv2d %2, %w3 {layer = "conv3", activation = "relu", padding = "SAME"} : tensor<1x8x8x16xf32>
+    %w4 = hl.const dense_resource<w4> : tensor<1x1x16x4xf32>
+    %4 = hl.conv2d %3, %w4 {layer = "conv4"} : tensor<1x8x8x4xf32>
+    %5 = hl.output_layer %4 {layer = "output_layer1"} : tensor<1x8x8x4xf32>
+    builtin.return %5 : tensor<1x8x8x4xf32>
+  }
+}
+"#;
