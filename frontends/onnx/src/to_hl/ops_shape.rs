@@ -36,6 +36,24 @@ impl Converter<'_> {
     /// Binds output 0 of node `i` to its input 0 (a no-op node).
     pub(crate) fn identity(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
+        if node.op_type == "Dropout" {
+            // Input #2 (opset 12+) switches on training mode: random, not an inference op.
+            if let Some(t) = node.input(2) {
+                let is_const = |name: Option<&str>, pred: fn(f32) -> bool| {
+                    name.and_then(|n| self.e.model.constant(n))
+                        .is_some_and(|v| v.to_f32().iter().all(|&x| pred(x)))
+                };
+                let training = !is_const(Some(t), |x| x == 0.0);
+                // A drop ratio of exactly 0 keeps every element even in training mode.
+                if training && !is_const(node.input(1), |x| x == 0.0) {
+                    return Err(node_error(
+                        node,
+                        "Dropout in training mode (training_mode is true or computed at run time) \
+                         is random and not an inference op; export the model in eval mode",
+                    ));
+                }
+            }
+        }
         let v = self.e.input(node, 0)?;
         self.e.values.insert(node.outputs[0].clone(), v);
         self.e.report.set(
@@ -483,6 +501,13 @@ impl Converter<'_> {
                 ))
             }
         };
+        if node.attr_int("antialias")?.unwrap_or(0) != 0 {
+            return Err(node_error(
+                node,
+                "Resize with antialias=1 is not supported (Hailo resize layers do not filter \
+                 before downsampling)",
+            ));
+        }
         let coordinate = if legacy {
             "asymmetric".to_string()
         } else {
@@ -545,6 +570,15 @@ impl Converter<'_> {
             };
             ("hl.depth_to_space", "depth_to_space", mode)
         } else {
+            match node.attr_string_or("mode", "DCR")? {
+                "DCR" => {}
+                other => {
+                    return Err(node_error(
+                        node,
+                        format!("SpaceToDepth mode '{other}' is not supported (only the standard DCR order)"),
+                    ))
+                }
+            }
             ("hl.space_to_depth", "space_to_depth", "classic")
         };
         self.pixel_layer(
