@@ -284,6 +284,27 @@ impl Converter<'_> {
 
     pub(crate) fn reduce(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
+        let no_axes = match node.input(1) {
+            None => node.attr_ints("axes")?.is_none_or(<[i64]>::is_empty),
+            Some(n) => self
+                .e
+                .model
+                .constant(n)
+                .is_some_and(|c| c.to_i64_vec().is_empty()),
+        };
+        if no_axes && node.attr_int_or("noop_with_empty_axes", 0)? != 0 {
+            // No axes and `noop_with_empty_axes`: the input passes through unreduced.
+            return match node.op_type.as_str() {
+                "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => self.identity(i),
+                _ => Err(node_error(
+                    node,
+                    format!(
+                        "{} with noop_with_empty_axes=1 and no axes is not supported",
+                        node.op_type
+                    ),
+                )),
+            };
+        }
         let v = self.e.input(node, 0)?;
         let rank = v.perm.len();
         let axes = reduce_axes(self.e.model, node, rank).ok_or_else(|| {
