@@ -56,8 +56,8 @@ pub fn space_to_depth(x: ArrayView4<f32>, block: usize) -> Result<Array4<f32>, K
     ))
 }
 
-/// numpy `transpose(x, perm)`, returned in standard layout.
-pub fn transpose(x: ArrayViewD<f32>, perm: &[usize]) -> Result<ArrayD<f32>, KernelError> {
+/// numpy `transpose(x, perm)`, returned in standard layout (float values or integer codes).
+pub fn transpose<A: Clone>(x: ArrayViewD<A>, perm: &[usize]) -> Result<ArrayD<A>, KernelError> {
     let mut seen = vec![false; x.ndim()];
     let valid = perm.len() == x.ndim()
         && perm

@@ -42,26 +42,13 @@ pub fn slice(
     Ok(v.as_standard_layout().into_owned())
 }
 
-/// numpy `transpose(x, perm)` of codes, in standard layout.
+/// numpy `transpose(x, perm)` of codes, in standard layout (the float kernel's code, reported
+/// as `q.transpose`).
 pub fn transpose(x: ArrayViewD<i32>, perm: &[usize]) -> Result<ArrayD<i32>, KernelError> {
-    let mut seen = vec![false; x.ndim()];
-    let valid = perm.len() == x.ndim()
-        && perm
-            .iter()
-            .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
-    if !valid {
-        return Err(KernelError {
-            op: "q.transpose",
-            message: format!(
-                "{perm:?} is not a permutation of the {} axes of {:?}",
-                x.ndim(),
-                x.shape()
-            ),
-        });
-    }
-    Ok(x.permuted_axes(IxDyn(perm))
-        .as_standard_layout()
-        .into_owned())
+    crate::kernels::layout::transpose(x, perm).map_err(|e| KernelError {
+        op: "q.transpose",
+        message: e.message,
+    })
 }
 
 /// How `q.pad` fills the border.
