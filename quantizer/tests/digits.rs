@@ -1,8 +1,10 @@
 //! The trained digits CNN (shared/models, real data): float vs. quantized emulation accuracy
 //! on digits_test.npz (359 samples) at a8_w8 and a8_w4.
 
+mod common;
+
 use hailo_quantizer::{quantize, Precision, QuantConfig, QuantInterpreter};
-use ndarray::{ArrayD, Axis};
+use ndarray::ArrayD;
 use std::path::PathBuf;
 
 fn models() -> PathBuf {
@@ -16,24 +18,6 @@ fn npz(name: &str, key: &str) -> ArrayD<f32> {
         .find(|(k, _)| k == key || k == &format!("{key}.npy"))
         .map(|(_, a)| a.to_f32())
         .expect("key present")
-}
-
-fn accuracy(logits: &ArrayD<f32>, labels: &ArrayD<f32>) -> f64 {
-    let hits = logits
-        .axis_iter(Axis(0))
-        .zip(labels.iter())
-        .filter(|(row, &y)| {
-            let best = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                );
-            best.0 as f32 == y
-        })
-        .count();
-    100.0 * hits as f64 / labels.len() as f64
 }
 
 fn quantized_accuracy(p: Precision) -> (f64, f64) {
@@ -57,7 +41,10 @@ fn quantized_accuracy(p: Precision) -> (f64, f64) {
     quantize(&mut m, &[calib], &cfg).expect("quantizes");
     let qi = QuantInterpreter::new(&m).expect("prepares");
     let out = qi.run(&[x]).expect("emulates");
-    let (fa, qa) = (accuracy(&float[0], &y), accuracy(&out[0], &y));
+    let (fa, qa) = (
+        common::accuracy(&float[0], &y),
+        common::accuracy(&out[0], &y),
+    );
     eprintln!(
         "{p:?}: float {fa:.2}%, quantized {qa:.2}%, output SNR {:.2} dB",
         hailo_quantizer::snr::snr_db(&float, &out)

@@ -58,24 +58,6 @@ fn optimize(args: &[&str]) -> ExitCode {
     optimize::run(cli.args, true)
 }
 
-fn accuracy(logits: &ArrayD<f32>, labels: &ArrayD<f32>) -> f64 {
-    let hits = logits
-        .axis_iter(Axis(0))
-        .zip(labels.iter())
-        .filter(|(row, &y)| {
-            let best = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                );
-            best.0 as f32 == y
-        })
-        .count();
-    100.0 * hits as f64 / labels.len() as f64
-}
-
 #[test]
 fn optimize_digits_then_quantized_emulation_accuracy() {
     let dir = scratch("digits");
@@ -126,7 +108,7 @@ fn optimize_digits_then_quantized_emulation_accuracy() {
         npz("digits_test.npz", "y"),
     );
     let out = hailo_quantizer::infer(&m, &[x]).expect("emulates");
-    let acc = accuracy(&out[0], &y);
+    let acc = common::accuracy(&out[0], &y);
     assert!(acc >= 98.05 - 0.5, "quantized accuracy {acc}");
 }
 

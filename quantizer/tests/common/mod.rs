@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use hailo_ir::{Blob, Context, Module};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 
 /// A deterministic generator: uniform [0, 1) and N(0, 1) (Box–Muller over an LCG).
 pub struct Rng(pub u64);
@@ -74,3 +74,22 @@ pub const FOUR_CONVS: &str = r#"builtin.module @net {
   }
 }
 "#;
+
+/// Top-1 accuracy (%) of `logits` `[N, classes]` against integer `labels` `[N]`.
+pub fn accuracy(logits: &ArrayD<f32>, labels: &ArrayD<f32>) -> f64 {
+    let hits = logits
+        .axis_iter(Axis(0))
+        .zip(labels.iter())
+        .filter(|(row, &y)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                );
+            best.0 as f32 == y
+        })
+        .count();
+    100.0 * hits as f64 / labels.len() as f64
+}
