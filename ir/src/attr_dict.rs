@@ -33,6 +33,13 @@ impl AttrDict {
         AttrDict(entries)
     }
 
+    /// A dictionary from entries known to be sorted by name with unique names.
+    pub fn from_sorted_entries(mut entries: SmallVec<[Arc<NamedAttr>; 2]>) -> AttrDict {
+        debug_assert!(entries.is_sorted_by(|a, b| a.0 < b.0));
+        entries.shrink_to_fit();
+        AttrDict(entries)
+    }
+
     /// A dictionary owning fresh (unshared) entries.
     pub fn from_vec(entries: Vec<NamedAttr>) -> AttrDict {
         AttrDict::from_entries(entries.into_iter().map(Arc::new).collect())
@@ -147,9 +154,14 @@ fn entry_hash(e: &NamedAttr) -> u64 {
 
 impl AttrUniquer {
     pub fn intern(&mut self, entry: NamedAttr) -> Arc<NamedAttr> {
+        self.find_or_insert(entry).0
+    }
+
+    /// [`Self::intern`], also telling whether an equal entry was already there.
+    pub fn find_or_insert(&mut self, entry: NamedAttr) -> (Arc<NamedAttr>, bool) {
         let hash = entry_hash(&entry);
         if let Some(found) = self.table.find(hash, |e| **e == entry) {
-            return found.clone();
+            return (found.clone(), true);
         }
         if self.table.len() >= self.limit {
             // One count is the table's own: 2 means a single user.
@@ -161,7 +173,7 @@ impl AttrUniquer {
         let shared = Arc::new(entry);
         self.table
             .insert_unique(hash, shared.clone(), |e| entry_hash(e));
-        shared
+        (shared, false)
     }
 }
 

@@ -124,6 +124,13 @@ fn is_suffix_char(c: u8) -> bool {
 
 /// Skips whitespace and `//` comments from `pos`.
 pub fn skip_trivia(src: &[u8], mut pos: usize) -> usize {
+    // Fast path: the next token follows directly or after one space.
+    let solid = |c: u8| CLASS[c as usize] & SPACE == 0 && c != b'/';
+    match src.get(pos) {
+        Some(&c) if solid(c) => return pos,
+        Some(b' ') if src.get(pos + 1).is_some_and(|&c| solid(c)) => return pos + 1,
+        _ => {}
+    }
     loop {
         while pos < src.len() && CLASS[src[pos] as usize] & SPACE != 0 {
             pos += 1;
@@ -229,10 +236,10 @@ pub fn lex(src: &[u8], pos: usize) -> Token {
         }
         c if is_ident_start(c) => {
             let mut end = pos + 1;
-            while end < src.len()
-                && is_ident_char(src[end])
-                && !(src[end] == b'-' && src.get(end + 1) == Some(&b'>'))
-            {
+            while let Some(&c) = src.get(end) {
+                if !is_ident_char(c) || (c == b'-' && src.get(end + 1) == Some(&b'>')) {
+                    break;
+                }
                 end += 1;
             }
             tok(Tok::Ident, end)

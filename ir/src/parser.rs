@@ -66,10 +66,15 @@ impl<'a> Scope<'a> {
     fn define(&mut self, name: &'a str, number: Option<usize>, vals: SmallVec<[ValueId; 1]>) {
         match number {
             Some(n) if vals.len() == 1 && n < self.numbered.len() + Self::MAX_GAP => {
-                if n >= self.numbered.len() {
+                let slot = vals[0].index() as u32;
+                if n == self.numbered.len() {
+                    self.numbered.push(slot);
+                    return;
+                }
+                if n > self.numbered.len() {
                     self.numbered.resize(n + 1, NO_VALUE);
                 }
-                self.numbered[n] = vals[0].index() as u32;
+                self.numbered[n] = slot;
             }
             _ => {
                 self.names.insert(name, vals);
@@ -108,9 +113,18 @@ pub struct Parser<'a> {
     scopes: Vec<Scope<'a>>,
     /// Tensor types by their source text: big graphs repeat a few types many times.
     type_cache: FxHashMap<&'a str, Type>,
+    /// The last tensor type parsed, by its text: consecutive ops often
+    /// repeat it, and comparing the text is cheaper than hashing it.
+    last_tensor_type: Option<(&'a str, Type)>,
     /// Op names and attribute keys already interned: a file repeats a few
     /// of them on every op, and this lookup needs no global lock.
     sym_cache: FxHashMap<&'a str, Sym>,
+    /// The last custom-form op name with its symbol and definition: ops of
+    /// one kind often come in runs, and comparing the name beats hashing it.
+    last_op: Option<(&'a str, Sym, Option<&'a crate::dialect::OpDef>)>,
+    /// The keys of the last op dictionary, which are sorted: the next op
+    /// with the same keys in the same order needs no sorting check.
+    last_keys: SmallVec<[Sym; 4]>,
     /// Shares equal attribute entries between the ops of the file.
     uniquer: AttrUniquer,
     /// The attribute list handed to each op's [`OpState`], reused between ops.
@@ -119,10 +133,30 @@ pub struct Parser<'a> {
     /// as (key text, value text, entry): an op repeating the value text
     /// shares the entry unparsed. Few keys recur, so a short list scanned
     /// linearly beats hashing.
-    attr_memo: Vec<(&'a str, &'a str, Arc<NamedAttr>)>,
+    attr_memo: Vec<Memo<'a>>,
     /// Entries of the op being parsed that came from `attr_memo` or were
     /// interned as they were parsed.
     op_shared: SmallVec<[Arc<NamedAttr>; 4]>,
+}
+
+/// The last value parsed for an attribute key of op dictionaries.
+struct Memo<'a> {
+    key: &'a str,
+    /// The value's source text.
+    text: &'a str,
+    entry: Arc<NamedAttr>,
+    /// How many values in a row the uniquer had not seen before: a key
+    /// whose values are all different (`layer = "conv17"`) stops going
+    /// through the uniquer, except for every [`Memo::PROBE`]th value.
+    misses: u32,
+}
+
+impl Memo<'_> {
+    const PROBE: u32 = 64;
+
+    fn worth_uniquing(&self) -> bool {
+        self.misses < Self::PROBE || self.misses.is_multiple_of(Self::PROBE)
+    }
 }
 
 /// A parsed dictionary entry: already shared, or a value for the caller's list.
@@ -158,7 +192,10 @@ impl<'a> Parser<'a> {
             m,
             scopes: Vec::new(),
             type_cache: FxHashMap::default(),
+            last_tensor_type: None,
             sym_cache: FxHashMap::default(),
+            last_op: None,
+            last_keys: SmallVec::new(),
             uniquer: AttrUniquer::default(),
             attr_scratch: Vec::new(),
             attr_memo: Vec::new(),
@@ -198,22 +235,26 @@ impl<'a> Parser<'a> {
         let (at, mut line, mut start) = self.line_cache.get();
         if offset >= at {
             let seg = &self.bytes[at..offset];
-            if let Some(last) = seg.iter().rposition(|&b| b == b'\n') {
-                line += count_newlines(seg);
+            if let Some(last) = memchr::memrchr(b'\n', seg) {
+                // Usually the segment holds one newline (from the last op to this one).
+                let before = &seg[..last];
+                line += 1 + memchr::memchr(b'\n', before).map_or(0, |_| count_newlines(before));
                 start = at + last + 1;
             }
         } else {
             let n = count_newlines(&self.bytes[offset..at]);
             if n > 0 {
                 line -= n;
-                start = self.bytes[..offset]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |p| p + 1);
+                start = memchr::memrchr(b'\n', &self.bytes[..offset]).map_or(0, |p| p + 1);
             }
         }
         self.line_cache.set((offset, line, start));
-        let col = self.src[start..offset].chars().count() + 1;
+        let prefix = &self.src[start..offset];
+        let col = if prefix.is_ascii() {
+            prefix.len()
+        } else {
+            prefix.chars().count()
+        } + 1;
         Location::Src {
             file: self.file,
             line: line as u32 + 1,
@@ -230,10 +271,21 @@ impl<'a> Parser<'a> {
         self.loc_at(self.tok.start)
     }
 
+    /// An error at byte `offset`. Cold and out of line, like the other
+    /// error constructors, so message formatting stays out of the hot paths.
+    #[cold]
+    #[inline(never)]
+    pub fn error_at(&self, offset: usize, msg: std::fmt::Arguments<'_>) -> Box<Diagnostic> {
+        Box::new(Diagnostic::error(self.loc_at(offset), msg.to_string()))
+    }
+
+    #[cold]
+    #[inline(never)]
     pub fn error<T>(&self, msg: impl Into<String>) -> PResult<T> {
         Err(Box::new(Diagnostic::error(self.here(), msg)))
     }
 
+    #[cold]
     fn found(&self) -> String {
         match self.tok.kind {
             Tok::Eof => "end of file".to_owned(),
@@ -242,6 +294,8 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     pub fn expected<T>(&self, what: &str) -> PResult<T> {
         self.error(format!("expected {what}, found {}", self.found()))
     }
@@ -400,7 +454,7 @@ impl<'a> Parser<'a> {
         }
         let t = self.bump();
         let lit = &self.src[t.start..t.end];
-        if !lit.contains('\\') {
+        if memchr::memchr(b'\\', lit.as_bytes()).is_none() {
             return Ok(Cow::Borrowed(&lit[1..lit.len() - 1]));
         }
         lexer::unescape(lit)
@@ -454,41 +508,32 @@ impl<'a> Parser<'a> {
         let (name, idx) = Self::split_value_ref(text);
         if let Some(vals) = self.lookup(name) {
             let Some(&v) = vals.get(idx) else {
-                return Err(Box::new(Diagnostic::error(
-                    self.loc_at(at_offset),
-                    format!(
+                return Err(self.error_at(
+                    at_offset,
+                    format_args!(
                         "'%{name}' has {} result(s); '#{idx}' is out of range",
                         vals.len()
                     ),
-                )));
+                ));
             };
             if let Some(t) = ty {
                 let actual = self.m.value_type(v);
                 if actual != t {
-                    return Err(Box::new(Diagnostic::error(
-                        self.loc_at(at_offset),
-                        format!("use of value '%{name}' expects type '{t}', but it was defined with type '{actual}'"),
-                    )));
+                    return Err(self.error_at(at_offset, format_args!("use of value '%{name}' expects type '{t}', but it was defined with type '{actual}'")));
                 }
             }
             return Ok(v);
         }
         let key = &text[1..];
         let Some(t) = ty else {
-            return Err(Box::new(Diagnostic::error(
-                self.loc_at(at_offset),
-                format!("use of undefined value '%{name}'"),
-            )));
+            return Err(self.error_at(at_offset, format_args!("use of undefined value '%{name}'")));
         };
         let scope = self.scopes.last_mut().expect("no scope");
         if let Some((v, _)) = scope.forward.get(key) {
             let v = *v;
             let actual = self.m.value_type(v);
             if actual != t {
-                return Err(Box::new(Diagnostic::error(
-                    self.loc_at(at_offset),
-                    format!("use of value '%{name}' expects type '{t}', but an earlier use had type '{actual}'"),
-                )));
+                return Err(self.error_at(at_offset, format_args!("use of value '%{name}' expects type '{t}', but an earlier use had type '{actual}'")));
             }
             return Ok(v);
         }
@@ -517,12 +562,13 @@ impl<'a> Parser<'a> {
             .get(&self.m, name, number)
             .is_some()
         {
-            return Err(Box::new(Diagnostic::error(
-                self.loc_at(at_offset),
-                format!("redefinition of SSA value '%{name}'"),
-            )));
+            return Err(self.error_at(
+                at_offset,
+                format_args!("redefinition of SSA value '%{name}'"),
+            ));
         }
-        for (i, &v) in vals.iter().enumerate() {
+        let pending = !self.scopes.last().expect("no scope").forward.is_empty();
+        for (i, &v) in vals.iter().enumerate().filter(|_| pending) {
             let key_owned;
             let key: &str = if vals.len() == 1 {
                 name
@@ -569,12 +615,11 @@ impl<'a> Parser<'a> {
             loop {
                 let at_offset = self.tok.start;
                 let text = self.bump_text();
-                if text.contains('#') {
-                    let at = self.loc_at(at_offset);
-                    return Err(Box::new(Diagnostic::error(
-                        at,
-                        "result names cannot carry a '#N' suffix",
-                    )));
+                if text.bytes().any(|b| b == b'#') {
+                    return Err(self.error_at(
+                        at_offset,
+                        format_args!("result names cannot carry a '#N' suffix"),
+                    ));
                 }
                 let mut count = 1;
                 if self.tok.kind == Tok::Colon {
@@ -584,10 +629,10 @@ impl<'a> Parser<'a> {
                     }
                     count = self.bump_text().parse().unwrap_or(0);
                     if count == 0 {
-                        return Err(Box::new(Diagnostic::error(
-                            self.loc_at(at_offset),
-                            "result group count must be at least 1",
-                        )));
+                        return Err(self.error_at(
+                            at_offset,
+                            format_args!("result group count must be at least 1"),
+                        ));
                     }
                 }
                 results.push((&text[1..], count, at_offset));
@@ -607,28 +652,38 @@ impl<'a> Parser<'a> {
             Tok::Ident => self.parse_custom_op(num_results)?,
             _ => return self.expected("operation name"),
         };
-        let mut loc = op_start.clone();
-        if self.is_keyword("loc") {
-            loc = self.parse_trailing_loc()?.with_src(op_start.clone());
-        }
-        state.loc = loc;
+        state.loc = if self.is_keyword("loc") {
+            self.parse_trailing_loc()?.with_src(op_start)
+        } else {
+            op_start
+        };
         if state.result_types.len() != num_results {
-            return Err(Box::new(Diagnostic::error(
-                self.loc_at(name_offset),
-                format!(
+            return Err(self.error_at(
+                name_offset,
+                format_args!(
                     "operation defines {} result(s) but {num_results} name(s) were given",
                     state.result_types.len()
                 ),
-            )));
+            ));
         }
         let regions = std::mem::take(&mut state.regions);
         let mut attrs = std::mem::take(&mut state.attrs);
-        let dict = AttrDict::from_entries(
-            self.op_shared
-                .drain(..)
-                .chain(attrs.drain(..).map(|e| self.uniquer.intern(e)))
-                .collect(),
-        );
+        let entries: SmallVec<[Arc<NamedAttr>; 2]> = self
+            .op_shared
+            .drain(..)
+            .chain(attrs.drain(..).map(|e| self.uniquer.intern(e)))
+            .collect();
+        let dict = if entries
+            .iter()
+            .map(|e| e.0)
+            .eq(self.last_keys.iter().copied())
+        {
+            AttrDict::from_sorted_entries(entries)
+        } else {
+            let dict = AttrDict::from_entries(entries);
+            self.last_keys = dict.view().iter().map(|e| e.0).collect();
+            dict
+        };
         self.attr_scratch = attrs;
         let op = self.m.create_op_with_dict(
             state.name,
@@ -638,10 +693,8 @@ impl<'a> Parser<'a> {
             regions.len(),
             state.loc,
         );
-        for (r, blocks) in self.m.op(op).regions().to_vec().into_iter().zip(regions) {
-            for b in blocks {
-                self.m.attach_block(r, b);
-            }
+        if !regions.is_empty() {
+            self.attach_regions(op, regions);
         }
         self.m.append_op(block, op);
         let mut next = 0;
@@ -651,6 +704,15 @@ impl<'a> Parser<'a> {
             self.define_values(name, vals, at)?;
         }
         Ok(())
+    }
+
+    #[inline(never)]
+    fn attach_regions(&mut self, op: crate::module::OpId, regions: Vec<Vec<BlockId>>) {
+        for (r, blocks) in self.m.op(op).regions().to_vec().into_iter().zip(regions) {
+            for b in blocks {
+                self.m.attach_block(r, b);
+            }
+        }
     }
 
     fn check_registered(&self, name: &str, at: Location) -> PResult<()> {
@@ -749,17 +811,26 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_custom_op(&mut self, num_results: usize) -> PResult<OpState> {
-        let at = self.here();
+        let at_offset = self.tok.start;
         let name = self.bump_text();
+        let (sym, def) = match self.last_op.filter(|(last, ..)| *last == name) {
+            Some((_, sym, def)) => (sym, def),
+            None => {
+                let (sym, def) = (self.sym(name), self.ctx.op_def(name));
+                self.last_op = Some((name, sym, def));
+                (sym, def)
+            }
+        };
         let mut state = OpState {
-            name: self.sym(name),
+            name: sym,
             operands: SmallVec::new(),
             result_types: SmallVec::new(),
             attrs: std::mem::take(&mut self.attr_scratch),
             regions: Vec::new(),
             loc: Location::Unknown,
         };
-        let Some(def) = self.ctx.op_def(name) else {
+        let Some(def) = def else {
+            let at = self.loc_at(at_offset);
             if !name.contains('.') {
                 return Err(Box::new(Diagnostic::error(
                     at,
@@ -812,12 +883,12 @@ impl<'a> Parser<'a> {
                 self.reset_to(resume);
             }
             Syntax::Generic => {
-                return Err(Box::new(Diagnostic::error(
-                    at,
-                    format!(
+                return Err(self.error_at(
+                    at_offset,
+                    format_args!(
                     "'{name}' has no custom form; write it in the generic form (\"{name}\"(...))"
                 ),
-                )))
+                ))
             }
         }
         Ok(state)
@@ -1037,15 +1108,27 @@ impl<'a> Parser<'a> {
 
     fn parse_tensor_type(&mut self) -> PResult<Type> {
         let start = self.tok.start;
+        let rest = &self.src[start..];
+        // A complete `tensor<...>` text ends where the source's type ends.
+        if let Some((text, t)) = self
+            .last_tensor_type
+            .filter(|(text, _)| rest.starts_with(text))
+        {
+            self.skip_to(start + text.len());
+            return Ok(t);
+        }
         if let Some(end) = lexer::balanced_angle_end(self.bytes, self.tok.end) {
-            if let Some(&t) = self.type_cache.get(&self.src[start..end]) {
+            let text = &self.src[start..end];
+            if let Some(&t) = self.type_cache.get(text) {
+                self.last_tensor_type = Some((text, t));
                 self.skip_to(end);
                 return Ok(t);
             }
         }
         let t = self.parse_tensor_type_uncached()?;
-        let end = self.prev_end;
-        self.type_cache.insert(&self.src[start..end], t);
+        let text = &self.src[start..self.prev_end];
+        self.type_cache.insert(text, t);
+        self.last_tensor_type = Some((text, t));
         Ok(t)
     }
 
@@ -1063,24 +1146,20 @@ impl<'a> Parser<'a> {
             }
             if pos == start {
                 if matches!(self.bytes.get(pos), Some(b'?')) {
-                    return Err(Box::new(Diagnostic::error(
-                        self.loc_at(pos),
-                        "dynamic dimensions are not supported: tensors have static shapes",
-                    )));
+                    return Err(self.error_at(
+                        pos,
+                        format_args!(
+                            "dynamic dimensions are not supported: tensors have static shapes"
+                        ),
+                    ));
                 }
                 break;
             }
             if self.bytes.get(pos) != Some(&b'x') {
-                return Err(Box::new(Diagnostic::error(
-                    self.loc_at(pos),
-                    "expected 'x' after tensor dimension",
-                )));
+                return Err(self.error_at(pos, format_args!("expected 'x' after tensor dimension")));
             }
             let dim: i64 = self.src[start..pos].parse().map_err(|_| {
-                Box::new(Diagnostic::error(
-                    self.loc_at(start),
-                    "tensor dimension is out of range",
-                ))
+                self.error_at(start, format_args!("tensor dimension is out of range"))
             })?;
             shape.push(dim);
             pos += 1;
@@ -1123,14 +1202,14 @@ impl<'a> Parser<'a> {
         loop {
             let at_offset = self.tok.start;
             let memo = if shared && self.tok.kind == Tok::Ident {
-                self.attr_memo.iter().position(|m| m.0 == self.text())
+                self.attr_memo.iter().position(|m| m.key == self.text())
             } else {
                 None
             };
             let (k, key) = match (self.tok.kind, memo) {
                 (Tok::Ident, Some(i)) => {
                     let key = self.bump_text();
-                    (self.attr_memo[i].2 .0, Cow::Borrowed(key))
+                    (self.attr_memo[i].entry.0, Cow::Borrowed(key))
                 }
                 (Tok::Ident, None) => {
                     let key = self.bump_text();
@@ -1148,9 +1227,14 @@ impl<'a> Parser<'a> {
                 Some(None) => {
                     let start = self.tok.start;
                     let value = self.parse_attr()?;
-                    let e = self.uniquer.intern((k, value));
+                    let (e, seen) = if memo.is_none_or(|i| self.attr_memo[i].worth_uniquing()) {
+                        self.uniquer.find_or_insert((k, value))
+                    } else {
+                        (Arc::new((k, value)), false)
+                    };
                     if let Cow::Borrowed(key) = key {
-                        self.remember(memo, key, &self.src[start..self.prev_end], e.clone());
+                        let text = &self.src[start..self.prev_end];
+                        self.remember(memo, key, text, e.clone(), seen);
                     }
                     Entry::Shared(e)
                 }
@@ -1160,10 +1244,7 @@ impl<'a> Parser<'a> {
             if out.iter().any(|(x, _)| *x == k)
                 || (shared && self.op_shared.iter().any(|e| e.0 == k))
             {
-                return Err(Box::new(Diagnostic::error(
-                    self.loc_at(at_offset),
-                    format!("duplicate attribute '{key}'"),
-                )));
+                return Err(self.error_at(at_offset, format_args!("duplicate attribute '{key}'")));
             }
             match entry {
                 Entry::Shared(e) => self.op_shared.push(e),
@@ -1183,7 +1264,7 @@ impl<'a> Parser<'a> {
     /// The memoized entry `i` if the source at the current token repeats
     /// its value text up to a `,` or `}` (then the text is skipped).
     fn memo_hit(&mut self, i: usize) -> Option<Arc<NamedAttr>> {
-        let (_, text, entry) = &self.attr_memo[i];
+        let Memo { text, entry, .. } = &self.attr_memo[i];
         let end = self.tok.start + text.len();
         if !self.src[self.tok.start..].starts_with(text) {
             return None;
@@ -1197,16 +1278,35 @@ impl<'a> Parser<'a> {
         Some(entry)
     }
 
-    /// Records the last value of an attribute key (in slot `i` if it had one).
-    fn remember(&mut self, i: Option<usize>, key: &'a str, text: &'a str, e: Arc<NamedAttr>) {
+    /// Records the last value of an attribute key (in slot `i` if it had
+    /// one); `seen` tells whether the uniquer already had the entry.
+    fn remember(
+        &mut self,
+        i: Option<usize>,
+        key: &'a str,
+        text: &'a str,
+        entry: Arc<NamedAttr>,
+        seen: bool,
+    ) {
         const KEYS: usize = 32;
+        let misses = match (seen, i) {
+            (true, _) => 0,
+            (false, Some(i)) => self.attr_memo[i].misses.saturating_add(1),
+            (false, None) => 1,
+        };
+        let memo = Memo {
+            key,
+            text,
+            entry,
+            misses,
+        };
         match i {
-            Some(i) => self.attr_memo[i] = (key, text, e),
-            None if self.attr_memo.len() < KEYS => self.attr_memo.push((key, text, e)),
+            Some(i) => self.attr_memo[i] = memo,
+            None if self.attr_memo.len() < KEYS => self.attr_memo.push(memo),
             // Full: the newest key replaces the oldest remembered one.
             None => {
                 self.attr_memo.remove(0);
-                self.attr_memo.push((key, text, e));
+                self.attr_memo.push(memo);
             }
         }
     }
@@ -1219,21 +1319,15 @@ impl<'a> Parser<'a> {
         let num = match kind {
             Tok::Int => {
                 let v = parse_int_literal(text).ok_or_else(|| {
-                    Box::new(Diagnostic::error(
-                        self.loc_at(at),
-                        format!("integer '{text}' is out of range"),
-                    ))
+                    self.error_at(at, format_args!("integer '{text}' is out of range"))
                 })?;
                 self.bump();
                 Attribute::Int(v, Type::i64())
             }
             Tok::Float => {
-                let v: f64 = text.parse().map_err(|_| {
-                    Box::new(Diagnostic::error(
-                        self.loc_at(at),
-                        format!("invalid float '{text}'"),
-                    ))
-                })?;
+                let v: f64 = text
+                    .parse()
+                    .map_err(|_| self.error_at(at, format_args!("invalid float '{text}'")))?;
                 self.bump();
                 Attribute::Float(v, Type::f64())
             }
@@ -1394,10 +1488,7 @@ impl<'a> Parser<'a> {
                 match a.as_f64() {
                     Some(x) => v.push(canonical_float(x, et)),
                     None => {
-                        return Err(Box::new(Diagnostic::error(
-                            self.loc_at(l),
-                            format!("expected a number for '{et}'"),
-                        )))
+                        return Err(self.error_at(l, format_args!("expected a number for '{et}'")))
                     }
                 }
             }
@@ -1409,10 +1500,9 @@ impl<'a> Parser<'a> {
                     Attribute::Bool(b) => v.push(b),
                     Attribute::Int(i @ (0 | 1), _) => v.push(i == 1),
                     _ => {
-                        return Err(Box::new(Diagnostic::error(
-                            self.loc_at(l),
-                            "expected true or false for 'i1'",
-                        )))
+                        return Err(
+                            self.error_at(l, format_args!("expected true or false for 'i1'"))
+                        )
                     }
                 }
             }
@@ -1423,10 +1513,7 @@ impl<'a> Parser<'a> {
                 match a {
                     Attribute::Int(i, _) => v.push(i),
                     _ => {
-                        return Err(Box::new(Diagnostic::error(
-                            self.loc_at(l),
-                            format!("expected an integer for '{et}'"),
-                        )))
+                        return Err(self.error_at(l, format_args!("expected an integer for '{et}'")))
                     }
                 }
             }
@@ -1452,10 +1539,7 @@ impl<'a> Parser<'a> {
                     let d = self.parse_dense_elems(out)?;
                     match &inner {
                         Some(prev) if *prev != d => {
-                            return Err(Box::new(Diagnostic::error(
-                                self.loc_at(at),
-                                format!("dense literal is not rectangular: element of shape {d:?} next to {prev:?}"),
-                            )))
+                            return Err(self.error_at(at, format_args!("dense literal is not rectangular: element of shape {d:?} next to {prev:?}")))
                         }
                         _ => inner = Some(d),
                     }
@@ -1476,12 +1560,8 @@ impl<'a> Parser<'a> {
         let at = self.tok.start;
         let a = match self.tok.kind {
             Tok::Int => Attribute::Int(
-                parse_int_literal(self.text()).ok_or_else(|| {
-                    Box::new(Diagnostic::error(
-                        self.loc_at(at),
-                        "integer is out of range",
-                    ))
-                })?,
+                parse_int_literal(self.text())
+                    .ok_or_else(|| self.error_at(at, format_args!("integer is out of range")))?,
                 Type::i64(),
             ),
             Tok::Float => Attribute::Float(self.text().parse().unwrap_or(f64::NAN), Type::f64()),
@@ -1501,18 +1581,9 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Counts `\n` bytes eight at a time (a word-wide compare, exact per byte).
+/// Counts `\n` bytes (vectorized by `memchr`).
 fn count_newlines(bytes: &[u8]) -> usize {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut n = 0;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().expect("chunks of 8")) ^ 0x0a0a_0a0a_0a0a_0a0a;
-        // High bit set exactly in the bytes of `w` that are zero.
-        let zero = !(((w & LOW7) + LOW7) | w | LOW7);
-        n += zero.count_ones() as usize;
-    }
-    n + chunks.remainder().iter().filter(|&&b| b == b'\n').count()
+    memchr::memchr_iter(b'\n', bytes).count()
 }
 
 /// Rounds a float to its element type's precision so text and memory agree.
@@ -1642,6 +1713,30 @@ mod tests {
         let dup = parse_module(&ctx, "t.hir", "\"t.a\"() {k = 1, k = 1} : () -> ()\n");
         let err = dup.err().expect("duplicate key is an error");
         assert_eq!(err.message, "duplicate attribute 'k'");
+    }
+
+    #[test]
+    fn keys_with_ever_new_values_keep_every_value() {
+        // After `Memo::PROBE` new values in a row a key skips the uniquer;
+        // values, sharing of the repeated key and printing stay the same.
+        let mut ctx = Context::new();
+        ctx.allow_unregistered = true;
+        let names: Vec<String> = (0..150)
+            .map(|i| format!("conv{i}"))
+            .chain(["conv3".into()])
+            .collect();
+        let src: String = names
+            .iter()
+            .map(|n| format!("\"t.a\"() {{layer = \"{n}\", s = [1, 1]}} : () -> ()\n"))
+            .collect();
+        let m = parse_module(&ctx, "t.hir", &src).expect("parses");
+        let ops = m.block_ops(m.body());
+        for (op, n) in ops.iter().zip(&names) {
+            assert_eq!(m.attr(*op, "layer"), Some(&Attribute::str(n)));
+            assert_eq!(m.attr(*op, "s"), Some(&Attribute::i64_array(&[1, 1])));
+        }
+        let printed = crate::printer::print_module(&m, &ctx, Default::default());
+        assert_eq!(printed.matches("layer = \"conv3\"").count(), 2, "{printed}");
     }
 
     #[test]
