@@ -5,6 +5,7 @@
 //! IR text stays small and rewriting an op never copies its weights.
 
 use crate::intern::Sym;
+use crate::small_str::SmallStr;
 use crate::types::{Type, TypeKind};
 use std::fmt;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ pub enum Attribute {
     Bool(bool),
     Int(i64, Type),
     Float(f64, Type),
-    Str(String),
+    Str(SmallStr),
     Array(Vec<Attribute>),
     Dict(Vec<(Sym, Attribute)>),
     Type(Type),
@@ -99,7 +100,7 @@ impl Attribute {
         Attribute::Float(v, Type::f64())
     }
     pub fn str(s: &str) -> Attribute {
-        Attribute::Str(s.to_owned())
+        Attribute::Str(s.into())
     }
     pub fn i64_array(v: &[i64]) -> Attribute {
         Attribute::Array(v.iter().map(|&x| Attribute::i64(x)).collect())

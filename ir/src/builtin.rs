@@ -152,7 +152,8 @@ impl CustomSyntax for ModuleSyntax {
     fn parse(&self, p: &mut Parser<'_>, st: &mut OpState) -> PResult<()> {
         if p.kind() == Tok::AtId {
             let name = p.parse_symbol_name()?;
-            st.attrs.push((Sym::new("sym_name"), Attribute::Str(name)));
+            st.attrs
+                .push((Sym::new("sym_name"), Attribute::Str(name.into())));
         }
         if p.consume_keyword("attributes") {
             p.parse_attr_dict(&mut st.attrs)?;
@@ -231,7 +232,8 @@ impl CustomSyntax for GraphSyntax {
             p.parse_attr_dict(&mut st.attrs)?;
         }
         let fty = Type::function(args.iter().map(|a| a.1).collect(), results);
-        st.attrs.push((Sym::new("sym_name"), Attribute::Str(name)));
+        st.attrs
+            .push((Sym::new("sym_name"), Attribute::Str(name.into())));
         st.attrs
             .push((Sym::new("function_type"), Attribute::Type(fty)));
         st.regions.push(p.parse_region(&args, true)?);

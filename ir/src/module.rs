@@ -202,7 +202,7 @@ impl Module {
     pub fn new(name: Option<&str>) -> Module {
         let mut spec = OpSpec::new(crate::builtin::MODULE).regions(1);
         if let Some(n) = name {
-            spec = spec.attr("sym_name", Attribute::Str(n.to_owned()));
+            spec = spec.attr("sym_name", Attribute::Str(n.into()));
         }
         Module::with_top(spec)
     }

@@ -1358,7 +1358,7 @@ impl<'a> Parser<'a> {
     pub fn parse_attr(&mut self) -> PResult<Attribute> {
         match self.tok.kind {
             Tok::Int | Tok::Float => self.parse_number(true),
-            Tok::Str => Ok(Attribute::Str(self.parse_string()?)),
+            Tok::Str => Ok(Attribute::Str(self.parse_str()?.as_ref().into())),
             Tok::AtId => Ok(Attribute::SymbolRef(Sym::new(&self.parse_symbol_name()?))),
             Tok::LBracket => {
                 self.bump();

@@ -41,7 +41,7 @@ fn leaf_attr() -> impl Strategy<Value = Attribute> {
         any::<f32>()
             .prop_filter("finite", |v| v.is_finite())
             .prop_map(|v| Attribute::Float(v as f64, Type::f32())),
-        "[ -~]{0,12}".prop_map(Attribute::Str),
+        "[ -~]{0,30}".prop_map(|s: String| Attribute::Str(s.into())),
         "[a-z][a-z0-9_]{0,6}".prop_map(|s| Attribute::SymbolRef(s.as_str().into())),
         tensor_type().prop_map(Attribute::Type),
         (prop::collection::vec(1i64..4, 1..3)).prop_flat_map(|shape| {

@@ -320,7 +320,7 @@ pub(crate) fn attr_to_json(a: &Attribute) -> Value {
         Attribute::Int(v, _) => json!(v),
         Attribute::Float(v, _) if v.is_finite() => json!(v),
         Attribute::Float(v, _) => json!(hailo_ir::attrs::format_float(*v, Type::f64())),
-        Attribute::Str(s) => json!(s),
+        Attribute::Str(s) => json!(s.as_str()),
         Attribute::Array(items) => Value::Array(items.iter().map(attr_to_json).collect()),
         other => json!(other.to_string()),
     }
