@@ -148,4 +148,38 @@ proptest! {
             prop_assert_eq!(print_module(&m, &ctx, other), print_module(&reparsed, &ctx, other));
         }
     }
+
+    /// Damaged text (truncated, bytes cut out, a stray syntax character
+    /// inserted) is rejected with a diagnostic or parsed; it never panics,
+    /// and whatever parses can be verified and printed.
+    #[test]
+    fn damaged_text_never_panics(
+        args in prop::collection::vec(tensor_type(), 0..3),
+        ops in prop::collection::vec(rand_op(), 1..6),
+        generic in any::<bool>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0..3usize, 0..4usize, prop::sample::select(&b"{}()<>[],:=%@#!\"\n x0-^?"[..])), 1..4),
+    ) {
+        let mut ctx = Context::new();
+        ctx.allow_unregistered = true;
+        let m = build(&args, &ops);
+        let opts = PrintOptions { generic, elide_resources: false };
+        let mut text = print_module(&m, &ctx, opts).into_bytes();
+        for (at, kind, len, byte) in edits {
+            let at = at.index(text.len() + 1);
+            match kind {
+                0 => text.truncate(at),
+                1 => {
+                    let end = (at + len + 1).min(text.len());
+                    text.drain(at..end);
+                }
+                _ => text.insert(at, byte),
+            }
+        }
+        // The printed text is ASCII, so every edit leaves valid UTF-8.
+        let text = String::from_utf8(text).expect("ASCII stays UTF-8");
+        if let Ok(parsed) = parse_module(&ctx, "damaged.hir", &text) {
+            let _ = hailo_ir::verifier::verify(&parsed, &ctx, parsed.top());
+            let _ = print_module(&parsed, &ctx, opts);
+        }
+    }
 }
