@@ -330,14 +330,6 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn expect_keyword(&mut self, kw: &str) -> PResult<()> {
-        if self.consume_keyword(kw) {
-            Ok(())
-        } else {
-            self.expected(&format!("'{kw}'"))
-        }
-    }
-
     /// A `@symbol` name without the `@`.
     pub fn parse_symbol_name(&mut self) -> PResult<String> {
         if self.tok.kind != Tok::AtId {
@@ -454,7 +446,12 @@ impl<'a> Parser<'a> {
         }
         let t = self.bump();
         let lit = &self.src[t.start..t.end];
-        if memchr::memchr(b'\\', lit.as_bytes()).is_none() {
+        let plain = match lit.len() {
+            // Short literals (names) are cheaper to scan in line.
+            0..=32 => lit.bytes().all(|b| b != b'\\'),
+            _ => memchr::memchr(b'\\', lit.as_bytes()).is_none(),
+        };
+        if plain {
             return Ok(Cow::Borrowed(&lit[1..lit.len() - 1]));
         }
         lexer::unescape(lit)
@@ -978,8 +975,9 @@ impl<'a> Parser<'a> {
 
     // ----- locations ----------------------------------------------------
 
+    /// `loc(...)` after an op; the current token is the `loc` keyword.
     fn parse_trailing_loc(&mut self) -> PResult<Location> {
-        self.expect_keyword("loc")?;
+        self.bump();
         self.expect(Tok::LParen)?;
         let l = self.parse_loc_inner()?;
         self.expect(Tok::RParen)?;
