@@ -564,8 +564,25 @@ impl<'a> Parser<'a> {
                 format_args!("redefinition of SSA value '%{name}'"),
             ));
         }
-        let pending = !self.scopes.last().expect("no scope").forward.is_empty();
-        for (i, &v) in vals.iter().enumerate().filter(|_| pending) {
+        if !self.scopes.last().expect("no scope").forward.is_empty() {
+            self.resolve_forward_refs(name, &vals, at_offset)?;
+        }
+        self.scopes
+            .last_mut()
+            .expect("no scope")
+            .define(name, number, vals);
+        Ok(())
+    }
+
+    /// Replaces the placeholders of earlier uses of `%name` (or `%name#i`)
+    /// by the values now defined.
+    fn resolve_forward_refs(
+        &mut self,
+        name: &str,
+        vals: &[ValueId],
+        at_offset: usize,
+    ) -> PResult<()> {
+        for (i, &v) in vals.iter().enumerate() {
             let key_owned;
             let key: &str = if vals.len() == 1 {
                 name
@@ -595,10 +612,6 @@ impl<'a> Parser<'a> {
                 self.m.erase_op(ph_op);
             }
         }
-        self.scopes
-            .last_mut()
-            .expect("no scope")
-            .define(name, number, vals);
         Ok(())
     }
 
