@@ -1751,6 +1751,59 @@ mod tests {
     }
 
     #[test]
+    fn runs_of_op_names_types_and_keys_parse_like_single_ops() {
+        // Consecutive ops repeat or change their name, result type (types
+        // sharing a prefix) and dictionary keys (same keys, other order).
+        let mut ctx = Context::new();
+        let def = |name| crate::dialect::OpDef::new(name, "test op", crate::dialect::Traits::PURE);
+        ctx.register(crate::dialect::Dialect {
+            name: "t",
+            summary: "test ops",
+            ops: vec![def("t.a"), def("t.b")],
+            materialize_constant: None,
+            verify_regions: None,
+        });
+        let src = "builtin.module {
+  %0 = t.a {x = 1, y = 2} : tensor<1x4xf32>
+  %1 = t.a %0 {x = 1, y = 3} : tensor<1x4xf32>
+  %2 = t.b %1 {y = 2, x = 1} : tensor<1x4xf16>
+  %3 = t.b %2 {x = 1, y = 2} : tensor<1x40xf32>
+  %4 = t.a %3 {y = 3} : tensor<1x4xf32>
+}
+";
+        let m = parse_module(&ctx, "t.hir", src).expect("parses");
+        let ops = m.block_ops(m.body());
+        let f32_1x4 = Type::tensor(&[1, 4], Type::f32());
+        let want = [
+            ("t.a", f32_1x4, [("x", 1), ("y", 2)].as_slice()),
+            ("t.a", f32_1x4, &[("x", 1), ("y", 3)]),
+            (
+                "t.b",
+                Type::tensor(&[1, 4], Type::f16()),
+                &[("x", 1), ("y", 2)],
+            ),
+            (
+                "t.b",
+                Type::tensor(&[1, 40], Type::f32()),
+                &[("x", 1), ("y", 2)],
+            ),
+            ("t.a", f32_1x4, &[("y", 3)]),
+        ];
+        assert_eq!(ops.len(), want.len());
+        for (&op, (name, ty, attrs)) in ops.iter().zip(want) {
+            assert_eq!(m.op(op).name_str(), name);
+            assert_eq!(m.value_type(m.result(op, 0)), ty);
+            let got: Vec<(&str, i64)> = m
+                .op(op)
+                .attrs()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_i64().expect("integer")))
+                .collect();
+            assert_eq!(got, attrs);
+        }
+    }
+
+    #[test]
     fn locations_follow_the_parser_back_and_forth() {
         let ctx = Context::new();
         let src = "ab\ncd\u{e9}f\n\nxyz";
