@@ -4,7 +4,7 @@
 //! [`Interpreter::new`] prepares a graph once: ops in block order (which is topological),
 //! weights decoded from the module's blobs, kernel parameters decoded from attributes, and
 //! the last reader of every intermediate tensor, so [`Interpreter::run`] frees or reuses a
-//! tensor's memory as soon as it is dead. [`kernels`] holds the IR-independent numeric
+//! tensor's memory as soon as it is dead. [`compare`] checks outputs against references. [`kernels`] holds the IR-independent numeric
 //! kernels the interpreter dispatches to; [`dump`] writes per-layer outputs for debugging.
 //!
 //! NaN policy: NaNs propagate as IEEE arithmetic makes them (max pooling and `ew_max` /
@@ -12,6 +12,7 @@
 //! such as `hailo infer` warn when an output contains NaN.
 
 mod attrs;
+pub mod compare;
 mod consts;
 pub mod dump;
 mod error;

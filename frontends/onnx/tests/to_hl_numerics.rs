@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
+use hailo_interp::compare::check_close;
 use hailo_interp::Interpreter;
 use hailo_onnx::to_hl::{convert, ConvertOptions};
 use hailo_onnx::{load_bytes, LoadOptions};
@@ -73,33 +74,13 @@ fn check(name: &str, bytes: &[u8]) -> Result<(), String> {
         .map(|a| relayout(&a, true))
         .collect();
     let wants: Vec<ArrayD<f32>> = (0..).map_while(|k| get(&format!("y{k}"))).collect();
-    let got = interp.run(&inputs).map_err(|e| format!("run: {e}"))?;
-    if got.len() != wants.len() {
-        return Err(format!(
-            "{} outputs, reference has {}",
-            got.len(),
-            wants.len()
-        ));
-    }
-    for (k, (g, w)) in got.iter().zip(&wants).enumerate() {
-        let g = relayout(g, false);
-        if g.shape() != w.shape() {
-            return Err(format!(
-                "output {k}: shape {:?} vs {:?}",
-                g.shape(),
-                w.shape()
-            ));
-        }
-        let worst = g
-            .iter()
-            .zip(w.iter())
-            .map(|(a, b)| (a - b).abs() - 1e-4 * b.abs())
-            .fold(f32::MIN, f32::max);
-        if worst > 1e-4 || g.iter().any(|v| v.is_nan()) {
-            return Err(format!("output {k}: max excess error {worst}"));
-        }
-    }
-    Ok(())
+    let got: Vec<ArrayD<f32>> = interp
+        .run(&inputs)
+        .map_err(|e| format!("run: {e}"))?
+        .iter()
+        .map(|g| relayout(g, false))
+        .collect();
+    check_close(&got, &wants, 1e-4, 1e-4)
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use hailo_interp::compare::check_close;
 use hailo_interp::Interpreter;
 use hailo_ir::{Context, Module};
 use hailo_tflite::to_hl::{convert, ConvertOptions};
@@ -45,30 +46,7 @@ fn check(path: &Path) -> Result<Vec<&'static str>, String> {
     let wants: Vec<ArrayD<f32>> = (0..).map_while(|k| arr(&format!("y{k}"))).collect();
     let interp = Interpreter::new(&m, "main").map_err(|e| format!("interpreter: {e}"))?;
     let got = interp.run(&inputs).map_err(|e| format!("run: {e}"))?;
-    if got.len() != wants.len() {
-        return Err(format!(
-            "{} outputs, reference has {}",
-            got.len(),
-            wants.len()
-        ));
-    }
-    for (k, (g, w)) in got.iter().zip(&wants).enumerate() {
-        if g.shape() != w.shape() {
-            return Err(format!(
-                "output {k}: shape {:?} vs {:?}",
-                g.shape(),
-                w.shape()
-            ));
-        }
-        let worst = g
-            .iter()
-            .zip(w.iter())
-            .map(|(a, b)| (a - b).abs() - 1e-4 * b.abs())
-            .fold(f32::MIN, f32::max);
-        if worst > 1e-4 || g.iter().any(|v| v.is_nan()) {
-            return Err(format!("output {k}: max excess error {worst}"));
-        }
-    }
+    check_close(&got, &wants, 1e-4, 1e-4)?;
     Ok(hl_ops(&m))
 }
 
