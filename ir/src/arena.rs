@@ -59,6 +59,7 @@ impl<T> std::fmt::Debug for Idx<T> {
 
 /// Slots and their generations in two vectors (struct of arrays), so a
 /// slot costs `size_of::<Option<T>>() + 4` bytes with no padding.
+#[derive(Clone)]
 pub struct Arena<T> {
     slots: Vec<Option<T>>,
     generations: Vec<NonZeroU32>,

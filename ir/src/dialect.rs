@@ -9,9 +9,12 @@ use crate::attrs::Attribute;
 use crate::diag::Diagnostic;
 use crate::location::Location;
 use crate::module::{Module, OpId, ValueId};
+use crate::interface::InterfaceImpl;
 use crate::rewrite::RewritePattern;
+use crate::schema::Schema;
 use crate::types::Type;
 use rustc_hash::FxHashMap;
+use std::any::TypeId;
 use std::collections::BTreeMap;
 
 /// Op trait flags.
@@ -89,6 +92,11 @@ pub struct OpDef {
     pub fold: Option<FoldFn>,
     pub syntax: Syntax,
     pub patterns: Option<PatternsFn>,
+    /// The declared attributes; `None` for ops declared without a schema
+    /// (their attributes are not checked).
+    pub attrs: Option<Schema>,
+    /// The interfaces the op implements (see [`crate::interface`]).
+    pub interfaces: &'static [InterfaceImpl],
 }
 
 impl OpDef {
@@ -103,6 +111,8 @@ impl OpDef {
             fold: None,
             syntax: Syntax::Default,
             patterns: None,
+            attrs: None,
+            interfaces: &[],
         }
     }
     pub const fn verify(mut self, f: VerifyFn) -> OpDef {
@@ -125,6 +135,19 @@ impl OpDef {
         self.patterns = Some(f);
         self
     }
+    pub const fn attrs(mut self, schema: Schema) -> OpDef {
+        self.attrs = Some(schema);
+        self
+    }
+    pub const fn interfaces(mut self, list: &'static [InterfaceImpl]) -> OpDef {
+        self.interfaces = list;
+        self
+    }
+
+    /// The op's implementation of interface `I` (`def.interface::<dyn Weights>()`).
+    pub fn interface<I: ?Sized + 'static>(&self) -> Option<&'static I> {
+        self.interfaces.iter().find_map(InterfaceImpl::get::<I>)
+    }
 }
 
 pub struct Dialect {
@@ -146,6 +169,8 @@ pub type RegionVerifyFn = fn(m: &Module, op: OpId) -> Vec<Diagnostic>;
 pub struct Context {
     dialects: BTreeMap<&'static str, Dialect>,
     ops: FxHashMap<&'static str, OpDef>,
+    /// Interfaces attached to registered ops from outside their dialect.
+    external: FxHashMap<(&'static str, TypeId), InterfaceImpl>,
     pub allow_unregistered: bool,
 }
 
@@ -181,6 +206,23 @@ impl Context {
         op_name.split_once('.').map_or(op_name, |(d, _)| d)
     }
 
+    /// Attaches an implementation of an interface to the registered op
+    /// `name` from outside its dialect (MLIR's external models).
+    pub fn attach_interface(&mut self, name: &'static str, imp: InterfaceImpl) {
+        self.external.insert((name, (imp.id)()), imp);
+    }
+
+    /// The implementation of interface `I` for op `name`: declared with the
+    /// op, or attached with [`Context::attach_interface`].
+    pub fn interface<I: ?Sized + 'static>(&self, name: &str) -> Option<&'static I> {
+        let def = self.op_def(name)?;
+        def.interface::<I>().or_else(|| {
+            self.external
+                .get(&(def.name, TypeId::of::<I>()))
+                .and_then(InterfaceImpl::get::<I>)
+        })
+    }
+
     pub fn has_trait(&self, name: &str, t: Traits) -> bool {
         self.op_def(name).is_some_and(|d| d.traits.contains(t))
     }
@@ -197,21 +239,84 @@ impl Context {
     }
 }
 
-/// Generates a typed view over a generic op: a `Copy` newtype around
-/// [`OpId`] with `NAME`, `cast`, named operand accessors and typed attribute
-/// getters. Views add no storage; the op stays generic data.
+/// Declares an op once: its typed view (a `Copy` newtype around [`OpId`]
+/// with `NAME`, `cast`, named operand accessors and typed attribute getters)
+/// and, when a `summary` is given, its registered definition `def()`
+/// carrying the traits, the attribute schema, the interfaces and the hooks
+/// (`verify`, `infer`, `fold`, `syntax`, `patterns`: any [`OpDef`] builder
+/// method). Views add no storage; the op stays generic data.
 ///
 /// ```ignore
 /// define_op! {
 ///     /// A 2-D convolution.
 ///     pub struct Conv2d = "hl.conv2d" {
+///         summary: "2-D convolution", traits: [PURE],
 ///         operands { input: 0, kernel: 1 }
-///         attrs { strides: i64_array, padding: str }
+///         attrs { strides: i64_array [default = "[1, 1]"], layer: str [required] }
+///         attr_groups [FUSED_ACTIVATION]
+///         interfaces { Weights => CONV_WEIGHTS }
+///         hooks { verify: verify_conv, infer: infer_conv }
 ///     }
 /// }
 /// ```
+///
+/// Attribute kinds: `i64`, `f64`, `bool`, `str`, `i64_array`, `f64_array`,
+/// `attr` (any). An attribute is optional unless marked `[required]` (or
+/// `[required = "what it is"]`, which the missing-attribute error shows);
+/// `[default = "text"]` documents what an absent one means.
 #[macro_export]
 macro_rules! define_op {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $ty:ident = $name:literal {
+            summary: $summary:literal, traits: [$($tr:ident),* $(,)?] $(,)?
+            $(operands { $($opnd:ident : $idx:literal),* $(,)? })?
+            $(attrs { $($attr:ident : $kind:ident $([$($modifier:tt)*])?),* $(,)? })?
+            $(attr_groups [$($group:path),* $(,)?])?
+            $(interfaces { $($iface:path => $imp:expr),* $(,)? })?
+            $(hooks { $($hook:ident : $hval:expr),* $(,)? })?
+        }
+    ) => {
+        $crate::define_op! {
+            $(#[$meta])*
+            $vis struct $ty = $name {
+                $(operands { $($opnd : $idx),* })?
+                $(attrs { $($attr : $kind),* })?
+            }
+        }
+
+        impl $ty {
+            /// The attributes declared by this op itself.
+            pub const OWN_ATTRS: &'static [$crate::AttrSpec] = &[$($(
+                $crate::AttrSpec {
+                    name: stringify!($attr),
+                    kind: $crate::define_op!(@kind $kind),
+                    required: $crate::define_op!(@required $($($modifier)*)?),
+                    default: $crate::define_op!(@default $($($modifier)*)?),
+                    what: $crate::define_op!(@what $($($modifier)*)?),
+                },
+            )*)?];
+
+            /// The full attribute schema: own attributes and shared groups.
+            pub const SCHEMA: $crate::Schema = &[Self::OWN_ATTRS, $($($group),*)?];
+
+            /// The interfaces this op implements.
+            pub const INTERFACES: &'static [$crate::InterfaceImpl] =
+                &[$($($crate::interface_impl!($iface => $imp)),*)?];
+
+            /// The registered definition of this op.
+            pub fn def() -> $crate::OpDef {
+                $crate::OpDef::new(
+                    $name,
+                    $summary,
+                    $crate::Traits::NONE$(.union($crate::Traits::$tr))*,
+                )
+                .attrs(Self::SCHEMA)
+                .interfaces(Self::INTERFACES)
+                $($(.$hook($hval))*)?
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis struct $ty:ident = $name:literal {
@@ -254,6 +359,21 @@ macro_rules! define_op {
             )*)?
         }
     };
+    (@required) => { false };
+    (@required required $(= $w:literal)?) => { true };
+    (@required default = $d:literal) => { false };
+    (@default $($m:tt)*) => { $crate::define_op!(@default_of $($m)*) };
+    (@default_of default = $d:literal) => { Some($d) };
+    (@default_of $($m:tt)*) => { None };
+    (@what required = $w:literal) => { Some($w) };
+    (@what $($m:tt)*) => { None };
+    (@kind i64) => { $crate::AttrKind::I64 };
+    (@kind f64) => { $crate::AttrKind::F64 };
+    (@kind bool) => { $crate::AttrKind::Bool };
+    (@kind str) => { $crate::AttrKind::Str };
+    (@kind i64_array) => { $crate::AttrKind::I64Array };
+    (@kind f64_array) => { $crate::AttrKind::F64Array };
+    (@kind attr) => { $crate::AttrKind::Any };
     (@ret i64) => { Option<i64> };
     (@ret f64) => { Option<f64> };
     (@ret bool) => { Option<bool> };

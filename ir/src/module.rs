@@ -25,7 +25,7 @@ pub type BlockId = Idx<Block>;
 pub type RegionId = Idx<Region>;
 pub type ValueId = Idx<Value>;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Operation {
     pub name: Sym,
     num_operands: u32,
@@ -45,7 +45,7 @@ pub struct Operation {
 /// The `prev`/`next` link of an op at either end of its block.
 const NO_OP: u32 = u32::MAX;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Block {
     args: Vec<ValueId>,
     first: Option<OpId>,
@@ -53,7 +53,7 @@ pub struct Block {
     parent: Option<RegionId>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Region {
     blocks: Vec<BlockId>,
     parent: OpId,
@@ -71,7 +71,7 @@ pub struct Use {
     pub index: u32,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Value {
     pub ty: Type,
     pub def: ValueDef,
@@ -188,6 +188,9 @@ impl OpSpec {
     }
 }
 
+/// `clone` copies the op structure and shares every weight blob (blobs are
+/// reference counted); handles of the original address the same nodes in the copy.
+#[derive(Clone)]
 pub struct Module {
     ops: Arena<Operation>,
     blocks: Arena<Block>,

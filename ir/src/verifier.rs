@@ -2,7 +2,8 @@
 //!
 //! Structural checks hold for every op (live operands, use-lists, registered
 //! names, terminators last, isolation); then each registered op's trait
-//! checks, inferred result types and its own `verify` hook run. All
+//! checks, its attribute schema, its own `verify` hook and its inferred
+//! result types run. All
 //! problems are reported, not just the first.
 
 use crate::diag::Diagnostic;
@@ -92,6 +93,13 @@ fn verify_op(m: &Module, ctx: &Context, op: OpId, errs: &mut Vec<Diagnostic>) {
                 ));
                 return;
             }
+        }
+    }
+    if let Some(schema) = def.attrs {
+        let bad = crate::schema::check(m, op, schema);
+        if !bad.is_empty() {
+            errs.extend(bad.into_iter().map(|e| err(m, op, e)));
+            return;
         }
     }
     if let Some(verify) = def.verify {

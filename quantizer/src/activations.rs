@@ -4,7 +4,8 @@
 //! lowers the activation to a `q.lut` between two quantized types.
 
 use hailo_dialect_hl::ops::activation::KINDS;
-use hailo_dialect_hl::Activation;
+use hailo_dialect_hl::interfaces::{interface, FusedActivation};
+use hailo_dialect_hl::{Activation, ActivationOp};
 use hailo_ir::{Attribute, Module, OpId, OpSpec};
 use rustc_hash::FxHashSet;
 
@@ -27,10 +28,13 @@ pub fn split_activations(m: &mut Module, graph: hailo_ir::OpId) -> Result<Vec<St
         .collect();
     let mut created = Vec::new();
     for op in m.walk(graph) {
-        if !m.op(op).name_str().starts_with("hl.") || m.attr(op, "activation").is_none() {
+        let Some(fused) = interface::<dyn FusedActivation>(m, op) else {
+            continue;
+        };
+        if m.attr(op, "activation").is_none() {
             continue;
         }
-        let act = Activation::fused(m, op).map_err(|e| describe(m, op, &e))?;
+        let act = fused.activation(m, op).map_err(|e| describe(m, op, &e))?;
         if is_clamp(act) {
             continue;
         }
@@ -51,7 +55,7 @@ pub fn split_activations(m: &mut Module, graph: hailo_ir::OpId) -> Result<Vec<St
             .find(|(k, _)| *k == act.name())
             .map_or(&[], |(_, p)| p);
         let out = m.result(op, 0);
-        let mut spec = OpSpec::new("hl.activation")
+        let mut spec = OpSpec::new(ActivationOp::NAME)
             .operands(&[out])
             .results(&[m.value_type(out)])
             .attr("kind", Attribute::str(act.name()))

@@ -5,8 +5,9 @@
 
 use crate::emulate::QuantInterpreter;
 use crate::error::{QuantError, Result};
+use hailo_dialect_hl::interfaces::is_hl;
 use hailo_interp::dump::LayerDump;
-use hailo_ir::{Context, Module, PrintOptions};
+use hailo_ir::{Context, Module};
 use ndarray::{concatenate, ArrayD, Axis};
 use std::path::{Path, PathBuf};
 
@@ -24,26 +25,7 @@ pub(crate) fn context() -> Context {
 pub fn is_annotated(m: &Module) -> bool {
     m.walk(m.top())
         .into_iter()
-        .any(|o| m.op(o).name_str().starts_with("hl.") && m.attr(o, "q_bits").is_some())
-}
-
-/// A copy of `m` (same IR, same blobs).
-pub fn copy_module(m: &Module) -> Result<Module> {
-    let ctx = context();
-    let text = hailo_ir::print_module(
-        m,
-        &ctx,
-        PrintOptions {
-            generic: false,
-            elide_resources: true,
-        },
-    );
-    let mut c = hailo_ir::parse_module(&ctx, "<copy>", &text)
-        .map_err(|d| QuantError::Convert(format!("copying the module: {}", d.message)))?;
-    for (k, b) in m.resources.iter() {
-        c.resources.insert(k, b.clone());
-    }
-    Ok(c)
+        .any(|o| is_hl(m, o) && m.attr(o, "q_bits").is_some())
 }
 
 /// `m` lowered to `q`: a lowered copy when `m` is an annotated `hl` module, else `None`
@@ -52,7 +34,7 @@ pub fn lowered(m: &Module) -> Result<Option<Module>> {
     if !is_annotated(m) {
         return Ok(None);
     }
-    let mut c = copy_module(m)?;
+    let mut c = m.clone();
     crate::optimize::lower(&mut c)?;
     Ok(Some(c))
 }

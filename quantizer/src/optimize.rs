@@ -5,10 +5,12 @@
 
 use crate::clip::{group_thresholds, threshold, WeightClipping};
 use crate::error::{QuantError, Result};
-use crate::groups::{precision_groups, source, MOVES_CODES};
+use crate::groups::{moves_codes, precision_groups, source};
 use crate::precision::compression_ratio;
 use crate::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers};
 use crate::stats::{collect, percentile_range, Calibration, LayerStats};
+use hailo_dialect_hl::interfaces::{interface, is_hl, Weights};
+use hailo_dialect_hl::{Concat, Const, DepthwiseConv2d};
 use hailo_dialect_quant::Storage;
 use hailo_interp::Interpreter;
 use hailo_ir::builtin::GRAPH;
@@ -182,8 +184,6 @@ pub fn quantize(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Resu
     Ok(p)
 }
 
-const WEIGHTED: [&str; 3] = ["hl.conv2d", "hl.depthwise_conv2d", "hl.dense"];
-
 /// Writes the `q_*` annotations of every layer.
 pub fn annotate(
     m: &mut Module,
@@ -194,7 +194,7 @@ pub fn annotate(
     let ops: Vec<OpId> = m
         .walk(graph)
         .into_iter()
-        .filter(|&o| m.op(o).name_str().starts_with("hl.") && m.op(o).name_str() != "hl.const")
+        .filter(|&o| is_hl(m, o) && Const::cast(m, o).is_none())
         .collect();
     let mut ranges: FxHashMap<OpId, (f64, f64)> = FxHashMap::default();
     for &op in &ops {
@@ -225,7 +225,7 @@ pub fn annotate(
     }
     // A concat's inputs share its range, so it moves codes.
     for &op in ops.iter().rev() {
-        if m.op(op).name_str() != "hl.concat" {
+        if Concat::cast(m, op).is_none() {
             continue;
         }
         let producers: Vec<OpId> = (0..m.op(op).operands().len())
@@ -242,8 +242,7 @@ pub fn annotate(
         }
     }
     for &op in &ops {
-        let name = m.op(op).name_str();
-        if MOVES_CODES.contains(&name) {
+        if moves_codes(m, op) {
             continue;
         }
         if let Some(&(lo, hi)) = ranges.get(&op) {
@@ -255,7 +254,7 @@ pub fn annotate(
         }
         let bits = group_bits[&groups.find(op)];
         m.set_attr(op, "q_bits", Attribute::i64(bits));
-        if !WEIGHTED.contains(&name) {
+        if interface::<dyn Weights>(m, op).is_none() {
             continue;
         }
         let layer = layer_of(m, op).unwrap_or_default();
@@ -275,7 +274,7 @@ pub fn annotate(
             .unwrap_or(&cfg.weight_clipping);
         let mut t = channel_thresholds(m, op, storage, clipping)?;
         if let Some(&n) = cfg.quant_groups.get(&layer) {
-            if name == "hl.depthwise_conv2d" || !(1..=4).contains(&n) {
+            if DepthwiseConv2d::cast(m, op).is_some() || !(1..=4).contains(&n) {
                 return Err(QuantError::Convert(format!(
                     "layer '{layer}': quantization_groups={n} needs a conv or dense layer and 1 <= n <= 4 (guide §5.3: not depthwise)"
                 )));

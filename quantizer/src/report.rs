@@ -7,6 +7,7 @@ use crate::emulate::QuantInterpreter;
 use crate::error::Result;
 use crate::optimize::{first_graph, layer_of, Prepared};
 use crate::snr::snr_db;
+use hailo_dialect_hl::interfaces::is_hl;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
 use hailo_har::{LayerQuant, QuantReport};
@@ -63,8 +64,7 @@ pub fn build_report(
     let mut layers = Vec::new();
     let mut by_bits: BTreeMap<String, u64> = BTreeMap::new();
     for op in annotated.walk(graph) {
-        let name = annotated.op(op).name_str();
-        let (Some(layer), true) = (layer_of(annotated, op), name.starts_with("hl.")) else {
+        let (Some(layer), true) = (layer_of(annotated, op), is_hl(annotated, op)) else {
             continue;
         };
         let Some(&qop) = q_ops.get(&layer) else {
@@ -110,7 +110,7 @@ pub fn build_report(
         };
         layers.push(LayerQuant {
             layer: layer.clone(),
-            op: name.to_owned(),
+            op: annotated.op(op).name_str().to_owned(),
             input_bits,
             output_bits: qm
                 .op(qop)

@@ -11,22 +11,18 @@ use crate::clip::WeightClipping;
 use crate::error::{QuantError, Result};
 use crate::optimize::{channel_thresholds, kernel_values, layer_of};
 use crate::snr::snr_db;
+use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_dialect_quant::scheme::{quantize, symmetric_scale};
 use hailo_dialect_quant::Storage;
 use hailo_interp::Interpreter;
 use hailo_ir::{Attribute, Blob, Module, OpId, Sym};
 use ndarray::ArrayD;
 
-/// Weighted layers (conv, depthwise, dense) of `graph` in block order, with their names.
+/// Weighted layers (conv, depthwise, dense: the `Weights` interface) of `graph` in block order, with their names.
 pub fn weighted_layers(m: &Module, graph: OpId) -> Vec<(OpId, String)> {
     m.walk(graph)
         .into_iter()
-        .filter(|&o| {
-            matches!(
-                m.op(o).name_str(),
-                "hl.conv2d" | "hl.depthwise_conv2d" | "hl.dense"
-            )
-        })
+        .filter(|&o| interface::<dyn Weights>(m, o).is_some())
         .filter_map(|o| layer_of(m, o).map(|l| (o, l)))
         .collect()
 }

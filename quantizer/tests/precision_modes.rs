@@ -71,7 +71,7 @@ fn quantized(script: &str) -> (Module, Module, Prepared, QuantConfig) {
     let (cfg, _) = configured(script);
     let mut m = net();
     let p = prepare(&mut m, &data(), &cfg).expect("prepares");
-    let mut l = hailo_quantizer::infer::copy_module(&m).expect("copies");
+    let mut l = m.clone();
     lower(&mut l).expect("lowers");
     (m, l, p, cfg)
 }

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod builder;
+pub mod interfaces;
 pub mod naming;
 pub mod ops;
 pub mod shape;

@@ -28,64 +28,291 @@
 //!   `q.requantize` changes scale and zero point.
 
 use crate::types::{QuantType, Storage};
-use hailo_ir::{Attribute, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Attribute, Module, OpDef, OpId, Type};
 
 type Result<T> = std::result::Result<T, String>;
 
-/// Every op name of the dialect.
-pub const QUANTIZE: &str = "q.quantize";
-pub const DEQUANTIZE: &str = "q.dequantize";
-pub const REQUANTIZE: &str = "q.requantize";
-pub const CONST: &str = "q.const";
-pub const CONV2D: &str = "q.conv2d";
-pub const DEPTHWISE_CONV2D: &str = "q.depthwise_conv2d";
-pub const DENSE: &str = "q.dense";
-pub const EW_ADD: &str = "q.ew_add";
-pub const EW_SUB: &str = "q.ew_sub";
-pub const EW_MAX: &str = "q.ew_max";
-pub const EW_MIN: &str = "q.ew_min";
-pub const EW_MULT: &str = "q.ew_mult";
-pub const EW_DIV: &str = "q.ew_div";
-pub const SLICE: &str = "q.slice";
-pub const MAXPOOL: &str = "q.maxpool";
-pub const AVGPOOL: &str = "q.avgpool";
-pub const GLOBAL_AVGPOOL: &str = "q.global_avgpool";
-pub const CONCAT: &str = "q.concat";
-pub const RESHAPE: &str = "q.reshape";
-pub const LUT: &str = "q.lut";
-pub const RESIZE: &str = "q.resize";
-pub const TRANSPOSE: &str = "q.transpose";
-pub const PAD: &str = "q.pad";
+/// The op names, for code that builds ops by name.
+pub const QUANTIZE: &str = Quantize::NAME;
+pub const DEQUANTIZE: &str = Dequantize::NAME;
+pub const REQUANTIZE: &str = Requantize::NAME;
+pub const CONST: &str = Const::NAME;
+pub const CONV2D: &str = Conv2d::NAME;
+pub const DEPTHWISE_CONV2D: &str = DepthwiseConv2d::NAME;
+pub const DENSE: &str = Dense::NAME;
+pub const EW_ADD: &str = EwAdd::NAME;
+pub const EW_SUB: &str = EwSub::NAME;
+pub const EW_MAX: &str = EwMax::NAME;
+pub const EW_MIN: &str = EwMin::NAME;
+pub const EW_MULT: &str = EwMult::NAME;
+pub const EW_DIV: &str = EwDiv::NAME;
+pub const SLICE: &str = Slice::NAME;
+pub const MAXPOOL: &str = MaxPool::NAME;
+pub const AVGPOOL: &str = AvgPool::NAME;
+pub const GLOBAL_AVGPOOL: &str = GlobalAvgPool::NAME;
+pub const CONCAT: &str = Concat::NAME;
+pub const RESHAPE: &str = Reshape::NAME;
+pub const RESIZE: &str = Resize::NAME;
+pub const TRANSPOSE: &str = Transpose::NAME;
+pub const PAD: &str = Pad::NAME;
+pub const LUT: &str = Lut::NAME;
 
 /// The `mode`s of `q.pad`.
 pub const PAD_MODES: [&str; 4] = ["constant", "reflect", "edge", "wrap"];
 
+define_op! {
+    #[doc = "`q.quantize`: f32 to codes (bankers rounding, saturation)."]
+    pub struct Quantize = "q.quantize" {
+        summary: "f32 to codes (bankers rounding, saturation)", traits: [PURE],
+        operands { input: 0 }
+        attrs { layer: str }
+        hooks { verify: v_quantize }
+    }
+}
+
+define_op! {
+    #[doc = "`q.dequantize`: codes to f32."]
+    pub struct Dequantize = "q.dequantize" {
+        summary: "codes to f32", traits: [PURE],
+        operands { input: 0 }
+        attrs { layer: str }
+        hooks { verify: v_dequantize }
+    }
+}
+
+define_op! {
+    #[doc = "`q.requantize`: change scale and zero point."]
+    pub struct Requantize = "q.requantize" {
+        summary: "change scale and zero point", traits: [PURE],
+        operands { input: 0 }
+        attrs { layer: str }
+        hooks { verify: v_requantize }
+    }
+}
+
+define_op! {
+    #[doc = "`q.const`: integer constant (codes) with a quantized type."]
+    pub struct Const = "q.const" {
+        summary: "integer constant (codes) with a quantized type", traits: [PURE],
+        attrs { value: attr [required], layer: str }
+        hooks { verify: v_const }
+    }
+}
+
+define_op! {
+    #[doc = "`q.conv2d`: integer 2-D convolution."]
+    pub struct Conv2d = "q.conv2d" {
+        summary: "integer 2-D convolution", traits: [PURE],
+        operands { input: 0, kernel: 1, bias: 2 }
+        attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_weighted }
+    }
+}
+
+define_op! {
+    #[doc = "`q.depthwise_conv2d`: integer depthwise convolution."]
+    pub struct DepthwiseConv2d = "q.depthwise_conv2d" {
+        summary: "integer depthwise convolution", traits: [PURE],
+        operands { input: 0, kernel: 1, bias: 2 }
+        attrs { strides: i64_array, dilations: i64_array, pads: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_weighted }
+    }
+}
+
+define_op! {
+    #[doc = "`q.dense`: integer fully connected layer."]
+    pub struct Dense = "q.dense" {
+        summary: "integer fully connected layer", traits: [PURE],
+        operands { input: 0, kernel: 1, bias: 2 }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_weighted }
+    }
+}
+
+define_op! {
+    #[doc = "`q.ew_add`: integer elementwise add."]
+    pub struct EwAdd = "q.ew_add" {
+        summary: "integer elementwise add", traits: [PURE],
+        operands { lhs: 0, rhs: 1 }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_binary }
+    }
+}
+
+define_op! {
+    #[doc = "`q.ew_sub`: integer elementwise subtract."]
+    pub struct EwSub = "q.ew_sub" {
+        summary: "integer elementwise subtract", traits: [PURE],
+        operands { lhs: 0, rhs: 1 }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_binary }
+    }
+}
+
+define_op! {
+    #[doc = "`q.ew_max`: elementwise maximum of rescaled codes."]
+    pub struct EwMax = "q.ew_max" {
+        summary: "elementwise maximum of rescaled codes", traits: [PURE],
+        operands { lhs: 0, rhs: 1 }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_binary }
+    }
+}
+
+define_op! {
+    #[doc = "`q.ew_min`: elementwise minimum of rescaled codes."]
+    pub struct EwMin = "q.ew_min" {
+        summary: "elementwise minimum of rescaled codes", traits: [PURE],
+        operands { lhs: 0, rhs: 1 }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_binary }
+    }
+}
+
+define_op! {
+    #[doc = "`q.ew_mult`: integer elementwise multiply."]
+    pub struct EwMult = "q.ew_mult" {
+        summary: "integer elementwise multiply", traits: [PURE],
+        operands { lhs: 0, rhs: 1 }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_product }
+    }
+}
+
+define_op! {
+    #[doc = "`q.ew_div`: integer elementwise divide."]
+    pub struct EwDiv = "q.ew_div" {
+        summary: "integer elementwise divide", traits: [PURE],
+        operands { lhs: 0, rhs: 1 }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_product }
+    }
+}
+
+define_op! {
+    #[doc = "`q.slice`: strided slice of codes."]
+    pub struct Slice = "q.slice" {
+        summary: "strided slice of codes", traits: [PURE],
+        operands { input: 0 }
+        attrs { starts: i64_array [required], ends: i64_array [required], steps: i64_array [required], layer: str }
+        hooks { verify: v_slice }
+    }
+}
+
+define_op! {
+    #[doc = "`q.maxpool`: max pooling on codes."]
+    pub struct MaxPool = "q.maxpool" {
+        summary: "max pooling on codes", traits: [PURE],
+        operands { input: 0 }
+        attrs { kernel: i64_array, strides: i64_array, pads: i64_array, layer: str }
+        hooks { verify: v_same_type }
+    }
+}
+
+define_op! {
+    #[doc = "`q.avgpool`: integer average pooling."]
+    pub struct AvgPool = "q.avgpool" {
+        summary: "integer average pooling", traits: [PURE],
+        operands { input: 0 }
+        attrs { kernel: i64_array, strides: i64_array, pads: i64_array, count_include_pad: bool, multiplier: i64_array, shift: i64_array, clamp: i64_array, layer: str }
+        hooks { verify: v_avg }
+    }
+}
+
+define_op! {
+    #[doc = "`q.global_avgpool`: integer global average pooling."]
+    pub struct GlobalAvgPool = "q.global_avgpool" {
+        summary: "integer global average pooling", traits: [PURE],
+        operands { input: 0 }
+        attrs { multiplier: i64_array, shift: i64_array, clamp: i64_array, layer: str }
+        hooks { verify: v_avg }
+    }
+}
+
+define_op! {
+    #[doc = "`q.concat`: concatenation of same-typed codes."]
+    pub struct Concat = "q.concat" {
+        summary: "concatenation of same-typed codes", traits: [PURE],
+        attrs { axis: i64, layer: str }
+        hooks { verify: v_same_type }
+    }
+}
+
+define_op! {
+    #[doc = "`q.reshape`: reshape of codes."]
+    pub struct Reshape = "q.reshape" {
+        summary: "reshape of codes", traits: [PURE],
+        operands { input: 0 }
+        attrs { layer: str }
+        hooks { verify: v_same_type }
+    }
+}
+
+define_op! {
+    #[doc = "`q.resize`: nearest or bilinear resize of codes."]
+    pub struct Resize = "q.resize" {
+        summary: "nearest or bilinear resize of codes", traits: [PURE],
+        operands { input: 0 }
+        attrs { mode: str, coordinate: str, nearest_mode: str, frac_bits: i64, layer: str }
+        hooks { verify: v_resize }
+    }
+}
+
+define_op! {
+    #[doc = "`q.transpose`: axis permutation of codes."]
+    pub struct Transpose = "q.transpose" {
+        summary: "axis permutation of codes", traits: [PURE],
+        operands { input: 0 }
+        attrs { perm: i64_array [required], layer: str }
+        hooks { verify: v_transpose }
+    }
+}
+
+define_op! {
+    #[doc = "`q.pad`: padding of codes."]
+    pub struct Pad = "q.pad" {
+        summary: "padding of codes", traits: [PURE],
+        operands { input: 0 }
+        attrs { pads: i64_array [required], mode: str, value: i64, layer: str }
+        hooks { verify: v_pad }
+    }
+}
+
+define_op! {
+    #[doc = "`q.lut`: table lookup: one output code per input code."]
+    pub struct Lut = "q.lut" {
+        summary: "table lookup: one output code per input code", traits: [PURE],
+        operands { input: 0 }
+        attrs { table: i64_array [required], layer: str }
+        hooks { verify: v_lut }
+    }
+}
+
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
     vec![
-        OpDef::new(QUANTIZE, "f32 to codes (bankers rounding, saturation)", p).verify(v_quantize),
-        OpDef::new(DEQUANTIZE, "codes to f32", p).verify(v_dequantize),
-        OpDef::new(REQUANTIZE, "change scale and zero point", p).verify(v_requantize),
-        OpDef::new(CONST, "integer constant (codes) with a quantized type", p).verify(v_const),
-        OpDef::new(CONV2D, "integer 2-D convolution", p).verify(v_weighted),
-        OpDef::new(DEPTHWISE_CONV2D, "integer depthwise convolution", p).verify(v_weighted),
-        OpDef::new(DENSE, "integer fully connected layer", p).verify(v_weighted),
-        OpDef::new(EW_ADD, "integer elementwise add", p).verify(v_binary),
-        OpDef::new(EW_SUB, "integer elementwise subtract", p).verify(v_binary),
-        OpDef::new(EW_MAX, "elementwise maximum of rescaled codes", p).verify(v_binary),
-        OpDef::new(EW_MIN, "elementwise minimum of rescaled codes", p).verify(v_binary),
-        OpDef::new(EW_MULT, "integer elementwise multiply", p).verify(v_product),
-        OpDef::new(EW_DIV, "integer elementwise divide", p).verify(v_product),
-        OpDef::new(SLICE, "strided slice of codes", p).verify(v_slice),
-        OpDef::new(MAXPOOL, "max pooling on codes", p).verify(v_same_type),
-        OpDef::new(AVGPOOL, "integer average pooling", p).verify(v_avg),
-        OpDef::new(GLOBAL_AVGPOOL, "integer global average pooling", p).verify(v_avg),
-        OpDef::new(CONCAT, "concatenation of same-typed codes", p).verify(v_same_type),
-        OpDef::new(RESHAPE, "reshape of codes", p).verify(v_same_type),
-        OpDef::new(RESIZE, "nearest or bilinear resize of codes", p).verify(v_resize),
-        OpDef::new(TRANSPOSE, "axis permutation of codes", p).verify(v_transpose),
-        OpDef::new(PAD, "padding of codes", p).verify(v_pad),
-        OpDef::new(LUT, "table lookup: one output code per input code", p).verify(v_lut),
+        Quantize::def(),
+        Dequantize::def(),
+        Requantize::def(),
+        Const::def(),
+        Conv2d::def(),
+        DepthwiseConv2d::def(),
+        Dense::def(),
+        EwAdd::def(),
+        EwSub::def(),
+        EwMax::def(),
+        EwMin::def(),
+        EwMult::def(),
+        EwDiv::def(),
+        Slice::def(),
+        MaxPool::def(),
+        AvgPool::def(),
+        GlobalAvgPool::def(),
+        Concat::def(),
+        Reshape::def(),
+        Resize::def(),
+        Transpose::def(),
+        Pad::def(),
+        Lut::def(),
     ]
 }
 

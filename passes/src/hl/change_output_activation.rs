@@ -13,7 +13,9 @@ use super::{
     build, fail_at, fresh_layer, graphs, place_before, retarget_output, select_outputs, Res,
 };
 use hailo_dialect_hl::access::OpView;
+use hailo_dialect_hl::interfaces::{interface, FusedActivation};
 use hailo_dialect_hl::ops::activation::{Activation, KINDS};
+use hailo_dialect_hl::ActivationOp;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Context, Module, OpId, OpSpec};
 
@@ -69,21 +71,6 @@ impl PassDef for ChangeOutputActivation {
         Ok(Preserved::None)
     }
 }
-
-/// Ops with an `activation` attribute (docs/hl-dialect.md, fused activations).
-const FUSING: &[&str] = &[
-    "hl.conv2d",
-    "hl.depthwise_conv2d",
-    "hl.deconv2d",
-    "hl.dense",
-    "hl.batch_norm",
-    "hl.ew_add",
-    "hl.ew_sub",
-    "hl.ew_mult",
-    "hl.ew_div",
-    "hl.ew_max",
-    "hl.ew_min",
-];
 
 /// Every parameter option, by its `hl` attribute name.
 fn given(o: &ChangeOutputActivationOptions) -> [(&'static str, Option<f64>); 7] {
@@ -151,7 +138,7 @@ fn parameters(o: &ChangeOutputActivationOptions) -> Res<Vec<(&'static str, f64)>
 /// An `hl.activation` of `kind` with its parameters (no operand, no layer yet).
 fn standalone(kind: &str, params: &[(&'static str, f64)]) -> OpSpec {
     params.iter().fold(
-        OpSpec::new("hl.activation").attr("kind", Attribute::str(kind)),
+        OpSpec::new(ActivationOp::NAME).attr("kind", Attribute::str(kind)),
         |spec, &(key, v)| spec.attr(key, Attribute::f64(v)),
     )
 }
@@ -168,7 +155,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ChangeOutputActivationOptio
         let x = m.operand(out, 0);
         let producer = m.defining_op(x);
         let fusable = producer
-            .filter(|&p| FUSING.contains(&m.op(p).name_str()) && m.value(x).uses().len() == 1);
+            .filter(|&p| interface::<dyn FusedActivation>(m, p).is_some() && m.value(x).uses().len() == 1);
         match fusable {
             Some(p) => {
                 // Parameters of the old activation would be stale.

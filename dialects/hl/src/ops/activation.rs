@@ -5,21 +5,27 @@
 
 use super::check_layer;
 use crate::access::{OpView, Result};
-use hailo_ir::{define_op, FoldResult, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, FoldResult, Module, OpDef, OpId, Type};
 
 define_op! {
     /// `%y = hl.activation %x {kind = "leaky", alpha = 0.1, layer = "activation1"}`.
     pub struct ActivationOp = "hl.activation" {
+        summary: "Standalone activation (attribute `kind`)", traits: [PURE, ELEMENTWISE, SAME_OPERANDS_AND_RESULT_TYPE],
         operands { input: 0 }
-        attrs { kind: str, layer: str }
+        attrs { kind: str [required = "the activation kind, e.g. \"relu\""], layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
+        hooks { verify: verify_activation, fold: fold_linear }
     }
 }
 
 define_op! {
     /// Parametric ReLU: `x < 0 ? slope * x : x`, slope broadcast to `x`.
     pub struct Prelu = "hl.prelu" {
+        summary: "Parametric ReLU with a per-channel slope", traits: [PURE, ELEMENTWISE],
         operands { input: 0, slope: 1 }
-        attrs { layer: str }
+        attrs { layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_prelu, infer: infer_prelu }
     }
 }
 
@@ -237,17 +243,5 @@ fn infer_prelu(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let ew = Traits::PURE | Traits::ELEMENTWISE;
-    vec![
-        OpDef::new(
-            ActivationOp::NAME,
-            "Standalone activation (attribute `kind`)",
-            ew | Traits::SAME_OPERANDS_AND_RESULT_TYPE,
-        )
-        .verify(verify_activation)
-        .fold(fold_linear),
-        OpDef::new(Prelu::NAME, "Parametric ReLU with a per-channel slope", ew)
-            .verify(verify_prelu)
-            .infer(infer_prelu),
-    ]
+    vec![ActivationOp::def(), Prelu::def()]
 }

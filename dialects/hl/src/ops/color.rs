@@ -5,21 +5,27 @@
 
 use super::verify_unary;
 use crate::access::{OpView, Result};
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 define_op! {
     /// `y[c] = Σ_k x[k] · kernel[k][c] + bias[c]` on every pixel of `[N, H, W, 3]`.
     pub struct ColorConversion = "hl.color_conversion" {
+        summary: "Per-pixel color conversion (3x3 kernel and bias)", traits: [PURE],
         operands { input: 0 }
-        attrs { conversion: str, kernel: f64_array, bias: f64_array, layer: str }
+        attrs { conversion: str, kernel: f64_array, bias: f64_array, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_color }
     }
 }
 
 define_op! {
     /// A camera format (`conversion`) unpacked to `[N, H, W, 3]`.
     pub struct FormatConversion = "hl.format_conversion" {
+        summary: "Camera format (YUY2/NV12/NV21/I420/RGBX) to 3 channels", traits: [PURE],
         operands { input: 0 }
-        attrs { conversion: str, emulator_support: bool, layer: str }
+        attrs { conversion: str, emulator_support: bool, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_format }
     }
 }
 
@@ -198,23 +204,7 @@ fn infer_format(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
-    vec![
-        OpDef::new(
-            ColorConversion::NAME,
-            "Per-pixel color conversion (3x3 kernel and bias)",
-            p,
-        )
-        .verify(verify_unary)
-        .infer(infer_color),
-        OpDef::new(
-            FormatConversion::NAME,
-            "Camera format (YUY2/NV12/NV21/I420/RGBX) to 3 channels",
-            p,
-        )
-        .verify(verify_unary)
-        .infer(infer_format),
-    ]
+    vec![ColorConversion::def(), FormatConversion::def()]
 }
 
 #[cfg(test)]

@@ -8,28 +8,37 @@ use hailo_ir::lexer::Tok;
 use hailo_ir::parser::{OpState, PResult, Parser};
 use hailo_ir::printer::Printer;
 use hailo_ir::syntax::CustomSyntax;
-use hailo_ir::{define_op, Attribute, Module, OpDef, OpId, Syntax, Traits, Type};
+use hailo_ir::{define_op, Attribute, Module, OpDef, OpId, Syntax, Type};
 
 define_op! {
     /// `%w = hl.const dense<...> : tensor<...>`: a constant tensor.
     pub struct Const = "hl.const" {
+        summary: "A constant tensor", traits: [PURE, CONSTANT_LIKE],
         attrs { value: attr }
+        hooks { syntax: Syntax::Custom(&ConstSyntax), verify: verify_const }
     }
 }
 
 define_op! {
     /// The graph input `x` (a graph argument) as Hailo input layer.
     pub struct InputLayer = "hl.input_layer" {
+        summary: "Graph input layer", traits: [PURE, SAME_OPERANDS_AND_RESULT_TYPE],
         operands { input: 0 }
-        attrs { layer: str, original_name: str }
+        attrs { layer: str [required = "the Hailo layer name, a string"], original_name: str }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_boundary }
     }
 }
 
 define_op! {
     /// A graph output as Hailo output layer.
     pub struct OutputLayer = "hl.output_layer" {
+        summary: "Graph output layer", traits: [PURE, SAME_OPERANDS_AND_RESULT_TYPE],
         operands { input: 0 }
-        attrs { layer: str, original_name: str }
+        attrs { layer: str [required = "the Hailo layer name, a string"], original_name: str }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::JoinsInputs }
+        hooks { verify: verify_boundary }
     }
 }
 
@@ -94,16 +103,5 @@ fn verify_boundary(m: &Module, op: OpId) -> Result<()> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let boundary = Traits::PURE | Traits::SAME_OPERANDS_AND_RESULT_TYPE;
-    vec![
-        OpDef::new(
-            Const::NAME,
-            "A constant tensor",
-            Traits::PURE | Traits::CONSTANT_LIKE,
-        )
-        .syntax(Syntax::Custom(&ConstSyntax))
-        .verify(verify_const),
-        OpDef::new(InputLayer::NAME, "Graph input layer", boundary).verify(verify_boundary),
-        OpDef::new(OutputLayer::NAME, "Graph output layer", boundary).verify(verify_boundary),
-    ]
+    vec![Const::def(), InputLayer::def(), OutputLayer::def()]
 }

@@ -10,45 +10,64 @@ use super::check_layer;
 use super::window::{explicit_pads, padding, window_out_2d};
 use crate::access::{same_elem, OpView, Result};
 use crate::shape::{broadcast, deconv_out, dilated, Padding};
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 define_op! {
     /// 2-D convolution, NHWC input, HWIO kernel, optional bias.
     pub struct Conv2d = "hl.conv2d" {
+        summary: "2-D convolution (NHWC, HWIO)", traits: [PURE],
         operands { input: 0, kernel: 1, bias: 2 }
-        attrs { strides: i64_array, dilations: i64_array, groups: i64, padding: str, pads: i64_array, activation: str, layer: str }
+        attrs { strides: i64_array, dilations: i64_array, groups: i64, padding: str, pads: i64_array, activation: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
+        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        hooks { verify: verify_weighted, infer: infer_conv }
     }
 }
 
 define_op! {
     /// Depthwise convolution, kernel `[kh, kw, 1, cin * multiplier]`.
     pub struct DepthwiseConv2d = "hl.depthwise_conv2d" {
+        summary: "Depthwise 2-D convolution", traits: [PURE],
         operands { input: 0, kernel: 1, bias: 2 }
-        attrs { strides: i64_array, dilations: i64_array, padding: str, pads: i64_array, activation: str, layer: str }
+        attrs { strides: i64_array, dilations: i64_array, padding: str, pads: i64_array, activation: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
+        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        hooks { verify: verify_weighted, infer: infer_conv }
     }
 }
 
 define_op! {
     /// Transposed convolution (ONNX ConvTranspose), kernel `[kh, kw, cin/groups, cout]`.
     pub struct Deconv2d = "hl.deconv2d" {
+        summary: "Transposed 2-D convolution", traits: [PURE],
         operands { input: 0, kernel: 1, bias: 2 }
-        attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, output_padding: i64_array, activation: str, layer: str }
+        attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, output_padding: i64_array, activation: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
+        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        hooks { verify: verify_weighted, infer: infer_conv }
     }
 }
 
 define_op! {
     /// Fully connected layer: `[N, Cin] x [Cin, Cout] (+ [Cout])`.
     pub struct Dense = "hl.dense" {
+        summary: "Fully connected layer", traits: [PURE],
         operands { input: 0, kernel: 1, bias: 2 }
-        attrs { activation: str, layer: str }
+        attrs { activation: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
+        interfaces { crate::interfaces::Weights => crate::interfaces::DENSE, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        hooks { verify: verify_weighted, infer: infer_dense }
     }
 }
 
 define_op! {
     /// Matrix product of two data tensors, batched over leading dims.
     pub struct MatMul = "hl.matmul" {
+        summary: "Batched matrix product", traits: [PURE],
         operands { a: 0, b: 1 }
-        attrs { transpose_b: bool, layer: str }
+        attrs { transpose_b: bool, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_matmul, infer: infer_matmul }
     }
 }
 
@@ -255,22 +274,5 @@ fn infer_matmul(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
-    vec![
-        OpDef::new(Conv2d::NAME, "2-D convolution (NHWC, HWIO)", p)
-            .verify(verify_weighted)
-            .infer(infer_conv),
-        OpDef::new(DepthwiseConv2d::NAME, "Depthwise 2-D convolution", p)
-            .verify(verify_weighted)
-            .infer(infer_conv),
-        OpDef::new(Deconv2d::NAME, "Transposed 2-D convolution", p)
-            .verify(verify_weighted)
-            .infer(infer_conv),
-        OpDef::new(Dense::NAME, "Fully connected layer", p)
-            .verify(verify_weighted)
-            .infer(infer_dense),
-        OpDef::new(MatMul::NAME, "Batched matrix product", p)
-            .verify(verify_matmul)
-            .infer(infer_matmul),
-    ]
+    vec![Conv2d::def(), DepthwiseConv2d::def(), Deconv2d::def(), Dense::def(), MatMul::def()]
 }

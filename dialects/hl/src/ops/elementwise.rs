@@ -4,28 +4,39 @@
 use super::check_layer;
 use crate::access::{OpView, Result};
 use crate::shape::broadcast;
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 macro_rules! ew_ops {
-    ($($ty:ident = $name:literal: $doc:literal,)*) => {
+    ($($ty:ident = $name:literal: $doc:literal, $summary:literal, [$($tr:ident),*] $($role:ident)?;)*) => {
         $(define_op! {
             #[doc = $doc]
             pub struct $ty = $name {
+                summary: $summary, traits: [PURE, ELEMENTWISE $(, $tr)*],
                 operands { lhs: 0, rhs: 1 }
-                attrs { activation: str, layer: str }
+                attrs { activation: str, layer: str [required = "the Hailo layer name, a string"] }
+                attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
+                interfaces {
+                    crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr
+                    $(, crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::$role)?
+                }
+                hooks { verify: verify_ew, infer: infer_ew }
             }
         })*
+
+        pub fn defs() -> Vec<OpDef> {
+            vec![$($ty::def()),*]
+        }
     };
 }
 
 ew_ops! {
-    EwAdd = "hl.ew_add": "`a + b`",
-    EwSub = "hl.ew_sub": "`a - b`",
-    EwMult = "hl.ew_mult": "`a * b`",
-    EwDiv = "hl.ew_div": "`a / b`",
-    EwMax = "hl.ew_max": "`max(a, b)`",
-    EwMin = "hl.ew_min": "`min(a, b)`",
-    EwPow = "hl.ew_pow": "`a ^ b`",
+    EwAdd = "hl.ew_add": "`a + b`", "Elementwise addition", [COMMUTATIVE] JoinsInputs;
+    EwSub = "hl.ew_sub": "`a - b`", "Elementwise subtraction", [] JoinsInputs;
+    EwMult = "hl.ew_mult": "`a * b`", "Elementwise multiplication", [COMMUTATIVE];
+    EwDiv = "hl.ew_div": "`a / b`", "Elementwise division", [];
+    EwMax = "hl.ew_max": "`max(a, b)`", "Elementwise maximum", [COMMUTATIVE];
+    EwMin = "hl.ew_min": "`min(a, b)`", "Elementwise minimum", [COMMUTATIVE];
+    EwPow = "hl.ew_pow": "`a ^ b`", "Elementwise power", [];
 }
 
 fn verify_ew(m: &Module, op: OpId) -> Result<()> {
@@ -42,25 +53,4 @@ fn infer_ew(m: &Module, op: OpId) -> Result<Vec<Type>> {
         &broadcast(&v.shape(0, "a")?, &v.shape(1, "b")?)?,
         ea,
     )])
-}
-
-pub fn defs() -> Vec<OpDef> {
-    let ew = Traits::PURE | Traits::ELEMENTWISE;
-    let comm = ew | Traits::COMMUTATIVE;
-    [
-        (EwAdd::NAME, "Elementwise addition", comm),
-        (EwSub::NAME, "Elementwise subtraction", ew),
-        (EwMult::NAME, "Elementwise multiplication", comm),
-        (EwDiv::NAME, "Elementwise division", ew),
-        (EwMax::NAME, "Elementwise maximum", comm),
-        (EwMin::NAME, "Elementwise minimum", comm),
-        (EwPow::NAME, "Elementwise power", ew),
-    ]
-    .into_iter()
-    .map(|(name, summary, traits)| {
-        OpDef::new(name, summary, traits)
-            .verify(verify_ew)
-            .infer(infer_ew)
-    })
-    .collect()
 }

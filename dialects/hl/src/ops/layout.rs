@@ -5,30 +5,42 @@
 use super::verify_unary;
 use crate::access::{OpView, Result};
 use hailo_ir::{
-    define_op, Attribute, FoldResult, Module, OpDef, OpId, RewritePattern, Rewriter, Traits, Type,
+    define_op, Attribute, FoldResult, Module, OpDef, OpId, RewritePattern, Rewriter, Type,
 };
 
 define_op! {
     /// Reshape to the result type (same element count).
     pub struct Reshape = "hl.reshape" {
+        summary: "Reshape to the result type", traits: [PURE],
         operands { input: 0 }
-        attrs { layer: str }
+        attrs { layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_reshape, fold: fold_identity, patterns: || vec![Box::new(ReshapeOfReshape)] }
     }
 }
 
 define_op! {
     /// Axis permutation: result dim `i` is input dim `perm[i]`.
     pub struct Transpose = "hl.transpose" {
+        summary: "Axis permutation", traits: [PURE],
         operands { input: 0 }
-        attrs { perm: i64_array, layer: str }
+        attrs { perm: i64_array, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_transpose, fold: fold_identity }
     }
 }
 
 define_op! {
     /// Channel shuffle (ShuffleNet): `[.., G, C/G]` channels read as `[.., C/G, G]`.
     pub struct FeatureShuffle = "hl.feature_shuffle" {
+        summary: "Channel shuffle", traits: [PURE],
         operands { input: 0 }
-        attrs { groups: i64, layer: str }
+        attrs { groups: i64, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_feature_shuffle }
     }
 }
 
@@ -123,19 +135,5 @@ impl RewritePattern for ReshapeOfReshape {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
-    vec![
-        OpDef::new(Reshape::NAME, "Reshape to the result type", p)
-            .verify(verify_unary)
-            .infer(infer_reshape)
-            .fold(fold_identity)
-            .patterns(|| vec![Box::new(ReshapeOfReshape)]),
-        OpDef::new(Transpose::NAME, "Axis permutation", p)
-            .verify(verify_unary)
-            .infer(infer_transpose)
-            .fold(fold_identity),
-        OpDef::new(FeatureShuffle::NAME, "Channel shuffle", p)
-            .verify(verify_unary)
-            .infer(infer_feature_shuffle),
-    ]
+    vec![Reshape::def(), Transpose::def(), FeatureShuffle::def()]
 }

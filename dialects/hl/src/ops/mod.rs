@@ -18,7 +18,42 @@ pub mod window;
 
 use crate::access::{OpView, Result};
 use activation::Activation;
-use hailo_ir::{Module, OpDef, OpId};
+use hailo_ir::{AttrKind, AttrSpec, Module, OpDef, OpId};
+
+const fn optional(name: &'static str, kind: AttrKind) -> AttrSpec {
+    AttrSpec {
+        name,
+        kind,
+        required: false,
+        default: None,
+        what: None,
+    }
+}
+
+/// The annotations the quantizer writes on any layer and `hl-to-quant` reads:
+/// the calibrated output range, the chosen activation, weight and input bit
+/// widths, the bias mode and the weight clipping range.
+pub const QUANT_ANNOTATIONS: &[AttrSpec] = &[
+    optional("q_range", AttrKind::F64Array),
+    optional("q_bits", AttrKind::I64),
+    optional("q_wbits", AttrKind::I64),
+    optional("q_in_bits", AttrKind::I64),
+    optional("q_bias_mode", AttrKind::Str),
+    optional("q_wclip", AttrKind::F64Array),
+];
+
+/// The parameters of the activation kinds that take them (see [`activation::KINDS`]), on
+/// `hl.activation` and on the layers that fuse an activation.
+pub const ACTIVATION_PARAMS: &[AttrSpec] = &[
+    optional("alpha", AttrKind::F64),
+    optional("beta", AttrKind::F64),
+    optional("exponent", AttrKind::F64),
+    optional("threshold", AttrKind::F64),
+    optional("value", AttrKind::F64),
+    optional("min", AttrKind::F64),
+    optional("max", AttrKind::F64),
+];
+
 
 /// Every op definition of the dialect.
 pub fn defs() -> Vec<OpDef> {

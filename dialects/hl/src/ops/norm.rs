@@ -5,45 +5,61 @@
 
 use super::{check_layer, verify_unary};
 use crate::access::{axes, axis, OpView, Result};
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 define_op! {
     /// Inference batch norm: `(x - mean) / sqrt(var + epsilon) * gamma + beta`.
     pub struct BatchNorm = "hl.batch_norm" {
+        summary: "Inference batch normalization", traits: [PURE],
         operands { input: 0, mean: 1, var: 2, gamma: 3, beta: 4 }
-        attrs { epsilon: f64, activation: str, layer: str }
+        attrs { epsilon: f64, activation: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
+        interfaces { crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        hooks { verify: verify_batch_norm, infer: infer_batch_norm }
     }
 }
 
 define_op! {
     /// Input normalization `(x - mean) / std` with per-channel constants.
     pub struct Normalization = "hl.normalization" {
+        summary: "Per-channel (x - mean) / std", traits: [PURE],
         operands { input: 0 }
-        attrs { mean: f64_array, std: f64_array, layer: str }
+        attrs { mean: f64_array, std: f64_array, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_normalization }
     }
 }
 
 define_op! {
     /// Layer norm over `axes`, optional `gamma` and `beta` shaped like those axes.
     pub struct LayerNorm = "hl.layer_norm" {
+        summary: "Layer normalization", traits: [PURE],
         operands { input: 0, gamma: 1, beta: 2 }
-        attrs { axes: i64_array, epsilon: f64, layer: str }
+        attrs { axes: i64_array, epsilon: f64, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_layer_norm, infer: infer_layer_norm }
     }
 }
 
 define_op! {
     /// Instance norm of an NHWC tensor over H and W, per-channel `gamma`, `beta`.
     pub struct InstanceNorm = "hl.instance_norm" {
+        summary: "Instance normalization", traits: [PURE],
         operands { input: 0, gamma: 1, beta: 2 }
-        attrs { epsilon: f64, layer: str }
+        attrs { epsilon: f64, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_instance_norm, infer: infer_instance_norm }
     }
 }
 
 define_op! {
     /// `x / sqrt(max(sum(x^2 over axis), epsilon))`.
     pub struct L2Norm = "hl.l2_norm" {
+        summary: "L2 normalization along an axis", traits: [PURE],
         operands { input: 0 }
-        attrs { axis: i64, epsilon: f64, layer: str }
+        attrs { axis: i64, epsilon: f64, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_l2_norm, infer: infer_l2_norm }
     }
 }
 
@@ -176,22 +192,5 @@ fn infer_l2_norm(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
-    vec![
-        OpDef::new(BatchNorm::NAME, "Inference batch normalization", p)
-            .verify(verify_batch_norm)
-            .infer(infer_batch_norm),
-        OpDef::new(Normalization::NAME, "Per-channel (x - mean) / std", p)
-            .verify(verify_unary)
-            .infer(infer_normalization),
-        OpDef::new(LayerNorm::NAME, "Layer normalization", p)
-            .verify(verify_layer_norm)
-            .infer(infer_layer_norm),
-        OpDef::new(InstanceNorm::NAME, "Instance normalization", p)
-            .verify(verify_instance_norm)
-            .infer(infer_instance_norm),
-        OpDef::new(L2Norm::NAME, "L2 normalization along an axis", p)
-            .verify(verify_l2_norm)
-            .infer(infer_l2_norm),
-    ]
+    vec![BatchNorm::def(), Normalization::def(), LayerNorm::def(), InstanceNorm::def(), L2Norm::def()]
 }

@@ -8,37 +8,51 @@ use super::verify_unary;
 use super::window::{padding, window_out_2d};
 use crate::access::{same_elem, OpView, Result};
 use crate::shape::Padding;
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 define_op! {
     /// Max pooling over a `kernel` window.
     pub struct MaxPool = "hl.maxpool" {
+        summary: "Max pooling", traits: [PURE],
         operands { input: 0 }
-        attrs { kernel: i64_array, strides: i64_array, padding: str, pads: i64_array, ceil_mode: bool, layer: str }
+        attrs { kernel: i64_array, strides: i64_array, padding: str, pads: i64_array, ceil_mode: bool, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_pool }
     }
 }
 
 define_op! {
     /// Average pooling over a `kernel` window.
     pub struct AvgPool = "hl.avgpool" {
+        summary: "Average pooling", traits: [PURE],
         operands { input: 0 }
-        attrs { kernel: i64_array, strides: i64_array, padding: str, pads: i64_array, ceil_mode: bool, count_include_pad: bool, layer: str }
+        attrs { kernel: i64_array, strides: i64_array, padding: str, pads: i64_array, ceil_mode: bool, count_include_pad: bool, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_pool }
     }
 }
 
 define_op! {
     /// Mean over H and W: `[N, H, W, C]` → `[N, 1, 1, C]`.
     pub struct GlobalAvgPool = "hl.global_avgpool" {
+        summary: "Global average pooling", traits: [PURE],
         operands { input: 0 }
-        attrs { layer: str }
+        attrs { layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_global }
     }
 }
 
 define_op! {
     /// Max over H and W: `[N, H, W, C]` → `[N, 1, 1, C]`.
     pub struct GlobalMaxPool = "hl.global_maxpool" {
+        summary: "Global max pooling", traits: [PURE],
         operands { input: 0 }
-        attrs { layer: str }
+        attrs { layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_global }
     }
 }
 
@@ -109,19 +123,5 @@ fn infer_global(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
-    vec![
-        OpDef::new(MaxPool::NAME, "Max pooling", p)
-            .verify(verify_unary)
-            .infer(infer_pool),
-        OpDef::new(AvgPool::NAME, "Average pooling", p)
-            .verify(verify_unary)
-            .infer(infer_pool),
-        OpDef::new(GlobalAvgPool::NAME, "Global average pooling", p)
-            .verify(verify_unary)
-            .infer(infer_global),
-        OpDef::new(GlobalMaxPool::NAME, "Global max pooling", p)
-            .verify(verify_unary)
-            .infer(infer_global),
-    ]
+    vec![MaxPool::def(), AvgPool::def(), GlobalAvgPool::def(), GlobalMaxPool::def()]
 }

@@ -9,19 +9,23 @@
 //! mask…]`.
 
 use crate::access::{OpView, Result};
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 define_op! {
     /// Box decoding, score threshold and per-class IoU suppression.
     pub struct Nms = "hl.nms" {
+        summary: "Detection post-process: box decoding, score threshold, per-class NMS", traits: [PURE],
         attrs {
             meta_arch: str, engine: str, classes: i64, max_proposals_per_class: i64,
             score_threshold: f64, iou_threshold: f64, image_dims: i64_array,
             strides: i64_array, num_anchors: i64_array, anchors: f64_array,
             regression_length: i64, bbox_decoding_only: bool, background_removal: bool,
             background_removal_index: i64, max_total_proposals: i64, mask_threshold: f64,
-            layer: str
+            centers_scale_factor: f64, bbox_dimensions_scale_factor: f64,
+            layer: str [required = "the Hailo layer name, a string"]
         }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_nms, infer: infer_nms }
     }
 }
 
@@ -283,11 +287,5 @@ fn verify_nms(m: &Module, op: OpId) -> Result<()> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    vec![OpDef::new(
-        Nms::NAME,
-        "Detection post-process: box decoding, score threshold, per-class NMS",
-        Traits::PURE,
-    )
-    .verify(verify_nms)
-    .infer(infer_nms)]
+    vec![Nms::def()]
 }

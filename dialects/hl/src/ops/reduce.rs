@@ -4,45 +4,60 @@
 
 use super::verify_unary;
 use crate::access::{axes, axis, same_elem, OpView, Result};
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type, TypeKind};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type, TypeKind};
 
 define_op! {
     /// Softmax along `axis`.
     pub struct Softmax = "hl.softmax" {
+        summary: "Softmax along an axis", traits: [PURE],
         operands { input: 0 }
-        attrs { axis: i64, layer: str }
+        attrs { axis: i64, engine: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_softmax }
     }
 }
 
 define_op! {
     /// Log-softmax along `axis`.
     pub struct LogSoftmax = "hl.log_softmax" {
+        summary: "Log-softmax along an axis", traits: [PURE],
         operands { input: 0 }
-        attrs { axis: i64, layer: str }
+        attrs { axis: i64, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_softmax }
     }
 }
 
 define_op! {
     /// Index of the maximum along `axis` (f32 or i64 result).
     pub struct ArgMax = "hl.argmax" {
+        summary: "Argmax along an axis", traits: [PURE],
         operands { input: 0 }
-        attrs { axis: i64, keepdims: bool, layer: str }
+        attrs { axis: i64, keepdims: bool, engine: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_argmax }
     }
 }
 
 define_op! {
     /// Reduction of `kind` over `axes`.
     pub struct Reduce = "hl.reduce" {
+        summary: "Reduction over axes", traits: [PURE],
         operands { input: 0 }
-        attrs { kind: str, axes: i64_array, keepdims: bool, layer: str }
+        attrs { kind: str, axes: i64_array, keepdims: bool, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_reduce }
     }
 }
 
 define_op! {
     /// One-hot encoding of float indices on a new last axis of size `depth`.
     pub struct OneHot = "hl.one_hot" {
+        summary: "One-hot encoding on a new last axis", traits: [PURE],
         operands { input: 0 }
-        attrs { depth: i64, on_value: f64, off_value: f64, layer: str }
+        attrs { depth: i64, on_value: f64, off_value: f64, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        hooks { verify: verify_unary, infer: infer_one_hot }
     }
 }
 
@@ -99,22 +114,5 @@ fn infer_one_hot(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
-    vec![
-        OpDef::new(Softmax::NAME, "Softmax along an axis", p)
-            .verify(verify_unary)
-            .infer(infer_softmax),
-        OpDef::new(LogSoftmax::NAME, "Log-softmax along an axis", p)
-            .verify(verify_unary)
-            .infer(infer_softmax),
-        OpDef::new(ArgMax::NAME, "Argmax along an axis", p)
-            .verify(verify_unary)
-            .infer(infer_argmax),
-        OpDef::new(Reduce::NAME, "Reduction over axes", p)
-            .verify(verify_unary)
-            .infer(infer_reduce),
-        OpDef::new(OneHot::NAME, "One-hot encoding on a new last axis", p)
-            .verify(verify_unary)
-            .infer(infer_one_hot),
-    ]
+    vec![Softmax::def(), LogSoftmax::def(), ArgMax::def(), Reduce::def(), OneHot::def()]
 }

@@ -4,36 +4,52 @@
 use super::{check_layer, verify_unary};
 use crate::access::{axis, same_elem, OpView, Result};
 use crate::shape::ceil_div;
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 define_op! {
     /// Concatenation of all operands along `axis`.
     pub struct Concat = "hl.concat" {
-        attrs { axis: i64, layer: str }
+        summary: "Concatenation along an axis", traits: [PURE],
+        attrs { axis: i64, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::JoinsInputs }
+        hooks { verify: verify_concat, infer: infer_concat }
     }
 }
 
 define_op! {
     /// Split along `axis` into one result per entry of `sizes`.
     pub struct Split = "hl.split" {
+        summary: "Split along an axis", traits: [PURE],
         operands { input: 0 }
-        attrs { axis: i64, sizes: i64_array, layer: str }
+        attrs { axis: i64, sizes: i64_array, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_split, infer: infer_split }
     }
 }
 
 define_op! {
     /// Strided slice: `starts`, exclusive `ends`, positive `steps`, one per axis.
     pub struct Slice = "hl.slice" {
+        summary: "Strided slice", traits: [PURE],
         operands { input: 0 }
-        attrs { starts: i64_array, ends: i64_array, steps: i64_array, layer: str }
+        attrs { starts: i64_array, ends: i64_array, steps: i64_array, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_slice }
     }
 }
 
 define_op! {
     /// Padding with `pads = [b0.., e0..]` in `constant`, `reflect` or `edge` mode.
     pub struct Pad = "hl.pad" {
+        summary: "Padding (external pad layer)", traits: [PURE],
         operands { input: 0 }
-        attrs { pads: i64_array, mode: str, value: f64, layer: str }
+        attrs { pads: i64_array, mode: str, value: f64, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_pad }
     }
 }
 
@@ -156,19 +172,5 @@ fn infer_pad(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
-    vec![
-        OpDef::new(Concat::NAME, "Concatenation along an axis", p)
-            .verify(verify_concat)
-            .infer(infer_concat),
-        OpDef::new(Split::NAME, "Split along an axis", p)
-            .verify(verify_split)
-            .infer(infer_split),
-        OpDef::new(Slice::NAME, "Strided slice", p)
-            .verify(verify_unary)
-            .infer(infer_slice),
-        OpDef::new(Pad::NAME, "Padding (external pad layer)", p)
-            .verify(verify_unary)
-            .infer(infer_pad),
-    ]
+    vec![Concat::def(), Split::def(), Slice::def(), Pad::def()]
 }

@@ -7,29 +7,41 @@
 
 use super::verify_unary;
 use crate::access::{same_elem, OpView, Result};
-use hailo_ir::{define_op, Module, OpDef, OpId, Traits, Type};
+use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 define_op! {
     /// Resize of H and W to the result type's size.
     pub struct Resize = "hl.resize" {
+        summary: "Resize to the result's H and W", traits: [PURE],
         operands { input: 0 }
-        attrs { mode: str, coordinate: str, nearest_mode: str, layer: str }
+        attrs { mode: str, coordinate: str, nearest_mode: str, engine: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_resize }
     }
 }
 
 define_op! {
     /// `[N, H, W, C]` → `[N, H*b, W*b, C/(b*b)]`.
     pub struct DepthToSpace = "hl.depth_to_space" {
+        summary: "Depth to space", traits: [PURE],
         operands { input: 0 }
-        attrs { block_size: i64, mode: str, layer: str }
+        attrs { block_size: i64, mode: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_depth_to_space }
     }
 }
 
 define_op! {
     /// `[N, H, W, C]` → `[N, H/b, W/b, C*b*b]`.
     pub struct SpaceToDepth = "hl.space_to_depth" {
+        summary: "Space to depth (classic or YOLOv5 Focus)", traits: [PURE],
         operands { input: 0 }
-        attrs { block_size: i64, mode: str, layer: str }
+        attrs { block_size: i64, mode: str, layer: str [required = "the Hailo layer name, a string"] }
+        attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        hooks { verify: verify_unary, infer: infer_space_to_depth }
     }
 }
 
@@ -159,22 +171,7 @@ fn infer_space_to_depth(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    let p = Traits::PURE;
-    vec![
-        OpDef::new(Resize::NAME, "Resize to the result's H and W", p)
-            .verify(verify_unary)
-            .infer(infer_resize),
-        OpDef::new(DepthToSpace::NAME, "Depth to space", p)
-            .verify(verify_unary)
-            .infer(infer_depth_to_space),
-        OpDef::new(
-            SpaceToDepth::NAME,
-            "Space to depth (classic or YOLOv5 Focus)",
-            p,
-        )
-        .verify(verify_unary)
-        .infer(infer_space_to_depth),
-    ]
+    vec![Resize::def(), DepthToSpace::def(), SpaceToDepth::def()]
 }
 
 #[cfg(test)]

@@ -1,0 +1,78 @@
+//! Op interfaces: behaviour that code outside a dialect needs, attached to
+//! op definitions and looked up by the interface's type (MLIR's op
+//! interfaces).
+//!
+//! An interface is a trait (with `Sync` as a supertrait, since definitions
+//! are shared process-wide). An op declares its implementations in its
+//! [`crate::define_op!`] block (`interfaces { Weights => CONV_WEIGHTS }`);
+//! a later crate can attach more to an already registered op with
+//! [`crate::Context::attach_interface`] (MLIR's external models), which is how
+//! a lower layer stays ignorant of behaviour defined above it. Callers ask
+//! `def.interface::<dyn Weights>()` and never compare op names.
+
+use crate::dialect::OpDef;
+use crate::intern::Sym;
+use crate::module::{Module, OpId};
+use rustc_hash::FxHashMap;
+use std::any::{Any, TypeId};
+
+/// One implementation of one interface: the interface's type id and a
+/// `&'static &'static dyn Interface` behind `Any`.
+#[derive(Clone, Copy)]
+pub struct InterfaceImpl {
+    pub id: fn() -> TypeId,
+    pub imp: &'static (dyn Any + Send + Sync),
+}
+
+impl InterfaceImpl {
+    /// The implementation of `I` this entry holds, if it is for `I`.
+    pub fn get<I: ?Sized + 'static>(&self) -> Option<&'static I> {
+        if (self.id)() != TypeId::of::<I>() {
+            return None;
+        }
+        self.imp.downcast_ref::<&'static I>().copied()
+    }
+}
+
+impl std::fmt::Debug for InterfaceImpl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InterfaceImpl({:?})", (self.id)())
+    }
+}
+
+/// Builds an [`InterfaceImpl`] in a constant: `interface_impl!(Weights => CONV_WEIGHTS)`.
+#[macro_export]
+macro_rules! interface_impl {
+    ($iface:path => $imp:expr) => {
+        $crate::InterfaceImpl {
+            id: ::std::any::TypeId::of::<dyn $iface>,
+            imp: &(&$imp as &'static dyn $iface),
+        }
+    };
+}
+
+/// The op definitions of one or more dialects keyed by interned name, for
+/// code that holds a [`Module`] but no [`crate::Context`] (the interpreter,
+/// the quantizer): each dialect crate keeps one table of its own ops.
+#[derive(Default)]
+pub struct OpTable {
+    ops: FxHashMap<Sym, OpDef>,
+}
+
+impl OpTable {
+    pub fn new(defs: impl IntoIterator<Item = OpDef>) -> OpTable {
+        OpTable {
+            ops: defs.into_iter().map(|d| (Sym::new(d.name), d)).collect(),
+        }
+    }
+
+    /// The definition of `op`, if this table has it.
+    pub fn def(&self, m: &Module, op: OpId) -> Option<&OpDef> {
+        self.ops.get(&m.op(op).name)
+    }
+
+    /// `op`'s implementation of interface `I`, if its definition has one.
+    pub fn interface<I: ?Sized + 'static>(&self, m: &Module, op: OpId) -> Option<&'static I> {
+        self.def(m, op)?.interface::<I>()
+    }
+}
