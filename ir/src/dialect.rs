@@ -7,9 +7,9 @@
 
 use crate::attrs::Attribute;
 use crate::diag::Diagnostic;
+use crate::interface::InterfaceImpl;
 use crate::location::Location;
 use crate::module::{Module, OpId, ValueId};
-use crate::interface::InterfaceImpl;
 use crate::rewrite::RewritePattern;
 use crate::schema::Schema;
 use crate::types::Type;

@@ -40,7 +40,7 @@ pub use location::Location;
 pub use module::{BlockId, Module, OpId, OpSpec, Operation, RegionId, ValueId};
 pub use parser::parse_module;
 pub use printer::{print_module, PrintOptions};
-pub use schema::{AttrKind, AttrSpec, Schema};
 pub use rewrite::{apply_patterns_greedily, GreedyConfig, RewritePattern, Rewriter};
+pub use schema::{AttrKind, AttrSpec, Schema};
 pub use small_str::SmallStr;
 pub use types::{Signedness, Type, TypeKind};

@@ -3,8 +3,8 @@
 //! `hl.activation` layer, so calibration sees the pre-activation range and `hl-to-quant`
 //! lowers the activation to a `q.lut` between two quantized types.
 
-use hailo_dialect_hl::ops::activation::KINDS;
 use hailo_dialect_hl::interfaces::{interface, FusedActivation};
+use hailo_dialect_hl::ops::activation::KINDS;
 use hailo_dialect_hl::{Activation, ActivationOp};
 use hailo_ir::{Attribute, Module, OpId, OpSpec};
 use rustc_hash::FxHashSet;

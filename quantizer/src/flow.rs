@@ -8,11 +8,11 @@ use crate::infer::context;
 use crate::optimize::{first_graph, prepare, QuantConfig};
 use crate::report::build_report;
 use crate::script::apply_script;
+use hailo_alls::modifications::apply_model_modifications;
 use hailo_alls::{check_source, CheckOptions, SourceFile};
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
 use hailo_interp::Interpreter;
 use hailo_ir::{Attribute, Context, Module};
-use hailo_passes::hl::script::apply_model_modifications;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -9,11 +9,13 @@
 //!   (quantization.md §9): ops that only move codes and ops that join their
 //!   inputs' precisions;
 //! - [`FusedActivation`]: the op applies an activation to its result
-//!   (attribute `activation` and its parameters).
+//!   (attribute `activation` and its parameters);
+//! - [`HnExport`]: the op's HN layer type and params (see [`crate::hn`]).
 
 use crate::access::Result;
+use crate::hn::HnLayer;
 use crate::ops::activation::Activation;
-use hailo_ir::{Module, OpId, OpTable};
+use hailo_ir::{Module, OpDef, OpId, OpTable};
 use std::sync::LazyLock;
 
 /// An op with trained constant operands.
@@ -93,12 +95,25 @@ impl FusedActivation for ActivationAttr {
     }
 }
 
+/// An op that is an HN layer.
+pub trait HnExport: Sync {
+    fn hn(&self) -> &HnLayer;
+}
+
 static OPS: LazyLock<OpTable> = LazyLock::new(|| OpTable::new(crate::ops::defs()));
 
 /// `op`'s implementation of interface `I` when `op` is an `hl` op that has one:
 /// `interface::<dyn Weights>(m, op)`.
 pub fn interface<I: ?Sized + 'static>(m: &Module, op: OpId) -> Option<&'static I> {
     OPS.interface::<I>(m, op)
+}
+
+/// Every op of the dialect that implements `I`, in the dialect's order, with its
+/// implementation.
+pub fn implementors<I: ?Sized + 'static>() -> impl Iterator<Item = (&'static OpDef, &'static I)> {
+    static DEFS: LazyLock<Vec<OpDef>> = LazyLock::new(crate::ops::defs);
+    DEFS.iter()
+        .filter_map(|d| d.interface::<I>().map(|i| (d, i)))
 }
 
 /// Whether `op` is an `hl` op.

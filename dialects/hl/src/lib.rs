@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod builder;
+pub mod hn;
 pub mod interfaces;
 pub mod naming;
 pub mod ops;

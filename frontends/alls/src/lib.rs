@@ -6,11 +6,14 @@
 //! - [`check`]: every statement against the declarative command tables of [`spec`], giving typed
 //!   commands ([`ModelScript`]) and located diagnostics;
 //! - [`resolve`]: layer selectors (names, lists, `{globs}`, `from_tf('orig')`) against a model's
-//!   layer names, for the stages that apply the script.
+//!   layer names, for the stages that apply the script;
+//! - [`modifications`]: the model-modification commands applied to an `hl` module as their
+//!   `hl-*` passes.
 
 pub mod ast;
 pub mod diagnostic;
 pub mod lexer;
+pub mod modifications;
 pub mod parser;
 pub mod resolve;
 pub mod selector;

@@ -12,6 +12,7 @@
 //! `net_params.input_layers_order` (graph-argument order).
 
 use crate::layers::{self, Form, LayerKind};
+use hailo_dialect_hl::{Const, InputLayer, OutputLayer};
 use hailo_ir::{Attribute, BlockId, Module, OpId, Type, ValueId};
 use rustc_hash::FxHashMap;
 use serde::ser::{SerializeMap, Serializer};
@@ -89,7 +90,7 @@ pub(crate) fn hn_shape(ty: Type) -> Value {
 }
 
 fn is_const(m: &Module, op: OpId) -> bool {
-    m.op(op).name_str() == "hl.const"
+    Const::cast(m, op).is_some()
 }
 
 /// The NPZ slot of operand `i` of `op`, when that operand is a constant in a weight slot.
@@ -117,9 +118,10 @@ impl Builder<'_> {
     fn hn_type(&self, op: OpId) -> String {
         let o = self.m.op(op);
         match layers::by_op(o.name_str()) {
-            Some(k) if k.op == "hl.reduce" => {
+            Some(k) if !k.kinds.is_empty() => {
                 format!(
-                    "reduce_{}",
+                    "{}_{}",
+                    k.hn_type,
                     o.attr("kind")
                         .and_then(Attribute::as_str)
                         .unwrap_or("unknown")
@@ -325,7 +327,7 @@ fn net_params(b: &Builder<'_>, ops: &[OpId]) -> Value {
     let mut outputs = Vec::new();
     for &op in ops {
         let o = m.op(op);
-        if o.name_str() == "hl.input_layer" {
+        if InputLayer::cast(m, op).is_some() {
             if let Some(&v) = o.operands().first() {
                 if let hailo_ir::module::ValueDef::BlockArg(_, idx) = m.value(v).def {
                     inputs.push((idx as usize, b.scoped(op)));
@@ -337,7 +339,7 @@ fn net_params(b: &Builder<'_>, ops: &[OpId]) -> Value {
                 let Some(mut p) = m.defining_op(v) else {
                     continue;
                 };
-                if m.op(p).name_str() == "hl.output_layer" {
+                if OutputLayer::cast(m, p).is_some() {
                     match m.op(p).operands().first().and_then(|&x| m.defining_op(x)) {
                         Some(q) => p = q,
                         None => continue,

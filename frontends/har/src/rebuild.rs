@@ -10,6 +10,7 @@
 use crate::hn::{HnDoc, OrderedLayers};
 use crate::layers::{self, Form};
 use crate::weights::f32_blob;
+use hailo_dialect_hl::{Const, Split};
 use hailo_ir::{Attribute, BlockId, Location, Module, OpSpec, Sym, Type, ValueId};
 use hailo_npz::NpyArray;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -234,7 +235,7 @@ impl Rebuild<'_> {
         let shape: Vec<i64> = array.shape().iter().map(|&d| d as i64).collect();
         let ty = f32_tensor(&shape);
         self.m.resources.insert(key, f32_blob(array));
-        let spec = OpSpec::new("hl.const").results(&[ty]).attr(
+        let spec = OpSpec::new(Const::NAME).results(&[ty]).attr(
             "value",
             Attribute::DenseResource {
                 key: Sym::new(key),
@@ -305,7 +306,7 @@ impl Rebuild<'_> {
             .find(|a| a.0 == "axis")
             .and_then(|a| a.1.as_i64());
         let count = match (&sizes, op) {
-            (Some(s), "hl.split") => s.len(),
+            (Some(s), Split::NAME) => s.len(),
             _ => ports.iter().max().map_or(1, |p| p + 1),
         };
         (0..count)

@@ -93,7 +93,7 @@ fn every_shared_onnx_model_loads_with_manifest_shapes() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 7, "ONNX models in the manifest");
+    assert_eq!(checked, 8, "ONNX models in the manifest");
 }
 
 #[test]

@@ -28,6 +28,7 @@
 //! no integer lowering is an error naming its layer.
 
 use super::{lower_affine, lower_ew, lower_layout, lower_rearrange, lower_weighted, lut};
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::{Activation, PoolParams};
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::scheme;
@@ -97,7 +98,7 @@ pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> 
             continue;
         }
         old.push(op);
-        if name == "hl.const" {
+        if name == hl::Const::NAME {
             continue;
         }
         let new = lower(m, op, &map).map_err(|e| {
@@ -192,7 +193,7 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
     let operands = m.op(op).operands().to_vec();
     let out_shape = shape_of(m, m.result(op, 0));
     match name {
-        "hl.input_layer" => {
+        hl::InputLayer::NAME => {
             let t = result_type(m, op)?;
             Ok(vec![emit(
                 m,
@@ -203,7 +204,7 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
                 vec![],
             )])
         }
-        "hl.output_layer" => {
+        hl::OutputLayer::NAME => {
             let x = get(map, operands[0])?;
             Ok(vec![emit(
                 m,
@@ -214,21 +215,24 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
                 vec![],
             )])
         }
-        "hl.conv2d" | "hl.depthwise_conv2d" | "hl.dense" => {
+        hl::Conv2d::NAME | hl::DepthwiseConv2d::NAME | hl::Dense::NAME => {
             lower_weighted::lower(m, op, map).map(|v| vec![v])
         }
-        "hl.transpose" | "hl.depth_to_space" | "hl.space_to_depth" | "hl.feature_shuffle"
-        | "hl.pad" => lower_rearrange::lower(m, op, map).map(|v| vec![v]),
-        "hl.normalization" | "hl.batch_norm" | "hl.color_conversion" => {
+        hl::Transpose::NAME
+        | hl::DepthToSpace::NAME
+        | hl::SpaceToDepth::NAME
+        | hl::FeatureShuffle::NAME
+        | hl::Pad::NAME => lower_rearrange::lower(m, op, map).map(|v| vec![v]),
+        hl::Normalization::NAME | hl::BatchNorm::NAME | hl::ColorConversion::NAME => {
             lower_affine::lower(m, op, map).map(|v| vec![v])
         }
-        "hl.maxpool" => {
+        hl::MaxPool::NAME => {
             let x = get(map, operands[0])?;
             let p = PoolParams::of(m, op)?;
             let ty = qtype_of(m, x)?.tensor(&out_shape);
             Ok(vec![emit(m, op, q::MAXPOOL, &[x], ty, pool_attrs(&p))])
         }
-        "hl.global_maxpool" => {
+        hl::GlobalMaxPool::NAME => {
             let x = get(map, operands[0])?;
             let s = shape_of(m, x);
             let ty = qtype_of(m, x)?.tensor(&out_shape);
@@ -239,13 +243,13 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
             ];
             Ok(vec![emit(m, op, q::MAXPOOL, &[x], ty, attrs)])
         }
-        "hl.avgpool" | "hl.global_avgpool" => {
+        hl::AvgPool::NAME | hl::GlobalAvgPool::NAME => {
             let x = get(map, operands[0])?;
             let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
             let r = scheme::decompose_rescale(tin.scale_at(0) / tout.scale_at(0))?;
             let mut attrs = rescale_attrs(&[r.multiplier], r.shift);
             attrs.push(("clamp", clamp(&tout, Activation::Linear)?));
-            let qname = if name == "hl.avgpool" {
+            let qname = if name == hl::AvgPool::NAME {
                 let p = PoolParams::of(m, op)?;
                 attrs.extend(pool_attrs(&p));
                 attrs.push(("count_include_pad", Attribute::Bool(p.count_include_pad)));
@@ -262,12 +266,15 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
                 attrs,
             )])
         }
-        "hl.ew_add" | "hl.ew_sub" | "hl.ew_max" | "hl.ew_min" | "hl.ew_mult" | "hl.ew_div" => {
-            lower_ew::lower(m, op, map).map(|v| vec![v])
-        }
-        "hl.slice" => lower_layout::slice(m, op, map).map(|v| vec![v]),
-        "hl.split" => lower_layout::split(m, op, map),
-        "hl.concat" => {
+        hl::EwAdd::NAME
+        | hl::EwSub::NAME
+        | hl::EwMax::NAME
+        | hl::EwMin::NAME
+        | hl::EwMult::NAME
+        | hl::EwDiv::NAME => lower_ew::lower(m, op, map).map(|v| vec![v]),
+        hl::Slice::NAME => lower_layout::slice(m, op, map).map(|v| vec![v]),
+        hl::Split::NAME => lower_layout::split(m, op, map),
+        hl::Concat::NAME => {
             let ins: Vec<ValueId> = operands.iter().map(|&v| get(map, v)).collect::<Res<_>>()?;
             let tout = match m.attr(op, "q_range") {
                 Some(_) => result_type(m, op)?,
@@ -287,13 +294,13 @@ fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec
                 vec![("axis", axis)],
             )])
         }
-        "hl.resize" => lower_layout::resize(m, op, map).map(|v| vec![v]),
-        "hl.reshape" => {
+        hl::Resize::NAME => lower_layout::resize(m, op, map).map(|v| vec![v]),
+        hl::Reshape::NAME => {
             let x = get(map, operands[0])?;
             let ty = qtype_of(m, x)?.tensor(&out_shape);
             Ok(vec![emit(m, op, q::RESHAPE, &[x], ty, vec![])])
         }
-        "hl.activation" => {
+        hl::ActivationOp::NAME => {
             let x = get(map, operands[0])?;
             let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
             let view = hailo_dialect_hl::access::OpView::new(m, op);

@@ -15,6 +15,7 @@
 
 use super::hl_to_quant::{get, qtype_of, result_type, Res};
 use super::lower_weighted::{const_values, conv_attrs, emit, Kernel};
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::Activation;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::Storage;
@@ -32,7 +33,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
             .ok_or_else(|| format!("missing '{k}' (array of numbers)"))
     };
     let (mut kernel, act, qname, groups) = match name {
-        "hl.normalization" => {
+        hl::Normalization::NAME => {
             let (mean, std) = (f64s("mean")?, f64s("std")?);
             if mean.len() != std.len() {
                 return Err(format!(
@@ -50,7 +51,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
                 None,
             )
         }
-        "hl.batch_norm" => {
+        hl::BatchNorm::NAME => {
             let p: Vec<Vec<f64>> = operands[1..]
                 .iter()
                 .map(|&v| const_values(m, v))
@@ -76,7 +77,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
             let act = Activation::fused(m, op)?;
             (depthwise(a, b)?, act, q::DEPTHWISE_CONV2D, None)
         }
-        "hl.color_conversion" => {
+        hl::ColorConversion::NAME => {
             let (k, b) = (f64s("kernel")?, f64s("bias")?);
             if k.len() != 9 || b.len() != 3 {
                 return Err(format!(

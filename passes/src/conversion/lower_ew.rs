@@ -4,6 +4,7 @@
 //! S_a/(S_b·S_y). Fused ReLU/ReLU6 become the output clamp.
 
 use super::hl_to_quant::{clamp, emit, get, qtype_of, rescale_attrs, result_type, Res};
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::Activation;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::scheme;
@@ -23,12 +24,12 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         Ok(rescale_attrs(&[r.multiplier], r.shift))
     };
     let (qname, mut attrs) = match name {
-        "hl.ew_add" => (q::EW_ADD, per_input(sa / sy, sb / sy)?),
-        "hl.ew_sub" => (q::EW_SUB, per_input(sa / sy, sb / sy)?),
-        "hl.ew_max" => (q::EW_MAX, per_input(sa / sy, sb / sy)?),
-        "hl.ew_min" => (q::EW_MIN, per_input(sa / sy, sb / sy)?),
-        "hl.ew_mult" => (q::EW_MULT, one(sa * sb / sy)?),
-        "hl.ew_div" => (q::EW_DIV, one(sa / (sb * sy))?),
+        hl::EwAdd::NAME => (q::EW_ADD, per_input(sa / sy, sb / sy)?),
+        hl::EwSub::NAME => (q::EW_SUB, per_input(sa / sy, sb / sy)?),
+        hl::EwMax::NAME => (q::EW_MAX, per_input(sa / sy, sb / sy)?),
+        hl::EwMin::NAME => (q::EW_MIN, per_input(sa / sy, sb / sy)?),
+        hl::EwMult::NAME => (q::EW_MULT, one(sa * sb / sy)?),
+        hl::EwDiv::NAME => (q::EW_DIV, one(sa / (sb * sy))?),
         other => return Err(format!("'{other}' is not a lowered elementwise op")),
     };
     attrs.push(("clamp", clamp(&tout, act)?));

@@ -6,6 +6,7 @@
 //! input's scale and zero point (saturated to its storage range).
 
 use super::hl_to_quant::{emit, get, qtype_of, Res};
+use hailo_dialect_hl as hl;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::scheme;
 use hailo_ir::{Attribute, Module, OpId, ValueId};
@@ -29,7 +30,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     };
     let mode = m.attr(op, "mode").and_then(Attribute::as_str);
     let (split, perm) = match name {
-        "hl.transpose" => {
+        hl::Transpose::NAME => {
             let perm = m
                 .attr(op, "perm")
                 .and_then(Attribute::as_i64_array)
@@ -37,7 +38,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
             let attrs = vec![("perm", Attribute::i64_array(&perm))];
             return Ok(emit(m, op, q::TRANSPOSE, &[x], tx.tensor(&out), attrs));
         }
-        "hl.pad" => {
+        hl::Pad::NAME => {
             let pads = m
                 .attr(op, "pads")
                 .and_then(Attribute::as_i64_array)
@@ -57,7 +58,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
             }
             return Ok(emit(m, op, q::PAD, &[x], tx.tensor(&out), attrs));
         }
-        "hl.depth_to_space" => {
+        hl::DepthToSpace::NAME => {
             let [n, h, w, c] = rank4(&xs)?;
             let b = int("block_size")?;
             check_block(
@@ -74,7 +75,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
                 other => return Err(format!("unknown depth_to_space mode '{other}'")),
             }
         }
-        "hl.space_to_depth" => {
+        hl::SpaceToDepth::NAME => {
             let [n, h, w, c] = rank4(&xs)?;
             let b = int("block_size")?;
             check_block(
@@ -91,7 +92,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
                 other => return Err(format!("unknown space_to_depth mode '{other}'")),
             }
         }
-        "hl.feature_shuffle" => {
+        hl::FeatureShuffle::NAME => {
             let g = int("groups")?;
             let (&c, lead) = xs.split_last().ok_or("input has rank 0")?;
             if g < 1 || c % g != 0 {

@@ -5,6 +5,7 @@
 //! affine layers of [`super::lower_affine`] reuse [`emit`] with kernels they compute.
 
 use super::hl_to_quant::{clamp, get, qtype_of, requantize_to, result_type, Res};
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::{Activation, ConvParams};
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::scheme::{self, BiasMode};
@@ -54,7 +55,7 @@ impl Kernel {
 pub(super) fn const_values(m: &Module, v: ValueId) -> Res<Vec<f64>> {
     let def = m
         .defining_op(v)
-        .filter(|&d| m.op(d).name_str() == "hl.const")
+        .filter(|&d| m.op(d).name_str() == hl::Const::NAME)
         .ok_or("weights must come from hl.const")?;
     match m.attr(def, "value") {
         Some(Attribute::Dense(d)) => Ok(d.to_f64_vec()),
@@ -123,11 +124,11 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         k.bias_mode = BiasMode::parse(s).ok_or_else(|| format!("unknown bias mode '{s}'"))?;
     }
     let (qname, geometry) = match name {
-        "hl.dense" => (q::DENSE, vec![]),
+        hl::Dense::NAME => (q::DENSE, vec![]),
         _ => {
             let p = ConvParams::of(m, op)?;
             let mut g = conv_attrs(p.strides, p.dilations, p.pads);
-            if name == "hl.conv2d" {
+            if name == hl::Conv2d::NAME {
                 g.push(("groups", Attribute::i64(p.groups)));
                 (q::CONV2D, g)
             } else {

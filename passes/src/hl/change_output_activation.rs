@@ -154,8 +154,9 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ChangeOutputActivationOptio
     for out in select_outputs(m, g, &o.output_layer)? {
         let x = m.operand(out, 0);
         let producer = m.defining_op(x);
-        let fusable = producer
-            .filter(|&p| interface::<dyn FusedActivation>(m, p).is_some() && m.value(x).uses().len() == 1);
+        let fusable = producer.filter(|&p| {
+            interface::<dyn FusedActivation>(m, p).is_some() && m.value(x).uses().len() == 1
+        });
         match fusable {
             Some(p) => {
                 // Parameters of the old activation would be stale.

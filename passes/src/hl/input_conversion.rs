@@ -9,6 +9,7 @@
 use super::{
     build, fail_at, graphs, pick_name, reshaped, retype_input, select_inputs, splice_after, Res,
 };
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::ops::color::{color_matrix, format_input_shape, FORMAT_CONVERSIONS};
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Context, Module, OpId, OpSpec};
@@ -94,7 +95,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &InputConversionOptions) -> 
         if let Some(c) = color {
             let cm = color_matrix(c).ok_or_else(|| format!("unknown color conversion '{c}'"))?;
             let layer = name(m, per_input - 1, "color_conversion")?;
-            let spec = OpSpec::new("hl.color_conversion")
+            let spec = OpSpec::new(hl::ColorConversion::NAME)
                 .operands(&[x])
                 .attr("layer", Attribute::str(&layer))
                 .attr("conversion", Attribute::str(c))
@@ -113,7 +114,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &InputConversionOptions) -> 
                 )
             })?;
             retype_input(m, input, reshaped(ty, &source));
-            let spec = OpSpec::new("hl.format_conversion")
+            let spec = OpSpec::new(hl::FormatConversion::NAME)
                 .operands(&[x])
                 .attr("layer", Attribute::str(&layer))
                 .attr("conversion", Attribute::str(f))

@@ -6,6 +6,7 @@ use super::{
     build, fail_at, graphs, ops_named, pick_name, place_before, retarget_output, select_outputs,
     shape_of, Res,
 };
+use hailo_dialect_hl as hl;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Context, Module, OpId, OpSpec, Type};
 
@@ -71,7 +72,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &LogitsLayerOptions) -> Res<
         ));
     }
     let outputs = select_outputs(m, g, &o.output_layer)?;
-    let existing = ops_named(m, g, "hl.softmax").len();
+    let existing = ops_named(m, g, hl::Softmax::NAME).len();
     if softmax && existing + outputs.len() >= 3 {
         return Err(format!(
             "a softmax logits layer needs the total number of softmax layers to stay below three; the graph has {existing} and {} would be added",
@@ -105,10 +106,14 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &LogitsLayerOptions) -> Res<
             )
         };
         let layer = pick_name(m, g, &o.names, i, prefix)?;
-        let mut spec = OpSpec::new(if softmax { "hl.softmax" } else { "hl.argmax" })
-            .operands(&[x])
-            .attr("layer", Attribute::str(&layer))
-            .attr("axis", Attribute::i64(axis));
+        let mut spec = OpSpec::new(if softmax {
+            hl::Softmax::NAME
+        } else {
+            hl::ArgMax::NAME
+        })
+        .operands(&[x])
+        .attr("layer", Attribute::str(&layer))
+        .attr("axis", Attribute::i64(axis));
         if !softmax {
             spec = spec.attr("keepdims", Attribute::Bool(true));
         }

@@ -9,10 +9,10 @@ pub mod logits_layer;
 pub mod nms_postprocess;
 pub mod normalization;
 pub mod resize;
-pub mod script;
 pub mod set_seed;
 pub mod transpose;
 
+use hailo_dialect_hl as hl;
 use hailo_ir::builtin::GRAPH;
 use hailo_ir::pass::{PassCx, PassFailed};
 use hailo_ir::{Attribute, Context, Diagnostic, Module, OpId, OpSpec, Type, ValueId};
@@ -57,13 +57,13 @@ pub(crate) fn find_layer(m: &Module, graph: OpId, name: &str) -> Option<OpId> {
 /// `hl.input_layer` ops to modify: the one named `layer` (an error naming the inputs when
 /// absent), or all of them when `layer` is empty.
 pub(crate) fn select_inputs(m: &Module, graph: OpId, layer: &str) -> Res<Vec<OpId>> {
-    select(m, graph, "hl.input_layer", layer, "input")
+    select(m, graph, hl::InputLayer::NAME, layer, "input")
 }
 
 /// `hl.output_layer` ops to modify, by the output layer's name or the name of the layer
 /// feeding it; all of them when `layer` is empty.
 pub(crate) fn select_outputs(m: &Module, graph: OpId, layer: &str) -> Res<Vec<OpId>> {
-    let outputs = ops_named(m, graph, "hl.output_layer");
+    let outputs = ops_named(m, graph, hl::OutputLayer::NAME);
     if !layer.is_empty() {
         let feeding = outputs.iter().copied().find(|&o| {
             m.defining_op(m.operand(o, 0))
@@ -73,7 +73,7 @@ pub(crate) fn select_outputs(m: &Module, graph: OpId, layer: &str) -> Res<Vec<Op
             return Ok(vec![o]);
         }
     }
-    select(m, graph, "hl.output_layer", layer, "output")
+    select(m, graph, hl::OutputLayer::NAME, layer, "output")
 }
 
 fn select(m: &Module, graph: OpId, op_name: &str, layer: &str, what: &str) -> Res<Vec<OpId>> {

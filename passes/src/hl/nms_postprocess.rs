@@ -12,6 +12,7 @@
 //! with `proto[0].number` channels.
 
 use super::{build, fail_at, fresh_layer, graphs, layer_name, ops_named, shape_of, Res};
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::ops::postprocess::MetaArch;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Context, Module, OpId, OpSpec, Type, ValueId};
@@ -229,7 +230,7 @@ fn from_json(m: &Module, g: OpId, a: MetaArch, path: &str) -> Res<Config> {
 
 /// Heads from the output layers: grouped by spatial size, largest first.
 fn auto_detect(m: &Module, g: OpId, a: MetaArch, dfl_bins: i64) -> Res<Config> {
-    let outs: Vec<ValueId> = ops_named(m, g, "hl.output_layer")
+    let outs: Vec<ValueId> = ops_named(m, g, hl::OutputLayer::NAME)
         .iter()
         .map(|&o| m.operand(o, 0))
         .collect();
@@ -372,7 +373,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NmsPostprocessOptions) -> R
         c.image_dims.clone_from(&o.image_dims);
     }
     if c.image_dims.is_empty() {
-        let input = ops_named(m, g, "hl.input_layer")
+        let input = ops_named(m, g, hl::InputLayer::NAME)
             .first()
             .copied()
             .ok_or("the graph has no input layer")?;
@@ -399,7 +400,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NmsPostprocessOptions) -> R
         inputs.push(proto);
     }
     let layer = fresh_layer(m, g, "nms");
-    let mut spec = OpSpec::new("hl.nms")
+    let mut spec = OpSpec::new(hl::Nms::NAME)
         .operands(&inputs)
         .attr("layer", Attribute::str(&layer))
         .attr("meta_arch", Attribute::str(&o.meta_arch))
@@ -443,7 +444,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NmsPostprocessOptions) -> R
 /// YOLOv5-seg's prototype masks when the config does not name them: the one output layer that
 /// is not a head and has `proto[0].number` channels (any count when the config has none).
 fn find_proto(m: &Module, g: OpId, c: &Config) -> Res<ValueId> {
-    let found: Vec<ValueId> = ops_named(m, g, "hl.output_layer")
+    let found: Vec<ValueId> = ops_named(m, g, hl::OutputLayer::NAME)
         .iter()
         .map(|&o| m.operand(o, 0))
         .filter(|v| !c.heads.contains(v))
@@ -471,7 +472,7 @@ fn rewire_outputs(m: &mut Module, g: OpId, nms: OpId, heads: &[ValueId]) {
     m.insert_before(ret, nms);
     let value = m.result(nms, 0);
     let mut results: Vec<ValueId> = Vec::new();
-    for o in ops_named(m, g, "hl.output_layer") {
+    for o in ops_named(m, g, hl::OutputLayer::NAME) {
         if heads.contains(&m.operand(o, 0)) {
             m.replace_all_uses(m.result(o, 0), value);
             m.erase_op(o);
@@ -481,7 +482,7 @@ fn rewire_outputs(m: &mut Module, g: OpId, nms: OpId, heads: &[ValueId]) {
     }
     let layer = fresh_layer(m, g, "output_layer");
     let out = m.create_op(
-        OpSpec::new("hl.output_layer")
+        OpSpec::new(hl::OutputLayer::NAME)
             .operands(&[value])
             .results(&[m.value_type(value)])
             .attr("layer", Attribute::str(&layer)),

@@ -2,6 +2,7 @@
 //! `hl.normalization` layer `(x - mean) / std` right after the input layer(s).
 
 use super::{build, fail_at, graphs, pick_name, select_inputs, splice_after, Res};
+use hailo_dialect_hl as hl;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Context, Module, OpId, OpSpec};
 
@@ -72,7 +73,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NormalizationOptions) -> Re
             }
         };
         let layer = pick_name(m, g, &o.names, i, "normalization")?;
-        let spec = OpSpec::new("hl.normalization")
+        let spec = OpSpec::new(hl::Normalization::NAME)
             .operands(&[x])
             .attr("layer", Attribute::str(&layer))
             .attr("mean", super::f64_array(&broadcast(&o.mean)?))

@@ -7,6 +7,7 @@ use super::{
     build, fail_at, graphs, ops_named, pick_name, place_before, reshaped, retarget_output,
     retype_input, select_inputs, select_outputs, shape_of, splice_after, Res,
 };
+use hailo_dialect_hl as hl;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Context, Module, OpId, OpSpec, ValueId};
 
@@ -105,7 +106,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ResizeOptions) -> Res<()> {
     }
     let attrs = resize_attrs(&o.resize_method, &o.pixels_mode)?;
     let is_input = o.layer.is_empty()
-        || ops_named(m, g, "hl.input_layer")
+        || ops_named(m, g, hl::InputLayer::NAME)
             .iter()
             .any(|&op| super::layer_name(m, op) == Some(o.layer.as_str()));
     let targets = if is_input {
@@ -130,7 +131,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ResizeOptions) -> Res<()> {
         }
         let new_ty = reshaped(ty, &[shape[0], h, w, shape[3]]);
         let spec = |x: ValueId| {
-            let mut s = OpSpec::new("hl.resize")
+            let mut s = OpSpec::new(hl::Resize::NAME)
                 .operands(&[x])
                 .attr("layer", Attribute::str(&layer))
                 .attr("mode", Attribute::str(attrs.0))

@@ -5,6 +5,7 @@
 //! Depth-to-space and space-to-depth are not supported, as the guide says.
 
 use super::{fail_at, graphs, layer_name, reshaped, select_inputs, shape_of, Res};
+use hailo_dialect_hl as hl;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Blob, DenseAttr, DenseValues, Module, OpId, ValueId};
 use std::sync::Arc;
@@ -60,7 +61,7 @@ fn component(m: &Module, g: OpId, inputs: &[OpId]) -> Vec<OpId> {
         for &v in m.op(op).operands() {
             next.extend(
                 m.defining_op(v)
-                    .filter(|&d| m.op(d).name_str() == "hl.const"),
+                    .filter(|&d| m.op(d).name_str() == hl::Const::NAME),
             );
         }
         for n in next {
@@ -159,16 +160,16 @@ fn apply(m: &mut Module, g: OpId, o: &TransposeOptions) -> Res<()> {
         let name = m.op(op).name_str();
         let layer = layer_name(m, op).unwrap_or("?").to_owned();
         match name {
-            "hl.depth_to_space" | "hl.space_to_depth" => {
+            hl::DepthToSpace::NAME | hl::SpaceToDepth::NAME => {
                 return Err(format!("layer '{layer}' ({name}) cannot be transposed (guide: not supported with depth-to-space / space-to-depth)"))
             }
-            "hl.reshape" | "hl.dense" | "hl.matmul" => {
+            hl::Reshape::NAME | hl::Dense::NAME | hl::MatMul::NAME => {
                 let s = shape_of(m, m.operand(op, 0));
                 if s.len() == 4 && (s[1] != 1 || s[2] != 1) {
                     return Err(format!("layer '{layer}' ({name}) reads a {s:?} tensor whose layout changes when transposed"));
                 }
             }
-            "hl.conv2d" | "hl.depthwise_conv2d" | "hl.deconv2d" => {
+            hl::Conv2d::NAME | hl::DepthwiseConv2d::NAME | hl::Deconv2d::NAME => {
                 kernels.extend(m.op(op).operands().get(1).and_then(|&k| m.defining_op(k)));
             }
             _ => {}
@@ -176,7 +177,7 @@ fn apply(m: &mut Module, g: OpId, o: &TransposeOptions) -> Res<()> {
         for key in ["strides", "dilations", "kernel", "output_padding"] {
             swap_pair(m, op, key, 2, (0, 1));
         }
-        if name == "hl.pad" {
+        if name == hl::Pad::NAME {
             swap_pair(m, op, "pads", 8, (1, 2));
             swap_pair(m, op, "pads", 8, (5, 6));
         } else {
@@ -209,7 +210,7 @@ fn apply(m: &mut Module, g: OpId, o: &TransposeOptions) -> Res<()> {
     }
     let mut values: Vec<ValueId> = inputs.iter().map(|&i| m.operand(i, 0)).collect();
     for &op in &ops {
-        if m.op(op).name_str() != "hl.const" {
+        if m.op(op).name_str() != hl::Const::NAME {
             values.extend(m.op(op).results().iter().copied());
         }
     }

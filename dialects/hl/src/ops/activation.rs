@@ -14,6 +14,7 @@ define_op! {
         operands { input: 0 }
         attrs { kind: str [required = "the activation kind, e.g. \"relu\""], layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("activation", &[], crate::hn::ACTIVATION_OP) }
         hooks { verify: verify_activation, fold: fold_linear }
     }
 }
@@ -25,6 +26,7 @@ define_op! {
         operands { input: 0, slope: 1 }
         attrs { layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("prelu", &["slope"], &[]) }
         hooks { verify: verify_prelu, infer: infer_prelu }
     }
 }

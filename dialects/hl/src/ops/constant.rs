@@ -26,6 +26,7 @@ define_op! {
         operands { input: 0 }
         attrs { layer: str [required = "the Hailo layer name, a string"], original_name: str }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("input_layer", &[], crate::hn::IO) }
         hooks { verify: verify_boundary }
     }
 }
@@ -37,7 +38,7 @@ define_op! {
         operands { input: 0 }
         attrs { layer: str [required = "the Hailo layer name, a string"], original_name: str }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::JoinsInputs }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::JoinsInputs, crate::interfaces::HnExport => crate::hn::HnLayer::new("output_layer", &[], crate::hn::IO) }
         hooks { verify: verify_boundary }
     }
 }

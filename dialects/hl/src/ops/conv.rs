@@ -19,7 +19,7 @@ define_op! {
         operands { input: 0, kernel: 1, bias: 2 }
         attrs { strides: i64_array, dilations: i64_array, groups: i64, padding: str, pads: i64_array, activation: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
-        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr, crate::interfaces::HnExport => crate::hn::HnLayer::new("conv", crate::hn::KERNEL_BIAS, crate::hn::CONV) }
         hooks { verify: verify_weighted, infer: infer_conv }
     }
 }
@@ -31,7 +31,7 @@ define_op! {
         operands { input: 0, kernel: 1, bias: 2 }
         attrs { strides: i64_array, dilations: i64_array, padding: str, pads: i64_array, activation: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
-        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr, crate::interfaces::HnExport => crate::hn::HnLayer::new("dw", crate::hn::KERNEL_BIAS, crate::hn::CONV) }
         hooks { verify: verify_weighted, infer: infer_conv }
     }
 }
@@ -43,7 +43,7 @@ define_op! {
         operands { input: 0, kernel: 1, bias: 2 }
         attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, output_padding: i64_array, activation: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
-        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr, crate::interfaces::HnExport => crate::hn::HnLayer::new("deconv", crate::hn::KERNEL_BIAS, crate::hn::DECONV) }
         hooks { verify: verify_weighted, infer: infer_conv }
     }
 }
@@ -55,7 +55,7 @@ define_op! {
         operands { input: 0, kernel: 1, bias: 2 }
         attrs { activation: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
-        interfaces { crate::interfaces::Weights => crate::interfaces::DENSE, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        interfaces { crate::interfaces::Weights => crate::interfaces::DENSE, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr, crate::interfaces::HnExport => crate::hn::HnLayer::new("dense", crate::hn::KERNEL_BIAS, crate::hn::ACT) }
         hooks { verify: verify_weighted, infer: infer_dense }
     }
 }
@@ -67,6 +67,7 @@ define_op! {
         operands { a: 0, b: 1 }
         attrs { transpose_b: bool, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("matmul", &[], &[("transpose_b", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_matmul, infer: infer_matmul }
     }
 }
@@ -274,5 +275,11 @@ fn infer_matmul(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    vec![Conv2d::def(), DepthwiseConv2d::def(), Deconv2d::def(), Dense::def(), MatMul::def()]
+    vec![
+        Conv2d::def(),
+        DepthwiseConv2d::def(),
+        Deconv2d::def(),
+        Dense::def(),
+        MatMul::def(),
+    ]
 }

@@ -7,7 +7,7 @@ use crate::shape::broadcast;
 use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 macro_rules! ew_ops {
-    ($($ty:ident = $name:literal: $doc:literal, $summary:literal, [$($tr:ident),*] $($role:ident)?;)*) => {
+    ($($ty:ident = $name:literal / $hn:literal: $doc:literal, $summary:literal, [$($tr:ident),*] $($role:ident)?;)*) => {
         $(define_op! {
             #[doc = $doc]
             pub struct $ty = $name {
@@ -16,7 +16,8 @@ macro_rules! ew_ops {
                 attrs { activation: str, layer: str [required = "the Hailo layer name, a string"] }
                 attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
                 interfaces {
-                    crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr
+                    crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr,
+                    crate::interfaces::HnExport => crate::hn::HnLayer::new($hn, &[], crate::hn::ACT)
                     $(, crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::$role)?
                 }
                 hooks { verify: verify_ew, infer: infer_ew }
@@ -30,13 +31,13 @@ macro_rules! ew_ops {
 }
 
 ew_ops! {
-    EwAdd = "hl.ew_add": "`a + b`", "Elementwise addition", [COMMUTATIVE] JoinsInputs;
-    EwSub = "hl.ew_sub": "`a - b`", "Elementwise subtraction", [] JoinsInputs;
-    EwMult = "hl.ew_mult": "`a * b`", "Elementwise multiplication", [COMMUTATIVE];
-    EwDiv = "hl.ew_div": "`a / b`", "Elementwise division", [];
-    EwMax = "hl.ew_max": "`max(a, b)`", "Elementwise maximum", [COMMUTATIVE];
-    EwMin = "hl.ew_min": "`min(a, b)`", "Elementwise minimum", [COMMUTATIVE];
-    EwPow = "hl.ew_pow": "`a ^ b`", "Elementwise power", [];
+    EwAdd = "hl.ew_add" / "ew_add": "`a + b`", "Elementwise addition", [COMMUTATIVE] JoinsInputs;
+    EwSub = "hl.ew_sub" / "ew_sub": "`a - b`", "Elementwise subtraction", [] JoinsInputs;
+    EwMult = "hl.ew_mult" / "ew_mult": "`a * b`", "Elementwise multiplication", [COMMUTATIVE];
+    EwDiv = "hl.ew_div" / "ew_div": "`a / b`", "Elementwise division", [];
+    EwMax = "hl.ew_max" / "ew_max": "`max(a, b)`", "Elementwise maximum", [COMMUTATIVE];
+    EwMin = "hl.ew_min" / "ew_min": "`min(a, b)`", "Elementwise minimum", [COMMUTATIVE];
+    EwPow = "hl.ew_pow" / "ew_pow": "`a ^ b`", "Elementwise power", [];
 }
 
 fn verify_ew(m: &Module, op: OpId) -> Result<()> {

@@ -15,7 +15,7 @@ define_op! {
         operands { input: 0 }
         attrs { layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("reshape", &[], &[]) }
         hooks { verify: verify_unary, infer: infer_reshape, fold: fold_identity, patterns: || vec![Box::new(ReshapeOfReshape)] }
     }
 }
@@ -27,7 +27,7 @@ define_op! {
         operands { input: 0 }
         attrs { perm: i64_array, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("transpose", &[], &[("perm", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_transpose, fold: fold_identity }
     }
 }
@@ -39,7 +39,7 @@ define_op! {
         operands { input: 0 }
         attrs { groups: i64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("feature_shuffle", &[], &[("groups", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_feature_shuffle }
     }
 }

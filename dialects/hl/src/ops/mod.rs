@@ -54,7 +54,6 @@ pub const ACTIVATION_PARAMS: &[AttrSpec] = &[
     optional("max", AttrKind::F64),
 ];
 
-
 /// Every op definition of the dialect.
 pub fn defs() -> Vec<OpDef> {
     [

@@ -14,7 +14,7 @@ define_op! {
         operands { input: 0, mean: 1, var: 2, gamma: 3, beta: 4 }
         attrs { epsilon: f64, activation: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
-        interfaces { crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr }
+        interfaces { crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr, crate::interfaces::HnExport => crate::hn::HnLayer::new("batch_norm", &["moving_mean", "moving_variance", "gamma", "beta"], crate::hn::BATCH_NORM) }
         hooks { verify: verify_batch_norm, infer: infer_batch_norm }
     }
 }
@@ -26,6 +26,7 @@ define_op! {
         operands { input: 0 }
         attrs { mean: f64_array, std: f64_array, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("normalization", &[], &[("mean", crate::hn::HnParam::Same), ("std", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_normalization }
     }
 }
@@ -37,6 +38,7 @@ define_op! {
         operands { input: 0, gamma: 1, beta: 2 }
         attrs { axes: i64_array, epsilon: f64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer { optional_weights: true, ..crate::hn::HnLayer::new("layer_norm", &["gamma", "beta"], &[("axes", crate::hn::HnParam::Same), ("epsilon", crate::hn::HnParam::Same)]) } }
         hooks { verify: verify_layer_norm, infer: infer_layer_norm }
     }
 }
@@ -48,6 +50,7 @@ define_op! {
         operands { input: 0, gamma: 1, beta: 2 }
         attrs { epsilon: f64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("instance_norm", &["gamma", "beta"], &[("epsilon", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_instance_norm, infer: infer_instance_norm }
     }
 }
@@ -59,6 +62,7 @@ define_op! {
         operands { input: 0 }
         attrs { axis: i64, epsilon: f64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("l2_norm", &[], &[("axis", crate::hn::HnParam::Same), ("epsilon", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_l2_norm, infer: infer_l2_norm }
     }
 }
@@ -192,5 +196,11 @@ fn infer_l2_norm(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    vec![BatchNorm::def(), Normalization::def(), LayerNorm::def(), InstanceNorm::def(), L2Norm::def()]
+    vec![
+        BatchNorm::def(),
+        Normalization::def(),
+        LayerNorm::def(),
+        InstanceNorm::def(),
+        L2Norm::def(),
+    ]
 }

@@ -17,7 +17,7 @@ define_op! {
         operands { input: 0 }
         attrs { kernel: i64_array, strides: i64_array, padding: str, pads: i64_array, ceil_mode: bool, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("maxpool", &[], crate::hn::POOL) }
         hooks { verify: verify_unary, infer: infer_pool }
     }
 }
@@ -29,6 +29,7 @@ define_op! {
         operands { input: 0 }
         attrs { kernel: i64_array, strides: i64_array, padding: str, pads: i64_array, ceil_mode: bool, count_include_pad: bool, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("avgpool", &[], crate::hn::POOL) }
         hooks { verify: verify_unary, infer: infer_pool }
     }
 }
@@ -40,6 +41,7 @@ define_op! {
         operands { input: 0 }
         attrs { layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("global_avg_pool", &[], &[]) }
         hooks { verify: verify_unary, infer: infer_global }
     }
 }
@@ -51,7 +53,7 @@ define_op! {
         operands { input: 0 }
         attrs { layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("global_max_pool", &[], &[]) }
         hooks { verify: verify_unary, infer: infer_global }
     }
 }
@@ -123,5 +125,10 @@ fn infer_global(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    vec![MaxPool::def(), AvgPool::def(), GlobalAvgPool::def(), GlobalMaxPool::def()]
+    vec![
+        MaxPool::def(),
+        AvgPool::def(),
+        GlobalAvgPool::def(),
+        GlobalMaxPool::def(),
+    ]
 }

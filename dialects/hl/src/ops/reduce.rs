@@ -13,6 +13,7 @@ define_op! {
         operands { input: 0 }
         attrs { axis: i64, engine: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("softmax", &[], &[("axis", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_softmax }
     }
 }
@@ -24,6 +25,7 @@ define_op! {
         operands { input: 0 }
         attrs { axis: i64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("log_softmax", &[], &[("axis", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_softmax }
     }
 }
@@ -35,6 +37,7 @@ define_op! {
         operands { input: 0 }
         attrs { axis: i64, keepdims: bool, engine: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("argmax", &[], &[("axis", crate::hn::HnParam::Same), ("keepdims", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_argmax }
     }
 }
@@ -46,6 +49,7 @@ define_op! {
         operands { input: 0 }
         attrs { kind: str, axes: i64_array, keepdims: bool, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer { kinds: &["max", "min", "sum", "mean", "sum_square", "l2"], ..crate::hn::HnLayer::new("reduce", &[], &[("axes", crate::hn::HnParam::Same), ("keepdims", crate::hn::HnParam::Same)]) } }
         hooks { verify: verify_unary, infer: infer_reduce }
     }
 }
@@ -57,6 +61,7 @@ define_op! {
         operands { input: 0 }
         attrs { depth: i64, on_value: f64, off_value: f64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
+        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("one_hot", &[], &[("depth", crate::hn::HnParam::Same), ("on_value", crate::hn::HnParam::Same), ("off_value", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_one_hot }
     }
 }
@@ -114,5 +119,11 @@ fn infer_one_hot(m: &Module, op: OpId) -> Result<Vec<Type>> {
 }
 
 pub fn defs() -> Vec<OpDef> {
-    vec![Softmax::def(), LogSoftmax::def(), ArgMax::def(), Reduce::def(), OneHot::def()]
+    vec![
+        Softmax::def(),
+        LogSoftmax::def(),
+        ArgMax::def(),
+        Reduce::def(),
+        OneHot::def(),
+    ]
 }

@@ -12,7 +12,7 @@ define_op! {
         summary: "Concatenation along an axis", traits: [PURE],
         attrs { axis: i64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::JoinsInputs }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::JoinsInputs, crate::interfaces::HnExport => crate::hn::HnLayer::new("concat", &[], &[("axis", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_concat, infer: infer_concat }
     }
 }
@@ -24,7 +24,7 @@ define_op! {
         operands { input: 0 }
         attrs { axis: i64, sizes: i64_array, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("feature_splitter", &[], &[("axis", crate::hn::HnParam::Same), ("sizes", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_split, infer: infer_split }
     }
 }
@@ -36,7 +36,7 @@ define_op! {
         operands { input: 0 }
         attrs { starts: i64_array, ends: i64_array, steps: i64_array, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("slice", &[], &[("starts", crate::hn::HnParam::Same), ("ends", crate::hn::HnParam::Same), ("steps", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_slice }
     }
 }
@@ -48,7 +48,7 @@ define_op! {
         operands { input: 0 }
         attrs { pads: i64_array, mode: str, value: f64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("external_pad", &[], &[("pads", crate::hn::HnParam::Same), ("mode", crate::hn::HnParam::Same), ("value", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_pad }
     }
 }

@@ -16,7 +16,7 @@ define_op! {
         operands { input: 0 }
         attrs { mode: str, coordinate: str, nearest_mode: str, engine: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("resize", &[], &[("mode", crate::hn::HnParam::Same), ("coordinate", crate::hn::HnParam::Same), ("nearest_mode", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_resize }
     }
 }
@@ -28,7 +28,7 @@ define_op! {
         operands { input: 0 }
         attrs { block_size: i64, mode: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("depth_to_space", &[], &[("block_size", crate::hn::HnParam::Same), ("mode", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_depth_to_space }
     }
 }
@@ -40,7 +40,7 @@ define_op! {
         operands { input: 0 }
         attrs { block_size: i64, mode: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes }
+        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("space_to_depth", &[], &[("block_size", crate::hn::HnParam::Same), ("mode", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_unary, infer: infer_space_to_depth }
     }
 }

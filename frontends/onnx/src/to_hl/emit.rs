@@ -3,6 +3,7 @@
 //! reconcile them. Naming, layers, constants and input/output layers are the shared
 //! `hailo_dialect_hl::builder::GraphBuilder`.
 
+use hailo_dialect_hl as hl;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -168,11 +169,11 @@ impl<'a> Emitter<'a> {
         let to_shape = permute(&onnx, want);
         let r = relayout(&v.perm, want);
         let (op, prefix, attrs) = if is_reshape_only(&from_shape, &r) {
-            ("hl.reshape", "reshape", vec![])
+            (hl::Reshape::NAME, "reshape", vec![])
         } else {
             let perm: Vec<i64> = r.iter().map(|&a| a as i64).collect();
             (
-                "hl.transpose",
+                hl::Transpose::NAME,
                 "transpose",
                 vec![("perm", Attribute::i64_array(&perm))],
             )

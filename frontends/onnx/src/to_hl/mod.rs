@@ -22,6 +22,7 @@ mod report;
 mod supported;
 mod unroll;
 
+use hailo_dialect_hl as hl;
 use std::collections::HashMap;
 
 use hailo_dialect_hl::builder::{f32_tensor, symbol_name, Act, GraphBuilder};
@@ -148,7 +149,7 @@ fn convert_net(model: Net<'_>, options: &ConvertOptions) -> ConvertResult<Conver
     for ((input, perm), arg) in model.inputs.iter().zip(in_perms).zip(args) {
         let (layer, v) =
             cx.e.b
-                .io_layer("hl.input_layer", "input_layer", &input.name, arg);
+                .io_layer(hl::InputLayer::NAME, "input_layer", &input.name, arg);
         cx.e.bind(&input.name, v, perm);
         inputs.push(IoMapping {
             layer,
@@ -355,10 +356,10 @@ impl Converter<'_> {
             let id = self
                 .e
                 .relayout_value(&producer, &out.name, &v, &canonical(rank))?;
-            let (layer, res) = self
-                .e
-                .b
-                .io_layer("hl.output_layer", "output_layer", &out.name, id);
+            let (layer, res) =
+                self.e
+                    .b
+                    .io_layer(hl::OutputLayer::NAME, "output_layer", &out.name, id);
             results.push(res);
             maps.push(IoMapping {
                 layer,

@@ -4,6 +4,7 @@
 //! over the keys, `matmul(p_h, v_h)`, and a `concat` of the heads back to `[B, T, E]`. Each
 //! layer is located at the ONNX node it computes.
 
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::ints;
 use hailo_ir::{Attribute, ValueId};
 
@@ -63,7 +64,7 @@ impl Converter<'_> {
                     ("axis", Attribute::i64(2)),
                     ("sizes", ints(&vec![d; heads])),
                 ];
-                let op = ("hl.split", "feature_splitter");
+                let op = (hl::Split::NAME, "feature_splitter");
                 self.layer_at(at, op, &[x], &vec![piece; heads], attrs).1
             });
             shapes.push(s);
@@ -81,7 +82,7 @@ impl Converter<'_> {
         for ((&qh, &kh), &vh) in qs.iter().zip(ks).zip(vs) {
             let tb = |v| vec![("transpose_b", Attribute::Bool(v))];
             let qk = (qh, kh);
-            let mm = ("hl.matmul", "matmul");
+            let mm = (hl::MatMul::NAME, "matmul");
             let mut a = self
                 .layer_at(
                     roles.qk,
@@ -105,9 +106,9 @@ impl Converter<'_> {
                 a = self
                     .e
                     .b
-                    .layer("hl.ew_mult", &layer, &[a, c], shape, vec![], &[sname])[0];
+                    .layer(hl::EwMult::NAME, &layer, &[a, c], shape, vec![], &[sname])[0];
             }
-            let sm = ("hl.softmax", "softmax");
+            let sm = (hl::Softmax::NAME, "softmax");
             let axis = vec![("axis", Attribute::i64(2))];
             let p = self
                 .layer_at(roles.softmax, sm, &[a], std::slice::from_ref(&scores), axis)
@@ -120,7 +121,7 @@ impl Converter<'_> {
             outs[0]
         } else {
             let attrs = vec![("axis", Attribute::i64(2))];
-            let cat = ("hl.concat", "concat");
+            let cat = (hl::Concat::NAME, "concat");
             let (l, r) = self.layer_at(roles.merge, cat, &outs, &[vec![b, t, d * heads]], attrs);
             last = l;
             r[0]

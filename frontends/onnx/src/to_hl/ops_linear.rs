@@ -3,6 +3,7 @@
 //! belong to them: BatchNorm into the preceding conv/dense, a bias `Add` into a dense, a zero
 //! `Pad` into conv/avgpool padding, and a following activation into the layer.
 
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::{ints, Act};
 use hailo_ir::Attribute;
 use ndarray::{Array1, ArrayD, Axis, IxDyn};
@@ -256,9 +257,14 @@ impl Converter<'_> {
         let node = self.g.node(i);
         let layer = self.e.b.next_name("reshape");
         self.e.report.add_layer(&node.name, &node.op_type, &layer);
-        self.e
-            .b
-            .layer("hl.reshape", &layer, &[x], &[shape], vec![], &[&node.name])[0]
+        self.e.b.layer(
+            hl::Reshape::NAME,
+            &layer,
+            &[x],
+            &[shape],
+            vec![],
+            &[&node.name],
+        )[0]
     }
 
     pub(crate) fn conv(&mut self, i: usize) -> ConvertResult<()> {
@@ -314,9 +320,9 @@ impl Converter<'_> {
         fused.extend(tail);
         let depthwise = groups > 1 && groups == x_shape[1] && cg == 1;
         let (op, prefix) = if depthwise {
-            ("hl.depthwise_conv2d", "dw")
+            (hl::DepthwiseConv2d::NAME, "dw")
         } else {
-            ("hl.conv2d", "conv")
+            (hl::Conv2d::NAME, "conv")
         };
         // The OIHW kernel is freed before the HWIO one becomes a blob.
         let hwio = transpose_array(&kernel, &[2, 3, 1, 0]);
@@ -417,7 +423,7 @@ impl Converter<'_> {
             ("output_padding", ints(&out_pad)),
         ];
         let tail = (tensor, act, fused);
-        self.weighted_nhwc(i, "hl.deconv2d", &layer, (&hwio, bias), attrs, tail)
+        self.weighted_nhwc(i, hl::Deconv2d::NAME, &layer, (&hwio, bias), attrs, tail)
     }
 
     pub(crate) fn gemm_or_matmul(&mut self, i: usize) -> ConvertResult<()> {
@@ -502,7 +508,7 @@ impl Converter<'_> {
             .constant(&layer, "bias", &Array1::from(bias).into_dyn(), true, &loc);
         let out_shape = self.e.shape(node, &tensor)?;
         let res = self.e.b.layer(
-            "hl.dense",
+            hl::Dense::NAME,
             &layer,
             &[a.id, k, b],
             &[out_shape],
@@ -574,7 +580,7 @@ impl Converter<'_> {
             let layer = self.e.b.next_name("reshape");
             self.e.report.add_layer(&node.name, &node.op_type, &layer);
             self.e.b.layer(
-                "hl.reshape",
+                hl::Reshape::NAME,
                 &layer,
                 &[x],
                 &[as4(&a_shape)],
@@ -602,7 +608,7 @@ impl Converter<'_> {
         ];
         attrs.extend(act.layer_attrs());
         let mut y = self.e.b.layer(
-            "hl.conv2d",
+            hl::Conv2d::NAME,
             &layer,
             &[x, k, b],
             &[as4(&out_shape)],
@@ -614,7 +620,7 @@ impl Converter<'_> {
             let back = self.e.b.next_name("reshape");
             self.e.report.add_layer(&node.name, &node.op_type, &back);
             y = self.e.b.layer(
-                "hl.reshape",
+                hl::Reshape::NAME,
                 &back,
                 &[y],
                 std::slice::from_ref(&out_shape),
@@ -644,7 +650,7 @@ impl Converter<'_> {
         let layer = self.e.b.next_name("matmul");
         let perm = (0..out_shape.len()).collect();
         let attrs = vec![("transpose_b", Attribute::Bool(false))];
-        self.sole_layer(i, "hl.matmul", &layer, &[a, b], out_shape, attrs, perm);
+        self.sole_layer(i, hl::MatMul::NAME, &layer, &[a, b], out_shape, attrs, perm);
         Ok(())
     }
 
@@ -682,9 +688,9 @@ impl Converter<'_> {
             fused.push((pad_node, "zero Pad folded into the pooling's padding"));
         }
         let (op, prefix) = if max {
-            ("hl.maxpool", "maxpool")
+            (hl::MaxPool::NAME, "maxpool")
         } else {
-            ("hl.avgpool", "avgpool")
+            (hl::AvgPool::NAME, "avgpool")
         };
         let layer = self.e.b.next_name(prefix);
         let loc = self
@@ -718,9 +724,9 @@ impl Converter<'_> {
             return Err(node_error(node, "only rank-4 global pooling is supported"));
         }
         let (op, prefix) = if node.op_type == "GlobalMaxPool" {
-            ("hl.global_maxpool", "maxpool")
+            (hl::GlobalMaxPool::NAME, "maxpool")
         } else {
-            ("hl.global_avgpool", "avgpool")
+            (hl::GlobalAvgPool::NAME, "avgpool")
         };
         self.global_pool_layer(i, op, prefix)
     }
@@ -764,7 +770,7 @@ impl Converter<'_> {
             .layer(op, &layer, &[x], &[pooled], vec![], &[&node.name])[0];
         let flat = self.e.b.next_name("reshape");
         let y = self.e.b.layer(
-            "hl.reshape",
+            hl::Reshape::NAME,
             &flat,
             &[p],
             std::slice::from_ref(&out_shape),
@@ -805,7 +811,7 @@ impl Converter<'_> {
         let mut attrs = vec![("epsilon", Attribute::f64(eps))];
         attrs.extend(act.layer_attrs());
         let res = self.e.b.layer(
-            "hl.batch_norm",
+            hl::BatchNorm::NAME,
             &layer,
             &operands,
             &[out_shape],

@@ -2,6 +2,7 @@
 //! NHWC layout), standalone activations, PRelu, Softmax/LogSoftmax, ArgMax, Reduce*, the
 //! normalisation layers (LayerNorm, InstanceNorm, L2Norm) and the layers of recognised patterns.
 
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::{ints, Act};
 use hailo_ir::Attribute;
 use ndarray::{Array1, ArrayD};
@@ -84,13 +85,13 @@ impl Converter<'_> {
             }
         }
         let (op, prefix) = match node.op_type.as_str() {
-            "Add" => ("hl.ew_add", "ew_add"),
-            "Sub" => ("hl.ew_sub", "ew_sub"),
-            "Mul" => ("hl.ew_mult", "ew_mult"),
-            "Div" => ("hl.ew_div", "ew_div"),
-            "Max" => ("hl.ew_max", "ew_max"),
-            "Min" => ("hl.ew_min", "ew_min"),
-            "Pow" => ("hl.ew_pow", "pow"),
+            "Add" => (hl::EwAdd::NAME, "ew_add"),
+            "Sub" => (hl::EwSub::NAME, "ew_sub"),
+            "Mul" => (hl::EwMult::NAME, "ew_mult"),
+            "Div" => (hl::EwDiv::NAME, "ew_div"),
+            "Max" => (hl::EwMax::NAME, "ew_max"),
+            "Min" => (hl::EwMin::NAME, "ew_min"),
+            "Pow" => (hl::EwPow::NAME, "pow"),
             other => {
                 return Err(node_error(
                     node,
@@ -192,10 +193,14 @@ impl Converter<'_> {
         let x = self.e.relayout_value(node, input, &v, &v.perm.clone())?;
         let out_shape = permute(&self.e.shape(node, output)?, &v.perm);
         let attrs = act.op_attrs();
-        let res = self
-            .e
-            .b
-            .layer("hl.activation", &layer, &[x], &[out_shape], attrs, &names);
+        let res = self.e.b.layer(
+            hl::ActivationOp::NAME,
+            &layer,
+            &[x],
+            &[out_shape],
+            attrs,
+            &names,
+        );
         self.e.bind(output, res[0], v.perm);
         self.finish_group(anchor, nodes, &layer);
         Ok(())
@@ -211,7 +216,15 @@ impl Converter<'_> {
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let k = self.e.constant(&layer, "slope", &s, true, &[&node.name]);
         let out_shape = permute(&self.e.output_shape(node, 0)?, &v.perm);
-        self.sole_layer(i, "hl.prelu", &layer, &[x, k], out_shape, vec![], v.perm);
+        self.sole_layer(
+            i,
+            hl::Prelu::NAME,
+            &layer,
+            &[x, k],
+            out_shape,
+            vec![],
+            v.perm,
+        );
         Ok(())
     }
 
@@ -231,9 +244,9 @@ impl Converter<'_> {
             ));
         }
         let (op, prefix) = if node.op_type == "Softmax" {
-            ("hl.softmax", "softmax")
+            (hl::Softmax::NAME, "softmax")
         } else {
-            ("hl.log_softmax", "log_softmax")
+            (hl::LogSoftmax::NAME, "log_softmax")
         };
         let layer = self.e.b.next_name(prefix);
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
@@ -269,7 +282,7 @@ impl Converter<'_> {
         let out_shape = permute(&self.e.output_shape(node, 0)?, &out_perm);
         self.sole_layer(
             i,
-            "hl.argmax",
+            hl::ArgMax::NAME,
             &layer,
             &[x],
             out_shape,
@@ -316,8 +329,8 @@ impl Converter<'_> {
         let keep = node.attr_int_or("keepdims", 1)? != 0;
         if rank == 4 && axes == [2, 3] {
             let pool = match node.op_type.as_str() {
-                "ReduceMean" => Some(("hl.global_avgpool", "avgpool")),
-                "ReduceMax" => Some(("hl.global_maxpool", "maxpool")),
+                "ReduceMean" => Some((hl::GlobalAvgPool::NAME, "avgpool")),
+                "ReduceMax" => Some((hl::GlobalMaxPool::NAME, "maxpool")),
                 _ => None,
             };
             if let Some((op, prefix)) = pool {
@@ -344,7 +357,7 @@ impl Converter<'_> {
         let out_shape = permute(&self.e.output_shape(node, 0)?, &out_perm);
         self.sole_layer(
             i,
-            "hl.reduce",
+            hl::Reduce::NAME,
             &layer,
             &[x],
             out_shape,
@@ -422,9 +435,9 @@ impl Converter<'_> {
         let rank = v.perm.len();
         let out_shape_onnx = self.e.shape(node, output)?;
         let (op, prefix) = match norm {
-            Norm::Layer { .. } => ("hl.layer_norm", "layer_norm"),
-            Norm::Instance { .. } => ("hl.instance_norm", "instance_norm"),
-            Norm::L2 { .. } => ("hl.l2_norm", "l2_norm"),
+            Norm::Layer { .. } => (hl::LayerNorm::NAME, "layer_norm"),
+            Norm::Instance { .. } => (hl::InstanceNorm::NAME, "instance_norm"),
+            Norm::L2 { .. } => (hl::L2Norm::NAME, "l2_norm"),
         };
         let layer = self.e.b.next_name(prefix);
         let (perm, operands, attrs) = match norm {
@@ -540,7 +553,7 @@ impl Converter<'_> {
                 let x = self.e.relayout_value(node, &pat.input, &v, &canonical(4))?;
                 let out_shape = permute(&self.e.shape(node, &pat.output)?, &canonical(4));
                 let res = self.e.b.layer(
-                    "hl.feature_shuffle",
+                    hl::FeatureShuffle::NAME,
                     &layer,
                     &[x],
                     &[out_shape],
@@ -555,7 +568,7 @@ impl Converter<'_> {
                 anchor,
                 &pat.input,
                 &pat.output,
-                "hl.depth_to_space",
+                hl::DepthToSpace::NAME,
                 "depth_to_space",
                 block,
                 mode,
@@ -565,7 +578,7 @@ impl Converter<'_> {
                 anchor,
                 &pat.input,
                 &pat.output,
-                "hl.space_to_depth",
+                hl::SpaceToDepth::NAME,
                 "space_to_depth",
                 block,
                 mode,
@@ -608,7 +621,7 @@ impl Converter<'_> {
                     |v: &[f64]| Attribute::Array(v.iter().map(|&x| Attribute::f64(x)).collect());
                 let attrs = vec![("mean", list(&mean)), ("std", list(&std))];
                 let res = self.e.b.layer(
-                    "hl.normalization",
+                    hl::Normalization::NAME,
                     &layer,
                     &[x],
                     &[out_shape],

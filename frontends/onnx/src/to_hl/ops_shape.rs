@@ -2,6 +2,7 @@
 //! Concat/Split/Slice with remapped axes, Pad (external, or deferred into the next conv/avgpool),
 //! Resize/Upsample, DepthToSpace/SpaceToDepth, and Identity/Dropout (removed).
 
+use hailo_dialect_hl as hl;
 use std::sync::Arc;
 
 use hailo_dialect_hl::builder::ints;
@@ -179,7 +180,7 @@ impl Converter<'_> {
         } else {
             let layer = self.e.b.next_name("reshape");
             let id = self.e.b.layer(
-                "hl.reshape",
+                hl::Reshape::NAME,
                 &layer,
                 &[x],
                 &[hl_shape.to_vec()],
@@ -290,7 +291,7 @@ impl Converter<'_> {
         let (ids, perm) = self.common_inputs(i, &layer)?;
         self.sole_layer(
             i,
-            "hl.concat",
+            hl::Concat::NAME,
             &layer,
             &ids,
             permute(&out_shape, &perm),
@@ -320,7 +321,7 @@ impl Converter<'_> {
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let hl_shapes: Vec<Vec<usize>> = shapes.iter().map(|s| permute(s, &v.perm)).collect();
         let res = self.e.b.layer(
-            "hl.split",
+            hl::Split::NAME,
             &layer,
             &[x],
             &hl_shapes,
@@ -373,7 +374,7 @@ impl Converter<'_> {
         let out_shape = permute(&self.e.output_shape(node, 0)?, &v.perm);
         self.sole_layer(
             i,
-            "hl.slice",
+            hl::Slice::NAME,
             &layer,
             &[x],
             out_shape,
@@ -463,7 +464,7 @@ impl Converter<'_> {
         let hl_pads: Vec<i64> = begin.into_iter().chain(end).collect();
         let out_shape = permute(&self.e.output_shape(node, 0)?, &v.perm);
         let res = self.e.b.layer(
-            "hl.pad",
+            hl::Pad::NAME,
             &layer,
             &[x],
             &[out_shape],
@@ -545,7 +546,7 @@ impl Converter<'_> {
         }
         self.sole_layer(
             i,
-            "hl.resize",
+            hl::Resize::NAME,
             &layer,
             &[x],
             permute(&out_shape, &canonical(4)),
@@ -568,7 +569,7 @@ impl Converter<'_> {
                 "CRD" => "CRD",
                 other => return Err(node_error(node, format!("unknown mode '{other}'"))),
             };
-            ("hl.depth_to_space", "depth_to_space", mode)
+            (hl::DepthToSpace::NAME, "depth_to_space", mode)
         } else {
             match node.attr_string_or("mode", "DCR")? {
                 "DCR" => {}
@@ -579,7 +580,7 @@ impl Converter<'_> {
                     ))
                 }
             }
-            ("hl.space_to_depth", "space_to_depth", "classic")
+            (hl::SpaceToDepth::NAME, "space_to_depth", "classic")
         };
         self.pixel_layer(
             i,

@@ -3,6 +3,7 @@
 //! at the node, records it in the node's report entry and returns the result values. Shapes
 //! are `hl` shapes the caller computes.
 
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::{ints, Act};
 use hailo_ir::{Attribute, ValueId};
 use ndarray::{Array1, ArrayD};
@@ -27,9 +28,9 @@ pub(crate) enum Ew {
 impl Ew {
     fn op(self) -> (&'static str, &'static str) {
         match self {
-            Ew::Add => ("hl.ew_add", "ew_add"),
-            Ew::Sub => ("hl.ew_sub", "ew_sub"),
-            Ew::Mult => ("hl.ew_mult", "ew_mult"),
+            Ew::Add => (hl::EwAdd::NAME, "ew_add"),
+            Ew::Sub => (hl::EwSub::NAME, "ew_sub"),
+            Ew::Mult => (hl::EwMult::NAME, "ew_mult"),
         }
     }
 }
@@ -97,7 +98,7 @@ impl<'c, 'a> Unroll<'c, 'a> {
         }
         let shape = self.shape_of(x);
         self.layer(
-            "hl.activation",
+            hl::ActivationOp::NAME,
             "activation",
             &[x],
             &[shape],
@@ -129,7 +130,7 @@ impl<'c, 'a> Unroll<'c, 'a> {
         let shape = vec![self.shape_of(x)[0], kernel.shape()[1]];
         let mut attrs = Vec::new();
         let fused = Self::fuse(act, &mut attrs);
-        let y = self.layer_named("hl.dense", &layer, &[x, k, b], &[shape], attrs)[0];
+        let y = self.layer_named(hl::Dense::NAME, &layer, &[x, k, b], &[shape], attrs)[0];
         if fused {
             y
         } else {
@@ -185,7 +186,7 @@ impl<'c, 'a> Unroll<'c, 'a> {
             ("axis", Attribute::i64(axis as i64)),
             ("sizes", ints(sizes)),
         ];
-        self.layer("hl.split", prefix, &[x], &shapes, attrs)
+        self.layer(hl::Split::NAME, prefix, &[x], &shapes, attrs)
     }
 
     /// `hl.concat` of `xs` along `axis` (a single input is returned as is).
@@ -196,7 +197,7 @@ impl<'c, 'a> Unroll<'c, 'a> {
         let mut shape = self.shape_of(xs[0]);
         shape[axis] = xs.iter().map(|&x| self.shape_of(x)[axis]).sum();
         let attrs = vec![("axis", Attribute::i64(axis as i64))];
-        self.layer("hl.concat", "concat", xs, &[shape], attrs)[0]
+        self.layer(hl::Concat::NAME, "concat", xs, &[shape], attrs)[0]
     }
 
     /// `hl.reshape` of `x` to `shape` (nothing when the shape is already that).
@@ -204,7 +205,13 @@ impl<'c, 'a> Unroll<'c, 'a> {
         if self.shape_of(x) == shape {
             return x;
         }
-        self.layer("hl.reshape", "reshape", &[x], &[shape.to_vec()], vec![])[0]
+        self.layer(
+            hl::Reshape::NAME,
+            "reshape",
+            &[x],
+            &[shape.to_vec()],
+            vec![],
+        )[0]
     }
 
     /// A constant data tensor (an initial state given as an initializer).

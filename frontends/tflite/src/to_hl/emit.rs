@@ -3,6 +3,7 @@
 //! single-layer operator shares. Naming, layers, constants and input/output layers are the
 //! shared `hailo_dialect_hl::builder::GraphBuilder`.
 
+use hailo_dialect_hl as hl;
 use hailo_ir::{Attribute, ValueId};
 
 use super::error::{ConvertError, ConvertResult};
@@ -142,7 +143,7 @@ impl Converter<'_> {
         let layer = self.b.next_name("reshape");
         let name = self.g.ops[i].name_hint.clone();
         let out = self.b.layer(
-            "hl.reshape",
+            hl::Reshape::NAME,
             &layer,
             &[x],
             &[shape.to_vec()],

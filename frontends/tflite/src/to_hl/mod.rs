@@ -19,6 +19,7 @@ mod patterns;
 mod report;
 mod select;
 
+use hailo_dialect_hl as hl;
 use std::collections::HashMap;
 
 use hailo_dialect_hl::builder::{f32_tensor, symbol_name, Act, GraphBuilder};
@@ -69,7 +70,7 @@ pub fn convert(
     let mut cx = Converter::new(graph, b, sel, patterns);
     let mut inputs = Vec::new();
     for (&t, arg) in cx.sel.inputs.clone().iter().zip(args) {
-        let (layer, v) = cx.io_layer("hl.input_layer", "input_layer", t, arg);
+        let (layer, v) = cx.io_layer(hl::InputLayer::NAME, "input_layer", t, arg);
         cx.values.insert(t, v);
         inputs.push(IoMapping {
             layer,
@@ -90,7 +91,7 @@ pub fn convert(
                  on run-time data"
             ))
         })?;
-        let (layer, out) = cx.io_layer("hl.output_layer", "output_layer", t, v);
+        let (layer, out) = cx.io_layer(hl::OutputLayer::NAME, "output_layer", t, v);
         results.push(out);
         outputs.push(IoMapping {
             layer,

@@ -3,6 +3,7 @@
 //! REDUCE_MAX as global pooling). Kernels are re-laid to HWIO, TensorFlow SAME padding becomes
 //! exact explicit pads, zero PADs before a conv/avgpool and following activations are folded.
 
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::{ints, Act};
 use hailo_ir::{Attribute, ValueId};
 
@@ -114,7 +115,7 @@ impl Converter<'_> {
             let act_layer = self.b.next_name("activation");
             let name = self.g.ops[i].name_hint.clone();
             res = self.b.layer(
-                "hl.activation",
+                hl::ActivationOp::NAME,
                 &act_layer,
                 &[res],
                 &shape,
@@ -230,8 +231,8 @@ impl Converter<'_> {
         let cin = x_shape[3];
         let (op_name, prefix, hwio_shape, hwio, groups) = match multiplier {
             // [1, kh, kw, C*M] is already [kh, kw, 1, C*M] in memory.
-            Some(1) => ("hl.depthwise_conv2d", "dw", [kh, kw, 1, cout], w, None),
-            Some(_) => ("hl.conv2d", "conv", [kh, kw, 1, cout], w, Some(cin)),
+            Some(1) => (hl::DepthwiseConv2d::NAME, "dw", [kh, kw, 1, cout], w, None),
+            Some(_) => (hl::Conv2d::NAME, "conv", [kh, kw, 1, cout], w, Some(cin)),
             None => {
                 let ci = w_shape[3];
                 if ci == 0 || !cin.is_multiple_of(ci) || cout % (cin / ci) != 0 {
@@ -242,7 +243,7 @@ impl Converter<'_> {
                 }
                 let hwio = transpose4(&w, [cout, kh, kw, ci], [1, 2, 3, 0]);
                 (
-                    "hl.conv2d",
+                    hl::Conv2d::NAME,
                     "conv",
                     [kh, kw, ci, cout],
                     hwio,
@@ -337,7 +338,7 @@ impl Converter<'_> {
         ];
         self.weighted_layer(
             i,
-            "hl.deconv2d",
+            hl::Deconv2d::NAME,
             &layer,
             x,
             (&[kh, kw, cin, cout], &hwio),
@@ -388,7 +389,7 @@ impl Converter<'_> {
             .constant(&layer, "kernel", &[cin, o], &kernel, true, &loc);
         let b = self.b.constant(&layer, "bias", &[o], &bias, true, &loc);
         let res = self.b.layer(
-            "hl.dense",
+            hl::Dense::NAME,
             &layer,
             &[x, k, b],
             &[vec![n, o]],
@@ -429,9 +430,9 @@ impl Converter<'_> {
             loc_ops.push(pad_op);
         }
         let (op_name, prefix) = if max {
-            ("hl.maxpool", "maxpool")
+            (hl::MaxPool::NAME, "maxpool")
         } else {
-            ("hl.avgpool", "avgpool")
+            (hl::AvgPool::NAME, "avgpool")
         };
         let layer = self.b.next_name(prefix);
         let names = self.names(&loc_ops);
@@ -476,8 +477,8 @@ impl Converter<'_> {
         let x = self.value(i, xt)?;
         let global = x_shape.len() == 4 && axes == [1, 2];
         let global_op = match kind {
-            ReduceOp::Mean if global => Some(("hl.global_avgpool", "avgpool")),
-            ReduceOp::Max if global => Some(("hl.global_maxpool", "maxpool")),
+            ReduceOp::Mean if global => Some((hl::GlobalAvgPool::NAME, "avgpool")),
+            ReduceOp::Max if global => Some((hl::GlobalMaxPool::NAME, "maxpool")),
             _ => None,
         };
         let name = op.name_hint.clone();
@@ -505,9 +506,14 @@ impl Converter<'_> {
                 ("axes", ints(&axes)),
                 ("keepdims", Attribute::Bool(keep_dims)),
             ];
-            let r = self
-                .b
-                .layer("hl.reduce", &layer, &[x], &[out_shape], attrs, &[&name])[0];
+            let r = self.b.layer(
+                hl::Reduce::NAME,
+                &layer,
+                &[x],
+                &[out_shape],
+                attrs,
+                &[&name],
+            )[0];
             layers.push(layer);
             r
         };

@@ -2,6 +2,7 @@
 //! rank), ADD_N, standalone activations (Table 3), PRELU, SOFTMAX, ARG_MAX, L2_NORMALIZATION
 //! and the activation layers of recognised patterns.
 
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::Act;
 use hailo_ir::{Attribute, ValueId};
 
@@ -85,7 +86,7 @@ impl Converter<'_> {
         let attrs = act.op_attrs();
         let shape = self.shape(output);
         let res = self.b.layer(
-            "hl.activation",
+            hl::ActivationOp::NAME,
             &layer,
             &[x],
             &[shape],
@@ -150,13 +151,13 @@ impl Converter<'_> {
             return Err(self.node_error(i, "not a binary operator"));
         };
         let (op_name, prefix) = match b {
-            BinaryOp::Add => ("hl.ew_add", "ew_add"),
-            BinaryOp::Sub => ("hl.ew_sub", "ew_sub"),
-            BinaryOp::Mul => ("hl.ew_mult", "ew_mult"),
-            BinaryOp::Div => ("hl.ew_div", "ew_div"),
-            BinaryOp::Maximum => ("hl.ew_max", "ew_max"),
-            BinaryOp::Minimum => ("hl.ew_min", "ew_min"),
-            BinaryOp::Pow => ("hl.ew_pow", "pow"),
+            BinaryOp::Add => (hl::EwAdd::NAME, "ew_add"),
+            BinaryOp::Sub => (hl::EwSub::NAME, "ew_sub"),
+            BinaryOp::Mul => (hl::EwMult::NAME, "ew_mult"),
+            BinaryOp::Div => (hl::EwDiv::NAME, "ew_div"),
+            BinaryOp::Maximum => (hl::EwMax::NAME, "ew_max"),
+            BinaryOp::Minimum => (hl::EwMin::NAME, "ew_min"),
+            BinaryOp::Pow => (hl::EwPow::NAME, "pow"),
             BinaryOp::Equal | BinaryOp::Greater | BinaryOp::Less => {
                 return Err(self.node_error(
                     i,
@@ -209,7 +210,7 @@ impl Converter<'_> {
             let v = self.ew_operand(i, t, shape.len(), layer, "b")?;
             let attrs = Act::new("linear").layer_attrs();
             acc = self.b.layer(
-                "hl.ew_add",
+                hl::EwAdd::NAME,
                 layer,
                 &[acc, v],
                 std::slice::from_ref(&shape),
@@ -242,7 +243,7 @@ impl Converter<'_> {
             true,
             &[&name],
         );
-        self.sole_layer(i, "hl.prelu", layer, &[x, k], vec![]);
+        self.sole_layer(i, hl::Prelu::NAME, layer, &[x, k], vec![]);
         Ok(())
     }
 
@@ -264,7 +265,7 @@ impl Converter<'_> {
                 .constant(&layer, "b", &ones, &[beta], false, &[&name]);
             let attrs = Act::new("linear").layer_attrs();
             x = self.b.layer(
-                "hl.ew_mult",
+                hl::EwMult::NAME,
                 &layer,
                 &[x, b],
                 std::slice::from_ref(&shape),
@@ -276,7 +277,7 @@ impl Converter<'_> {
         let layer = self.b.next_name("softmax");
         let axis = Attribute::i64(shape.len() as i64 - 1);
         let res = self.b.layer(
-            "hl.softmax",
+            hl::Softmax::NAME,
             &layer,
             &[x],
             &[shape],
@@ -302,7 +303,7 @@ impl Converter<'_> {
             ("axis", Attribute::i64(axis as i64)),
             ("keepdims", Attribute::Bool(false)),
         ];
-        self.sole_layer(i, "hl.argmax", layer, &[x], attrs);
+        self.sole_layer(i, hl::ArgMax::NAME, layer, &[x], attrs);
         Ok(())
     }
 
@@ -321,7 +322,15 @@ impl Converter<'_> {
             ("axis", Attribute::i64(shape.len() as i64 - 1)),
             ("epsilon", Attribute::f64(1e-12)),
         ];
-        self.layer_then_activation(i, "hl.l2_norm", &layer, &[x], attrs, &[&name], activation);
+        self.layer_then_activation(
+            i,
+            hl::L2Norm::NAME,
+            &layer,
+            &[x],
+            attrs,
+            &[&name],
+            activation,
+        );
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! RESHAPE / SQUEEZE (incl. the spatial squeeze), TRANSPOSE, the resizes and
 //! DEPTH_TO_SPACE / SPACE_TO_DEPTH.
 
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::ints;
 use hailo_ir::Attribute;
 
@@ -89,7 +90,7 @@ impl Converter<'_> {
             ("mode", Attribute::str("constant")),
             ("value", Attribute::f64(f64::from(value))),
         ];
-        self.sole_layer(i, "hl.pad", layer, &[x], attrs);
+        self.sole_layer(i, hl::Pad::NAME, layer, &[x], attrs);
         Ok(())
     }
 
@@ -124,7 +125,7 @@ impl Converter<'_> {
         let attrs = vec![("axis", Attribute::i64(axis as i64))];
         self.layer_then_activation(
             i,
-            "hl.concat",
+            hl::Concat::NAME,
             &layer,
             &operands,
             attrs,
@@ -159,7 +160,7 @@ impl Converter<'_> {
         ];
         let res = self
             .b
-            .layer("hl.split", &layer, &[x], &shapes, attrs, &[&name]);
+            .layer(hl::Split::NAME, &layer, &[x], &shapes, attrs, &[&name]);
         for (t, v) in outs.into_iter().zip(res) {
             self.values.insert(t, v);
         }
@@ -313,9 +314,14 @@ impl Converter<'_> {
                 ("ends", ints(&plan.ends)),
                 ("steps", ints(&plan.steps)),
             ];
-            x = self
-                .b
-                .layer("hl.slice", &layer, &[x], &[plan.shape()], attrs, &[&name])[0];
+            x = self.b.layer(
+                hl::Slice::NAME,
+                &layer,
+                &[x],
+                &[plan.shape()],
+                attrs,
+                &[&name],
+            )[0];
             layers.push(layer);
         }
         let out_shape = self.shape(out_t);
@@ -377,7 +383,7 @@ impl Converter<'_> {
         }
         let layer = self.b.next_name("transpose");
         let attrs = vec![("perm", ints(&p))];
-        self.sole_layer(i, "hl.transpose", layer, &[x], attrs);
+        self.sole_layer(i, hl::Transpose::NAME, layer, &[x], attrs);
         Ok(())
     }
 
@@ -429,7 +435,7 @@ impl Converter<'_> {
         if let Some(n) = nearest {
             attrs.push(("nearest_mode", Attribute::str(n)));
         }
-        self.sole_layer(i, "hl.resize", layer, &[x], attrs);
+        self.sole_layer(i, hl::Resize::NAME, layer, &[x], attrs);
         Ok(())
     }
 
@@ -437,11 +443,14 @@ impl Converter<'_> {
         let op = &self.g.ops[i];
         let (op_name, prefix, block, mode) = match op.kind {
             OpKind::DepthToSpace { block_size } => {
-                ("hl.depth_to_space", "depth_to_space", block_size, "DCR")
+                (hl::DepthToSpace::NAME, "depth_to_space", block_size, "DCR")
             }
-            OpKind::SpaceToDepth { block_size } => {
-                ("hl.space_to_depth", "space_to_depth", block_size, "classic")
-            }
+            OpKind::SpaceToDepth { block_size } => (
+                hl::SpaceToDepth::NAME,
+                "space_to_depth",
+                block_size,
+                "classic",
+            ),
             _ => return Err(self.node_error(i, "not a depth/space shuffle")),
         };
         let xt = op.inputs[0];

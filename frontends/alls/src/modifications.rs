@@ -1,23 +1,26 @@
-//! Applying a model script's model-modification commands (guide §5.3.3) to an `hl` module:
+//! Applying a model script's model-modification commands (guide §5.3.3) to an `hl` module
+//! (here, with the script, so the passes know nothing of model scripts):
 //! each command, in script order, becomes its `hl-*` pass with the command's arguments as
 //! options. Layer arguments are resolved against the module's current layer names (so names
 //! created by earlier commands are in scope), the statement's targets name the created layers,
 //! and every failure is reported at the statement in the script.
 
-use super::change_output_activation::{ChangeOutputActivation, ChangeOutputActivationOptions};
-use super::input_conversion::{InputConversion, InputConversionOptions};
-use super::logits_layer::{LogitsLayer, LogitsLayerOptions};
-use super::nms_postprocess::{NmsPostprocess, NmsPostprocessOptions};
-use super::normalization::{Normalization, NormalizationOptions};
-use super::resize::{Resize, ResizeOptions};
-use super::set_seed::{SetSeed, SetSeedOptions};
-use super::transpose::{Transpose, TransposeOptions};
-use hailo_alls::ast::{Statement, Targets};
-use hailo_alls::spec::Stage;
-use hailo_alls::value::TypedValue;
-use hailo_alls::{Diagnostic, LayerScope, ModelScript, TypedCommand};
+use crate::ast::{Statement, Targets};
+use crate::spec::Stage;
+use crate::value::TypedValue;
+use crate::{Diagnostic, LayerScope, ModelScript, TypedCommand};
 use hailo_ir::pass::{AnalysisManager, PassCx, PassDef};
-use hailo_ir::{Context, DiagEngine, Module};
+use hailo_ir::{Attribute, Context, DiagEngine, Module};
+use hailo_passes::hl::change_output_activation::{
+    ChangeOutputActivation, ChangeOutputActivationOptions,
+};
+use hailo_passes::hl::input_conversion::{InputConversion, InputConversionOptions};
+use hailo_passes::hl::logits_layer::{LogitsLayer, LogitsLayerOptions};
+use hailo_passes::hl::nms_postprocess::{NmsPostprocess, NmsPostprocessOptions};
+use hailo_passes::hl::normalization::{Normalization, NormalizationOptions};
+use hailo_passes::hl::resize::{Resize, ResizeOptions};
+use hailo_passes::hl::set_seed::{SetSeed, SetSeedOptions};
+use hailo_passes::hl::transpose::{Transpose, TransposeOptions};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -39,7 +42,11 @@ pub fn apply_model_modifications(
 fn layer_names(m: &Module) -> Vec<String> {
     m.walk(m.top())
         .into_iter()
-        .filter_map(|op| super::layer_name(m, op).map(str::to_owned))
+        .filter_map(|op| {
+            m.attr(op, "layer")
+                .and_then(Attribute::as_str)
+                .map(str::to_owned)
+        })
         .collect()
 }
 

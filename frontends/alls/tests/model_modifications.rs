@@ -1,9 +1,9 @@
 //! `apply_model_modifications`: a model script's modification commands applied in order to an
 //! `hl` module, with the guide's layer order rule and errors located at the statement.
 
+use hailo_alls::modifications::apply_model_modifications;
 use hailo_alls::{check_source, CheckOptions, SourceFile};
 use hailo_ir::{parse_module, print_module, Context, PrintOptions};
-use hailo_passes::hl::script::apply_model_modifications;
 
 const MODEL: &str = r#"builtin.graph @main(%x: tensor<1x4x4x3xf32>) -> tensor<1x4x4x3xf32> {
   %i = hl.input_layer %x {layer = "input_layer1"} : tensor<1x4x4x3xf32>

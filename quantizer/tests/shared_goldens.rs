@@ -1,0 +1,150 @@
+//! Quantized outputs of every shared model pinned bit for bit: each model is converted,
+//! quantized (a8_w8 defaults, 16 calibration samples) and emulated in the quantized
+//! context on 4 held-out samples; the SHA-256 of every output's f32 bytes (or the exact
+//! error, for models that do not quantize yet) must equal `tests/goldens/shared_models.txt`.
+//!
+//! The goldens were recorded from commit 634a0ed, before op definitions, interfaces and the
+//! executor were redesigned (issue "One definition per op …"): a refactor of the IR may not
+//! move a single bit of any model's integer result. To record them again (only for an
+//! intended numeric change, said in the commit message), run with
+//! `HAILO_WRITE_GOLDENS=1 cargo test -p hailo-quantizer --test shared_goldens`.
+
+use hailo_ir::Module;
+use hailo_quantizer::{quantize, QuantConfig};
+use ndarray::{ArrayD, Axis, IxDyn, Slice};
+use sha2::{Digest, Sha256};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+const CALIB: usize = 16;
+const EVAL: usize = 4;
+const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
+}
+
+fn golden_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/shared_models.txt")
+}
+
+fn npz(name: &str, key: &str) -> ArrayD<f32> {
+    hailo_npz::read_npz(models().join(name))
+        .expect("npz reads")
+        .into_iter()
+        .find(|(k, _)| k.trim_end_matches(".npy") == key)
+        .map(|(_, a)| a.to_f32())
+        .unwrap_or_else(|| panic!("{name} has no key {key}"))
+}
+
+fn first(x: ArrayD<f32>, n: usize) -> ArrayD<f32> {
+    x.slice_axis(Axis(0), Slice::from(0..n)).to_owned()
+}
+
+fn nchw_to_nhwc(x: ArrayD<f32>) -> ArrayD<f32> {
+    x.permuted_axes(IxDyn(&[0, 2, 3, 1]))
+        .as_standard_layout()
+        .into_owned()
+}
+
+/// uint8 NHWC images → float NHWC (x/255, optionally ImageNet mean/std).
+fn images(name: &str, normalize: bool) -> ArrayD<f32> {
+    let mut x = npz(name, "images").mapv(|v| v / 255.0);
+    if normalize {
+        for (c, mut lane) in x.axis_iter_mut(Axis(3)).enumerate() {
+            lane.mapv_inplace(|v| (v - MEAN[c]) / STD[c]);
+        }
+    }
+    x
+}
+
+/// The converted model and its (calibration, evaluation) NHWC inputs.
+fn model(name: &str) -> (Module, ArrayD<f32>, ArrayD<f32>) {
+    let m = if name.ends_with("tflite") {
+        let graph =
+            hailo_tflite::read_tflite_file(&models().join("digits_cnn.tflite")).expect("reads");
+        hailo_tflite::to_hl::convert(&graph, &Default::default())
+            .expect("converts")
+            .0
+    } else {
+        let model = hailo_onnx::load(models().join(format!("{name}.onnx"))).expect("loads");
+        hailo_onnx::to_hl::convert(&model, &Default::default())
+            .expect("converts")
+            .module
+    };
+    let (calib, eval) = if name.starts_with("digits") {
+        (
+            npz("digits_calib.npz", "x_nhwc"),
+            npz("digits_test.npz", "x_nhwc"),
+        )
+    } else if name == "yolo_like_320" {
+        let x = images("calib_image_like_320.npz", false);
+        (
+            x.clone(),
+            x.slice_axis(Axis(0), Slice::from(CALIB..)).to_owned(),
+        )
+    } else {
+        let key = "input";
+        (
+            images("calib_image_like_224.npz", true),
+            nchw_to_nhwc(npz(&format!("{name}_ref.npz"), key)),
+        )
+    };
+    (m, first(calib, CALIB), first(eval, EVAL))
+}
+
+/// One golden line per output (`model output#i shape sha256`) or the model's error.
+fn golden_lines(name: &str) -> String {
+    let (mut m, calib, eval) = model(name);
+    let mut cfg = QuantConfig::default();
+    cfg.calibration.calibset_size = CALIB;
+    let outs = quantize(&mut m, &[calib], &cfg)
+        .and_then(|_| hailo_quantizer::infer(&m, std::slice::from_ref(&eval)));
+    let mut s = String::new();
+    match outs {
+        Ok(outs) => {
+            for (i, o) in outs.iter().enumerate() {
+                let mut h = Sha256::new();
+                for v in o.iter() {
+                    h.update(v.to_le_bytes());
+                }
+                let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                writeln!(s, "{name} output#{i} {:?} {hex}", o.shape()).unwrap();
+            }
+        }
+        Err(e) => writeln!(s, "{name} error: {e}").unwrap(),
+    }
+    s
+}
+
+const MODELS: [&str; 9] = [
+    "digits_cnn_opset13",
+    "digits_cnn_opset17",
+    "digits_cnn_tflite",
+    "digits_mbv2",
+    "digits_vit",
+    "mobilenet_v2",
+    "resnet18",
+    "squeezenet1_1",
+    "yolo_like_320",
+];
+
+#[test]
+fn quantized_outputs_of_every_shared_model_are_bit_identical_to_the_goldens() {
+    let manifest = std::fs::read_to_string(models().join("manifest.json")).expect("manifest");
+    let listed = manifest.matches("\"format\":").count();
+    assert_eq!(
+        listed,
+        MODELS.len(),
+        "shared/models/manifest.json lists a model this test does not cover"
+    );
+    let actual: String = MODELS.iter().map(|n| golden_lines(n)).collect();
+    if std::env::var_os("HAILO_WRITE_GOLDENS").is_some() {
+        std::fs::create_dir_all(golden_path().parent().unwrap()).unwrap();
+        std::fs::write(golden_path(), &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(golden_path()).expect("goldens recorded");
+    assert_eq!(actual, expected);
+}
