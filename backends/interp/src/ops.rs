@@ -13,6 +13,7 @@ use crate::kernels::pool::Pool2dParams;
 use crate::kernels::reduce::ReduceOp;
 use crate::kernels::resize::{CoordinateMode, Interpolation, NearestMode, ResizeParams};
 use crate::kernels::shape::{PadMode, SliceSpec};
+use hailo_dialect_hl as hl;
 use hailo_ir::Type;
 
 /// A decoded op. Operand order is the op's (see docs/hl-dialect.md).
@@ -147,49 +148,49 @@ pub(crate) enum OpKind {
 
 /// Every op name the interpreter evaluates (besides `hl.const`).
 pub const SUPPORTED_OPS: &[&str] = &[
-    "hl.input_layer",
-    "hl.output_layer",
-    "hl.conv2d",
-    "hl.depthwise_conv2d",
-    "hl.deconv2d",
-    "hl.dense",
-    "hl.matmul",
-    "hl.maxpool",
-    "hl.avgpool",
-    "hl.global_avgpool",
-    "hl.global_maxpool",
-    "hl.batch_norm",
-    "hl.activation",
-    "hl.prelu",
-    "hl.ew_add",
-    "hl.ew_sub",
-    "hl.ew_mult",
-    "hl.ew_div",
-    "hl.ew_max",
-    "hl.ew_min",
-    "hl.ew_pow",
-    "hl.concat",
-    "hl.split",
-    "hl.slice",
-    "hl.reshape",
-    "hl.transpose",
-    "hl.resize",
-    "hl.depth_to_space",
-    "hl.space_to_depth",
-    "hl.feature_shuffle",
-    "hl.softmax",
-    "hl.log_softmax",
-    "hl.argmax",
-    "hl.reduce",
-    "hl.normalization",
-    "hl.pad",
-    "hl.one_hot",
-    "hl.layer_norm",
-    "hl.instance_norm",
-    "hl.l2_norm",
-    "hl.color_conversion",
-    "hl.format_conversion",
-    "hl.nms",
+    hl::InputLayer::NAME,
+    hl::OutputLayer::NAME,
+    hl::Conv2d::NAME,
+    hl::DepthwiseConv2d::NAME,
+    hl::Deconv2d::NAME,
+    hl::Dense::NAME,
+    hl::MatMul::NAME,
+    hl::MaxPool::NAME,
+    hl::AvgPool::NAME,
+    hl::GlobalAvgPool::NAME,
+    hl::GlobalMaxPool::NAME,
+    hl::BatchNorm::NAME,
+    hl::ActivationOp::NAME,
+    hl::Prelu::NAME,
+    hl::EwAdd::NAME,
+    hl::EwSub::NAME,
+    hl::EwMult::NAME,
+    hl::EwDiv::NAME,
+    hl::EwMax::NAME,
+    hl::EwMin::NAME,
+    hl::EwPow::NAME,
+    hl::Concat::NAME,
+    hl::Split::NAME,
+    hl::Slice::NAME,
+    hl::Reshape::NAME,
+    hl::Transpose::NAME,
+    hl::Resize::NAME,
+    hl::DepthToSpace::NAME,
+    hl::SpaceToDepth::NAME,
+    hl::FeatureShuffle::NAME,
+    hl::Softmax::NAME,
+    hl::LogSoftmax::NAME,
+    hl::ArgMax::NAME,
+    hl::Reduce::NAME,
+    hl::Normalization::NAME,
+    hl::Pad::NAME,
+    hl::OneHot::NAME,
+    hl::LayerNorm::NAME,
+    hl::InstanceNorm::NAME,
+    hl::L2Norm::NAME,
+    hl::ColorConversion::NAME,
+    hl::FormatConversion::NAME,
+    hl::Nms::NAME,
 ];
 
 /// Operand and result types of the op being decoded.
@@ -474,69 +475,69 @@ fn reduce(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
 pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpError> {
     let rank = || sig.input_rank(r);
     Ok(match r.op {
-        "hl.input_layer" | "hl.output_layer" => {
+        hl::InputLayer::NAME | hl::OutputLayer::NAME => {
             check_arity(r, sig, 1, 1)?;
             OpKind::Identity
         }
-        "hl.conv2d" => conv(r, sig, false)?,
-        "hl.depthwise_conv2d" => conv(r, sig, true)?,
-        "hl.deconv2d" => deconv(r, sig)?,
-        "hl.dense" => {
+        hl::Conv2d::NAME => conv(r, sig, false)?,
+        hl::DepthwiseConv2d::NAME => conv(r, sig, true)?,
+        hl::Deconv2d::NAME => deconv(r, sig)?,
+        hl::Dense::NAME => {
             check_arity(r, sig, 2, 3)?;
             OpKind::Dense {
                 act: r.fused_activation()?,
             }
         }
-        "hl.matmul" => {
+        hl::MatMul::NAME => {
             check_arity(r, sig, 2, 2)?;
             OpKind::Matmul {
                 transpose_b: r.bool_or("transpose_b", false)?,
             }
         }
-        "hl.maxpool" => pool(r, sig, true)?,
-        "hl.avgpool" => pool(r, sig, false)?,
-        "hl.global_avgpool" | "hl.global_maxpool" => {
+        hl::MaxPool::NAME => pool(r, sig, true)?,
+        hl::AvgPool::NAME => pool(r, sig, false)?,
+        hl::GlobalAvgPool::NAME | hl::GlobalMaxPool::NAME => {
             spatial(r, sig)?;
             OpKind::GlobalPool {
-                max: r.op == "hl.global_maxpool",
+                max: r.op == hl::GlobalMaxPool::NAME,
             }
         }
-        "hl.batch_norm" => {
+        hl::BatchNorm::NAME => {
             check_arity(r, sig, 5, 5)?;
             OpKind::BatchNorm {
                 eps: r.f32_or("epsilon", 1e-5)?,
                 act: r.fused_activation()?,
             }
         }
-        "hl.activation" => OpKind::Activation(r.activation(r.str_or("kind", "linear")?)?),
-        "hl.prelu" => {
+        hl::ActivationOp::NAME => OpKind::Activation(r.activation(r.str_or("kind", "linear")?)?),
+        hl::Prelu::NAME => {
             check_arity(r, sig, 2, 2)?;
             OpKind::Prelu
         }
-        "hl.ew_add" => binary(r, sig, BinaryOp::Add)?,
-        "hl.ew_sub" => binary(r, sig, BinaryOp::Sub)?,
-        "hl.ew_mult" => binary(r, sig, BinaryOp::Mul)?,
-        "hl.ew_div" => binary(r, sig, BinaryOp::Div)?,
-        "hl.ew_max" => binary(r, sig, BinaryOp::Max)?,
-        "hl.ew_min" => binary(r, sig, BinaryOp::Min)?,
-        "hl.ew_pow" => binary(r, sig, BinaryOp::Pow)?,
-        "hl.concat" => OpKind::Concat {
+        hl::EwAdd::NAME => binary(r, sig, BinaryOp::Add)?,
+        hl::EwSub::NAME => binary(r, sig, BinaryOp::Sub)?,
+        hl::EwMult::NAME => binary(r, sig, BinaryOp::Mul)?,
+        hl::EwDiv::NAME => binary(r, sig, BinaryOp::Div)?,
+        hl::EwMax::NAME => binary(r, sig, BinaryOp::Max)?,
+        hl::EwMin::NAME => binary(r, sig, BinaryOp::Min)?,
+        hl::EwPow::NAME => binary(r, sig, BinaryOp::Pow)?,
+        hl::Concat::NAME => OpKind::Concat {
             axis: axis_in(r, "axis", rank()?)?,
         },
-        "hl.split" => {
+        hl::Split::NAME => {
             let axis = axis_in(r, "axis", rank()?)?;
             let sizes = r.usizes("sizes", sig.results.len())?;
             OpKind::Split { axis, sizes }
         }
-        "hl.slice" => slice(r, sig)?,
-        "hl.reshape" => OpKind::Reshape {
+        hl::Slice::NAME => slice(r, sig)?,
+        hl::Reshape::NAME => OpKind::Reshape {
             shape: sig.result_shape(r)?,
         },
-        "hl.transpose" => OpKind::Transpose {
+        hl::Transpose::NAME => OpKind::Transpose {
             perm: r.usizes("perm", rank()?)?,
         },
-        "hl.resize" => resize(r, sig)?,
-        "hl.depth_to_space" => {
+        hl::Resize::NAME => resize(r, sig)?,
+        hl::DepthToSpace::NAME => {
             let mode = match r.str_or("mode", "DCR")? {
                 "DCR" => DepthToSpaceMode::Dcr,
                 "CRD" => DepthToSpaceMode::Crd,
@@ -547,7 +548,7 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
                 mode,
             }
         }
-        "hl.space_to_depth" => {
+        hl::SpaceToDepth::NAME => {
             let focus = match r.str_or("mode", "classic")? {
                 "classic" => false,
                 "focus" => true,
@@ -558,38 +559,38 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
                 focus,
             }
         }
-        "hl.feature_shuffle" => OpKind::FeatureShuffle {
+        hl::FeatureShuffle::NAME => OpKind::FeatureShuffle {
             groups: r.usize("groups")?,
         },
-        "hl.softmax" | "hl.log_softmax" => OpKind::Softmax {
+        hl::Softmax::NAME | hl::LogSoftmax::NAME => OpKind::Softmax {
             axis: axis_in(r, "axis", rank()?)?,
-            log: r.op == "hl.log_softmax",
+            log: r.op == hl::LogSoftmax::NAME,
         },
-        "hl.argmax" => OpKind::Argmax {
+        hl::ArgMax::NAME => OpKind::Argmax {
             axis: axis_in(r, "axis", rank()?)?,
             keepdims: r.bool_or("keepdims", true)?,
         },
-        "hl.reduce" => reduce(r, sig)?,
-        "hl.normalization" => normalization(r)?,
-        "hl.pad" => pad(r, sig)?,
-        "hl.one_hot" => OpKind::OneHot {
+        hl::Reduce::NAME => reduce(r, sig)?,
+        hl::Normalization::NAME => normalization(r)?,
+        hl::Pad::NAME => pad(r, sig)?,
+        hl::OneHot::NAME => OpKind::OneHot {
             depth: r.usize("depth")?,
             on: r.f32_or("on_value", 1.0)?,
             off: r.f32_or("off_value", 0.0)?,
         },
-        "hl.layer_norm" => layer_norm(r, sig)?,
-        "hl.instance_norm" => {
+        hl::LayerNorm::NAME => layer_norm(r, sig)?,
+        hl::InstanceNorm::NAME => {
             check_arity(r, sig, 3, 3)?;
             spatial(r, sig)?;
             OpKind::InstanceNorm {
                 eps: r.f32_or("epsilon", 1e-5)?,
             }
         }
-        "hl.l2_norm" => OpKind::L2Norm {
+        hl::L2Norm::NAME => OpKind::L2Norm {
             axis: axis_in(r, "axis", rank()?)?,
             eps: r.f32_or("epsilon", 0.0)?,
         },
-        "hl.color_conversion" => {
+        hl::ColorConversion::NAME => {
             let (k, b) = (r.f64s("kernel")?, r.f64s("bias")?);
             let (Ok(kernel), Ok(bias)) = (
                 <[f32; 9]>::try_from(k.iter().map(|&v| v as f32).collect::<Vec<_>>()),
@@ -599,7 +600,7 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
             };
             OpKind::ColorConversion { kernel, bias }
         }
-        "hl.format_conversion" => {
+        hl::FormatConversion::NAME => {
             let name = r.str_or("conversion", "")?;
             let kind = crate::kernels::color::FormatConversion::from_name(name)
                 .ok_or_else(|| r.err(format!("unknown format conversion '{name}'")))?;
@@ -608,7 +609,7 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
                 emulate: r.bool_or("emulator_support", true)?,
             }
         }
-        "hl.nms" => nms(r)?,
+        hl::Nms::NAME => nms(r)?,
         other => {
             return Err(r.err(format!(
                 "op '{other}' is not supported by the interpreter (supported: hl.const, {})",

@@ -7,6 +7,7 @@ use crate::error::{InterpError, Result};
 use crate::eval::{eval, same_except_batch, Arg, BufferPool};
 use crate::ops::{decode, OpKind, Signature};
 use crate::Context;
+use hailo_dialect_hl as hl;
 use hailo_ir::builtin::{GRAPH, RETURN};
 use hailo_ir::{Attribute, Module, OpId, Type, ValueId};
 use ndarray::ArrayD;
@@ -125,7 +126,7 @@ fn str_attr(m: &Module, op: OpId, key: &str) -> Option<String> {
 
 fn check_float(r: &OpReader, ty: Type, what: &str) -> Result<()> {
     let elem = ty.element();
-    if elem.is_float() || (r.op == "hl.argmax" && elem.is_integer()) {
+    if elem.is_float() || (r.op == hl::ArgMax::NAME && elem.is_integer()) {
         Ok(())
     } else {
         Err(r.err(format!(
@@ -168,7 +169,7 @@ impl Interpreter {
                 .uses()
                 .iter()
                 .map(|u| u.op)
-                .find(|&o| m.op(o).name_str() == "hl.input_layer");
+                .find(|&o| m.op(o).name_str() == hl::InputLayer::NAME);
             let name = user
                 .and_then(|o| str_attr(m, o, "layer"))
                 .unwrap_or_else(|| format!("input{i}"));
@@ -185,7 +186,7 @@ impl Interpreter {
         for op in m.block_ops(block) {
             let r = OpReader::new(m, op);
             match r.op {
-                "hl.const" => {
+                hl::Const::NAME => {
                     slot_of.insert(m.result(op, 0), Operand::Const(consts.len()));
                     consts.push(decode_const(&r)?);
                 }

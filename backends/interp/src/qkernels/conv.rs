@@ -10,6 +10,7 @@
 //! every partial sum, so both paths give identical results.
 
 use super::{requantize, KernelError, Requant};
+use hailo_dialect_quant::ops as q;
 use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
 
@@ -124,7 +125,7 @@ pub fn conv2d<'a>(
 
 fn err(message: String) -> KernelError {
     KernelError {
-        op: "q.conv2d",
+        op: q::Conv2d::NAME,
         message,
     }
 }

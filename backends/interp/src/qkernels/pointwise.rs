@@ -3,6 +3,7 @@
 //! requantization of a whole tensor.
 
 use super::{rescale, KernelError, Requant};
+use hailo_dialect_quant::ops as q;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 /// The integer arithmetic of a two-input elementwise op. `a`, `b` are the inputs minus
@@ -116,7 +117,7 @@ pub fn lut(x: ArrayViewD<i32>, qmin_in: i64, table: &[i32]) -> Result<ArrayD<i32
             .ok()
             .and_then(|i| table.get(i))
             .ok_or_else(|| KernelError {
-                op: "q.lut",
+                op: q::Lut::NAME,
                 message: format!(
                     "input code {c} is outside the table of {} entries",
                     table.len()

@@ -2,6 +2,7 @@
 //! average pooling as a window sum rescaled and divided by the window size.
 
 use super::{rescale, KernelError, Requant};
+use hailo_dialect_quant::ops as q;
 use ndarray::{Array4, ArrayView4};
 
 /// Pooling window geometry.
@@ -65,7 +66,7 @@ fn pool(
 
 /// Max pooling on codes; padding never wins.
 pub fn max_pool(x: ArrayView4<i32>, g: &QPoolGeometry) -> Result<Array4<i32>, KernelError> {
-    pool(x, g, "q.maxpool", |it, _| it.max().unwrap_or(i32::MIN))
+    pool(x, g, q::MaxPool::NAME, |it, _| it.max().unwrap_or(i32::MIN))
 }
 
 /// y = zp_out + round(rescale(Σ(x − zp_in)) / count), saturated; padding counts as value 0.
@@ -76,7 +77,7 @@ pub fn avg_pool(
     r: &Requant,
 ) -> Result<Array4<i32>, KernelError> {
     let include = g.count_include_pad;
-    pool(x, g, "q.avgpool", |it, full| {
+    pool(x, g, q::AvgPool::NAME, |it, full| {
         let mut sum = 0i64;
         let mut count = 0i64;
         for v in it {

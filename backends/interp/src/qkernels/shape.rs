@@ -4,6 +4,7 @@
 //! (`q.pad`). Codes move unchanged; a constant pad writes the given code.
 
 use super::KernelError;
+use hailo_dialect_quant::ops as q;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
 
 /// `x[:, s0:e0:k0, s1:e1:k1, ...]` with one `(start, end, step)` per non-batch axis;
@@ -15,7 +16,7 @@ pub fn slice(
     steps: &[i64],
 ) -> Result<ArrayD<i32>, KernelError> {
     let err = |message: String| KernelError {
-        op: "q.slice",
+        op: q::Slice::NAME,
         message,
     };
     let n = x.ndim().saturating_sub(1);
@@ -46,7 +47,7 @@ pub fn slice(
 /// as `q.transpose`).
 pub fn transpose(x: ArrayViewD<i32>, perm: &[usize]) -> Result<ArrayD<i32>, KernelError> {
     crate::kernels::layout::transpose(x, perm).map_err(|e| KernelError {
-        op: "q.transpose",
+        op: q::Transpose::NAME,
         message: e.message,
     })
 }
@@ -71,7 +72,7 @@ pub fn pad(
     mode: QPadMode,
 ) -> Result<ArrayD<i32>, KernelError> {
     let err = |message: String| KernelError {
-        op: "q.pad",
+        op: q::Pad::NAME,
         message,
     };
     if pads.len() != x.ndim() {

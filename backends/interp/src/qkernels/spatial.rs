@@ -5,6 +5,7 @@
 
 use super::KernelError;
 use crate::kernels::resize::{resize, CoordinateMode, Interpolation, NearestMode, ResizeParams};
+use hailo_dialect_quant::ops as q;
 use ndarray::{Array4, ArrayView4};
 
 /// `hl.resize`'s `coordinate` attribute (default `half_pixel`).
@@ -39,7 +40,7 @@ pub fn resize_nearest(
 ) -> Result<Array4<i32>, KernelError> {
     if x.iter().any(|&c| c.unsigned_abs() > 1 << 24) {
         return Err(KernelError {
-            op: "q.resize",
+            op: q::Resize::NAME,
             message: "codes wider than 24 bits cannot be resized exactly".into(),
         });
     }
@@ -95,7 +96,7 @@ pub fn resize_bilinear(
     let (n, h, w, c) = x.dim();
     if h == 0 || w == 0 || !(1..=20).contains(&frac_bits) {
         return Err(KernelError {
-            op: "q.resize",
+            op: q::Resize::NAME,
             message: format!(
                 "bilinear resize needs a non-empty input (got {h}x{w}) and frac_bits in 1..=20 (got {frac_bits})"
             ),
