@@ -10,12 +10,6 @@ pub enum QuantError {
     Interp(#[from] hailo_interp::InterpError),
     #[error("{0}")]
     Convert(String),
-    #[error("quantized emulation: layer '{layer}' ({op}): {message}")]
-    Emulate {
-        layer: String,
-        op: String,
-        message: String,
-    },
 }
 
 pub type Result<T, E = QuantError> = std::result::Result<T, E>;

@@ -3,10 +3,10 @@
 //! it), which is lowered on a copy; runs in batches and returns dequantized outputs, with
 //! optional per-layer dumps like the float context's.
 
-use crate::emulate::QuantInterpreter;
 use crate::error::{QuantError, Result};
 use hailo_dialect_hl::interfaces::is_hl;
 use hailo_interp::dump::LayerDump;
+use hailo_interp::QuantInterpreter;
 use hailo_ir::{Context, Module};
 use ndarray::{concatenate, ArrayD, Axis};
 use std::path::{Path, PathBuf};
@@ -74,7 +74,7 @@ fn run(
             .map(|x| x.slice_axis(Axis(0), (start..end).into()).to_owned())
             .collect();
         let out = match dumper.as_mut() {
-            Some(d) => qi.run_observed(&batch, &mut |o| d.record(o).map_err(QuantError::from))?,
+            Some(d) => qi.run_observed(&batch, &mut |o| d.record(o))?,
             None => qi.run(&batch)?,
         };
         parts.push(out);

@@ -3,7 +3,6 @@
 //! every layer's output with all layers quantized, output SNR, and the share of weights at
 //! 4/8/16 bits (quantization.md §9).
 
-use crate::emulate::QuantInterpreter;
 use crate::error::Result;
 use crate::optimize::{first_graph, layer_of, Prepared};
 use crate::snr::snr_db;
@@ -11,7 +10,7 @@ use hailo_dialect_hl::interfaces::is_hl;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
 use hailo_har::{LayerQuant, QuantReport};
-use hailo_interp::Interpreter;
+use hailo_interp::{Interpreter, QuantInterpreter};
 use hailo_ir::{Attribute, Module, OpId, ValueId};
 use ndarray::{ArrayD, Axis};
 use rustc_hash::FxHashMap;

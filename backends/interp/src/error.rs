@@ -16,6 +16,14 @@ pub enum InterpError {
         op: &'static str,
         message: String,
     },
+    /// A quantized op's types or attributes do not follow the `q` contract, or its
+    /// integer kernel rejected them.
+    #[error("quantized emulation: layer '{layer}' ({op}): {message}")]
+    Quantized {
+        layer: String,
+        op: &'static str,
+        message: String,
+    },
     /// A kernel rejected the shapes it was given while evaluating a layer.
     #[error("layer '{layer}' ({op}): {source}")]
     Kernel {

@@ -4,8 +4,10 @@
 //! [`Interpreter::new`] prepares a graph once: ops in block order (which is topological),
 //! weights decoded from the module's blobs, kernel parameters decoded from attributes, and
 //! the last reader of every intermediate tensor, so [`Interpreter::run`] frees or reuses a
-//! tensor's memory as soon as it is dead. [`compare`] checks outputs against references. [`kernels`] holds the IR-independent numeric
-//! kernels the interpreter dispatches to; [`dump`] writes per-layer outputs for debugging.
+//! tensor's memory as soon as it is dead. [`QuantInterpreter`] runs `q` graphs (the quantized
+//! context) on the integer kernels of [`qkernels`]. [`compare`] checks outputs against
+//! references. [`kernels`] holds the IR-independent numeric kernels the interpreter
+//! dispatches to; [`dump`] writes per-layer outputs for debugging.
 //!
 //! NaN policy: NaNs propagate as IEEE arithmetic makes them (max pooling and `ew_max` /
 //! `ew_min` follow the kernels' documented rules); nothing is replaced or rejected. Callers
@@ -21,10 +23,12 @@ pub mod kernels;
 mod ops;
 mod plan;
 pub mod qkernels;
+pub mod quant;
 
 pub use error::{InterpError, Result};
 pub use ops::SUPPORTED_OPS;
 pub use plan::{GraphRef, Interpreter, LayerOutput, TensorInfo};
+pub use quant::QuantInterpreter;
 
 /// The emulation context, as the DFC's inference contexts (guide §4.3.2).
 ///

@@ -1,13 +1,15 @@
 //! The quantized emulation (`--context quantized`): executes a `q` graph exactly as its types
-//! and attributes specify, with `hailo-interp`'s integer kernels; inputs are f32 (quantized
-//! by `q.quantize` with HailoRT's rule), outputs are dequantized f32.
+//! and attributes specify, with the integer kernels of [`crate::qkernels`]; inputs are f32
+//! (quantized by `q.quantize` with HailoRT's rule), outputs are dequantized f32. It lives
+//! beside the float interpreter so that everything that runs a graph (the quantizer, the
+//! passes, `hailo infer`) finds float and integer evaluation in one crate.
 
-use crate::error::{QuantError, Result};
+use crate::error::{InterpError, Result};
+use crate::qkernels::pointwise::Binary;
+use crate::qkernels::{self, conv, pointwise, pool, shape, spatial, Requant};
+use crate::LayerOutput;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
-use hailo_interp::qkernels::pointwise::Binary;
-use hailo_interp::qkernels::{self, conv, pointwise, pool, shape, spatial, Requant};
-use hailo_interp::LayerOutput;
 use hailo_ir::builtin::{GRAPH, RETURN};
 use hailo_ir::{Attribute, Module, OpId, ValueId};
 use ndarray::{ArrayD, Axis, Ix4, IxDyn};
@@ -39,7 +41,7 @@ impl<'m> QuantInterpreter<'m> {
             .walk(m.top())
             .into_iter()
             .find(|&o| m.op(o).name_str() == GRAPH)
-            .ok_or_else(|| QuantError::Convert("the module has no builtin.graph".into()))?;
+            .ok_or_else(|| InterpError::Graph("the module has no builtin.graph".into()))?;
         let mut consts = FxHashMap::default();
         for op in m.walk(graph) {
             if m.op(op).name_str() != q::CONST {
@@ -66,12 +68,13 @@ impl<'m> QuantInterpreter<'m> {
                 Some(Attribute::Dense(d)) => d.to_i64_vec().into_iter().map(|v| v as i32).collect(),
                 _ => Vec::new(),
             };
-            let arr =
-                ArrayD::from_shape_vec(IxDyn(&shape), vals).map_err(|e| QuantError::Emulate {
+            let arr = ArrayD::from_shape_vec(IxDyn(&shape), vals).map_err(|e| {
+                InterpError::Quantized {
                     layer: String::new(),
-                    op: q::CONST.into(),
+                    op: q::CONST,
                     message: format!("constant does not match its type {ty}: {e}"),
-                })?;
+                }
+            })?;
             consts.insert(m.result(op, 0), arr);
         }
         Ok(QuantInterpreter { m, graph, consts })
@@ -141,18 +144,18 @@ impl<'m> QuantInterpreter<'m> {
             }
             vals.insert(m.result(op, 0), out);
         }
-        Err(QuantError::Convert("graph has no builtin.return".into()))
+        Err(InterpError::Graph("graph has no builtin.return".into()))
     }
 
-    fn err(&self, op: OpId, msg: &str) -> QuantError {
-        QuantError::Emulate {
+    fn err(&self, op: OpId, msg: &str) -> InterpError {
+        InterpError::Quantized {
             layer: self
                 .m
                 .attr(op, "layer")
                 .and_then(Attribute::as_str)
                 .unwrap_or("?")
                 .into(),
-            op: self.m.op(op).name_str().into(),
+            op: self.m.op(op).name_str(),
             message: msg.into(),
         }
     }
