@@ -1,13 +1,16 @@
 //! Typed access to an op's attributes, with errors naming the layer.
 //!
-//! The interpreter works on generic IR data (it does not depend on the `hl` dialect crate),
-//! so every attribute is read by key here and checked against the `hl` contract
+//! Attributes are read by key here and checked against the `hl` contract
 //! (docs/hl-dialect.md): missing or ill-typed attributes become [`InterpError::Layer`].
+//! Activations and paddings are read through the dialect's own definitions and compiled to
+//! the kernels' f32 forms.
 
 use crate::error::InterpError;
 use crate::kernels::activation::Activation;
 use crate::kernels::Padding;
+use hailo_dialect_hl::access::OpView;
 use hailo_dialect_hl::shape::Padding as HlPadding;
+use hailo_dialect_hl::Activation as HlActivation;
 use hailo_ir::{Attribute, Module, OpId};
 
 /// One op being prepared: its name, layer name and attributes.
@@ -153,71 +156,19 @@ impl<'m> OpReader<'m> {
         self.required(key, v)
     }
 
-    /// The fused activation (`activation` attribute, default linear) with its parameters.
+    /// The fused activation (`activation` attribute, linear when absent) with its
+    /// parameters, read by the dialect's one definition of activations.
     pub fn fused_activation(&self) -> Result<Activation, InterpError> {
-        let kind = self.str_or("activation", "linear")?;
-        self.activation(kind)
+        HlActivation::fused(self.m, self.id)
+            .map(compile_activation)
+            .map_err(|e| self.err(e))
     }
 
-    /// Activation `kind` with parameters read from this op's attributes (defaults as ONNX).
-    pub fn activation(&self, kind: &str) -> Result<Activation, InterpError> {
-        Ok(match kind {
-            "linear" => Activation::Linear,
-            "relu" => Activation::Relu,
-            "relu6" => Activation::Relu6,
-            "leaky" => Activation::LeakyRelu {
-                alpha: self.f32_or("alpha", 0.01)?,
-            },
-            "elu" => Activation::Elu {
-                alpha: self.f32_or("alpha", 1.0)?,
-            },
-            "sigmoid" => Activation::Sigmoid,
-            "tanh" => Activation::Tanh,
-            "silu" => Activation::Silu,
-            "swish" => Activation::Swish {
-                beta: self.f32_or("beta", 1.0)?,
-            },
-            "gelu" => Activation::Gelu,
-            "gelu_tanh" => Activation::GeluTanh,
-            "mish" => Activation::Mish,
-            "hardswish" => Activation::HardSwish,
-            "hardsigmoid" => Activation::HardSigmoid {
-                alpha: self.f32_or("alpha", 0.2)?,
-                beta: self.f32_or("beta", 0.5)?,
-            },
-            "softplus" => Activation::Softplus,
-            "softsign" => Activation::Softsign,
-            "exp" => Activation::Exp,
-            "log" => Activation::Log,
-            "sqrt" => Activation::Sqrt,
-            "square" => Activation::Square,
-            "abs" => Activation::Abs,
-            "pow" => Activation::Pow {
-                exponent: self.f32_or("exponent", 1.0)?,
-            },
-            "threshold" => Activation::Threshold {
-                threshold: self.f32_or("threshold", 0.0)?,
-            },
-            "delta" => Activation::Delta {
-                value: self.f32_or("value", 1.0)?,
-            },
-            "clip" => Activation::Clip {
-                min: self.f32_or("min", f64::NEG_INFINITY)?,
-                max: self.f32_or("max", f64::INFINITY)?,
-            },
-            "equal" => Activation::Equal {
-                value: self.f32_or("value", 0.0)?,
-            },
-            "greater" => Activation::Greater {
-                value: self.f32_or("value", 0.0)?,
-            },
-            "less" => Activation::Less {
-                value: self.f32_or("value", 0.0)?,
-            },
-            "neg" => Activation::Neg,
-            "reciprocal" => Activation::Reciprocal,
-            other => return Err(self.err(format!("unknown activation '{other}'"))),
-        })
+    /// The activation of an `hl.activation` op (attribute `kind` and its parameters).
+    pub fn activation_kind(&self) -> Result<Activation, InterpError> {
+        HlActivation::from_attrs(&OpView::new(self.m, self.id), "kind", false)
+            .map(compile_activation)
+            .map_err(|e| self.err(e))
     }
 
     /// Spatial padding from `padding` (+ `pads` when `"EXPLICIT"`) for a window of `kernel`
@@ -263,5 +214,52 @@ impl<'m> OpReader<'m> {
             bottom: p[2],
             right: p[3],
         })
+    }
+}
+
+/// The kernels' f32 form of an activation of the dialect.
+fn compile_activation(a: HlActivation) -> Activation {
+    let f = |v: f64| v as f32;
+    match a {
+        HlActivation::Linear => Activation::Linear,
+        HlActivation::Relu => Activation::Relu,
+        HlActivation::Relu6 => Activation::Relu6,
+        HlActivation::Leaky { alpha } => Activation::LeakyRelu { alpha: f(alpha) },
+        HlActivation::Elu { alpha } => Activation::Elu { alpha: f(alpha) },
+        HlActivation::Sigmoid => Activation::Sigmoid,
+        HlActivation::Tanh => Activation::Tanh,
+        HlActivation::Silu => Activation::Silu,
+        HlActivation::Swish { beta } => Activation::Swish { beta: f(beta) },
+        HlActivation::Gelu => Activation::Gelu,
+        HlActivation::GeluTanh => Activation::GeluTanh,
+        HlActivation::Mish => Activation::Mish,
+        HlActivation::HardSwish => Activation::HardSwish,
+        HlActivation::HardSigmoid { alpha, beta } => Activation::HardSigmoid {
+            alpha: f(alpha),
+            beta: f(beta),
+        },
+        HlActivation::Softplus => Activation::Softplus,
+        HlActivation::Softsign => Activation::Softsign,
+        HlActivation::Exp => Activation::Exp,
+        HlActivation::Log => Activation::Log,
+        HlActivation::Sqrt => Activation::Sqrt,
+        HlActivation::Square => Activation::Square,
+        HlActivation::Abs => Activation::Abs,
+        HlActivation::Pow { exponent } => Activation::Pow {
+            exponent: f(exponent),
+        },
+        HlActivation::Threshold { threshold } => Activation::Threshold {
+            threshold: f(threshold),
+        },
+        HlActivation::Delta { value } => Activation::Delta { value: f(value) },
+        HlActivation::Clip { min, max } => Activation::Clip {
+            min: f(min),
+            max: f(max),
+        },
+        HlActivation::Equal { value } => Activation::Equal { value: f(value) },
+        HlActivation::Greater { value } => Activation::Greater { value: f(value) },
+        HlActivation::Less { value } => Activation::Less { value: f(value) },
+        HlActivation::Neg => Activation::Neg,
+        HlActivation::Reciprocal => Activation::Reciprocal,
     }
 }

@@ -509,7 +509,7 @@ pub(crate) fn decode(r: &OpReader, sig: &Signature) -> Result<OpKind, InterpErro
                 act: r.fused_activation()?,
             }
         }
-        hl::ActivationOp::NAME => OpKind::Activation(r.activation(r.str_or("kind", "linear")?)?),
+        hl::ActivationOp::NAME => OpKind::Activation(r.activation_kind()?),
         hl::Prelu::NAME => {
             check_arity(r, sig, 2, 2)?;
             OpKind::Prelu

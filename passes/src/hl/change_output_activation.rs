@@ -148,7 +148,8 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ChangeOutputActivationOptio
     let params = parameters(o)?;
     // The dialect's check of the values (e.g. clip bounds), on a detached op.
     let probe = m.create_op(standalone(act, &params));
-    let checked = Activation::from_attrs(&OpView::new(m, probe), "kind", false);
+    let checked =
+        Activation::from_attrs(&OpView::new(m, probe), "kind", false).and_then(Activation::check);
     m.erase_op(probe);
     checked?;
     for out in select_outputs(m, g, &o.output_layer)? {

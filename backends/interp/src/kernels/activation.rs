@@ -5,7 +5,8 @@ use super::elementwise::broadcast_shape;
 use super::error::{ensure, KernelError};
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 
-/// A scalar activation function with its constants.
+/// A scalar activation function with its constants, in the f32 form the kernels evaluate
+/// (compiled from the `hl` dialect's `Activation`, which defines the kinds and parameters).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
     /// Identity (Hailo "Linear").

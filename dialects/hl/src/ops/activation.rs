@@ -102,7 +102,9 @@ pub const KINDS: &[(&str, &[&str])] = &[
 
 impl Activation {
     /// Reads the activation named by attribute `key` (`kind` or `activation`)
-    /// and its parameters; an absent `key` means `linear` when `optional`.
+    /// and its parameters; an absent `key` means `linear` when `optional`. Evaluation
+    /// takes any values (a clip with min > max gives max, as ONNX's); the verifier also
+    /// applies [`Activation::check`].
     pub fn from_attrs(v: &OpView<'_>, key: &str, optional: bool) -> Result<Activation> {
         let Some(kind) = v.opt_str(key)? else {
             return if optional {
@@ -155,12 +157,6 @@ impl Activation {
             "pow" => Activation::Pow { exponent: p[0] },
             "threshold" => Activation::Threshold { threshold: p[0] },
             "delta" => Activation::Delta { value: p[0] },
-            "clip" if p[0] > p[1] => {
-                return Err(format!(
-                    "clip activation needs min <= max, got min {} > max {}",
-                    p[0], p[1]
-                ))
-            }
             "clip" => Activation::Clip {
                 min: p[0],
                 max: p[1],
@@ -210,6 +206,59 @@ impl Activation {
         }
     }
 
+    /// The activation of `x` in f64 (what a lookup table of quantized codes is built from);
+    /// `None` for kinds without a table lowering yet.
+    pub fn eval(self, x: f64) -> Option<f64> {
+        let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+        Some(match self {
+            Activation::Linear => x,
+            Activation::Relu => x.max(0.0),
+            Activation::Relu6 => x.clamp(0.0, 6.0),
+            Activation::Leaky { alpha } => {
+                if x < 0.0 {
+                    alpha * x
+                } else {
+                    x
+                }
+            }
+            Activation::Elu { alpha } => {
+                if x < 0.0 {
+                    alpha * (x.exp() - 1.0)
+                } else {
+                    x
+                }
+            }
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => x.tanh(),
+            Activation::Silu => x * sigmoid(x),
+            Activation::Swish { beta } => x * sigmoid(beta * x),
+            Activation::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
+            Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+            Activation::GeluTanh => {
+                0.5 * x
+                    * (1.0
+                        + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
+            }
+            Activation::Softplus => x.exp().ln_1p(),
+            Activation::Abs => x.abs(),
+            Activation::Neg => -x,
+            Activation::Exp => x.exp(),
+            Activation::Square => x * x,
+            Activation::Clip { min, max } => x.clamp(min, max),
+            _ => return None,
+        })
+    }
+
+    /// The rules a verified activation follows beyond its kind and parameters.
+    pub fn check(self) -> Result<Activation> {
+        match self {
+            Activation::Clip { min, max } if min > max => Err(format!(
+                "clip activation needs min <= max, got min {min} > max {max}"
+            )),
+            a => Ok(a),
+        }
+    }
+
     /// The fused `activation` attribute (with parameters) of `op`, `Linear` when absent.
     pub fn fused(m: &Module, op: OpId) -> Result<Activation> {
         Activation::from_attrs(&OpView::new(m, op), "activation", true)
@@ -218,7 +267,9 @@ impl Activation {
 
 fn verify_activation(m: &Module, op: OpId) -> Result<()> {
     let v = check_layer(m, op, (1, 1), "one input", false)?;
-    Activation::from_attrs(&v, "kind", false).map(|_| ())
+    Activation::from_attrs(&v, "kind", false)?
+        .check()
+        .map(|_| ())
 }
 
 /// `kind = "linear"` is the identity.

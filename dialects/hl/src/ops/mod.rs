@@ -88,7 +88,7 @@ pub(crate) fn check_layer<'a>(
     v.expect_operands(min, max, what)?;
     v.expect_results(1)?;
     if fused_activation {
-        Activation::fused(m, op)?;
+        Activation::fused(m, op)?.check()?;
     }
     Ok(v)
 }
