@@ -4,9 +4,11 @@
 //! of any width and signedness, ranked tensors with static dims, function
 //! types (for the generic op form), and an escape for dialect types such as
 //! `!q.uniform<u8:f32, 0.02:128>`, which keep their body text and are given
-//! meaning by the dialect that owns them.
+//! meaning by the dialect that owns them: [`Type::dialect_value`] interns the
+//! dialect's typed value of a body next to the type, so it is parsed once.
 
 use rustc_hash::FxHashMap;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
@@ -151,6 +153,45 @@ impl Type {
         })
     }
 
+    /// The typed value of a `!dialect.body` type: `parse` reads the body the first time
+    /// the (type, `T`) pair is asked for, and the result is kept for the life of the
+    /// process, as the interned type is; later calls are a map lookup. `None` when this
+    /// is not a type of `dialect` or `parse` rejects it.
+    pub fn dialect_value<T: Any + Send + Sync>(
+        self,
+        dialect: &str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Option<&'static T> {
+        type Values = FxHashMap<(u32, TypeId), Option<&'static (dyn Any + Send + Sync)>>;
+        static VALUES: OnceLock<RwLock<Values>> = OnceLock::new();
+        let TypeKind::Dialect { dialect: d, body } = self.kind() else {
+            return None;
+        };
+        if d != dialect {
+            return None;
+        }
+        let key = (self.0, TypeId::of::<T>());
+        let values = VALUES.get_or_init(Default::default);
+        let known = values
+            .read()
+            .expect("dialect values poisoned")
+            .get(&key)
+            .copied();
+        let value = match known {
+            Some(v) => v,
+            None => {
+                let v = parse(body)
+                    .map(|t| &*Box::leak(Box::new(t)) as &'static (dyn Any + Send + Sync));
+                *values
+                    .write()
+                    .expect("dialect values poisoned")
+                    .entry(key)
+                    .or_insert(v)
+            }
+        };
+        value.and_then(|v| v.downcast_ref::<T>())
+    }
+
     pub fn is_float(self) -> bool {
         matches!(
             self.kind(),
@@ -281,5 +322,39 @@ mod tests {
             Type::i64()
         );
         assert_eq!(Type::i64().to_string(), "i64");
+    }
+
+    #[test]
+    fn dialect_values_are_parsed_once_per_type() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static PARSES: AtomicUsize = AtomicUsize::new(0);
+        fn width(body: &str) -> Option<u32> {
+            PARSES.fetch_add(1, Ordering::SeqCst);
+            body.strip_prefix("bits<")?.strip_suffix('>')?.parse().ok()
+        }
+        let t = Type::dialect("valtest", "bits<12>");
+        assert_eq!(t.dialect_value("valtest", width), Some(&12));
+        assert_eq!(t.dialect_value("valtest", width), Some(&12));
+        assert_eq!(
+            PARSES.load(Ordering::SeqCst),
+            1,
+            "the second call is a lookup"
+        );
+        // Another dialect's name, a rejected body and a builtin type give no value.
+        assert_eq!(t.dialect_value("other", width), None);
+        let bad = Type::dialect("valtest", "bits<x>");
+        assert_eq!(bad.dialect_value("valtest", width), None);
+        assert_eq!(bad.dialect_value("valtest", width), None);
+        assert_eq!(
+            PARSES.load(Ordering::SeqCst),
+            2,
+            "a rejection is remembered too"
+        );
+        assert_eq!(Type::f32().dialect_value("valtest", width), None);
+        assert_eq!(
+            t.to_string(),
+            "!valtest.bits<12>",
+            "the text form is unchanged"
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! canonical one, so two equal quantized types are the same interned [`Type`]. Scales are
 //! printed with Rust's shortest round-trip formatting, so printing and re-parsing is exact.
 
-use hailo_ir::{Type, TypeKind};
+use hailo_ir::Type;
 use std::fmt;
 
 /// The integer codes a quantized value is stored in.
@@ -122,15 +122,17 @@ impl QuantType {
         }
     }
 
-    /// Reads a `!q.uniform<...>` / `!q.per_axis<...>` type, or the element type of a tensor
-    /// of one; `None` for any other type. Use [`QuantType::parse_body`] for the reason.
+    /// The `!q.uniform<...>` / `!q.per_axis<...>` type, or the element type of a tensor
+    /// of one, as a typed value parsed once per interned type; `None` for any other type.
+    /// Use [`QuantType::parse_body`] for the reason.
+    pub fn of(ty: Type) -> Option<&'static QuantType> {
+        ty.element()
+            .dialect_value("q", |body| QuantType::parse_body(body).ok())
+    }
+
+    /// An owned copy of [`QuantType::of`].
     pub fn parse(ty: Type) -> Option<QuantType> {
-        match ty.element().kind() {
-            TypeKind::Dialect { dialect, body } if dialect == "q" => {
-                QuantType::parse_body(body).ok()
-            }
-            _ => None,
-        }
+        QuantType::of(ty).cloned()
     }
 
     /// Parses a type body (the text after `!q.`), with a message naming what is wrong.
