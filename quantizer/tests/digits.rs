@@ -3,22 +3,9 @@
 
 mod common;
 
+use common::{models, npz};
+
 use hailo_quantizer::{quantize, Precision, QuantConfig, QuantInterpreter};
-use ndarray::ArrayD;
-use std::path::PathBuf;
-
-fn models() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
-}
-
-fn npz(name: &str, key: &str) -> ArrayD<f32> {
-    let entries = hailo_npz::read_npz(models().join(name)).expect("npz reads");
-    entries
-        .into_iter()
-        .find(|(k, _)| k == key || k == &format!("{key}.npy"))
-        .map(|(_, a)| a.to_f32())
-        .expect("key present")
-}
 
 fn quantized_accuracy(p: Precision) -> (f64, f64) {
     let model = hailo_onnx::load(models().join("digits_cnn_opset13.onnx")).expect("loads");

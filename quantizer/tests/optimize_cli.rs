@@ -10,6 +10,8 @@ mod optimize;
 
 mod common;
 
+use common::{models, npz};
+
 use clap::Parser;
 use ndarray::{ArrayD, Axis};
 use std::path::{Path, PathBuf};
@@ -19,10 +21,6 @@ use std::process::ExitCode;
 struct Cli {
     #[command(flatten)]
     args: optimize::Args,
-}
-
-fn models() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -41,15 +39,6 @@ fn digits_har(dir: &Path) -> PathBuf {
     let meta = hailo_har::HarMetadata::default();
     hailo_har::write_har(&m, &common::ctx(), &meta, &path, false).expect("HAR written");
     path
-}
-
-fn npz(name: &str, key: &str) -> ArrayD<f32> {
-    hailo_npz::read_npz(models().join(name))
-        .expect("npz reads")
-        .into_iter()
-        .find(|(k, _)| k.trim_end_matches(".npy") == key)
-        .map(|(_, a)| a.to_f32())
-        .expect("key present")
 }
 
 fn optimize(args: &[&str]) -> ExitCode {

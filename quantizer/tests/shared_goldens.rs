@@ -9,6 +9,9 @@
 //! intended numeric change, said in the commit message), run with
 //! `HAILO_WRITE_GOLDENS=1 cargo test -p hailo-quantizer --test shared_goldens`.
 
+mod common;
+
+use common::{models, npz};
 use hailo_ir::Module;
 use hailo_quantizer::{quantize, QuantConfig};
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
@@ -21,21 +24,8 @@ const EVAL: usize = 4;
 const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const STD: [f32; 3] = [0.229, 0.224, 0.225];
 
-fn models() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
-}
-
 fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/shared_models.txt")
-}
-
-fn npz(name: &str, key: &str) -> ArrayD<f32> {
-    hailo_npz::read_npz(models().join(name))
-        .expect("npz reads")
-        .into_iter()
-        .find(|(k, _)| k.trim_end_matches(".npy") == key)
-        .map(|(_, a)| a.to_f32())
-        .unwrap_or_else(|| panic!("{name} has no key {key}"))
 }
 
 fn first(x: ArrayD<f32>, n: usize) -> ArrayD<f32> {

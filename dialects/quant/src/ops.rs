@@ -129,64 +129,32 @@ define_op! {
     }
 }
 
-define_op! {
-    #[doc = "`q.ew_add`: integer elementwise add."]
-    pub struct EwAdd = "q.ew_add" {
-        summary: "integer elementwise add", traits: [PURE],
-        operands { lhs: 0, rhs: 1 }
-        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
-        hooks { verify: v_binary }
-    }
+/// The rescaling binary ops: two code operands, a `multiplier`/`shift` rescale and an
+/// output `clamp`, declared alike.
+macro_rules! rescaling_binary_ops {
+    ($($ty:ident = $name:literal: $summary:literal, $verify:ident;)*) => {
+        $(define_op! {
+            #[doc = concat!("`", $name, "`: ", $summary, ".")]
+            pub struct $ty = $name {
+                summary: $summary, traits: [PURE],
+                operands { lhs: 0, rhs: 1 }
+                attrs {
+                    multiplier: i64_array [required], shift: i64_array [required],
+                    clamp: i64_array [required], layer: str
+                }
+                hooks { verify: $verify }
+            }
+        })*
+    };
 }
 
-define_op! {
-    #[doc = "`q.ew_sub`: integer elementwise subtract."]
-    pub struct EwSub = "q.ew_sub" {
-        summary: "integer elementwise subtract", traits: [PURE],
-        operands { lhs: 0, rhs: 1 }
-        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
-        hooks { verify: v_binary }
-    }
-}
-
-define_op! {
-    #[doc = "`q.ew_max`: elementwise maximum of rescaled codes."]
-    pub struct EwMax = "q.ew_max" {
-        summary: "elementwise maximum of rescaled codes", traits: [PURE],
-        operands { lhs: 0, rhs: 1 }
-        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
-        hooks { verify: v_binary }
-    }
-}
-
-define_op! {
-    #[doc = "`q.ew_min`: elementwise minimum of rescaled codes."]
-    pub struct EwMin = "q.ew_min" {
-        summary: "elementwise minimum of rescaled codes", traits: [PURE],
-        operands { lhs: 0, rhs: 1 }
-        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
-        hooks { verify: v_binary }
-    }
-}
-
-define_op! {
-    #[doc = "`q.ew_mult`: integer elementwise multiply."]
-    pub struct EwMult = "q.ew_mult" {
-        summary: "integer elementwise multiply", traits: [PURE],
-        operands { lhs: 0, rhs: 1 }
-        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
-        hooks { verify: v_product }
-    }
-}
-
-define_op! {
-    #[doc = "`q.ew_div`: integer elementwise divide."]
-    pub struct EwDiv = "q.ew_div" {
-        summary: "integer elementwise divide", traits: [PURE],
-        operands { lhs: 0, rhs: 1 }
-        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
-        hooks { verify: v_product }
-    }
+rescaling_binary_ops! {
+    EwAdd = "q.ew_add": "integer elementwise add", v_binary;
+    EwSub = "q.ew_sub": "integer elementwise subtract", v_binary;
+    EwMax = "q.ew_max": "elementwise maximum of rescaled codes", v_binary;
+    EwMin = "q.ew_min": "elementwise minimum of rescaled codes", v_binary;
+    EwMult = "q.ew_mult": "integer elementwise multiply", v_product;
+    EwDiv = "q.ew_div": "integer elementwise divide", v_product;
 }
 
 define_op! {

@@ -5,6 +5,7 @@
 
 use hailo_ir::{Blob, Context, Module};
 use ndarray::{ArrayD, Axis, IxDyn};
+use std::path::PathBuf;
 
 /// A deterministic generator: uniform [0, 1) and N(0, 1) (Box–Muller over an LCG).
 pub struct Rng(pub u64);
@@ -92,4 +93,19 @@ pub fn accuracy(logits: &ArrayD<f32>, labels: &ArrayD<f32>) -> f64 {
         })
         .count();
     100.0 * hits as f64 / labels.len() as f64
+}
+
+/// `shared/models` beside the repository.
+pub fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
+}
+
+/// Array `key` of the shared `.npz` file `name`, as f32.
+pub fn npz(name: &str, key: &str) -> ArrayD<f32> {
+    hailo_npz::read_npz(models().join(name))
+        .expect("npz reads")
+        .into_iter()
+        .find(|(k, _)| k.trim_end_matches(".npy") == key)
+        .map(|(_, a)| a.to_f32())
+        .unwrap_or_else(|| panic!("{name} has no key {key}"))
 }
