@@ -10,7 +10,6 @@ use crate::error::NpyError;
 use crate::npy::{decode_npy, encode_npy};
 use std::borrow::Borrow;
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use zip::write::SimpleFileOptions;
@@ -27,10 +26,7 @@ pub fn read_npz(path: impl AsRef<Path>) -> Result<Vec<(String, NpyArray)>, NpyEr
             None => e.to_string(),
         },
     };
-    let file = File::open(path).map_err(|source| NpyError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = hailo_guard::files::open_regular(path)?;
     let mut archive = ZipArchive::new(BufReader::new(file)).map_err(|e| zip_err(None, &e))?;
     let mut arrays = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
