@@ -116,14 +116,20 @@ fn shape_list(layer: &str, v: &Value, field: &str) -> Result<Vec<Vec<i64>>, Rebu
             let Some(dims) = s.as_array() else {
                 return Err(bad(s));
             };
-            dims.iter()
+            let shape = dims
+                .iter()
                 .enumerate()
                 .map(|(i, d)| match d.as_i64() {
                     Some(-1) if i == 0 => Ok(1),
                     Some(n) if n >= 0 => Ok(n),
                     _ => Err(bad(s)),
                 })
-                .collect()
+                .collect::<Result<Vec<i64>, _>>()?;
+            hailo_guard::limits::check_shape(&shape).map_err(|e| RebuildError::Layer {
+                layer: layer.to_string(),
+                message: format!("'{field}' shape {shape:?} has {e}"),
+            })?;
+            Ok(shape)
         })
         .collect()
 }

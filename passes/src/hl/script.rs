@@ -174,7 +174,10 @@ fn apply_command(
             let config_path = if config.is_empty() {
                 String::new()
             } else {
-                base_dir.join(&config).to_string_lossy().into_owned()
+                hailo_guard::files::resolve_inside(base_dir, Path::new(&config))
+                    .map_err(|e| a.err(format!("config_path {e}")))?
+                    .to_string_lossy()
+                    .into_owned()
             };
             run::<NmsPostprocess>(
                 m,

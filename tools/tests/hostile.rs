@@ -1,0 +1,173 @@
+//! The `hailo` binary on hostile inputs and environments: a closed stdout, FIFOs in a
+//! calibration directory, oversized resizes, and archives of many members.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const MODEL: &str = r#"builtin.module @tiny {
+  builtin.graph @main(%arg0: tensor<1x8x8x3xf32>) -> tensor<1x8x8x4xf32> {
+    %0 = hl.input_layer %arg0 {layer = "input_layer1"} : tensor<1x8x8x3xf32>
+    %1 = hl.const dense<1.0> : tensor<1x1x3x4xf32>
+    %2 = hl.conv2d %0, %1 {layer = "conv1"} : tensor<1x8x8x4xf32>
+    %3 = hl.output_layer %2 {layer = "output_layer1"} : tensor<1x8x8x4xf32>
+    builtin.return %3 : tensor<1x8x8x4xf32>
+  }
+}
+"#;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hailo-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn tiny_har(dir: &Path) -> PathBuf {
+    let ctx = hailo_tools::context::full_context(false);
+    let m = hailo_ir::parse_module(&ctx, "tiny.hir", MODEL).expect("model parses");
+    let har = dir.join("tiny.har");
+    let meta = hailo_har::HarMetadata::new(hailo_har::HarState::HailoModel, "hailo8");
+    hailo_har::write_har(&m, &ctx, &meta, &har, false).expect("HAR written");
+    har
+}
+
+fn hailo(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hailo"))
+        .args(args)
+        .output()
+        .expect("hailo runs")
+}
+
+/// The write end of a pipe whose read end is already closed.
+fn closed_pipe() -> Stdio {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here.
+    unsafe {
+        libc::close(fds[0]);
+        Stdio::from(OwnedFd::from_raw_fd(fds[1]))
+    }
+}
+
+#[test]
+fn printing_to_a_closed_pipe_ends_quietly() {
+    let dir = scratch("pipe");
+    let har = tiny_har(&dir);
+    for bin in [env!("CARGO_BIN_EXE_hailo"), env!("CARGO_BIN_EXE_hailo-opt")] {
+        let mut cmd = Command::new(bin);
+        if bin.ends_with("hailo-opt") {
+            let hir = dir.join("tiny.hir");
+            std::fs::write(&hir, MODEL).expect("write IR");
+            cmd.arg(hir);
+        } else {
+            cmd.args(["har".as_ref(), "info".as_ref(), har.as_os_str()]);
+        }
+        let out = cmd
+            .stdout(closed_pipe())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, "", "{bin}");
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            "{bin}: {:?}",
+            out.status
+        );
+    }
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn a_fifo_in_the_calibration_directory_is_refused_not_waited_on() {
+    let dir = scratch("fifo");
+    let har = tiny_har(&dir);
+    let calib = dir.join("calib");
+    std::fs::create_dir(&calib).expect("calib dir");
+    let fifo = std::ffi::CString::new(calib.join("a.npy").into_os_string().into_encoded_bytes())
+        .expect("path");
+    // SAFETY: `fifo` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let out = hailo(&[
+        "optimize".as_ref(),
+        har.as_os_str(),
+        "--calib-set-path".as_ref(),
+        calib.as_os_str(),
+        "-o".as_ref(),
+        dir.join("q.har").as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("a.npy' is a FIFO (named pipe), not a regular file; only regular files are read"),
+        "{stderr}"
+    );
+    assert!(!dir.join("q.har").exists());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn an_oversized_resize_is_refused_before_optimizing() {
+    let dir = scratch("resize");
+    let har = tiny_har(&dir);
+    let script = dir.join("s.alls");
+    std::fs::write(&script, "resize(resize_shapes=[1000000, 1000000])\n").expect("script");
+    let out = hailo(&[
+        "optimize".as_ref(),
+        har.as_os_str(),
+        "--full-precision-only".as_ref(),
+        "--model-script".as_ref(),
+        script.as_os_str(),
+        "-o".as_ref(),
+        dir.join("fp.har").as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`resize_shapes` is too large: 1000000000000 elements, over the budget"),
+        "{stderr}"
+    );
+    assert!(!dir.join("fp.har").exists());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn extracting_many_members_leaves_exactly_the_members() {
+    let dir = scratch("extract");
+    let har = dir.join("many.har");
+    let members: Vec<(String, Vec<u8>)> = hailo_har::read_members(&tiny_har(&dir))
+        .expect("members")
+        .into_iter()
+        .chain((0..3000).map(|i| (format!("extra/m{i}"), Vec::new())))
+        .collect();
+    hailo_har::write_members(&har, &members, false).expect("archive");
+    let out_dir = dir.join("out");
+    let out = hailo(&[
+        "har".as_ref(),
+        "extract".as_ref(),
+        har.as_os_str(),
+        "-o".as_ref(),
+        out_dir.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut top: Vec<String> = std::fs::read_dir(&out_dir)
+        .expect("out dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    let mut expected: Vec<String> = members
+        .iter()
+        .map(|(n, _)| n.split('/').next().unwrap_or_default().to_string())
+        .collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(top, expected, "no temporary left behind");
+    assert_eq!(
+        std::fs::read_dir(out_dir.join("extra")).expect("extra").count(),
+        3000
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
