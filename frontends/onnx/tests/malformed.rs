@@ -388,3 +388,32 @@ fn non_finite_weights_name_the_node_and_tensor() {
         );
     }
 }
+
+/// Field `field` (length-delimited) holding `body`, protobuf-encoded.
+fn wrap(field: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 8);
+    for mut n in [u64::from(field << 3 | 2), body.len() as u64] {
+        while n >= 0x80 {
+            out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn deeply_nested_subgraphs_are_a_decode_error_not_a_stack_overflow() {
+    // graph.node[0].attribute[0].g.node[0].attribute[0].g ... 3,000 levels deep.
+    let mut graph = Vec::new();
+    for _ in 0..3000 {
+        let attribute = wrap(6, &graph); // AttributeProto.g
+        let node = wrap(5, &attribute); // NodeProto.attribute
+        graph = wrap(1, &node); // GraphProto.node
+    }
+    let model = wrap(7, &graph); // ModelProto.graph
+    let err = from_bytes(model).expect_err("too deep");
+    assert!(matches!(err, OnnxError::Decode { .. }), "{err}");
+    assert!(err.to_string().contains("recursion limit reached"), "{err}");
+}
