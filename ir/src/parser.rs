@@ -1380,6 +1380,16 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Attribute::Float(v, Type::f64())
             }
+            // How the printer writes non-finite floats.
+            Tok::Ident if matches!(text, "nan" | "inf" | "-inf") => {
+                let v = match text {
+                    "nan" => f64::NAN,
+                    "inf" => f64::INFINITY,
+                    _ => f64::NEG_INFINITY,
+                };
+                self.bump();
+                Attribute::Float(v, Type::f64())
+            }
             _ => return self.expected("number"),
         };
         if !self.consume_if(Tok::Colon) {
@@ -1467,6 +1477,7 @@ impl<'a> Parser<'a> {
                 }
                 "dense" => self.parse_dense(),
                 "dense_resource" => self.parse_dense_resource(),
+                "nan" | "inf" | "-inf" => self.parse_number(true),
                 _ => Ok(Attribute::Type(self.parse_type()?)),
             },
             Tok::LParen | Tok::BangId => Ok(Attribute::Type(self.parse_type()?)),

@@ -89,3 +89,17 @@ fn tensor_types_over_the_element_budget_are_refused() {
          HAILO_MAX_TENSOR_ELEMENTS=N"
     );
 }
+
+#[test]
+fn non_finite_float_attributes_print_and_parse_back() {
+    // Copying a module (print, parse) failed with "expected type, found 'inf'".
+    let mut ctx = Context::new();
+    ctx.allow_unregistered = true;
+    let src = "\"t.a\"() {a = inf : f32, b = -inf, c = nan : f32} : () -> ()\n";
+    let Ok(m) = parse_module(&ctx, "t.hir", src) else {
+        panic!("non-finite attributes parse");
+    };
+    let printed = hailo_ir::print_module(&m, &ctx, hailo_ir::PrintOptions::default());
+    assert!(printed.contains("a = inf : f32, b = -inf, c = nan : f32"), "{printed}");
+    assert!(parse_module(&ctx, "printed.hir", &printed).is_ok(), "{printed}");
+}
