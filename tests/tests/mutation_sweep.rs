@@ -2,8 +2,9 @@
 //! scripts, `.npy` and `.npz` inputs must give an error or a result, never a panic, a stack
 //! overflow (it would abort this test binary), a hang (it would hang it) or files left
 //! behind. `HAILO_SWEEP_CASES` sets the cases per reader (default 300, seconds in CI; the
-//! long local run used 2,000 per reader) and `HAILO_SWEEP_SEED` the seed. Panicking inputs
-//! are saved under the target directory to be checked in as regression inputs.
+//! long local run used 10,000 per reader) and `HAILO_SWEEP_SEED` the seed. Panicking inputs
+//! are saved under the target directory; once fixed they are checked in under
+//! `tests/data/crashers/<reader>/`, which every run reads first.
 
 use hailo_tests::mutate::{mutate, Rng};
 use std::cell::RefCell;
@@ -77,10 +78,27 @@ fn sweep(
             panic!("{reader}: seed {i} does not read: {e}");
         }
     }
+    // Inputs that once panicked (checked in under `tests/data/crashers/<reader>/`) first,
+    // then the mutants.
+    let crashers = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data/crashers")
+        .join(reader);
+    let checked_in: Vec<(String, Vec<u8>)> = std::fs::read_dir(&crashers)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("crasher");
+            (path.display().to_string(), bytes)
+        })
+        .collect();
     let mut rng = Rng::new(base_seed() ^ reader.len() as u64 ^ u64::from(reader.as_bytes()[0]));
-    let (mut ok, mut errors, mut panics) = (0usize, 0usize, Vec::new());
-    for case in 0..cases() {
+    let mutants = (0..cases()).map(|case| {
         let input = mutate(&mut rng, &seeds[case % seeds.len()], text);
+        (format!("{reader} case {case}"), input)
+    });
+    let (mut ok, mut errors, mut panics) = (0usize, 0usize, Vec::new());
+    for (case, input) in checked_in.into_iter().chain(mutants) {
         CASE.with(|c| *c.borrow_mut() = Some(None));
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&input)));
         let message = CASE.with(|c| c.borrow_mut().take()).flatten();
@@ -90,7 +108,7 @@ fn sweep(
             Err(_) => {
                 let message = message.unwrap_or_default();
                 let saved = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                    .join(format!("sweep-crasher-{reader}-{case}"));
+                    .join(format!("sweep-crasher-{}", case.replace([' ', '/'], "-")));
                 std::fs::write(&saved, &input).expect("save crasher");
                 panics.push(format!("{}: {message}", saved.display()));
             }
