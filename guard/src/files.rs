@@ -49,7 +49,9 @@ impl fmt::Display for FileError {
                 "'{}' is a {kind}, not a regular file; only regular files are read",
                 path.display()
             ),
-            FileError::Io { path, source } => write!(f, "cannot read '{}': {source}", path.display()),
+            FileError::Io { path, source } => {
+                write!(f, "cannot read '{}': {source}", path.display())
+            }
         }
     }
 }
@@ -199,12 +201,17 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let err = open_regular(&fifo).unwrap_err();
         assert!(
-            err.to_string().ends_with("is a FIFO (named pipe), not a regular file; only regular files are read"),
+            err.to_string().ends_with(
+                "is a FIFO (named pipe), not a regular file; only regular files are read"
+            ),
             "{err}"
         );
         assert!(matches!(
             open_regular(&dir),
-            Err(FileError::NotRegular { kind: "directory", .. })
+            Err(FileError::NotRegular {
+                kind: "directory",
+                ..
+            })
         ));
         assert_eq!(files_in(&dir, "npy").unwrap(), vec![fifo]);
         std::fs::remove_dir_all(&dir).unwrap();

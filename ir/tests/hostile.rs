@@ -100,6 +100,12 @@ fn non_finite_float_attributes_print_and_parse_back() {
         panic!("non-finite attributes parse");
     };
     let printed = hailo_ir::print_module(&m, &ctx, hailo_ir::PrintOptions::default());
-    assert!(printed.contains("a = inf : f32, b = -inf, c = nan : f32"), "{printed}");
-    assert!(parse_module(&ctx, "printed.hir", &printed).is_ok(), "{printed}");
+    assert!(
+        printed.contains("a = inf : f32, b = -inf, c = nan : f32"),
+        "{printed}"
+    );
+    assert!(
+        parse_module(&ctx, "printed.hir", &printed).is_ok(),
+        "{printed}"
+    );
 }

@@ -148,7 +148,11 @@ mod tests {
         write_files(&dir, &files).unwrap();
         assert_eq!(std::fs::read(dir.join("top.bin")).unwrap(), b"top");
         assert_eq!(std::fs::read_dir(dir.join("sub")).unwrap().count(), 2000);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2, "no temporary left");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            2,
+            "no temporary left"
+        );
 
         // `block` is a directory, so the last rename fails: nothing new stays.
         let fresh = dir.join("fresh");
@@ -158,7 +162,11 @@ mod tests {
             (PathBuf::from("block"), b"b"),
         ];
         let err = write_files(&fresh, &failing).unwrap_err();
-        assert!(err.to_string().starts_with(&format!("{}:", fresh.join("block").display())), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}:", fresh.join("block").display())),
+            "{err}"
+        );
         let left: Vec<_> = std::fs::read_dir(&fresh)
             .unwrap()
             .map(|e| e.unwrap().file_name())

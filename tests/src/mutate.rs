@@ -172,7 +172,9 @@ mod tests {
         let seed = b"builtin.module @m { }\n";
         let run = |s| {
             let mut rng = Rng::new(s);
-            (0..50).map(|_| mutate(&mut rng, seed, true)).collect::<Vec<_>>()
+            (0..50)
+                .map(|_| mutate(&mut rng, seed, true))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));

@@ -119,7 +119,11 @@ fn sweep(
         cases(),
         panics.len()
     );
-    assert!(panics.is_empty(), "{reader}: panics:\n{}", panics.join("\n"));
+    assert!(
+        panics.is_empty(),
+        "{reader}: panics:\n{}",
+        panics.join("\n")
+    );
     assert_eq!(listing(dir), keep, "{reader}: files left behind");
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
@@ -202,21 +206,30 @@ fn onnx_seed() -> Vec<u8> {
 #[test]
 fn sweep_onnx() {
     let dir = scratch("onnx");
-    let weights: Vec<u8> = (0..256).flat_map(|i| (i as f32 * 0.01).to_le_bytes()).collect();
+    let weights: Vec<u8> = (0..256)
+        .flat_map(|i| (i as f32 * 0.01).to_le_bytes())
+        .collect();
     std::fs::write(dir.join("w.bin"), weights).expect("weights");
     let model = dir.join("m.onnx");
     let har = dir.join("m.har");
-    sweep("onnx", &[onnx_seed()], false, &dir, &["m.onnx", "w.bin"], |bytes| {
-        std::fs::write(&model, bytes).map_err(|e| e.to_string())?;
-        let m = hailo_onnx::load(&model).map_err(|e| e.to_string())?;
-        let conv = hailo_onnx::to_hl::convert_owned(m, &Default::default())
-            .map_err(|e| e.to_string())?;
-        verified(&conv.module)?;
-        let meta = hailo_har::HarMetadata::default();
-        hailo_har::write_har(&conv.module, &ctx(), &meta, &har, false)
-            .map_err(|e| e.to_string())?;
-        std::fs::remove_file(&har).map_err(|e| e.to_string())
-    });
+    sweep(
+        "onnx",
+        &[onnx_seed()],
+        false,
+        &dir,
+        &["m.onnx", "w.bin"],
+        |bytes| {
+            std::fs::write(&model, bytes).map_err(|e| e.to_string())?;
+            let m = hailo_onnx::load(&model).map_err(|e| e.to_string())?;
+            let conv = hailo_onnx::to_hl::convert_owned(m, &Default::default())
+                .map_err(|e| e.to_string())?;
+            verified(&conv.module)?;
+            let meta = hailo_har::HarMetadata::default();
+            hailo_har::write_har(&conv.module, &ctx(), &meta, &har, false)
+                .map_err(|e| e.to_string())?;
+            std::fs::remove_file(&har).map_err(|e| e.to_string())
+        },
+    );
 }
 
 #[test]
@@ -225,8 +238,8 @@ fn sweep_tflite() {
     let seed = std::fs::read(hailo_tests::models_dir().join("digits_cnn.tflite")).expect("model");
     sweep("tflite", &[seed], false, &dir, &[], |bytes| {
         let g = hailo_tflite::read_tflite(bytes).map_err(|e| e.to_string())?;
-        let (m, _) = hailo_tflite::to_hl::convert(&g, &Default::default())
-            .map_err(|e| e.to_string())?;
+        let (m, _) =
+            hailo_tflite::to_hl::convert(&g, &Default::default()).map_err(|e| e.to_string())?;
         verified(&m)
     });
 }
@@ -265,15 +278,22 @@ fn sweep_ir_text() {
     let dir = scratch("ir");
     let ctx = ctx();
     let options = hailo_ir::PrintOptions::default();
-    sweep("ir", &[TINY_HIR.as_bytes().to_vec()], true, &dir, &[], |bytes| {
-        let text = String::from_utf8_lossy(bytes);
-        let m = hailo_ir::parse_module(&ctx, "t.hir", &text).map_err(|d| d.message.clone())?;
-        verified(&m)?;
-        let printed = hailo_ir::print_module(&m, &ctx, options);
-        hailo_ir::parse_module(&ctx, "printed.hir", &printed)
-            .map(drop)
-            .map_err(|d| format!("the printed module does not parse: {}", d.message))
-    });
+    sweep(
+        "ir",
+        &[TINY_HIR.as_bytes().to_vec()],
+        true,
+        &dir,
+        &[],
+        |bytes| {
+            let text = String::from_utf8_lossy(bytes);
+            let m = hailo_ir::parse_module(&ctx, "t.hir", &text).map_err(|d| d.message.clone())?;
+            verified(&m)?;
+            let printed = hailo_ir::print_module(&m, &ctx, options);
+            hailo_ir::parse_module(&ctx, "printed.hir", &printed)
+                .map(drop)
+                .map_err(|d| format!("the printed module does not parse: {}", d.message))
+        },
+    );
 }
 
 #[test]

@@ -102,7 +102,9 @@ fn a_fifo_in_the_calibration_directory_is_refused_not_waited_on() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("a.npy' is a FIFO (named pipe), not a regular file; only regular files are read"),
+        stderr.contains(
+            "a.npy' is a FIFO (named pipe), not a regular file; only regular files are read"
+        ),
         "{stderr}"
     );
     assert!(!dir.join("q.har").exists());
@@ -152,7 +154,11 @@ fn extracting_many_members_leaves_exactly_the_members() {
         "-o".as_ref(),
         out_dir.as_os_str(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut top: Vec<String> = std::fs::read_dir(&out_dir)
         .expect("out dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -166,7 +172,9 @@ fn extracting_many_members_leaves_exactly_the_members() {
     expected.dedup();
     assert_eq!(top, expected, "no temporary left behind");
     assert_eq!(
-        std::fs::read_dir(out_dir.join("extra")).expect("extra").count(),
+        std::fs::read_dir(out_dir.join("extra"))
+            .expect("extra")
+            .count(),
         3000
     );
     std::fs::remove_dir_all(&dir).expect("cleanup");

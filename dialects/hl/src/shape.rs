@@ -90,7 +90,10 @@ pub fn window_out(
     (begin, end): (i64, i64),
     ceil_mode: bool,
 ) -> Option<i64> {
-    let span = i.saturating_add(begin).saturating_add(end).saturating_sub(k);
+    let span = i
+        .saturating_add(begin)
+        .saturating_add(end)
+        .saturating_sub(k);
     if span < 0 {
         return None;
     }

@@ -372,13 +372,12 @@ fn deeply_nested_hn_json_is_an_error() {
     let out = edited("deep_hn", |members| {
         members.retain(|(n, _)| n != METADATA_MEMBER);
         let depth = 100_000;
-        members.iter_mut().find(|(n, _)| n == "tiny.hn").unwrap().1 =
-            format!(
-                "{{\"name\": \"tiny\", \"net_params\": {}{}, \"layers\": {{}}}}",
-                "[".repeat(depth),
-                "]".repeat(depth)
-            )
-            .into_bytes();
+        members.iter_mut().find(|(n, _)| n == "tiny.hn").unwrap().1 = format!(
+            "{{\"name\": \"tiny\", \"net_params\": {}{}, \"layers\": {{}}}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+        .into_bytes();
     });
     match read_err(&out) {
         HarError::Json {

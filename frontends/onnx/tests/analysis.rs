@@ -519,8 +519,9 @@ fn external_data_resolves_relative_to_the_model() {
     std::fs::write(dir.join("fifo.onnx"), model_with("pipe.bin")).expect("write model");
     let err = load(dir.join("fifo.onnx")).expect_err("FIFO");
     assert!(
-        err.to_string()
-            .ends_with("pipe.bin' is a FIFO (named pipe), not a regular file; only regular files are read"),
+        err.to_string().ends_with(
+            "pipe.bin' is a FIFO (named pipe), not a regular file; only regular files are read"
+        ),
         "{err}"
     );
     std::fs::write(dir.join("short.onnx"), model_with("missing.bin")).expect("write model");

@@ -405,9 +405,12 @@ fn transpose_conv_reorders_inputs_and_resolves_output_shape() {
 
 #[test]
 fn non_finite_constants_name_the_tensor() {
-    let err = read_tflite(&serialize(&add_model(buffer(f32_bytes(&[1.0, f32::INFINITY])))))
-        .unwrap_err()
-        .to_string();
+    let err = read_tflite(&serialize(&add_model(buffer(f32_bytes(&[
+        1.0,
+        f32::INFINITY,
+    ])))))
+    .unwrap_err()
+    .to_string();
     assert!(err.starts_with("tensor 1 'c' at byte offset "), "{err}");
     assert!(
         err.ends_with(

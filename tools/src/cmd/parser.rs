@@ -164,8 +164,8 @@ fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
         net_name: a.net_name.clone(),
         input_formats,
     };
-    let conversion = convert_owned(model, &options)
-        .map_err(|e| format!("{}: {e}", a.model.display()))?;
+    let conversion =
+        convert_owned(model, &options).map_err(|e| format!("{}: {e}", a.model.display()))?;
     let io = |v: &[hailo_onnx::to_hl::IoMapping]| {
         v.iter()
             .map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone()))
