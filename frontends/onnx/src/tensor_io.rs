@@ -247,7 +247,7 @@ fn read_external(t: &TensorProto, base_dir: Option<&Path>) -> Result<Bytes> {
         ))
     })?;
     let guarded = |e: FileError| match e {
-        FileError::Io { path, source } => OnnxError::Io { path, source },
+        FileError::Io { .. } => err(e.to_string()),
         e => err(format!("location {e}")),
     };
     let path = files::resolve_inside(base, Path::new(location)).map_err(guarded)?;
