@@ -179,3 +179,70 @@ fn extracting_many_members_leaves_exactly_the_members() {
     );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+fn shared_model(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/models")
+        .join(name)
+}
+
+#[test]
+fn a_flipped_tflite_byte_is_a_located_user_error() {
+    let dir = scratch("tflite_flip");
+    let mut bytes = std::fs::read(shared_model("digits_cnn.tflite")).expect("model");
+    // One bit of the Pad's paddings: the batch axis gets padded, so the Pad's declared output
+    // shape no longer fits (this used to say "internal error ... please report this").
+    bytes[544] ^= 1;
+    let model = dir.join("flipped.tflite");
+    std::fs::write(&model, bytes).expect("write model");
+    let har = dir.join("out.har");
+    let out = hailo(&[
+        "parser".as_ref(),
+        "tf".as_ref(),
+        model.as_os_str(),
+        "--har-path".as_ref(),
+        har.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}: the model is inconsistent; the converted network does not verify:\n  \
+             \"digits_cnn_1/pad1_1/Pad\": 'hl.pad' op inferred type(s)",
+            model.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert!(!har.exists());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn onnx_errors_name_the_file_and_the_node() {
+    use hailo_onnx::builder::ModelBuilder;
+    let dir = scratch("onnx_file");
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 3])
+        .node("Add", "empty_add", &[], &["s"], &[])
+        .node("Add", "a", &["x", "s"], &["y"], &[])
+        .output("y", &[1, 3]);
+    let model = dir.join("bad.onnx");
+    std::fs::write(&model, b.encode()).expect("write model");
+    let out = hailo(&[
+        "parser".as_ref(),
+        "onnx".as_ref(),
+        model.as_os_str(),
+        "--har-path".as_ref(),
+        dir.join("out.har").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: {}: node 'empty_add' (Add): Add needs 1 input(s), the node has 0\n",
+            model.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
