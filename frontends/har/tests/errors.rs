@@ -403,3 +403,31 @@ fn hn_shapes_over_the_element_budget_name_the_layer() {
         "{e}"
     );
 }
+
+#[test]
+fn non_finite_weights_in_a_foreign_archive_name_the_layer() {
+    let out = edited("nan_kernel", |members| {
+        members.retain(|(n, _)| n != METADATA_MEMBER);
+        let npz = members.iter_mut().find(|(n, _)| n == "tiny.npz").unwrap();
+        let tmp = scratch("nan_kernel_npz").join("w.npz");
+        std::fs::write(&tmp, &npz.1).unwrap();
+        let mut arrays = hailo_npz::read_npz(&tmp).unwrap();
+        let (_, kernel) = arrays
+            .iter_mut()
+            .find(|(k, _)| k == "tiny/conv1/kernel:0")
+            .expect("conv1 kernel");
+        let mut values = kernel.to_f32();
+        values.as_slice_mut().unwrap()[3] = f32::NAN;
+        *kernel = hailo_npz::NpyArray::F32(values);
+        hailo_npz::write_npz(&tmp, &arrays).unwrap();
+        npz.1 = std::fs::read(&tmp).unwrap();
+    });
+    let e = read_err(&out).to_string();
+    assert!(
+        e.contains(
+            "HN layer 'tiny/conv1': the NPZ array 'tiny/conv1/kernel:0' holds NaN or infinity \
+             at flat index 3; the archive's weights are damaged"
+        ),
+        "{e}"
+    );
+}
