@@ -228,6 +228,7 @@ fn extract(
         None => None,
     };
     let mut files = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (name, data) in &members {
         let rel = safe_relative(name).ok_or_else(|| {
             format!(
@@ -235,7 +236,7 @@ fn extract(
                 path.display()
             )
         })?;
-        if files.iter().any(|(r, _)| *r == rel) {
+        if !seen.insert(rel.clone()) {
             return Err(format!(
                 "{}: member '{name}' appears twice; the archive is damaged",
                 path.display()
