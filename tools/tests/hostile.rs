@@ -246,3 +246,35 @@ fn onnx_errors_name_the_file_and_the_node() {
     );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+#[test]
+fn nms_config_paths_stay_in_the_script_directory() {
+    let dir = scratch("nms_link");
+    let har = tiny_har(&dir);
+    std::os::unix::fs::symlink("/etc", dir.join("link")).expect("symlink");
+    let script = dir.join("s.alls");
+    std::fs::write(
+        &script,
+        "nms_postprocess('link/passwd', meta_arch=yolox, engine=cpu)\n",
+    )
+    .expect("script");
+    let out = hailo(&[
+        "optimize".as_ref(),
+        har.as_os_str(),
+        "--full-precision-only".as_ref(),
+        "--model-script".as_ref(),
+        script.as_os_str(),
+        "-o".as_ref(),
+        dir.join("fp.har").as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "config_path 'link/passwd' resolves to '/etc/passwd', outside the model's directory"
+        ),
+        "{stderr}"
+    );
+    assert!(!dir.join("fp.har").exists());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
