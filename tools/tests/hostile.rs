@@ -278,3 +278,43 @@ fn nms_config_paths_stay_in_the_script_directory() {
     assert!(!dir.join("fp.har").exists());
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+#[test]
+fn the_element_budget_is_set_by_flag_or_environment() {
+    use hailo_onnx::builder::ModelBuilder;
+    let dir = scratch("budget");
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 64])
+        .node("Relu", "r", &["x"], &["y"], &[])
+        .output("y", &[1, 64]);
+    let model = dir.join("small.onnx");
+    std::fs::write(&model, b.encode()).expect("write model");
+    let expected = format!(
+        "error: {}: graph input 'x': shape [1, 64] has 64 elements, over the budget of 10 \
+         elements per tensor; if the model really needs it, raise the budget with \
+         HAILO_MAX_TENSOR_ELEMENTS=N\n",
+        model.display()
+    );
+    let har = dir.join("out.har");
+    let parse = [
+        "parser".as_ref(),
+        "onnx".as_ref(),
+        model.as_os_str(),
+        "--har-path".as_ref(),
+        har.as_os_str(),
+    ];
+    let by_flag = Command::new(env!("CARGO_BIN_EXE_hailo"))
+        .args(["--max-tensor-elements", "10"])
+        .args(parse)
+        .output()
+        .expect("hailo runs");
+    assert_eq!(String::from_utf8_lossy(&by_flag.stderr), expected);
+    let by_env = Command::new(env!("CARGO_BIN_EXE_hailo"))
+        .env("HAILO_MAX_TENSOR_ELEMENTS", "10")
+        .args(parse)
+        .output()
+        .expect("hailo runs");
+    assert_eq!(String::from_utf8_lossy(&by_env.stderr), expected);
+    assert!(hailo(&parse).status.success(), "the default budget fits");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
