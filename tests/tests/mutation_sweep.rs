@@ -1,5 +1,5 @@
 //! Seeded mutation sweep over every reader: mutated ONNX, TFLite, HAR, IR text, model
-//! scripts, `.npy` and `.npz` inputs must give an error or a result, never a panic, a stack
+//! scripts, `.npy`/`.npz` and HEF inputs must give an error or a result, never a panic, a stack
 //! overflow (it would abort this test binary), a hang (it would hang it) or files left
 //! behind. `HAILO_SWEEP_CASES` sets the cases per reader (default 300, seconds in CI; the
 //! long local run used 10,000 per reader) and `HAILO_SWEEP_SEED` the seed. Panicking inputs
@@ -350,5 +350,24 @@ fn sweep_npy_and_npz() {
         hailo_npz::read_npz(&input)
             .map(drop)
             .map_err(|e| e.to_string())
+    });
+}
+
+#[test]
+fn sweep_hef() {
+    let dir = scratch("hef");
+    let seed = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/reference/hef/arcface_mobilefacenet.hef"),
+    )
+    .expect("reference HEF");
+    sweep("hef", &[seed], false, &dir, &[], |bytes| {
+        let violations = hailo_hef::check_bytes(bytes);
+        let hef = hailo_hef::Hef::from_bytes_unverified(bytes).map_err(|e| e.to_string())?;
+        hailo_hef::HefInfo::new(&hef);
+        match violations.first() {
+            Some(v) => Err(format!("{v:?}")),
+            None => Ok(()),
+        }
     });
 }
