@@ -50,16 +50,16 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// temporary directory inside `dir`, one `syncfs` for all their data, a rename each into
 /// place, one fsync of `dir`. Archives hold thousands of members, and an fsync per member
 /// took a minute for 20,000 of them. On any error the temporary directory and the members
-/// already renamed into place are removed. Errors name the file.
+/// already renamed into place are removed; one left by a killed run is removed by the next.
+/// Errors name the file.
 pub fn write_files(dir: &Path, files: &[(PathBuf, &[u8])]) -> std::io::Result<()> {
     let at = |path: &Path| {
         let path = path.to_path_buf();
         move |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
     };
     std::fs::create_dir_all(dir).map_err(at(dir))?;
-    let tmp = dir.join(format!(".hailo-tmp-{}", std::process::id()));
-    // Left over by a killed run that had the same process id.
-    let _ = std::fs::remove_dir_all(&tmp);
+    remove_stale(dir);
+    let tmp = dir.join(format!("{TMP_PREFIX}{}", std::process::id()));
     std::fs::create_dir(&tmp).map_err(at(&tmp))?;
     let mut moved = Vec::new();
     let result = (|| {
@@ -88,6 +88,32 @@ pub fn write_files(dir: &Path, files: &[(PathBuf, &[u8])]) -> std::io::Result<()
     }
     let _ = std::fs::remove_dir_all(&tmp);
     result
+}
+
+const TMP_PREFIX: &str = ".hailo-tmp-";
+
+/// Removes the temporary directories of [`write_files`] in `dir` whose process is gone
+/// (killed mid-write), and our own process id's (a previous process that had it).
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TMP_PREFIX))
+            .and_then(|p| p.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone || pid as u32 == std::process::id() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Flushes the data of every file on the file system holding `dir` (one call for all).
@@ -145,7 +171,14 @@ mod tests {
             .map(|i| (PathBuf::from(format!("sub/m{i}.bin")), &b"x"[..]))
             .chain([(PathBuf::from("top.bin"), &b"top"[..])])
             .collect();
+        // What a killed run leaves: its process is gone.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        let stale = dir.join(format!("{TMP_PREFIX}{}", child.id()));
+        std::fs::create_dir_all(stale.join("sub")).unwrap();
+        std::fs::write(stale.join("sub/half.bin"), b"x").unwrap();
         write_files(&dir, &files).unwrap();
+        assert!(!stale.exists(), "the killed run's directory is removed");
         assert_eq!(std::fs::read(dir.join("top.bin")).unwrap(), b"top");
         assert_eq!(std::fs::read_dir(dir.join("sub")).unwrap().count(), 500);
         assert_eq!(
