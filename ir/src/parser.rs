@@ -16,6 +16,7 @@ use crate::lexer::{self, describe, Tok, Token};
 use crate::location::Location;
 use crate::module::{BlockId, Module, OpSpec, ValueId};
 use crate::types::{Signedness, Type, TypeKind};
+use hailo_guard::limits::Depth;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -137,6 +138,9 @@ pub struct Parser<'a> {
     /// Entries of the op being parsed that came from `attr_memo` or were
     /// interned as they were parsed.
     op_shared: SmallVec<[Arc<NamedAttr>; 4]>,
+    /// How deeply the regions, attributes, types and locations being parsed
+    /// nest: a hostile file nesting 10^5 levels must not overflow the stack.
+    depth: Depth,
 }
 
 /// The last value parsed for an attribute key of op dictionaries.
@@ -200,7 +204,23 @@ impl<'a> Parser<'a> {
             attr_scratch: Vec::new(),
             attr_memo: Vec::new(),
             op_shared: SmallVec::new(),
+            depth: Depth::default(),
         }
+    }
+
+    /// Runs `f` one nesting level deeper; past the limit, an error at the
+    /// current token instead.
+    fn nested<T>(
+        &mut self,
+        what: &'static str,
+        f: impl FnOnce(&mut Self) -> PResult<T>,
+    ) -> PResult<T> {
+        if let Err(e) = self.depth.enter(what) {
+            return Err(self.error_at(self.tok.start, format_args!("{e}")));
+        }
+        let r = f(self);
+        self.depth.leave();
+        r
     }
 
     // ----- token helpers -------------------------------------------------
@@ -937,6 +957,14 @@ impl<'a> Parser<'a> {
         args: &[(&'a str, Type, usize)],
         isolated: bool,
     ) -> PResult<Vec<BlockId>> {
+        self.nested("regions", |p| p.parse_region_body(args, isolated))
+    }
+
+    fn parse_region_body(
+        &mut self,
+        args: &[(&'a str, Type, usize)],
+        isolated: bool,
+    ) -> PResult<Vec<BlockId>> {
         self.expect(Tok::LBrace)?;
         self.scopes.push(Scope {
             isolated,
@@ -998,6 +1026,10 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_loc_inner(&mut self) -> PResult<Location> {
+        self.nested("locations", Self::parse_loc_body)
+    }
+
+    fn parse_loc_body(&mut self) -> PResult<Location> {
         if self.consume_keyword("unknown") {
             return Ok(Location::Unknown);
         }
@@ -1064,6 +1096,10 @@ impl<'a> Parser<'a> {
     }
 
     pub fn parse_type(&mut self) -> PResult<Type> {
+        self.nested("types", Self::parse_type_body)
+    }
+
+    fn parse_type_body(&mut self) -> PResult<Type> {
         match self.tok.kind {
             Tok::Ident => {
                 let text = self.text();
@@ -1175,14 +1211,16 @@ impl<'a> Parser<'a> {
             shape.push(dim);
             pos += 1;
         }
+        if let Err(e) = hailo_guard::limits::check_shape(&shape) {
+            return Err(self.error_at(kw.start, format_args!("tensor type has {e}")));
+        }
         self.tok = lexer::lex(self.bytes, pos);
-        let elem = self.parse_type()?;
-        if matches!(
-            elem.kind(),
-            TypeKind::Tensor { .. } | TypeKind::Function { .. }
-        ) {
+        // Refused before parsing it: recursing into `tensor<tensor<...` costs
+        // a scan of the rest of the type per level.
+        if self.tok.kind == Tok::LParen || self.is_keyword("tensor") {
             return self.error("tensor element type must be a scalar type");
         }
+        let elem = self.parse_type()?;
         self.expect(Tok::Greater)?;
         Ok(Type::tensor(&shape, elem))
     }
@@ -1342,6 +1380,16 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Attribute::Float(v, Type::f64())
             }
+            // How the printer writes non-finite floats.
+            Tok::Ident if matches!(text, "nan" | "inf" | "-inf") => {
+                let v = match text {
+                    "nan" => f64::NAN,
+                    "inf" => f64::INFINITY,
+                    _ => f64::NEG_INFINITY,
+                };
+                self.bump();
+                Attribute::Float(v, Type::f64())
+            }
             _ => return self.expected("number"),
         };
         if !self.consume_if(Tok::Colon) {
@@ -1367,6 +1415,10 @@ impl<'a> Parser<'a> {
     }
 
     pub fn parse_attr(&mut self) -> PResult<Attribute> {
+        self.nested("attributes", Self::parse_attr_body)
+    }
+
+    fn parse_attr_body(&mut self) -> PResult<Attribute> {
         match self.tok.kind {
             Tok::Int | Tok::Float => self.parse_number(true),
             Tok::Str => Ok(Attribute::Str(self.parse_str()?.as_ref().into())),
@@ -1425,6 +1477,7 @@ impl<'a> Parser<'a> {
                 }
                 "dense" => self.parse_dense(),
                 "dense_resource" => self.parse_dense_resource(),
+                "nan" | "inf" | "-inf" => self.parse_number(true),
                 _ => Ok(Attribute::Type(self.parse_type()?)),
             },
             Tok::LParen | Tok::BangId => Ok(Attribute::Type(self.parse_type()?)),
@@ -1541,32 +1594,8 @@ impl<'a> Parser<'a> {
     /// Parses a (possibly nested) dense literal; returns its nesting shape
     /// (empty for a scalar) after checking every level is rectangular.
     fn parse_dense_elems(&mut self, out: &mut Vec<(Attribute, usize)>) -> PResult<Vec<i64>> {
-        if self.consume_if(Tok::LBracket) {
-            let mut inner: Option<Vec<i64>> = None;
-            let mut count = 0i64;
-            if self.tok.kind != Tok::RBracket {
-                loop {
-                    let at = self.tok.start;
-                    let d = self.parse_dense_elems(out)?;
-                    match &inner {
-                        Some(prev) if *prev != d => {
-                            return Err(self.error_at(at, format_args!("dense literal is not rectangular: element of shape {d:?} next to {prev:?}")))
-                        }
-                        _ => inner = Some(d),
-                    }
-                    count += 1;
-                    if !self.consume_if(Tok::Comma) {
-                        break;
-                    }
-                }
-            }
-            if self.tok.kind != Tok::RBracket {
-                return self.expected("',' or ']' in dense literal");
-            }
-            self.bump();
-            let mut dims = vec![count];
-            dims.extend(inner.unwrap_or_default());
-            return Ok(dims);
+        if self.tok.kind == Tok::LBracket {
+            return self.nested("dense literals", |p| p.parse_dense_list(out));
         }
         let at = self.tok.start;
         let a = match self.tok.kind {
@@ -1589,6 +1618,36 @@ impl<'a> Parser<'a> {
         self.bump();
         out.push((a, at));
         Ok(Vec::new())
+    }
+
+    /// `[elems, ...]` of a dense literal; the current token is the `[`.
+    fn parse_dense_list(&mut self, out: &mut Vec<(Attribute, usize)>) -> PResult<Vec<i64>> {
+        self.bump();
+        let mut inner: Option<Vec<i64>> = None;
+        let mut count = 0i64;
+        if self.tok.kind != Tok::RBracket {
+            loop {
+                let at = self.tok.start;
+                let d = self.parse_dense_elems(out)?;
+                match &inner {
+                    Some(prev) if *prev != d => {
+                        return Err(self.error_at(at, format_args!("dense literal is not rectangular: element of shape {d:?} next to {prev:?}")))
+                    }
+                    _ => inner = Some(d),
+                }
+                count += 1;
+                if !self.consume_if(Tok::Comma) {
+                    break;
+                }
+            }
+        }
+        if self.tok.kind != Tok::RBracket {
+            return self.expected("',' or ']' in dense literal");
+        }
+        self.bump();
+        let mut dims = vec![count];
+        dims.extend(inner.unwrap_or_default());
+        Ok(dims)
     }
 }
 

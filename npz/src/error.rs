@@ -34,9 +34,21 @@ pub enum FormatError {
     },
 }
 
+impl From<hailo_guard::files::FileError> for NpyError {
+    fn from(e: hailo_guard::files::FileError) -> Self {
+        match e {
+            hailo_guard::files::FileError::Io { path, source } => NpyError::Io { path, source },
+            e => NpyError::NotReadable(e),
+        }
+    }
+}
+
 /// An error while reading or writing a `.npy` or `.npz` file.
 #[derive(Debug, Error)]
 pub enum NpyError {
+    /// The path names something other than a regular file (a FIFO would block forever).
+    #[error("{0}")]
+    NotReadable(hailo_guard::files::FileError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -77,10 +77,7 @@ pub fn encode_npy(array: &NpyArray) -> Vec<u8> {
 /// Reads a `.npy` file.
 pub fn read_npy(path: impl AsRef<Path>) -> Result<NpyArray, NpyError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = hailo_guard::files::read_regular(path)?;
     decode_npy(&bytes).map_err(|source| NpyError::Format {
         path: path.to_path_buf(),
         source,

@@ -10,11 +10,18 @@ use crate::error::NpyError;
 use crate::npy::{decode_npy, encode_npy};
 use std::borrow::Borrow;
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+
+/// The most bytes one member may decompress to: the largest array within the element
+/// budget (8-byte elements) plus room for its header.
+fn max_member_bytes() -> u64 {
+    hailo_guard::limits::max_elements()
+        .saturating_mul(8)
+        .saturating_add(1 << 20)
+}
 
 /// Reads every member of an `.npz` archive, in archive order, with the `.npy` suffix
 /// stripped from the keys.
@@ -27,10 +34,7 @@ pub fn read_npz(path: impl AsRef<Path>) -> Result<Vec<(String, NpyArray)>, NpyEr
             None => e.to_string(),
         },
     };
-    let file = File::open(path).map_err(|source| NpyError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = hailo_guard::files::open_regular(path)?;
     let mut archive = ZipArchive::new(BufReader::new(file)).map_err(|e| zip_err(None, &e))?;
     let mut arrays = Vec::with_capacity(archive.len());
     for index in 0..archive.len() {
@@ -42,12 +46,26 @@ pub fn read_npz(path: impl AsRef<Path>) -> Result<Vec<(String, NpyArray)>, NpyEr
                 member: name,
             });
         };
-        // The declared size only sizes the buffer; a lying header cannot make us over-allocate.
+        // The declared size only sizes the buffer; a lying header cannot make us over-allocate,
+        // and a compressed member stops at the largest array the element budget allows.
+        let limit = max_member_bytes();
         let capacity = usize::try_from(member.size()).unwrap_or(0).min(1 << 28);
         let mut bytes = Vec::with_capacity(capacity);
-        member
+        (&mut member)
+            .take(limit + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| zip_err(Some(&name), &e))?;
+        if bytes.len() as u64 > limit {
+            return Err(zip_err(
+                Some(&name),
+                &format!(
+                    "decompresses to more than {limit} bytes, more than an array within the \
+                     element budget ({} elements) can take; raise {} if it is real",
+                    hailo_guard::limits::max_elements(),
+                    hailo_guard::limits::ENV_MAX_ELEMENTS
+                ),
+            ));
+        }
         let array = decode_npy(&bytes).map_err(|source| NpyError::Member {
             path: path.to_path_buf(),
             member: name.clone(),

@@ -64,12 +64,8 @@ pub fn read_calib_set(
     let shown = path.display();
     let npy_err = |e: hailo_npz::NpyError| err(format!("{shown}: {e}"));
     if path.is_dir() {
-        let mut files: Vec<_> = std::fs::read_dir(path)
-            .map_err(|e| err(format!("{shown}: {e}")))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "npy"))
-            .collect();
-        files.sort();
+        let files =
+            hailo_guard::files::files_in(path, "npy").map_err(|e| err(format!("{shown}: {e}")))?;
         let [info] = inputs else {
             return Err(err(format!(
                 "{shown}: a directory of .npy files calibrates single-input models only; use an .npz with one array per input layer"

@@ -1,5 +1,8 @@
-//! Shared helpers of the cross-crate numeric parity tests in `tests/tests/`: locating the
-//! reference models, converting ONNX models to `hl`, and comparing arrays with tolerances.
+//! Shared helpers of the cross-crate tests in `tests/tests/`: locating the reference models,
+//! converting ONNX models to `hl`, comparing arrays with tolerances, and (`mutate`) the
+//! seeded input mutator of the hostile-input sweep.
+
+pub mod mutate;
 
 use hailo_interp::Interpreter;
 use hailo_npz::read_npz;

@@ -2,4 +2,5 @@
 pub mod cmd;
 pub mod context;
 pub mod opt;
+pub mod pipe;
 pub mod resources;

@@ -42,13 +42,17 @@ impl Padding {
             Padding::Valid => (0, 0),
             Padding::Explicit(p) => (p[axis], p[axis + 2]),
             Padding::Same => {
-                let total = (k - 1).max(0);
+                let total = k.saturating_sub(1).max(0);
                 let begin = if s == 1 { total - total / 2 } else { total / 2 };
                 (begin, total - begin)
             }
             Padding::SameTensorflow => {
                 let out = ceil_div(i, s);
-                let total = ((out - 1) * s + k - i).max(0);
+                let total = (out - 1)
+                    .saturating_mul(s)
+                    .saturating_add(k)
+                    .saturating_sub(i)
+                    .max(0);
                 (total / 2, total - total / 2)
             }
         }
@@ -62,14 +66,17 @@ impl Padding {
     }
 }
 
+// The arithmetic below saturates: attributes come from files, and a huge stride or
+// dilation must give a shape the verifier rejects, not an overflow panic.
+
 /// `ceil(a / b)` for `b > 0`.
 pub fn ceil_div(a: i64, b: i64) -> i64 {
-    (a + b - 1).div_euclid(b)
+    a.saturating_add(b - 1).div_euclid(b)
 }
 
 /// The extent of a kernel of size `k` with dilation `d`.
 pub fn dilated(k: i64, d: i64) -> i64 {
-    (k - 1) * d + 1
+    (k - 1).saturating_mul(d).saturating_add(1)
 }
 
 /// Output size of a sliding window (conv or pool) on one axis, ONNX rules:
@@ -83,7 +90,10 @@ pub fn window_out(
     (begin, end): (i64, i64),
     ceil_mode: bool,
 ) -> Option<i64> {
-    let span = i + begin + end - k;
+    let span = i
+        .saturating_add(begin)
+        .saturating_add(end)
+        .saturating_sub(k);
     if span < 0 {
         return None;
     }
@@ -91,7 +101,7 @@ pub fn window_out(
         return Some(span / s + 1);
     }
     let out = ceil_div(span, s) + 1;
-    Some(if (out - 1) * s >= i + begin {
+    Some(if (out - 1).saturating_mul(s) >= i.saturating_add(begin) {
         out - 1
     } else {
         out
@@ -101,7 +111,11 @@ pub fn window_out(
 /// Output size of a transposed convolution on one axis (ONNX ConvTranspose):
 /// `s * (i - 1) + output_padding + k - begin - end`.
 pub fn deconv_out(i: i64, k: i64, s: i64, (begin, end): (i64, i64), output_padding: i64) -> i64 {
-    s * (i - 1) + output_padding + k - begin - end
+    s.saturating_mul(i - 1)
+        .saturating_add(output_padding)
+        .saturating_add(k)
+        .saturating_sub(begin)
+        .saturating_sub(end)
 }
 
 /// Numpy broadcasting of two shapes (aligned at the last axis).

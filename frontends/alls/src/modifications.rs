@@ -177,6 +177,9 @@ fn apply_command(
             )
         }
         "nms_postprocess" => {
+            // The path is the script author's, relative to the script (the model zoo's
+            // scripts name `../../postprocess_config/<net>.json`); the pass reads regular
+            // files only, so a FIFO or device cannot hang or feed it.
             let config = a.word("config_path");
             let config_path = if config.is_empty() {
                 String::new()

@@ -8,6 +8,7 @@ use crate::ast::{Arg, Name, Script, Statement, Targets, Value, ValueKind};
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{tokenize, Token, TokenKind};
 use crate::source::Span;
+use hailo_guard::limits::Depth;
 
 /// Parses a whole script. Returns the statements that parsed and one error per bad statement.
 pub fn parse(text: &str) -> (Script, Vec<Diagnostic>) {
@@ -15,7 +16,11 @@ pub fn parse(text: &str) -> (Script, Vec<Diagnostic>) {
         Ok(t) => t,
         Err(e) => return (Script::default(), vec![e]),
     };
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: Depth::default(),
+    };
     let mut script = Script::default();
     let mut errors = Vec::new();
     loop {
@@ -39,6 +44,8 @@ pub fn parse(text: &str) -> (Script, Vec<Diagnostic>) {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// How deeply the lists being parsed nest (a hostile script nests thousands).
+    depth: Depth,
 }
 
 /// An open bracket: its closing kind and where it was opened.
@@ -328,6 +335,15 @@ impl Parser {
     }
 
     fn list(&mut self, open_span: Span) -> PResult<Value> {
+        self.depth
+            .enter("`[`")
+            .map_err(|e| Diagnostic::error(open_span, e.to_string(), "flatten this list"))?;
+        let list = self.list_items(open_span);
+        self.depth.leave();
+        list
+    }
+
+    fn list_items(&mut self, open_span: Span) -> PResult<Value> {
         let open = Open {
             close: TokenKind::RBracket,
             span: open_span,

@@ -527,6 +527,16 @@ impl Checker {
                         )
                     })
                 }),
+                Constraint::WithinBudget(p) => get(p).and_then(|x| {
+                    let dims = floats(&x.value).into_iter().map(|v| v.max(0.0) as u64);
+                    hailo_guard::limits::check_elements(dims).err().map(|e| {
+                        Diagnostic::error(
+                            x.span,
+                            format!("`{p}` is too large: {e}"),
+                            "expected a shape a Hailo-8 network can hold",
+                        )
+                    })
+                }),
                 Constraint::NonZero(p) => get(p).and_then(|x| {
                     floats(&x.value).contains(&0.0).then(|| {
                         Diagnostic::error(

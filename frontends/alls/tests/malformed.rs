@@ -58,3 +58,22 @@ fn each_malformed_script_gives_one_located_error() {
         insta::assert_snapshot!(name, rendered[0]);
     }
 }
+
+#[test]
+fn deeply_nested_lists_are_a_located_error_not_a_stack_overflow() {
+    let depth = 30_000;
+    let text = format!(
+        "resize(resize_shapes={}1{})\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let src = SourceFile::new("deep.alls", text);
+    let diags = check_source(&src, CheckOptions::default()).diagnostics;
+    let first = diags.first().expect("an error");
+    assert_eq!(
+        first.message,
+        "`[` nested more than 128 levels deep; no model nests this deep, the file is damaged \
+         or was not written by a model tool"
+    );
+    assert_eq!(first.span.start, "resize(resize_shapes=".len() + 128);
+}

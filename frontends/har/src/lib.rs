@@ -301,13 +301,23 @@ pub fn read_members(path: &Path) -> Result<Vec<(String, Vec<u8>)>, HarError> {
         source,
     })?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        // Weights barely compress; a stream inflating far more is a decompression bomb.
+        let limit = (raw.len() as u64).saturating_mul(64).max(1 << 30);
+        let gzip_err = |message: String| HarError::Gzip {
+            path: path.to_path_buf(),
+            message,
+        };
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(limit + 1)
             .read_to_end(&mut out)
-            .map_err(|e| HarError::Gzip {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| gzip_err(e.to_string()))?;
+        if out.len() as u64 > limit {
+            return Err(gzip_err(format!(
+                "inflates to more than {limit} bytes, far more than an archive of weights \
+                 compresses; the file is damaged or a decompression bomb"
+            )));
+        }
         out
     } else {
         raw
@@ -318,8 +328,9 @@ pub fn read_members(path: &Path) -> Result<Vec<(String, Vec<u8>)>, HarError> {
         message: e.message,
     })?;
     let mut out: Vec<(String, Vec<u8>)> = Vec::with_capacity(members.len());
+    let mut names = std::collections::HashSet::new();
     for mb in members {
-        if out.iter().any(|(n, _)| *n == mb.name) {
+        if !names.insert(mb.name.clone()) {
             return Err(HarError::DuplicateMember {
                 path: path.to_path_buf(),
                 member: mb.name,

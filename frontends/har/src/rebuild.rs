@@ -117,14 +117,20 @@ fn shape_list(layer: &str, v: &Value, field: &str) -> Result<Vec<Vec<i64>>, Rebu
             let Some(dims) = s.as_array() else {
                 return Err(bad(s));
             };
-            dims.iter()
+            let shape = dims
+                .iter()
                 .enumerate()
                 .map(|(i, d)| match d.as_i64() {
                     Some(-1) if i == 0 => Ok(1),
                     Some(n) if n >= 0 => Ok(n),
                     _ => Err(bad(s)),
                 })
-                .collect()
+                .collect::<Result<Vec<i64>, _>>()?;
+            hailo_guard::limits::check_shape(&shape).map_err(|e| RebuildError::Layer {
+                layer: layer.to_string(),
+                message: format!("'{field}' shape {shape:?} has {e}"),
+            })?;
+            Ok(shape)
         })
         .collect()
 }
@@ -231,7 +237,25 @@ struct Rebuild<'a> {
 }
 
 impl Rebuild<'_> {
-    fn constant(&mut self, key: &str, array: &NpyArray) -> ValueId {
+    /// A constant op for the NPZ array `npz_key` of `layer`, its bytes stored as `key`.
+    /// NaN and infinite weights are refused here, naming the layer, rather than later
+    /// (quantization statistics, emulation) without one.
+    fn constant(
+        &mut self,
+        layer: &str,
+        npz_key: &str,
+        key: &str,
+        array: &NpyArray,
+    ) -> Result<ValueId, RebuildError> {
+        if let Some(at) = array.to_f32().iter().position(|v| !v.is_finite()) {
+            return fail(
+                layer,
+                format!(
+                    "the NPZ array '{npz_key}' holds NaN or infinity at flat index {at}; the \
+                     archive's weights are damaged"
+                ),
+            );
+        }
         let shape: Vec<i64> = array.shape().iter().map(|&d| d as i64).collect();
         let ty = f32_tensor(&shape);
         self.m.resources.insert(key, f32_blob(array));
@@ -244,7 +268,7 @@ impl Rebuild<'_> {
         );
         let op = self.m.create_op(spec);
         self.m.append_op(self.block, op);
-        self.m.result(op, 0)
+        Ok(self.m.result(op, 0))
     }
 
     /// The value layer `consumer` reads from `producer`: for multi-result producers, the
@@ -377,7 +401,7 @@ impl Rebuild<'_> {
             let Some(&array) = self.npz.get(key.as_str()) else {
                 return fail(l.name, format!("the NPZ has no array '{key}'"));
             };
-            let v = self.constant(&format!("{}.const", l.short), array);
+            let v = self.constant(l.name, &key, &format!("{}.const", l.short), array)?;
             self.results.insert(idx, vec![v]);
             return Ok(());
         }
@@ -402,9 +426,12 @@ impl Rebuild<'_> {
                         format!("the NPZ has '{key}' but no '{prev}' before it"),
                     )
                 }
-                (Some(array), None) => {
-                    operands.push(self.constant(&format!("{}.{slot}", l.short), array))
-                }
+                (Some(array), None) => operands.push(self.constant(
+                    l.name,
+                    &key,
+                    &format!("{}.{slot}", l.short),
+                    array,
+                )?),
                 (None, _) if !layers::optional_weight(kind, slot) => {
                     return fail(l.name, format!("the NPZ has no array '{key}'"));
                 }

@@ -339,3 +339,95 @@ fn failed_write_leaves_no_file_and_keeps_the_old_one() {
     names.sort();
     assert_eq!(names, ["a-directory.har", "dup.har"]);
 }
+
+#[test]
+fn deeply_nested_embedded_ir_is_located_not_a_stack_overflow() {
+    let out = edited("deep_ir", |members| {
+        let meta = members
+            .iter_mut()
+            .find(|(n, _)| n == METADATA_MEMBER)
+            .unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&meta.1).unwrap();
+        let depth = 100_000;
+        v["module_ir"] = format!(
+            "{}{}",
+            "builtin.module {\n".repeat(depth),
+            "}\n".repeat(depth)
+        )
+        .into();
+        meta.1 = serde_json::to_vec(&v).unwrap();
+    });
+    let e = read_err(&out);
+    assert!(matches!(e, HarError::Ir { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("hailo_rs_metadata.json:129:1"), "{text}");
+    assert!(
+        text.contains("regions nested more than 128 levels deep"),
+        "{text}"
+    );
+}
+
+#[test]
+fn deeply_nested_hn_json_is_an_error() {
+    let out = edited("deep_hn", |members| {
+        members.retain(|(n, _)| n != METADATA_MEMBER);
+        let depth = 100_000;
+        members.iter_mut().find(|(n, _)| n == "tiny.hn").unwrap().1 = format!(
+            "{{\"name\": \"tiny\", \"net_params\": {}{}, \"layers\": {{}}}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+        .into_bytes();
+    });
+    match read_err(&out) {
+        HarError::Json {
+            member, message, ..
+        } => {
+            assert_eq!(member, "tiny.hn");
+            assert!(message.contains("recursion limit exceeded"), "{message}");
+        }
+        e => panic!("unexpected {e}"),
+    }
+}
+
+#[test]
+fn hn_shapes_over_the_element_budget_name_the_layer() {
+    let e = foreign_with("huge_shape", |hn| {
+        hn["layers"]["tiny/fc1"]["output_shapes"] = serde_json::json!([[-1, 1u64 << 40]])
+    });
+    assert!(
+        e.to_string().contains(
+            "'tiny/fc1': 'output_shapes' shape [1, 1099511627776] has 1099511627776 elements, \
+             over the budget"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn non_finite_weights_in_a_foreign_archive_name_the_layer() {
+    let out = edited("nan_kernel", |members| {
+        members.retain(|(n, _)| n != METADATA_MEMBER);
+        let npz = members.iter_mut().find(|(n, _)| n == "tiny.npz").unwrap();
+        let tmp = scratch("nan_kernel_npz").join("w.npz");
+        std::fs::write(&tmp, &npz.1).unwrap();
+        let mut arrays = hailo_npz::read_npz(&tmp).unwrap();
+        let (_, kernel) = arrays
+            .iter_mut()
+            .find(|(k, _)| k == "tiny/conv1/kernel:0")
+            .expect("conv1 kernel");
+        let mut values = kernel.to_f32();
+        values.as_slice_mut().unwrap()[3] = f32::NAN;
+        *kernel = hailo_npz::NpyArray::F32(values);
+        hailo_npz::write_npz(&tmp, &arrays).unwrap();
+        npz.1 = std::fs::read(&tmp).unwrap();
+    });
+    let e = read_err(&out).to_string();
+    assert!(
+        e.contains(
+            "HN layer 'tiny/conv1': the NPZ array 'tiny/conv1/kernel:0' holds NaN or infinity \
+             at flat index 3; the archive's weights are damaged"
+        ),
+        "{e}"
+    );
+}

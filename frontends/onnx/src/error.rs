@@ -80,6 +80,16 @@ pub enum OnnxError {
     Selection { message: String },
 }
 
+impl OnnxError {
+    /// Whether the message already names the model file (the tools prefix the others with it).
+    pub fn names_file(&self) -> bool {
+        matches!(
+            self,
+            OnnxError::Io { .. } | OnnxError::Decode { .. } | OnnxError::NoGraph { .. }
+        )
+    }
+}
+
 /// A weight (or other parameter input) whose rank does not fit its operator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

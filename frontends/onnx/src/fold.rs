@@ -71,11 +71,24 @@ pub(crate) fn try_fold(ctx: &OpCtx) -> Infer<Option<Vec<TensorData>>> {
             None => return Ok(None),
         }
     }
+    let needed = match op {
+        "Where" | "Range" => 3,
+        "Gather" => 2,
+        _ => 1,
+    };
+    if inputs.len() < needed {
+        return Err(ctx.invalid(format!(
+            "{op} needs {needed} input(s), the node has {}",
+            inputs.len()
+        )));
+    }
     let out_shapes = match shape::infer(ctx) {
         Some(r) => r?,
         None => return Ok(None),
     };
-    let out = &out_shapes[0];
+    let Some(out) = out_shapes.first() else {
+        return Ok(None);
+    };
     let fail = |what: &str| ctx.invalid(format!("cannot fold constant {what}"));
     let value = match op {
         "Identity" => inputs[0].clone(),

@@ -198,7 +198,43 @@ fn build(
         issues: Vec::new(),
     };
     analyze(&mut model, &declared)?;
+    check_finite(&model)?;
     Ok(model)
+}
+
+/// Refuses NaN and infinite constants feeding a node, naming both: they cannot be emulated
+/// or quantized, and would otherwise surface much later without a location. Clip's bounds
+/// are exempt: an infinite bound is an open one.
+fn check_finite(model: &OnnxModel) -> Result<()> {
+    for node in &model.nodes {
+        for (i, input) in node.inputs.iter().enumerate() {
+            if node.op_type == "Clip" && i > 0 {
+                continue;
+            }
+            let Some(TensorData::F32(a)) = model.constants.get(input) else {
+                continue;
+            };
+            if let Some((at, v)) = a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                let what = if v.is_nan() {
+                    "NaN"
+                } else if *v > 0.0 {
+                    "inf"
+                } else {
+                    "-inf"
+                };
+                return Err(OnnxError::Node {
+                    node: node.name.clone(),
+                    op_type: node.op_type.clone(),
+                    message: format!(
+                        "input '{input}' holds {what} at index {:?}; the model's weights are \
+                         damaged (re-export the model, or fix the training run)",
+                        ndarray::Dimension::slice(&at)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn value_info(v: &ValueInfoProto) -> ValueInfo {
@@ -274,6 +310,19 @@ fn apply_input_shapes(inputs: &mut [ValueInfo], options: &LoadOptions) -> Result
                 ),
             });
         }
+        let fixed: Vec<u64> = dims
+            .iter()
+            .map(|d| match d {
+                Dim::Fixed(n) => *n as u64,
+                _ => 1,
+            })
+            .collect();
+        hailo_guard::limits::check_elements(fixed.iter().copied()).map_err(|e| {
+            OnnxError::InputShape {
+                input: input.name.clone(),
+                message: format!("shape {fixed:?} has {e}"),
+            }
+        })?;
     }
     Ok(())
 }

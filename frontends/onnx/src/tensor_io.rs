@@ -1,9 +1,10 @@
 //! Conversion between `TensorProto` and `TensorData`: inline typed fields, little-endian
 //! `raw_data`, and external data files resolved relative to the model's directory.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Component, Path};
+use std::path::Path;
+
+use hailo_guard::files::{self, FileError};
 
 use bytes::Bytes;
 use ndarray::{ArrayD, IxDyn};
@@ -29,10 +30,8 @@ pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Ten
     for &d in &t.dims {
         dims.push(usize::try_from(d).map_err(|_| err(format!("negative dimension {d}")))?);
     }
-    let count = dims
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| err(format!("shape {dims:?} overflows")))?;
+    let count = hailo_guard::limits::check_elements(dims.iter().map(|&d| d as u64))
+        .map_err(|e| err(format!("shape {dims:?} has {e}")))? as usize;
     let raw = if t.data_location == data_location::EXTERNAL {
         Some(read_external(t, base_dir)?)
     } else if !t.raw_data.is_empty() || count == 0 {
@@ -242,26 +241,21 @@ fn read_external(t: &TensorProto, base_dir: Option<&Path>) -> Result<Bytes> {
         }
     }
     let location = location.ok_or_else(|| err("no 'location' key".into()))?;
-    let rel = Path::new(location);
-    if rel
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        return Err(err(format!(
-            "location '{location}' must be a relative path inside the model's directory"
-        )));
-    }
     let base = base_dir.ok_or_else(|| {
         err(format!(
             "location '{location}' cannot be resolved: the model was not loaded from a file"
         ))
     })?;
-    let path = base.join(rel);
+    let guarded = |e: FileError| match e {
+        FileError::Io { .. } => err(e.to_string()),
+        e => err(format!("location {e}")),
+    };
+    let path = files::resolve_inside(base, Path::new(location)).map_err(guarded)?;
     let io = |source: std::io::Error| OnnxError::Io {
         path: path.clone(),
         source,
     };
-    let mut file = File::open(&path).map_err(io)?;
+    let mut file = files::open_regular(&path).map_err(guarded)?;
     let size = file.metadata().map_err(io)?.len();
     let length = length.unwrap_or(size.saturating_sub(offset));
     if offset.checked_add(length).is_none_or(|end| end > size) {

@@ -500,12 +500,38 @@ fn external_data_resolves_relative_to_the_model() {
     let err = load(dir.join("escape.onnx")).expect_err("escaping path");
     assert_eq!(
         err.to_string(),
-        "tensor 'w': external data: location '../weights.bin' must be a relative path inside the model's directory"
+        "tensor 'w': external data: location '../weights.bin' must be a relative path inside the \
+         model's directory (no '/' at the start, no '..')"
+    );
+    // A symlink out of the directory is refused (it used to copy /etc/passwd into the HAR).
+    std::os::unix::fs::symlink("/etc", dir.join("link")).expect("symlink");
+    std::fs::write(dir.join("link.onnx"), model_with("link/passwd")).expect("write model");
+    let err = load(dir.join("link.onnx")).expect_err("symlink out of the model directory");
+    assert_eq!(
+        err.to_string(),
+        "tensor 'w': external data: location 'link/passwd' resolves to '/etc/passwd', outside \
+         the model's directory (through a symbolic link); copy the file into the model's directory"
+    );
+    // A FIFO is refused at once (it used to block the load forever).
+    let fifo = std::ffi::CString::new(dir.join("pipe.bin").into_os_string().into_encoded_bytes())
+        .expect("path");
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::fs::write(dir.join("fifo.onnx"), model_with("pipe.bin")).expect("write model");
+    let err = load(dir.join("fifo.onnx")).expect_err("FIFO");
+    assert!(
+        err.to_string().ends_with(
+            "pipe.bin' is a FIFO (named pipe), not a regular file; only regular files are read"
+        ),
+        "{err}"
     );
     std::fs::write(dir.join("short.onnx"), model_with("missing.bin")).expect("write model");
-    assert!(matches!(
-        load(dir.join("short.onnx")),
-        Err(hailo_onnx::OnnxError::Io { .. })
-    ));
+    let err = load(dir.join("short.onnx")).expect_err("missing external file");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "tensor 'w': external data: cannot read '{}': ",
+            dir.join("missing.bin").display()
+        )),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }

@@ -309,3 +309,111 @@ fn every_truncation_and_byte_flip_is_handled_without_panic() {
         bytes.len()
     );
 }
+
+#[test]
+fn add_without_inputs_is_an_error_not_a_panic() {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 3])
+        .node("Add", "empty_add", &[], &["s"], &[])
+        .node("Add", "a", &["x", "s"], &["y"], &[])
+        .output("y", &[1, 3]);
+    let err = from_bytes(b.encode()).expect_err("Add with no inputs");
+    assert_eq!(
+        err.to_string(),
+        "node 'empty_add' (Add): Add needs 1 input(s), the node has 0"
+    );
+}
+
+#[test]
+fn huge_input_dimensions_are_refused_at_load() {
+    for dim in [1usize << 40, 1 << 62] {
+        let mut b = ModelBuilder::new(13);
+        b.input("x", &[1, dim])
+            .node("Relu", "r", &["x"], &["y"], &[])
+            .output("y", &[1, dim]);
+        let err = from_bytes(b.encode()).expect_err("huge input");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "graph input 'x': shape [1, {dim}] has {dim} elements, over the budget of \
+                 268435456 elements per tensor; if the model really needs it, raise the budget \
+                 with HAILO_MAX_TENSOR_ELEMENTS=N"
+            )
+        );
+    }
+}
+
+#[test]
+fn huge_conv_pads_are_refused_at_load() {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 3, 8, 8])
+        .initializer("w", &ramp_f32(&[4, 3, 3, 3]))
+        .node(
+            "Conv",
+            "conv1",
+            &["x", "w"],
+            &["y"],
+            &[("pads", Attribute::Ints(vec![100000; 4]))],
+        )
+        .output("y", &[1, 4, 200006, 200006]);
+    let err = from_bytes(b.encode()).expect_err("huge pads");
+    assert!(
+        err.to_string().starts_with(
+            "node 'conv1' (Conv): output shape [1, 4, 200006, 200006] has 160009600144 \
+             elements, over the budget"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn non_finite_weights_name_the_node_and_tensor() {
+    for (bad, what) in [(f32::INFINITY, "inf"), (f32::NAN, "NaN")] {
+        let mut w = ramp_f32(&[4, 3, 3, 3]);
+        if let hailo_onnx::TensorData::F32(a) = &mut w {
+            a[[1, 2, 0, 1]] = bad;
+        }
+        let mut b = ModelBuilder::new(13);
+        b.input("x", &[1, 3, 8, 8])
+            .initializer("w", &w)
+            .node("Conv", "conv1", &["x", "w"], &["y"], &[])
+            .output("y", &[1, 4, 6, 6]);
+        let err = from_bytes(b.encode()).expect_err("non-finite weight");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "node 'conv1' (Conv): input 'w' holds {what} at index [1, 2, 0, 1]; the model's \
+                 weights are damaged (re-export the model, or fix the training run)"
+            )
+        );
+    }
+}
+
+/// Field `field` (length-delimited) holding `body`, protobuf-encoded.
+fn wrap(field: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 8);
+    for mut n in [u64::from(field << 3 | 2), body.len() as u64] {
+        while n >= 0x80 {
+            out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn deeply_nested_subgraphs_are_a_decode_error_not_a_stack_overflow() {
+    // graph.node[0].attribute[0].g.node[0].attribute[0].g ... 3,000 levels deep.
+    let mut graph = Vec::new();
+    for _ in 0..3000 {
+        let attribute = wrap(6, &graph); // AttributeProto.g
+        let node = wrap(5, &attribute); // NodeProto.attribute
+        graph = wrap(1, &node); // GraphProto.node
+    }
+    let model = wrap(7, &graph); // ModelProto.graph
+    let err = from_bytes(model).expect_err("too deep");
+    assert!(matches!(err, OnnxError::Decode { .. }), "{err}");
+    assert!(err.to_string().contains("recursion limit reached"), "{err}");
+}

@@ -57,6 +57,9 @@ pub fn convert_tensor(index: usize, def: &TensorDef, buffers: &[Buffer<'_>]) -> 
                 format!("shape {:?} has a negative dimension", def.shape),
             )
         })?;
+    hailo_guard::limits::check_elements(shape.iter().map(|&d| d as u64)).map_err(|e| {
+        TfliteError::invalid(context(), def.offset, format!("shape {shape:?} has {e}"))
+    })?;
     let dtype = DType::from_code(def.dtype);
     let buffer = buffers
         .get(def.buffer as usize)
@@ -69,10 +72,22 @@ pub fn convert_tensor(index: usize, def: &TensorDef, buffers: &[Buffer<'_>]) -> 
     let data = if buffer.data.is_empty() {
         None
     } else {
-        Some(
-            decode(buffer.data, dtype, &shape)
-                .map_err(|msg| TfliteError::invalid(context(), def.offset, msg))?,
-        )
+        let data = decode(buffer.data, dtype, &shape)
+            .map_err(|msg| TfliteError::invalid(context(), def.offset, msg))?;
+        if let TensorData::Float(values) = &data {
+            if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+                return Err(TfliteError::invalid(
+                    context(),
+                    def.offset,
+                    format!(
+                        "constant holds {} at flat index {at}; the model's weights are damaged \
+                         (re-export the model, or fix the training run)",
+                        values[at]
+                    ),
+                ));
+            }
+        }
+        Some(data)
     };
     Ok(Tensor {
         name: def.name.clone(),

@@ -402,3 +402,46 @@ fn transpose_conv_reorders_inputs_and_resolves_output_shape() {
     );
     assert_eq!(g.ops[0].inputs, [2, 1]);
 }
+
+#[test]
+fn non_finite_constants_name_the_tensor() {
+    let err = read_tflite(&serialize(&add_model(buffer(f32_bytes(&[
+        1.0,
+        f32::INFINITY,
+    ])))))
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("tensor 1 'c' at byte offset "), "{err}");
+    assert!(
+        err.ends_with(
+            "constant holds inf at flat index 1; the model's weights are damaged (re-export the \
+             model, or fix the training run)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn shapes_over_the_element_budget_are_refused() {
+    let huge = model(
+        vec![opcode(0)],
+        vec![
+            tensor("x", &[1 << 20, 1 << 20], F32, 0),
+            tensor("y", &[1 << 20, 1 << 20], F32, 0),
+        ],
+        &[0],
+        &[1],
+        vec![operator(0, &[0, 0], &[1], None)],
+        vec![buffer(vec![])],
+    );
+    let err = read_tflite(&serialize(&huge)).unwrap_err().to_string();
+    assert!(err.starts_with("tensor 0 'x' at byte offset "), "{err}");
+    assert!(
+        err.ends_with(
+            "shape [1048576, 1048576] has 1099511627776 elements, over the budget of 268435456 \
+             elements per tensor; if the model really needs it, raise the budget with \
+             HAILO_MAX_TENSOR_ELEMENTS=N"
+        ),
+        "{err}"
+    );
+}

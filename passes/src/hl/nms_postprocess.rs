@@ -159,8 +159,10 @@ fn nums(v: &Value, key: &str, what: &str) -> Res<Vec<f64>> {
 }
 
 fn from_json(m: &Module, g: OpId, a: MetaArch, path: &str) -> Res<Config> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read NMS config '{path}': {e}"))?;
+    let bytes = hailo_guard::files::read_regular(std::path::Path::new(path))
+        .map_err(|e| format!("NMS config: {e}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("NMS config '{path}' is not UTF-8 text; expected a JSON file"))?;
     let j: Value = serde_json::from_str(&text)
         .map_err(|e| format!("{path}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
     let mut c = Config {

@@ -129,7 +129,10 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ResizeOptions) -> Res<()> {
                 "layer '{layer}': resize needs an [N, H, W, C] tensor, got '{ty}'"
             ));
         }
-        let new_ty = reshaped(ty, &[shape[0], h, w, shape[3]]);
+        let new_shape = [shape[0], h, w, shape[3]];
+        hailo_guard::limits::check_shape(&new_shape)
+            .map_err(|e| format!("layer '{layer}': resize to {new_shape:?} gives {e}"))?;
+        let new_ty = reshaped(ty, &new_shape);
         let spec = |x: ValueId| {
             let mut s = OpSpec::new(hl::Resize::NAME)
                 .operands(&[x])

@@ -16,6 +16,7 @@ fn read_input(name: &str) -> std::io::Result<String> {
 }
 
 fn main() -> ExitCode {
+    hailo_tools::pipe::restore_sigpipe();
     let args = hailo_tools::opt::OptArgs::parse();
     let registry = hailo_passes::registry();
     let out = hailo_tools::opt::run(args, &registry, read_input);

@@ -16,6 +16,10 @@ struct Cli {
     /// Silence progress bars.
     #[arg(long, global = true)]
     quiet: bool,
+    /// Largest tensor (in elements) a model may declare; default 2^28, or the
+    /// HAILO_MAX_TENSOR_ELEMENTS environment variable.
+    #[arg(long, global = true, value_name = "N")]
+    max_tensor_elements: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,7 +49,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    hailo_tools::pipe::restore_sigpipe();
     let cli = Cli::parse();
+    if let Some(n) = cli.max_tensor_elements {
+        hailo_guard::limits::set_max_elements(n);
+    }
     let name = match cli.command {
         Command::Optimize(args) => return hailo_tools::cmd::optimize::run(args, cli.quiet),
         Command::Infer(args) => return hailo_tools::cmd::infer::run(args, cli.quiet),

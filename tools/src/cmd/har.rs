@@ -227,7 +227,8 @@ fn extract(
         ),
         None => None,
     };
-    let mut targets = Vec::new();
+    let mut files = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (name, data) in &members {
         let rel = safe_relative(name).ok_or_else(|| {
             format!(
@@ -235,11 +236,17 @@ fn extract(
                 path.display()
             )
         })?;
-        targets.push((dir.join(rel), data));
+        if !seen.insert(rel.clone()) {
+            return Err(format!(
+                "{}: member '{name}' appears twice; the archive is damaged",
+                path.display()
+            ));
+        }
+        files.push((rel, data.as_slice()));
     }
-    for (target, data) in targets {
-        write_file(&target, data)?;
-        println!("{}", target.display());
+    hailo_npz::atomic::write_files(dir, &files).map_err(|e| format!("cannot write {e}"))?;
+    for (rel, _) in &files {
+        println!("{}", dir.join(rel).display());
     }
     if let Some(out) = hir {
         let text = hailo_ir::print_module(&m, &ctx, hailo_ir::PrintOptions::default());

@@ -396,13 +396,8 @@ fn top1(
 /// Stacks the directory's `.npy` files (sorted by name) on a new batch axis; files that
 /// already carry a batch of one are stacked on that axis.
 fn read_sample_dir(dir: &Path) -> Result<ArrayD<f32>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "npy"))
-        .collect();
-    files.sort();
+    let files =
+        hailo_guard::files::files_in(dir, "npy").map_err(|e| format!("{}: {e}", dir.display()))?;
     if files.is_empty() {
         return Err(format!(
             "{}: the directory holds no .npy files",

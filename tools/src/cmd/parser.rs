@@ -103,10 +103,10 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
     let result = match args.framework {
         Framework::Onnx(a) => check_arch(&a.out)
             .and_then(|()| parse_onnx(&a))
-            .and_then(|p| emit(p, &a.out, quiet)),
+            .and_then(|p| emit(p, &a.model, &a.out, quiet)),
         Framework::Tf(a) => check_arch(&a.out)
             .and_then(|()| parse_tflite(&a))
-            .and_then(|p| emit(p, &a.out, quiet)),
+            .and_then(|p| emit(p, &a.model, &a.out, quiet)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,18 +146,26 @@ fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut model =
-        load_with(&a.model, &LoadOptions { input_shapes }).map_err(|e| e.to_string())?;
+    // Every message names the model file (the load errors that do not already).
+    let located = |e: hailo_onnx::OnnxError| {
+        if e.names_file() {
+            e.to_string()
+        } else {
+            format!("{}: {e}", a.model.display())
+        }
+    };
+    let mut model = load_with(&a.model, &LoadOptions { input_shapes }).map_err(located)?;
     if !a.start_node_names.is_empty() || !a.end_node_names.is_empty() {
         model = model
             .select(&a.start_node_names, &a.end_node_names)
-            .map_err(|e| e.to_string())?;
+            .map_err(located)?;
     }
     let options = ConvertOptions {
         net_name: a.net_name.clone(),
         input_formats,
     };
-    let conversion = convert_owned(model, &options).map_err(|e| e.to_string())?;
+    let conversion =
+        convert_owned(model, &options).map_err(|e| format!("{}: {e}", a.model.display()))?;
     let io = |v: &[hailo_onnx::to_hl::IoMapping]| {
         v.iter()
             .map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone()))
@@ -185,8 +193,8 @@ fn parse_tflite(a: &TfArgs) -> Result<Parsed, String> {
         start_node_names: a.start_node_names.clone(),
         end_node_names: a.end_node_names.clone(),
     };
-    let (module, report) =
-        hailo_tflite::to_hl::convert(&graph, &options).map_err(|e| e.to_string())?;
+    let (module, report) = hailo_tflite::to_hl::convert(&graph, &options)
+        .map_err(|e| format!("{}: {e}", a.model.display()))?;
     let io = |v: &[hailo_tflite::to_hl::IoMapping]| {
         v.iter()
             .map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone()))
@@ -203,12 +211,18 @@ fn parse_tflite(a: &TfArgs) -> Result<Parsed, String> {
 }
 
 /// Verifies the module and writes the `.hir`, the HAR and the report; prints the mapping.
-fn emit(p: Parsed, out: &OutputArgs, quiet: bool) -> Result<(), String> {
+fn emit(p: Parsed, model: &Path, out: &OutputArgs, quiet: bool) -> Result<(), String> {
     let ctx = crate::context::full_context(false);
     if let Err(diags) = hailo_ir::verifier::verify(&p.module, &ctx, p.module.top()) {
-        let list: Vec<String> = diags.iter().map(|d| format!("  {}", d.message)).collect();
+        let list: Vec<String> = diags
+            .iter()
+            .map(|d| format!("  {}: {}", d.loc, d.message))
+            .collect();
         return Err(format!(
-            "internal error: the converted network does not verify (please report this):\n{}",
+            "{}: the model is inconsistent; the converted network does not verify:\n{}\nthe \
+             file is damaged, or the frontend missed a check: if the model loads in its own \
+             framework, please report this",
+            model.display(),
             list.join("\n")
         ));
     }

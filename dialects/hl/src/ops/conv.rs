@@ -118,7 +118,7 @@ impl ConvParams {
             if g < 1 {
                 return Err(format!("attribute 'groups' must be >= 1, got {g}"));
             }
-            if k[2] * g != x[3] {
+            if k[2].checked_mul(g) != Some(x[3]) {
                 return Err(format!(
                     "kernel input channels ({}) × groups ({g}) must equal input channels ({})",
                     k[2], x[3]

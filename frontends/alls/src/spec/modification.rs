@@ -290,5 +290,5 @@ pub const RESIZE: CommandSpec = CommandSpec {
         ),
     ],
     features: &[],
-    constraints: &[],
+    constraints: &[Constraint::WithinBudget("resize_shapes")],
 };

@@ -117,6 +117,9 @@ pub enum Constraint {
     Increasing(&'static str),
     /// No element of the list may be zero.
     NonZero(&'static str),
+    /// The list is a shape: its product must fit the tensor element budget
+    /// ([`hailo_guard::limits::max_elements`]).
+    WithinBudget(&'static str),
 }
 
 /// A sub-command of `model_optimization_config` / `pre_` / `post_quantization_optimization`.

@@ -234,5 +234,12 @@ pub(crate) fn infer(ctx: &OpCtx) -> Option<Infer<Vec<Vec<usize>>>> {
         "OneHot" => layout::one_hot,
         _ => return None,
     };
-    Some(f(ctx))
+    Some(f(ctx).and_then(|outs| {
+        for s in &outs {
+            let dims = s.iter().map(|&d| d as u64);
+            hailo_guard::limits::check_elements(dims)
+                .map_err(|e| ctx.invalid(format!("output shape {s:?} has {e}")))?;
+        }
+        Ok(outs)
+    }))
 }
