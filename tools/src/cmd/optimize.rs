@@ -14,7 +14,8 @@ pub struct Args {
     /// Parsed (or fp-optimized) HAR to quantize.
     pub har: PathBuf,
     /// Calibration set: .npy (single input), .npz (one array per input layer) or a
-    /// directory of .npy files; samples on axis 0, NHWC unless --input-layout nchw.
+    /// directory of .npy files; samples on axis 0, NHWC unless --input-layout nchw. A set
+    /// smaller than calibset_size (default 64) is used whole, with a warning.
     #[arg(long = "calib-set-path", required_unless_present_any = ["use_random_calib_set", "full_precision_only"])]
     pub calib_set_path: Option<PathBuf>,
     /// Layout of rank-4 calibration data; nchw data is transposed to the model's NHWC (as
