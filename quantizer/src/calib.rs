@@ -1,7 +1,7 @@
 //! Calibration sets as the DFC takes them (guide §4.3.1): one `.npy` for a single-input
 //! model, an `.npz` with one array per input layer (keyed by the scoped or bare layer name,
 //! or the original framework name), or a directory of `.npy` files concatenated in name
-//! order. Samples are on axis 0 in NHWC; `--calib-layout nchw` transposes NCHW data. For a
+//! order. Samples are on axis 0 in NHWC; `--input-layout nchw` transposes NCHW data. For a
 //! single-input model an `.npz` without a layer key may hold exactly one array whose sample
 //! shape fits the input (the shared digits set has `x_nchw` and `x_nhwc`).
 
@@ -39,7 +39,7 @@ fn fits(x: &ArrayD<f32>, info: &TensorInfo) -> bool {
 fn check(x: ArrayD<f32>, info: &TensorInfo, what: &str) -> Result<ArrayD<f32>> {
     if !fits(&x, info) {
         return Err(err(format!(
-            "{what}: shape {:?} does not fit input '{}' (samples x {:?}, NHWC); pass --calib-layout nchw for NCHW data",
+            "{what}: shape {:?} does not fit input '{}' (samples x {:?}, NHWC); pass --input-layout nchw for NCHW data",
             x.shape(),
             info.name,
             &info.shape[1..]
@@ -133,7 +133,7 @@ pub fn read_calib_set(
                                     "{shown}: no array named '{}' and {} array(s) of a fitting shape among {keys:?}; name the array after the input layer{}",
                                     info.name,
                                     fitting.len(),
-                                    if layout == CalibLayout::Nhwc { " (or pass --calib-layout nchw for NCHW data)" } else { "" }
+                                    if layout == CalibLayout::Nhwc { " (or pass --input-layout nchw for NCHW data)" } else { "" }
                                 ))),
                             }
                         }

@@ -43,6 +43,30 @@ pub struct OptimizeSummary {
     pub report: Option<QuantReport>,
     /// Script commands read but not applied.
     pub notes: Vec<String>,
+    /// Settings the run adjusted to go on (e.g. a calibration set smaller than calibset_size).
+    pub warnings: Vec<String>,
+}
+
+/// The guide's advice on the calibration set size (§5.3, "Model Optimization Flavors").
+const GUIDE_CALIBSET_ADVICE: &str = "the DFC guide recommends at least 1024 calibration samples \
+     (optimization levels 2 and 4 require 1024, level 3 requires 256)";
+
+/// Calibrates on all `given` samples when there are fewer than `calibset_size`; the warning
+/// says so. An empty set is an error.
+fn fit_calibset_size(calibset_size: &mut usize, given: usize) -> Result<Option<String>, String> {
+    if given == 0 {
+        return Err("the calibration set has no samples".into());
+    }
+    if given >= *calibset_size {
+        return Ok(None);
+    }
+    let warning = format!(
+        "the calibration set has {given} samples, fewer than calibset_size ({}): calibrating on \
+         all {given}; {GUIDE_CALIBSET_ADVICE}",
+        *calibset_size
+    );
+    *calibset_size = given;
+    Ok(Some(warning))
 }
 
 /// Scoped layer names (`net/layer`) and original names of `m`, for the model script.
@@ -121,7 +145,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             ));
         }
         let (layers, original) = scope_names(&m, &net);
-        notes = apply_script(&mut cfg, name, text, &layers, &original)?;
+        notes.extend(apply_script(&mut cfg, name, text, &layers, &original)?);
         meta.model_script = Some(text.clone());
     }
     if req.full_precision_only {
@@ -131,6 +155,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             state: meta.state,
             report: None,
             notes,
+            warnings: Vec::new(),
         });
     }
     let graph = first_graph(&m).map_err(|e| e.to_string())?;
@@ -144,6 +169,14 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         }
         CalibSource::Random => random_calib_set(&inputs, cfg.calibration.calibset_size),
     };
+    let given = data.first().map_or(0, |d| d.shape()[0]);
+    let warnings: Vec<String> = fit_calibset_size(&mut cfg.calibration.calibset_size, given)
+        .map_err(|e| match &req.calib {
+            CalibSource::Path(p, _) => format!("{}: {e}", p.display()),
+            CalibSource::Random => e,
+        })?
+        .into_iter()
+        .collect();
     let prepared = prepare(&mut m, &data, &cfg).map_err(|e| e.to_string())?;
     notes.extend(prepared.notes.iter().cloned());
     let report = build_report(
@@ -161,6 +194,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         state: meta.state,
         report: Some(report),
         notes,
+        warnings,
     })
 }
 

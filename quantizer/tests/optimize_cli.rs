@@ -58,7 +58,7 @@ fn optimize_digits_then_quantized_emulation_accuracy() {
         har.to_str().unwrap(),
         "--calib-set-path",
         calib.to_str().unwrap(),
-        "--calib-layout",
+        "--input-layout",
         "nchw",
         "-o",
         out.to_str().unwrap(),
@@ -115,6 +115,27 @@ fn assert_fails_cleanly(dir: &Path, har: &Path, calib: &Path, extra: &[&str]) {
     assert!(!out.exists(), "no output file after a failure");
 }
 
+/// `hailo optimize` as a library call on NHWC calibration data.
+fn run_flow(
+    har: &Path,
+    calib: &Path,
+    script: Option<&Path>,
+    output: &Path,
+) -> Result<hailo_quantizer::flow::OptimizeSummary, String> {
+    let req = hailo_quantizer::flow::OptimizeRequest {
+        har: har.to_path_buf(),
+        calib: hailo_quantizer::flow::CalibSource::Path(
+            calib.to_path_buf(),
+            hailo_quantizer::calib::CalibLayout::Nhwc,
+        ),
+        model_script: script.map(Path::to_path_buf),
+        full_precision_only: false,
+        output: output.to_path_buf(),
+        quiet: true,
+    };
+    hailo_quantizer::flow::optimize_har(&req)
+}
+
 #[test]
 fn bad_calibration_data_is_an_error_without_output() {
     let dir = scratch("bad");
@@ -126,18 +147,7 @@ fn bad_calibration_data_is_an_error_without_output() {
         p
     };
     let flow = |p: &Path, script: Option<&Path>| {
-        let req = hailo_quantizer::flow::OptimizeRequest {
-            har: har.clone(),
-            calib: hailo_quantizer::flow::CalibSource::Path(
-                p.to_path_buf(),
-                hailo_quantizer::calib::CalibLayout::Nhwc,
-            ),
-            model_script: script.map(Path::to_path_buf),
-            full_precision_only: false,
-            output: dir.join("bad_q.har"),
-            quiet: true,
-        };
-        hailo_quantizer::flow::optimize_har(&req).expect_err("must fail")
+        run_flow(&har, p, script, &dir.join("bad_q.har")).expect_err("must fail")
     };
     // Wrong shape: NCHW data read as NHWC.
     let nchw = write("nchw.npy", &npz("digits_calib.npz", "x_nchw"));
@@ -145,29 +155,19 @@ fn bad_calibration_data_is_an_error_without_output() {
     let e = flow(&nchw, None);
     assert!(
         e.contains("shape [256, 3, 32, 32] does not fit input 'input_layer1'")
-            && e.contains("--calib-layout nchw"),
+            && e.contains("--input-layout nchw"),
         "{e}"
     );
-    // Too few samples for the default calibset_size of 64.
-    let few = write("few.npy", &x.slice_axis(Axis(0), (0..10).into()).to_owned());
-    assert_fails_cleanly(&dir, &har, &few, &[]);
-    let e = flow(&few, None);
-    assert!(e.contains("has 10 samples but calibset_size is 64"), "{e}");
-    // ... or for the size a model script asks for.
-    let script = dir.join("s.alls");
-    std::fs::write(
-        &script,
-        "model_optimization_config(calibration, calibset_size=512)\n",
-    )
-    .unwrap();
-    let full = write("full.npy", &x);
-    assert_fails_cleanly(
-        &dir,
-        &har,
-        &full,
-        &["--model-script", script.to_str().unwrap()],
+    // No samples at all.
+    let empty = write(
+        "empty.npy",
+        &x.slice_axis(Axis(0), (0..0).into()).to_owned(),
     );
-    assert!(flow(&full, Some(&script)).contains("has 256 samples but calibset_size is 512"));
+    assert_fails_cleanly(&dir, &har, &empty, &[]);
+    assert_eq!(
+        flow(&empty, None),
+        format!("{}: the calibration set has no samples", empty.display())
+    );
     // NaN.
     let mut nan = x.clone();
     nan[[3, 1, 2, 0]] = f32::NAN;
@@ -179,7 +179,7 @@ fn bad_calibration_data_is_an_error_without_output() {
             && e.contains(&format!("flat index {}", ((3 * 32 + 1) * 32 + 2) * 3)),
         "{e}"
     );
-    // Ambiguous npz without --calib-layout: x_nhwc fits, x_nchw does not: accepted.
+    // Ambiguous npz without --input-layout: x_nhwc fits, x_nchw does not: accepted.
     let ok = dir.join("ok_q.har");
     let calib = models().join("digits_calib.npz");
     assert_eq!(
@@ -192,4 +192,32 @@ fn bad_calibration_data_is_an_error_without_output() {
         ]),
         ExitCode::SUCCESS
     );
+}
+
+/// Fewer samples than the calibset_size a model script asks for: all are used, with a warning,
+/// and the report records the number used. (The CLI's single warning for the default size is
+/// tested in tools/tests/optimize.rs.)
+#[test]
+fn a_calibration_set_smaller_than_calibset_size_is_used_whole() {
+    let dir = scratch("small");
+    let har = digits_har(&dir);
+    let calib = dir.join("calib.npy");
+    let x = npz("digits_calib.npz", "x_nhwc");
+    hailo_npz::write_npy(&calib, &hailo_npz::NpyArray::F32(x)).expect("npy written");
+    let script = dir.join("s.alls");
+    std::fs::write(
+        &script,
+        "model_optimization_config(calibration, calibset_size=512)\n",
+    )
+    .unwrap();
+    let out = dir.join("small_q.har");
+    let summary = run_flow(&har, &calib, Some(&script), &out).expect("optimizes");
+    assert_eq!(
+        summary.warnings,
+        ["the calibration set has 256 samples, fewer than calibset_size (512): calibrating on all \
+          256; the DFC guide recommends at least 1024 calibration samples (optimization levels 2 \
+          and 4 require 1024, level 3 requires 256)"]
+    );
+    assert_eq!(summary.report.expect("quantized").calibset_size, 256);
+    assert!(out.exists());
 }

@@ -51,8 +51,10 @@ pub struct OptArgs {
     /// Print the IR after the listed passes (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub print_ir_after: Vec<String>,
+    /// Print the IR before every pass.
     #[arg(long)]
     pub print_ir_before_all: bool,
+    /// Print the IR after every pass.
     #[arg(long)]
     pub print_ir_after_all: bool,
     /// Print the IR after a pass only if the pass changed it.
@@ -182,7 +184,7 @@ pub fn run(
             let mut psm = SourceMgr::default();
             psm.add("<pass-pipeline>", p);
             let col = p[..e.offset.min(p.len())].chars().count() as u32 + 1;
-            let d = Diagnostic::error(
+            let mut d = Diagnostic::error(
                 Location::Src {
                     file: Sym::new("<pass-pipeline>"),
                     line: 1,
@@ -190,6 +192,15 @@ pub fn run(
                 },
                 e.message,
             );
+            if let Some(fix) = anchored_pipeline(p, registry) {
+                d = d.with_note(
+                    Location::Unknown,
+                    format!(
+                        "passes nest under the op they run on; this pipeline works: \
+                         --pass-pipeline='{fix}'"
+                    ),
+                );
+            }
             return OptOutcome {
                 stdout: String::new(),
                 stderr: psm.render(&d),
@@ -231,6 +242,22 @@ pub fn run(
         code: u8::from(failed),
         output_path,
     }
+}
+
+/// For pipeline text without a single top-level op anchor (`canonicalize,cse`), the nesting
+/// that builds: the passes under `builtin.graph` inside `builtin.module`, else directly under
+/// `builtin.module`.
+fn anchored_pipeline(text: &str, registry: &PassRegistry) -> Option<String> {
+    let elems = hailo_ir::pass::pipeline::parse(text).ok()?;
+    if matches!(elems.as_slice(), [top] if top.nested.is_some()) {
+        return None;
+    }
+    [
+        format!("builtin.module(builtin.graph({text}))"),
+        format!("builtin.module({text})"),
+    ]
+    .into_iter()
+    .find(|candidate| OpPassManager::parse(candidate, registry).is_ok())
 }
 
 /// Splits at `// -----` lines, padding each chunk with blank lines so line
@@ -437,5 +464,22 @@ fn write_reproducer(path: &std::path::Path, args: &OptArgs, pipeline: &str, inpu
             "hailo-opt: error: could not write reproducer '{}': {e}\n",
             path.display()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_flag_has_help() {
+        let cmd = OptArgs::command();
+        let missing: Vec<_> = cmd
+            .get_arguments()
+            .filter(|a| a.get_help().is_none())
+            .map(|a| a.get_id().to_string())
+            .collect();
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
     }
 }

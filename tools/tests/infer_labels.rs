@@ -1,40 +1,14 @@
 //! `hailo parser onnx` then `hailo infer --labels`: the digits model's top-1
 //! accuracy on the labelled test set equals onnxruntime's (98.05%, 352/359).
 
-use std::process::Command;
+mod common;
 
-const MODELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models");
-
-fn hailo(args: &[&str], cwd: &std::path::Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hailo"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("hailo runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{digits_har, hailo, scratch, MODELS};
 
 #[test]
 fn digits_accuracy_through_the_cli() {
-    let dir = std::env::temp_dir().join(format!("hailo-infer-labels-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let model = format!("{MODELS}/digits_cnn_opset13.onnx");
-    let (ok, _, err) = hailo(
-        &[
-            "--quiet",
-            "parser",
-            "onnx",
-            &model,
-            "--har-path",
-            "digits.har",
-        ],
-        &dir,
-    );
-    assert!(ok, "{err}");
+    let dir = scratch("infer-labels");
+    digits_har(&dir);
     let test = format!("{MODELS}/digits_test.npz");
     let args = [
         "--quiet",

@@ -1,8 +1,8 @@
 //! `hailo optimize`: the DFC's optimization stage (guide §4.3.1, §5.3). Reads a HAR and a
 //! calibration set (`.npy`, `.npz` keyed by input layer, or a directory of `.npy`), applies
 //! the model script's optimization commands, calibrates, quantizes and writes the quantized
-//! HAR with its statistics and SNR report (see `hailo har info`). Bad input exits 1 with
-//! no output file.
+//! HAR with its statistics and SNR report (see `hailo har info`). A calibration set smaller
+//! than `calibset_size` is used whole, with a warning. Bad input exits 1 with no output file.
 
 use hailo_quantizer::calib::CalibLayout;
 use hailo_quantizer::flow::{optimize_har, CalibSource, OptimizeRequest};
@@ -14,12 +14,15 @@ pub struct Args {
     /// Parsed (or fp-optimized) HAR to quantize.
     pub har: PathBuf,
     /// Calibration set: .npy (single input), .npz (one array per input layer) or a
-    /// directory of .npy files; samples on axis 0, NHWC unless --calib-layout nchw.
+    /// directory of .npy files; samples on axis 0, NHWC unless --input-layout nchw. A set
+    /// smaller than calibset_size (default 64) is used whole, with a warning.
     #[arg(long = "calib-set-path", required_unless_present_any = ["use_random_calib_set", "full_precision_only"])]
     pub calib_set_path: Option<PathBuf>,
-    /// Axis order of the calibration data.
-    #[arg(long = "calib-layout", value_parser = ["nhwc", "nchw"], default_value = "nhwc")]
-    pub calib_layout: String,
+    /// Layout of rank-4 calibration data; nchw data is transposed to the model's NHWC (as
+    /// `hailo infer --input-layout`).
+    // `--calib-layout` was this flag's name before it took `hailo infer`'s; kept as an alias.
+    #[arg(long = "input-layout", alias = "calib-layout", value_parser = ["nhwc", "nchw"], default_value = "nhwc")]
+    pub input_layout: String,
     /// Model script (.alls) with optimization commands; defaults to the HAR's own script.
     #[arg(long = "model-script")]
     pub model_script: Option<PathBuf>,
@@ -42,7 +45,7 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
             .map_or("model".into(), |s| s.to_string_lossy().into_owned());
         args.har.with_file_name(format!("{stem}_optimized.har"))
     });
-    let layout = if args.calib_layout == "nchw" {
+    let layout = if args.input_layout == "nchw" {
         CalibLayout::Nchw
     } else {
         CalibLayout::Nhwc
@@ -61,6 +64,9 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
     };
     match optimize_har(&req) {
         Ok(summary) => {
+            for w in &summary.warnings {
+                eprintln!("warning: {w}");
+            }
             for n in &summary.notes {
                 eprintln!("note: {n}");
             }

@@ -67,7 +67,10 @@ struct Parsed {
     /// (layer, original name, NHWC shape) of inputs and outputs, in order.
     inputs: Vec<(String, String, Vec<usize>)>,
     outputs: Vec<(String, String, Vec<usize>)>,
+    /// Framework nodes in the parsed (selected) model.
     nodes: usize,
+    /// Framework nodes left out by `--start-node-names` / `--end-node-names`.
+    outside: usize,
 }
 
 /// Target architectures the archive may name.
@@ -166,6 +169,12 @@ fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
     };
     let conversion =
         convert_owned(model, &options).map_err(|e| format!("{}: {e}", a.model.display()))?;
+    let outside = conversion
+        .report
+        .nodes
+        .iter()
+        .filter(|n| n.fate == hailo_onnx::to_hl::NodeFate::OutsideSelection)
+        .count();
     let io = |v: &[hailo_onnx::to_hl::IoMapping]| {
         v.iter()
             .map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone()))
@@ -176,7 +185,8 @@ fn parse_onnx(a: &OnnxArgs) -> Result<Parsed, String> {
         outputs: io(conversion.outputs()),
         net: conversion.report.net_name.clone(),
         report_json: conversion.report.to_json(),
-        nodes: conversion.report.nodes.len(),
+        nodes: conversion.report.nodes.len() - outside,
+        outside,
         module: conversion.module,
     })
 }
@@ -195,6 +205,11 @@ fn parse_tflite(a: &TfArgs) -> Result<Parsed, String> {
     };
     let (module, report) = hailo_tflite::to_hl::convert(&graph, &options)
         .map_err(|e| format!("{}: {e}", a.model.display()))?;
+    let outside = report
+        .nodes
+        .iter()
+        .filter(|n| n.fate == hailo_tflite::to_hl::NodeFate::OutsideSelection)
+        .count();
     let io = |v: &[hailo_tflite::to_hl::IoMapping]| {
         v.iter()
             .map(|m| (m.layer.clone(), m.original_name.clone(), m.shape.clone()))
@@ -205,7 +220,8 @@ fn parse_tflite(a: &TfArgs) -> Result<Parsed, String> {
         outputs: io(&report.outputs),
         net: report.net_name.clone(),
         report_json: report.to_json(),
-        nodes: report.nodes.len(),
+        nodes: report.nodes.len() - outside,
+        outside,
         module,
     })
 }
@@ -248,7 +264,14 @@ fn emit(p: Parsed, model: &Path, out: &OutputArgs, quiet: bool) -> Result<(), St
 /// The input-layer → original-input mapping and the output layers in order (guide 3.27).
 fn print_summary(p: &Parsed, har: &Path) {
     let net = &p.net;
-    println!("Parsed '{net}': {} nodes", p.nodes);
+    if p.outside == 0 {
+        println!("Parsed '{net}': {} nodes", p.nodes);
+    } else {
+        println!(
+            "Parsed '{net}': {} nodes (the model's other {} nodes lie outside --start-node-names/--end-node-names)",
+            p.nodes, p.outside
+        );
+    }
     println!("Input layers:");
     for (layer, original, shape) in &p.inputs {
         println!("  {net}/{layer} <- '{original}' {shape:?}");
