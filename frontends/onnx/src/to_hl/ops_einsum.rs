@@ -74,11 +74,9 @@ fn plan(eq: &Equation) -> Result<Plan, String> {
 
 /// The matmul reading `a` and `b` into `out`.
 fn matmul(a: &[char], b: &[char], out: &[char]) -> Result<Matmul, String> {
-    if let Some(c) = a
-        .iter()
-        .chain(b)
-        .find(|c| !out.contains(c) && !(a.contains(c) && b.contains(c)))
-    {
+    // Every index is kept in the output or contracted between the two operands.
+    let kept_or_shared = |c: &&char| out.contains(c) || (a.contains(c) && b.contains(c));
+    if let Some(c) = a.iter().chain(b).find(|c| !kept_or_shared(c)) {
         return Err(format!(
             "index '{c}' is summed over within one operand (a reduction)"
         ));
