@@ -161,7 +161,7 @@ fn gather_index_out_of_range_is_a_node_error() {
     let e = error(&gather(&[1, 4, 3], 1, &[2], vec![1, -5]));
     assert_eq!(
         e,
-        "node 'g' (Gather): index -5 is out of range for an axis of size 4"
+        "node 'g' (Gather): index -5 is out of range for axis 1 of size 4"
     );
 }
 

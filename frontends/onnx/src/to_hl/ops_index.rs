@@ -64,7 +64,7 @@ impl Converter<'_> {
         let in_shape = self.e.input_shape(node, 0)?;
         let axis = norm_axis(node.attr_int_or("axis", 0)?, in_shape.len())
             .ok_or_else(|| node_error(node, "axis out of range"))?;
-        let (indices, index_rank) = self.gather_indices(node, in_shape[axis])?;
+        let (indices, index_rank) = self.gather_indices(node, axis, in_shape[axis])?;
         let v = self.e.input(node, 0)?;
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let picked = self.select_runs(node, x, &in_shape, &v.perm, axis, &runs(&indices));
@@ -76,8 +76,14 @@ impl Converter<'_> {
         Ok(())
     }
 
-    /// The constant indices of `node` normalised into `0..dim`, flattened, and their rank.
-    fn gather_indices(&self, node: &Node, dim: usize) -> ConvertResult<(Vec<usize>, usize)> {
+    /// The constant indices of `node` into `axis` (of size `dim`) normalised into `0..dim`,
+    /// flattened, and their rank.
+    fn gather_indices(
+        &self,
+        node: &Node,
+        axis: usize,
+        dim: usize,
+    ) -> ConvertResult<(Vec<usize>, usize)> {
         let name = node
             .input(1)
             .ok_or_else(|| node_error(node, "required input #1 is missing"))?;
@@ -96,7 +102,7 @@ impl Converter<'_> {
                 norm_axis(k, dim).ok_or_else(|| {
                     node_error(
                         node,
-                        format!("index {k} is out of range for an axis of size {dim}"),
+                        format!("index {k} is out of range for axis {axis} of size {dim}"),
                     )
                 })
             })
