@@ -42,7 +42,7 @@ SUPPORTED = {
     "Unsqueeze", "Transpose", "Resize", "Upsample", "DepthToSpace", "SpaceToDepth", "Softmax",
     "LogSoftmax", "ArgMax", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceMean",
     "ReduceSumSquare", "ReduceL2", "Pad", "Identity", "Dropout", "LayerNormalization",
-    "InstanceNormalization", "LpNormalization",
+    "InstanceNormalization", "LpNormalization", "Gather", "Einsum", "OneHot",
 }
 IGNORED = {"Constant"}
 # Operators whose every float input is an activation (kept as a runtime input).

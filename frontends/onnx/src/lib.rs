@@ -6,6 +6,7 @@
 mod analyze;
 mod attr;
 pub mod builder;
+mod einsum;
 mod error;
 mod fold;
 mod graph;

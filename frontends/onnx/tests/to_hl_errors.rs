@@ -51,6 +51,35 @@ fn unsupported_nodes_are_all_listed_with_cuts() {
 }
 
 #[test]
+fn unsupported_forms_of_supported_operators_are_listed_with_why() {
+    let model = load("unsupported_forms").expect("loads");
+    let err = match convert(&model, &ConvertOptions::default()) {
+        Err(ConvertError::Unsupported(r)) => r,
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("conversion must fail"),
+    };
+    let listed: Vec<(&str, &str)> = err
+        .nodes
+        .iter()
+        .map(|n| (n.node.as_str(), n.reason.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                "gather_rt",
+                "Gather with run-time indices is not supported (the indices must be a constant)"
+            ),
+            (
+                "diagonal",
+                "Einsum equation 'ii->i' is not supported: index 'i' repeats within an operand \
+                 (a diagonal or trace)"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn cutting_as_suggested_converts() {
     let model = load("unsupported").expect("loads");
     let before = model

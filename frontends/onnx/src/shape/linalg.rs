@@ -1,7 +1,8 @@
 //! Shapes of dense/matmul, normalization, reduction and recurrent operators.
 
 use super::elementwise::broadcast;
-use super::{Infer, OpCtx};
+use super::{Infer, InferError, OpCtx};
+use crate::einsum::Equation;
 
 /// `Gemm`: A [M, K] (or transposed), B [K, N] (or transposed) -> [M, N].
 pub(super) fn gemm(ctx: &OpCtx) -> Infer<Vec<Vec<usize>>> {
@@ -69,6 +70,18 @@ pub(super) fn matmul(ctx: &OpCtx) -> Infer<Vec<Vec<usize>>> {
     if b.len() > 1 {
         out.push(b2[rb - 1]);
     }
+    Ok(vec![out])
+}
+
+/// `Einsum`: every output index takes the size of the operand axes it labels. Equations the
+/// parser does not take (the ellipsis) leave the shape unresolved; inconsistent ones fail.
+pub(super) fn einsum(ctx: &OpCtx) -> Infer<Vec<Vec<usize>>> {
+    let eq = Equation::parse(ctx.node.attr_string_or("equation", "")?)
+        .map_err(|e| InferError::Unresolved(format!("equation: {e}")))?;
+    let shapes = (0..ctx.node.inputs.len())
+        .map(|i| ctx.shape(i))
+        .collect::<Infer<Vec<_>>>()?;
+    let out = eq.output_shape(&shapes).map_err(|e| ctx.invalid(e))?;
     Ok(vec![out])
 }
 

@@ -210,6 +210,7 @@ pub(crate) fn infer(ctx: &OpCtx) -> Option<Infer<Vec<Vec<usize>>>> {
         "Pad" => spatial::pad,
         "Gemm" => linalg::gemm,
         "MatMul" => linalg::matmul,
+        "Einsum" => linalg::einsum,
         "BatchNormalization" => linalg::batch_norm,
         "LayerNormalization" => linalg::layer_norm,
         "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceSum" | "ReduceSumSquare" | "ReduceL1"

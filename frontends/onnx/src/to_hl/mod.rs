@@ -13,6 +13,8 @@ mod error;
 mod layout;
 mod net;
 mod ops_attention;
+mod ops_einsum;
+mod ops_index;
 mod ops_linear;
 mod ops_misc;
 mod ops_recurrent;
@@ -206,6 +208,7 @@ impl Converter<'_> {
             "Conv" => self.conv(i),
             "ConvTranspose" => self.deconv(i),
             "Gemm" | "MatMul" => self.gemm_or_matmul(i),
+            "Einsum" => self.einsum(i),
             "MaxPool" | "AveragePool" => self.pool(i),
             "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(i),
             "BatchNormalization" => self.batch_norm(i),
@@ -214,12 +217,14 @@ impl Converter<'_> {
             "Concat" => self.concat(i),
             "Split" => self.split(i),
             "Slice" => self.slice(i),
+            "Gather" => self.gather(i),
             "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => self.reshape(i),
             "Transpose" => self.transpose(i),
             "Resize" | "Upsample" => self.resize(i),
             "DepthToSpace" | "SpaceToDepth" => self.pixel_shuffle(i),
             "Softmax" | "LogSoftmax" => self.softmax(i),
             "ArgMax" => self.argmax(i),
+            "OneHot" => self.one_hot(i),
             "ReduceMax" | "ReduceMin" | "ReduceSum" | "ReduceMean" | "ReduceSumSquare"
             | "ReduceL2" => self.reduce(i),
             "Pad" => self.pad(i),

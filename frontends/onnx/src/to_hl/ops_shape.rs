@@ -196,7 +196,7 @@ impl Converter<'_> {
     }
 
     /// Reports node `i` as converted when layers were made for it, else as dropped.
-    fn converted_or_dropped(&mut self, i: usize, why: &str) {
+    pub(crate) fn converted_or_dropped(&mut self, i: usize, why: &str) {
         let node = self.g.node(i);
         if self.e.report.has_layers(&node.name) {
             self.converted(i, &[]);

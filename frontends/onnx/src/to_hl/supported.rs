@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use super::error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
 use super::net::Net;
 use super::patterns::{GraphView, Patterns};
-use crate::graph::IssueKind;
+use super::{ops_einsum, ops_index};
+use crate::graph::{IssueKind, Node};
 
 /// Default-domain operators with a conversion (guide Tables 2 and 3 and layout plumbing).
 pub(crate) const SUPPORTED: &[&str] = &[
@@ -15,6 +16,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "ConvTranspose",
     "Gemm",
     "MatMul",
+    "Einsum",
     "MaxPool",
     "AveragePool",
     "GlobalAveragePool",
@@ -52,6 +54,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "Concat",
     "Split",
     "Slice",
+    "Gather",
     "Reshape",
     "Flatten",
     "Squeeze",
@@ -64,6 +67,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "Softmax",
     "LogSoftmax",
     "ArgMax",
+    "OneHot",
     "ReduceMax",
     "ReduceMin",
     "ReduceSum",
@@ -83,6 +87,16 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "LpNormalization",
 ];
 
+/// Why a supported operator cannot be converted in the form `node` uses it, whatever its
+/// values: inputs that must be constants computed at run time, equations that are not matmuls.
+fn unsupported_form(model: Net<'_>, node: &Node) -> Option<String> {
+    match node.op_type.as_str() {
+        "Gather" | "OneHot" => ops_index::unsupported_form(model, node),
+        "Einsum" => ops_einsum::unsupported_form(node),
+        _ => None,
+    }
+}
+
 /// Fails with an `Unsupported` error if any node (outside recognised patterns) cannot be
 /// converted.
 pub(crate) fn check(model: Net<'_>, patterns: &Patterns) -> ConvertResult<()> {
@@ -99,6 +113,8 @@ pub(crate) fn check(model: Net<'_>, patterns: &Patterns) -> ConvertResult<()> {
             ))
         } else if !SUPPORTED.contains(&n.op_type.as_str()) {
             Some("operator not supported by the Hailo parser (guide Tables 2 and 3)".to_string())
+        } else if let Some(why) = unsupported_form(model, n) {
+            Some(why)
         } else {
             issue
                 .filter(|x| x.kind == IssueKind::UnresolvedShape)

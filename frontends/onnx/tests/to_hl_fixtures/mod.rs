@@ -9,7 +9,7 @@ mod recurrent;
 mod se;
 
 use hailo_onnx::builder::{ramp_f32, tensor_f32, tensor_i64, ModelBuilder};
-use hailo_onnx::Attribute as A;
+use hailo_onnx::{Attribute as A, DataType, Dim};
 
 fn scalar(b: &mut ModelBuilder, name: &str, v: f32) {
     b.initializer(name, &tensor_f32(&[], vec![v]));
@@ -343,6 +343,25 @@ fn unsupported() -> ModelBuilder {
     b
 }
 
+/// Supported operators in forms that cannot be converted: a `Gather` with run-time indices
+/// and an `Einsum` taking a diagonal.
+fn unsupported_forms() -> ModelBuilder {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[4, 4])
+        .input_dims("idx", DataType::Int64, &[Dim::Fixed(2)])
+        .node("Gather", "gather_rt", &["x", "idx"], &["g"], &[])
+        .node(
+            "Einsum",
+            "diagonal",
+            &["x"],
+            &["d"],
+            &[("equation", A::String("ii->i".into()))],
+        )
+        .output("g", &[2, 4])
+        .output("d", &[4]);
+    b
+}
+
 /// A conv whose weight initializer is missing.
 fn missing_initializer() -> ModelBuilder {
     let mut b = ModelBuilder::new(13);
@@ -367,6 +386,7 @@ pub fn error_models() -> Vec<(&'static str, Vec<u8>)> {
     let silu = silu().encode();
     vec![
         ("unsupported", unsupported().encode()),
+        ("unsupported_forms", unsupported_forms().encode()),
         ("missing_initializer", missing_initializer().encode()),
         ("wrong_rank", wrong_rank().encode()),
         ("lstm_clip", recurrent::lstm_clip().encode()),
