@@ -90,10 +90,9 @@ fn main() {
         let mut cfg = QuantConfig::default();
         cfg.calibration.calibset_size = calib.shape()[0];
         quantize(&mut m, std::slice::from_ref(&calib), &cfg).expect("quantizes");
-        let lowered = hailo_quantizer::infer::lowered(&m)
-            .expect("lowers")
-            .expect("annotated");
-        let integer = QuantInterpreter::new(&lowered).expect("prepares");
+        // `quantize` leaves the module in `q` (older commits: annotated `hl`, lowered here).
+        let lowered = hailo_quantizer::infer::lowered(&m).expect("lowers");
+        let integer = QuantInterpreter::new(lowered.as_ref().unwrap_or(&m)).expect("prepares");
         let run_float = |x: &[ArrayD<f32>]| {
             float.run(x).expect("runs");
         };

@@ -226,19 +226,35 @@ impl Job<'_> {
                         }
                     }
                 }
-                // Kernel row outer, pixels inner: one kernel row stays in L1 across the row.
-                for oc in 0..cout {
-                    let grp = oc / cout_g;
-                    let wrow = &wt[oc * klen..(oc + 1) * klen];
-                    let b0 = self.bias.map_or(0, |bv| bv[oc]);
-                    for ox in 0..ow {
-                        let patch = &patches[(ox * groups + grp) * klen..][..klen];
-                        let acc = T::dot(patch, wrow) + b0;
-                        orow[ox * cout + oc] = requantize(acc, &self.requant[oc]);
-                    }
-                }
+                self.output_row(&patches, &wt, orow, ow, cout_g);
             });
         out
+    }
+
+    /// One output row from its patches: kernel row outer, pixels inner, so one kernel row
+    /// stays in L1 across the row. Kept out of line: compiled on its own, the dot products
+    /// vectorize the same whatever the caller; inlined into the row closure they ran
+    /// 15-20% slower on resnet18 (emulation bench).
+    #[inline(never)]
+    fn output_row<T: Lane>(
+        &self,
+        patches: &[T],
+        wt: &[T],
+        orow: &mut [i32],
+        ow: usize,
+        cout_g: usize,
+    ) {
+        let (klen, groups) = (self.geo.klen, self.g.groups);
+        let cout = wt.len() / klen;
+        for (oc, wrow) in wt.chunks_exact(klen).enumerate() {
+            let grp = oc / cout_g;
+            let b0 = self.bias.map_or(0, |bv| bv[oc]);
+            for ox in 0..ow {
+                let patch = &patches[(ox * groups + grp) * klen..][..klen];
+                let acc = T::dot(patch, wrow) + b0;
+                orow[ox * cout + oc] = requantize(acc, &self.requant[oc]);
+            }
+        }
     }
 }
 
