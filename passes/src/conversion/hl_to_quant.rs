@@ -86,7 +86,7 @@ pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> 
     let mut old = Vec::new();
     for op in m.block_ops(block) {
         let name = m.op(op).name_str();
-        if !name.starts_with("hl.") {
+        if !hl::interfaces::is_hl(m, op) {
             // The terminator and foreign ops read the converted values.
             let operands: Vec<ValueId> = m
                 .op(op)
