@@ -56,19 +56,30 @@ macro_rules! interface_impl {
 /// the quantizer): each dialect crate keeps one table of its own ops.
 #[derive(Default)]
 pub struct OpTable {
-    ops: FxHashMap<Sym, OpDef>,
+    /// In declaration order.
+    defs: Vec<OpDef>,
+    by_name: FxHashMap<Sym, usize>,
 }
 
 impl OpTable {
     pub fn new(defs: impl IntoIterator<Item = OpDef>) -> OpTable {
-        OpTable {
-            ops: defs.into_iter().map(|d| (Sym::new(d.name), d)).collect(),
-        }
+        let defs: Vec<OpDef> = defs.into_iter().collect();
+        let by_name = defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (Sym::new(d.name), i))
+            .collect();
+        OpTable { defs, by_name }
+    }
+
+    /// Every definition, in declaration order.
+    pub fn defs(&self) -> &[OpDef] {
+        &self.defs
     }
 
     /// The definition of `op`, if this table has it.
     pub fn def(&self, m: &Module, op: OpId) -> Option<&OpDef> {
-        self.ops.get(&m.op(op).name)
+        self.by_name.get(&m.op(op).name).map(|&i| &self.defs[i])
     }
 
     /// `op`'s implementation of interface `I`, if its definition has one.

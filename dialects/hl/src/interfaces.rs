@@ -111,8 +111,8 @@ pub fn interface<I: ?Sized + 'static>(m: &Module, op: OpId) -> Option<&'static I
 /// Every op of the dialect that implements `I`, in the dialect's order, with its
 /// implementation.
 pub fn implementors<I: ?Sized + 'static>() -> impl Iterator<Item = (&'static OpDef, &'static I)> {
-    static DEFS: LazyLock<Vec<OpDef>> = LazyLock::new(crate::ops::defs);
-    DEFS.iter()
+    OPS.defs()
+        .iter()
         .filter_map(|d| d.interface::<I>().map(|i| (d, i)))
 }
 
