@@ -328,6 +328,10 @@ macro_rules! define_op {
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         $vis struct $ty(pub $crate::OpId);
 
+        impl $crate::OpType for $ty {
+            const NAME: &'static str = $name;
+        }
+
         impl $ty {
             pub const NAME: &'static str = $name;
 

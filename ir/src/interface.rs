@@ -87,3 +87,52 @@ impl OpTable {
         self.def(m, op)?.interface::<I>()
     }
 }
+
+/// An op type declared with [`crate::define_op!`]: what code outside its
+/// dialect names it by, instead of a string.
+pub trait OpType {
+    const NAME: &'static str;
+}
+
+/// Implementations of one interface `I` attached to ops from a crate above
+/// their dialect (MLIR's external models): the executor attaches evaluation
+/// to `hl` and `q` ops, the conversion passes attach lowering. Built once per
+/// process (in a `LazyLock`) and consulted by op, never by comparing names.
+pub struct ExternalModels<I: ?Sized + 'static> {
+    by_op: FxHashMap<Sym, &'static I>,
+    /// Op names in attachment order, for "supported ops" messages.
+    names: Vec<&'static str>,
+}
+
+impl<I: ?Sized + 'static> Default for ExternalModels<I> {
+    fn default() -> Self {
+        ExternalModels {
+            by_op: FxHashMap::default(),
+            names: Vec::new(),
+        }
+    }
+}
+
+impl<I: ?Sized + 'static> ExternalModels<I> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Attaches `imp` to op type `O` (a later attachment replaces an earlier one).
+    pub fn attach<O: OpType>(mut self, imp: &'static I) -> Self {
+        if self.by_op.insert(Sym::new(O::NAME), imp).is_none() {
+            self.names.push(O::NAME);
+        }
+        self
+    }
+
+    /// `op`'s implementation, if one is attached to its type.
+    pub fn get(&self, m: &Module, op: OpId) -> Option<&'static I> {
+        self.by_op.get(&m.op(op).name).copied()
+    }
+
+    /// The ops with an implementation, in attachment order.
+    pub fn op_names(&self) -> &[&'static str] {
+        &self.names
+    }
+}

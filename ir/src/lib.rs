@@ -34,7 +34,7 @@ pub use attrs::{Attribute, DenseAttr, DenseValues};
 pub use blob::{Blob, BlobStore};
 pub use diag::{DiagEngine, Diagnostic, Severity, SourceMgr};
 pub use dialect::{Context, Dialect, FoldResult, OpDef, RegionVerifyFn, Syntax, Traits};
-pub use interface::{InterfaceImpl, OpTable};
+pub use interface::{ExternalModels, InterfaceImpl, OpTable, OpType};
 pub use intern::Sym;
 pub use location::Location;
 pub use module::{BlockId, Module, OpId, OpSpec, Operation, RegionId, ValueId};

@@ -7,7 +7,8 @@
 //! executor redesign, so the same file measures an older commit for a before/after table.
 //! Each measurement is also printed as a `RESULT {json}` line.
 
-use hailo_quantizer::{quantize, QuantConfig, QuantInterpreter};
+use hailo_interp::{GraphRef, Interpreter};
+use hailo_quantizer::{quantize, QuantConfig};
 use ndarray::{concatenate, ArrayD, Axis, IxDyn, Slice};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -92,7 +93,8 @@ fn main() {
         quantize(&mut m, std::slice::from_ref(&calib), &cfg).expect("quantizes");
         // `quantize` leaves the module in `q` (older commits: annotated `hl`, lowered here).
         let lowered = hailo_quantizer::infer::lowered(&m).expect("lowers");
-        let integer = QuantInterpreter::new(lowered.as_ref().unwrap_or(&m)).expect("prepares");
+        let integer =
+            Interpreter::new(lowered.as_ref().unwrap_or(&m), GraphRef::First).expect("prepares");
         let run_float = |x: &[ArrayD<f32>]| {
             float.run(x).expect("runs");
         };

@@ -10,7 +10,7 @@ use hailo_dialect_hl::interfaces::is_hl;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
 use hailo_har::{LayerQuant, QuantReport};
-use hailo_interp::{Interpreter, QuantInterpreter};
+use hailo_interp::{GraphRef, Interpreter};
 use hailo_ir::{Attribute, Module, OpId, ValueId};
 use ndarray::{ArrayD, Axis};
 use rustc_hash::FxHashMap;
@@ -49,7 +49,7 @@ pub fn build_report(
     let lowered = crate::infer::lowered(annotated)?;
     let qm = lowered.as_ref().unwrap_or(annotated);
     let mut quant: FxHashMap<String, ArrayD<f32>> = FxHashMap::default();
-    let qout = QuantInterpreter::new(qm)?.run_observed(&sub, &mut |o| {
+    let qout = Interpreter::new(qm, GraphRef::First)?.run_observed(&sub, &mut |o| {
         quant.insert(o.layer.to_owned(), o.value.clone());
         Ok(())
     })?;

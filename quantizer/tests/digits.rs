@@ -5,7 +5,8 @@ mod common;
 
 use common::{models, npz};
 
-use hailo_quantizer::{quantize, Precision, QuantConfig, QuantInterpreter};
+use hailo_interp::{GraphRef, Interpreter};
+use hailo_quantizer::{quantize, Precision, QuantConfig};
 
 fn quantized_accuracy(p: Precision) -> (f64, f64) {
     let model = hailo_onnx::load(models().join("digits_cnn_opset13.onnx")).expect("loads");
@@ -26,7 +27,7 @@ fn quantized_accuracy(p: Precision) -> (f64, f64) {
         ..QuantConfig::default()
     };
     quantize(&mut m, &[calib], &cfg).expect("quantizes");
-    let qi = QuantInterpreter::new(&m).expect("prepares");
+    let qi = Interpreter::new(&m, GraphRef::First).expect("prepares");
     let out = qi.run(&[x]).expect("emulates");
     let (fa, qa) = (
         common::accuracy(&float[0], &y),

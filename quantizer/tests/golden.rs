@@ -6,8 +6,9 @@ mod common;
 
 use common::{module, print, Rng};
 use hailo_dialect_quant::QuantType;
+use hailo_interp::{GraphRef, Interpreter};
 use hailo_ir::Attribute;
-use hailo_quantizer::{quantize, QuantConfig, QuantInterpreter};
+use hailo_quantizer::{quantize, QuantConfig};
 
 const NET: &str = r#"builtin.module @golden {
   builtin.graph @main(%arg0: tensor<1x4x4x2xf32>) -> tensor<1x2x2x3xf32> {
@@ -45,7 +46,7 @@ fn small_conv_net_integer_output() {
         }
     }
     let mut codes = Vec::new();
-    let out = QuantInterpreter::new(&m)
+    let out = Interpreter::new(&m, GraphRef::First)
         .expect("prepares")
         .run_observed(&held_out, &mut |o| {
             let line = match types.get(o.layer) {

@@ -11,11 +11,11 @@ mod common;
 
 use common::{module, Rng};
 use hailo_dialect_quant::QuantType;
-use hailo_interp::Interpreter;
+use hailo_interp::{GraphRef, Interpreter};
 use hailo_ir::{Attribute, Module};
 use hailo_quantizer::optimize::first_graph;
 use hailo_quantizer::snr::snr_db;
-use hailo_quantizer::{lower, prepare, QuantConfig, QuantInterpreter};
+use hailo_quantizer::{lower, prepare, QuantConfig};
 use ndarray::ArrayD;
 
 /// A graph `op(in_a[, in_b]) -> outputs` as IR text.
@@ -67,7 +67,7 @@ fn run(text: &str, data: &[ArrayD<f32>]) -> Run {
     prepare(&mut m, data, &cfg).expect("prepares");
     lower(&mut m).expect("lowers");
     let mut seen: Vec<(String, ArrayD<f32>)> = Vec::new();
-    let out = QuantInterpreter::new(&m)
+    let out = Interpreter::new(&m, GraphRef::First)
         .expect("emulation")
         .run_observed(data, &mut |o| {
             if o.layer.starts_with("in") {

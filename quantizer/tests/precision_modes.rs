@@ -8,11 +8,12 @@ mod common;
 
 use common::{module, Rng};
 use hailo_dialect_quant::{QuantType, Storage};
+use hailo_interp::{GraphRef, Interpreter};
 use hailo_ir::{Attribute, Module};
 use hailo_quantizer::report::build_report;
 use hailo_quantizer::script::apply_script;
 use hailo_quantizer::sensitivity::weighted_layers;
-use hailo_quantizer::{lower, prepare, Prepared, QuantConfig, QuantInterpreter};
+use hailo_quantizer::{lower, prepare, Prepared, QuantConfig};
 use ndarray::ArrayD;
 use std::collections::BTreeMap;
 
@@ -126,7 +127,7 @@ fn sixteen_bit_output_layer_raises_only_the_layer_feeding_it() {
     assert_eq!(kernel_type(&l16, "conv4").storage(), Storage::I8);
     // The output now has 16-bit resolution: far more than 256 distinct values.
     let distinct = |m: &Module| {
-        let out = QuantInterpreter::new(m)
+        let out = Interpreter::new(m, GraphRef::First)
             .expect("emulation")
             .run(&data())
             .expect("runs");

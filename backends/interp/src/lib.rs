@@ -1,13 +1,14 @@
-//! Reference interpreter for `hl` graphs: evaluates models in f32 on the CPU, NHWC, batched,
-//! as the DFC's `runner.infer` does in its native and fp-optimized contexts.
+//! The executor: runs `hl` graphs in f32 (the DFC's native and fp-optimized contexts) and
+//! `q` graphs on integer codes (the quantized context), on the CPU, NHWC, batched.
 //!
 //! [`Interpreter::new`] prepares a graph once: ops in block order (which is topological),
-//! weights decoded from the module's blobs, kernel parameters decoded from attributes, and
-//! the last reader of every intermediate tensor, so [`Interpreter::run`] frees or reuses a
-//! tensor's memory as soon as it is dead. [`QuantInterpreter`] runs `q` graphs (the quantized
-//! context) on the integer kernels of [`qkernels`]. [`compare`] checks outputs against
-//! references. [`kernels`] holds the IR-independent numeric kernels the interpreter
-//! dispatches to; [`dump`] writes per-layer outputs for debugging.
+//! each prepared through the evaluation interface (`evaluate`: float kernels of [`kernels`]
+//! for `hl` ops, integer kernels of [`qkernels`] for `q` ops), weights decoded from the
+//! module's blobs, and the last reader of every intermediate value, so [`Interpreter::run`]
+//! frees or reuses a tensor's memory as soon as it is dead. Observers see every layer's
+//! output ([`Interpreter::run_observed`]): calibration statistics, `--dump-layers` and
+//! accuracy reports all use it. [`compare`] checks outputs against references; [`dump`]
+//! writes per-layer outputs for debugging.
 //!
 //! NaN policy: NaNs propagate as IEEE arithmetic makes them (max pooling and `ew_max` /
 //! `ew_min` follow the kernels' documented rules); nothing is replaced or rejected. Callers
@@ -18,17 +19,16 @@ pub mod compare;
 mod consts;
 pub mod dump;
 mod error;
-mod eval;
+mod evaluate;
+mod float;
+mod integer;
 pub mod kernels;
-mod ops;
 mod plan;
 pub mod qkernels;
-pub mod quant;
+mod value;
 
 pub use error::{InterpError, Result};
-pub use ops::SUPPORTED_OPS;
 pub use plan::{GraphRef, Interpreter, LayerOutput, TensorInfo};
-pub use quant::QuantInterpreter;
 
 /// The emulation context, as the DFC's inference contexts (guide §4.3.2).
 ///

@@ -1,13 +1,18 @@
-//! The execution plan: a graph prepared once (ops decoded, weights decoded, last uses
-//! known) and then run any number of times on batches.
+//! The execution plan: a graph prepared once (every op's evaluation prepared through the
+//! evaluation interface, weights decoded, last uses known) and then run any number of times
+//! on batches. The same plan runs float `hl` graphs and integer `q` graphs: values live in
+//! numbered slots, a value is freed (its buffer pooled) after its last reader, and large
+//! batches run in sub-batches.
 
 use crate::attrs::OpReader;
-use crate::consts::{decode_const, static_shape};
+use crate::consts::static_shape;
 use crate::error::{InterpError, Result};
-use crate::eval::{eval, same_except_batch, Arg, BufferPool};
-use crate::ops::{decode, OpKind, Signature};
+use crate::evaluate::{evaluators, Domain, Kernel, Prepared, Signature};
+use crate::value::{Arg, BufferPool, Value};
 use crate::Context;
 use hailo_dialect_hl as hl;
+use hailo_dialect_quant::ops as q;
+use hailo_dialect_quant::QuantType;
 use hailo_ir::builtin::{GRAPH, RETURN};
 use hailo_ir::{Attribute, Module, OpId, Type, ValueId};
 use ndarray::ArrayD;
@@ -16,6 +21,8 @@ use rustc_hash::FxHashMap;
 /// Which graph of a module to prepare.
 #[derive(Debug, Clone, Copy)]
 pub enum GraphRef<'a> {
+    /// The module's first graph.
+    First,
     Id(OpId),
     /// The graph's symbol name (`builtin.graph @main` → `"main"`).
     Name(&'a str),
@@ -54,7 +61,7 @@ enum Operand {
 
 #[derive(Debug)]
 struct Step {
-    kind: OpKind,
+    kernel: Box<dyn Kernel>,
     op: &'static str,
     layer: String,
     args: Vec<Operand>,
@@ -63,6 +70,16 @@ struct Step {
     shapes: Vec<Vec<usize>>,
     /// Slots whose last reader is this step.
     last_uses: Vec<usize>,
+    /// How each result is shown to an observer; `None`: not shown.
+    observed: Vec<Option<Observed>>,
+}
+
+/// A result as observers see it: under its layer's name, as f32.
+#[derive(Debug)]
+struct Observed {
+    name: String,
+    /// Scale and zero point of integer codes.
+    dequantize: Option<(f32, i64)>,
 }
 
 /// A prepared graph. Construction does all decoding; [`Interpreter::run`] only computes.
@@ -71,7 +88,7 @@ struct Step {
 pub struct Interpreter {
     context: Context,
     steps: Vec<Step>,
-    consts: Vec<ArrayD<f32>>,
+    consts: Vec<Value>,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
     /// Where each output comes from (a graph input, an op result or a constant).
@@ -79,7 +96,12 @@ pub struct Interpreter {
     slots: usize,
 }
 
-/// Everything a layer dump observer is told about one computed tensor.
+/// Everything an observer is told about one computed layer output.
+///
+/// Every op result with a layer name is shown once, by the last op carrying that name (a
+/// `q` layer is several ops: its concat-input requantizations are not shown separately),
+/// dequantized to f32 when it holds codes; multi-result ops add `_<result index>`. Float ops
+/// without a layer name are shown as `<unnamed op>`; integer glue without one is not.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerOutput<'a> {
     /// The layer name (`layer` attribute); multi-result ops add `_<result index>`.
@@ -98,6 +120,10 @@ fn find_graph(m: &Module, graph: GraphRef) -> Result<OpId> {
         .collect();
     let name_of = |o: OpId| m.symbol_name(o).unwrap_or("").to_owned();
     match graph {
+        GraphRef::First => graphs
+            .first()
+            .copied()
+            .ok_or_else(|| InterpError::Graph("the module has no builtin.graph".into())),
         GraphRef::Id(id) if graphs.contains(&id) => Ok(id),
         GraphRef::Id(id) => Err(InterpError::Graph(format!(
             "op {id:?} is not a builtin.graph of this module"
@@ -124,15 +150,64 @@ fn str_attr(m: &Module, op: OpId, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn check_float(r: &OpReader, ty: Type, what: &str) -> Result<()> {
-    let elem = ty.element();
-    if elem.is_float() || (r.op == hl::ArgMax::NAME && elem.is_integer()) {
-        Ok(())
-    } else {
-        Err(r.err(format!(
-            "{what} has element type {elem}; the float interpreter needs f32/f16/bf16"
-        )))
+/// Checks a float op's operand and result element types.
+fn check_domain(r: &OpReader, domain: Domain, sig: &Signature) -> Result<()> {
+    let check = |ty: &Type, what: &str, index_ok: bool| {
+        let elem = ty.element();
+        if elem.is_float() || (index_ok && elem.is_integer()) {
+            Ok(())
+        } else {
+            Err(r.err(format!(
+                "{what} has element type {elem}; the float interpreter needs f32/f16/bf16"
+            )))
+        }
+    };
+    if domain == Domain::Integer {
+        return Ok(());
     }
+    for ty in sig.inputs {
+        check(ty, "an operand", false)?;
+    }
+    for ty in sig.results {
+        check(ty, "a result", domain == Domain::FloatToIndex)?;
+    }
+    Ok(())
+}
+
+/// Which ops' results observers see (see [`LayerOutput`]), and how.
+fn observed(
+    m: &Module,
+    op: OpId,
+    domain: Domain,
+    last_of_layer: &FxHashMap<&str, OpId>,
+) -> Result<Vec<Option<Observed>>> {
+    let r = OpReader::new(m, op);
+    let results = m.op(op).results();
+    let shown = match m.attr(op, "layer").and_then(Attribute::as_str) {
+        Some(l) => last_of_layer.get(l) == Some(&op),
+        None => domain != Domain::Integer,
+    };
+    results
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if !shown {
+                return Ok(None);
+            }
+            let name = if results.len() > 1 {
+                format!("{}_{i}", r.layer)
+            } else {
+                r.layer.clone()
+            };
+            let dequantize = match domain {
+                Domain::Integer => {
+                    QuantType::of(m.value_type(v)).map(|t| (t.scale_at(0) as f32, t.zero_point()))
+                }
+                _ => None,
+            };
+            Ok(Some(Observed { name, dequantize }))
+        })
+        .collect()
 }
 
 /// Upper bound on the largest activation of one sub-batch in [`Interpreter::run`] (about the
@@ -164,12 +239,9 @@ impl Interpreter {
             slots += 1;
             let shape =
                 arg_shape(m, arg).map_err(|e| InterpError::Graph(format!("argument {i}: {e}")))?;
-            let user = m
-                .value(arg)
-                .uses()
-                .iter()
-                .map(|u| u.op)
-                .find(|&o| m.op(o).name_str() == hl::InputLayer::NAME);
+            let user = m.value(arg).uses().iter().map(|u| u.op).find(|&o| {
+                hl::InputLayer::cast(m, o).is_some() || q::Quantize::cast(m, o).is_some()
+            });
             let name = user
                 .and_then(|o| str_attr(m, o, "layer"))
                 .unwrap_or_else(|| format!("input{i}"));
@@ -180,68 +252,79 @@ impl Interpreter {
                 shape,
             });
         }
+        let mut last_of_layer: FxHashMap<&str, OpId> = FxHashMap::default();
+        for op in m.block_ops(block) {
+            if let Some(l) = m.attr(op, "layer").and_then(Attribute::as_str) {
+                last_of_layer.insert(l, op);
+            }
+        }
         let mut steps = Vec::new();
         let mut consts = Vec::new();
         let mut returned = None;
         for op in m.block_ops(block) {
             let r = OpReader::new(m, op);
-            match r.op {
-                hl::Const::NAME => {
-                    slot_of.insert(m.result(op, 0), Operand::Const(consts.len()));
-                    consts.push(decode_const(&r)?);
-                }
-                RETURN => returned = Some(m.op(op).operands().to_vec()),
-                _ => {
-                    let operands = m.op(op).operands();
-                    let in_types: Vec<Type> = operands.iter().map(|&v| m.value_type(v)).collect();
-                    let out_types: Vec<Type> = m
-                        .op(op)
-                        .results()
-                        .iter()
-                        .map(|&v| m.value_type(v))
-                        .collect();
-                    for &t in &in_types {
-                        check_float(&r, t, "an operand")?;
-                    }
-                    for &t in &out_types {
-                        check_float(&r, t, "a result")?;
-                    }
-                    let kind = decode(
-                        &r,
-                        &Signature {
-                            inputs: &in_types,
-                            results: &out_types,
-                        },
-                    )?;
-                    let args = operands
-                        .iter()
-                        .map(|v| {
-                            slot_of.get(v).copied().ok_or_else(|| {
-                                r.err("uses a value defined later or outside the graph")
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    let mut results = Vec::new();
-                    for &v in m.op(op).results() {
-                        slot_of.insert(v, Operand::Slot(slots));
-                        results.push(slots);
-                        slots += 1;
-                    }
-                    let shapes = out_types
-                        .iter()
-                        .map(|&t| static_shape(&r, t))
-                        .collect::<Result<_>>()?;
-                    steps.push(Step {
-                        kind,
-                        op: r.op,
-                        layer: r.layer,
-                        args,
-                        results,
-                        shapes,
-                        last_uses: Vec::new(),
-                    });
-                }
+            if r.op == RETURN {
+                returned = Some(m.op(op).operands().to_vec());
+                continue;
             }
+            let evaluation = evaluators().get(m, op).ok_or_else(|| {
+                r.err(format!(
+                    "op '{}' is not supported by the executor (supported: {})",
+                    r.op,
+                    evaluators().op_names().join(", ")
+                ))
+            })?;
+            let operands = m.op(op).operands();
+            let in_types: Vec<Type> = operands.iter().map(|&v| m.value_type(v)).collect();
+            let out_types: Vec<Type> = m
+                .op(op)
+                .results()
+                .iter()
+                .map(|&v| m.value_type(v))
+                .collect();
+            let sig = Signature {
+                inputs: &in_types,
+                results: &out_types,
+            };
+            let domain = evaluation.domain();
+            check_domain(&r, domain, &sig)?;
+            let kernel = match evaluation.prepare(&r, &sig)? {
+                Prepared::Constant(value) => {
+                    slot_of.insert(m.result(op, 0), Operand::Const(consts.len()));
+                    consts.push(value);
+                    continue;
+                }
+                Prepared::Kernel(kernel) => kernel,
+            };
+            let args = operands
+                .iter()
+                .map(|v| {
+                    slot_of
+                        .get(v)
+                        .copied()
+                        .ok_or_else(|| r.err("uses a value defined later or outside the graph"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut results = Vec::new();
+            for &v in m.op(op).results() {
+                slot_of.insert(v, Operand::Slot(slots));
+                results.push(slots);
+                slots += 1;
+            }
+            let shapes = out_types
+                .iter()
+                .map(|&t| static_shape(&r, t))
+                .collect::<Result<_>>()?;
+            steps.push(Step {
+                kernel,
+                op: r.op,
+                observed: observed(m, op, domain, &last_of_layer)?,
+                layer: r.layer,
+                args,
+                results,
+                shapes,
+                last_uses: Vec::new(),
+            });
         }
         let returned = returned
             .ok_or_else(|| InterpError::Graph("graph does not end with builtin.return".into()))?;
@@ -293,7 +376,10 @@ impl Interpreter {
 
     /// Bytes held by the decoded weights and constants.
     pub fn weight_bytes(&self) -> usize {
-        self.consts.iter().map(|c| c.len() * 4).sum()
+        self.consts
+            .iter()
+            .map(|c| c.shape().iter().product::<usize>() * 4)
+            .sum()
     }
 
     /// Evaluates the graph on one batch: `inputs[i]` is NHWC (as declared, any batch size N,
@@ -315,7 +401,7 @@ impl Interpreter {
             .unwrap_or(0);
         let chunk = (SUB_BATCH_BYTES / per_sample.max(1)).max(1);
         if n <= chunk {
-            return self.run_observed(inputs, &mut |_| Ok(()));
+            return self.execute(inputs, None);
         }
         let mut parts: Vec<Vec<ArrayD<f32>>> = Vec::new();
         for start in (0..n).step_by(chunk) {
@@ -327,7 +413,7 @@ impl Interpreter {
                         .to_owned()
                 })
                 .collect();
-            parts.push(self.run_observed(&sub, &mut |_| Ok(()))?);
+            parts.push(self.execute(&sub, None)?);
         }
         (0..self.outputs.len())
             .map(|i| {
@@ -339,72 +425,93 @@ impl Interpreter {
             .collect()
     }
 
-    /// [`Interpreter::run`], calling `observe` with every op result as soon as it is computed
-    /// (for layer dumps); an error from `observe` stops the run.
+    /// [`Interpreter::run`] on one batch, calling `observe` with every layer output as soon
+    /// as it is computed (see [`LayerOutput`]); an error from `observe` stops the run.
     pub fn run_observed(
         &self,
         inputs: &[ArrayD<f32>],
         observe: &mut dyn FnMut(LayerOutput) -> Result<()>,
     ) -> Result<Vec<ArrayD<f32>>> {
+        self.execute(inputs, Some(observe))
+    }
+
+    fn execute(
+        &self,
+        inputs: &[ArrayD<f32>],
+        mut observe: Option<&mut dyn FnMut(LayerOutput) -> Result<()>>,
+    ) -> Result<Vec<ArrayD<f32>>> {
         self.check_inputs(inputs)?;
-        let mut slots: Vec<Option<ArrayD<f32>>> = vec![None; self.slots];
+        let mut slots: Vec<Option<Value>> = vec![None; self.slots];
         for (i, x) in inputs.iter().enumerate() {
-            slots[i] = Some(x.as_standard_layout().into_owned());
+            slots[i] = Some(Value::F32(x.as_standard_layout().into_owned()));
         }
         let mut pool = BufferPool::default();
         for step in &self.steps {
             let results = self.eval_step(step, &mut slots, &mut pool)?;
+            if results.len() != step.results.len() {
+                return Err(self.layer_err(
+                    step,
+                    format!(
+                        "computed {} result(s) but the op has {}",
+                        results.len(),
+                        step.results.len()
+                    ),
+                ));
+            }
             for (i, (value, &slot)) in results.into_iter().zip(&step.results).enumerate() {
                 let declared = &step.shapes[i];
                 if !same_except_batch(value.shape(), declared) {
-                    return Err(InterpError::Layer {
-                        layer: step.layer.clone(),
-                        op: step.op,
-                        message: format!(
-                            "computed result {i} has shape {:?} but the graph declares {declared:?} (batch excluded)",
-                            value.shape()
-                        ),
-                    });
+                    return Err(self.layer_err(step, format!(
+                        "computed result {i} has shape {:?} but the graph declares {declared:?} (batch excluded)",
+                        value.shape()
+                    )));
                 }
-                let name = if step.results.len() > 1 {
-                    format!("{}_{i}", step.layer)
-                } else {
-                    step.layer.clone()
-                };
-                observe(LayerOutput {
-                    layer: &name,
-                    op: step.op,
-                    result: i,
-                    value: &value,
-                })?;
+                if let (Some(observe), Some(shown)) = (observe.as_mut(), &step.observed[i]) {
+                    show(step, i, shown, &value, *observe)?;
+                }
                 slots[slot] = Some(value);
             }
             for &s in &step.last_uses {
-                if let Some(a) = slots[s].take() {
-                    pool.release(a);
+                if let Some(v) = slots[s].take() {
+                    pool.release(v);
                 }
             }
         }
         self.output_sources
             .iter()
             .enumerate()
-            .map(|(i, src)| match *src {
-                Operand::Const(c) => Ok(self.consts[c].clone()),
-                Operand::Slot(s) => slots[s]
-                    .clone()
-                    .ok_or_else(|| InterpError::Graph(format!("output {i} was not computed"))),
+            .map(|(i, src)| {
+                let value = match *src {
+                    Operand::Const(c) => Some(&self.consts[c]),
+                    Operand::Slot(s) => slots[s].as_ref(),
+                };
+                match value {
+                    Some(Value::F32(a)) => Ok(a.clone()),
+                    Some(Value::I32(_)) => Err(InterpError::Graph(format!(
+                        "output {i} holds integer codes, not f32 (missing q.dequantize?)"
+                    ))),
+                    None => Err(InterpError::Graph(format!("output {i} was not computed"))),
+                }
             })
             .collect()
+    }
+
+    fn layer_err(&self, step: &Step, message: String) -> InterpError {
+        InterpError::Layer {
+            layer: step.layer.clone(),
+            op: step.op,
+            message,
+        }
     }
 
     fn eval_step(
         &self,
         step: &Step,
-        slots: &mut [Option<ArrayD<f32>>],
+        slots: &mut [Option<Value>],
         pool: &mut BufferPool,
-    ) -> Result<Vec<ArrayD<f32>>> {
+    ) -> Result<Vec<Value>> {
         // Operands read for the last time (and only once by this op) are moved in.
-        let mut owned: Vec<Option<ArrayD<f32>>> = step
+        let mut owned: Vec<Option<Value>> = step
             .args
             .iter()
             .map(|a| match *a {
@@ -417,26 +524,25 @@ impl Interpreter {
                 _ => None,
             })
             .collect();
-        let missing = |i: usize| InterpError::Layer {
-            layer: step.layer.clone(),
-            op: step.op,
-            message: format!("operand {i} has no value"),
-        };
         let mut args = Vec::with_capacity(step.args.len());
         for (i, a) in step.args.iter().enumerate() {
             args.push(match (owned[i].take(), *a) {
                 (Some(x), _) => Arg::Owned(x),
-                (None, Operand::Const(c)) => Arg::View(self.consts[c].view()),
-                (None, Operand::Slot(s)) => {
-                    Arg::View(slots[s].as_ref().ok_or_else(|| missing(i))?.view())
-                }
+                (None, Operand::Const(c)) => Arg::Borrowed(&self.consts[c]),
+                (None, Operand::Slot(s)) => Arg::Borrowed(
+                    slots[s]
+                        .as_ref()
+                        .ok_or_else(|| self.layer_err(step, format!("operand {i} has no value")))?,
+                ),
             });
         }
-        eval(&step.kind, args, pool).map_err(|source| InterpError::Kernel {
-            layer: step.layer.clone(),
-            op: step.op,
-            source,
-        })
+        step.kernel
+            .run(args, pool)
+            .map_err(|source| InterpError::Kernel {
+                layer: step.layer.clone(),
+                op: step.op,
+                source,
+            })
     }
 
     fn check_inputs(&self, inputs: &[ArrayD<f32>]) -> Result<()> {
@@ -480,6 +586,36 @@ impl Interpreter {
         }
         Ok(())
     }
+}
+
+/// Tells `observe` about result `i` of `step`.
+fn show(
+    step: &Step,
+    i: usize,
+    shown: &Observed,
+    value: &Value,
+    observe: &mut dyn FnMut(LayerOutput) -> Result<()>,
+) -> Result<()> {
+    let dequantized;
+    let value = match (value, shown.dequantize) {
+        (Value::F32(a), _) => a,
+        (Value::I32(c), Some((scale, zp))) => {
+            dequantized = crate::qkernels::dequantize(c.view(), scale, zp);
+            &dequantized
+        }
+        (Value::I32(_), None) => return Ok(()),
+    };
+    observe(LayerOutput {
+        layer: &shown.name,
+        op: step.op,
+        result: i,
+        value,
+    })
+}
+
+/// Shape check of a result against the declared one (batch excluded).
+fn same_except_batch(actual: &[usize], declared: &[usize]) -> bool {
+    actual.len() == declared.len() && actual.iter().skip(1).eq(declared.iter().skip(1))
 }
 
 fn arg_shape(m: &Module, v: ValueId) -> std::result::Result<Vec<usize>, String> {
