@@ -36,8 +36,9 @@ use hailo_dialect_quant::{QuantType, Storage};
 use hailo_ir::builtin::GRAPH;
 use hailo_ir::pass::options::NoOptions;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Diagnostic, Module, OpId, OpSpec, Type, ValueId};
+use hailo_ir::{Attribute, Diagnostic, ExternalModels, Module, OpId, OpSpec, Type, ValueId};
 use rustc_hash::FxHashMap;
+use std::sync::LazyLock;
 
 pub struct HlToQuant(NoOptions);
 
@@ -188,137 +189,220 @@ pub(super) fn get(map: &FxHashMap<ValueId, ValueId>, v: ValueId) -> Res<ValueId>
         .ok_or_else(|| "operand is not defined by a lowered op".to_owned())
 }
 
-fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<Vec<ValueId>> {
-    let name = m.op(op).name_str();
+/// The values replacing an op's results, by result index.
+pub(super) type Lowered = Res<Vec<ValueId>>;
+
+/// The hl→q lowering interface: emits an op's integer ops (after it, reading the lowered
+/// operands through `map`) and returns the values that replace its results. Attached to
+/// the `hl` ops here as external models, since lowering needs both dialects.
+pub(super) trait LowerToQuant: Sync {
+    fn lower(&self, m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered;
+}
+
+/// A lowering written as a function.
+pub(super) struct Lowering(pub fn(&mut Module, OpId, &FxHashMap<ValueId, ValueId>) -> Lowered);
+
+impl LowerToQuant for Lowering {
+    fn lower(&self, m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+        (self.0)(m, op, map)
+    }
+}
+
+/// A lowering with one result.
+macro_rules! single {
+    ($f:path) => {
+        Lowering(|m, op, map| $f(m, op, map).map(|v| vec![v]))
+    };
+}
+
+const INPUT: Lowering = Lowering(input_layer);
+const OUTPUT: Lowering = Lowering(output_layer);
+const MAX_POOL: Lowering = Lowering(max_pool);
+const GLOBAL_MAX_POOL: Lowering = Lowering(global_max_pool);
+const AVG_POOL: Lowering = Lowering(avg_pool);
+const CONCAT: Lowering = Lowering(concat);
+const RESHAPE: Lowering = Lowering(reshape);
+const ACTIVATION: Lowering = Lowering(activation);
+const WEIGHTED: Lowering = single!(lower_weighted::lower);
+const REARRANGE: Lowering = single!(lower_rearrange::lower);
+const AFFINE: Lowering = single!(lower_affine::lower);
+const ELEMENTWISE: Lowering = single!(lower_ew::lower);
+const SLICE: Lowering = single!(lower_layout::slice);
+const SPLIT: Lowering = Lowering(lower_layout::split);
+const RESIZE: Lowering = single!(lower_layout::resize);
+
+/// Every `hl` op with an integer lowering.
+fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
+    static MODELS: LazyLock<ExternalModels<dyn LowerToQuant>> = LazyLock::new(|| {
+        ExternalModels::<dyn LowerToQuant>::new()
+            .attach::<hl::InputLayer>(&INPUT)
+            .attach::<hl::OutputLayer>(&OUTPUT)
+            .attach::<hl::Conv2d>(&WEIGHTED)
+            .attach::<hl::DepthwiseConv2d>(&WEIGHTED)
+            .attach::<hl::Dense>(&WEIGHTED)
+            .attach::<hl::Transpose>(&REARRANGE)
+            .attach::<hl::DepthToSpace>(&REARRANGE)
+            .attach::<hl::SpaceToDepth>(&REARRANGE)
+            .attach::<hl::FeatureShuffle>(&REARRANGE)
+            .attach::<hl::Pad>(&REARRANGE)
+            .attach::<hl::Normalization>(&AFFINE)
+            .attach::<hl::BatchNorm>(&AFFINE)
+            .attach::<hl::ColorConversion>(&AFFINE)
+            .attach::<hl::MaxPool>(&MAX_POOL)
+            .attach::<hl::GlobalMaxPool>(&GLOBAL_MAX_POOL)
+            .attach::<hl::AvgPool>(&AVG_POOL)
+            .attach::<hl::GlobalAvgPool>(&AVG_POOL)
+            .attach::<hl::EwAdd>(&ELEMENTWISE)
+            .attach::<hl::EwSub>(&ELEMENTWISE)
+            .attach::<hl::EwMax>(&ELEMENTWISE)
+            .attach::<hl::EwMin>(&ELEMENTWISE)
+            .attach::<hl::EwMult>(&ELEMENTWISE)
+            .attach::<hl::EwDiv>(&ELEMENTWISE)
+            .attach::<hl::Slice>(&SLICE)
+            .attach::<hl::Split>(&SPLIT)
+            .attach::<hl::Concat>(&CONCAT)
+            .attach::<hl::Resize>(&RESIZE)
+            .attach::<hl::Reshape>(&RESHAPE)
+            .attach::<hl::ActivationOp>(&ACTIVATION)
+    });
+    &MODELS
+}
+
+fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+    lowerings()
+        .get(m, op)
+        .ok_or("no integer lowering for this op yet")?
+        .lower(m, op, map)
+}
+
+fn input_layer(m: &mut Module, op: OpId, _: &FxHashMap<ValueId, ValueId>) -> Lowered {
     let operands = m.op(op).operands().to_vec();
     let out_shape = shape_of(m, m.result(op, 0));
-    match name {
-        hl::InputLayer::NAME => {
-            let t = result_type(m, op)?;
-            Ok(vec![emit(
-                m,
-                op,
-                q::QUANTIZE,
-                &operands,
-                t.tensor(&out_shape),
-                vec![],
-            )])
-        }
-        hl::OutputLayer::NAME => {
-            let x = get(map, operands[0])?;
-            Ok(vec![emit(
-                m,
-                op,
-                q::DEQUANTIZE,
-                &[x],
-                Type::tensor(&out_shape, Type::f32()),
-                vec![],
-            )])
-        }
-        hl::Conv2d::NAME | hl::DepthwiseConv2d::NAME | hl::Dense::NAME => {
-            lower_weighted::lower(m, op, map).map(|v| vec![v])
-        }
-        hl::Transpose::NAME
-        | hl::DepthToSpace::NAME
-        | hl::SpaceToDepth::NAME
-        | hl::FeatureShuffle::NAME
-        | hl::Pad::NAME => lower_rearrange::lower(m, op, map).map(|v| vec![v]),
-        hl::Normalization::NAME | hl::BatchNorm::NAME | hl::ColorConversion::NAME => {
-            lower_affine::lower(m, op, map).map(|v| vec![v])
-        }
-        hl::MaxPool::NAME => {
-            let x = get(map, operands[0])?;
-            let p = PoolParams::of(m, op)?;
-            let ty = qtype_of(m, x)?.tensor(&out_shape);
-            Ok(vec![emit(m, op, q::MAXPOOL, &[x], ty, pool_attrs(&p))])
-        }
-        hl::GlobalMaxPool::NAME => {
-            let x = get(map, operands[0])?;
-            let s = shape_of(m, x);
-            let ty = qtype_of(m, x)?.tensor(&out_shape);
-            let attrs = vec![
-                ("kernel", Attribute::i64_array(&[s[1], s[2]])),
-                ("strides", Attribute::i64_array(&[1, 1])),
-                ("pads", Attribute::i64_array(&[0, 0, 0, 0])),
-            ];
-            Ok(vec![emit(m, op, q::MAXPOOL, &[x], ty, attrs)])
-        }
-        hl::AvgPool::NAME | hl::GlobalAvgPool::NAME => {
-            let x = get(map, operands[0])?;
-            let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
-            let r = scheme::decompose_rescale(tin.scale_at(0) / tout.scale_at(0))?;
-            let mut attrs = rescale_attrs(&[r.multiplier], r.shift);
-            attrs.push(("clamp", clamp(&tout, Activation::Linear)?));
-            let qname = if name == hl::AvgPool::NAME {
-                let p = PoolParams::of(m, op)?;
-                attrs.extend(pool_attrs(&p));
-                attrs.push(("count_include_pad", Attribute::Bool(p.count_include_pad)));
-                q::AVGPOOL
-            } else {
-                q::GLOBAL_AVGPOOL
-            };
-            Ok(vec![emit(
-                m,
-                op,
-                qname,
-                &[x],
-                tout.tensor(&out_shape),
-                attrs,
-            )])
-        }
-        hl::EwAdd::NAME
-        | hl::EwSub::NAME
-        | hl::EwMax::NAME
-        | hl::EwMin::NAME
-        | hl::EwMult::NAME
-        | hl::EwDiv::NAME => lower_ew::lower(m, op, map).map(|v| vec![v]),
-        hl::Slice::NAME => lower_layout::slice(m, op, map).map(|v| vec![v]),
-        hl::Split::NAME => lower_layout::split(m, op, map),
-        hl::Concat::NAME => {
-            let ins: Vec<ValueId> = operands.iter().map(|&v| get(map, v)).collect::<Res<_>>()?;
-            let tout = match m.attr(op, "q_range") {
-                Some(_) => result_type(m, op)?,
-                None => qtype_of(m, ins[0])?,
-            };
-            let ins = ins
-                .into_iter()
-                .map(|v| requantize_to(m, op, v, &tout))
-                .collect::<Res<Vec<_>>>()?;
-            let axis = m.attr(op, "axis").cloned().ok_or("missing 'axis'")?;
-            Ok(vec![emit(
-                m,
-                op,
-                q::CONCAT,
-                &ins,
-                tout.tensor(&out_shape),
-                vec![("axis", axis)],
-            )])
-        }
-        hl::Resize::NAME => lower_layout::resize(m, op, map).map(|v| vec![v]),
-        hl::Reshape::NAME => {
-            let x = get(map, operands[0])?;
-            let ty = qtype_of(m, x)?.tensor(&out_shape);
-            Ok(vec![emit(m, op, q::RESHAPE, &[x], ty, vec![])])
-        }
-        hl::ActivationOp::NAME => {
-            let x = get(map, operands[0])?;
-            let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
-            let view = hailo_dialect_hl::access::OpView::new(m, op);
-            let act = Activation::from_attrs(&view, "kind", false)?;
-            let table = lut::table(act, &tin, &tout)
-                .ok_or_else(|| format!("activation '{}' has no table lowering yet", act.name()))?;
-            let attrs = vec![("table", Attribute::i64_array(&table))];
-            Ok(vec![emit(
-                m,
-                op,
-                q::LUT,
-                &[x],
-                tout.tensor(&out_shape),
-                attrs,
-            )])
-        }
-        _ => Err("no integer lowering for this op yet".into()),
-    }
+    let t = result_type(m, op)?;
+    Ok(vec![emit(
+        m,
+        op,
+        q::QUANTIZE,
+        &operands,
+        t.tensor(&out_shape),
+        vec![],
+    )])
+}
+
+/// The lowered first operand and the shape of the op's first result.
+fn operand_and_shape(
+    m: &Module,
+    op: OpId,
+    map: &FxHashMap<ValueId, ValueId>,
+) -> Res<(ValueId, Vec<i64>)> {
+    let first = *m.op(op).operands().first().ok_or("has no operand")?;
+    Ok((get(map, first)?, shape_of(m, m.result(op, 0))))
+}
+
+fn output_layer(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+    let (x, out_shape) = operand_and_shape(m, op, map)?;
+    Ok(vec![emit(
+        m,
+        op,
+        q::DEQUANTIZE,
+        &[x],
+        Type::tensor(&out_shape, Type::f32()),
+        vec![],
+    )])
+}
+
+fn max_pool(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+    let (x, out_shape) = operand_and_shape(m, op, map)?;
+    let p = PoolParams::of(m, op)?;
+    let ty = qtype_of(m, x)?.tensor(&out_shape);
+    Ok(vec![emit(m, op, q::MAXPOOL, &[x], ty, pool_attrs(&p))])
+}
+
+fn global_max_pool(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+    let (x, out_shape) = operand_and_shape(m, op, map)?;
+    let s = shape_of(m, x);
+    let ty = qtype_of(m, x)?.tensor(&out_shape);
+    let attrs = vec![
+        ("kernel", Attribute::i64_array(&[s[1], s[2]])),
+        ("strides", Attribute::i64_array(&[1, 1])),
+        ("pads", Attribute::i64_array(&[0, 0, 0, 0])),
+    ];
+    Ok(vec![emit(m, op, q::MAXPOOL, &[x], ty, attrs)])
+}
+
+/// `hl.avgpool` and `hl.global_avgpool`: the window sum rescaled to the result's scale.
+fn avg_pool(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+    let (x, out_shape) = operand_and_shape(m, op, map)?;
+    let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
+    let r = scheme::decompose_rescale(tin.scale_at(0) / tout.scale_at(0))?;
+    let mut attrs = rescale_attrs(&[r.multiplier], r.shift);
+    attrs.push(("clamp", clamp(&tout, Activation::Linear)?));
+    let qname = if hl::AvgPool::cast(m, op).is_some() {
+        let p = PoolParams::of(m, op)?;
+        attrs.extend(pool_attrs(&p));
+        attrs.push(("count_include_pad", Attribute::Bool(p.count_include_pad)));
+        q::AVGPOOL
+    } else {
+        q::GLOBAL_AVGPOOL
+    };
+    Ok(vec![emit(
+        m,
+        op,
+        qname,
+        &[x],
+        tout.tensor(&out_shape),
+        attrs,
+    )])
+}
+
+/// Inputs of another type than the concat's are requantized to it first.
+fn concat(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+    let operands = m.op(op).operands().to_vec();
+    let out_shape = shape_of(m, m.result(op, 0));
+    let ins: Vec<ValueId> = operands.iter().map(|&v| get(map, v)).collect::<Res<_>>()?;
+    let first = *ins.first().ok_or("has no operand")?;
+    let tout = match m.attr(op, "q_range") {
+        Some(_) => result_type(m, op)?,
+        None => qtype_of(m, first)?,
+    };
+    let ins = ins
+        .into_iter()
+        .map(|v| requantize_to(m, op, v, &tout))
+        .collect::<Res<Vec<_>>>()?;
+    let axis = m.attr(op, "axis").cloned().ok_or("missing 'axis'")?;
+    Ok(vec![emit(
+        m,
+        op,
+        q::CONCAT,
+        &ins,
+        tout.tensor(&out_shape),
+        vec![("axis", axis)],
+    )])
+}
+
+fn reshape(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+    let (x, out_shape) = operand_and_shape(m, op, map)?;
+    let ty = qtype_of(m, x)?.tensor(&out_shape);
+    Ok(vec![emit(m, op, q::RESHAPE, &[x], ty, vec![])])
+}
+
+/// A standalone activation becomes a table of output codes per input code.
+fn activation(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+    let (x, out_shape) = operand_and_shape(m, op, map)?;
+    let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
+    let view = hailo_dialect_hl::access::OpView::new(m, op);
+    let act = Activation::from_attrs(&view, "kind", false)?;
+    let table = lut::table(act, &tin, &tout)
+        .ok_or_else(|| format!("activation '{}' has no table lowering yet", act.name()))?;
+    let attrs = vec![("table", Attribute::i64_array(&table))];
+    Ok(vec![emit(
+        m,
+        op,
+        q::LUT,
+        &[x],
+        tout.tensor(&out_shape),
+        attrs,
+    )])
 }
 
 fn pool_attrs(p: &PoolParams) -> Vec<(&'static str, Attribute)> {
