@@ -96,6 +96,9 @@ pub struct Interpreter {
     slots: usize,
 }
 
+/// What [`Interpreter::run_observed`] calls with every layer output.
+pub type Observer<'a> = dyn FnMut(LayerOutput) -> Result<()> + 'a;
+
 /// Everything an observer is told about one computed layer output.
 ///
 /// Every op result with a layer name is shown once, by the last op carrying that name (a
@@ -438,7 +441,7 @@ impl Interpreter {
     fn execute(
         &self,
         inputs: &[ArrayD<f32>],
-        mut observe: Option<&mut dyn FnMut(LayerOutput) -> Result<()>>,
+        mut observe: Option<&mut Observer>,
     ) -> Result<Vec<ArrayD<f32>>> {
         self.check_inputs(inputs)?;
         let mut slots: Vec<Option<Value>> = vec![None; self.slots];
