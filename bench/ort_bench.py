@@ -1,10 +1,10 @@
-"""Throughput of onnxruntime vs the hailo-interp interpreter on the same models and settings.
+"""Throughput of onnxruntime vs the hailo-executor interpreter on the same models and settings.
 
 Dev-only (onnxruntime is never a runtime dependency of the project). Setup once:
     /work/main/.venv/bin/pip install onnxruntime==1.31.1 onnx==1.23.2
 Run from the repository root:
     /work/main/.venv/bin/python bench/ort_bench.py [--seconds 2] [--models resnet18,...]
-For each model it runs `cargo bench -p hailo-interp --bench models` restricted to that model
+For each model it runs `cargo bench -p hailo-executor --bench models` restricted to that model
 (the interpreter's numbers, parsed from its RESULT lines), then onnxruntime
 (CPUExecutionProvider, intra_op_num_threads 1 and 2, batch 1 and 8 on a copy of the model
 whose batch axis is made dynamic), `--repeat` times, keeping each side's best images/s (the
@@ -31,7 +31,7 @@ def interp_results(model, seconds):
     """The interpreter's RESULT records for `model` (throughput and memory)."""
     env = dict(os.environ, HAILO_BENCH_MODELS=model, HAILO_BENCH_SECONDS=str(seconds))
     proc = subprocess.run(
-        ["cargo", "bench", "-q", "-p", "hailo-interp", "--bench", "models"],
+        ["cargo", "bench", "-q", "-p", "hailo-executor", "--bench", "models"],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
     )
     if proc.returncode != 0:
@@ -88,7 +88,7 @@ def main():
                     xb = np.concatenate([x[i % len(x)][None] for i in range(batch)]).astype(np.float32)
                     e = best.setdefault((model, threads, batch), [0.0, 0.0])
                     e[1] = max(e[1], ort_images_per_second(model_bytes, xb, threads, args.seconds))
-    print(f"onnxruntime {ort.__version__}; best of {args.repeat}; ratio = hailo-interp / onnxruntime images/s")
+    print(f"onnxruntime {ort.__version__}; best of {args.repeat}; ratio = hailo-executor / onnxruntime images/s")
     print(f"{'model':<20} {'threads':>7} {'batch':>5} {'interp':>9} {'ort':>9} {'ratio':>6}")
     for (model, threads, batch), (h, o) in best.items():
         print(f"{model:<20} {threads:>7} {batch:>5} {h:9.1f} {o:9.1f} {h / o:6.2f}")

@@ -4,10 +4,10 @@
 //! YOLOv5-seg) run through the interpreter kernels and must match.
 
 use hailo_dialect_hl::ops::color::color_matrix;
-use hailo_interp::kernels::color::{color_conversion, format_conversion, FormatConversion};
-use hailo_interp::kernels::nms::{nms, nms_postprocess, MetaArch, NmsParams};
-use hailo_interp::kernels::postprocess_yolov5_seg::{yolov5_seg_postprocess, SegParams};
-use hailo_interp::kernels::resize::{
+use hailo_executor::kernels::color::{color_conversion, format_conversion, FormatConversion};
+use hailo_executor::kernels::nms::{nms, nms_postprocess, MetaArch, NmsParams};
+use hailo_executor::kernels::postprocess_yolov5_seg::{yolov5_seg_postprocess, SegParams};
+use hailo_executor::kernels::resize::{
     resize, CoordinateMode, Interpolation, NearestMode, ResizeParams,
 };
 use hailo_passes::hl::resize::resize_attrs;

@@ -2,9 +2,9 @@
 //! after the pass gives what the post-process kernels give on the unmodified graph's outputs
 //! (the kernels themselves are checked against numpy / OpenCV in `golden.rs`).
 
-use hailo_interp::kernels::nms::{nms_postprocess, MetaArch, NmsParams};
-use hailo_interp::kernels::postprocess_yolov5_seg::{yolov5_seg_postprocess, SegParams};
-use hailo_interp::Interpreter;
+use hailo_executor::kernels::nms::{nms_postprocess, MetaArch, NmsParams};
+use hailo_executor::kernels::postprocess_yolov5_seg::{yolov5_seg_postprocess, SegParams};
+use hailo_executor::Executor;
 use hailo_ir::pass::{Instrumentation, OpPassManager};
 use hailo_ir::{parse_module, Context, Module};
 use ndarray::{ArrayD, ArrayView4, IxDyn};
@@ -49,7 +49,7 @@ fn ramp(shape: &[usize], lo: f32, hi: f32) -> ArrayD<f32> {
 }
 
 fn run(m: &Module, graph: &str, x: &ArrayD<f32>) -> Vec<ArrayD<f32>> {
-    Interpreter::new(m, graph)
+    Executor::new(m, graph)
         .expect("plan")
         .run(std::slice::from_ref(x))
         .expect("runs")

@@ -3,7 +3,7 @@
 //! detections must be those of an independent reference (`gen_golden.py yolo`: onnxruntime's
 //! raw heads decoded in numpy, `cv2.dnn.NMSBoxes` per class): the same set, boxes within 1e-4.
 
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_ir::pass::{Instrumentation, OpPassManager};
 use hailo_ir::Context;
 use hailo_npz::NpyArray;
@@ -70,7 +70,7 @@ fn yolov5_nms_on_real_images_matches_numpy_and_opencv() {
     let scores = get(&reference, "scores").to_f32();
 
     let m = postprocessed_model();
-    let out = Interpreter::new(&m, "main")
+    let out = Executor::new(&m, "main")
         .expect("plan")
         .run(&[batch(&images)])
         .expect("runs");

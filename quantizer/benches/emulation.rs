@@ -7,7 +7,7 @@
 //! executor redesign, so the same file measures an older commit for a before/after table.
 //! Each measurement is also printed as a `RESULT {json}` line.
 
-use hailo_interp::{GraphRef, Interpreter};
+use hailo_executor::{Executor, GraphRef};
 use hailo_quantizer::{quantize, QuantConfig};
 use ndarray::{concatenate, ArrayD, Axis, IxDyn, Slice};
 use std::path::PathBuf;
@@ -83,7 +83,7 @@ fn main() {
         let mut m = hailo_onnx::to_hl::convert(&onnx, &Default::default())
             .expect("converts")
             .module;
-        let float = hailo_interp::Interpreter::new(&m, "main").expect("prepares");
+        let float = hailo_executor::Executor::new(&m, "main").expect("prepares");
         let samples = npz(&format!("{model}_ref.npz"), "input")
             .permuted_axes(IxDyn(&[0, 2, 3, 1]))
             .as_standard_layout()
@@ -94,7 +94,7 @@ fn main() {
         // `quantize` leaves the module in `q` (older commits: annotated `hl`, lowered here).
         let lowered = hailo_quantizer::infer::lowered(&m).expect("lowers");
         let integer =
-            Interpreter::new(lowered.as_ref().unwrap_or(&m), GraphRef::First).expect("prepares");
+            Executor::new(lowered.as_ref().unwrap_or(&m), GraphRef::First).expect("prepares");
         let run_float = |x: &[ArrayD<f32>]| {
             float.run(x).expect("runs");
         };

@@ -88,7 +88,7 @@ fn main() {
             .module;
         let (calib, eval) = data(name);
         let n = calib.shape()[0].min(64);
-        let float = hailo_interp::Interpreter::new(&m, "main")
+        let float = hailo_executor::Executor::new(&m, "main")
             .expect("prepares")
             .run(std::slice::from_ref(&eval))
             .expect("runs");

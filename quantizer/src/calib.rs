@@ -6,7 +6,7 @@
 //! shape fits the input (the shared digits set has `x_nchw` and `x_nhwc`).
 
 use crate::error::{QuantError, Result};
-use hailo_interp::TensorInfo;
+use hailo_executor::TensorInfo;
 use ndarray::{ArrayD, Axis, IxDyn};
 use std::path::Path;
 

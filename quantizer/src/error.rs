@@ -7,7 +7,7 @@ pub enum QuantError {
     #[error("calibration: {0}")]
     Calibration(String),
     #[error(transparent)]
-    Interp(#[from] hailo_interp::InterpError),
+    Interp(#[from] hailo_executor::ExecError),
     #[error("{0}")]
     Convert(String),
 }

@@ -10,8 +10,8 @@ use crate::report::build_report;
 use crate::script::apply_script;
 use hailo_alls::modifications::apply_model_modifications;
 use hailo_alls::{check_source, CheckOptions, SourceFile};
+use hailo_executor::Executor;
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
-use hailo_interp::Interpreter;
 use hailo_ir::{Attribute, Context, Module};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -159,7 +159,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         });
     }
     let graph = first_graph(&m).map_err(|e| e.to_string())?;
-    let inputs = Interpreter::new(&m, graph)
+    let inputs = Executor::new(&m, graph)
         .map_err(|e| format!("{}: {e}", req.har.display()))?
         .inputs()
         .to_vec();

@@ -5,8 +5,8 @@
 
 use crate::error::{QuantError, Result};
 use hailo_dialect_hl::interfaces::is_hl;
-use hailo_interp::dump::LayerDump;
-use hailo_interp::{GraphRef, Interpreter};
+use hailo_executor::dump::LayerDump;
+use hailo_executor::{Executor, GraphRef};
 use hailo_ir::{Context, Module};
 use ndarray::{concatenate, ArrayD, Axis};
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ fn run(
     dump: Option<&Path>,
 ) -> Result<(Vec<ArrayD<f32>>, Vec<PathBuf>)> {
     let copy = lowered(m)?;
-    let qi = Interpreter::new(copy.as_ref().unwrap_or(m), GraphRef::First)?;
+    let qi = Executor::new(copy.as_ref().unwrap_or(m), GraphRef::First)?;
     let n = inputs
         .first()
         .map_or(0, |x| x.shape().first().copied().unwrap_or(0));

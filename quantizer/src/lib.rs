@@ -6,7 +6,7 @@
 //! [`precision`] the precision modes and compression levels; [`sensitivity`] the layer
 //! noise analysis behind automatic 4-bit weights; [`optimize`] turns statistics and
 //! model-script settings into per-layer ranges and precisions and lowers the graph with
-//! `hl-to-quant`; the executor (`hailo_interp::Interpreter`) runs the resulting integer graph and [`infer`] runs a
+//! `hl-to-quant`; the executor (`hailo_executor::Executor`) runs the resulting integer graph and [`infer`] runs a
 //! whole model through it; [`snr`] measures it and [`report`] builds the per-layer report.
 //! [`calib`], [`script`] and [`flow`] make up `hailo optimize` (HAR in, quantized HAR out).
 

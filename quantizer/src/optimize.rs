@@ -12,7 +12,7 @@ use crate::stats::{collect, percentile_range, Calibration, LayerStats};
 use hailo_dialect_hl::interfaces::{interface, is_hl, Weights};
 use hailo_dialect_hl::{Concat, Const, DepthwiseConv2d};
 use hailo_dialect_quant::Storage;
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_ir::builtin::GRAPH;
 use hailo_ir::{Attribute, Module, OpId};
 use ndarray::ArrayD;
@@ -115,7 +115,7 @@ pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Resul
     let mut cal = cfg.calibration.clone();
     cal.keep_values
         .extend(cfg.activation_percentile.keys().cloned());
-    let interp = Interpreter::new(m, graph)?;
+    let interp = Executor::new(m, graph)?;
     let stats = collect(&interp, data, &cal)?;
     let mut cfg = cfg.clone();
     let mut prepared = Prepared::default();

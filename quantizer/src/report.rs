@@ -9,8 +9,8 @@ use crate::snr::snr_db;
 use hailo_dialect_hl::interfaces::is_hl;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
+use hailo_executor::{Executor, GraphRef};
 use hailo_har::{LayerQuant, QuantReport};
-use hailo_interp::{GraphRef, Interpreter};
 use hailo_ir::{Attribute, Module, OpId, ValueId};
 use ndarray::{ArrayD, Axis};
 use rustc_hash::FxHashMap;
@@ -42,14 +42,14 @@ pub fn build_report(
         .collect();
     let graph = first_graph(annotated)?;
     let mut float: FxHashMap<String, ArrayD<f32>> = FxHashMap::default();
-    let fout = Interpreter::new(annotated, graph)?.run_observed(&sub, &mut |o| {
+    let fout = Executor::new(annotated, graph)?.run_observed(&sub, &mut |o| {
         float.insert(o.layer.to_owned(), o.value.clone());
         Ok(())
     })?;
     let lowered = crate::infer::lowered(annotated)?;
     let qm = lowered.as_ref().unwrap_or(annotated);
     let mut quant: FxHashMap<String, ArrayD<f32>> = FxHashMap::default();
-    let qout = Interpreter::new(qm, GraphRef::First)?.run_observed(&sub, &mut |o| {
+    let qout = Executor::new(qm, GraphRef::First)?.run_observed(&sub, &mut |o| {
         quant.insert(o.layer.to_owned(), o.value.clone());
         Ok(())
     })?;

@@ -14,7 +14,7 @@ use crate::snr::snr_db;
 use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_dialect_quant::scheme::{quantize, symmetric_scale};
 use hailo_dialect_quant::Storage;
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_ir::{Attribute, Blob, Module, OpId, Sym};
 use ndarray::ArrayD;
 
@@ -76,7 +76,7 @@ pub fn single_layer_snr(
             ty: m.value_type(kernel),
         },
     );
-    let interp = Interpreter::new(m, graph);
+    let interp = Executor::new(m, graph);
     if let Some(a) = old {
         m.set_attr(def, "value", a);
     }
@@ -140,7 +140,7 @@ fn choose(
         .iter()
         .map(|(o, _)| weight_count(m, *o))
         .sum();
-    let reference = Interpreter::new(m, graph)?.run(data)?;
+    let reference = Executor::new(m, graph)?.run(data)?;
     let mut scored = Vec::with_capacity(eligible.len());
     for (op, name) in eligible {
         let snr = single_layer_snr(m, graph, *op, storage, data, &reference)?;

@@ -3,7 +3,7 @@
 //! every value, so percentiles are exact (quantization.md §1 "our choice").
 
 use crate::error::{QuantError, Result};
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{ArrayD, Axis};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -41,7 +41,7 @@ impl Default for Calibration {
 /// Runs `interp` over the first `calibset_size` samples of `data` (one array per graph
 /// input, samples on axis 0) and returns per-layer statistics keyed by layer name.
 pub fn collect(
-    interp: &Interpreter,
+    interp: &Executor,
     data: &[ArrayD<f32>],
     cfg: &Calibration,
 ) -> Result<FxHashMap<String, LayerStats>> {

@@ -5,7 +5,7 @@ mod common;
 
 use common::{models, npz};
 
-use hailo_interp::{GraphRef, Interpreter};
+use hailo_executor::{Executor, GraphRef};
 use hailo_quantizer::{quantize, Precision, QuantConfig};
 
 fn quantized_accuracy(p: Precision) -> (f64, f64) {
@@ -17,7 +17,7 @@ fn quantized_accuracy(p: Precision) -> (f64, f64) {
         npz("digits_test.npz", "x_nhwc"),
         npz("digits_test.npz", "y"),
     );
-    let float = hailo_interp::Interpreter::new(&m, "main")
+    let float = hailo_executor::Executor::new(&m, "main")
         .expect("prepares")
         .run(std::slice::from_ref(&x))
         .expect("runs");
@@ -27,7 +27,7 @@ fn quantized_accuracy(p: Precision) -> (f64, f64) {
         ..QuantConfig::default()
     };
     quantize(&mut m, &[calib], &cfg).expect("quantizes");
-    let qi = Interpreter::new(&m, GraphRef::First).expect("prepares");
+    let qi = Executor::new(&m, GraphRef::First).expect("prepares");
     let out = qi.run(&[x]).expect("emulates");
     let (fa, qa) = (
         common::accuracy(&float[0], &y),

@@ -6,7 +6,7 @@ mod common;
 
 use common::{module, print, Rng};
 use hailo_dialect_quant::QuantType;
-use hailo_interp::{GraphRef, Interpreter};
+use hailo_executor::{Executor, GraphRef};
 use hailo_ir::Attribute;
 use hailo_quantizer::{quantize, QuantConfig};
 
@@ -46,7 +46,7 @@ fn small_conv_net_integer_output() {
         }
     }
     let mut codes = Vec::new();
-    let out = Interpreter::new(&m, GraphRef::First)
+    let out = Executor::new(&m, GraphRef::First)
         .expect("prepares")
         .run_observed(&held_out, &mut |o| {
             let line = match types.get(o.layer) {

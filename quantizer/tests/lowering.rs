@@ -11,7 +11,7 @@ mod common;
 
 use common::{module, Rng};
 use hailo_dialect_quant::QuantType;
-use hailo_interp::{GraphRef, Interpreter};
+use hailo_executor::{Executor, GraphRef};
 use hailo_ir::{Attribute, Module};
 use hailo_quantizer::optimize::first_graph;
 use hailo_quantizer::snr::snr_db;
@@ -58,7 +58,7 @@ type Run = (Module, Vec<ArrayD<f32>>, Vec<ArrayD<f32>>, Vec<ArrayD<f32>>);
 fn run(text: &str, data: &[ArrayD<f32>]) -> Run {
     let mut m = module(text, &[], 1);
     let g = first_graph(&m).expect("graph");
-    let float = Interpreter::new(&m, g)
+    let float = Executor::new(&m, g)
         .expect("float")
         .run(data)
         .expect("runs");
@@ -67,7 +67,7 @@ fn run(text: &str, data: &[ArrayD<f32>]) -> Run {
     prepare(&mut m, data, &cfg).expect("prepares");
     lower(&mut m).expect("lowers");
     let mut seen: Vec<(String, ArrayD<f32>)> = Vec::new();
-    let out = Interpreter::new(&m, GraphRef::First)
+    let out = Executor::new(&m, GraphRef::First)
         .expect("emulation")
         .run_observed(data, &mut |o| {
             if o.layer.starts_with("in") {
@@ -109,7 +109,7 @@ fn check_within(text: &str, data: &[ArrayD<f32>], layer: &str, qname: &str, slac
     assert!(names.contains(&qname), "{qname} missing in {names:?}");
     assert!(!names.iter().any(|n| n.starts_with("hl.")), "{names:?}");
     let plain = module(text, &[], 1);
-    let reference = Interpreter::new(&plain, first_graph(&plain).expect("graph"))
+    let reference = Executor::new(&plain, first_graph(&plain).expect("graph"))
         .expect("float")
         .run(&deq)
         .expect("runs");

@@ -1,7 +1,7 @@
 //! Integer lowering of the layers that rearrange codes: transpose, depth_to_space,
 //! space_to_depth, feature_shuffle and pad. Each op is quantized alone; its lowered chain
 //! (`q.reshape` / `q.transpose` / `q.pad`) is run on random input codes with
-//! `hailo-interp`'s integer kernels and must equal the float op on the dequantized codes:
+//! `hailo-executor`'s integer kernels and must equal the float op on the dequantized codes:
 //! exactly (codes move unchanged, the type is the input's), except constant pad cells,
 //! which hold the pad value rounded to the input grid (within half a step).
 
@@ -10,8 +10,8 @@ mod common;
 use common::{module, Rng};
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
-use hailo_interp::qkernels::shape::{pad, transpose, QPadMode};
-use hailo_interp::Interpreter;
+use hailo_executor::qkernels::shape::{pad, transpose, QPadMode};
+use hailo_executor::Executor;
 use hailo_ir::{Attribute, Module, ValueId};
 use hailo_quantizer::optimize::first_graph;
 use hailo_quantizer::{lower, prepare, QuantConfig};
@@ -104,7 +104,7 @@ fn check(op_text: &str, shape: &[usize], out: &str, want_ops: &[&str], pad_toler
     assert_eq!(core, want_ops, "{op_text}");
     let deq = codes.mapv(|c| ((c as i64 - z) as f64 * s) as f32);
     let plain = module(&text, &[], 1);
-    let reference = Interpreter::new(&plain, first_graph(&plain).expect("graph"))
+    let reference = Executor::new(&plain, first_graph(&plain).expect("graph"))
         .expect("float")
         .run(&[deq])
         .expect("runs");

@@ -8,7 +8,7 @@ mod common;
 
 use common::{module, Rng};
 use hailo_dialect_quant::{QuantType, Storage};
-use hailo_interp::{GraphRef, Interpreter};
+use hailo_executor::{Executor, GraphRef};
 use hailo_ir::{Attribute, Module};
 use hailo_quantizer::report::build_report;
 use hailo_quantizer::script::apply_script;
@@ -127,7 +127,7 @@ fn sixteen_bit_output_layer_raises_only_the_layer_feeding_it() {
     assert_eq!(kernel_type(&l16, "conv4").storage(), Storage::I8);
     // The output now has 16-bit resolution: far more than 256 distinct values.
     let distinct = |m: &Module| {
-        let out = Interpreter::new(m, GraphRef::First)
+        let out = Executor::new(m, GraphRef::First)
             .expect("emulation")
             .run(&data())
             .expect("runs");

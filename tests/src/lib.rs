@@ -4,7 +4,7 @@
 
 pub mod mutate;
 
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_npz::read_npz;
 use ndarray::{ArrayD, IxDyn};
 use std::path::PathBuf;
@@ -16,12 +16,12 @@ pub fn models_dir() -> PathBuf {
 }
 
 /// The ONNX model `name` converted to `hl` and prepared for the interpreter.
-pub fn onnx_interpreter(name: &str) -> Result<Interpreter, String> {
+pub fn onnx_interpreter(name: &str) -> Result<Executor, String> {
     let path = models_dir().join(name);
     let model = hailo_onnx::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let conv = hailo_onnx::to_hl::convert_owned(model, &Default::default())
         .map_err(|e| format!("{name}: convert: {e}"))?;
-    Interpreter::new(&conv.module, "main").map_err(|e| format!("{name}: {e}"))
+    Executor::new(&conv.module, "main").map_err(|e| format!("{name}: {e}"))
 }
 
 /// All arrays of an `.npz` in `shared/models`, converted to f32.

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_tests::{compare, to_nchw, to_nhwc};
 use ndarray::ArrayD;
 
@@ -57,7 +57,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
     let model = hailo_onnx::load(dir.join("model.onnx")).map_err(|e| format!("load: {e}"))?;
     let conv = hailo_onnx::to_hl::convert(&model, &Default::default())
         .map_err(|e| format!("convert: {e}"))?;
-    let interp = Interpreter::new(&conv.module, "main").map_err(|e| format!("interp: {e}"))?;
+    let interp = Executor::new(&conv.module, "main").map_err(|e| format!("interp: {e}"))?;
     let data: BTreeMap<String, ArrayD<f32>> = hailo_npz::read_npz(dir.join("data.npz"))
         .map_err(|e| format!("data.npz: {e}"))?
         .into_iter()

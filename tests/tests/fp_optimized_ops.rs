@@ -2,8 +2,8 @@
 //! (`hl.color_conversion`, `hl.nms`): the pass output, evaluated end to end,
 //! equals the kernels applied by hand to the unmodified model's tensors.
 
-use hailo_interp::kernels::nms::{nms_postprocess, MetaArch, NmsParams};
-use hailo_interp::Interpreter;
+use hailo_executor::kernels::nms::{nms_postprocess, MetaArch, NmsParams};
+use hailo_executor::Executor;
 use hailo_ir::pass::{Instrumentation, OpPassManager};
 use hailo_ir::{parse_module, Module};
 use ndarray::{ArrayD, IxDyn};
@@ -60,7 +60,7 @@ fn yuv_to_rgb_input_conversion_runs() {
         .and_then(hailo_ir::Attribute::as_f64_array)
         .expect("bias");
     let x = ramp(&[1, 2, 3, 3], 16.0, 235.0);
-    let y = Interpreter::new(&m, "main")
+    let y = Executor::new(&m, "main")
         .expect("plan")
         .run(std::slice::from_ref(&x))
         .expect("runs");
@@ -88,7 +88,7 @@ fn nms_postprocess_runs_end_to_end() {
     let graph = YOLOV8.split("// -----").next().expect("first chunk");
     let mut m = module(graph);
     let x = ramp(&[1, 16, 16, 3], -1.0, 1.0);
-    let heads = Interpreter::new(&m, "yolov8")
+    let heads = Executor::new(&m, "yolov8")
         .expect("plan")
         .run(std::slice::from_ref(&x))
         .expect("runs");
@@ -96,7 +96,7 @@ fn nms_postprocess_runs_end_to_end() {
         &mut m,
         "builtin.module(hl-nms-postprocess{meta-arch=yolov8 nms-scores-th=0.25})",
     );
-    let got = Interpreter::new(&m, "yolov8")
+    let got = Executor::new(&m, "yolov8")
         .expect("plan")
         .run(&[x])
         .expect("runs");

@@ -227,7 +227,7 @@ fn har_model_with_uneven_batches_matches_the_library() {
         out.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
         ["output_layer1", "logits"]
     );
-    let interp = hailo_interp::Interpreter::new(&module, "main").expect("prepares");
+    let interp = hailo_executor::Executor::new(&module, "main").expect("prepares");
     let direct = interp.run(&[hailo_tests::to_nhwc(&x)]).expect("runs");
     let a = hailo_tests::compare(&out[0].1, &direct[0], 1e-5, 1e-5).expect("same shape");
     assert_eq!(a.violations, 0, "{a:?}");

@@ -2,7 +2,7 @@
 //! reference outputs within rtol 1e-4 / atol 1e-4: the ONNX models onnxruntime's
 //! (`<model>_ref.npz`, 4 samples stored NCHW), the TFLite model LiteRT's (stored NHWC).
 
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_tests::{compare, models_dir, onnx_interpreter, read_f32_npz, to_nchw, to_nhwc};
 
 fn check(model: &str) {
@@ -11,7 +11,7 @@ fn check(model: &str) {
 }
 
 /// Runs the reference inputs (NCHW when `nchw`) through `interp` and compares the outputs.
-fn check_with(model: &str, interp: &Interpreter, reference: &str, nchw: bool) {
+fn check_with(model: &str, interp: &Executor, reference: &str, nchw: bool) {
     let layout = |x: &ndarray::ArrayD<f32>,
                   f: fn(&ndarray::ArrayD<f32>) -> ndarray::ArrayD<f32>| {
         if nchw {
@@ -99,7 +99,7 @@ fn digits_cnn_tflite() {
     let graph = hailo_tflite::read_tflite_file(&path).unwrap_or_else(|e| panic!("{e}"));
     let (module, _) =
         hailo_tflite::to_hl::convert(&graph, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
-    let interp = Interpreter::new(&module, "main").unwrap_or_else(|e| panic!("{e}"));
+    let interp = Executor::new(&module, "main").unwrap_or_else(|e| panic!("{e}"));
     check_with(
         "digits_cnn_tflite",
         &interp,

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_onnx::to_hl::NodeFate;
 use hailo_tests::{compare, to_nhwc};
 use ndarray::ArrayD;
@@ -45,7 +45,7 @@ fn torchvision_style_vit_matches_onnxruntime() {
     assert_eq!(fates("Gather"), vec![NodeFate::Converted; 7]);
     assert_eq!(fates("Einsum"), vec![NodeFate::Converted; 2]);
 
-    let interp = Interpreter::new(&conv.module, "main").unwrap_or_else(|e| panic!("{e}"));
+    let interp = Executor::new(&conv.module, "main").unwrap_or_else(|e| panic!("{e}"));
     let outputs = interp
         .run(&[to_nhwc(&reference("image"))])
         .unwrap_or_else(|e| panic!("run: {e}"));

@@ -2,7 +2,7 @@
 //! quantization scheme's arithmetic ([`scheme`]: scales, zero points, bankers rounding, bias
 //! representation and the one rescale decomposition), and integer ops mirroring `hl`
 //! ([`ops`]). The `hl-to-quant` conversion in `hailo-passes` produces this dialect; the
-//! quantized emulation in `hailo-interp` executes it with its integer kernels.
+//! quantized emulation in `hailo-executor` executes it with its integer kernels.
 
 pub mod ops;
 pub mod scheme;

@@ -3,7 +3,7 @@
 //! here, and the exact error of every form that cannot be converted.
 
 use bytes::Bytes;
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_ir::{print_module, Context, PrintOptions};
 use hailo_onnx::builder::{noise_f32, tensor_f32, tensor_i64, ModelBuilder};
 use hailo_onnx::to_hl::{convert, Conversion, ConvertOptions, NodeFate};
@@ -25,7 +25,7 @@ fn run(b: &ModelBuilder, inputs: &[ArrayD<f32>]) -> (Conversion, String, Vec<Arr
         panic!("does not verify: {d:?}");
     }
     let text = print_module(&c.module, &ctx, PrintOptions::default());
-    let interp = Interpreter::new(&c.module, "main").unwrap_or_else(|e| panic!("{e}"));
+    let interp = Executor::new(&c.module, "main").unwrap_or_else(|e| panic!("{e}"));
     let outputs = interp.run(inputs).unwrap_or_else(|e| panic!("{e}"));
     (c, text, outputs)
 }

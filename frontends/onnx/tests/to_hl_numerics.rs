@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use hailo_interp::compare::check_close;
-use hailo_interp::Interpreter;
+use hailo_executor::compare::check_close;
+use hailo_executor::Executor;
 use hailo_onnx::to_hl::{convert, ConvertOptions};
 use hailo_onnx::{load_bytes, LoadOptions};
 use md5::{Digest, Md5};
@@ -68,7 +68,7 @@ fn check(name: &str, bytes: &[u8]) -> Result<(), String> {
     )
     .map_err(|e| format!("load: {e}"))?;
     let c = convert(&model, &ConvertOptions::default()).map_err(|e| format!("convert: {e}"))?;
-    let interp = Interpreter::new(&c.module, "main").map_err(|e| format!("interp: {e}"))?;
+    let interp = Executor::new(&c.module, "main").map_err(|e| format!("interp: {e}"))?;
     let inputs: Vec<ArrayD<f32>> = (0..)
         .map_while(|k| get(&format!("x{k}")))
         .map(|a| relayout(&a, true))

@@ -475,7 +475,7 @@ def main():
         conc = tf.function(fn, input_signature=specs).get_concrete_function()
         conv = tf.lite.TFLiteConverter.from_concrete_functions([conc], fn)
         flat = conv.convert()
-        interp = tf.lite.Interpreter(model_content=flat)
+        interp = tf.lite.Executor(model_content=flat)
         interp.allocate_tensors()
         arrays = {}
         for k, d in enumerate(interp.get_input_details()):
@@ -502,7 +502,7 @@ def main():
         flat = tf.lite.TFLiteConverter.from_concrete_functions([conc], fn).convert()
         with open(os.path.join(OUT, "..", f"{name}.tflite"), "wb") as f:
             f.write(flat)
-        interp = tf.lite.Interpreter(model_content=flat)
+        interp = tf.lite.Executor(model_content=flat)
         print(f"{name}: {len(flat)} bytes, ops {op_names(interp)}")
     for p in problems:
         print("WARNING", p, file=sys.stderr)

@@ -5,7 +5,7 @@
 
 mod common;
 
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use hailo_ir::{print_module, Attribute, Context, Module, PrintOptions};
 use hailo_tflite::to_hl::{convert, ConversionReport, ConvertOptions, NodeFate};
 use ndarray::{ArrayD, Axis};
@@ -157,7 +157,7 @@ fn digits_hl_equals_the_onnx_digits_hl_up_to_names() {
 #[test]
 fn digits_interpreter_matches_litert_reference() {
     let (m, _) = tflite_digits();
-    let interp = Interpreter::new(&m, "main").expect("interpreter prepares the digits graph");
+    let interp = Executor::new(&m, "main").expect("interpreter prepares the digits graph");
     let npz = hailo_npz::read_npz(common::shared_model("digits_cnn_tflite_ref.npz")).expect("ref");
     let get = |k: &str| -> ArrayD<f32> {
         npz.iter()

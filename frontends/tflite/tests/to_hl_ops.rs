@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use hailo_interp::compare::check_close;
-use hailo_interp::Interpreter;
+use hailo_executor::compare::check_close;
+use hailo_executor::Executor;
 use hailo_ir::{Context, Module};
 use hailo_tflite::to_hl::{convert, ConvertOptions};
 use ndarray::ArrayD;
@@ -44,7 +44,7 @@ fn check(path: &Path) -> Result<Vec<&'static str>, String> {
     };
     let inputs: Vec<ArrayD<f32>> = (0..).map_while(|k| arr(&format!("x{k}"))).collect();
     let wants: Vec<ArrayD<f32>> = (0..).map_while(|k| arr(&format!("y{k}"))).collect();
-    let interp = Interpreter::new(&m, "main").map_err(|e| format!("interpreter: {e}"))?;
+    let interp = Executor::new(&m, "main").map_err(|e| format!("interpreter: {e}"))?;
     let got = interp.run(&inputs).map_err(|e| format!("run: {e}"))?;
     check_close(&got, &wants, 1e-4, 1e-4)?;
     Ok(hl_ops(&m))

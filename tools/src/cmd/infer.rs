@@ -11,8 +11,8 @@
 //! propagate unchanged into the outputs; a warning names every output that holds NaN.
 
 use crate::context::full_context;
-use hailo_interp::dump::LayerDump;
-use hailo_interp::{Context, Interpreter, TensorInfo};
+use hailo_executor::dump::LayerDump;
+use hailo_executor::{Context, Executor, TensorInfo};
 use hailo_ir::diag::SourceMgr;
 use hailo_ir::Module;
 use hailo_npz::{read_npy, read_npz, write_npz, NpyArray};
@@ -105,7 +105,7 @@ pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
     let module = load_model(&args.model)?;
     let context = Context::parse(&args.context)
         .ok_or_else(|| format!("unknown context '{}'", args.context))?;
-    let interp = Interpreter::with_context(&module, args.graph.as_str(), context)
+    let interp = Executor::with_context(&module, args.graph.as_str(), context)
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
     drop(module);
     let nchw = args.input_layout == "nchw";
@@ -182,7 +182,7 @@ fn infer_quantized(args: &Args, quiet: bool) -> Result<(), String> {
         ));
     }
     let module = hailo_quantizer::flow::read_quantized(&args.model)?;
-    let infos = Interpreter::new(&module, args.graph.as_str())
+    let infos = Executor::new(&module, args.graph.as_str())
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
     let nchw = args.input_layout == "nchw";
     let mut inputs = match &args.input_key {

@@ -9,7 +9,7 @@ pub(crate) mod rearrange;
 pub(crate) mod weighted;
 
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::kernels::activation::{activate, Activation};
 use crate::kernels::KernelError;
 use crate::value::Arg;
@@ -72,7 +72,7 @@ fn take_first(args: Vec<Arg>, op: &'static str) -> Result<ArrayD<f32>, KernelErr
         .into_f32(op)
 }
 
-fn axis_in(r: &OpReader, key: &str, rank: usize) -> Result<usize, InterpError> {
+fn axis_in(r: &OpReader, key: &str, rank: usize) -> Result<usize, ExecError> {
     let a = r.i64(key)?;
     let norm = if a < 0 { a + rank as i64 } else { a };
     usize::try_from(norm)
@@ -81,7 +81,7 @@ fn axis_in(r: &OpReader, key: &str, rank: usize) -> Result<usize, InterpError> {
         .ok_or_else(|| r.err(format!("'{key}' = {a} is out of range for rank {rank}")))
 }
 
-fn axes_in(r: &OpReader, key: &str, rank: usize) -> Result<Vec<usize>, InterpError> {
+fn axes_in(r: &OpReader, key: &str, rank: usize) -> Result<Vec<usize>, ExecError> {
     r.i64s(key)?
         .into_iter()
         .map(|a| {

@@ -4,7 +4,7 @@
 use super::{arg, axes_in, axis_in, rank4};
 use crate::attrs::OpReader;
 use crate::consts::decode_const;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::pool::{
     avg_pool2d, global_avg_pool, global_max_pool, max_pool2d, Pool2dParams,
@@ -21,7 +21,7 @@ pub(crate) struct ConstEval;
 pub(crate) const CONST: ConstEval = ConstEval;
 
 impl Evaluate for ConstEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         Ok(Prepared::Constant(Value::F32(decode_const(r)?)))
     }
 }
@@ -35,7 +35,7 @@ pub(crate) const MAX_POOL: PoolEval = PoolEval { max: true };
 pub(crate) const AVG_POOL: PoolEval = PoolEval { max: false };
 
 impl Evaluate for PoolEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 1, 1)?;
         let input = sig.spatial(r)?;
         let k = r.usizes("kernel", 2)?;
@@ -84,7 +84,7 @@ pub(crate) const GLOBAL_AVG_POOL: GlobalPoolEval = GlobalPoolEval { max: false }
 pub(crate) const GLOBAL_MAX_POOL: GlobalPoolEval = GlobalPoolEval { max: true };
 
 impl Evaluate for GlobalPoolEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.spatial(r)?;
         Prepared::kernel(GlobalPool { max: self.max })
     }
@@ -113,7 +113,7 @@ pub(crate) struct ResizeEval;
 pub(crate) const RESIZE: ResizeEval = ResizeEval;
 
 impl Evaluate for ResizeEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 1, 1)?;
         sig.spatial(r)?;
         let out = sig.result_shape(r)?;
@@ -174,7 +174,7 @@ impl Evaluate for ArgmaxEval {
         Domain::FloatToIndex
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Argmax {
             axis: axis_in(r, "axis", sig.input_rank(r)?)?,
             keepdims: r.bool_or("keepdims", true)?,
@@ -200,7 +200,7 @@ pub(crate) struct ReduceEval;
 pub(crate) const REDUCE: ReduceEval = ReduceEval;
 
 impl Evaluate for ReduceEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         let op = match r.str_or("kind", "")? {
             "max" => ReduceOp::Max,
             "min" => ReduceOp::Min,
@@ -237,7 +237,7 @@ pub(crate) struct OneHotEval;
 pub(crate) const ONE_HOT: OneHotEval = OneHotEval;
 
 impl Evaluate for OneHotEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(OneHot {
             depth: r.usize("depth")?,
             on: r.f32_or("on_value", 1.0)?,

@@ -10,7 +10,7 @@
 
 use crate::attrs::OpReader;
 use crate::consts::static_shape;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::kernels::KernelError;
 use crate::value::{Arg, BufferPool, Value};
 use crate::{float, integer};
@@ -38,7 +38,7 @@ pub(crate) trait Evaluate: Sync {
     }
 
     /// Decodes the op read by `r` into what the plan runs.
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError>;
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError>;
 }
 
 /// An op made ready to run.
@@ -49,7 +49,7 @@ pub(crate) enum Prepared {
 }
 
 impl Prepared {
-    pub fn kernel(k: impl Kernel + 'static) -> Result<Prepared, InterpError> {
+    pub fn kernel(k: impl Kernel + 'static) -> Result<Prepared, ExecError> {
         Ok(Prepared::Kernel(Box::new(k)))
     }
 }
@@ -76,7 +76,7 @@ pub(crate) struct Signature<'a> {
 }
 
 impl Signature<'_> {
-    pub fn input_shape(&self, r: &OpReader, i: usize) -> Result<Vec<usize>, InterpError> {
+    pub fn input_shape(&self, r: &OpReader, i: usize) -> Result<Vec<usize>, ExecError> {
         let ty = self
             .inputs
             .get(i)
@@ -84,17 +84,17 @@ impl Signature<'_> {
         static_shape(r, *ty)
     }
 
-    pub fn result_shape(&self, r: &OpReader) -> Result<Vec<usize>, InterpError> {
+    pub fn result_shape(&self, r: &OpReader) -> Result<Vec<usize>, ExecError> {
         let ty = self.results.first().ok_or_else(|| r.err("has no result"))?;
         static_shape(r, *ty)
     }
 
-    pub fn input_rank(&self, r: &OpReader) -> Result<usize, InterpError> {
+    pub fn input_rank(&self, r: &OpReader) -> Result<usize, ExecError> {
         Ok(self.input_shape(r, 0)?.len())
     }
 
     /// Errors unless the op has `min..=max` operands.
-    pub fn arity(&self, r: &OpReader, min: usize, max: usize) -> Result<(), InterpError> {
+    pub fn arity(&self, r: &OpReader, min: usize, max: usize) -> Result<(), ExecError> {
         let n = self.inputs.len();
         if n < min || n > max {
             let want = if min == max {
@@ -108,7 +108,7 @@ impl Signature<'_> {
     }
 
     /// The `[h, w]` of rank-4 NHWC operand 0.
-    pub fn spatial(&self, r: &OpReader) -> Result<[usize; 2], InterpError> {
+    pub fn spatial(&self, r: &OpReader) -> Result<[usize; 2], ExecError> {
         let s = self.input_shape(r, 0)?;
         if s.len() != 4 {
             return Err(r.err(format!("expects a rank-4 NHWC input, found shape {s:?}")));

@@ -1,7 +1,7 @@
-//! Interpreter tests on small hand-built `hl` graphs with hand-computed results.
+//! Executor tests on small hand-built `hl` graphs with hand-computed results.
 
 use crate::dump::LayerDump;
-use crate::{Context, InterpError, Interpreter};
+use crate::{Context, ExecError, Executor};
 use hailo_ir::builtin::{create_graph, RETURN};
 use hailo_ir::{Attribute, Blob, BlockId, DenseValues, Module, OpSpec, Type, ValueId};
 use ndarray::{array, Array, ArrayD, IxDyn};
@@ -127,7 +127,7 @@ fn grid(values: &[f32]) -> ArrayD<f32> {
 
 #[test]
 fn conv_same_padding_relu_and_global_pool() {
-    let interp = Interpreter::new(&conv_model("SAME"), "main").expect("prepares");
+    let interp = Executor::new(&conv_model("SAME"), "main").expect("prepares");
     assert_eq!(interp.inputs()[0].name, "input_layer1");
     assert_eq!(interp.inputs()[0].original_name.as_deref(), Some("input"));
     assert_eq!(interp.outputs()[0].name, "output_layer1");
@@ -142,7 +142,7 @@ fn conv_same_padding_relu_and_global_pool() {
 
 #[test]
 fn batched_run_equals_per_sample_runs() {
-    let interp = Interpreter::with_context(&conv_model("SAME"), "main", Context::FpOptimized)
+    let interp = Executor::with_context(&conv_model("SAME"), "main", Context::FpOptimized)
         .expect("prepares");
     let samples = [
         grid(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]),
@@ -162,7 +162,7 @@ fn batched_run_equals_per_sample_runs() {
 #[test]
 fn valid_padding_shape_mismatch_names_the_layer() {
     // VALID gives a 1x1 output where the graph declares 3x3.
-    let err = Interpreter::new(&conv_model("VALID"), "main")
+    let err = Executor::new(&conv_model("VALID"), "main")
         .expect("prepares")
         .run(&[grid(&[1.0; 9])])
         .expect_err("declared shape differs");
@@ -174,7 +174,7 @@ fn valid_padding_shape_mismatch_names_the_layer() {
 
 #[test]
 fn input_errors_are_clear() {
-    let interp = Interpreter::new(&conv_model("SAME"), "main").expect("prepares");
+    let interp = Executor::new(&conv_model("SAME"), "main").expect("prepares");
     let err = interp
         .run(&[ArrayD::zeros(IxDyn(&[1, 1, 3, 3]))])
         .expect_err("NCHW");
@@ -187,7 +187,7 @@ fn input_errors_are_clear() {
         err.to_string(),
         "graph: expected 1 input(s) (input_layer1), got 0"
     );
-    let err = Interpreter::new(&conv_model("SAME"), "other").expect_err("no such graph");
+    let err = Executor::new(&conv_model("SAME"), "other").expect_err("no such graph");
     assert_eq!(
         err.to_string(),
         "graph: no graph named @other (the module has: @main)"
@@ -199,7 +199,7 @@ fn unknown_ops_and_attributes_are_rejected_with_the_layer_name() {
     let mut b = Builder::new(&[&[1, 4]], &[&[1, 4]]);
     let x = b.args[0];
     let y = b.op("hl.frobnicate", &[x], &[1, 4], &[layer("frob1")]);
-    let err = Interpreter::new(&b.finish(&[y]), "main").expect_err("unknown op");
+    let err = Executor::new(&b.finish(&[y]), "main").expect_err("unknown op");
     assert!(
         err.to_string()
             .starts_with("layer 'frob1' (hl.frobnicate): op 'hl.frobnicate' is not supported"),
@@ -214,7 +214,7 @@ fn unknown_ops_and_attributes_are_rejected_with_the_layer_name() {
         &[1, 4],
         &[layer("activation1"), s("kind", "sparkle")],
     );
-    let err = Interpreter::new(&b.finish(&[y]), "main").expect_err("unknown activation");
+    let err = Executor::new(&b.finish(&[y]), "main").expect_err("unknown activation");
     // The dialect's definition of activations reads the kind, and lists the valid ones.
     assert!(
         err.to_string().starts_with(
@@ -238,7 +238,7 @@ fn residual_add_reuses_operands_correctly() {
         &[1, 4],
         &[layer("ew_add1"), s("activation", "relu")],
     );
-    let interp = Interpreter::new(&b.finish(&[y]), "main").expect("prepares");
+    let interp = Executor::new(&b.finish(&[y]), "main").expect("prepares");
     let out = interp
         .run(&[array![[1.0f32, -1.0, 2.0, 0.5]].into_dyn()])
         .expect("runs");
@@ -277,7 +277,7 @@ fn f16_weights_and_dense_with_flatten() {
         )],
     );
     let y = b.op("hl.dense", &[x, w, bias], &[1, 2], &[layer("fc1")]);
-    let interp = Interpreter::new(&b.finish(&[y]), "main").expect("prepares");
+    let interp = Executor::new(&b.finish(&[y]), "main").expect("prepares");
     let out = interp
         .run(&[array![[[[1.0f32, 1.0]]], [[[2.0, 0.0]]]].into_dyn()])
         .expect("runs");
@@ -341,7 +341,7 @@ fn shape_ops_split_shuffle_focus_reshape() {
             s("mode", "focus"),
         ],
     );
-    let interp = Interpreter::new(&b.finish(&[cat, flat, focus]), "main").expect("prepares");
+    let interp = Executor::new(&b.finish(&[cat, flat, focus]), "main").expect("prepares");
     let input = Array::from_shape_vec(IxDyn(&[1, 2, 2, 4]), (0..16).map(|v| v as f32).collect())
         .expect("16");
     let out = interp.run(&[input]).expect("runs");
@@ -365,8 +365,8 @@ fn shape_ops_split_shuffle_focus_reshape() {
 
 #[test]
 fn layer_dump_writes_one_npy_per_layer() {
-    let interp = Interpreter::new(&conv_model("SAME"), "main").expect("prepares");
-    let dir = std::env::temp_dir().join(format!("hailo-interp-dump-{}", std::process::id()));
+    let interp = Executor::new(&conv_model("SAME"), "main").expect("prepares");
+    let dir = std::env::temp_dir().join(format!("hailo-executor-dump-{}", std::process::id()));
     let mut dump = LayerDump::new(&dir);
     for v in [1.0, 2.0] {
         interp
@@ -413,8 +413,8 @@ fn missing_resource_is_reported() {
     );
     let x = b.args[0];
     let y = b.op("hl.ew_add", &[x, c], &[1, 2], &[layer("ew_add1")]);
-    let err = Interpreter::new(&b.finish(&[y]), "main").expect_err("no blob");
-    assert!(matches!(err, InterpError::Layer { .. }));
+    let err = Executor::new(&b.finish(&[y]), "main").expect_err("no blob");
+    assert!(matches!(err, ExecError::Layer { .. }));
     assert!(
         err.to_string()
             .contains("resource 'fc9.bias' is not in the module's blob store"),

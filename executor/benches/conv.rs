@@ -1,8 +1,8 @@
 //! Times `conv2d` on resnet18-like layer shapes and reports GFLOP/s, on one thread and on
-//! two (rayon pool). Run with `cargo bench -p hailo-interp --bench conv`.
+//! two (rayon pool). Run with `cargo bench -p hailo-executor --bench conv`.
 
-use hailo_interp::kernels::conv::{conv2d_into, Conv2dParams};
-use hailo_interp::kernels::Padding;
+use hailo_executor::kernels::conv::{conv2d_into, Conv2dParams};
+use hailo_executor::kernels::Padding;
 use ndarray::Array4;
 use std::time::Instant;
 
@@ -98,7 +98,7 @@ fn filled(shape: [usize; 4], seed: u32) -> Array4<f32> {
     })
 }
 
-fn run(layer: &Layer) -> Result<f64, hailo_interp::kernels::KernelError> {
+fn run(layer: &Layer) -> Result<f64, hailo_executor::kernels::KernelError> {
     let x = filled(layer.input, 1);
     let w = filled(layer.kernel, 2);
     let bias = vec![0.1f32; layer.kernel[3]];
@@ -108,7 +108,7 @@ fn run(layer: &Layer) -> Result<f64, hailo_interp::kernels::KernelError> {
         groups: layer.groups,
         ..Default::default()
     };
-    let shape = hailo_interp::kernels::conv::conv2d_output_shape(layer.input, layer.kernel, &p)?;
+    let shape = hailo_executor::kernels::conv::conv2d_output_shape(layer.input, layer.kernel, &p)?;
     let mut out = Array4::zeros(shape);
     let mut scratch = Vec::new();
     let flops = 2.0

@@ -4,7 +4,7 @@
 
 use super::arg;
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::nms::{bbox_decoding, nms_postprocess, MetaArch as K, NmsParams};
 use crate::kernels::postprocess_yolov5_seg::{yolov5_seg_postprocess, SegParams};
@@ -19,7 +19,7 @@ pub(crate) const NMS: NmsEval = NmsEval;
 
 impl Evaluate for NmsEval {
     /// The kernel's NMS parameters from the dialect's checked view of the op.
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         let p = Checked::read(&OpView::new(r.m, r.id)).map_err(|e| r.err(e))?;
         let arch = match p.arch {
             D::Yolov5 | D::Yolov5Seg => K::Yolov5,

@@ -1,12 +1,12 @@
 //! The executor: runs `hl` graphs in f32 (the DFC's native and fp-optimized contexts) and
 //! `q` graphs on integer codes (the quantized context), on the CPU, NHWC, batched.
 //!
-//! [`Interpreter::new`] prepares a graph once: ops in block order (which is topological),
+//! [`Executor::new`] prepares a graph once: ops in block order (which is topological),
 //! each prepared through the evaluation interface (`evaluate`: float kernels of [`kernels`]
 //! for `hl` ops, integer kernels of [`qkernels`] for `q` ops), weights decoded from the
-//! module's blobs, and the last reader of every intermediate value, so [`Interpreter::run`]
+//! module's blobs, and the last reader of every intermediate value, so [`Executor::run`]
 //! frees or reuses a tensor's memory as soon as it is dead. Observers see every layer's
-//! output ([`Interpreter::run_observed`]): calibration statistics, `--dump-layers` and
+//! output ([`Executor::run_observed`]): calibration statistics, `--dump-layers` and
 //! accuracy reports all use it. [`compare`] checks outputs against references; [`dump`]
 //! writes per-layer outputs for debugging.
 //!
@@ -27,8 +27,8 @@ mod plan;
 pub mod qkernels;
 mod value;
 
-pub use error::{InterpError, Result};
-pub use plan::{GraphRef, Interpreter, LayerOutput, TensorInfo};
+pub use error::{ExecError, Result};
+pub use plan::{Executor, GraphRef, LayerOutput, TensorInfo};
 
 /// The emulation context, as the DFC's inference contexts (guide §4.3.2).
 ///

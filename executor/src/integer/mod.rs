@@ -10,7 +10,7 @@ pub(crate) mod weighted;
 
 use crate::attrs::OpReader;
 use crate::consts::static_shape;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one, one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
 use crate::qkernels::{self, pointwise, Requant};
@@ -20,29 +20,24 @@ use hailo_ir::{Attribute, Type};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 /// The quantized type of `ty`, or an error naming the layer.
-fn qtype(r: &OpReader, ty: Option<&Type>) -> Result<&'static QuantType, InterpError> {
+fn qtype(r: &OpReader, ty: Option<&Type>) -> Result<&'static QuantType, ExecError> {
     let ty = ty.ok_or_else(|| r.err("missing operand or result"))?;
     QuantType::of(*ty).ok_or_else(|| r.err(format!("'{ty}' is not quantized")))
 }
 
 /// The type of operand `i`.
-fn input_type(r: &OpReader, sig: &Signature, i: usize) -> Result<&'static QuantType, InterpError> {
+fn input_type(r: &OpReader, sig: &Signature, i: usize) -> Result<&'static QuantType, ExecError> {
     qtype(r, sig.inputs.get(i))
 }
 
 /// The type of the (first) result.
-fn result_type(r: &OpReader, sig: &Signature) -> Result<&'static QuantType, InterpError> {
+fn result_type(r: &OpReader, sig: &Signature) -> Result<&'static QuantType, ExecError> {
     qtype(r, sig.results.first())
 }
 
 /// A rescale to `t` by `multiplier · 2^(−shift)`, saturated to the op's `clamp` (the
 /// storage range of `t` when absent).
-fn requant(
-    r: &OpReader,
-    multiplier: i64,
-    shift: i64,
-    t: &QuantType,
-) -> Result<Requant, InterpError> {
+fn requant(r: &OpReader, multiplier: i64, shift: i64, t: &QuantType) -> Result<Requant, ExecError> {
     let c = r.i64s_opt("clamp")?.unwrap_or_default();
     let st = t.storage();
     Ok(Requant {
@@ -56,7 +51,7 @@ fn requant(
 }
 
 /// Entry `i` of an integer array attribute that must have one.
-fn entry(r: &OpReader, key: &str, i: usize) -> Result<i64, InterpError> {
+fn entry(r: &OpReader, key: &str, i: usize) -> Result<i64, ExecError> {
     r.i64s(key)?
         .get(i)
         .copied()
@@ -64,7 +59,7 @@ fn entry(r: &OpReader, key: &str, i: usize) -> Result<i64, InterpError> {
 }
 
 /// The single rescale of ops with one `multiplier` and one `shift`, to the result type.
-fn single_requant(r: &OpReader, sig: &Signature) -> Result<Requant, InterpError> {
+fn single_requant(r: &OpReader, sig: &Signature) -> Result<Requant, ExecError> {
     let t = result_type(r, sig)?;
     requant(r, entry(r, "multiplier", 0)?, entry(r, "shift", 0)?, t)
 }
@@ -89,7 +84,7 @@ impl Evaluate for ConstEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         let ty = *sig.results.first().ok_or_else(|| r.err("has no result"))?;
         let shape = static_shape(r, ty)?;
         let vals: Vec<i32> = match r.m.attr(r.id, "value") {
@@ -122,7 +117,7 @@ impl Evaluate for QuantizeEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         let t = result_type(r, sig)?;
         let (lo, hi) = t.float_range();
         let st = t.storage();
@@ -168,7 +163,7 @@ impl Evaluate for DequantizeEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         let t = input_type(r, sig, 0)?;
         Prepared::kernel(Dequantize {
             scale: t.scale_at(0) as f32,
@@ -199,7 +194,7 @@ impl Evaluate for RequantizeEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Requantize {
             zp_in: input_type(r, sig, 0)?.zero_point(),
             out: single_requant(r, sig)?,
@@ -229,7 +224,7 @@ impl Evaluate for LutEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Lut {
             qmin_in: input_type(r, sig, 0)?.storage().qmin(),
             table: r.i64s("table")?.into_iter().map(|v| v as i32).collect(),

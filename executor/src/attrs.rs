@@ -1,11 +1,11 @@
 //! Typed access to an op's attributes, with errors naming the layer.
 //!
 //! Attributes are read by key here and checked against the `hl` contract
-//! (docs/hl-dialect.md): missing or ill-typed attributes become [`InterpError::Layer`].
+//! (docs/hl-dialect.md): missing or ill-typed attributes become [`ExecError::Layer`].
 //! Activations and paddings are read through the dialect's own definitions and compiled to
 //! the kernels' f32 forms.
 
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::kernels::activation::Activation;
 use crate::kernels::Padding;
 use hailo_dialect_hl::access::OpView;
@@ -33,8 +33,8 @@ impl<'m> OpReader<'m> {
     }
 
     /// An error about this layer.
-    pub fn err(&self, message: impl Into<String>) -> InterpError {
-        InterpError::Layer {
+    pub fn err(&self, message: impl Into<String>) -> ExecError {
+        ExecError::Layer {
             layer: self.layer.clone(),
             op: self.op,
             message: message.into(),
@@ -50,7 +50,7 @@ impl<'m> OpReader<'m> {
         key: &str,
         what: &str,
         f: impl Fn(&Attribute) -> Option<T>,
-    ) -> Result<Option<T>, InterpError> {
+    ) -> Result<Option<T>, ExecError> {
         match self.get(key) {
             None => Ok(None),
             Some(a) => f(a)
@@ -59,49 +59,49 @@ impl<'m> OpReader<'m> {
         }
     }
 
-    fn required<T>(&self, key: &str, v: Option<T>) -> Result<T, InterpError> {
+    fn required<T>(&self, key: &str, v: Option<T>) -> Result<T, ExecError> {
         v.ok_or_else(|| self.err(format!("missing required attribute '{key}'")))
     }
 
-    pub fn i64_opt(&self, key: &str) -> Result<Option<i64>, InterpError> {
+    pub fn i64_opt(&self, key: &str) -> Result<Option<i64>, ExecError> {
         self.typed(key, "an integer", Attribute::as_i64)
     }
 
-    pub fn i64(&self, key: &str) -> Result<i64, InterpError> {
+    pub fn i64(&self, key: &str) -> Result<i64, ExecError> {
         let v = self.i64_opt(key)?;
         self.required(key, v)
     }
 
     /// A non-negative integer used as a size or an index.
-    pub fn usize(&self, key: &str) -> Result<usize, InterpError> {
+    pub fn usize(&self, key: &str) -> Result<usize, ExecError> {
         let v = self.i64(key)?;
         usize::try_from(v)
             .map_err(|_| self.err(format!("attribute '{key}' must be non-negative, found {v}")))
     }
 
-    pub fn usize_or(&self, key: &str, default: usize) -> Result<usize, InterpError> {
+    pub fn usize_or(&self, key: &str, default: usize) -> Result<usize, ExecError> {
         match self.get(key) {
             None => Ok(default),
             Some(_) => self.usize(key),
         }
     }
 
-    pub fn f64_or(&self, key: &str, default: f64) -> Result<f64, InterpError> {
+    pub fn f64_or(&self, key: &str, default: f64) -> Result<f64, ExecError> {
         Ok(self
             .typed(key, "a number", Attribute::as_f64)?
             .unwrap_or(default))
     }
 
-    pub fn f32_or(&self, key: &str, default: f64) -> Result<f32, InterpError> {
+    pub fn f32_or(&self, key: &str, default: f64) -> Result<f32, ExecError> {
         Ok(self.f64_or(key, default)? as f32)
     }
 
-    pub fn bool_or(&self, key: &str, default: bool) -> Result<bool, InterpError> {
+    pub fn bool_or(&self, key: &str, default: bool) -> Result<bool, ExecError> {
         let as_bool = |a: &Attribute| a.as_bool().or_else(|| a.as_i64().map(|v| v != 0));
         Ok(self.typed(key, "a boolean", as_bool)?.unwrap_or(default))
     }
 
-    pub fn str_or(&self, key: &str, default: &'static str) -> Result<&'m str, InterpError> {
+    pub fn str_or(&self, key: &str, default: &'static str) -> Result<&'m str, ExecError> {
         match self.get(key) {
             None => Ok(default),
             Some(a) => a.as_str().ok_or_else(|| {
@@ -110,29 +110,29 @@ impl<'m> OpReader<'m> {
         }
     }
 
-    pub fn i64s_opt(&self, key: &str) -> Result<Option<Vec<i64>>, InterpError> {
+    pub fn i64s_opt(&self, key: &str) -> Result<Option<Vec<i64>>, ExecError> {
         self.typed(key, "an integer array", Attribute::as_i64_array)
     }
 
-    pub fn i64s(&self, key: &str) -> Result<Vec<i64>, InterpError> {
+    pub fn i64s(&self, key: &str) -> Result<Vec<i64>, ExecError> {
         let v = self.i64s_opt(key)?;
         self.required(key, v)
     }
 
     /// A non-negative integer array of exactly `len` entries (`len == 0`: any length).
-    pub fn usizes(&self, key: &str, len: usize) -> Result<Vec<usize>, InterpError> {
+    pub fn usizes(&self, key: &str, len: usize) -> Result<Vec<usize>, ExecError> {
         let v = self.i64s(key)?;
         self.to_usizes(key, &v, len)
     }
 
-    pub fn usizes_or(&self, key: &str, default: &[usize]) -> Result<Vec<usize>, InterpError> {
+    pub fn usizes_or(&self, key: &str, default: &[usize]) -> Result<Vec<usize>, ExecError> {
         match self.i64s_opt(key)? {
             None => Ok(default.to_vec()),
             Some(v) => self.to_usizes(key, &v, default.len()),
         }
     }
 
-    fn to_usizes(&self, key: &str, v: &[i64], len: usize) -> Result<Vec<usize>, InterpError> {
+    fn to_usizes(&self, key: &str, v: &[i64], len: usize) -> Result<Vec<usize>, ExecError> {
         if len != 0 && v.len() != len {
             return Err(self.err(format!(
                 "attribute '{key}' must have {len} entries, found {v:?}"
@@ -146,26 +146,26 @@ impl<'m> OpReader<'m> {
             .collect()
     }
 
-    pub fn pair_or(&self, key: &str, default: usize) -> Result<[usize; 2], InterpError> {
+    pub fn pair_or(&self, key: &str, default: usize) -> Result<[usize; 2], ExecError> {
         let v = self.usizes_or(key, &[default, default])?;
         Ok([v[0], v[1]])
     }
 
-    pub fn f64s(&self, key: &str) -> Result<Vec<f64>, InterpError> {
+    pub fn f64s(&self, key: &str) -> Result<Vec<f64>, ExecError> {
         let v = self.typed(key, "a number array", Attribute::as_f64_array)?;
         self.required(key, v)
     }
 
     /// The fused activation (`activation` attribute, linear when absent) with its
     /// parameters, read by the dialect's one definition of activations.
-    pub fn fused_activation(&self) -> Result<Activation, InterpError> {
+    pub fn fused_activation(&self) -> Result<Activation, ExecError> {
         HlActivation::fused(self.m, self.id)
             .map(compile_activation)
             .map_err(|e| self.err(e))
     }
 
     /// The activation of an `hl.activation` op (attribute `kind` and its parameters).
-    pub fn activation_kind(&self) -> Result<Activation, InterpError> {
+    pub fn activation_kind(&self) -> Result<Activation, ExecError> {
         HlActivation::from_attrs(&OpView::new(self.m, self.id), "kind", false)
             .map(compile_activation)
             .map_err(|e| self.err(e))
@@ -181,7 +181,7 @@ impl<'m> OpReader<'m> {
         kernel: [usize; 2],
         stride: [usize; 2],
         dilation: [usize; 2],
-    ) -> Result<Padding, InterpError> {
+    ) -> Result<Padding, ExecError> {
         let mode = match self.str_or("padding", "EXPLICIT")? {
             "VALID" => HlPadding::Valid,
             "SAME" => HlPadding::Same,
@@ -206,7 +206,7 @@ impl<'m> OpReader<'m> {
     }
 
     /// `pads = [top, left, bottom, right]` (all zero when absent).
-    pub fn explicit_pads(&self) -> Result<Padding, InterpError> {
+    pub fn explicit_pads(&self) -> Result<Padding, ExecError> {
         let p = self.usizes_or("pads", &[0, 0, 0, 0])?;
         Ok(Padding {
             top: p[0],

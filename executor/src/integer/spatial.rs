@@ -4,7 +4,7 @@
 
 use super::{codes, input_type, single_requant};
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::resize::{CoordinateMode, NearestMode};
 use crate::kernels::KernelError;
@@ -32,7 +32,7 @@ impl Evaluate for PoolEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         let k = r.usizes("kernel", 2)?;
         let p = r.usizes_or("pads", &[0, 0, 0, 0])?;
         let geometry = QPoolGeometry {
@@ -77,7 +77,7 @@ impl Evaluate for GlobalAvgPoolEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(GlobalAvgPool {
             zp_in: input_type(r, sig, 0)?.zero_point(),
             out: single_requant(r, sig)?,
@@ -107,7 +107,7 @@ impl Evaluate for ResizeEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         let out = sig.result_shape(r)?;
         let size = [
             out.get(1).copied().unwrap_or(1),

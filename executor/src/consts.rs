@@ -2,12 +2,12 @@
 //! f32 arrays, once per interpreter, whatever element type the model stores.
 
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use hailo_ir::{Attribute, Signedness, Type, TypeKind};
 use ndarray::{ArrayD, IxDyn};
 
 /// The static shape of a tensor type, or an error naming the layer.
-pub(crate) fn static_shape(r: &OpReader, ty: Type) -> Result<Vec<usize>, InterpError> {
+pub(crate) fn static_shape(r: &OpReader, ty: Type) -> Result<Vec<usize>, ExecError> {
     let dims = ty
         .shape()
         .ok_or_else(|| r.err(format!("expected a tensor type, found {ty}")))?;
@@ -20,7 +20,7 @@ pub(crate) fn static_shape(r: &OpReader, ty: Type) -> Result<Vec<usize>, InterpE
 }
 
 /// The value of the `hl.const` op read by `r`.
-pub(crate) fn decode_const(r: &OpReader) -> Result<ArrayD<f32>, InterpError> {
+pub(crate) fn decode_const(r: &OpReader) -> Result<ArrayD<f32>, ExecError> {
     let attr =
         r.m.op(r.id)
             .attr("value")
@@ -51,7 +51,7 @@ pub(crate) fn decode_const(r: &OpReader) -> Result<ArrayD<f32>, InterpError> {
 }
 
 /// Little-endian blob bytes of element type `ty.element()` converted to f32.
-fn decode_blob(r: &OpReader, key: &str, bytes: &[u8], ty: Type) -> Result<Vec<f32>, InterpError> {
+fn decode_blob(r: &OpReader, key: &str, bytes: &[u8], ty: Type) -> Result<Vec<f32>, ExecError> {
     let elem = ty.element();
     let size = match elem.kind() {
         TypeKind::F16 | TypeKind::BF16 => 2,

@@ -4,7 +4,7 @@
 
 use super::{arg, missing, rank4, take_first, with_activation};
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::activation::{prelu, Activation};
 use crate::kernels::color::{color_conversion, format_conversion, FormatConversion};
@@ -18,7 +18,7 @@ pub(crate) struct ActivationEval;
 pub(crate) const ACTIVATION: ActivationEval = ActivationEval;
 
 impl Evaluate for ActivationEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Act(r.activation_kind()?))
     }
 }
@@ -37,7 +37,7 @@ pub(crate) struct PreluEval;
 pub(crate) const PRELU: PreluEval = PreluEval;
 
 impl Evaluate for PreluEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 2)?;
         Prepared::kernel(Prelu)
     }
@@ -69,7 +69,7 @@ pub(crate) const MIN: BinaryEval = BinaryEval(BinaryOp::Min);
 pub(crate) const POW: BinaryEval = BinaryEval(BinaryOp::Pow);
 
 impl Evaluate for BinaryEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 2)?;
         Prepared::kernel(Binary {
             op: self.0,
@@ -115,7 +115,7 @@ pub(crate) struct NormalizationEval;
 pub(crate) const NORMALIZATION: NormalizationEval = NormalizationEval;
 
 impl Evaluate for NormalizationEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         let (mean, std) = (r.f64s("mean")?, r.f64s("std")?);
         if mean.len() != std.len() || std.contains(&0.0) {
             return Err(r.err(format!(
@@ -164,7 +164,7 @@ pub(crate) struct ColorConversionEval;
 pub(crate) const COLOR_CONVERSION: ColorConversionEval = ColorConversionEval;
 
 impl Evaluate for ColorConversionEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         let (k, b) = (r.f64s("kernel")?, r.f64s("bias")?);
         let (Ok(kernel), Ok(bias)) = (
             <[f32; 9]>::try_from(k.iter().map(|&v| v as f32).collect::<Vec<_>>()),
@@ -196,7 +196,7 @@ pub(crate) struct FormatConversionEval;
 pub(crate) const FORMAT_CONVERSION: FormatConversionEval = FormatConversionEval;
 
 impl Evaluate for FormatConversionEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         let name = r.str_or("conversion", "")?;
         let kind = FormatConversion::from_name(name)
             .ok_or_else(|| r.err(format!("unknown format conversion '{name}'")))?;

@@ -6,7 +6,7 @@
 
 use crate::attrs::OpReader;
 use crate::consts::static_shape;
-use crate::error::{InterpError, Result};
+use crate::error::{ExecError, Result};
 use crate::evaluate::{evaluators, Domain, Kernel, Prepared, Signature};
 use crate::value::{Arg, BufferPool, Value};
 use crate::Context;
@@ -82,10 +82,10 @@ struct Observed {
     dequantize: Option<(f32, i64)>,
 }
 
-/// A prepared graph. Construction does all decoding; [`Interpreter::run`] only computes.
+/// A prepared graph. Construction does all decoding; [`Executor::run`] only computes.
 /// The interpreter owns its weights, so the module may be dropped after construction.
 #[derive(Debug)]
-pub struct Interpreter {
+pub struct Executor {
     context: Context,
     steps: Vec<Step>,
     consts: Vec<Value>,
@@ -96,7 +96,7 @@ pub struct Interpreter {
     slots: usize,
 }
 
-/// What [`Interpreter::run_observed`] calls with every layer output.
+/// What [`Executor::run_observed`] calls with every layer output.
 pub type Observer<'a> = dyn FnMut(LayerOutput) -> Result<()> + 'a;
 
 /// Everything an observer is told about one computed layer output.
@@ -126,9 +126,9 @@ fn find_graph(m: &Module, graph: GraphRef) -> Result<OpId> {
         GraphRef::First => graphs
             .first()
             .copied()
-            .ok_or_else(|| InterpError::Graph("the module has no builtin.graph".into())),
+            .ok_or_else(|| ExecError::Graph("the module has no builtin.graph".into())),
         GraphRef::Id(id) if graphs.contains(&id) => Ok(id),
-        GraphRef::Id(id) => Err(InterpError::Graph(format!(
+        GraphRef::Id(id) => Err(ExecError::Graph(format!(
             "op {id:?} is not a builtin.graph of this module"
         ))),
         GraphRef::Name(n) => graphs
@@ -138,7 +138,7 @@ fn find_graph(m: &Module, graph: GraphRef) -> Result<OpId> {
             .ok_or_else(|| {
                 let names: Vec<String> =
                     graphs.iter().map(|&o| format!("@{}", name_of(o))).collect();
-                InterpError::Graph(format!(
+                ExecError::Graph(format!(
                     "no graph named @{n} (the module has: {})",
                     names.join(", ")
                 ))
@@ -213,11 +213,11 @@ fn observed(
         .collect()
 }
 
-/// Upper bound on the largest activation of one sub-batch in [`Interpreter::run`] (about the
+/// Upper bound on the largest activation of one sub-batch in [`Executor::run`] (about the
 /// size of the L2 cache of the machines this runs on).
 pub const SUB_BATCH_BYTES: usize = 1 << 20;
 
-impl Interpreter {
+impl Executor {
     /// Prepares `graph` of `m` for the native (float) context.
     pub fn new<'a>(m: &Module, graph: impl Into<GraphRef<'a>>) -> Result<Self> {
         Self::with_context(m, graph, Context::Native)
@@ -233,7 +233,7 @@ impl Interpreter {
         let region = m.op(graph).regions().first().copied();
         let block = region
             .and_then(|r| m.region(r).blocks().first().copied())
-            .ok_or_else(|| InterpError::Graph("graph has no body block".into()))?;
+            .ok_or_else(|| ExecError::Graph("graph has no body block".into()))?;
         let mut slot_of: FxHashMap<ValueId, Operand> = FxHashMap::default();
         let mut slots = 0;
         let mut inputs = Vec::new();
@@ -241,7 +241,7 @@ impl Interpreter {
             slot_of.insert(arg, Operand::Slot(slots));
             slots += 1;
             let shape =
-                arg_shape(m, arg).map_err(|e| InterpError::Graph(format!("argument {i}: {e}")))?;
+                arg_shape(m, arg).map_err(|e| ExecError::Graph(format!("argument {i}: {e}")))?;
             let user = m.value(arg).uses().iter().map(|u| u.op).find(|&o| {
                 hl::InputLayer::cast(m, o).is_some() || q::Quantize::cast(m, o).is_some()
             });
@@ -330,12 +330,12 @@ impl Interpreter {
             });
         }
         let returned = returned
-            .ok_or_else(|| InterpError::Graph("graph does not end with builtin.return".into()))?;
+            .ok_or_else(|| ExecError::Graph("graph does not end with builtin.return".into()))?;
         let mut outputs = Vec::new();
         let mut output_sources = Vec::new();
         for (i, v) in returned.iter().enumerate() {
             let src = slot_of.get(v).copied().ok_or_else(|| {
-                InterpError::Graph(format!("result {i} is not defined in the graph"))
+                ExecError::Graph(format!("result {i} is not defined in the graph"))
             })?;
             let def = m.defining_op(*v);
             let name = def
@@ -343,7 +343,7 @@ impl Interpreter {
                 .unwrap_or_else(|| format!("output{i}"));
             let original_name = def.and_then(|o| str_attr(m, o, "original_name"));
             let shape =
-                arg_shape(m, *v).map_err(|e| InterpError::Graph(format!("result {i}: {e}")))?;
+                arg_shape(m, *v).map_err(|e| ExecError::Graph(format!("result {i}: {e}")))?;
             outputs.push(TensorInfo {
                 name,
                 original_name,
@@ -352,7 +352,7 @@ impl Interpreter {
             output_sources.push(src);
         }
         assign_last_uses(&mut steps, &output_sources);
-        Ok(Interpreter {
+        Ok(Executor {
             context,
             steps,
             consts,
@@ -422,13 +422,13 @@ impl Interpreter {
             .map(|i| {
                 let views: Vec<_> = parts.iter().map(|p| p[i].view()).collect();
                 ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| {
-                    InterpError::Graph(format!("output {i}: cannot join sub-batches: {e}"))
+                    ExecError::Graph(format!("output {i}: cannot join sub-batches: {e}"))
                 })
             })
             .collect()
     }
 
-    /// [`Interpreter::run`] on one batch, calling `observe` with every layer output as soon
+    /// [`Executor::run`] on one batch, calling `observe` with every layer output as soon
     /// as it is computed (see [`LayerOutput`]); an error from `observe` stops the run.
     pub fn run_observed(
         &self,
@@ -490,17 +490,17 @@ impl Interpreter {
                 };
                 match value {
                     Some(Value::F32(a)) => Ok(a.clone()),
-                    Some(Value::I32(_)) => Err(InterpError::Graph(format!(
+                    Some(Value::I32(_)) => Err(ExecError::Graph(format!(
                         "output {i} holds integer codes, not f32 (missing q.dequantize?)"
                     ))),
-                    None => Err(InterpError::Graph(format!("output {i} was not computed"))),
+                    None => Err(ExecError::Graph(format!("output {i} was not computed"))),
                 }
             })
             .collect()
     }
 
-    fn layer_err(&self, step: &Step, message: String) -> InterpError {
-        InterpError::Layer {
+    fn layer_err(&self, step: &Step, message: String) -> ExecError {
+        ExecError::Layer {
             layer: step.layer.clone(),
             op: step.op,
             message,
@@ -541,7 +541,7 @@ impl Interpreter {
         }
         step.kernel
             .run(args, pool)
-            .map_err(|source| InterpError::Kernel {
+            .map_err(|source| ExecError::Kernel {
                 layer: step.layer.clone(),
                 op: step.op,
                 source,
@@ -550,7 +550,7 @@ impl Interpreter {
 
     fn check_inputs(&self, inputs: &[ArrayD<f32>]) -> Result<()> {
         if inputs.len() != self.inputs.len() {
-            return Err(InterpError::Graph(format!(
+            return Err(ExecError::Graph(format!(
                 "expected {} input(s) ({}), got {}",
                 self.inputs.len(),
                 self.inputs
@@ -563,7 +563,7 @@ impl Interpreter {
         }
         let batch = inputs.first().and_then(|x| x.shape().first().copied());
         for (index, (x, info)) in inputs.iter().zip(&self.inputs).enumerate() {
-            let err = |message: String| InterpError::Input {
+            let err = |message: String| ExecError::Input {
                 index,
                 name: info.name.clone(),
                 message,

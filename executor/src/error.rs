@@ -5,7 +5,7 @@ use thiserror::Error;
 
 /// Why a graph could not be prepared or evaluated.
 #[derive(Debug, Error)]
-pub enum InterpError {
+pub enum ExecError {
     /// The module does not hold the requested graph, or the graph is malformed.
     #[error("graph: {0}")]
     Graph(String),
@@ -47,4 +47,4 @@ pub enum InterpError {
 }
 
 /// Result alias of this crate.
-pub type Result<T, E = InterpError> = std::result::Result<T, E>;
+pub type Result<T, E = ExecError> = std::result::Result<T, E>;

@@ -1,13 +1,13 @@
 //! Throughput (images/s) of the interpreter on the reference models at batch 1 and 8 with
 //! 1 and 2 threads (rayon pool size), and peak memory against weights + the two largest
-//! activations. Not a test: run with `cargo bench -p hailo-interp --bench models`
+//! activations. Not a test: run with `cargo bench -p hailo-executor --bench models`
 //! (`bench/ort_bench.py` runs it and onnxruntime and prints the ratio table).
 //!
 //! Every measurement is also printed as a `RESULT {json}` line for that script.
 //! `HAILO_BENCH_MODELS=resnet18,digits_cnn_opset13` restricts the models;
 //! `HAILO_BENCH_SECONDS` sets the time per setting (default 2).
 
-use hailo_interp::Interpreter;
+use hailo_executor::Executor;
 use ndarray::{concatenate, ArrayD, Axis, IxDyn};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -23,12 +23,12 @@ fn models_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models")
 }
 
-fn prepare(model: &str) -> Result<(Interpreter, ArrayD<f32>), String> {
+fn prepare(model: &str) -> Result<(Executor, ArrayD<f32>), String> {
     let dir = models_dir();
     let onnx = hailo_onnx::load(dir.join(format!("{model}.onnx"))).map_err(|e| e.to_string())?;
     let conv = hailo_onnx::to_hl::convert(&onnx, &Default::default()).map_err(|e| e.to_string())?;
     drop(onnx);
-    let interp = Interpreter::new(&conv.module, "main").map_err(|e| e.to_string())?;
+    let interp = Executor::new(&conv.module, "main").map_err(|e| e.to_string())?;
     drop(conv);
     let reference =
         hailo_npz::read_npz(dir.join(format!("{model}_ref.npz"))).map_err(|e| e.to_string())?;
@@ -55,7 +55,7 @@ fn make_batch(samples: &ArrayD<f32>, batch: usize) -> ArrayD<f32> {
     concatenate(Axis(0), &views).expect("samples share a shape")
 }
 
-fn images_per_second(interp: &Interpreter, x: &ArrayD<f32>, budget: Duration) -> f64 {
+fn images_per_second(interp: &Executor, x: &ArrayD<f32>, budget: Duration) -> f64 {
     let inputs = [x.clone()];
     interp.run(&inputs).expect("warm-up run");
     let (start, mut runs) = (Instant::now(), 0u32);
@@ -81,7 +81,7 @@ extern "C" {
 /// Peak resident memory (MiB) of one batch run, measured from a high-water mark reset after
 /// the loading's garbage went back to the system, and weights + the two largest
 /// activations (MiB) of that batch. Called in a fresh process per model (see `main`).
-fn memory(interp: &Interpreter, x: &ArrayD<f32>) -> Option<(f64, f64)> {
+fn memory(interp: &Executor, x: &ArrayD<f32>) -> Option<(f64, f64)> {
     let mut sizes = Vec::new();
     interp
         .run_observed(std::slice::from_ref(x), &mut |o| {
@@ -138,7 +138,7 @@ fn memory_of(model: &str) {
 
 /// Time per op name over one run (from the gaps between successive layer outputs), slowest
 /// first; printed with `HAILO_BENCH_PROFILE=1`.
-fn profile(interp: &Interpreter, x: &ArrayD<f32>) -> Vec<(String, f64)> {
+fn profile(interp: &Executor, x: &ArrayD<f32>) -> Vec<(String, f64)> {
     let mut per_op: Vec<(String, f64)> = Vec::new();
     let mut last = Instant::now();
     let _ = interp.run_observed(std::slice::from_ref(x), &mut |o| {

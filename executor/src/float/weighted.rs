@@ -4,7 +4,7 @@
 
 use super::{arg, optional, rank4, vector, with_activation};
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::activation::Activation;
 use crate::kernels::conv::{conv2d_act_into, conv2d_output_shape, Conv2dParams};
@@ -23,7 +23,7 @@ pub(crate) const CONV: ConvEval = ConvEval { depthwise: false };
 pub(crate) const DEPTHWISE: ConvEval = ConvEval { depthwise: true };
 
 impl Evaluate for ConvEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 3)?;
         let input = sig.spatial(r)?;
         let k = sig.input_shape(r, 1)?;
@@ -85,7 +85,7 @@ pub(crate) struct DeconvEval;
 pub(crate) const DECONV: DeconvEval = DeconvEval;
 
 impl Evaluate for DeconvEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 3)?;
         sig.spatial(r)?;
         Prepared::kernel(Deconv {
@@ -127,7 +127,7 @@ pub(crate) struct DenseEval;
 pub(crate) const DENSE: DenseEval = DenseEval;
 
 impl Evaluate for DenseEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 3)?;
         Prepared::kernel(Dense {
             act: r.fused_activation()?,
@@ -172,7 +172,7 @@ pub(crate) struct MatmulEval;
 pub(crate) const MATMUL: MatmulEval = MatmulEval;
 
 impl Evaluate for MatmulEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 2)?;
         Prepared::kernel(Matmul {
             transpose_b: r.bool_or("transpose_b", false)?,

@@ -3,7 +3,7 @@
 
 use super::{arg, axes_in, axis_in, missing, optional, rank4, vector, with_activation};
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::activation::Activation;
 use crate::kernels::norm::{batch_norm, instance_norm, l2_norm, layer_norm};
@@ -17,7 +17,7 @@ pub(crate) struct BatchNormEval;
 pub(crate) const BATCH_NORM: BatchNormEval = BatchNormEval;
 
 impl Evaluate for BatchNormEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 5, 5)?;
         Prepared::kernel(BatchNorm {
             eps: r.f32_or("epsilon", 1e-5)?,
@@ -52,7 +52,7 @@ pub(crate) const SOFTMAX: SoftmaxEval = SoftmaxEval { log: false };
 pub(crate) const LOG_SOFTMAX: SoftmaxEval = SoftmaxEval { log: true };
 
 impl Evaluate for SoftmaxEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Softmax {
             axis: axis_in(r, "axis", sig.input_rank(r)?)?,
             log: self.log,
@@ -82,7 +82,7 @@ pub(crate) struct LayerNormEval;
 pub(crate) const LAYER_NORM: LayerNormEval = LayerNormEval;
 
 impl Evaluate for LayerNormEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 1, 3)?;
         let rank = sig.input_rank(r)?;
         let mut axes = axes_in(r, "axes", rank)?;
@@ -128,7 +128,7 @@ pub(crate) struct InstanceNormEval;
 pub(crate) const INSTANCE_NORM: InstanceNormEval = InstanceNormEval;
 
 impl Evaluate for InstanceNormEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 3, 3)?;
         sig.spatial(r)?;
         Prepared::kernel(InstanceNorm {
@@ -156,7 +156,7 @@ pub(crate) struct L2NormEval;
 pub(crate) const L2_NORM: L2NormEval = L2NormEval;
 
 impl Evaluate for L2NormEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(L2Norm {
             axis: axis_in(r, "axis", sig.input_rank(r)?)?,
             eps: r.f32_or("epsilon", 0.0)?,

@@ -5,7 +5,7 @@
 
 use super::{codes, entry, input_type, requant, result_type};
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
 use crate::qkernels::conv::{conv2d, QConvGeometry};
@@ -30,7 +30,7 @@ impl Evaluate for WeightedEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 3)?;
         let t = result_type(r, sig)?;
         let multipliers = r.i64s("multiplier")?;
@@ -46,7 +46,7 @@ impl Evaluate for WeightedEval {
                 requant(r, mu, shift, t)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let pair = |key: &str| -> Result<[usize; 2], InterpError> { r.pair_or(key, 1) };
+        let pair = |key: &str| -> Result<[usize; 2], ExecError> { r.pair_or(key, 1) };
         let p = r.usizes_or("pads", &[0, 0, 0, 0])?;
         let geometry = QConvGeometry {
             strides: if self.0 == Form::Dense {

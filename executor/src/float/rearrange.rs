@@ -4,7 +4,7 @@
 
 use super::{arg, axis_in, rank4, take_first};
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::layout::{depth_to_space, space_to_depth, transpose, DepthToSpaceMode};
 use crate::kernels::shape::{concat, pad, slice, PadMode, SliceSpec};
@@ -17,7 +17,7 @@ pub(crate) struct IdentityEval;
 pub(crate) const IDENTITY: IdentityEval = IdentityEval;
 
 impl Evaluate for IdentityEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 1, 1)?;
         Prepared::kernel(Identity)
     }
@@ -37,7 +37,7 @@ pub(crate) struct ConcatEval;
 pub(crate) const CONCAT: ConcatEval = ConcatEval;
 
 impl Evaluate for ConcatEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Concat(axis_in(r, "axis", sig.input_rank(r)?)?))
     }
 }
@@ -60,7 +60,7 @@ pub(crate) struct SplitEval;
 pub(crate) const SPLIT: SplitEval = SplitEval;
 
 impl Evaluate for SplitEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         let axis = axis_in(r, "axis", sig.input_rank(r)?)?;
         let sizes = r.usizes("sizes", sig.results.len())?;
         Prepared::kernel(Split { axis, sizes })
@@ -104,7 +104,7 @@ pub(crate) struct SliceEval;
 pub(crate) const SLICE: SliceEval = SliceEval;
 
 impl Evaluate for SliceEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 1, 1)?;
         let rank = sig.input_rank(r)?;
         let (starts, ends) = (r.i64s("starts")?, r.i64s("ends")?);
@@ -165,7 +165,7 @@ pub(crate) struct ReshapeEval;
 pub(crate) const RESHAPE: ReshapeEval = ReshapeEval;
 
 impl Evaluate for ReshapeEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Reshape(sig.result_shape(r)?))
     }
 }
@@ -193,7 +193,7 @@ pub(crate) struct TransposeEval;
 pub(crate) const TRANSPOSE: TransposeEval = TransposeEval;
 
 impl Evaluate for TransposeEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Transpose(r.usizes("perm", sig.input_rank(r)?)?))
     }
 }
@@ -212,7 +212,7 @@ pub(crate) struct DepthToSpaceEval;
 pub(crate) const DEPTH_TO_SPACE: DepthToSpaceEval = DepthToSpaceEval;
 
 impl Evaluate for DepthToSpaceEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         let mode = match r.str_or("mode", "DCR")? {
             "DCR" => DepthToSpaceMode::Dcr,
             "CRD" => DepthToSpaceMode::Crd,
@@ -244,7 +244,7 @@ pub(crate) struct SpaceToDepthEval;
 pub(crate) const SPACE_TO_DEPTH: SpaceToDepthEval = SpaceToDepthEval;
 
 impl Evaluate for SpaceToDepthEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         let focus = match r.str_or("mode", "classic")? {
             "classic" => false,
             "focus" => true,
@@ -300,7 +300,7 @@ pub(crate) struct FeatureShuffleEval;
 pub(crate) const FEATURE_SHUFFLE: FeatureShuffleEval = FeatureShuffleEval;
 
 impl Evaluate for FeatureShuffleEval {
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(FeatureShuffle(r.usize("groups")?))
     }
 }
@@ -345,7 +345,7 @@ pub(crate) struct PadEval;
 pub(crate) const PAD: PadEval = PadEval;
 
 impl Evaluate for PadEval {
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         let rank = sig.input_rank(r)?;
         let p = r.usizes("pads", 2 * rank)?;
         let pads = (0..rank).map(|i| (p[i], p[i + rank])).collect();

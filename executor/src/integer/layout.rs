@@ -3,7 +3,7 @@
 
 use super::codes;
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
 use crate::qkernels::shape::{pad, slice, transpose, QPadMode};
@@ -19,7 +19,7 @@ impl Evaluate for SliceEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Slice {
             starts: r.i64s("starts")?,
             ends: r.i64s("ends")?,
@@ -51,7 +51,7 @@ impl Evaluate for TransposeEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Transpose(r.usizes("perm", 0)?))
     }
 }
@@ -74,7 +74,7 @@ impl Evaluate for PadEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         let p = r.usizes("pads", 0)?;
         let rank = p.len() / 2;
         let pads = (0..rank).map(|a| (p[a], p[a + rank])).collect();
@@ -113,7 +113,7 @@ impl Evaluate for ConcatEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Concat(r.usize_or("axis", 0)?))
     }
 }
@@ -142,7 +142,7 @@ impl Evaluate for ReshapeEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         Prepared::kernel(Reshape(sig.result_shape(r)?))
     }
 }

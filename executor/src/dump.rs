@@ -4,7 +4,7 @@
 //! Outputs of successive batches are concatenated along axis 0 in memory and written by
 //! [`LayerDump::finish`]; dump small data counts.
 
-use crate::error::{InterpError, Result};
+use crate::error::{ExecError, Result};
 use crate::plan::LayerOutput;
 use hailo_npz::{write_npy, NpyArray};
 use ndarray::{concatenate, ArrayD, Axis};
@@ -26,7 +26,7 @@ impl LayerDump {
         }
     }
 
-    /// Records one layer output (use as the observer of [`crate::Interpreter::run_observed`]).
+    /// Records one layer output (use as the observer of [`crate::Executor::run_observed`]).
     pub fn record(&mut self, out: LayerOutput) -> Result<()> {
         match self.layers.iter_mut().find(|(name, _)| name == out.layer) {
             Some((_, batches)) => batches.push(out.value.clone()),
@@ -39,7 +39,7 @@ impl LayerDump {
 
     /// Creates the directory and writes `<layer>.npy` per layer; returns the files written.
     pub fn finish(self) -> Result<Vec<PathBuf>> {
-        let io = |layer: &str, path: &Path, e: std::io::Error| InterpError::Dump {
+        let io = |layer: &str, path: &Path, e: std::io::Error| ExecError::Dump {
             layer: layer.to_owned(),
             source: Box::new(hailo_npz::NpyError::Io {
                 path: path.to_path_buf(),
@@ -50,7 +50,7 @@ impl LayerDump {
         let mut written = Vec::new();
         for (layer, batches) in self.layers {
             let views: Vec<_> = batches.iter().map(ArrayD::view).collect();
-            let all = concatenate(Axis(0), &views).map_err(|e| InterpError::Layer {
+            let all = concatenate(Axis(0), &views).map_err(|e| ExecError::Layer {
                 layer: layer.clone(),
                 op: "dump",
                 message: format!("batches have inconsistent shapes: {e}"),
@@ -66,7 +66,7 @@ impl LayerDump {
                 })
                 .collect();
             let path = self.dir.join(format!("{file}.npy"));
-            write_npy(&path, &NpyArray::F32(all)).map_err(|source| InterpError::Dump {
+            write_npy(&path, &NpyArray::F32(all)).map_err(|source| ExecError::Dump {
                 layer: layer.clone(),
                 source: Box::new(source),
             })?;

@@ -3,7 +3,7 @@
 
 use super::{codes, entry, input_type, requant, result_type};
 use crate::attrs::OpReader;
-use crate::error::InterpError;
+use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
 use crate::qkernels::pointwise::{binary, Binary as Kind};
@@ -33,7 +33,7 @@ impl Evaluate for BinaryEval {
         Domain::Integer
     }
 
-    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, InterpError> {
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 2)?;
         let t = result_type(r, sig)?;
         let ma = entry(r, "multiplier", 0)?;
