@@ -1,5 +1,5 @@
 //! Decoding of `hl.const` values (inline `dense<...>` or `dense_resource<key>` blobs) into
-//! f32 arrays, once per interpreter, whatever element type the model stores.
+//! f32 arrays, once per plan, whatever element type the model stores.
 
 use crate::attrs::OpReader;
 use crate::error::ExecError;

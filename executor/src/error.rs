@@ -1,4 +1,4 @@
-//! Errors of the interpreter: every error names the graph input or the layer it concerns.
+//! Errors of the executor: every error names the graph input or the layer it concerns.
 
 use crate::kernels::KernelError;
 use thiserror::Error;

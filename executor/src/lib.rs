@@ -34,8 +34,8 @@ pub use plan::{Executor, GraphRef, LayerOutput, TensorInfo};
 ///
 /// `Native` evaluates the graph as parsed; `FpOptimized` evaluates it after the float model
 /// modifications of the model script (same arithmetic: the modifications are graph
-/// rewrites applied before the interpreter sees the module). A quantized (integer) context
-/// will be another variant evaluating the quantized graph's ops on integer tensors.
+/// rewrites applied before the executor sees the module). The quantized context is not a
+/// variant: it is the same executor running the lowered `q` graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Context {

@@ -83,7 +83,7 @@ struct Observed {
 }
 
 /// A prepared graph. Construction does all decoding; [`Executor::run`] only computes.
-/// The interpreter owns its weights, so the module may be dropped after construction.
+/// The executor owns its weights, so the module may be dropped after construction.
 #[derive(Debug)]
 pub struct Executor {
     context: Context,
@@ -161,7 +161,7 @@ fn check_domain(r: &OpReader, domain: Domain, sig: &Signature) -> Result<()> {
             Ok(())
         } else {
             Err(r.err(format!(
-                "{what} has element type {elem}; the float interpreter needs f32/f16/bf16"
+                "{what} has element type {elem}; float evaluation needs f32/f16/bf16"
             )))
         }
     };
