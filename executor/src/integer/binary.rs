@@ -47,6 +47,7 @@ impl Evaluate for BinaryEval {
             Op::Div => Kind::Div { m: ma },
         };
         Prepared::kernel(Binary {
+            op: r.op,
             kind,
             zero_points: [
                 input_type(r, sig, 0)?.zero_point(),
@@ -59,6 +60,7 @@ impl Evaluate for BinaryEval {
 
 #[derive(Debug)]
 struct Binary {
+    op: &'static str,
     kind: Kind,
     zero_points: [i64; 2],
     out: Requant,
@@ -66,8 +68,7 @@ struct Binary {
 
 impl Kernel for Binary {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        const OP: &str = "q.ew";
-        let (a, b) = (codes(&args, 0, OP)?, codes(&args, 1, OP)?);
+        let (a, b) = (codes(&args, 0, self.op)?, codes(&args, 1, self.op)?);
         let [za, zb] = self.zero_points;
         one_i32(binary(a, za, b, zb, self.kind, &self.out)?)
     }

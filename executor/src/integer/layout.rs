@@ -8,6 +8,7 @@ use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
 use crate::qkernels::shape::{pad, slice, transpose, QPadMode};
 use crate::value::{Arg, BufferPool, Value};
+use hailo_dialect_quant::ops as q;
 use ndarray::{Axis, IxDyn};
 
 /// `q.slice` (`starts`, `ends`, `steps` of the non-batch axes).
@@ -37,7 +38,7 @@ struct Slice {
 
 impl Kernel for Slice {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        let x = codes(&args, 0, "q.slice")?;
+        let x = codes(&args, 0, q::Slice::NAME)?;
         one_i32(slice(x, &self.starts, &self.ends, &self.steps)?)
     }
 }
@@ -61,7 +62,7 @@ struct Transpose(Vec<usize>);
 
 impl Kernel for Transpose {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        one_i32(transpose(codes(&args, 0, "q.transpose")?, &self.0)?)
+        one_i32(transpose(codes(&args, 0, q::Transpose::NAME)?, &self.0)?)
     }
 }
 
@@ -100,7 +101,7 @@ struct Pad {
 
 impl Kernel for Pad {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        one_i32(pad(codes(&args, 0, "q.pad")?, &self.pads, self.mode)?)
+        one_i32(pad(codes(&args, 0, q::Pad::NAME)?, &self.pads, self.mode)?)
     }
 }
 
@@ -124,11 +125,11 @@ struct Concat(usize);
 impl Kernel for Concat {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
         let parts = (0..args.len())
-            .map(|i| codes(&args, i, "q.concat"))
+            .map(|i| codes(&args, i, q::Concat::NAME))
             .collect::<Result<Vec<_>, _>>()?;
         one_i32(
             ndarray::concatenate(Axis(self.0), &parts)
-                .map_err(|e| KernelError::new("q.concat", e.to_string()))?,
+                .map_err(|e| KernelError::new(q::Concat::NAME, e.to_string()))?,
         )
     }
 }
@@ -152,7 +153,7 @@ struct Reshape(Vec<usize>);
 
 impl Kernel for Reshape {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        const OP: &str = "q.reshape";
+        const OP: &str = q::Reshape::NAME;
         let x = args
             .into_iter()
             .next()

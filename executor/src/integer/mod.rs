@@ -15,6 +15,7 @@ use crate::evaluate::{one, one_i32, Domain, Evaluate, Kernel, Prepared, Signatur
 use crate::kernels::KernelError;
 use crate::qkernels::{self, pointwise, Requant};
 use crate::value::{Arg, BufferPool, Value};
+use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
 use hailo_ir::{Attribute, Type};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
@@ -142,8 +143,8 @@ impl Kernel for Quantize {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
         let x = args
             .first()
-            .ok_or_else(|| KernelError::new("q.quantize", "missing operand"))?
-            .f32("q.quantize")?;
+            .ok_or_else(|| KernelError::new(q::Quantize::NAME, "missing operand"))?
+            .f32(q::Quantize::NAME)?;
         one_i32(qkernels::quantize_input(
             x,
             self.scale,
@@ -180,7 +181,7 @@ struct Dequantize {
 
 impl Kernel for Dequantize {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        let x = codes(&args, 0, "q.dequantize")?;
+        let x = codes(&args, 0, q::Dequantize::NAME)?;
         one(qkernels::dequantize(x, self.scale, self.zero_point))
     }
 }
@@ -210,7 +211,7 @@ struct Requantize {
 
 impl Kernel for Requantize {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        let x = codes(&args, 0, "q.requantize")?;
+        let x = codes(&args, 0, q::Requantize::NAME)?;
         one_i32(pointwise::requantize_tensor(x, self.zp_in, &self.out))
     }
 }
@@ -240,7 +241,7 @@ struct Lut {
 
 impl Kernel for Lut {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        let x = codes(&args, 0, "q.lut")?;
+        let x = codes(&args, 0, q::Lut::NAME)?;
         one_i32(pointwise::lut(x, self.qmin_in, &self.table)?)
     }
 }

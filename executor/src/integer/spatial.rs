@@ -12,6 +12,7 @@ use crate::qkernels::pool::{avg_pool, global_avg_pool, max_pool, QPoolGeometry};
 use crate::qkernels::spatial::{coordinate_mode, nearest_mode, resize_bilinear, resize_nearest};
 use crate::qkernels::Requant;
 use crate::value::{Arg, BufferPool, Value};
+use hailo_dialect_quant::ops as q;
 use ndarray::{ArrayView4, Ix4};
 
 fn rank4<'a>(args: &'a [Arg], op: &'static str) -> Result<ArrayView4<'a, i32>, KernelError> {
@@ -59,7 +60,11 @@ struct Pool {
 
 impl Kernel for Pool {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        let x = rank4(&args, "q.pool")?;
+        let op = match self.average {
+            None => q::MaxPool::NAME,
+            Some(_) => q::AvgPool::NAME,
+        };
+        let x = rank4(&args, op)?;
         let y = match &self.average {
             None => max_pool(x, &self.geometry)?,
             Some((zp, r)) => avg_pool(x, *zp, &self.geometry, r)?,
@@ -93,7 +98,7 @@ struct GlobalAvgPool {
 
 impl Kernel for GlobalAvgPool {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        let x = rank4(&args, "q.global_avgpool")?;
+        let x = rank4(&args, q::GlobalAvgPool::NAME)?;
         one_i32(global_avg_pool(x, self.zp_in, &self.out).into_dyn())
     }
 }
@@ -151,7 +156,7 @@ struct Resize {
 
 impl Kernel for Resize {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        let x = rank4(&args, "q.resize")?;
+        let x = rank4(&args, q::Resize::NAME)?;
         let y = match self.mode {
             Mode::Bilinear(f) => resize_bilinear(x, self.size, self.coordinate, f)?,
             Mode::Nearest(n) => resize_nearest(x, self.size, self.coordinate, n)?,

@@ -11,6 +11,7 @@ use crate::kernels::KernelError;
 use crate::qkernels::conv::{conv2d, QConvGeometry};
 use crate::qkernels::Requant;
 use crate::value::{Arg, BufferPool, Value};
+use hailo_dialect_quant::ops as q;
 use ndarray::{Ix4, IxDyn};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -96,7 +97,7 @@ impl std::fmt::Debug for Weighted {
 
 impl Kernel for Weighted {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
-        const OP: &str = "q.conv2d";
+        const OP: &str = q::Conv2d::NAME;
         let err = |e: ndarray::ShapeError| KernelError::new(OP, e.to_string());
         let x = codes(&args, 0, OP)?;
         let k = codes(&args, 1, OP)?;
