@@ -262,7 +262,8 @@ fn run<P: PassDef>(
     let mut stats = Vec::new();
     let root = m.top();
     let result = {
-        let mut cx = PassCx::new(ctx, &mut diags, &mut analyses, &mut stats);
+        let resources = hailo_ir::pass::Resources::default();
+        let mut cx = PassCx::new(ctx, &mut diags, &mut analyses, &resources, &mut stats);
         pass.run(m, root, &mut cx)
     };
     match result {

@@ -9,6 +9,7 @@ use super::analysis::AnalysisManager;
 use super::instrument::{timing_cell, Instrumentation};
 use super::pipeline::{self, Element};
 use super::registry::PassRegistry;
+use super::resources::Resources;
 use super::{Pass, PassCx, Statistic};
 use crate::diag::{DiagEngine, Diagnostic};
 use crate::dialect::Context;
@@ -174,8 +175,20 @@ impl OpPassManager {
         op: OpId,
         inst: &mut Instrumentation,
     ) -> Result<(), RunFailure> {
+        self.run_with(m, ctx, op, inst, &Resources::default())
+    }
+
+    /// [`OpPassManager::run`] with the driver's resources (calibration set, target).
+    pub fn run_with(
+        &mut self,
+        m: &mut Module,
+        ctx: &Context,
+        op: OpId,
+        inst: &mut Instrumentation,
+        resources: &Resources,
+    ) -> Result<(), RunFailure> {
         let mut am = AnalysisManager::default();
-        self.run_on(m, ctx, op, inst, &mut am)
+        self.run_on(m, ctx, op, inst, &mut am, resources)
     }
 
     fn run_on(
@@ -185,9 +198,10 @@ impl OpPassManager {
         op: OpId,
         inst: &mut Instrumentation,
         am: &mut AnalysisManager,
+        resources: &Resources,
     ) -> Result<(), RunFailure> {
         let start = Instant::now();
-        let result = self.run_entries(m, ctx, op, inst, am);
+        let result = self.run_entries(m, ctx, op, inst, am, resources);
         self.time += start.elapsed();
         result
     }
@@ -199,13 +213,14 @@ impl OpPassManager {
         op: OpId,
         inst: &mut Instrumentation,
         am: &mut AnalysisManager,
+        resources: &Resources,
     ) -> Result<(), RunFailure> {
         for entry in &mut self.entries {
             match entry {
                 Entry::Nested(pm) => {
                     for child in m.child_ops(op) {
                         if m.is_alive(child) && m.op(child).name_str() == pm.anchor {
-                            pm.run_on(m, ctx, child, inst, am)?;
+                            pm.run_on(m, ctx, child, inst, am, resources)?;
                         }
                     }
                 }
@@ -241,7 +256,7 @@ impl OpPassManager {
                     let mut diags = DiagEngine::default();
                     let t0 = Instant::now();
                     let result = {
-                        let mut cx = PassCx::new(ctx, &mut diags, am, stats);
+                        let mut cx = PassCx::new(ctx, &mut diags, am, resources, stats);
                         let r = pass.run(m, op, &mut cx);
                         inst.output.push_str(&cx.out);
                         r

@@ -13,12 +13,14 @@ pub mod manager;
 pub mod options;
 pub mod pipeline;
 pub mod registry;
+pub mod resources;
 
 pub use analysis::{Analysis, AnalysisManager, Preserved};
 pub use instrument::Instrumentation;
 pub use manager::{OpPassManager, PipelineError};
 pub use options::{OptionInfo, PassOptions, RawValue};
 pub use registry::{PassInfo, PassRegistry, PipelineInfo};
+pub use resources::Resources;
 
 use crate::diag::{DiagEngine, Diagnostic};
 use crate::dialect::Context;
@@ -33,6 +35,8 @@ pub struct PassCx<'a> {
     pub ctx: &'a Context,
     pub diags: &'a mut DiagEngine,
     pub analyses: &'a mut AnalysisManager,
+    /// What the driver provides besides the IR (calibration set, target description).
+    pub resources: &'a Resources,
     stats: &'a mut Vec<Statistic>,
     /// Text a pass reports to the user (e.g. `print-op-stats`); written to stderr by the tool.
     pub out: String,
@@ -51,12 +55,14 @@ impl<'a> PassCx<'a> {
         ctx: &'a Context,
         diags: &'a mut DiagEngine,
         analyses: &'a mut AnalysisManager,
+        resources: &'a Resources,
         stats: &'a mut Vec<Statistic>,
     ) -> PassCx<'a> {
         PassCx {
             ctx,
             diags,
             analyses,
+            resources,
             stats,
             out: String::new(),
         }
@@ -82,6 +88,33 @@ impl<'a> PassCx<'a> {
 
     pub fn analysis<A: Analysis>(&mut self, m: &Module, op: OpId) -> &A {
         self.analyses.get::<A>(m, op)
+    }
+
+    /// The driver's resource of type `T`, if it provided one.
+    pub fn resource<T: std::any::Any>(&self) -> Option<&'a T> {
+        self.resources.get::<T>()
+    }
+
+    /// Runs `pm` on `op` of `m` (typically a clone of the module, or a sub-graph) from inside
+    /// a pass, with this run's resources and fresh analyses; its errors and warnings become
+    /// this pass's diagnostics.
+    pub fn run_nested(
+        &mut self,
+        m: &mut Module,
+        op: OpId,
+        pm: &mut OpPassManager,
+    ) -> Result<(), PassFailed> {
+        let mut inst = Instrumentation::default();
+        let result = pm.run_with(m, self.ctx, op, &mut inst, self.resources);
+        for d in inst.diagnostics {
+            self.diags.emit(d);
+        }
+        result.map_err(|failure| {
+            for d in failure.diagnostics {
+                self.diags.emit(d);
+            }
+            PassFailed
+        })
     }
 }
 

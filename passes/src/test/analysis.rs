@@ -9,7 +9,7 @@ use hailo_ir::{Module, OpId};
 pub struct OpCount(pub usize);
 
 impl Analysis for OpCount {
-    fn compute(m: &Module, op: OpId) -> Self {
+    fn compute(m: &Module, op: OpId, _: &mut hailo_ir::pass::AnalysisManager) -> Self {
         OpCount(m.walk(op).len())
     }
 }
