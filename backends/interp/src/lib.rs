@@ -16,6 +16,7 @@
 mod attrs;
 pub mod compare;
 mod consts;
+pub mod dataset;
 pub mod dump;
 mod error;
 mod eval;
