@@ -109,12 +109,7 @@ pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
     let interp = Interpreter::with_context(&module, args.graph.as_str(), context)
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
     drop(module);
-    let inputs = read_inputs(args, interp.inputs())?;
-    let total = inputs.first().map_or(0, |x| x.len_of(Axis(0)));
-    let count = args.data_count.map_or(total, |n| n.min(total));
-    if count == 0 {
-        return Err(format!("{}: no samples to run", args.input.display()));
-    }
+    let (inputs, count) = read_inputs(args, interp.inputs())?;
     let batch = usize::try_from(args.batch_size).unwrap_or(usize::MAX);
     let bar = progress(count as u64, quiet);
     let mut dump = args.dump_layers.as_ref().map(LayerDump::new);
@@ -178,12 +173,7 @@ fn infer_quantized(args: &Args, quiet: bool) -> Result<(), String> {
     let module = hailo_quantizer::flow::read_quantized(&args.model)?;
     let infos = Interpreter::new(&module, args.graph.as_str())
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
-    let inputs = read_inputs(args, infos.inputs())?;
-    let total = inputs.first().map_or(0, |x| x.len_of(Axis(0)));
-    let count = args.data_count.map_or(total, |n| n.min(total));
-    if count == 0 {
-        return Err(format!("{}: no samples to run", args.input.display()));
-    }
+    let (inputs, count) = read_inputs(args, infos.inputs())?;
     let inputs: Vec<ArrayD<f32>> = inputs
         .iter()
         .map(|x| x.slice_axis(Axis(0), Slice::from(0..count)).to_owned())
@@ -224,8 +214,9 @@ fn progress(len: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// `--input` (with `--input-layout` and `--input-key`) as one array per model input.
-fn read_inputs(args: &Args, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, String> {
+/// `--input` (with `--input-layout` and `--input-key`) as one array per model input, and
+/// how many of their samples to run (`--data-count`).
+fn read_inputs(args: &Args, infos: &[TensorInfo]) -> Result<(Vec<ArrayD<f32>>, usize), String> {
     let layout = Layout::parse(&args.input_layout)
         .ok_or_else(|| format!("unknown input layout '{}'", args.input_layout))?;
     let source = Source {
@@ -235,7 +226,13 @@ fn read_inputs(args: &Args, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, St
         member: args.input_key.as_deref(),
         net: None,
     };
-    source.read(infos).map_err(|e| e.to_string())
+    let inputs = source.read(infos).map_err(|e| e.to_string())?;
+    let total = inputs.first().map_or(0, |x| x.len_of(Axis(0)));
+    let count = args.data_count.map_or(total, |n| n.min(total));
+    if count == 0 {
+        return Err(format!("{}: no samples to run", args.input.display()));
+    }
+    Ok((inputs, count))
 }
 
 /// Top-1 hits of `scores` (`[N, classes]`, or any shape with the class axis last) against
