@@ -17,6 +17,7 @@
 mod attrs;
 pub mod compare;
 mod consts;
+pub mod dataset;
 pub mod dump;
 mod error;
 mod evaluate;

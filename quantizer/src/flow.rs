@@ -3,13 +3,15 @@
 //! with its `q_*` decisions, lowered again on load), measure the report and write the
 //! quantized HAR atomically. Any failure leaves no output file.
 
-use crate::calib::{random_calib_set, read_calib_set, CalibLayout};
+use crate::calib::random_calib_set;
+use crate::error::QuantError;
 use crate::infer::context;
 use crate::optimize::{first_graph, prepare, QuantConfig};
 use crate::report::build_report;
 use crate::script::apply_script;
 use hailo_alls::modifications::apply_model_modifications;
 use hailo_alls::{check_source, CheckOptions, SourceFile};
+use hailo_executor::dataset::{Layout, Purpose, Source};
 use hailo_executor::Executor;
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
 use hailo_ir::{Attribute, Context, Module};
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// Where the calibration data comes from.
 #[derive(Clone, Debug)]
 pub enum CalibSource {
-    Path(PathBuf, CalibLayout),
+    Path(PathBuf, Layout),
     /// `--use-random-calib-set`.
     Random,
 }
@@ -164,9 +166,15 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         .inputs()
         .to_vec();
     let data = match &req.calib {
-        CalibSource::Path(p, layout) => {
-            read_calib_set(p, &inputs, &net, *layout).map_err(|e| e.to_string())?
+        CalibSource::Path(p, layout) => Source {
+            path: p,
+            layout: *layout,
+            purpose: Purpose::Calibration,
+            member: None,
+            net: Some(&net),
         }
+        .read(&inputs)
+        .map_err(|e| QuantError::Calibration(e.to_string()).to_string())?,
         CalibSource::Random => random_calib_set(&inputs, cfg.calibration.calibset_size),
     };
     let given = data.first().map_or(0, |d| d.shape()[0]);

@@ -126,7 +126,7 @@ fn run_flow(
         har: har.to_path_buf(),
         calib: hailo_quantizer::flow::CalibSource::Path(
             calib.to_path_buf(),
-            hailo_quantizer::calib::CalibLayout::Nhwc,
+            hailo_executor::dataset::Layout::Nhwc,
         ),
         model_script: script.map(Path::to_path_buf),
         full_precision_only: false,

@@ -37,70 +37,6 @@ pub fn ints(v: &[usize]) -> Attribute {
     Attribute::i64_array(&v)
 }
 
-/// An activation with its parameters: the `activation` attribute of a layer it is fused into,
-/// or the `kind` of `hl.activation`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Act {
-    pub kind: &'static str,
-    pub params: Vec<(&'static str, f64)>,
-}
-
-impl Act {
-    /// An activation without parameters.
-    pub fn new(kind: &'static str) -> Act {
-        Act {
-            kind,
-            params: Vec::new(),
-        }
-    }
-
-    /// An activation with parameters (`alpha`, `beta`, ...).
-    pub fn with(kind: &'static str, params: &[(&'static str, f64)]) -> Act {
-        Act {
-            kind,
-            params: params.to_vec(),
-        }
-    }
-
-    /// Attributes for a layer's fused activation: `activation` plus the parameters.
-    pub fn layer_attrs(&self) -> Vec<(&'static str, Attribute)> {
-        let mut out = vec![("activation", Attribute::str(self.kind))];
-        out.extend(self.params.iter().map(|&(k, v)| (k, Attribute::f64(v))));
-        out
-    }
-
-    /// Attributes of a standalone `hl.activation`: `kind` plus the parameters.
-    pub fn op_attrs(&self) -> Vec<(&'static str, Attribute)> {
-        let mut out = vec![("kind", Attribute::str(self.kind))];
-        out.extend(self.params.iter().map(|&(k, v)| (k, Attribute::f64(v))));
-        out
-    }
-
-    /// Whether a conv/dense/elementwise/batch-norm layer may take this activation as its
-    /// fused `activation` attribute.
-    pub fn fusable(&self) -> bool {
-        matches!(
-            self.kind,
-            "relu"
-                | "relu6"
-                | "leaky"
-                | "elu"
-                | "sigmoid"
-                | "tanh"
-                | "clip"
-                | "hardsigmoid"
-                | "hardswish"
-                | "silu"
-                | "swish"
-                | "gelu"
-                | "gelu_tanh"
-                | "mish"
-                | "softplus"
-                | "softsign"
-        )
-    }
-}
-
 /// `raw` usable as a network symbol and file stem: anything but `[A-Za-z0-9_]` becomes `_`;
 /// empty gives `net`.
 pub fn symbol_name(raw: &str) -> String {
@@ -304,19 +240,13 @@ mod tests {
 
     use hailo_ir::{print_module, Context, PrintOptions};
 
-    use super::{f32_tensor, symbol_name, write_unsupported, Act, GraphBuilder};
+    use super::{f32_tensor, symbol_name, write_unsupported, GraphBuilder};
+    use crate::Activation;
 
     #[test]
-    fn symbol_names_and_activation_attrs() {
+    fn symbol_names() {
         assert_eq!(symbol_name("yolo-v5.s"), "yolo_v5_s");
         assert_eq!(symbol_name(""), "net");
-        let leaky = Act::with("leaky", &[("alpha", 0.1)]);
-        assert!(leaky.fusable());
-        assert!(!Act::new("linear").fusable() && !Act::new("exp").fusable());
-        let keys: Vec<&str> = leaky.op_attrs().iter().map(|a| a.0).collect();
-        assert_eq!(keys, ["kind", "alpha"]);
-        let keys: Vec<&str> = leaky.layer_attrs().iter().map(|a| a.0).collect();
-        assert_eq!(keys, ["activation", "alpha"]);
     }
 
     #[test]
@@ -330,7 +260,7 @@ mod tests {
             &layer,
             &[x, small],
             &[vec![1, 4]],
-            Act::new("linear").layer_attrs(),
+            Activation::Linear.layer_attrs(),
             &["add", "relu"],
         )[0];
         let (output, z) = b.io_layer("hl.output_layer", "output_layer", "out", y);

@@ -3,14 +3,15 @@
 //!
 //! Inputs: a `.npy` (the single input), a `.npz` keyed by input layer names or the original
 //! (ONNX) input names, or a directory of `.npy` files holding one sample each (single-input
-//! models). Data is NHWC as in the HAR; `--input-layout nchw` transposes rank-4 inputs.
-//! Float16/float64 data is converted to float32; other dtypes are rejected.
+//! models), read by [`hailo_executor::dataset`] as `hailo optimize` reads calibration sets.
+//! Data is NHWC as in the HAR; `--input-layout nchw` transposes rank-4 inputs.
 //!
 //! Output: one array per output layer name, in output order, plus the original output names
 //! as aliases. NaN policy: NaNs in the inputs or produced by the model's arithmetic
 //! propagate unchanged into the outputs; a warning names every output that holds NaN.
 
 use crate::context::full_context;
+use hailo_executor::dataset::{Layout, Purpose, Source};
 use hailo_executor::dump::LayerDump;
 use hailo_executor::{Context, Executor, TensorInfo};
 use hailo_ir::diag::SourceMgr;
@@ -108,19 +109,7 @@ pub fn infer(args: &Args, quiet: bool) -> Result<(), String> {
     let interp = Executor::with_context(&module, args.graph.as_str(), context)
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
     drop(module);
-    let nchw = args.input_layout == "nchw";
-    let mut inputs = match &args.input_key {
-        Some(key) => read_member(&args.input, key, interp.inputs())?,
-        None => read_inputs(&args.input, interp.inputs())?,
-    };
-    for (x, info) in inputs.iter_mut().zip(interp.inputs()) {
-        prepare_input(x, info, nchw, &args.input)?;
-    }
-    let total = sample_count(&inputs, interp.inputs())?;
-    let count = args.data_count.map_or(total, |n| n.min(total));
-    if count == 0 {
-        return Err(format!("{}: no samples to run", args.input.display()));
-    }
+    let (inputs, count) = read_inputs(args, interp.inputs())?;
     let batch = usize::try_from(args.batch_size).unwrap_or(usize::MAX);
     let bar = progress(count as u64, quiet);
     let mut dump = args.dump_layers.as_ref().map(LayerDump::new);
@@ -184,19 +173,7 @@ fn infer_quantized(args: &Args, quiet: bool) -> Result<(), String> {
     let module = hailo_quantizer::flow::read_quantized(&args.model)?;
     let infos = Executor::new(&module, args.graph.as_str())
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
-    let nchw = args.input_layout == "nchw";
-    let mut inputs = match &args.input_key {
-        Some(key) => read_member(&args.input, key, infos.inputs())?,
-        None => read_inputs(&args.input, infos.inputs())?,
-    };
-    for (x, info) in inputs.iter_mut().zip(infos.inputs()) {
-        prepare_input(x, info, nchw, &args.input)?;
-    }
-    let total = sample_count(&inputs, infos.inputs())?;
-    let count = args.data_count.map_or(total, |n| n.min(total));
-    if count == 0 {
-        return Err(format!("{}: no samples to run", args.input.display()));
-    }
+    let (inputs, count) = read_inputs(args, infos.inputs())?;
     let inputs: Vec<ArrayD<f32>> = inputs
         .iter()
         .map(|x| x.slice_axis(Axis(0), Slice::from(0..count)).to_owned())
@@ -237,105 +214,25 @@ fn progress(len: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Converts one file's array to f32, rejecting non-float data.
-fn to_f32(a: NpyArray, what: &str) -> Result<ArrayD<f32>, String> {
-    match a {
-        NpyArray::F32(a) => Ok(a),
-        a @ (NpyArray::F16(_) | NpyArray::F64(_)) => Ok(a.to_f32()),
-        other => Err(format!(
-            "{what} has dtype {}; the model takes float32 data (apply the model's preprocessing and convert to float32)",
-            other.dtype().name()
-        )),
-    }
-}
-
-fn names(infos: &[TensorInfo]) -> String {
-    infos
-        .iter()
-        .map(|i| match &i.original_name {
-            Some(o) => format!("{} (original name '{o}')", i.name),
-            None => i.name.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn read_inputs(path: &Path, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, String> {
-    let single = |what: &str| {
-        if infos.len() == 1 {
-            Ok(())
-        } else {
-            Err(format!(
-                "{}: {what} holds one input but the model has {} inputs: {}; pass a .npz keyed by these names",
-                path.display(),
-                infos.len(),
-                names(infos)
-            ))
-        }
+/// `--input` (with `--input-layout` and `--input-key`) as one array per model input, and
+/// how many of their samples to run (`--data-count`).
+fn read_inputs(args: &Args, infos: &[TensorInfo]) -> Result<(Vec<ArrayD<f32>>, usize), String> {
+    let layout = Layout::parse(&args.input_layout)
+        .ok_or_else(|| format!("unknown input layout '{}'", args.input_layout))?;
+    let source = Source {
+        path: &args.input,
+        layout,
+        purpose: Purpose::Inference,
+        member: args.input_key.as_deref(),
+        net: None,
     };
-    if path.is_dir() {
-        single("a directory of .npy samples")?;
-        return read_sample_dir(path).map(|x| vec![x]);
+    let inputs = source.read(infos).map_err(|e| e.to_string())?;
+    let total = inputs.first().map_or(0, |x| x.len_of(Axis(0)));
+    let count = args.data_count.map_or(total, |n| n.min(total));
+    if count == 0 {
+        return Err(format!("{}: no samples to run", args.input.display()));
     }
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("npy") => {
-            single("a .npy file")?;
-            let a = read_npy(path).map_err(|e| e.to_string())?;
-            Ok(vec![to_f32(a, &path.display().to_string())?])
-        }
-        Some("npz") => {
-            let mut members = read_npz(path).map_err(|e| e.to_string())?;
-            infos
-                .iter()
-                .map(|info| {
-                    let pos = members
-                        .iter()
-                        .position(|(k, _)| {
-                            *k == info.name || Some(k) == info.original_name.as_ref()
-                        })
-                        .ok_or_else(|| {
-                            let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
-                            format!(
-                                "{}: no array for input {}; the archive holds: {}",
-                                path.display(),
-                                names(std::slice::from_ref(info)),
-                                keys.join(", ")
-                            )
-                        })?;
-                    let (key, a) = members.swap_remove(pos);
-                    to_f32(a, &format!("{}: member '{key}'", path.display()))
-                })
-                .collect()
-        }
-        _ => Err(format!(
-            "{}: unknown input format (expected .npy, .npz or a directory of .npy files)",
-            path.display()
-        )),
-    }
-}
-
-/// The one input of a single-input model, from member `key` of a .npz.
-fn read_member(path: &Path, key: &str, infos: &[TensorInfo]) -> Result<Vec<ArrayD<f32>>, String> {
-    if infos.len() != 1 {
-        return Err(format!(
-            "--input-key needs a single-input model; this one has {}: {}",
-            infos.len(),
-            names(infos)
-        ));
-    }
-    let members = read_npz(path).map_err(|e| e.to_string())?;
-    let keys: Vec<String> = members.iter().map(|(k, _)| k.clone()).collect();
-    let (_, a) = members.into_iter().find(|(k, _)| k == key).ok_or_else(|| {
-        format!(
-            "{}: no member '{key}'; the archive holds: {}",
-            path.display(),
-            keys.join(", ")
-        )
-    })?;
-    Ok(vec![to_f32(
-        a,
-        &format!("{}: member '{key}'", path.display()),
-    )?])
+    Ok((inputs, count))
 }
 
 /// Top-1 hits of `scores` (`[N, classes]`, or any shape with the class axis last) against
@@ -391,103 +288,6 @@ fn top1(
         })
         .count();
     Ok((correct, count))
-}
-
-/// Stacks the directory's `.npy` files (sorted by name) on a new batch axis; files that
-/// already carry a batch of one are stacked on that axis.
-fn read_sample_dir(dir: &Path) -> Result<ArrayD<f32>, String> {
-    let files =
-        hailo_guard::files::files_in(dir, "npy").map_err(|e| format!("{}: {e}", dir.display()))?;
-    if files.is_empty() {
-        return Err(format!(
-            "{}: the directory holds no .npy files",
-            dir.display()
-        ));
-    }
-    let mut samples = Vec::with_capacity(files.len());
-    for f in &files {
-        let a = to_f32(
-            read_npy(f).map_err(|e| e.to_string())?,
-            &f.display().to_string(),
-        )?;
-        samples.push(a);
-    }
-    let shape = samples[0].shape().to_vec();
-    if let Some((f, s)) = files
-        .iter()
-        .zip(&samples)
-        .find(|(_, s)| s.shape() != shape.as_slice())
-    {
-        return Err(format!(
-            "{}: shape {:?} differs from the first sample's {shape:?}",
-            f.display(),
-            s.shape()
-        ));
-    }
-    let views: Vec<_> = samples
-        .iter()
-        .map(|s| s.view().insert_axis(Axis(0)))
-        .collect();
-    concatenate(Axis(0), &views).map_err(|e| format!("{}: {e}", dir.display()))
-}
-
-/// Adds a missing batch axis, applies the layout and checks the shape against `info`.
-fn prepare_input(
-    x: &mut ArrayD<f32>,
-    info: &TensorInfo,
-    nchw: bool,
-    path: &Path,
-) -> Result<(), String> {
-    if x.ndim() + 1 == info.shape.len() {
-        *x = x.view().insert_axis(Axis(0)).to_owned();
-    }
-    if nchw && x.ndim() == 4 {
-        *x = x
-            .view()
-            .permuted_axes(ndarray::IxDyn(&[0, 2, 3, 1]))
-            .as_standard_layout()
-            .into_owned();
-    }
-    let expected = &info.shape[1..];
-    if x.ndim() == info.shape.len() && &x.shape()[1..] == expected {
-        return Ok(());
-    }
-    let mut msg = format!(
-        "{}: input {} has shape {:?} but the model expects [N, {}] (NHWC)",
-        path.display(),
-        names(std::slice::from_ref(info)),
-        x.shape(),
-        expected
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let s = x.shape();
-    if !nchw && s.len() == 4 && [s[2], s[3], s[1]] == expected[..] {
-        msg.push_str("; the data looks NCHW: pass --input-layout nchw");
-    }
-    Err(msg)
-}
-
-fn sample_count(inputs: &[ArrayD<f32>], infos: &[TensorInfo]) -> Result<usize, String> {
-    let counts: Vec<usize> = inputs
-        .iter()
-        .map(|x| x.shape().first().copied().unwrap_or(0))
-        .collect();
-    match counts.first() {
-        Some(&n) if counts.iter().all(|&c| c == n) => Ok(n),
-        Some(_) => Err(format!(
-            "inputs have different sample counts: {}",
-            infos
-                .iter()
-                .zip(&counts)
-                .map(|(i, c)| format!("{} {c}", i.name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        None => Ok(0),
-    }
 }
 
 fn stack_outputs(batches: Vec<Vec<ArrayD<f32>>>, n: usize) -> Result<Vec<ArrayD<f32>>, String> {

@@ -4,7 +4,7 @@
 //! HAR with its statistics and SNR report (see `hailo har info`). A calibration set smaller
 //! than `calibset_size` is used whole, with a warning. Bad input exits 1 with no output file.
 
-use hailo_quantizer::calib::CalibLayout;
+use hailo_executor::dataset::Layout;
 use hailo_quantizer::flow::{optimize_har, CalibSource, OptimizeRequest};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,10 +45,9 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
             .map_or("model".into(), |s| s.to_string_lossy().into_owned());
         args.har.with_file_name(format!("{stem}_optimized.har"))
     });
-    let layout = if args.input_layout == "nchw" {
-        CalibLayout::Nchw
-    } else {
-        CalibLayout::Nhwc
+    let Some(layout) = Layout::parse(&args.input_layout) else {
+        eprintln!("error: unknown input layout '{}'", args.input_layout);
+        return ExitCode::FAILURE;
     };
     let calib = match args.calib_set_path {
         Some(p) => CalibSource::Path(p, layout),

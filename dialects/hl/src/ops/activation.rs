@@ -5,7 +5,7 @@
 
 use super::check_layer;
 use crate::access::{OpView, Result};
-use hailo_ir::{define_op, FoldResult, Module, OpDef, OpId, Type};
+use hailo_ir::{define_op, Attribute, FoldResult, Module, OpDef, OpId, Type};
 
 define_op! {
     /// `%y = hl.activation %x {kind = "leaky", alpha = 0.1, layer = "activation1"}`.
@@ -206,6 +206,87 @@ impl Activation {
         }
     }
 
+    /// The parameters with their attribute names, in the order [`KINDS`] lists them (the
+    /// order [`Activation::from_attrs`] reads them in).
+    pub fn params(self) -> Vec<(&'static str, f64)> {
+        let values = match self {
+            Activation::Leaky { alpha } | Activation::Elu { alpha } => vec![alpha],
+            Activation::Swish { beta } => vec![beta],
+            Activation::HardSigmoid { alpha, beta } => vec![alpha, beta],
+            Activation::Pow { exponent } => vec![exponent],
+            Activation::Threshold { threshold } => vec![threshold],
+            Activation::Delta { value }
+            | Activation::Equal { value }
+            | Activation::Greater { value }
+            | Activation::Less { value } => vec![value],
+            Activation::Clip { min, max } => vec![min, max],
+            _ => Vec::new(),
+        };
+        let names: &[&'static str] = KINDS
+            .iter()
+            .find(|(k, _)| *k == self.name())
+            .map_or(&[], |(_, names)| names);
+        names.iter().copied().zip(values).collect()
+    }
+
+    /// The attributes of a layer that fuses this activation: `activation` and the
+    /// parameters, as [`Activation::fused`] reads them.
+    pub fn layer_attrs(self) -> Vec<(&'static str, Attribute)> {
+        self.attrs("activation")
+    }
+
+    /// The attributes of a standalone `hl.activation`: `kind` and the parameters.
+    pub fn op_attrs(self) -> Vec<(&'static str, Attribute)> {
+        self.attrs("kind")
+    }
+
+    fn attrs(self, key: &'static str) -> Vec<(&'static str, Attribute)> {
+        let mut out = vec![(key, Attribute::str(self.name()))];
+        out.extend(
+            self.params()
+                .into_iter()
+                .map(|(k, v)| (k, Attribute::f64(v))),
+        );
+        out
+    }
+
+    /// Whether a conv/dense/elementwise/batch-norm layer may take this activation as its
+    /// fused `activation` attribute (the others stay standalone `hl.activation`s).
+    pub fn fusable(self) -> bool {
+        match self {
+            Activation::Relu
+            | Activation::Relu6
+            | Activation::Leaky { .. }
+            | Activation::Elu { .. }
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Clip { .. }
+            | Activation::HardSigmoid { .. }
+            | Activation::HardSwish
+            | Activation::Silu
+            | Activation::Swish { .. }
+            | Activation::Gelu
+            | Activation::GeluTanh
+            | Activation::Mish
+            | Activation::Softplus
+            | Activation::Softsign => true,
+            Activation::Linear
+            | Activation::Exp
+            | Activation::Log
+            | Activation::Sqrt
+            | Activation::Square
+            | Activation::Abs
+            | Activation::Pow { .. }
+            | Activation::Threshold { .. }
+            | Activation::Delta { .. }
+            | Activation::Equal { .. }
+            | Activation::Greater { .. }
+            | Activation::Less { .. }
+            | Activation::Neg
+            | Activation::Reciprocal => false,
+        }
+    }
+
     /// The activation of `x` in f64 (what a lookup table of quantized codes is built from);
     /// `None` for kinds without a table lowering yet.
     pub fn eval(self, x: f64) -> Option<f64> {
@@ -273,7 +354,7 @@ fn verify_activation(m: &Module, op: OpId) -> Result<()> {
 }
 
 /// `kind = "linear"` is the identity.
-fn fold_linear(m: &Module, op: OpId, _: &[Option<hailo_ir::Attribute>]) -> Option<Vec<FoldResult>> {
+fn fold_linear(m: &Module, op: OpId, _: &[Option<Attribute>]) -> Option<Vec<FoldResult>> {
     let x = *m.op(op).operands().first()?;
     (OpView::new(m, op).opt_str("kind") == Ok(Some("linear"))).then(|| vec![FoldResult::Value(x)])
 }
@@ -297,4 +378,103 @@ fn infer_prelu(m: &Module, op: OpId) -> Result<Vec<Type>> {
 
 pub fn defs() -> Vec<OpDef> {
     vec![ActivationOp::def(), Prelu::def()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Activation, ActivationOp, KINDS};
+    use crate::access::OpView;
+    use hailo_ir::{Module, OpSpec};
+
+    /// Every variant, with distinct parameter values.
+    const ALL: &[Activation] = &[
+        Activation::Linear,
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::Leaky { alpha: 0.1 },
+        Activation::Elu { alpha: 1.5 },
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Silu,
+        Activation::Swish { beta: 1.7 },
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Mish,
+        Activation::HardSwish,
+        Activation::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5,
+        },
+        Activation::Softplus,
+        Activation::Softsign,
+        Activation::Exp,
+        Activation::Log,
+        Activation::Sqrt,
+        Activation::Square,
+        Activation::Abs,
+        Activation::Pow { exponent: 3.0 },
+        Activation::Threshold { threshold: 0.25 },
+        Activation::Delta { value: -2.0 },
+        Activation::Clip {
+            min: -1.0,
+            max: 4.5,
+        },
+        Activation::Equal { value: 7.0 },
+        Activation::Greater { value: 0.3 },
+        Activation::Less { value: -0.3 },
+        Activation::Neg,
+        Activation::Reciprocal,
+    ];
+
+    /// Reads back what `attrs` wrote on a fresh op.
+    fn read_back(
+        attrs: Vec<(&'static str, hailo_ir::Attribute)>,
+        key: &str,
+    ) -> Result<Activation, String> {
+        let mut m = Module::new(None);
+        let spec = attrs
+            .into_iter()
+            .fold(OpSpec::new(ActivationOp::NAME), |s, (k, v)| s.attr(k, v));
+        let op = m.create_op(spec);
+        Activation::from_attrs(&OpView::new(&m, op), key, false)
+    }
+
+    #[test]
+    fn writing_then_reading_round_trips_every_variant() {
+        let mut names: Vec<&str> = ALL.iter().map(|a| a.name()).collect();
+        let mut kinds: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
+        names.sort_unstable();
+        kinds.sort_unstable();
+        assert_eq!(names, kinds, "the test covers every kind once");
+        for &a in ALL {
+            assert_eq!(read_back(a.op_attrs(), "kind"), Ok(a));
+            assert_eq!(read_back(a.layer_attrs(), "activation"), Ok(a));
+        }
+    }
+
+    #[test]
+    fn attributes_are_the_key_then_the_parameters_in_kinds_order() {
+        let hs = Activation::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5,
+        };
+        let keys: Vec<&str> = hs.op_attrs().iter().map(|a| a.0).collect();
+        assert_eq!(keys, ["kind", "alpha", "beta"]);
+        let clip = Activation::Clip { min: 0.0, max: 1.0 };
+        let keys: Vec<&str> = clip.layer_attrs().iter().map(|a| a.0).collect();
+        assert_eq!(keys, ["activation", "min", "max"]);
+        assert_eq!(
+            Activation::Relu.layer_attrs(),
+            [("activation", hailo_ir::Attribute::str("relu"))]
+        );
+    }
+
+    #[test]
+    fn only_layer_friendly_kinds_fuse() {
+        assert!(Activation::Leaky { alpha: 0.1 }.fusable());
+        assert!(Activation::Swish { beta: 1.0 }.fusable());
+        assert!(!Activation::Linear.fusable());
+        assert!(!Activation::Exp.fusable());
+        assert!(!Activation::Delta { value: 1.0 }.fusable());
+    }
 }

@@ -1,7 +1,8 @@
 //! Single ONNX nodes that are activations of guide Table 3 (Relu, Clip, LeakyRelu, Sigmoid,
-//! ...), with their parameters, and which of them a conv/dense/elementwise layer may absorb.
+//! ...), as the `hl` dialect's [`Activation`] with their parameters (which of them a
+//! conv/dense/elementwise layer may absorb is [`Activation::fusable`]).
 
-use hailo_dialect_hl::builder::Act;
+use hailo_dialect_hl::Activation;
 
 use super::error::{node_error, ConvertResult};
 use super::net::Net;
@@ -40,7 +41,7 @@ fn clip_bounds(model: Net<'_>, node: &Node) -> ConvertResult<(f64, f64)> {
 
 /// The activation `node` computes, if it is one; errors on activations with run-time
 /// parameters.
-pub(crate) fn node_activation(model: Net<'_>, node: &Node) -> ConvertResult<Option<Act>> {
+pub(crate) fn node_activation(model: Net<'_>, node: &Node) -> ConvertResult<Option<Activation>> {
     if !node.domain.is_empty() {
         return Ok(None);
     }
@@ -49,54 +50,55 @@ pub(crate) fn node_activation(model: Net<'_>, node: &Node) -> ConvertResult<Opti
     };
     let scalar_input = || node.input(1).and_then(|n| scalar_const(model, n));
     Ok(Some(match node.op_type.as_str() {
-        "Relu" => Act::new("relu"),
-        "LeakyRelu" => Act::with("leaky", &[("alpha", f("alpha", 0.01)?)]),
-        "Elu" => Act::with("elu", &[("alpha", f("alpha", 1.0)?)]),
-        "Sigmoid" => Act::new("sigmoid"),
-        "Tanh" => Act::new("tanh"),
-        "HardSigmoid" => Act::with(
-            "hardsigmoid",
-            &[("alpha", f("alpha", 0.2)?), ("beta", f("beta", 0.5)?)],
-        ),
-        "HardSwish" => Act::new("hardswish"),
-        "Softplus" => Act::new("softplus"),
-        "Softsign" => Act::new("softsign"),
-        "Mish" => Act::new("mish"),
-        "Gelu" => match node.attr_string_or("approximate", "none")? {
-            "tanh" => Act::new("gelu_tanh"),
-            _ => Act::new("gelu"),
+        "Relu" => Activation::Relu,
+        "LeakyRelu" => Activation::Leaky {
+            alpha: f("alpha", 0.01)?,
         },
-        "Exp" => Act::new("exp"),
-        "Log" => Act::new("log"),
-        "Sqrt" => Act::new("sqrt"),
-        "Abs" => Act::new("abs"),
-        "Neg" => Act::new("neg"),
-        "Reciprocal" => Act::new("reciprocal"),
+        "Elu" => Activation::Elu {
+            alpha: f("alpha", 1.0)?,
+        },
+        "Sigmoid" => Activation::Sigmoid,
+        "Tanh" => Activation::Tanh,
+        "HardSigmoid" => Activation::HardSigmoid {
+            alpha: f("alpha", 0.2)?,
+            beta: f("beta", 0.5)?,
+        },
+        "HardSwish" => Activation::HardSwish,
+        "Softplus" => Activation::Softplus,
+        "Softsign" => Activation::Softsign,
+        "Mish" => Activation::Mish,
+        "Gelu" => match node.attr_string_or("approximate", "none")? {
+            "tanh" => Activation::GeluTanh,
+            _ => Activation::Gelu,
+        },
+        "Exp" => Activation::Exp,
+        "Log" => Activation::Log,
+        "Sqrt" => Activation::Sqrt,
+        "Abs" => Activation::Abs,
+        "Neg" => Activation::Neg,
+        "Reciprocal" => Activation::Reciprocal,
         "Clip" => {
             let (lo, hi) = clip_bounds(model, node)?;
             if lo == 0.0 && hi == 6.0 {
-                Act::new("relu6")
+                Activation::Relu6
             } else if lo == 0.0 && hi >= f64::from(f32::MAX) {
-                Act::new("relu")
+                Activation::Relu
             } else {
-                Act::with("clip", &[("min", lo), ("max", hi)])
+                Activation::Clip { min: lo, max: hi }
             }
         }
         "Pow" => match scalar_input() {
-            Some(2.0) => Act::new("square"),
-            Some(0.5) => Act::new("sqrt"),
-            Some(e) => Act::with("pow", &[("exponent", e)]),
+            Some(2.0) => Activation::Square,
+            Some(0.5) => Activation::Sqrt,
+            Some(e) => Activation::Pow { exponent: e },
             None => return Ok(None),
         },
         "Equal" | "Greater" | "Less" => match scalar_input() {
-            Some(v) => Act::with(
-                match node.op_type.as_str() {
-                    "Equal" => "equal",
-                    "Greater" => "greater",
-                    _ => "less",
-                },
-                &[("value", v)],
-            ),
+            Some(value) => match node.op_type.as_str() {
+                "Equal" => Activation::Equal { value },
+                "Greater" => Activation::Greater { value },
+                _ => Activation::Less { value },
+            },
             None => return Ok(None),
         },
         _ => return Ok(None),

@@ -27,7 +27,8 @@ mod unroll;
 use hailo_dialect_hl as hl;
 use std::collections::HashMap;
 
-use hailo_dialect_hl::builder::{f32_tensor, symbol_name, Act, GraphBuilder};
+use hailo_dialect_hl::builder::{f32_tensor, symbol_name, GraphBuilder};
+use hailo_dialect_hl::Activation;
 use hailo_ir::{Attribute, Module, Type, ValueId};
 
 pub use error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
@@ -243,7 +244,7 @@ impl Converter<'_> {
     pub fn take_activation(
         &mut self,
         tensor: &str,
-    ) -> ConvertResult<Option<(Act, Vec<usize>, String)>> {
+    ) -> ConvertResult<Option<(Activation, Vec<usize>, String)>> {
         if self.g.is_graph_output(tensor) {
             return Ok(None);
         }
@@ -272,7 +273,7 @@ impl Converter<'_> {
                 && act.fusable()
                 && consumers.iter().all(|c| pat.nodes.contains(c))
             {
-                return Ok(Some((act.clone(), pat.nodes.clone(), pat.output.clone())));
+                return Ok(Some((*act, pat.nodes.clone(), pat.output.clone())));
             }
         }
         Ok(None)

@@ -4,7 +4,8 @@
 //! `Pad` into conv/avgpool padding, and a following activation into the layer.
 
 use hailo_dialect_hl as hl;
-use hailo_dialect_hl::builder::{ints, Act};
+use hailo_dialect_hl::builder::ints;
+use hailo_dialect_hl::Activation;
 use hailo_ir::Attribute;
 use ndarray::{Array1, ArrayD, Axis, IxDyn};
 
@@ -75,7 +76,7 @@ fn pair(node: &Node, name: &str) -> ConvertResult<[usize; 2]> {
 
 /// What follows a weighted layer after folding: the final tensor, the fused activation and
 /// the fused nodes with the reason for each.
-type Tail = (String, Act, Vec<(usize, &'static str)>);
+type Tail = (String, Activation, Vec<(usize, &'static str)>);
 
 /// Per-output-channel affine `y = x * scale + shift` of a BatchNormalization node.
 struct BnFold {
@@ -179,7 +180,7 @@ impl Converter<'_> {
             ));
             tensor = self.g.node(bn).outputs[0].clone();
         }
-        let mut act = Act::new("linear");
+        let mut act = Activation::Linear;
         if let Some((a, nodes, t)) = self.take_activation(&tensor)? {
             act = a;
             for n in nodes {
@@ -795,7 +796,7 @@ impl Converter<'_> {
         let eps = f64::from(node.attr_float_or("epsilon", 1e-5)?);
         let (tensor, act, fused) = match self.take_activation(&node.outputs[0])? {
             Some((a, nodes, t)) => (t, a, nodes),
-            None => (node.outputs[0].clone(), Act::new("linear"), vec![]),
+            None => (node.outputs[0].clone(), Activation::Linear, vec![]),
         };
         let layer = self.e.b.next_name("batch_norm");
         let mut loc: Vec<&str> = vec![node.name.as_str()];

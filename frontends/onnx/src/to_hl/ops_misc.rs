@@ -3,7 +3,8 @@
 //! normalisation layers (LayerNorm, InstanceNorm, L2Norm) and the layers of recognised patterns.
 
 use hailo_dialect_hl as hl;
-use hailo_dialect_hl::builder::{ints, Act};
+use hailo_dialect_hl::builder::ints;
+use hailo_dialect_hl::Activation;
 use hailo_ir::Attribute;
 use ndarray::{Array1, ArrayD};
 
@@ -124,7 +125,7 @@ impl Converter<'_> {
         }
         let (tensor, act, fused) = match self.take_activation(&node.outputs[0])? {
             Some((a, nodes, t)) => (t, a, nodes),
-            None => (node.outputs[0].clone(), Act::new("linear"), vec![]),
+            None => (node.outputs[0].clone(), Activation::Linear, vec![]),
         };
         let layer = self.e.b.next_name(prefix);
         let mut loc: Vec<&str> = vec![node.name.as_str()];
@@ -167,7 +168,7 @@ impl Converter<'_> {
     }
 
     /// A standalone `hl.activation` for node `i`.
-    fn standalone(&mut self, i: usize, act: Act) -> ConvertResult<()> {
+    fn standalone(&mut self, i: usize, act: Activation) -> ConvertResult<()> {
         let node = self.g.node(i);
         let input = node.inputs[0].clone();
         let output = node.outputs[0].clone();
@@ -180,7 +181,7 @@ impl Converter<'_> {
         anchor: usize,
         input: &str,
         output: &str,
-        act: Act,
+        act: Activation,
         nodes: &[usize],
     ) -> ConvertResult<()> {
         let node = self.g.node(anchor);

@@ -10,7 +10,7 @@
 //! bidirectional). Cell clipping, coupled input-forget gates, peepholes, variable sequence
 //! lengths and the scaled/affine activations are rejected with a node error.
 
-use hailo_dialect_hl::builder::Act;
+use hailo_dialect_hl::Activation;
 use hailo_ir::ValueId;
 use ndarray::{s, ArrayD, Axis, IxDyn};
 
@@ -62,7 +62,7 @@ struct Recurrent {
     r: ArrayD<f32>,
     b: ArrayD<f32>,
     /// Per direction, the cell's activations (f, g, h).
-    acts: Vec<Vec<Act>>,
+    acts: Vec<Vec<Activation>>,
 }
 
 impl Recurrent {
@@ -103,7 +103,7 @@ fn activation(
     name: &str,
     alphas: &mut Vec<f32>,
     betas: &mut Vec<f32>,
-) -> ConvertResult<Act> {
+) -> ConvertResult<Activation> {
     let take = |list: &mut Vec<f32>, default: f32| -> f64 {
         f64::from(if list.is_empty() {
             default
@@ -112,19 +112,23 @@ fn activation(
         })
     };
     Ok(match name.to_ascii_lowercase().as_str() {
-        "sigmoid" => Act::new("sigmoid"),
-        "tanh" => Act::new("tanh"),
-        "relu" => Act::new("relu"),
-        "softsign" => Act::new("softsign"),
-        "softplus" => Act::new("softplus"),
-        "leakyrelu" => Act::with("leaky", &[("alpha", take(alphas, 0.01))]),
-        "elu" => Act::with("elu", &[("alpha", take(alphas, 1.0))]),
+        "sigmoid" => Activation::Sigmoid,
+        "tanh" => Activation::Tanh,
+        "relu" => Activation::Relu,
+        "softsign" => Activation::Softsign,
+        "softplus" => Activation::Softplus,
+        "leakyrelu" => Activation::Leaky {
+            alpha: take(alphas, 0.01),
+        },
+        "elu" => Activation::Elu {
+            alpha: take(alphas, 1.0),
+        },
         "hardsigmoid" => {
             let alpha = take(alphas, 0.2);
-            Act::with(
-                "hardsigmoid",
-                &[("alpha", alpha), ("beta", take(betas, 0.5))],
-            )
+            Activation::HardSigmoid {
+                alpha,
+                beta: take(betas, 0.5),
+            }
         }
         _ => {
             return Err(node_error(
@@ -463,18 +467,17 @@ fn gate_group(
     x: ValueId,
     h: State,
     gates: std::ops::Range<usize>,
-    act: &Act,
+    act: Activation,
 ) -> ValueId {
-    let linear = Act::new("linear");
     let wk = spec.kernel(&spec.w, d, gates.clone());
     let bias = spec.bias(d, gates.clone(), true);
     match h {
         None => u.dense(x, &wk, bias, act),
         Some(h) => {
-            let xw = u.dense(x, &wk, bias, &linear);
+            let xw = u.dense(x, &wk, bias, Activation::Linear);
             let rk = spec.kernel(&spec.r, d, gates.clone());
             let zeros = vec![0.0; gates.len() * spec.hidden];
-            let hr = u.dense(h, &rk, zeros, &linear);
+            let hr = u.dense(h, &rk, zeros, Activation::Linear);
             u.ew(Ew::Add, xw, hr, act)
         }
     }
@@ -489,23 +492,22 @@ fn lstm_step(
     h: State,
     c: State,
 ) -> (ValueId, State) {
-    let [f, g, hact] = [&spec.acts[d][0], &spec.acts[d][1], &spec.acts[d][2]];
-    let linear = Act::new("linear");
+    let [f, g, hact] = [spec.acts[d][0], spec.acts[d][1], spec.acts[d][2]];
     let hs = spec.hidden;
     let iof = gate_group(u, spec, d, x, h, 0..3, f);
     let gates = u.split(iof, 1, &[hs, hs, hs]);
     let (i, o, fg) = (gates[0], gates[1], gates[2]);
     let cand = gate_group(u, spec, d, x, h, 3..4, g);
-    let ic = u.ew(Ew::Mult, i, cand, &linear);
+    let ic = u.ew(Ew::Mult, i, cand, Activation::Linear);
     let c_new = match c {
         Some(c) => {
-            let fc = u.ew(Ew::Mult, fg, c, &linear);
-            u.ew(Ew::Add, fc, ic, &linear)
+            let fc = u.ew(Ew::Mult, fg, c, Activation::Linear);
+            u.ew(Ew::Add, fc, ic, Activation::Linear)
         }
         None => ic,
     };
     let hc = u.activation(c_new, hact);
-    (u.ew(Ew::Mult, o, hc, &linear), Some(c_new))
+    (u.ew(Ew::Mult, o, hc, Activation::Linear), Some(c_new))
 }
 
 /// One GRU step (gates z, r, h).
@@ -517,8 +519,7 @@ fn gru_step(
     h: State,
     linear_before_reset: bool,
 ) -> ValueId {
-    let [f, g] = [&spec.acts[d][0], &spec.acts[d][1]];
-    let linear = Act::new("linear");
+    let [f, g] = [spec.acts[d][0], spec.acts[d][1]];
     let hs = spec.hidden;
     let zr = gate_group(u, spec, d, x, h, 0..2, f);
     let gates = u.split(zr, 1, &[hs, hs]);
@@ -534,38 +535,42 @@ fn gru_step(
         }
         (None, _) => None,
         (Some(h), true) => {
-            let hr = u.dense(h, &rk, rb, &linear);
-            Some(u.ew(Ew::Mult, r, hr, &linear))
+            let hr = u.dense(h, &rk, rb, Activation::Linear);
+            Some(u.ew(Ew::Mult, r, hr, Activation::Linear))
         }
         (Some(h), false) => {
-            let rh = u.ew(Ew::Mult, r, h, &linear);
-            Some(u.dense(rh, &rk, zeros, &linear))
+            let rh = u.ew(Ew::Mult, r, h, Activation::Linear);
+            Some(u.dense(rh, &rk, zeros, Activation::Linear))
         }
     };
     let wk = spec.kernel(&spec.w, d, 2..3);
     let cand = match term {
         None => u.dense(x, &wk, spec.bias(d, 2..3, !linear_before_reset), g),
         Some(term) => {
-            let xw = u.dense(x, &wk, spec.bias(d, 2..3, !linear_before_reset), &linear);
+            let xw = u.dense(
+                x,
+                &wk,
+                spec.bias(d, 2..3, !linear_before_reset),
+                Activation::Linear,
+            );
             u.ew(Ew::Add, xw, term, g)
         }
     };
     // H = (1 - z) ⊙ cand + z ⊙ h = cand + z ⊙ (h - cand).
     match h {
         Some(h) => {
-            let diff = u.ew(Ew::Sub, h, cand, &linear);
-            let zd = u.ew(Ew::Mult, z, diff, &linear);
-            u.ew(Ew::Add, cand, zd, &linear)
+            let diff = u.ew(Ew::Sub, h, cand, Activation::Linear);
+            let zd = u.ew(Ew::Mult, z, diff, Activation::Linear);
+            u.ew(Ew::Add, cand, zd, Activation::Linear)
         }
         None => {
-            let zc = u.ew(Ew::Mult, z, cand, &linear);
-            u.ew(Ew::Sub, cand, zc, &linear)
+            let zc = u.ew(Ew::Mult, z, cand, Activation::Linear);
+            u.ew(Ew::Sub, cand, zc, Activation::Linear)
         }
     }
 }
 
 /// One RNN step: `H = f(W·x + R·h + Wb + Rb)`.
 fn rnn_step(u: &mut Unroll, spec: &Recurrent, d: usize, x: ValueId, h: State) -> ValueId {
-    let f = spec.acts[d][0].clone();
-    gate_group(u, spec, d, x, h, 0..1, &f)
+    gate_group(u, spec, d, x, h, 0..1, spec.acts[d][0])
 }

@@ -4,7 +4,8 @@
 //! are `hl` shapes the caller computes.
 
 use hailo_dialect_hl as hl;
-use hailo_dialect_hl::builder::{ints, Act};
+use hailo_dialect_hl::builder::ints;
+use hailo_dialect_hl::Activation;
 use hailo_ir::{Attribute, ValueId};
 use ndarray::{Array1, ArrayD};
 
@@ -82,7 +83,7 @@ impl<'c, 'a> Unroll<'c, 'a> {
 
     /// `act` fused into a layer that supports it (`attrs` gets the activation), or `None`
     /// when the activation needs its own layer afterwards.
-    fn fuse(act: &Act, attrs: &mut Vec<(&str, Attribute)>) -> bool {
+    fn fuse(act: Activation, attrs: &mut Vec<(&str, Attribute)>) -> bool {
         if act.fusable() {
             attrs.extend(act.layer_attrs());
             true
@@ -92,8 +93,8 @@ impl<'c, 'a> Unroll<'c, 'a> {
     }
 
     /// A standalone `hl.activation` (nothing when `act` is linear).
-    pub fn activation(&mut self, x: ValueId, act: &Act) -> ValueId {
-        if act.kind == "linear" {
+    pub fn activation(&mut self, x: ValueId, act: Activation) -> ValueId {
+        if act == Activation::Linear {
             return x;
         }
         let shape = self.shape_of(x);
@@ -112,7 +113,7 @@ impl<'c, 'a> Unroll<'c, 'a> {
         x: ValueId,
         kernel: &ArrayD<f32>,
         bias: Vec<f32>,
-        act: &Act,
+        act: Activation,
     ) -> ValueId {
         let layer = self.cx.e.b.next_name("fc");
         let n = self.node;
@@ -139,7 +140,7 @@ impl<'c, 'a> Unroll<'c, 'a> {
     }
 
     /// An elementwise layer `a ∘ b` (same shapes) with activation `act`.
-    pub fn ew(&mut self, kind: Ew, a: ValueId, b: ValueId, act: &Act) -> ValueId {
+    pub fn ew(&mut self, kind: Ew, a: ValueId, b: ValueId, act: Activation) -> ValueId {
         let (op, prefix) = kind.op();
         let shape = self.shape_of(a);
         let mut attrs = Vec::new();

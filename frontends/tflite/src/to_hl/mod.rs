@@ -22,7 +22,7 @@ mod select;
 use hailo_dialect_hl as hl;
 use std::collections::HashMap;
 
-use hailo_dialect_hl::builder::{f32_tensor, symbol_name, Act, GraphBuilder};
+use hailo_dialect_hl::builder::{f32_tensor, symbol_name, GraphBuilder};
 use hailo_ir::{Module, Type, ValueId};
 
 pub use error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
@@ -217,7 +217,7 @@ impl<'a> Converter<'a> {
     /// The activation that alone consumes `t` and may be fused into its producer: a single
     /// activation operator or an activation pattern reading only `t`. Returns the activation,
     /// the operators it covers and the tensor it produces.
-    pub fn take_activation(&self, t: TensorId) -> Option<(Act, Vec<usize>, TensorId)> {
+    pub fn take_activation(&self, t: TensorId) -> Option<(hl::Activation, Vec<usize>, TensorId)> {
         if self.is_output(t) {
             return None;
         }
@@ -228,7 +228,7 @@ impl<'a> Converter<'a> {
             return (pat.input == t
                 && pat.act.fusable()
                 && consumers.iter().all(|c| pat.ops.contains(c)))
-            .then(|| (pat.act.clone(), pat.ops.clone(), pat.output));
+            .then(|| (pat.act, pat.ops.clone(), pat.output));
         }
         let c = self.sole_consumer(t)?;
         let op = &self.g.ops[c];

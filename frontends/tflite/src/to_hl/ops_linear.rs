@@ -4,7 +4,7 @@
 //! exact explicit pads, zero PADs before a conv/avgpool and following activations are folded.
 
 use hailo_dialect_hl as hl;
-use hailo_dialect_hl::builder::{ints, Act};
+use hailo_dialect_hl::builder::ints;
 use hailo_ir::{Attribute, ValueId};
 
 use super::error::ConvertResult;
@@ -44,13 +44,16 @@ fn window_pads(
 }
 
 /// The `hl` activation of a TFLite fused activation.
-pub(crate) fn fused_act(a: Activation) -> Act {
+pub(crate) fn fused_act(a: Activation) -> hl::Activation {
     match a {
-        Activation::None => Act::new("linear"),
-        Activation::Relu => Act::new("relu"),
-        Activation::Relu6 => Act::new("relu6"),
-        Activation::ReluN1To1 => Act::with("clip", &[("min", -1.0), ("max", 1.0)]),
-        Activation::Tanh => Act::new("tanh"),
+        Activation::None => hl::Activation::Linear,
+        Activation::Relu => hl::Activation::Relu,
+        Activation::Relu6 => hl::Activation::Relu6,
+        Activation::ReluN1To1 => hl::Activation::Clip {
+            min: -1.0,
+            max: 1.0,
+        },
+        Activation::Tanh => hl::Activation::Tanh,
     }
 }
 
@@ -81,13 +84,17 @@ fn transpose4(data: &[f32], shape: [usize; 4], perm: [usize; 4]) -> Vec<f32> {
 impl Converter<'_> {
     /// The fused activation of a layer: TFLite's own, else a following activation operator.
     /// Returns the tensor the layer produces, the activation and the fused operators.
-    pub(crate) fn tail(&self, fused: Activation, out: TensorId) -> (TensorId, Act, Vec<usize>) {
+    pub(crate) fn tail(
+        &self,
+        fused: Activation,
+        out: TensorId,
+    ) -> (TensorId, hl::Activation, Vec<usize>) {
         if fused != Activation::None {
             return (out, fused_act(fused), Vec::new());
         }
         match self.take_activation(out) {
             Some((act, ops, t)) => (t, act, ops),
-            None => (out, Act::new("linear"), Vec::new()),
+            None => (out, hl::Activation::Linear, Vec::new()),
         }
     }
 
@@ -156,7 +163,7 @@ impl Converter<'_> {
         kernel: (&[usize], &[f32]),
         bias: &[f32],
         mut attrs: Vec<(&str, Attribute)>,
-        tail: (TensorId, Act, Vec<usize>),
+        tail: (TensorId, hl::Activation, Vec<usize>),
         extra_fused: &[(usize, &str)],
     ) {
         let (tensor, act, fused) = tail;

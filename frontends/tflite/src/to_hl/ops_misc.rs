@@ -3,7 +3,6 @@
 //! and the activation layers of recognised patterns.
 
 use hailo_dialect_hl as hl;
-use hailo_dialect_hl::builder::Act;
 use hailo_ir::{Attribute, ValueId};
 
 use super::error::ConvertResult;
@@ -21,40 +20,51 @@ pub(crate) fn scalar_const(g: &TfliteGraph, t: TensorId) -> Option<f64> {
 /// The activation operator `op` computes on its run-time input 0, if it is one (unary
 /// activations, and binary operators against a constant scalar that Table 3 lists as
 /// activations: POW, EQUAL/GREATER/LESS, MAXIMUM/MINIMUM).
-pub(crate) fn op_activation(g: &TfliteGraph, op: &Op) -> Option<Act> {
+pub(crate) fn op_activation(g: &TfliteGraph, op: &Op) -> Option<hl::Activation> {
     Some(match &op.kind {
         OpKind::Unary(u) => match u {
-            UnaryOp::Relu => Act::new("relu"),
-            UnaryOp::Relu6 => Act::new("relu6"),
-            UnaryOp::ReluN1To1 => Act::with("clip", &[("min", -1.0), ("max", 1.0)]),
-            UnaryOp::Tanh => Act::new("tanh"),
-            UnaryOp::Logistic => Act::new("sigmoid"),
-            UnaryOp::Elu => Act::with("elu", &[("alpha", 1.0)]),
-            UnaryOp::HardSwish => Act::new("hardswish"),
-            UnaryOp::Exp => Act::new("exp"),
-            UnaryOp::Log => Act::new("log"),
-            UnaryOp::Sqrt => Act::new("sqrt"),
-            UnaryOp::Abs => Act::new("abs"),
-            UnaryOp::Neg => Act::new("neg"),
-            UnaryOp::Square => Act::new("square"),
+            UnaryOp::Relu => hl::Activation::Relu,
+            UnaryOp::Relu6 => hl::Activation::Relu6,
+            UnaryOp::ReluN1To1 => hl::Activation::Clip {
+                min: -1.0,
+                max: 1.0,
+            },
+            UnaryOp::Tanh => hl::Activation::Tanh,
+            UnaryOp::Logistic => hl::Activation::Sigmoid,
+            UnaryOp::Elu => hl::Activation::Elu { alpha: 1.0 },
+            UnaryOp::HardSwish => hl::Activation::HardSwish,
+            UnaryOp::Exp => hl::Activation::Exp,
+            UnaryOp::Log => hl::Activation::Log,
+            UnaryOp::Sqrt => hl::Activation::Sqrt,
+            UnaryOp::Abs => hl::Activation::Abs,
+            UnaryOp::Neg => hl::Activation::Neg,
+            UnaryOp::Square => hl::Activation::Square,
             UnaryOp::Sign => return None,
         },
-        OpKind::LeakyRelu { alpha } => Act::with("leaky", &[("alpha", f64::from(*alpha))]),
+        OpKind::LeakyRelu { alpha } => hl::Activation::Leaky {
+            alpha: f64::from(*alpha),
+        },
         OpKind::Binary { op: b, .. } => {
             let c = scalar_const(g, *op.inputs.get(1)?)?;
             if g.tensors[op.inputs[0]].data.is_some() {
                 return None;
             }
             match b {
-                BinaryOp::Pow if c == 2.0 => Act::new("square"),
-                BinaryOp::Pow if c == 0.5 => Act::new("sqrt"),
-                BinaryOp::Pow => Act::with("pow", &[("exponent", c)]),
-                BinaryOp::Equal => Act::with("equal", &[("value", c)]),
-                BinaryOp::Greater => Act::with("greater", &[("value", c)]),
-                BinaryOp::Less => Act::with("less", &[("value", c)]),
-                BinaryOp::Maximum if c == 0.0 => Act::new("relu"),
-                BinaryOp::Maximum => Act::with("clip", &[("min", c), ("max", f64::from(f32::MAX))]),
-                BinaryOp::Minimum => Act::with("clip", &[("min", f64::from(f32::MIN)), ("max", c)]),
+                BinaryOp::Pow if c == 2.0 => hl::Activation::Square,
+                BinaryOp::Pow if c == 0.5 => hl::Activation::Sqrt,
+                BinaryOp::Pow => hl::Activation::Pow { exponent: c },
+                BinaryOp::Equal => hl::Activation::Equal { value: c },
+                BinaryOp::Greater => hl::Activation::Greater { value: c },
+                BinaryOp::Less => hl::Activation::Less { value: c },
+                BinaryOp::Maximum if c == 0.0 => hl::Activation::Relu,
+                BinaryOp::Maximum => hl::Activation::Clip {
+                    min: c,
+                    max: f64::from(f32::MAX),
+                },
+                BinaryOp::Minimum => hl::Activation::Clip {
+                    min: f64::from(f32::MIN),
+                    max: c,
+                },
                 _ => return None,
             }
         }
@@ -77,7 +87,7 @@ impl Converter<'_> {
         anchor: usize,
         input: TensorId,
         output: TensorId,
-        act: &Act,
+        act: hl::Activation,
         ops: &[usize],
     ) -> ConvertResult<()> {
         let x = self.value(anchor, input)?;
@@ -96,7 +106,10 @@ impl Converter<'_> {
         self.values.insert(output, res[0]);
         self.converted(anchor, std::slice::from_ref(&layer));
         let others: Vec<usize> = ops.iter().copied().filter(|&o| o != anchor).collect();
-        let why = format!("part of a subgraph recognised as a {} activation", act.kind);
+        let why = format!(
+            "part of a subgraph recognised as a {} activation",
+            act.name()
+        );
         self.fused(&others, &layer, &why);
         Ok(())
     }
@@ -109,7 +122,7 @@ impl Converter<'_> {
                 "only supported as part of the ABS -> SIGN -> MUL delta pattern",
             )
         })?;
-        self.activation_layer(i, op.inputs[0], op.outputs[0], &act, &[i])
+        self.activation_layer(i, op.inputs[0], op.outputs[0], act, &[i])
     }
 
     /// A data operand of an elementwise layer: the run-time value, or a constant broadcast
@@ -145,7 +158,7 @@ impl Converter<'_> {
     pub(crate) fn binary(&mut self, i: usize) -> ConvertResult<()> {
         let op = &self.g.ops[i];
         if let Some(act) = op_activation(self.g, op) {
-            return self.activation_layer(i, op.inputs[0], op.outputs[0], &act, &[i]);
+            return self.activation_layer(i, op.inputs[0], op.outputs[0], act, &[i]);
         }
         let OpKind::Binary { op: b, activation } = op.kind else {
             return Err(self.node_error(i, "not a binary operator"));
@@ -208,7 +221,7 @@ impl Converter<'_> {
         let mut acc = self.ew_operand(i, inputs[0], shape.len(), &layers[0], "a")?;
         for (layer, &t) in layers.iter().zip(&inputs[1..]) {
             let v = self.ew_operand(i, t, shape.len(), layer, "b")?;
-            let attrs = Act::new("linear").layer_attrs();
+            let attrs = hl::Activation::Linear.layer_attrs();
             acc = self.b.layer(
                 hl::EwAdd::NAME,
                 layer,
@@ -263,7 +276,7 @@ impl Converter<'_> {
             let b = self
                 .b
                 .constant(&layer, "b", &ones, &[beta], false, &[&name]);
-            let attrs = Act::new("linear").layer_attrs();
+            let attrs = hl::Activation::Linear.layer_attrs();
             x = self.b.layer(
                 hl::EwMult::NAME,
                 &layer,
@@ -341,6 +354,6 @@ impl Converter<'_> {
         for &o in &pat.ops {
             self.done[o] = true;
         }
-        self.activation_layer(anchor, pat.input, pat.output, &pat.act, &pat.ops)
+        self.activation_layer(anchor, pat.input, pat.output, pat.act, &pat.ops)
     }
 }

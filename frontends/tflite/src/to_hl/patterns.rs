@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hailo_dialect_hl::builder::Act;
+use hailo_dialect_hl as hl;
 
 use super::ops_misc::scalar_const;
 use super::select::Selection;
@@ -22,7 +22,7 @@ pub(crate) struct Pattern {
     pub ops: Vec<usize>,
     pub input: TensorId,
     pub output: TensorId,
-    pub act: Act,
+    pub act: hl::Activation,
 }
 
 impl Pattern {
@@ -194,29 +194,33 @@ impl Candidate<'_> {
     }
 
     /// The activation the subgraph computes, if any.
-    fn identify(&self) -> Option<Act> {
+    fn identify(&self) -> Option<hl::Activation> {
         type Formula = fn(f64) -> f64;
-        let fixed: [(&'static str, Formula); 7] = [
-            ("silu", |x| x * sigmoid(x)),
-            ("gelu", |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt()))),
-            ("gelu_tanh", |x| {
+        let fixed: [(hl::Activation, Formula); 7] = [
+            (hl::Activation::Silu, |x| x * sigmoid(x)),
+            (hl::Activation::Gelu, |x| {
+                0.5 * x * (1.0 + erf(x / 2f64.sqrt()))
+            }),
+            (hl::Activation::GeluTanh, |x| {
                 0.5 * x
                     * (1.0
                         + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
             }),
-            ("mish", |x| x * softplus(x).tanh()),
-            ("hardswish", |x| x * (x + 3.0).clamp(0.0, 6.0) / 6.0),
-            ("softplus", softplus),
-            ("softsign", |x| x / (1.0 + x.abs())),
+            (hl::Activation::Mish, |x| x * softplus(x).tanh()),
+            (hl::Activation::HardSwish, |x| {
+                x * (x + 3.0).clamp(0.0, 6.0) / 6.0
+            }),
+            (hl::Activation::Softplus, softplus),
+            (hl::Activation::Softsign, |x| x / (1.0 + x.abs())),
         ];
-        if let Some((kind, _)) = fixed.iter().find(|(_, f)| self.equals(SAMPLES, f)) {
-            return Some(Act::new(kind));
+        if let Some((act, _)) = fixed.iter().find(|(_, f)| self.equals(SAMPLES, f)) {
+            return Some(*act);
         }
         // swish: x * sigmoid(beta * x), beta from f(1).
         if let Some(s) = self.eval(1.0).filter(|s| *s > 0.0 && *s < 1.0) {
             let beta = (s / (1.0 - s)).ln();
             if self.equals(SAMPLES, |x| x * sigmoid(beta * x)) {
-                return Some(Act::with("swish", &[("beta", beta)]));
+                return Some(hl::Activation::Swish { beta });
             }
         }
         // hardsigmoid: clamp(alpha * x + beta, 0, 1), fitted around 0.
@@ -227,13 +231,13 @@ impl Candidate<'_> {
                 && b < 1.0
                 && self.equals(SAMPLES, |x| (alpha * x + b).clamp(0.0, 1.0))
             {
-                return Some(Act::with("hardsigmoid", &[("alpha", alpha), ("beta", b)]));
+                return Some(hl::Activation::HardSigmoid { alpha, beta: b });
             }
         }
         // delta: 0 at 0, c elsewhere.
         if let Some(c) = self.eval(1.0).filter(|c| *c != 0.0) {
             if self.equals(SAMPLES, |x| if x == 0.0 { 0.0 } else { c }) {
-                return Some(Act::with("delta", &[("value", c)]));
+                return Some(hl::Activation::Delta { value: c });
             }
         }
         // clip: clamp(x, lo, hi) with bounds read far outside.
@@ -247,9 +251,12 @@ impl Candidate<'_> {
             if lo < hi && self.equals(&at, |x| x.clamp(lo, hi)) {
                 let bound = |v: f64| v.clamp(f64::from(f32::MIN), f64::from(f32::MAX));
                 return Some(if lo == 0.0 && hi == 6.0 {
-                    Act::new("relu6")
+                    hl::Activation::Relu6
                 } else {
-                    Act::with("clip", &[("min", bound(lo)), ("max", bound(hi))])
+                    hl::Activation::Clip {
+                        min: bound(lo),
+                        max: bound(hi),
+                    }
                 });
             }
         }
@@ -340,7 +347,7 @@ pub(crate) fn find(g: &TfliteGraph, sel: &Selection) -> Patterns {
         }
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         // The candidate input whose matching subgraph covers the most operators.
-        let mut best: Option<(Vec<usize>, TensorId, Act)> = None;
+        let mut best: Option<(Vec<usize>, TensorId, hl::Activation)> = None;
         for (_, x) in candidates {
             let Some(group) = closed_group(g, &consumers, &sel.outputs, &region, x, anchor) else {
                 continue;
@@ -412,7 +419,7 @@ mod tests {
 
     #[test]
     fn fused_activation_evaluation_matches_hl_kinds() {
-        assert_eq!(fused_act(Activation::Relu6).kind, "relu6");
+        assert_eq!(fused_act(Activation::Relu6), hl::Activation::Relu6);
         assert_eq!(apply_fused(Activation::Relu6, 7.0), 6.0);
         assert_eq!(apply_fused(Activation::ReluN1To1, -3.0), -1.0);
     }

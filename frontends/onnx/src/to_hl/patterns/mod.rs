@@ -13,7 +13,7 @@ mod unary;
 
 use std::collections::HashMap;
 
-use hailo_dialect_hl::builder::Act;
+use hailo_dialect_hl::Activation;
 
 use super::net::Net;
 use crate::graph::Node;
@@ -22,7 +22,7 @@ use crate::graph::Node;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PatternKind {
     /// An activation of `input` (may still be fused into the producer of `input`).
-    Activation(Act),
+    Activation(Activation),
     /// `hl.feature_shuffle`: ShuffleNet's reshape to `[N, groups, C/groups, H, W]`, swap, flatten.
     FeatureShuffle { groups: usize },
     /// `hl.depth_to_space` with ONNX DepthToSpace semantics.
@@ -90,7 +90,7 @@ impl Pattern {
     /// A short name for reports.
     pub fn describe(&self) -> String {
         match &self.kind {
-            PatternKind::Activation(a) => format!("{} activation", a.kind),
+            PatternKind::Activation(a) => format!("{} activation", a.name()),
             PatternKind::FeatureShuffle { .. } => "feature shuffle".into(),
             PatternKind::DepthToSpace { .. } => "depth to space".into(),
             PatternKind::SpaceToDepth { mode, .. } => format!("space to depth ({mode})"),

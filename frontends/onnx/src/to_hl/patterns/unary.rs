@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hailo_dialect_hl::builder::Act;
+use hailo_dialect_hl::Activation;
 
 use super::{GraphView, Pattern, PatternKind};
 use crate::to_hl::act::scalar_const;
@@ -76,28 +76,34 @@ fn softplus(x: f64) -> f64 {
 type Formula = fn(f64) -> f64;
 
 /// The activations a subgraph may be, with their formulas.
-fn targets() -> Vec<(Act, Formula)> {
+fn targets() -> Vec<(Activation, Formula)> {
     vec![
-        (Act::new("silu"), |x| x * sigmoid(x)),
-        (Act::new("gelu"), |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt()))),
-        (Act::new("gelu_tanh"), |x| {
+        (Activation::Silu, |x| x * sigmoid(x)),
+        (Activation::Gelu, |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt()))),
+        (Activation::GeluTanh, |x| {
             0.5 * x
                 * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
         }),
-        (Act::new("mish"), |x| x * softplus(x).tanh()),
-        (Act::new("hardswish"), |x| {
+        (Activation::Mish, |x| x * softplus(x).tanh()),
+        (Activation::HardSwish, |x| {
             x * (x + 3.0).clamp(0.0, 6.0) / 6.0
         }),
         (
-            Act::with("hardsigmoid", &[("alpha", 1.0 / 6.0), ("beta", 0.5)]),
+            Activation::HardSigmoid {
+                alpha: 1.0 / 6.0,
+                beta: 0.5,
+            },
             |x| (x / 6.0 + 0.5).clamp(0.0, 1.0),
         ),
         (
-            Act::with("hardsigmoid", &[("alpha", 0.2), ("beta", 0.5)]),
+            Activation::HardSigmoid {
+                alpha: 0.2,
+                beta: 0.5,
+            },
             |x| (0.2 * x + 0.5).clamp(0.0, 1.0),
         ),
-        (Act::new("softplus"), softplus),
-        (Act::new("softsign"), |x| x / (1.0 + x.abs())),
+        (Activation::Softplus, softplus),
+        (Activation::Softsign, |x| x / (1.0 + x.abs())),
     ]
 }
 
@@ -260,7 +266,7 @@ pub(super) fn match_at(
                 output: g.node(anchor).outputs[0].clone(),
                 input: x.to_string(),
                 nodes: group,
-                kind: PatternKind::Activation(act.clone()),
+                kind: PatternKind::Activation(*act),
             });
         }
     }
