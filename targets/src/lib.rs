@@ -334,7 +334,9 @@ impl Target {
         }
         for mode in ScMode::ALL {
             if self.subcluster.array(mode).macs_per_cycle() == 0 {
-                return bad(format!("the {mode} MAC array must have columns and features"));
+                return bad(format!(
+                    "the {mode} MAC array must have columns and features"
+                ));
             }
         }
         if self.limits.max_subclusters > c.subclusters {

@@ -7,7 +7,11 @@ fn peaks_match_the_marketed_tops() {
     let h8 = Target::hailo8();
     assert_eq!(h8.total_subclusters(), 512);
     assert_eq!(h8.total_layer_controllers(), 128);
-    assert!((h8.peak_tops() - 26.2144).abs() < 1e-9, "{}", h8.peak_tops());
+    assert!(
+        (h8.peak_tops() - 26.2144).abs() < 1e-9,
+        "{}",
+        h8.peak_tops()
+    );
     let h8l = Target::hailo8l();
     assert_eq!(h8l.total_subclusters(), 256);
     assert!((h8l.peak_tops() - 13.1072).abs() < 1e-9);
@@ -27,7 +31,10 @@ fn both_modes_do_64_macs_per_cycle() {
 #[test]
 fn targets_are_chosen_by_hw_arch_name() {
     assert_eq!(Target::by_name("hailo8r").unwrap().clock_hz, 200_000_000);
-    assert_eq!(Target::by_name("hailo8l").unwrap().cluster_ids, [0, 1, 4, 5]);
+    assert_eq!(
+        Target::by_name("hailo8l").unwrap().cluster_ids,
+        [0, 1, 4, 5]
+    );
     for name in Target::KNOWN {
         let t = Target::by_name(name).unwrap();
         assert_eq!(t.name, name);
@@ -90,7 +97,11 @@ fn bad_json_is_located_and_bad_values_are_named() {
 
     let mut t = Target::hailo8();
     t.mac_efficiency.value = Some(1.5);
-    assert!(t.validate().unwrap_err().to_string().contains("(0, 1], got 1.5"));
+    assert!(t
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("(0, 1], got 1.5"));
 
     let mut t = Target::hailo8();
     t.clock_hz = 0;
