@@ -160,13 +160,6 @@ impl DefuseKind {
         DEFUSE_KINDS.iter().find(|k| k.1 == s).map(|k| k.0)
     }
 
-    pub fn name(self) -> &'static str {
-        DEFUSE_KINDS
-            .iter()
-            .find(|k| k.0 == self)
-            .map_or("", |k| k.1)
-    }
-
     pub fn names() -> String {
         DEFUSE_KINDS.map(|k| k.1).join(", ")
     }

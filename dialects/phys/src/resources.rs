@@ -62,20 +62,6 @@ impl Resources {
     }
 }
 
-impl std::ops::Add for Resources {
-    type Output = Resources;
-    fn add(self, o: Resources) -> Resources {
-        Resources {
-            layer_controllers: self.layer_controllers + o.layer_controllers,
-            subclusters: self.subclusters + o.subclusters,
-            apus: self.apus + o.apus,
-            input_aligners: self.input_aligners + o.input_aligners,
-            weight_bytes: self.weight_bytes + o.weight_bytes,
-            buffer_bytes: self.buffer_bytes + o.buffer_bytes,
-        }
-    }
-}
-
 /// A MAC-driven layer's work per frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Work {
