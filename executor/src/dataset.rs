@@ -333,6 +333,25 @@ impl Source<'_> {
     }
 }
 
+/// The calibration set as a pass resource: one array per graph input, samples on axis 0,
+/// NHWC (what [`Source::read`] returns). Drivers provide it to data-driven passes.
+#[derive(Clone, Debug)]
+pub struct CalibrationSet(pub Vec<ArrayD<f32>>);
+
+impl CalibrationSet {
+    /// Samples per input (of input 0; the reader checks the others agree).
+    pub fn len(&self) -> usize {
+        self.0
+            .first()
+            .and_then(|x| x.shape().first().copied())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{DatasetError, Layout, Purpose, Source};

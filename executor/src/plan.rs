@@ -213,6 +213,44 @@ fn observed(
         .collect()
 }
 
+/// The body block of `graph`.
+fn body(m: &Module, graph: OpId) -> Result<hailo_ir::BlockId> {
+    m.op(graph)
+        .regions()
+        .first()
+        .and_then(|&r| m.region(r).blocks().first().copied())
+        .ok_or_else(|| ExecError::Graph("graph has no body block".into()))
+}
+
+/// The graph inputs of `block` as users name them.
+fn inputs_of(m: &Module, block: hailo_ir::BlockId) -> Result<Vec<TensorInfo>> {
+    let mut inputs = Vec::new();
+    for (i, &arg) in m.block(block).args().iter().enumerate() {
+        let shape =
+            arg_shape(m, arg).map_err(|e| ExecError::Graph(format!("argument {i}: {e}")))?;
+        let user =
+            m.value(arg).uses().iter().map(|u| u.op).find(|&o| {
+                hl::InputLayer::cast(m, o).is_some() || q::Quantize::cast(m, o).is_some()
+            });
+        let name = user
+            .and_then(|o| str_attr(m, o, "layer"))
+            .unwrap_or_else(|| format!("input{i}"));
+        let original_name = user.and_then(|o| str_attr(m, o, "original_name"));
+        inputs.push(TensorInfo {
+            name,
+            original_name,
+            shape,
+        });
+    }
+    Ok(inputs)
+}
+
+/// The inputs of `graph` of `m` (what a dataset must provide), without preparing it.
+pub fn graph_inputs<'a>(m: &Module, graph: impl Into<GraphRef<'a>>) -> Result<Vec<TensorInfo>> {
+    let graph = find_graph(m, graph.into())?;
+    inputs_of(m, body(m, graph)?)
+}
+
 /// Upper bound on the largest activation of one sub-batch in [`Executor::run`] (about the
 /// size of the L2 cache of the machines this runs on).
 pub const SUB_BATCH_BYTES: usize = 1 << 20;
@@ -230,31 +268,13 @@ impl Executor {
         context: Context,
     ) -> Result<Self> {
         let graph = find_graph(m, graph.into())?;
-        let region = m.op(graph).regions().first().copied();
-        let block = region
-            .and_then(|r| m.region(r).blocks().first().copied())
-            .ok_or_else(|| ExecError::Graph("graph has no body block".into()))?;
+        let block = body(m, graph)?;
+        let inputs = inputs_of(m, block)?;
         let mut slot_of: FxHashMap<ValueId, Operand> = FxHashMap::default();
-        let mut slots = 0;
-        let mut inputs = Vec::new();
         for (i, &arg) in m.block(block).args().iter().enumerate() {
-            slot_of.insert(arg, Operand::Slot(slots));
-            slots += 1;
-            let shape =
-                arg_shape(m, arg).map_err(|e| ExecError::Graph(format!("argument {i}: {e}")))?;
-            let user = m.value(arg).uses().iter().map(|u| u.op).find(|&o| {
-                hl::InputLayer::cast(m, o).is_some() || q::Quantize::cast(m, o).is_some()
-            });
-            let name = user
-                .and_then(|o| str_attr(m, o, "layer"))
-                .unwrap_or_else(|| format!("input{i}"));
-            let original_name = user.and_then(|o| str_attr(m, o, "original_name"));
-            inputs.push(TensorInfo {
-                name,
-                original_name,
-                shape,
-            });
+            slot_of.insert(arg, Operand::Slot(i));
         }
+        let mut slots = inputs.len();
         let mut last_of_layer: FxHashMap<&str, OpId> = FxHashMap::default();
         for op in m.block_ops(block) {
             if let Some(l) = m.attr(op, "layer").and_then(Attribute::as_str) {

@@ -105,6 +105,9 @@ impl Attribute {
     pub fn i64_array(v: &[i64]) -> Attribute {
         Attribute::Array(v.iter().map(|&x| Attribute::i64(x)).collect())
     }
+    pub fn f64_array(v: &[f64]) -> Attribute {
+        Attribute::Array(v.iter().map(|&x| Attribute::f64(x)).collect())
+    }
     pub fn dense(ty: Type, values: DenseValues) -> Attribute {
         Attribute::Dense(Arc::new(DenseAttr { ty, values }))
     }

@@ -8,6 +8,7 @@ pub mod conversion;
 pub mod generic;
 pub mod hl;
 pub mod pipelines;
+pub mod quant;
 pub mod registry;
 pub mod test;
 

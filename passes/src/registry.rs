@@ -1,6 +1,6 @@
 //! The explicit pass registry: one line per pass, kept sorted by name.
 
-use crate::{conversion, generic, hl, test};
+use crate::{conversion, generic, hl, quant, test};
 use hailo_ir::pass::{PassInfo, PassRegistry};
 
 pub fn registry() -> PassRegistry {
@@ -19,6 +19,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::set_seed::SetSeed>(),
             PassInfo::of::<hl::transpose::Transpose>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
+            PassInfo::of::<quant::calibrate::Calibrate>(),
             PassInfo::of::<test::analysis::TestAnalysis>(),
             PassInfo::of::<test::fail::TestFail>(),
             PassInfo::of::<test::graph_attr::TestGraphAttr>(),

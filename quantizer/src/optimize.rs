@@ -282,11 +282,7 @@ pub fn annotate(
             let w = kernel_values(m, m.op(op).operands()[1])?;
             t = group_thresholds(&w, &t, n, storage, clipping);
         }
-        m.set_attr(
-            op,
-            "q_wclip",
-            Attribute::Array(t.into_iter().map(Attribute::f64).collect()),
-        );
+        m.set_attr(op, "q_wclip", Attribute::f64_array(&t));
     }
     Ok(())
 }

@@ -4,9 +4,11 @@
 //! Exit codes: 0 success, 1 diagnostics or a failed pass, 2 usage errors.
 
 use clap::Parser as ClapParser;
+use hailo_executor::dataset::{CalibrationSet, Layout, Purpose, Source};
+use hailo_executor::{graph_inputs, GraphRef};
 use hailo_ir::diag::SourceMgr;
 use hailo_ir::pass::instrument::PassFilter;
-use hailo_ir::pass::{Instrumentation, OpPassManager, PassRegistry};
+use hailo_ir::pass::{Instrumentation, OpPassManager, PassRegistry, Resources};
 use hailo_ir::{print_module, Context, Diagnostic, Location, PrintOptions, Sym};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -84,6 +86,13 @@ pub struct OptArgs {
     /// Write resource blobs to this .npz sidecar instead of the IR's resources section.
     #[arg(long)]
     pub emit_resources_npz: Option<PathBuf>,
+    /// Calibration set for data-driven passes (`quant-calibrate`): a .npy, an .npz keyed by
+    /// input layer, or a directory of .npy samples, for the input's first graph.
+    #[arg(long)]
+    pub calib_set: Option<PathBuf>,
+    /// Layout of rank-4 calibration data; nchw is transposed to the model's NHWC.
+    #[arg(long, default_value = "nhwc", value_parser = ["nhwc", "nchw"])]
+    pub calib_layout: String,
 }
 
 pub struct OptOutcome {
@@ -105,6 +114,24 @@ fn usage(msg: String) -> OptOutcome {
         code: 2,
         output_path: None,
     }
+}
+
+/// What the driver gives the passes besides the IR: the calibration set when asked for.
+fn pass_resources(m: &hailo_ir::Module, args: &OptArgs) -> Result<Resources, String> {
+    let mut resources = Resources::new();
+    if let Some(path) = &args.calib_set {
+        let inputs = graph_inputs(m, GraphRef::First).map_err(|e| e.to_string())?;
+        let source = Source {
+            path,
+            layout: Layout::parse(&args.calib_layout).unwrap_or_default(),
+            purpose: Purpose::Calibration,
+            member: None,
+            net: None,
+        };
+        let data = source.read(&inputs).map_err(|e| e.to_string())?;
+        resources.insert(CalibrationSet(data));
+    }
+    Ok(resources)
 }
 
 /// Reads the pipeline recorded in a reproducer's header.
@@ -343,10 +370,21 @@ fn process_chunk(
                             ));
                             ok = false;
                         } else {
+                            let resources = match pass_resources(&m, args) {
+                                Ok(r) => r,
+                                Err(e) => {
+                                    stderr.push_str(&format!("hailo-opt: error: {e}\n"));
+                                    return ChunkResult {
+                                        output: None,
+                                        stderr,
+                                        failed: true,
+                                    };
+                                }
+                            };
                             let mut inst = instrumentation(args);
                             let t_run = Instant::now();
                             let top = m.top();
-                            let result = pm.run(&mut m, ctx, top, &mut inst);
+                            let result = pm.run_with(&mut m, ctx, top, &mut inst, &resources);
                             let run_time = t_run.elapsed();
                             stderr.push_str(&inst.output);
                             diags.extend(inst.diagnostics);

@@ -99,8 +99,8 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &InputConversionOptions) -> 
                 .operands(&[x])
                 .attr("layer", Attribute::str(&layer))
                 .attr("conversion", Attribute::str(c))
-                .attr("kernel", super::f64_array(&cm.flat_kernel()))
-                .attr("bias", super::f64_array(&cm.bias));
+                .attr("kernel", Attribute::f64_array(&cm.flat_kernel()))
+                .attr("bias", Attribute::f64_array(&cm.bias));
             let op = build(ctx, m, spec, ty)?;
             splice_after(m, input, op, x);
         }

@@ -233,8 +233,3 @@ pub(crate) fn shape_of(m: &Module, v: ValueId) -> Vec<i64> {
         .map(<[i64]>::to_vec)
         .unwrap_or_default()
 }
-
-/// A `[f64]` array attribute.
-pub(crate) fn f64_array(v: &[f64]) -> Attribute {
-    Attribute::Array(v.iter().map(|&x| Attribute::f64(x)).collect())
-}

@@ -419,7 +419,7 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NmsPostprocessOptions) -> R
     if !c.num_anchors.is_empty() {
         spec = spec
             .attr("num_anchors", Attribute::i64_array(&c.num_anchors))
-            .attr("anchors", super::f64_array(&c.anchors));
+            .attr("anchors", Attribute::f64_array(&c.anchors));
     }
     if matches!(a, MetaArch::Yolov8 | MetaArch::Damoyolo) {
         spec = spec.attr("regression_length", Attribute::i64(c.regression_length));

@@ -76,8 +76,8 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NormalizationOptions) -> Re
         let spec = OpSpec::new(hl::Normalization::NAME)
             .operands(&[x])
             .attr("layer", Attribute::str(&layer))
-            .attr("mean", super::f64_array(&broadcast(&o.mean)?))
-            .attr("std", super::f64_array(&broadcast(&o.std)?));
+            .attr("mean", Attribute::f64_array(&broadcast(&o.mean)?))
+            .attr("std", Attribute::f64_array(&broadcast(&o.std)?));
         let op = build(ctx, m, spec, m.value_type(x))?;
         splice_after(m, input, op, x);
     }

@@ -618,9 +618,10 @@ impl Converter<'_> {
                 let layer = self.e.b.next_name("normalization");
                 let x = self.e.relayout_value(node, &pat.input, &v, &canonical(4))?;
                 let out_shape = permute(&self.e.shape(node, &pat.output)?, &canonical(4));
-                let list =
-                    |v: &[f64]| Attribute::Array(v.iter().map(|&x| Attribute::f64(x)).collect());
-                let attrs = vec![("mean", list(&mean)), ("std", list(&std))];
+                let attrs = vec![
+                    ("mean", Attribute::f64_array(&mean)),
+                    ("std", Attribute::f64_array(&std)),
+                ];
                 let res = self.e.b.layer(
                     hl::Normalization::NAME,
                     &layer,

@@ -1,0 +1,158 @@
+//! `quant-calibrate`: runs the float graph on the first `samples` samples of the calibration
+//! set (the driver's `CalibrationSet` resource: `hailo-opt --calib-set`, `hailo optimize
+//! --calib-set-path`) in batches of `batch-size`, and records on every layer the range its
+//! output took: `calib.range = [min, max]` (one pair per result for multi-result ops).
+//!
+//! The statistics live in the IR so that each later decision (clipping, precision, lowering)
+//! is a pass reading them, testable on a small graph with a small calibration file. Like the
+//! DFC, calibration uses the set whole when it has fewer samples than asked, with a warning.
+
+use hailo_executor::dataset::CalibrationSet;
+use hailo_executor::{Executor, GraphRef};
+use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
+use hailo_ir::{Attribute, Diagnostic, Module, OpId};
+use ndarray::{ArrayD, Axis};
+use rustc_hash::FxHashMap;
+
+hailo_ir::pass_options! {
+    pub struct CalibrateOptions {
+        /// Calibration samples to run (the model script's `calibset_size`).
+        samples: i64 = 64,
+        /// Samples per executor run (the model script's `batch_size`).
+        batch_size: i64 = 8,
+    }
+}
+
+pub struct Calibrate(CalibrateOptions);
+
+/// The attribute holding the observed ranges.
+pub const RANGE: &str = "calib.range";
+
+impl PassDef for Calibrate {
+    const NAME: &'static str = "quant-calibrate";
+    const SUMMARY: &'static str =
+        "Run the graph on the calibration set and record each layer's output range (calib.range)";
+    const DESCRIPTION: &'static str = "Needs the calibration set from the driver \
+        (hailo-opt --calib-set FILE). Uses the first `samples` samples, `batch-size` at a time.";
+    const ANCHOR: Option<&'static str> = Some(hailo_ir::builtin::GRAPH);
+    type Options = CalibrateOptions;
+
+    fn new(o: CalibrateOptions) -> Self {
+        Calibrate(o)
+    }
+    fn options(&self) -> &CalibrateOptions {
+        &self.0
+    }
+
+    fn run(
+        &mut self,
+        m: &mut Module,
+        graph: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
+        let loc = m.op(graph).loc.clone();
+        let fail = |cx: &mut PassCx<'_>, msg: String| {
+            cx.fail(Diagnostic::error(
+                loc.clone(),
+                format!("{}: {msg}", Self::NAME),
+            ))
+        };
+        let (Ok(samples), Ok(batch)) = (
+            usize::try_from(self.0.samples),
+            usize::try_from(self.0.batch_size),
+        ) else {
+            return Err(fail(
+                cx,
+                "'samples' and 'batch-size' must be positive".into(),
+            ));
+        };
+        if samples == 0 || batch == 0 {
+            return Err(fail(
+                cx,
+                "'samples' and 'batch-size' must be positive".into(),
+            ));
+        }
+        let Some(set) = cx.resource::<CalibrationSet>() else {
+            return Err(fail(
+                cx,
+                "needs a calibration set (hailo-opt --calib-set FILE; hailo optimize --calib-set-path FILE)".into(),
+            ));
+        };
+        let available = set.len();
+        if available == 0 {
+            return Err(fail(cx, "the calibration set is empty".into()));
+        }
+        if available < samples {
+            cx.diags.emit(Diagnostic::warning(
+                loc.clone(),
+                format!(
+                    "{}: the calibration set has {available} samples, fewer than samples={samples}; using all of them",
+                    Self::NAME
+                ),
+            ));
+        }
+        let executor = match Executor::new(m, GraphRef::Id(graph)) {
+            Ok(e) => e,
+            Err(e) => return Err(fail(cx, e.to_string())),
+        };
+        let ranges = match observe_ranges(&executor, &set.0, samples.min(available), batch) {
+            Ok(r) => r,
+            Err(e) => return Err(fail(cx, e.to_string())),
+        };
+        let mut recorded = 0;
+        for op in m.walk(graph) {
+            let Some(layer) = m.attr(op, "layer").and_then(Attribute::as_str) else {
+                continue;
+            };
+            let results = m.op(op).results().len();
+            let names: Vec<String> = if results > 1 {
+                (0..results).map(|i| format!("{layer}_{i}")).collect()
+            } else {
+                vec![layer.to_owned()]
+            };
+            let Some(pairs) = names
+                .iter()
+                .map(|n| ranges.get(n).copied())
+                .collect::<Option<Vec<(f32, f32)>>>()
+            else {
+                continue;
+            };
+            let flat: Vec<f64> = pairs
+                .iter()
+                .flat_map(|&(lo, hi)| [f64::from(lo), f64::from(hi)])
+                .collect();
+            m.set_attr(op, RANGE, Attribute::f64_array(&flat));
+            recorded += 1;
+        }
+        cx.stat("layers", "Layers whose output range was recorded", recorded);
+        Ok(Preserved::All)
+    }
+}
+
+/// Per observed layer output, the smallest and largest value over the first `samples`.
+fn observe_ranges(
+    executor: &Executor,
+    data: &[ArrayD<f32>],
+    samples: usize,
+    batch: usize,
+) -> hailo_executor::Result<FxHashMap<String, (f32, f32)>> {
+    let mut ranges: FxHashMap<String, (f32, f32)> = FxHashMap::default();
+    for start in (0..samples).step_by(batch) {
+        let end = (start + batch).min(samples);
+        let inputs: Vec<ArrayD<f32>> = data
+            .iter()
+            .map(|x| x.slice_axis(Axis(0), (start..end).into()).to_owned())
+            .collect();
+        executor.run_observed(&inputs, &mut |out| {
+            let r = ranges
+                .entry(out.layer.to_owned())
+                .or_insert((f32::INFINITY, f32::NEG_INFINITY));
+            for &v in out.value.iter() {
+                r.0 = r.0.min(v);
+                r.1 = r.1.max(v);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(ranges)
+}
