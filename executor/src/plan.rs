@@ -94,6 +94,8 @@ pub struct Executor {
     /// Where each output comes from (a graph input, an op result or a constant).
     output_sources: Vec<Operand>,
     slots: usize,
+    /// Whether any op computes on integer codes (a `q` graph).
+    integer: bool,
 }
 
 /// What [`Executor::run_observed`] calls with every layer output.
@@ -372,6 +374,11 @@ impl Executor {
             output_sources.push(src);
         }
         assign_last_uses(&mut steps, &output_sources);
+        let integer = m
+            .block_ops(block)
+            .into_iter()
+            .filter_map(|op| evaluators().get(m, op))
+            .any(|e| e.domain() == Domain::Integer);
         Ok(Executor {
             context,
             steps,
@@ -380,6 +387,7 @@ impl Executor {
             outputs,
             output_sources,
             slots,
+            integer,
         })
     }
 
@@ -410,11 +418,17 @@ impl Executor {
     ///
     /// A large batch runs in sub-batches whose largest activation stays within
     /// [`SUB_BATCH_BYTES`]: with big feature maps, eight images at once overflow the caches
-    /// and run slower per image than one at a time (mobilenet_v2: 37 vs 60 images/s).
+    /// and run slower per image than one at a time (mobilenet_v2: 37 vs 60 images/s). Integer
+    /// graphs run whole: their kernels' per-call setup (accumulator width, weight layout) is
+    /// amortized over the batch, and splitting it cost resnet18 a quarter of its batch-8
+    /// throughput.
     pub fn run(&self, inputs: &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> {
         let n = inputs
             .first()
             .map_or(0, |x| x.shape().first().copied().unwrap_or(0));
+        if self.integer {
+            return self.execute(inputs, None);
+        }
         let per_sample = self
             .steps
             .iter()

@@ -3,9 +3,9 @@
 //! `cargo bench -p hailo-quantizer --bench emulation`; `HAILO_BENCH_SECONDS` sets the time per
 //! setting (default 2), `HAILO_BENCH_MODELS=resnet18` restricts the models.
 //!
-//! It uses only the public API that the interpreter and the quantizer have had since before the
-//! executor redesign, so the same file measures an older commit for a before/after table.
-//! Each measurement is also printed as a `RESULT {json}` line.
+//! Each measurement is also printed as a `RESULT {json}` line; an older commit measured with its
+//! own copy of this file gives the other half of a before/after table (build the two in
+//! separate target directories: a shared one can serve one commit's crates to the other).
 
 use hailo_executor::{Executor, GraphRef};
 use hailo_quantizer::{quantize, QuantConfig};

@@ -28,6 +28,7 @@ pub struct Requant {
 }
 
 /// `round(acc · multiplier · 2^(−shift))`, rounding halves towards +∞.
+#[inline]
 pub fn rescale(acc: i64, multiplier: i64, shift: u32) -> i64 {
     let p = acc as i128 * multiplier as i128;
     let r = if shift == 0 {
@@ -38,7 +39,9 @@ pub fn rescale(acc: i64, multiplier: i64, shift: u32) -> i64 {
     r.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
-/// An accumulator to an output code: rescale, add the zero point, saturate.
+/// An accumulator to an output code: rescale, add the zero point, saturate. Inlined into
+/// the kernels' inner loops (they live in other codegen units).
+#[inline]
 pub fn requantize(acc: i64, r: &Requant) -> i32 {
     (rescale(acc, r.multiplier, r.shift).saturating_add(r.zero_point)).clamp(r.lo, r.hi) as i32
 }
