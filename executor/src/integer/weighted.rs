@@ -105,46 +105,37 @@ impl Kernel for Weighted {
             Some(b) => Some(b.i32(OP)?.iter().map(|&v| v as i64).collect()),
             None => None,
         };
-        if self.form == Form::Dense {
-            let n = x.shape().first().copied().unwrap_or(1);
-            let cin = x.len() / n.max(1);
-            let xs = x.as_standard_layout();
-            let x4 = xs
-                .view()
-                .into_shape_with_order((n, 1, 1, cin))
-                .map_err(err)?;
-            let (kin, kout) = match k.shape() {
-                [a, b] => (*a, *b),
-                s => {
+        let (xs, ks) = (x.as_standard_layout(), k.as_standard_layout());
+        let (x4, k4) = match self.form {
+            Form::Dense => {
+                // A 1×1 convolution of the flattened sample.
+                let n = x.shape().first().copied().unwrap_or(1);
+                let cin = x.len() / n.max(1);
+                let &[kin, kout] = k.shape() else {
                     return Err(KernelError::new(
                         OP,
-                        format!("dense kernel must be [cin, cout], got {s:?}"),
-                    ))
-                }
-            };
-            let ks = k.as_standard_layout();
-            let k4 = ks
-                .view()
-                .into_shape_with_order((1, 1, kin, kout))
-                .map_err(err)?;
-            let y = conv2d(
-                x4,
-                self.zp_x,
-                k4,
-                bias.as_deref(),
-                &self.geometry,
-                &self.requants,
-            )?;
-            let cout = y.shape()[3];
-            return one_i32(y.into_shape_with_order(IxDyn(&[n, cout])).map_err(err)?);
-        }
-        let x4 = x.into_dimensionality::<Ix4>().map_err(err)?;
-        let mut k4 = k.into_dimensionality::<Ix4>().map_err(err)?;
-        if self.form == Form::Depthwise {
-            // Depthwise = grouped conv with one input channel per group.
-            let (kh, kw, _, cout) = k4.dim();
-            k4 = k4.into_shape_with_order((kh, kw, 1, cout)).map_err(err)?;
-        }
+                        format!("dense kernel must be [cin, cout], got {:?}", k.shape()),
+                    ));
+                };
+                (
+                    xs.view().into_shape_with_order((n, 1, 1, cin)).map_err(err)?,
+                    ks.view().into_shape_with_order((1, 1, kin, kout)).map_err(err)?,
+                )
+            }
+            Form::Conv => (
+                xs.view().into_dimensionality::<Ix4>().map_err(err)?,
+                ks.view().into_dimensionality::<Ix4>().map_err(err)?,
+            ),
+            Form::Depthwise => {
+                // A grouped convolution with one input channel per group.
+                let k4 = ks.view().into_dimensionality::<Ix4>().map_err(err)?;
+                let (kh, kw, _, cout) = k4.dim();
+                (
+                    xs.view().into_dimensionality::<Ix4>().map_err(err)?,
+                    k4.into_shape_with_order((kh, kw, 1, cout)).map_err(err)?,
+                )
+            }
+        };
         let y = conv2d(
             x4,
             self.zp_x,
@@ -153,6 +144,10 @@ impl Kernel for Weighted {
             &self.geometry,
             &self.requants,
         )?;
+        if self.form == Form::Dense {
+            let (n, cout) = (y.shape()[0], y.shape()[3]);
+            return one_i32(y.into_shape_with_order(IxDyn(&[n, cout])).map_err(err)?);
+        }
         one_i32(y.into_dyn())
     }
 }
