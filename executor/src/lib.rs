@@ -29,7 +29,7 @@ pub mod qkernels;
 mod value;
 
 pub use error::{ExecError, Result};
-pub use plan::{graph_inputs, Executor, GraphRef, LayerOutput, TensorInfo};
+pub use plan::{graph_inputs, Executor, GraphRef, LayerOutput, Observer, TensorInfo};
 
 /// The emulation context, as the DFC's inference contexts (guide §4.3.2).
 ///

@@ -472,6 +472,32 @@ impl Executor {
         self.execute(inputs, Some(observe))
     }
 
+    /// Runs the first `samples` samples of `data` (one array per input, samples on axis 0)
+    /// `batch` at a time, telling `observe` every layer output and `done` the samples run
+    /// after each batch: the loop of every data-driven pass (calibration, noise analysis).
+    pub fn run_batches(
+        &self,
+        data: &[ArrayD<f32>],
+        samples: usize,
+        batch: usize,
+        observe: &mut Observer,
+        done: &mut dyn FnMut(usize),
+    ) -> Result<()> {
+        for start in (0..samples).step_by(batch.max(1)) {
+            let end = (start + batch.max(1)).min(samples);
+            let inputs: Vec<ArrayD<f32>> = data
+                .iter()
+                .map(|x| {
+                    x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end))
+                        .to_owned()
+                })
+                .collect();
+            self.execute(&inputs, Some(observe))?;
+            done(end);
+        }
+        Ok(())
+    }
+
     fn execute(
         &self,
         inputs: &[ArrayD<f32>],

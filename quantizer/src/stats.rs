@@ -3,9 +3,9 @@
 //! every value, so percentiles are exact (quantization.md §1 "our choice").
 
 use crate::error::{QuantError, Result};
-use hailo_executor::Executor;
+use hailo_executor::{Executor, LayerOutput};
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::{ArrayD, Axis};
+use ndarray::ArrayD;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// What was seen at one layer output over the calibration set.
@@ -88,31 +88,28 @@ pub fn collect(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut stats: FxHashMap<String, LayerStats> = FxHashMap::default();
-    let mut start = 0;
-    while start < cfg.calibset_size {
-        let end = (start + cfg.batch_size).min(cfg.calibset_size);
-        let batch: Vec<ArrayD<f32>> = data
-            .iter()
-            .map(|d| d.slice_axis(Axis(0), (start..end).into()).to_owned())
-            .collect();
-        interp.run_observed(&batch, &mut |out| {
-            let e = stats.entry(out.layer.to_owned()).or_insert(LayerStats {
-                min: f32::INFINITY,
-                max: f32::NEG_INFINITY,
-                values: Vec::new(),
-            });
-            for &v in out.value.iter() {
-                e.min = e.min.min(v);
-                e.max = e.max.max(v);
-            }
-            if cfg.keep_values.contains(out.layer) {
-                e.values.extend(out.value.iter().copied());
-            }
-            Ok(())
-        })?;
-        bar.inc((end - start) as u64);
-        start = end;
-    }
+    let mut observe = |out: LayerOutput| {
+        let e = stats.entry(out.layer.to_owned()).or_insert(LayerStats {
+            min: f32::INFINITY,
+            max: f32::NEG_INFINITY,
+            values: Vec::new(),
+        });
+        for &v in out.value.iter() {
+            e.min = e.min.min(v);
+            e.max = e.max.max(v);
+        }
+        if cfg.keep_values.contains(out.layer) {
+            e.values.extend(out.value.iter().copied());
+        }
+        Ok(())
+    };
+    interp.run_batches(
+        data,
+        cfg.calibset_size,
+        cfg.batch_size,
+        &mut observe,
+        &mut |done| bar.set_position(done as u64),
+    )?;
     bar.finish_and_clear();
     Ok(stats)
 }

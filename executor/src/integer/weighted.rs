@@ -118,8 +118,12 @@ impl Kernel for Weighted {
                     ));
                 };
                 (
-                    xs.view().into_shape_with_order((n, 1, 1, cin)).map_err(err)?,
-                    ks.view().into_shape_with_order((1, 1, kin, kout)).map_err(err)?,
+                    xs.view()
+                        .into_shape_with_order((n, 1, 1, cin))
+                        .map_err(err)?,
+                    ks.view()
+                        .into_shape_with_order((1, 1, kin, kout))
+                        .map_err(err)?,
                 )
             }
             Form::Conv => (

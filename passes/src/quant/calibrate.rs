@@ -8,10 +8,10 @@
 //! DFC, calibration uses the set whole when it has fewer samples than asked, with a warning.
 
 use hailo_executor::dataset::CalibrationSet;
-use hailo_executor::{Executor, GraphRef};
+use hailo_executor::{Executor, GraphRef, LayerOutput};
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Diagnostic, Module, OpId};
-use ndarray::{ArrayD, Axis};
+use ndarray::ArrayD;
 use rustc_hash::FxHashMap;
 
 hailo_ir::pass_options! {
@@ -137,22 +137,16 @@ fn observe_ranges(
     batch: usize,
 ) -> hailo_executor::Result<FxHashMap<String, (f32, f32)>> {
     let mut ranges: FxHashMap<String, (f32, f32)> = FxHashMap::default();
-    for start in (0..samples).step_by(batch) {
-        let end = (start + batch).min(samples);
-        let inputs: Vec<ArrayD<f32>> = data
-            .iter()
-            .map(|x| x.slice_axis(Axis(0), (start..end).into()).to_owned())
-            .collect();
-        executor.run_observed(&inputs, &mut |out| {
-            let r = ranges
-                .entry(out.layer.to_owned())
-                .or_insert((f32::INFINITY, f32::NEG_INFINITY));
-            for &v in out.value.iter() {
-                r.0 = r.0.min(v);
-                r.1 = r.1.max(v);
-            }
-            Ok(())
-        })?;
-    }
+    let mut observe = |out: LayerOutput| {
+        let r = ranges
+            .entry(out.layer.to_owned())
+            .or_insert((f32::INFINITY, f32::NEG_INFINITY));
+        for &v in out.value.iter() {
+            r.0 = r.0.min(v);
+            r.1 = r.1.max(v);
+        }
+        Ok(())
+    };
+    executor.run_batches(data, samples, batch, &mut observe, &mut |_| {})?;
     Ok(ranges)
 }
