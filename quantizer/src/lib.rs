@@ -1,7 +1,8 @@
 //! `hailo-quantizer`: the core of the DFC's optimization stage (guide §4.3.1, §5.3).
 //!
 //! [`stats`] runs the float interpreter over the calibration set and collects per-layer
-//! statistics; [`activations`] splits activations the integer ops cannot fuse; [`clip`] holds the
+//! statistics (activations the integer ops cannot fuse are split off first by the
+//! `quant-split-activations` pass); [`clip`] holds the
 //! weight clipping algorithms (and quantization groups); [`groups`] the precision groups;
 //! [`precision`] the precision modes and compression levels; [`sensitivity`] the layer
 //! noise analysis behind automatic 4-bit weights; [`optimize`] turns statistics and
@@ -10,7 +11,6 @@
 //! whole model through it; [`snr`] measures it and [`report`] builds the per-layer report.
 //! [`calib`], [`script`] and [`flow`] make up `hailo optimize` (HAR in, quantized HAR out).
 
-pub mod activations;
 pub mod calib;
 pub mod clip;
 pub mod error;

@@ -111,7 +111,8 @@ pub(crate) fn layer_of(m: &Module, op: OpId) -> Option<String> {
 /// stays float and runnable by the float interpreter).
 pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Result<Prepared> {
     let graph = first_graph(m)?;
-    crate::activations::split_activations(m, graph).map_err(QuantError::Convert)?;
+    hailo_passes::quant::split_activations::split_activations(m, graph)
+        .map_err(QuantError::Convert)?;
     let mut cal = cfg.calibration.clone();
     cal.keep_values
         .extend(cfg.activation_percentile.keys().cloned());

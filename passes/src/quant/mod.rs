@@ -3,3 +3,4 @@
 //! decide on the ops, so every decision can be read (and lit-tested) in the IR.
 
 pub mod calibrate;
+pub mod split_activations;

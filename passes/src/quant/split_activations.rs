@@ -1,13 +1,55 @@
-//! Graph preparation before calibration: fused activations that are not a clamp of the
-//! accumulator (everything but linear, ReLU and ReLU6) are split off into their own
-//! `hl.activation` layer, so calibration sees the pre-activation range and `hl-to-quant`
-//! lowers the activation to a `q.lut` between two quantized types.
+//! `quant-split-activations`: graph preparation before calibration. Fused activations that
+//! are not a clamp of the accumulator (everything but linear, ReLU and ReLU6) are split off
+//! into their own `hl.activation` layer named `<layer>_activation`, so calibration sees the
+//! pre-activation range and `hl-to-quant` lowers the activation to a `q.lut` between two
+//! quantized types (the Hailo-8 applies such activations in a separate table stage).
 
 use hailo_dialect_hl::interfaces::{interface, FusedActivation};
 use hailo_dialect_hl::ops::activation::KINDS;
 use hailo_dialect_hl::{Activation, ActivationOp};
-use hailo_ir::{Attribute, Module, OpId, OpSpec};
+use hailo_ir::pass::options::NoOptions;
+use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
+use hailo_ir::{Attribute, Diagnostic, Module, OpId, OpSpec};
 use rustc_hash::FxHashSet;
+
+pub struct SplitActivations(NoOptions);
+
+impl PassDef for SplitActivations {
+    const NAME: &'static str = "quant-split-activations";
+    const SUMMARY: &'static str =
+        "Split fused activations that are not an output clamp into their own hl.activation layers";
+    const ANCHOR: Option<&'static str> = Some(hailo_ir::builtin::GRAPH);
+    type Options = NoOptions;
+
+    fn new(o: NoOptions) -> Self {
+        SplitActivations(o)
+    }
+    fn options(&self) -> &NoOptions {
+        &self.0
+    }
+
+    fn run(
+        &mut self,
+        m: &mut Module,
+        graph: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
+        match split_activations(m, graph) {
+            Ok(created) => {
+                cx.stat(
+                    "split",
+                    "Activations split into their own layer",
+                    created.len() as u64,
+                );
+                Ok(Preserved::None)
+            }
+            Err(e) => {
+                let loc = m.op(graph).loc.clone();
+                Err(cx.fail(Diagnostic::error(loc, format!("{}: {e}", Self::NAME))))
+            }
+        }
+    }
+}
 
 /// Activations the integer ops apply as their output clamp.
 pub fn is_clamp(a: Activation) -> bool {
