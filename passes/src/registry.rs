@@ -20,6 +20,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::transpose::Transpose>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
             PassInfo::of::<quant::calibrate::Calibrate>(),
+            PassInfo::of::<quant::ranges::Ranges>(),
             PassInfo::of::<quant::split_activations::SplitActivations>(),
             PassInfo::of::<test::analysis::TestAnalysis>(),
             PassInfo::of::<test::fail::TestFail>(),

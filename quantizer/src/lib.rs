@@ -3,7 +3,7 @@
 //! [`stats`] runs the float interpreter over the calibration set and collects per-layer
 //! statistics (activations the integer ops cannot fuse are split off first by the
 //! `quant-split-activations` pass); [`clip`] holds the
-//! weight clipping algorithms (and quantization groups); [`groups`] the precision groups;
+//! weight clipping algorithms (and quantization groups); the precision groups are `hailo_passes::quant::groups`;
 //! [`precision`] the precision modes and compression levels; [`sensitivity`] the layer
 //! noise analysis behind automatic 4-bit weights; [`optimize`] turns statistics and
 //! model-script settings into per-layer ranges and precisions and lowers the graph with
@@ -15,7 +15,6 @@ pub mod calib;
 pub mod clip;
 pub mod error;
 pub mod flow;
-pub mod groups;
 pub mod infer;
 pub mod optimize;
 pub mod precision;

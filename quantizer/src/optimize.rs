@@ -5,16 +5,17 @@
 
 use crate::clip::{group_thresholds, threshold, WeightClipping};
 use crate::error::{QuantError, Result};
-use crate::groups::{moves_codes, precision_groups, source};
 use crate::precision::compression_ratio;
 use crate::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers};
 use crate::stats::{collect, percentile_range, Calibration, LayerStats};
-use hailo_dialect_hl::interfaces::{interface, is_hl, Weights};
-use hailo_dialect_hl::{Concat, Const, DepthwiseConv2d};
+use hailo_dialect_hl::interfaces::{interface, Weights};
+use hailo_dialect_hl::DepthwiseConv2d;
 use hailo_dialect_quant::Storage;
 use hailo_executor::Executor;
 use hailo_ir::builtin::GRAPH;
 use hailo_ir::{Attribute, Module, OpId};
+use hailo_passes::quant::groups::{moves_codes, precision_groups};
+use hailo_passes::quant::ranges::{layer_ops, write_ranges};
 use ndarray::ArrayD;
 use rustc_hash::FxHashMap;
 
@@ -192,11 +193,7 @@ pub fn annotate(
     stats: &FxHashMap<String, LayerStats>,
     cfg: &QuantConfig,
 ) -> Result<()> {
-    let ops: Vec<OpId> = m
-        .walk(graph)
-        .into_iter()
-        .filter(|&o| is_hl(m, o) && Const::cast(m, o).is_none())
-        .collect();
+    let ops = layer_ops(m, graph);
     let mut ranges: FxHashMap<OpId, (f64, f64)> = FxHashMap::default();
     for &op in &ops {
         let Some(layer) = layer_of(m, op) else {
@@ -224,34 +221,10 @@ pub fn annotate(
         let e = group_bits.entry(root).or_insert(b);
         *e = (*e).max(b);
     }
-    // A concat's inputs share its range, so it moves codes.
-    for &op in ops.iter().rev() {
-        if Concat::cast(m, op).is_none() {
-            continue;
-        }
-        let producers: Vec<OpId> = (0..m.op(op).operands().len())
-            .filter_map(|i| source(m, op, i))
-            .collect();
-        let mut r = ranges.get(&op).copied().unwrap_or((0.0, 0.0));
-        for p in &producers {
-            if let Some(pr) = ranges.get(p) {
-                r = (r.0.min(pr.0), r.1.max(pr.1));
-            }
-        }
-        for o in producers.iter().chain(std::iter::once(&op)) {
-            ranges.insert(*o, r);
-        }
-    }
+    write_ranges(m, &ops, ranges);
     for &op in &ops {
         if moves_codes(m, op) {
             continue;
-        }
-        if let Some(&(lo, hi)) = ranges.get(&op) {
-            m.set_attr(
-                op,
-                "q_range",
-                Attribute::Array(vec![Attribute::f64(lo), Attribute::f64(hi)]),
-            );
         }
         let bits = group_bits[&groups.find(op)];
         m.set_attr(op, "q_bits", Attribute::i64(bits));

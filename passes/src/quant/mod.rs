@@ -3,4 +3,6 @@
 //! decide on the ops, so every decision can be read (and lit-tested) in the IR.
 
 pub mod calibrate;
+pub mod groups;
+pub mod ranges;
 pub mod split_activations;
