@@ -3,23 +3,21 @@
 //! weight clipping, record them as `q_*` annotations ([`prepare`]), and lower with the
 //! `hl-to-quant` conversion ([`lower`]).
 
-use crate::clip::{group_thresholds, threshold, WeightClipping};
 use crate::error::{QuantError, Result};
-use crate::precision::compression_ratio;
 use crate::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers};
-use crate::stats::{collect, percentile_range, Calibration, LayerStats};
-use hailo_dialect_hl::interfaces::{interface, Weights};
-use hailo_dialect_hl::DepthwiseConv2d;
-use hailo_dialect_quant::Storage;
+use crate::stats::{collect, Calibration, LayerStats};
 use hailo_executor::Executor;
 use hailo_ir::builtin::GRAPH;
 use hailo_ir::{Attribute, Module, OpId};
-use hailo_passes::quant::groups::{moves_codes, precision_groups};
+use hailo_passes::quant::assign_precision::{assign_precision, PrecisionSettings};
+use hailo_passes::quant::clipping::{percentile_range, WeightClipping};
+use hailo_passes::quant::precision::compression_ratio;
 use hailo_passes::quant::ranges::{layer_ops, write_ranges};
+use hailo_passes::quant::weight_clipping::{clip_weights, ClipSettings};
 use ndarray::ArrayD;
 use rustc_hash::FxHashMap;
 
-pub use crate::precision::Precision;
+pub use hailo_passes::quant::precision::Precision;
 
 /// Everything the model script can set for the quantizer.
 #[derive(Clone, Debug)]
@@ -43,7 +41,7 @@ pub struct QuantConfig {
     /// `default_precision` instead).
     pub auto_16bit_ratio: f64,
     /// `model_optimization_flavor(compression_level=l)`: the 4-bit ratio 0.2·l on large
-    /// networks when `auto_4bit_ratio` is not given ([`crate::precision::compression_ratio`]).
+    /// networks when `auto_4bit_ratio` is not given ([`compression_ratio`]).
     pub compression_level: u8,
     /// `quantization_param(quantization_groups=n)`: weight scales per layer (default: one per
     /// output channel).
@@ -209,95 +207,17 @@ pub fn annotate(
         }
         ranges.insert(op, r);
     }
-    // Precision groups: the highest activation bits of a group win.
-    let mut groups = precision_groups(m, &ops);
-    let mut group_bits: FxHashMap<OpId, i64> = FxHashMap::default();
-    for &op in &ops {
-        let b = cfg
-            .precision_of(&layer_of(m, op).unwrap_or_default())
-            .bits()
-            .0;
-        let root = groups.find(op);
-        let e = group_bits.entry(root).or_insert(b);
-        *e = (*e).max(b);
-    }
     write_ranges(m, &ops, ranges);
-    for &op in &ops {
-        if moves_codes(m, op) {
-            continue;
-        }
-        let bits = group_bits[&groups.find(op)];
-        m.set_attr(op, "q_bits", Attribute::i64(bits));
-        if interface::<dyn Weights>(m, op).is_none() {
-            continue;
-        }
-        let layer = layer_of(m, op).unwrap_or_default();
-        let precision = cfg.precision_of(&layer);
-        let wbits = precision.bits().1;
-        m.set_attr(op, "q_wbits", Attribute::i64(wbits));
-        if let Some(b) = precision.input {
-            m.set_attr(op, "q_in_bits", Attribute::i64(b));
-        }
-        if let Some(b) = cfg.bias_mode.get(&layer) {
-            m.set_attr(op, "q_bias_mode", Attribute::str(b));
-        }
-        let storage = Storage::signed_of(wbits as u32).unwrap_or(Storage::I8);
-        let clipping = cfg
-            .weight_clipping_layers
-            .get(&layer)
-            .unwrap_or(&cfg.weight_clipping);
-        let mut t = channel_thresholds(m, op, storage, clipping)?;
-        if let Some(&n) = cfg.quant_groups.get(&layer) {
-            if DepthwiseConv2d::cast(m, op).is_some() || !(1..=4).contains(&n) {
-                return Err(QuantError::Convert(format!(
-                    "layer '{layer}': quantization_groups={n} needs a conv or dense layer and 1 <= n <= 4 (guide §5.3: not depthwise)"
-                )));
-            }
-            let w = kernel_values(m, m.op(op).operands()[1])?;
-            t = group_thresholds(&w, &t, n, storage, clipping);
-        }
-        m.set_attr(op, "q_wclip", Attribute::f64_array(&t));
-    }
-    Ok(())
-}
-
-/// Per-output-channel clipping thresholds of a weighted op's kernel.
-pub fn channel_thresholds(
-    m: &Module,
-    op: OpId,
-    storage: Storage,
-    mode: &WeightClipping,
-) -> Result<Vec<f64>> {
-    let kernel = m.op(op).operands()[1];
-    let w = kernel_values(m, kernel)?;
-    let cout = (*m
-        .value_type(kernel)
-        .shape()
-        .and_then(|s| s.last())
-        .unwrap_or(&1))
-    .max(1) as usize;
-    Ok((0..cout)
-        .map(|c| {
-            let ch: Vec<f64> = w.iter().skip(c).step_by(cout).copied().collect();
-            threshold(&ch, storage, mode)
-        })
-        .collect())
-}
-
-/// The float values of a kernel defined by `hl.const`.
-pub fn kernel_values(m: &Module, v: hailo_ir::ValueId) -> Result<Vec<f64>> {
-    let def = m
-        .defining_op(v)
-        .ok_or_else(|| QuantError::Convert("kernel is not a constant".into()))?;
-    match m.attr(def, "value") {
-        Some(Attribute::Dense(d)) => Ok(d.to_f64_vec()),
-        Some(Attribute::DenseResource { key, .. }) => m
-            .resources
-            .get(key.as_str())
-            .map(|b| b.to_f32().into_iter().map(f64::from).collect())
-            .ok_or_else(|| QuantError::Convert(format!("missing weight blob '{}'", key.as_str()))),
-        _ => Err(QuantError::Convert(
-            "kernel constant has no dense value".into(),
-        )),
-    }
+    let precision = PrecisionSettings {
+        default: cfg.default_precision,
+        layers: cfg.precision.clone(),
+        bias_modes: cfg.bias_mode.clone(),
+    };
+    assign_precision(m, &ops, &precision);
+    let clipping = ClipSettings {
+        default: cfg.weight_clipping.clone(),
+        layers: cfg.weight_clipping_layers.clone(),
+        groups: cfg.quant_groups.clone(),
+    };
+    clip_weights(m, &ops, &clipping).map_err(QuantError::Convert)
 }

@@ -6,11 +6,11 @@
 //! selectors resolve against the model with `hailo-alls`; other optimization commands are
 //! returned as notes (not applied yet).
 
-use crate::clip::WeightClipping;
 use crate::optimize::{Precision, QuantConfig};
 use hailo_alls::spec::Stage;
 use hailo_alls::value::TypedValue;
 use hailo_alls::{check_source, CheckOptions, LayerScope, SourceFile};
+use hailo_passes::quant::clipping::WeightClipping;
 use std::collections::BTreeMap;
 
 /// Applies `text` (file `name`) to `cfg`. `layers` are the model's scoped layer names

@@ -7,15 +7,16 @@
 //! of all weights reaches the ratio: the shortest such prefix. The 16-bit choice scores the
 //! 8-bit kernels the same way and takes the lowest SNRs (most sensitive) first.
 
-use crate::clip::WeightClipping;
 use crate::error::{QuantError, Result};
-use crate::optimize::{channel_thresholds, kernel_values, layer_of};
+use crate::optimize::layer_of;
 use crate::snr::snr_db;
 use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_dialect_quant::scheme::{quantize, symmetric_scale};
 use hailo_dialect_quant::Storage;
 use hailo_executor::Executor;
 use hailo_ir::{Attribute, Blob, Module, OpId, Sym};
+use hailo_passes::quant::clipping::WeightClipping;
+use hailo_passes::quant::weight_clipping::{channel_thresholds, kernel_values};
 use ndarray::ArrayD;
 
 /// Weighted layers (conv, depthwise, dense: the `Weights` interface) of `graph` in block order, with their names.
@@ -51,8 +52,9 @@ pub fn single_layer_snr(
     reference: &[ArrayD<f32>],
 ) -> Result<f64> {
     let kernel = m.op(op).operands()[1];
-    let w = kernel_values(m, kernel)?;
-    let t = channel_thresholds(m, op, storage, &WeightClipping::Mmse)?;
+    let w = kernel_values(m, kernel).map_err(QuantError::Convert)?;
+    let t =
+        channel_thresholds(m, op, storage, &WeightClipping::Mmse).map_err(QuantError::Convert)?;
     let cout = t.len();
     let fq: Vec<f32> = w
         .iter()

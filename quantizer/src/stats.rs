@@ -113,24 +113,3 @@ pub fn collect(
     bar.finish_and_clear();
     Ok(stats)
 }
-
-/// The exact `p`-th percentile (0..=100) with numpy's linear interpolation.
-pub fn percentile(values: &[f32], p: f64) -> Option<f64> {
-    if values.is_empty() || !(0.0..=100.0).contains(&p) {
-        return None;
-    }
-    let mut v: Vec<f64> = values.iter().map(|&x| f64::from(x)).collect();
-    v.sort_by(f64::total_cmp);
-    let pos = p / 100.0 * (v.len() - 1) as f64;
-    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
-    let hi = v[(i + 1).min(v.len() - 1)];
-    Some(v[i] + (hi - v[i]) * frac)
-}
-
-/// Activation range by percentile clipping (§1): [min(P_lo, 0), max(P_hi, 0)].
-pub fn percentile_range(values: &[f32], lo: f64, hi: f64) -> Option<(f64, f64)> {
-    Some((
-        percentile(values, lo)?.min(0.0),
-        percentile(values, hi)?.max(0.0),
-    ))
-}

@@ -2,8 +2,9 @@
 //! pass-through stub (threshold = max|W|, range = min/max) fails each.
 
 use hailo_dialect_quant::Storage;
-use hailo_quantizer::clip::{mmse_threshold, quant_mse, threshold, WeightClipping};
-use hailo_quantizer::stats::{percentile, percentile_range};
+use hailo_passes::quant::clipping::{
+    mmse_threshold, percentile, percentile_range, quant_mse, threshold, WeightClipping,
+};
 
 /// Seeded N(0, 1) samples (Box–Muller over an LCG).
 fn gaussian(n: usize, seed: u64) -> Vec<f64> {

@@ -1,5 +1,6 @@
-//! Weight clipping (quantization.md §2): manual, percentile and MMSE thresholds for the
-//! symmetric b-bit weight quantizer.
+//! Clipping (quantization.md §1–2): the weight thresholds of the symmetric b-bit weight
+//! quantizer (manual, percentile, MMSE) and exact percentiles, which activation clipping
+//! uses too.
 
 use hailo_dialect_quant::scheme::{quantize, symmetric_scale};
 use hailo_dialect_quant::Storage;
@@ -77,7 +78,7 @@ pub fn threshold(w: &[f64], storage: Storage, mode: &WeightClipping) -> f64 {
         WeightClipping::Manual(c) => c.abs().min(max),
         WeightClipping::Percentile(p) => {
             let abs: Vec<f32> = w.iter().map(|x| x.abs() as f32).collect();
-            crate::stats::percentile(&abs, *p).unwrap_or(max)
+            percentile(&abs, *p).unwrap_or(max)
         }
         WeightClipping::Mmse => mmse_threshold(w, storage),
         WeightClipping::MmseIf4b if storage.bits() == 4 => mmse_threshold(w, storage),
@@ -113,4 +114,25 @@ pub fn group_thresholds(
         }
     }
     out
+}
+
+/// The exact `p`-th percentile (0..=100) with numpy's linear interpolation.
+pub fn percentile(values: &[f32], p: f64) -> Option<f64> {
+    if values.is_empty() || !(0.0..=100.0).contains(&p) {
+        return None;
+    }
+    let mut v: Vec<f64> = values.iter().map(|&x| f64::from(x)).collect();
+    v.sort_by(f64::total_cmp);
+    let pos = p / 100.0 * (v.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+    let hi = v[(i + 1).min(v.len() - 1)];
+    Some(v[i] + (hi - v[i]) * frac)
+}
+
+/// Activation range by percentile clipping (§1): [min(P_lo, 0), max(P_hi, 0)].
+pub fn percentile_range(values: &[f32], lo: f64, hi: f64) -> Option<(f64, f64)> {
+    Some((
+        percentile(values, lo)?.min(0.0),
+        percentile(values, hi)?.max(0.0),
+    ))
 }
