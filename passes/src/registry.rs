@@ -19,6 +19,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::set_seed::SetSeed>(),
             PassInfo::of::<hl::transpose::Transpose>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
+            PassInfo::of::<quant::activation_clipping::ActivationClipping>(),
             PassInfo::of::<quant::calibrate::Calibrate>(),
             PassInfo::of::<quant::assign_precision::AssignPrecision>(),
             PassInfo::of::<quant::ranges::Ranges>(),

@@ -14,6 +14,7 @@ use hailo_alls::{check_source, CheckOptions, SourceFile};
 use hailo_executor::dataset::{Layout, Purpose, Source};
 use hailo_executor::Executor;
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
+use hailo_ir::pass::OpPassManager;
 use hailo_ir::{Attribute, Context, Module};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub struct OptimizeRequest {
     pub full_precision_only: bool,
     pub output: PathBuf,
     pub quiet: bool,
+    /// `--dump-pass-pipeline`: report the pipeline the script's quantization settings are.
+    pub dump_pipeline: bool,
 }
 
 /// What the run did.
@@ -47,6 +50,9 @@ pub struct OptimizeSummary {
     pub notes: Vec<String>,
     /// Settings the run adjusted to go on (e.g. a calibration set smaller than calibset_size).
     pub warnings: Vec<String>,
+    /// With `dump_pipeline`: the quantization as a pass pipeline (every option printed), which
+    /// `hailo-opt --calib-set` replays on the fp-optimized graph, or why there is none yet.
+    pub pipeline: Option<Result<String, String>>,
 }
 
 /// The guide's advice on the calibration set size (§5.3, "Model Optimization Flavors").
@@ -158,6 +164,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             report: None,
             notes,
             warnings: Vec::new(),
+            pipeline: None,
         });
     }
     let graph = first_graph(&m).map_err(|e| e.to_string())?;
@@ -185,6 +192,11 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         })?
         .into_iter()
         .collect();
+    let pipeline = req.dump_pipeline.then(|| {
+        crate::pipeline::of(&cfg).map(|text| {
+            OpPassManager::parse(&text, &hailo_passes::registry()).map_or(text, |pm| pm.dump())
+        })
+    });
     let prepared = prepare(&mut m, &data, &cfg).map_err(|e| e.to_string())?;
     notes.extend(prepared.notes.iter().cloned());
     let report = build_report(
@@ -203,6 +215,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         report: Some(report),
         notes,
         warnings,
+        pipeline,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod flow;
 pub mod infer;
 pub mod optimize;
+pub mod pipeline;
 pub mod report;
 pub mod script;
 pub mod sensitivity;

@@ -132,8 +132,74 @@ fn run_flow(
         full_precision_only: false,
         output: output.to_path_buf(),
         quiet: true,
+        dump_pipeline: true,
     };
     hailo_quantizer::flow::optimize_har(&req)
+}
+
+/// The pipeline `hailo optimize --dump-pass-pipeline` prints, replayed by the pass manager on
+/// the parsed graph with the same calibration file (as `hailo-opt --calib-set` does), gives
+/// the quantized HAR's graph (lowered) byte for byte.
+#[test]
+fn dumped_pipeline_replays_to_the_written_har() {
+    let dir = scratch("dump");
+    let har = digits_har(&dir);
+    let calib = dir.join("calib.npy");
+    let x = npz("digits_calib.npz", "x_nhwc");
+    hailo_npz::write_npy(&calib, &hailo_npz::NpyArray::F32(x)).expect("npy written");
+    let script = dir.join("script.alls");
+    std::fs::write(
+        &script,
+        "quantization_param(conv1, precision_mode=a16_w16)\n\
+         quantization_param(conv2, precision_mode=a8_w4)\n\
+         model_optimization_config(calibration, batch_size=4, calibset_size=32)\n",
+    )
+    .expect("script written");
+    let out = dir.join("q.har");
+    let summary = run_flow(&har, &calib, Some(&script), &out).expect("optimizes");
+    let pipeline = summary
+        .pipeline
+        .expect("asked for")
+        .expect("the script has a pipeline");
+    assert!(
+        pipeline.contains("quant-calibrate{samples=32 batch-size=4}")
+            && pipeline.contains("layers=[conv1:a16_w16,conv2:a8_w4]"),
+        "{pipeline}"
+    );
+
+    let mut written = hailo_quantizer::flow::read_quantized(&out).expect("reads");
+    hailo_quantizer::lower(&mut written).expect("lowers");
+
+    let ctx = common::ctx();
+    let (mut replayed, _) = hailo_har::read_har(&har, &ctx).expect("reads the parsed HAR");
+    let inputs =
+        hailo_executor::graph_inputs(&replayed, hailo_executor::GraphRef::First).expect("inputs");
+    let data = hailo_executor::dataset::Source {
+        path: &calib,
+        layout: hailo_executor::dataset::Layout::Nhwc,
+        purpose: hailo_executor::dataset::Purpose::Calibration,
+        member: None,
+        net: None,
+    }
+    .read(&inputs)
+    .expect("reads the calibration set");
+    let mut resources = hailo_ir::pass::Resources::new();
+    resources.insert(hailo_executor::dataset::CalibrationSet(data));
+    let mut pm = hailo_ir::pass::OpPassManager::parse(&pipeline, &hailo_passes::registry())
+        .expect("the dumped pipeline parses");
+    let top = replayed.top();
+    pm.run_with(
+        &mut replayed,
+        &ctx,
+        top,
+        &mut hailo_ir::pass::Instrumentation::default(),
+        &resources,
+    )
+    .expect("the pipeline runs");
+    let print = |m: &hailo_ir::Module| hailo_ir::print_module(m, &ctx, Default::default());
+    let text = print(&written);
+    assert!(text.contains("q.conv2d") && text.contains("<u16:f32") && text.contains("<i4:f32"));
+    assert_eq!(text, print(&replayed));
 }
 
 #[test]

@@ -22,7 +22,12 @@ fn full_text(m: &hailo_ir::Module) -> String {
 }
 
 /// `expect`: text the quantized IR must hold (proof the settings took effect).
-fn pipeline_matches_library_flow(model: &str, cfg: &QuantConfig, pipeline: &str, expect: &[&str]) {
+fn pipeline_matches_library_flow(
+    model: &str,
+    cfg: &QuantConfig,
+    pipeline: &str,
+    expect: &[&str],
+) -> String {
     let onnx = hailo_onnx::load(models().join(model)).expect("loads");
     let parsed = hailo_onnx::to_hl::convert(&onnx, &Default::default())
         .expect("converts")
@@ -51,6 +56,7 @@ fn pipeline_matches_library_flow(model: &str, cfg: &QuantConfig, pipeline: &str,
         assert!(a.contains(e), "{model}: the quantized IR has no '{e}'");
     }
     assert_eq!(a, b, "{model}: pipeline and library flow differ");
+    a
 }
 
 #[test]
@@ -83,11 +89,46 @@ fn digits_cnn_per_layer_settings_pipeline_equals_library_flow() {
         quant_groups: [("conv2".to_owned(), 2)].into_iter().collect(),
         ..QuantConfig::default()
     };
-    let pipeline = "builtin.module(builtin.graph(quant-split-activations,\
-        quant-calibrate{samples=64 batch-size=8},quant-ranges,\
-        quant-precision{layers=[conv1:a16_w16,conv2:a8_w4,fc1:a8_w8_a16] \
-        bias-modes=[conv3:single_scale_decomposition]},\
-        quant-weight-clipping{layers=[conv3:percentile:99.0] groups=[conv2:2]}),hl-to-quant)";
+    let pipeline = hailo_quantizer::pipeline::of(&cfg).expect("expressible");
+    assert!(pipeline.contains("layers=[conv1:a16_w16,conv2:a8_w4,fc1:a8_w8_a16]"));
     let expect = ["<u16:f32", "per_axis<i4:f32", "per_axis<i16:f32"];
-    pipeline_matches_library_flow("digits_cnn_opset13.onnx", &cfg, pipeline, &expect);
+    pipeline_matches_library_flow("digits_cnn_opset13.onnx", &cfg, &pipeline, &expect);
+}
+
+#[test]
+fn digits_mbv2_activation_clipping_pipeline_equals_library_flow() {
+    let model = hailo_onnx::load(models().join("digits_mbv2.onnx")).expect("loads");
+    let m = hailo_onnx::to_hl::convert(&model, &Default::default())
+        .expect("converts")
+        .module;
+    // The first two layers with a range of their own (after the input layer).
+    let layers: Vec<String> = m
+        .walk(m.top())
+        .into_iter()
+        .filter_map(|op| m.attr(op, "layer").and_then(hailo_ir::Attribute::as_str))
+        .filter(|l| l.starts_with("conv"))
+        .take(2)
+        .map(str::to_owned)
+        .collect();
+    let cfg = QuantConfig {
+        activation_percentile: [(layers[0].clone(), (0.5, 99.5))].into_iter().collect(),
+        force_range_out: [(layers[1].clone(), (-2.0, 6.0))].into_iter().collect(),
+        ..QuantConfig::default()
+    };
+    let pipeline = hailo_quantizer::pipeline::of(&cfg).expect("expressible");
+    assert!(pipeline.contains("quant-activation-clipping"));
+    let clipped = pipeline_matches_library_flow("digits_mbv2.onnx", &cfg, &pipeline, &["<u8:f32"]);
+    let default = QuantConfig::default();
+    let plain = pipeline_matches_library_flow("digits_mbv2.onnx", &default, DEFAULTS, &[]);
+    assert_ne!(clipped, plain, "the clipping changed nothing");
+}
+
+#[test]
+fn automatic_bit_choice_has_no_pipeline_yet() {
+    let cfg = QuantConfig {
+        auto_4bit_ratio: 0.2,
+        ..QuantConfig::default()
+    };
+    let e = hailo_quantizer::pipeline::of(&cfg).expect_err("not a pass yet");
+    assert!(e.contains("auto_4bit_weights_ratio"), "{e}");
 }

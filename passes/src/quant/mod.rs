@@ -2,6 +2,7 @@
 //! run the graph on the driver's calibration set through the executor and record what they
 //! decide on the ops, so every decision can be read (and lit-tested) in the IR.
 
+pub mod activation_clipping;
 pub mod assign_precision;
 pub mod calibrate;
 pub mod clipping;

@@ -32,6 +32,10 @@ pub struct Args {
     /// Apply the model script's full-precision stage only; write an fp_optimized HAR.
     #[arg(long = "full-precision-only")]
     pub full_precision_only: bool,
+    /// Print the pass pipeline the script's quantization settings compile to (replay it with
+    /// `hailo-opt m.hir --calib-set c.npy --pass-pipeline='...'`).
+    #[arg(long = "dump-pass-pipeline")]
+    pub dump_pass_pipeline: bool,
     /// Output HAR (default: <har stem>_optimized.har).
     #[arg(short = 'o', long = "output-har-path")]
     pub output: Option<PathBuf>,
@@ -60,6 +64,7 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
         full_precision_only: args.full_precision_only,
         output: output.clone(),
         quiet,
+        dump_pipeline: args.dump_pass_pipeline,
     };
     match optimize_har(&req) {
         Ok(summary) => {
@@ -68,6 +73,11 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
             }
             for n in &summary.notes {
                 eprintln!("note: {n}");
+            }
+            match &summary.pipeline {
+                Some(Ok(p)) => eprintln!("Pass Manager with 1 top-level anchor:\n{p}"),
+                Some(Err(why)) => eprintln!("note: no pass pipeline to dump: {why}"),
+                None => {}
             }
             if !quiet {
                 if let Some(r) = &summary.report {

@@ -1,0 +1,92 @@
+//! The quantization settings of a model script as a pass pipeline: what `hailo optimize
+//! --dump-pass-pipeline` prints and `hailo-opt --calib-set … --pass-pipeline=…` replays on the
+//! fp-optimized graph to the same quantized IR (`tests/pass_pipeline.rs` checks the equality).
+//!
+//! Every setting of [`QuantConfig`] is an option of one `quant-*` pass, except the automatic
+//! 4- and 16-bit choices (`auto_4bit_weights_ratio`, `auto_16bit_weights_ratio`,
+//! `compression_level`), whose sensitivity measurement is not a pass yet: for those, [`of`]
+//! says so instead of printing a pipeline that would quantize differently.
+
+use crate::optimize::QuantConfig;
+use hailo_passes::quant::clipping::WeightClipping;
+use hailo_passes::quant::precision::Precision;
+use std::collections::BTreeMap;
+
+/// `aX_wY` or `aX_wY_aZ`.
+fn mode(p: Precision) -> String {
+    match p.input {
+        Some(i) => format!("a{i}_w{}_a{}", p.weights, p.output),
+        None => format!("a{}_w{}", p.output, p.weights),
+    }
+}
+
+fn clipping(c: &WeightClipping) -> String {
+    match c {
+        WeightClipping::MinMax => "min-max".into(),
+        WeightClipping::Manual(v) => format!("manual:{v:?}"),
+        WeightClipping::Percentile(p) => format!("percentile:{p:?}"),
+        WeightClipping::Mmse => "mmse".into(),
+        WeightClipping::MmseIf4b => "mmse-if-4b".into(),
+    }
+}
+
+/// `[layer:value,...]` sorted by layer, so the text is deterministic.
+fn list<'a, V: 'a>(
+    entries: impl IntoIterator<Item = (&'a String, V)>,
+    text: impl Fn(V) -> String,
+) -> String {
+    let sorted: BTreeMap<&String, String> =
+        entries.into_iter().map(|(l, v)| (l, text(v))).collect();
+    let items: Vec<String> = sorted.iter().map(|(l, v)| format!("{l}:{v}")).collect();
+    format!("[{}]", items.join(","))
+}
+
+/// The pipeline that quantizes the fp-optimized graph as `cfg` says, or why it cannot yet.
+pub fn of(cfg: &QuantConfig) -> Result<String, String> {
+    if cfg.auto_4bit_ratio > 0.0 || cfg.auto_16bit_ratio > 0.0 || cfg.compression_level > 0 {
+        return Err(
+            "the automatic 4/16-bit choice (auto_4bit_weights_ratio, auto_16bit_weights_ratio, \
+             compression_level) is not a pass yet, so this script has no equivalent pipeline"
+                .into(),
+        );
+    }
+    let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
+    let mut clips: BTreeMap<&String, String> = cfg
+        .activation_percentile
+        .iter()
+        .map(|(l, (lo, hi))| (l, format!("percentile:{lo:?}:{hi:?}")))
+        .collect();
+    // force_range_out wins over percentile clipping, as in the library flow.
+    clips.extend(
+        cfg.force_range_out
+            .iter()
+            .map(|(l, (lo, hi))| (l, format!("manual:{lo:?}:{hi:?}"))),
+    );
+    let mut graph = vec![
+        "quant-split-activations".to_owned(),
+        format!("quant-calibrate{{samples={samples} batch-size={batch}}}"),
+    ];
+    if !clips.is_empty() {
+        graph.push(format!(
+            "quant-activation-clipping{{layers={} samples={samples} batch-size={batch}}}",
+            list(clips, |v| v)
+        ));
+    }
+    graph.push("quant-ranges".into());
+    graph.push(format!(
+        "quant-precision{{default={} layers={} bias-modes={}}}",
+        mode(cfg.default_precision),
+        list(&cfg.precision, |p| mode(*p)),
+        list(&cfg.bias_mode, |b| b.clone()),
+    ));
+    graph.push(format!(
+        "quant-weight-clipping{{mode={} layers={} groups={}}}",
+        clipping(&cfg.weight_clipping),
+        list(&cfg.weight_clipping_layers, clipping),
+        list(&cfg.quant_groups, |n| n.to_string()),
+    ));
+    Ok(format!(
+        "builtin.module(builtin.graph({}),hl-to-quant)",
+        graph.join(",")
+    ))
+}
