@@ -9,8 +9,8 @@ use crate::ast::{Statement, Targets};
 use crate::spec::Stage;
 use crate::value::TypedValue;
 use crate::{Diagnostic, LayerScope, ModelScript, TypedCommand};
-use hailo_ir::pass::{AnalysisManager, PassCx, PassDef};
-use hailo_ir::{Attribute, Context, DiagEngine, Module};
+use hailo_ir::pass::{Instrumentation, OpPassManager, PassDef};
+use hailo_ir::{Attribute, Context, Module, Severity};
 use hailo_passes::hl::change_output_activation::{
     ChangeOutputActivation, ChangeOutputActivationOptions,
 };
@@ -249,38 +249,41 @@ fn apply_command(
     }
 }
 
-/// Runs one pass on the module; its error diagnostics become one error at the statement.
+/// Runs one pass on the module through the pass manager (verifying after it); its error
+/// diagnostics become one error at the statement.
 fn run<P: PassDef>(
     m: &mut Module,
     ctx: &Context,
     a: &Args<'_>,
     options: P::Options,
 ) -> Result<(), Diagnostic> {
-    let mut pass = P::new(options);
-    let mut diags = DiagEngine::default();
-    let mut analyses = AnalysisManager::default();
-    let mut stats = Vec::new();
-    let root = m.top();
-    let result = {
-        let resources = hailo_ir::pass::Resources::default();
-        let mut cx = PassCx::new(ctx, &mut diags, &mut analyses, &resources, &mut stats);
-        pass.run(m, root, &mut cx)
+    let mut pm = OpPassManager::new(hailo_ir::builtin::MODULE);
+    pm.add_pass(Box::new(P::new(options)));
+    let mut inst = Instrumentation {
+        verify_each: true,
+        ..Instrumentation::default()
     };
-    match result {
-        Ok(_) => {
-            if let Err(errors) = hailo_ir::verifier::verify(m, ctx, root) {
-                let text: Vec<String> = errors.iter().map(|d| d.message.clone()).collect();
-                return Err(a.err(format!(
-                    "{} produced invalid IR: {}",
-                    P::NAME,
-                    text.join("; ")
-                )));
-            }
-            Ok(())
+    let root = m.top();
+    pm.run(m, ctx, root, &mut inst).map_err(|failure| {
+        // A verification failure ends with the manager's note naming the pass.
+        let invalid = failure
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Note);
+        let text: Vec<String> = failure
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.severity != Severity::Note)
+            .map(|d| d.message)
+            .collect();
+        if invalid {
+            a.err(format!(
+                "{} produced invalid IR: {}",
+                P::NAME,
+                text.join("; ")
+            ))
+        } else {
+            a.err(text.join("; "))
         }
-        Err(_) => {
-            let text: Vec<String> = diags.take().into_iter().map(|d| d.message).collect();
-            Err(a.err(text.join("; ")))
-        }
-    }
+    })
 }
