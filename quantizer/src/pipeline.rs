@@ -43,6 +43,15 @@ fn list<'a, V: 'a>(
 
 /// The pipeline that quantizes the fp-optimized graph as `cfg` says, or why it cannot yet.
 pub fn of(cfg: &QuantConfig) -> Result<String, String> {
+    Ok(format!(
+        "builtin.module(builtin.graph({}),hl-to-quant)",
+        graph_passes(cfg)?.join(",")
+    ))
+}
+
+/// The passes on the graph that calibrate it and record every decision as `q_*` annotations
+/// (everything but the lowering), or why `cfg` has no such passes yet.
+pub fn graph_passes(cfg: &QuantConfig) -> Result<Vec<String>, String> {
     if cfg.auto_4bit_ratio > 0.0 || cfg.auto_16bit_ratio > 0.0 || cfg.compression_level > 0 {
         return Err(
             "the automatic 4/16-bit choice (auto_4bit_weights_ratio, auto_16bit_weights_ratio, \
@@ -85,8 +94,5 @@ pub fn of(cfg: &QuantConfig) -> Result<String, String> {
         list(&cfg.weight_clipping_layers, clipping),
         list(&cfg.quant_groups, |n| n.to_string()),
     ));
-    Ok(format!(
-        "builtin.module(builtin.graph({}),hl-to-quant)",
-        graph.join(",")
-    ))
+    Ok(graph)
 }

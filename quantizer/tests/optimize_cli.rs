@@ -133,6 +133,7 @@ fn run_flow(
         output: output.to_path_buf(),
         quiet: true,
         dump_pipeline: true,
+        timing: true,
     };
     hailo_quantizer::flow::optimize_har(&req)
 }
@@ -157,6 +158,11 @@ fn dumped_pipeline_replays_to_the_written_har() {
     .expect("script written");
     let out = dir.join("q.har");
     let summary = run_flow(&har, &calib, Some(&script), &out).expect("optimizes");
+    let timing = summary.timing.clone().expect("ran as passes");
+    assert!(
+        timing.contains("quant-calibrate") && timing.contains("quant-weight-clipping"),
+        "{timing}"
+    );
     let pipeline = summary
         .pipeline
         .expect("asked for")

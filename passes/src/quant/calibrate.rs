@@ -95,7 +95,10 @@ impl PassDef for Calibrate {
             Ok(e) => e,
             Err(e) => return Err(fail(cx, e.to_string())),
         };
-        let ranges = match observe_ranges(&executor, &set.0, samples.min(available), batch) {
+        let bar = super::progress(cx, "calibration", samples.min(available));
+        let ranges = observe_ranges(&executor, &set.0, samples.min(available), batch, &bar);
+        bar.finish_and_clear();
+        let ranges = match ranges {
             Ok(r) => r,
             Err(e) => return Err(fail(cx, e.to_string())),
         };
@@ -135,6 +138,7 @@ fn observe_ranges(
     data: &[ArrayD<f32>],
     samples: usize,
     batch: usize,
+    bar: &indicatif::ProgressBar,
 ) -> hailo_executor::Result<FxHashMap<String, (f32, f32)>> {
     let mut ranges: FxHashMap<String, (f32, f32)> = FxHashMap::default();
     let mut observe = |out: LayerOutput| {
@@ -147,6 +151,8 @@ fn observe_ranges(
         }
         Ok(())
     };
-    executor.run_batches(data, samples, batch, &mut observe, &mut |_| {})?;
+    executor.run_batches(data, samples, batch, &mut observe, &mut |done| {
+        bar.set_position(done as u64)
+    })?;
     Ok(ranges)
 }

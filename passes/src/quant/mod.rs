@@ -13,7 +13,25 @@ pub mod split_activations;
 pub mod weight_clipping;
 
 use hailo_ir::{Attribute, Module, OpId};
+use indicatif::{ProgressBar, ProgressStyle};
 use rustc_hash::FxHashMap;
+
+/// A pass resource: data-driven passes show progress bars (drivers provide it unless
+/// `--quiet`).
+pub struct ShowProgress;
+
+/// A progress bar over `len` samples labelled `what`, hidden unless the driver asked for bars.
+pub fn progress(cx: &hailo_ir::pass::PassCx<'_>, what: &str, len: usize) -> ProgressBar {
+    if cx.resource::<ShowProgress>().is_none() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} samples"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
 
 /// The `layer` name of `op` (empty when it has none).
 pub fn layer_of(m: &Module, op: OpId) -> String {

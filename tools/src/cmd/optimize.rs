@@ -36,6 +36,9 @@ pub struct Args {
     /// `hailo-opt m.hir --calib-set c.npy --pass-pipeline='...'`).
     #[arg(long = "dump-pass-pipeline")]
     pub dump_pass_pipeline: bool,
+    /// Report the wall time of every quantization pass as a tree.
+    #[arg(long)]
+    pub timing: bool,
     /// Output HAR (default: <har stem>_optimized.har).
     #[arg(short = 'o', long = "output-har-path")]
     pub output: Option<PathBuf>,
@@ -65,6 +68,7 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
         output: output.clone(),
         quiet,
         dump_pipeline: args.dump_pass_pipeline,
+        timing: args.timing,
     };
     match optimize_har(&req) {
         Ok(summary) => {
@@ -78,6 +82,11 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
                 Some(Ok(p)) => eprintln!("Pass Manager with 1 top-level anchor:\n{p}"),
                 Some(Err(why)) => eprintln!("note: no pass pipeline to dump: {why}"),
                 None => {}
+            }
+            if let Some(t) = &summary.timing {
+                eprint!("{t}");
+            } else if args.timing {
+                eprintln!("note: no pass timing: the quantization did not run as passes (automatic 4/16-bit choice)");
             }
             if !quiet {
                 if let Some(r) = &summary.report {
