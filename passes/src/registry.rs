@@ -20,6 +20,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::transpose::Transpose>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
             PassInfo::of::<quant::calibrate::Calibrate>(),
+            PassInfo::of::<conversion::quant_to_phys::QuantToPhys>(),
             PassInfo::of::<test::analysis::TestAnalysis>(),
             PassInfo::of::<test::fail::TestFail>(),
             PassInfo::of::<test::graph_attr::TestGraphAttr>(),
