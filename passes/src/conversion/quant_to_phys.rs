@@ -125,11 +125,7 @@ impl PassDef for QuantToPhys {
                 }
             }
         }
-        cx.stat(
-            "lowered",
-            "q ops replaced by phys ops",
-            lowered as u64,
-        );
+        cx.stat("lowered", "q ops replaced by phys ops", lowered as u64);
         Ok(if lowered == 0 {
             Preserved::All
         } else {
@@ -366,9 +362,7 @@ fn lowerings() -> &'static ExternalModels<dyn ToPhys> {
 
 /// Replaces `op` by its phys op and assigns its subclusters; `false` when `op` stays.
 fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Names) -> Res<bool> {
-    let lowering = lowerings()
-        .get(m, op)
-        .ok_or("no physical lowering yet")?;
+    let lowering = lowerings().get(m, op).ok_or("no physical lowering yet")?;
     let Some(built) = lowering.build(m, op)? else {
         return Ok(false);
     };
@@ -383,7 +377,10 @@ fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Nam
         .operands(m.op(op).operands())
         .results(&[m.value_type(m.result(op, 0))])
         .loc(m.op(op).loc.clone())
-        .attr("layer", Attribute::str(&names.claim(format!("{base}{}", built.suffix))));
+        .attr(
+            "layer",
+            Attribute::str(&names.claim(format!("{base}{}", built.suffix))),
+        );
     for (k, v) in built.attrs {
         spec = spec.attr(k, v);
     }
