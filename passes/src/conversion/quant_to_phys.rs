@@ -97,7 +97,12 @@ impl PassDef for QuantToPhys {
         let ops = m.block_ops(block);
         let mut names = Names {
             originals: ops.iter().filter_map(|&o| layer_name(m, o)).collect(),
-            claimed: FxHashSet::default(),
+            // Ops already physical (a second run) keep their names.
+            claimed: ops
+                .iter()
+                .filter(|&&o| resource_model(m, o).is_some())
+                .filter_map(|&o| layer_name(m, o))
+                .collect(),
         };
         let mut lowered = 0;
         for op in ops {
@@ -105,10 +110,6 @@ impl PassDef for QuantToPhys {
                 continue;
             }
             if resource_model(m, op).is_some() {
-                // Already physical (a second run): its name stays taken.
-                if let Some(n) = layer_name(m, op) {
-                    names.claimed.insert(n);
-                }
                 continue;
             }
             let result = lower_op(m, op, fps, target, &mut names).map_err(|e| {
@@ -217,7 +218,7 @@ const fn layer(kind: LayerKind, window: Window) -> ToLayer {
     }
 }
 
-fn pair(m: &Module, op: OpId, key: &str) -> Option<Attribute> {
+fn attr(m: &Module, op: OpId, key: &str) -> Option<Attribute> {
     m.attr(op, key).cloned()
 }
 
@@ -239,8 +240,8 @@ impl ToPhys for ToLayer {
                 }
             }
             Window::Attributes => {
-                attrs.extend(pair(m, op, "kernel").map(|a| ("kernel", a)));
-                attrs.extend(pair(m, op, "strides").map(|a| ("strides", a)));
+                attrs.extend(attr(m, op, "kernel").map(|a| ("kernel", a)));
+                attrs.extend(attr(m, op, "strides").map(|a| ("strides", a)));
             }
             Window::WholeInput => match m.value_type(input).shape().unwrap_or(&[]) {
                 [_, h, w, _] => {
@@ -252,11 +253,11 @@ impl ToPhys for ToLayer {
         }
         if matches!(self.window, Window::KernelOperand) {
             for key in ["strides", "dilations", "groups"] {
-                attrs.extend(pair(m, op, key).map(|a| (key, a)));
+                attrs.extend(attr(m, op, key).map(|a| (key, a)));
             }
         }
         for spec in phys::INTEGER_ARITHMETIC {
-            attrs.extend(pair(m, op, spec.name).map(|a| (spec.name, a)));
+            attrs.extend(attr(m, op, spec.name).map(|a| (spec.name, a)));
         }
         Ok(Some(Built {
             name: phys::Layer::NAME,
@@ -387,8 +388,13 @@ fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Nam
     let new = m.create_op(spec);
     m.insert_before(op, new);
     if built.compute {
-        let n = subclusters(m, new, fps, target)?;
-        m.set_attr(new, "subclusters", Attribute::i64(i64::from(n)));
+        match subclusters(m, new, fps, target) {
+            Ok(n) => m.set_attr(new, "subclusters", Attribute::i64(i64::from(n))),
+            Err(e) => {
+                m.erase_op(new);
+                return Err(e);
+            }
+        }
     }
     let (old, replacement) = (m.result(op, 0), m.result(new, 0));
     m.replace_all_uses(old, replacement);
@@ -414,4 +420,38 @@ fn subclusters(m: &Module, layer: OpId, fps: f64, target: &Target) -> Res<u32> {
                 target.name
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use hailo_ir::pass::{Instrumentation, OpPassManager, Resources};
+
+    /// `hailo-opt` always provides a target; another driver that does not gets told how to.
+    #[test]
+    fn without_a_target_the_error_names_the_flag_that_provides_one() {
+        let mut ctx = hailo_ir::Context::new();
+        ctx.register(hailo_dialect_quant::dialect());
+        ctx.register(hailo_dialect_phys::dialect());
+        let text = "builtin.module {\n  builtin.graph @g(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {\n    builtin.return %x : tensor<1x2xf32>\n  }\n}\n";
+        let mut m = hailo_ir::parse_module(&ctx, "t.hir", text).expect("parses");
+        let mut pm = OpPassManager::parse(
+            "builtin.module(builtin.graph(quant-to-phys))",
+            &crate::registry(),
+        )
+        .expect("pipeline parses");
+        let (top, mut inst) = (m.top(), Instrumentation::default());
+        let failure = pm
+            .run_with(&mut m, &ctx, top, &mut inst, &Resources::new())
+            .expect_err("no target");
+        let messages: Vec<String> = inst
+            .diagnostics
+            .iter()
+            .chain(&failure.diagnostics)
+            .map(|d| d.message.clone())
+            .collect();
+        assert_eq!(
+            messages,
+            ["quant-to-phys: needs a target description (hailo-opt --hw-arch NAME)"]
+        );
+    }
 }
