@@ -24,6 +24,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<quant::assign_precision::AssignPrecision>(),
             PassInfo::of::<quant::ranges::Ranges>(),
             PassInfo::of::<quant::split_activations::SplitActivations>(),
+            PassInfo::of::<conversion::quant_to_phys::QuantToPhys>(),
             PassInfo::of::<quant::weight_clipping::WeightClippingPass>(),
             PassInfo::of::<test::analysis::TestAnalysis>(),
             PassInfo::of::<test::fail::TestFail>(),

@@ -10,6 +10,7 @@ use hailo_ir::diag::SourceMgr;
 use hailo_ir::pass::instrument::PassFilter;
 use hailo_ir::pass::{Instrumentation, OpPassManager, PassRegistry, Resources};
 use hailo_ir::{print_module, Context, Diagnostic, Location, PrintOptions, Sym};
+use hailo_target::Target;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -93,6 +94,10 @@ pub struct OptArgs {
     /// Layout of rank-4 calibration data; nchw is transposed to the model's NHWC.
     #[arg(long, default_value = "nhwc", value_parser = ["nhwc", "nchw"])]
     pub calib_layout: String,
+    /// The chip that target-aware passes (`quant-to-phys`) compile for: hailo8, hailo8l or
+    /// hailo8r.
+    #[arg(long, default_value = "hailo8", value_parser = Target::by_name)]
+    pub hw_arch: Target,
 }
 
 pub struct OptOutcome {
@@ -116,9 +121,11 @@ fn usage(msg: String) -> OptOutcome {
     }
 }
 
-/// What the driver gives the passes besides the IR: the calibration set when asked for.
+/// What the driver gives the passes besides the IR: the target description, and the calibration
+/// set when asked for.
 fn pass_resources(m: &hailo_ir::Module, args: &OptArgs) -> Result<Resources, String> {
     let mut resources = Resources::new();
+    resources.insert(args.hw_arch.clone());
     if let Some(path) = &args.calib_set {
         let inputs = graph_inputs(m, GraphRef::First).map_err(|e| e.to_string())?;
         let source = Source {

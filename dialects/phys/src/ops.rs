@@ -47,6 +47,30 @@ pub const DEFUSE_ROLE: &[hailo_ir::AttrSpec] = &[
     },
 ];
 
+/// The integer arithmetic of the `q` op a layer computes, carried unchanged so that the
+/// backend emits the same codes the integer emulation computes: padding (`pads`, as the `q`
+/// convolutions and pools spell it), the output rescale and saturation (`multiplier`, `shift`,
+/// `clamp`), an activation's table of output codes (`table`) and an average pool's divisor rule
+/// (`count_include_pad`). The `q` dialect's docs define each.
+pub const INTEGER_ARITHMETIC: &[hailo_ir::AttrSpec] = &[
+    int_attr("pads", hailo_ir::AttrKind::I64Array),
+    int_attr("multiplier", hailo_ir::AttrKind::I64Array),
+    int_attr("shift", hailo_ir::AttrKind::I64Array),
+    int_attr("clamp", hailo_ir::AttrKind::I64Array),
+    int_attr("table", hailo_ir::AttrKind::I64Array),
+    int_attr("count_include_pad", hailo_ir::AttrKind::Bool),
+];
+
+const fn int_attr(name: &'static str, kind: hailo_ir::AttrKind) -> hailo_ir::AttrSpec {
+    hailo_ir::AttrSpec {
+        name,
+        kind,
+        required: false,
+        default: None,
+        what: None,
+    }
+}
+
 define_op! {
     /// `%y = phys.layer %x[, %x2], %kernel[, %bias] {kind = "conv", layer = "conv4", kernel = [3, 3], subclusters = 6, ...}`:
     /// one compute layer on one layer controller. The first `inputs` operands are feature maps
@@ -65,7 +89,7 @@ define_op! {
             subclusters: i64 [default = "1 (the allocator sets it)"],
             mode: str [default = "\"8x8\""]
         }
-        attr_groups [DEFUSE_ROLE]
+        attr_groups [DEFUSE_ROLE, INTEGER_ARITHMETIC]
         interfaces { crate::ResourceModel => rm::ComputeLayer }
         hooks { verify: v_layer }
     }

@@ -85,7 +85,7 @@ define_op! {
     pub struct Requantize = "q.requantize" {
         summary: "change scale and zero point", traits: [PURE],
         operands { input: 0 }
-        attrs { layer: str }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array, layer: str }
         hooks { verify: v_requantize }
     }
 }

@@ -1,5 +1,5 @@
 //! Conversions between dialects. `hl-to-quant` lowers a calibrated float `hl` graph to the
-//! integer `q` dialect.
+//! integer `q` dialect; `quant-to-phys` turns a `q` graph into the physical layers of `phys`.
 
 pub mod hl_to_quant;
 mod lower_affine;
@@ -8,5 +8,6 @@ mod lower_layout;
 mod lower_rearrange;
 mod lower_weighted;
 mod lut;
+pub mod quant_to_phys;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,457 @@
+//! `quant-to-phys`: turns a quantized (`q`) graph into the physical layers a Hailo-8 runs, each
+//! with a first subcluster count.
+//!
+//! Every later physical pass (defuse, merge, shortcuts, buffers) and the allocator work on `phys`
+//! ops, which carry what a layer costs through their `ResourceModel`; this pass is where a
+//! network gets there. It is one-to-one: each `q` compute op becomes one `phys` op with the same
+//! result type (the `q` types stay on the values), the same `layer` name and location, and its
+//! integer arithmetic (`pads`, `multiplier`, `shift`, `clamp`, `table`, `count_include_pad`)
+//! unchanged.
+//!
+//! | `q` op | becomes |
+//! |---|---|
+//! | `q.conv2d`, `q.depthwise_conv2d`, `q.dense` | `phys.layer` `conv`, `depthwise`, `dense`: kernel from the kernel operand, strides, dilations, groups |
+//! | `q.ew_add`, `q.ew_sub`, `q.ew_mult`, `q.ew_max`, `q.ew_min` | `phys.layer` of the same kind with 2 inputs |
+//! | `q.maxpool`, `q.avgpool` | `phys.layer` `maxpool`, `avgpool` with their window |
+//! | `q.global_avgpool` | `phys.layer` `avgpool` whose window and stride are the input's height and width |
+//! | `q.lut` | `phys.layer` `activation` with its table |
+//! | `q.requantize` | `phys.layer` `precision_change`, named `<layer>_precision_change` (`hl-to-quant` names a requantize after the layer it feeds) |
+//! | `q.concat` | `phys.concat` |
+//! | `q.reshape` | `phys.format_conversion` `reshape`: host side (0 subclusters) when it reads a graph input's `q.quantize` or feeds only `q.dequantize`s, else on the core (1 subcluster; resources doc §4) |
+//! | `q.quantize`, `q.dequantize`, `q.const` | stay: HailoRT converts between floats and codes on the host, and the constants are the layers' kernels and biases |
+//!
+//! Any other op (`q.ew_div`, `q.slice`, `q.resize`, `q.transpose`, `q.pad`, ops of other
+//! dialects) is an error naming its layer: the `phys` dialect cannot express it yet, and dropping
+//! it would change what the network computes. Physical names are unique: a repeated name gets
+//! `_1`, `_2`, ... in graph order.
+//!
+//! **Subclusters.** The first assignment is the throughput lower bound of the resources doc §4–5:
+//! a MAC-driven layer (its `ResourceModel` gives its work) gets the smallest count `n ≤ 8` whose
+//! MAC bound `n × 64 × clock × η / MACs` reaches the `fps` option on the driver's target
+//! (`hailo-opt --hw-arch`), in 8x8 mode; every other layer gets 1 (§4: "1 LCU, 1 SC, 1 APU, 1 IA
+//! each"). A layer that even 8 subclusters cannot bring to `fps` is an error naming it, since
+//! defuse is not built yet. `fps = 0` asks for no rate: 1 subcluster per layer. The DFC gives many
+//! layers more than this bound (§5: its greedy spends the budget up to the utilization threshold),
+//! which the allocator will do; this pass does not guess that.
+
+use hailo_dialect_phys::ops as phys;
+use hailo_dialect_phys::{resource_model, LayerKind};
+use hailo_dialect_quant::ops as q;
+use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
+use hailo_ir::{Attribute, Diagnostic, ExternalModels, Module, OpId, OpSpec, Traits};
+use hailo_target::Target;
+use rustc_hash::FxHashSet;
+use std::sync::LazyLock;
+
+hailo_ir::pass_options! {
+    pub struct QuantToPhysOptions {
+        /// Frames per second every layer must sustain (the model script's
+        /// `performance_param(fps=...)`); 0 asks for none.
+        fps: f64 = 0.0,
+    }
+}
+
+pub struct QuantToPhys(QuantToPhysOptions);
+
+impl PassDef for QuantToPhys {
+    const NAME: &'static str = "quant-to-phys";
+    const SUMMARY: &'static str =
+        "Lower q ops to phys layers, each with the fewest subclusters that reach `fps` on the target";
+    const DESCRIPTION: &'static str = "Needs the target description from the driver \
+        (hailo-opt --hw-arch NAME, default hailo8). One phys op per q compute op; a layer that \
+        8 subclusters cannot bring to `fps` is an error (defuse is not built yet).";
+    const ANCHOR: Option<&'static str> = Some(hailo_ir::builtin::GRAPH);
+    type Options = QuantToPhysOptions;
+
+    fn new(o: QuantToPhysOptions) -> Self {
+        QuantToPhys(o)
+    }
+    fn options(&self) -> &QuantToPhysOptions {
+        &self.0
+    }
+
+    fn run(
+        &mut self,
+        m: &mut Module,
+        graph: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
+        let fps = self.0.fps;
+        let graph_error = |cx: &mut PassCx<'_>, msg: String| {
+            let loc = m.op(graph).loc.clone();
+            cx.fail(Diagnostic::error(loc, format!("{}: {msg}", Self::NAME)))
+        };
+        if !(fps.is_finite() && fps >= 0.0) {
+            return Err(graph_error(
+                cx,
+                format!("'fps' must be a finite number >= 0, got {fps}"),
+            ));
+        }
+        let Some(target) = cx.resource::<Target>() else {
+            return Err(graph_error(
+                cx,
+                "needs a target description (hailo-opt --hw-arch NAME)".into(),
+            ));
+        };
+        let block = m.region(m.op(graph).regions()[0]).blocks()[0];
+        let ops = m.block_ops(block);
+        let mut names = Names {
+            originals: ops.iter().filter_map(|&o| layer_name(m, o)).collect(),
+            // Ops already physical (a second run) keep their names.
+            claimed: ops
+                .iter()
+                .filter(|&&o| resource_model(m, o).is_some())
+                .filter_map(|&o| layer_name(m, o))
+                .collect(),
+        };
+        let mut lowered = 0;
+        for op in ops {
+            if cx.ctx.has_trait(m.op(op).name_str(), Traits::TERMINATOR) {
+                continue;
+            }
+            if resource_model(m, op).is_some() {
+                continue;
+            }
+            let result = lower_op(m, op, fps, target, &mut names).map_err(|e| {
+                let name = m.op(op).name_str();
+                let layer = layer_name(m, op).unwrap_or_else(|| "?".into());
+                format!("{}: layer '{layer}' ({name}): {e}", Self::NAME)
+            });
+            match result {
+                Ok(true) => lowered += 1,
+                Ok(false) => {}
+                Err(msg) => {
+                    let loc = m.op(op).loc.clone();
+                    return Err(cx.fail(Diagnostic::error(loc, msg)));
+                }
+            }
+        }
+        cx.stat("lowered", "q ops replaced by phys ops", lowered as u64);
+        Ok(if lowered == 0 {
+            Preserved::All
+        } else {
+            Preserved::None
+        })
+    }
+}
+
+type Res<T> = Result<T, String>;
+
+fn layer_name(m: &Module, op: OpId) -> Option<String> {
+    m.attr(op, "layer")
+        .and_then(Attribute::as_str)
+        .map(str::to_owned)
+}
+
+/// Physical layer names: each given out once, and a suffixed name never takes an original.
+struct Names {
+    originals: FxHashSet<String>,
+    claimed: FxHashSet<String>,
+}
+
+impl Names {
+    fn claim(&mut self, base: String) -> String {
+        let name = if self.claimed.contains(&base) {
+            (1..)
+                .map(|k| format!("{base}_{k}"))
+                .find(|n| !self.claimed.contains(n) && !self.originals.contains(n))
+                .expect("an unbounded range has a free name")
+        } else {
+            base
+        };
+        self.claimed.insert(name.clone());
+        name
+    }
+}
+
+/// The phys op a `q` op becomes.
+struct Built {
+    name: &'static str,
+    /// Its attributes besides `layer`.
+    attrs: Vec<(&'static str, Attribute)>,
+    /// Appended to the `q` op's layer name.
+    suffix: &'static str,
+    /// A compute layer, whose subclusters this pass assigns.
+    compute: bool,
+}
+
+/// The lowering of one `q` op type, attached in [`lowerings`].
+trait ToPhys: Sync {
+    /// `None` when the op stays as it is.
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>>;
+}
+
+/// Ops that stay as they are.
+struct Keep;
+
+impl ToPhys for Keep {
+    fn build(&self, _: &Module, _: OpId) -> Res<Option<Built>> {
+        Ok(None)
+    }
+}
+
+/// Where a layer's window (`kernel`, and `strides` for a global pool) comes from.
+#[derive(Clone, Copy)]
+enum Window {
+    /// No window: `[1, 1]` (dense, elementwise, activation, precision change).
+    None,
+    /// The first two dimensions of the HWIO kernel operand (convolutions).
+    KernelOperand,
+    /// The op's own `kernel` and `strides` (pools).
+    Attributes,
+    /// The input's height and width, as window and stride (global pools).
+    WholeInput,
+}
+
+/// A `q` op that becomes one `phys.layer` of `kind`.
+struct ToLayer {
+    kind: LayerKind,
+    window: Window,
+    suffix: &'static str,
+}
+
+const fn layer(kind: LayerKind, window: Window) -> ToLayer {
+    ToLayer {
+        kind,
+        window,
+        suffix: "",
+    }
+}
+
+fn attr(m: &Module, op: OpId, key: &str) -> Option<Attribute> {
+    m.attr(op, key).cloned()
+}
+
+impl ToPhys for ToLayer {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>> {
+        let (lo, _) = self.kind.inputs();
+        let mut attrs = vec![("kind", Attribute::str(self.kind.name()))];
+        if lo > 1 {
+            attrs.push(("inputs", Attribute::i64(lo as i64)));
+        }
+        let input = m.op(op).operands()[0];
+        match self.window {
+            Window::None => {}
+            Window::KernelOperand => {
+                let k = m.op(op).operands().get(1).ok_or("has no kernel operand")?;
+                match m.value_type(*k).shape().unwrap_or(&[]) {
+                    [kh, kw, _, _] => attrs.push(("kernel", Attribute::i64_array(&[*kh, *kw]))),
+                    s => return Err(format!("the kernel must be HWIO, got shape {s:?}")),
+                }
+            }
+            Window::Attributes => {
+                attrs.extend(attr(m, op, "kernel").map(|a| ("kernel", a)));
+                attrs.extend(attr(m, op, "strides").map(|a| ("strides", a)));
+            }
+            Window::WholeInput => match m.value_type(input).shape().unwrap_or(&[]) {
+                [_, h, w, _] => {
+                    attrs.push(("kernel", Attribute::i64_array(&[*h, *w])));
+                    attrs.push(("strides", Attribute::i64_array(&[*h, *w])));
+                }
+                s => return Err(format!("the input must be NHWC, got shape {s:?}")),
+            },
+        }
+        if matches!(self.window, Window::KernelOperand) {
+            for key in ["strides", "dilations", "groups"] {
+                attrs.extend(attr(m, op, key).map(|a| (key, a)));
+            }
+        }
+        for spec in phys::INTEGER_ARITHMETIC {
+            attrs.extend(attr(m, op, spec.name).map(|a| (spec.name, a)));
+        }
+        Ok(Some(Built {
+            name: phys::Layer::NAME,
+            attrs,
+            suffix: self.suffix,
+            compute: true,
+        }))
+    }
+}
+
+/// `q.concat` → `phys.concat` on the same (non-negative) axis.
+struct ToConcat;
+
+impl ToPhys for ToConcat {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>> {
+        let rank = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]).len() as i64;
+        let axis = q::Concat::cast(m, op)
+            .and_then(|c| c.axis(m))
+            .unwrap_or(rank - 1);
+        let axis = if axis < 0 { axis + rank } else { axis };
+        if !(0..rank).contains(&axis) {
+            return Err(format!("axis {axis} is outside a rank-{rank} result"));
+        }
+        Ok(Some(Built {
+            name: phys::Concat::NAME,
+            attrs: vec![("axis", Attribute::i64(axis))],
+            suffix: "",
+            compute: false,
+        }))
+    }
+}
+
+/// `q.reshape` → `phys.format_conversion`, host side at the graph boundary.
+struct ToReshape;
+
+impl ToPhys for ToReshape {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>> {
+        let reads_input = m
+            .defining_op(m.op(op).operands()[0])
+            .is_some_and(|d| q::Quantize::cast(m, d).is_some());
+        let uses = m.value(m.result(op, 0)).uses();
+        let feeds_output =
+            !uses.is_empty() && uses.iter().all(|u| q::Dequantize::cast(m, u.op).is_some());
+        let on_core = !(reads_input || feeds_output);
+        Ok(Some(Built {
+            name: phys::FormatConversion::NAME,
+            attrs: vec![
+                ("conversion", Attribute::str("reshape")),
+                ("subclusters", Attribute::i64(i64::from(on_core))),
+            ],
+            suffix: "",
+            compute: false,
+        }))
+    }
+}
+
+static KEEP: Keep = Keep;
+static CONV: ToLayer = layer(LayerKind::Conv, Window::KernelOperand);
+static DEPTHWISE: ToLayer = layer(LayerKind::Depthwise, Window::KernelOperand);
+static DENSE: ToLayer = layer(LayerKind::Dense, Window::None);
+static EW_ADD: ToLayer = layer(LayerKind::EwAdd, Window::None);
+static EW_SUB: ToLayer = layer(LayerKind::EwSub, Window::None);
+static EW_MULT: ToLayer = layer(LayerKind::EwMult, Window::None);
+static EW_MAX: ToLayer = layer(LayerKind::EwMax, Window::None);
+static EW_MIN: ToLayer = layer(LayerKind::EwMin, Window::None);
+static MAXPOOL: ToLayer = layer(LayerKind::MaxPool, Window::Attributes);
+static AVGPOOL: ToLayer = layer(LayerKind::AvgPool, Window::Attributes);
+static GLOBAL_AVGPOOL: ToLayer = layer(LayerKind::AvgPool, Window::WholeInput);
+static LUT: ToLayer = layer(LayerKind::Activation, Window::None);
+static REQUANTIZE: ToLayer = ToLayer {
+    kind: LayerKind::PrecisionChange,
+    window: Window::None,
+    suffix: "_precision_change",
+};
+static CONCAT: ToConcat = ToConcat;
+static RESHAPE: ToReshape = ToReshape;
+
+/// Every `q` op with a physical lowering (or none needed).
+fn lowerings() -> &'static ExternalModels<dyn ToPhys> {
+    static MODELS: LazyLock<ExternalModels<dyn ToPhys>> = LazyLock::new(|| {
+        ExternalModels::<dyn ToPhys>::new()
+            .attach::<q::Quantize>(&KEEP)
+            .attach::<q::Dequantize>(&KEEP)
+            .attach::<q::Const>(&KEEP)
+            .attach::<q::Conv2d>(&CONV)
+            .attach::<q::DepthwiseConv2d>(&DEPTHWISE)
+            .attach::<q::Dense>(&DENSE)
+            .attach::<q::EwAdd>(&EW_ADD)
+            .attach::<q::EwSub>(&EW_SUB)
+            .attach::<q::EwMult>(&EW_MULT)
+            .attach::<q::EwMax>(&EW_MAX)
+            .attach::<q::EwMin>(&EW_MIN)
+            .attach::<q::MaxPool>(&MAXPOOL)
+            .attach::<q::AvgPool>(&AVGPOOL)
+            .attach::<q::GlobalAvgPool>(&GLOBAL_AVGPOOL)
+            .attach::<q::Lut>(&LUT)
+            .attach::<q::Requantize>(&REQUANTIZE)
+            .attach::<q::Concat>(&CONCAT)
+            .attach::<q::Reshape>(&RESHAPE)
+    });
+    &MODELS
+}
+
+/// Replaces `op` by its phys op and assigns its subclusters; `false` when `op` stays.
+fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Names) -> Res<bool> {
+    let lowering = lowerings().get(m, op).ok_or("no physical lowering yet")?;
+    let Some(built) = lowering.build(m, op)? else {
+        return Ok(false);
+    };
+    if m.op(op).results().len() != 1 {
+        return Err(format!(
+            "expects one result, got {}",
+            m.op(op).results().len()
+        ));
+    }
+    let base = layer_name(m, op).ok_or("has no 'layer' name; physical layers are named")?;
+    let mut spec = OpSpec::new(built.name)
+        .operands(m.op(op).operands())
+        .results(&[m.value_type(m.result(op, 0))])
+        .loc(m.op(op).loc.clone())
+        .attr(
+            "layer",
+            Attribute::str(&names.claim(format!("{base}{}", built.suffix))),
+        );
+    for (k, v) in built.attrs {
+        spec = spec.attr(k, v);
+    }
+    let new = m.create_op(spec);
+    m.insert_before(op, new);
+    if built.compute {
+        match subclusters(m, new, fps, target) {
+            Ok(n) => m.set_attr(new, "subclusters", Attribute::i64(i64::from(n))),
+            Err(e) => {
+                m.erase_op(new);
+                return Err(e);
+            }
+        }
+    }
+    let (old, replacement) = (m.result(op, 0), m.result(new, 0));
+    m.replace_all_uses(old, replacement);
+    m.erase_op(op);
+    Ok(true)
+}
+
+/// The fewest subclusters with which `layer` reaches `fps` on `target` by its resource model's
+/// MAC bound; 1 when the MAC model does not bound it.
+fn subclusters(m: &Module, layer: OpId, fps: f64, target: &Target) -> Res<u32> {
+    let model = resource_model(m, layer).ok_or("the built op has no resource model")?;
+    let Some(work) = model.work(m, layer)? else {
+        return Ok(1);
+    };
+    let max = target.limits.max_subclusters;
+    (1..=max)
+        .find(|&n| work.fps(n, target) >= fps)
+        .ok_or_else(|| {
+            format!(
+                "{} MACs per frame reach {:.1} fps with {max} subclusters on {}, below fps={fps}; a layer holds at most {max} (defusing it into parts is not built yet)",
+                work.macs,
+                work.fps(max, target),
+                target.name
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use hailo_ir::pass::{Instrumentation, OpPassManager, Resources};
+
+    /// `hailo-opt` always provides a target; another driver that does not gets told how to.
+    #[test]
+    fn without_a_target_the_error_names_the_flag_that_provides_one() {
+        let mut ctx = hailo_ir::Context::new();
+        ctx.register(hailo_dialect_quant::dialect());
+        ctx.register(hailo_dialect_phys::dialect());
+        let text = "builtin.module {\n  builtin.graph @g(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {\n    builtin.return %x : tensor<1x2xf32>\n  }\n}\n";
+        let mut m = hailo_ir::parse_module(&ctx, "t.hir", text).expect("parses");
+        let mut pm = OpPassManager::parse(
+            "builtin.module(builtin.graph(quant-to-phys))",
+            &crate::registry(),
+        )
+        .expect("pipeline parses");
+        let (top, mut inst) = (m.top(), Instrumentation::default());
+        let failure = pm
+            .run_with(&mut m, &ctx, top, &mut inst, &Resources::new())
+            .expect_err("no target");
+        let messages: Vec<String> = inst
+            .diagnostics
+            .iter()
+            .chain(&failure.diagnostics)
+            .map(|d| d.message.clone())
+            .collect();
+        assert_eq!(
+            messages,
+            ["quant-to-phys: needs a target description (hailo-opt --hw-arch NAME)"]
+        );
+    }
+}
