@@ -2,7 +2,7 @@
 //! `quant-ranges`, `quant-precision`, `quant-weight-clipping` and `hl-to-quant`, run by the pass
 //! manager with the calibration set as a resource, give byte for byte the IR (weights included)
 //! that the quantizer's library flow gives for the same settings, on the shared digits models
-//! with their calibration set: the defaults (a8_w8, and the same pipeline without the
+//! with their calibration set, and on resnet18, mobilenet_v2 and yolo_like_320: the defaults (a8_w8, and the same pipeline without the
 //! precision and clipping passes, whose defaults `hl-to-quant` applies itself), and per-layer
 //! precision, bias mode, clipping and quantization groups.
 
@@ -32,7 +32,12 @@ fn pipeline_matches_library_flow(
     let parsed = hailo_onnx::to_hl::convert(&onnx, &Default::default())
         .expect("converts")
         .module;
-    let calib = npz("digits_calib.npz", "x_nhwc");
+    let calib = if model.starts_with("digits") {
+        npz("digits_calib.npz", "x_nhwc")
+    } else {
+        let size = if model.starts_with("yolo") { 320 } else { 224 };
+        npz(&format!("calib_image_like_{size}.npz"), "images")
+    };
 
     let mut library = parsed.clone();
     quantize(&mut library, std::slice::from_ref(&calib), cfg).expect("quantizes");
@@ -131,4 +136,16 @@ fn automatic_bit_choice_has_no_pipeline_yet() {
     };
     let e = hailo_quantizer::pipeline::of(&cfg).expect_err("not a pass yet");
     assert!(e.contains("auto_4bit_weights_ratio"), "{e}");
+}
+
+/// The image models of the shared set (their calibration images as they are: both sides see
+/// the same data), 16 samples to keep the test short.
+#[test]
+fn image_models_pipeline_equals_library_flow() {
+    let mut cfg = QuantConfig::default();
+    cfg.calibration.calibset_size = 16;
+    let pipeline = hailo_quantizer::pipeline::of(&cfg).expect("expressible");
+    for model in ["resnet18.onnx", "mobilenet_v2.onnx", "yolo_like_320.onnx"] {
+        pipeline_matches_library_flow(model, &cfg, &pipeline, &["<u8:f32"]);
+    }
 }
