@@ -6,22 +6,18 @@
 use crate::calib::random_calib_set;
 use crate::error::QuantError;
 use crate::infer::context;
-use crate::optimize::{first_graph, prepare, Prepared, QuantConfig};
+use crate::optimize::{first_graph, prepare_timed, QuantConfig};
 use crate::report::build_report;
 use crate::script::apply_script;
-use crate::stats::LayerStats;
 use hailo_alls::modifications::apply_model_modifications;
 use hailo_alls::{check_source, CheckOptions, SourceFile};
-use hailo_executor::dataset::{CalibrationSet, Layout, Purpose, Source};
+use hailo_executor::dataset::{Layout, Purpose, Source};
 use hailo_executor::Executor;
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
-use hailo_ir::pass::{Instrumentation, OpPassManager, Resources};
+use hailo_ir::pass::OpPassManager;
 use hailo_ir::{Attribute, Context, Module};
-use hailo_passes::quant::calibrate::RANGE;
-use hailo_passes::quant::ShowProgress;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// Where the calibration data comes from.
 #[derive(Clone, Debug)]
@@ -206,14 +202,8 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             OpPassManager::parse(&text, &hailo_passes::registry()).map_or(text, |pm| pm.dump())
         })
     });
-    let (prepared, timing) = match crate::pipeline::graph_passes(&cfg) {
-        Ok(passes) => run_passes(&mut m, &ctx, &passes, &data, req)?,
-        // The automatic bit choice is not a pass yet: the library flow does it.
-        Err(_) => (
-            prepare(&mut m, &data, &cfg).map_err(|e| e.to_string())?,
-            None,
-        ),
-    };
+    let (prepared, timing) =
+        prepare_timed(&mut m, &data, &cfg, req.timing).map_err(|e| e.to_string())?;
     notes.extend(prepared.notes.iter().cloned());
     let report = build_report(
         &m,
@@ -234,67 +224,6 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         pipeline,
         timing,
     })
-}
-
-/// Calibrates and annotates `m` by running `passes` (on its graph) through the pass manager
-/// with the calibration set as a resource; returns what the report needs (each layer's
-/// calibration range, read back from `calib.range` and then removed, so the HAR holds the
-/// same graph as the library flow writes) and, with `req.timing`, the timing tree.
-fn run_passes(
-    m: &mut Module,
-    ctx: &Context,
-    passes: &[String],
-    data: &[ndarray::ArrayD<f32>],
-    req: &OptimizeRequest,
-) -> Result<(Prepared, Option<String>), String> {
-    let text = format!("builtin.module(builtin.graph({}))", passes.join(","));
-    let mut pm = OpPassManager::parse(&text, &hailo_passes::registry())
-        .map_err(|e| format!("the quantization pipeline '{text}' is invalid: {e:?}"))?;
-    let mut resources = Resources::new();
-    resources.insert(CalibrationSet(data.to_vec()));
-    if !req.quiet {
-        resources.insert(ShowProgress);
-    }
-    let mut inst = Instrumentation::default();
-    let top = m.top();
-    let start = Instant::now();
-    pm.run_with(m, ctx, top, &mut inst, &resources)
-        .map_err(|failure| {
-            let text: Vec<String> = failure
-                .diagnostics
-                .iter()
-                .map(|d| d.message.clone())
-                .collect();
-            text.join("; ")
-        })?;
-    let timing = req.timing.then(|| pm.timing_report(start.elapsed(), &[]));
-    let mut prepared = Prepared::default();
-    for op in m.walk(top) {
-        let Some(range) = m.remove_attr(op, RANGE) else {
-            continue;
-        };
-        let (Some(layer), Some(v)) = (
-            m.attr(op, "layer").and_then(Attribute::as_str),
-            range.as_f64_array(),
-        ) else {
-            continue;
-        };
-        let names: Vec<String> = match v.len() / 2 {
-            1 => vec![layer.to_owned()],
-            n => (0..n).map(|i| format!("{layer}_{i}")).collect(),
-        };
-        for (name, pair) in names.into_iter().zip(v.chunks_exact(2)) {
-            prepared.stats.insert(
-                name,
-                LayerStats {
-                    min: pair[0] as f32,
-                    max: pair[1] as f32,
-                    values: Vec::new(),
-                },
-            );
-        }
-    }
-    Ok((prepared, timing))
 }
 
 /// Reads a quantized HAR for emulation: the module (lower it with [`crate::infer`]).

@@ -5,17 +5,18 @@
 
 use crate::error::{QuantError, Result};
 use crate::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers};
-use crate::stats::{collect, Calibration, LayerStats};
-use hailo_executor::Executor;
+use crate::stats::{Calibration, LayerStats};
+use hailo_executor::dataset::CalibrationSet;
 use hailo_ir::builtin::GRAPH;
+use hailo_ir::pass::{Instrumentation, OpPassManager, Resources};
 use hailo_ir::{Attribute, Module, OpId};
-use hailo_passes::quant::assign_precision::{assign_precision, PrecisionSettings};
-use hailo_passes::quant::clipping::{percentile_range, WeightClipping};
+use hailo_passes::quant::calibrate::RANGE;
+use hailo_passes::quant::clipping::WeightClipping;
 use hailo_passes::quant::precision::compression_ratio;
-use hailo_passes::quant::ranges::{layer_ops, write_ranges};
-use hailo_passes::quant::weight_clipping::{clip_weights, ClipSettings};
+use hailo_passes::quant::ShowProgress;
 use ndarray::ArrayD;
 use rustc_hash::FxHashMap;
+use std::time::Instant;
 
 pub use hailo_passes::quant::precision::Precision;
 
@@ -107,16 +108,28 @@ pub(crate) fn layer_of(m: &Module, op: OpId) -> Option<String> {
 }
 
 /// Calibrates `m` on `data` and annotates its `hl` ops with `q_*` decisions (the module
-/// stays float and runnable by the float interpreter).
+/// stays float and runnable by the executor).
 pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Result<Prepared> {
+    prepare_timed(m, data, cfg, false).map(|(p, _)| p)
+}
+
+/// [`prepare`] as the pass manager runs it: the measuring passes (activation splitting,
+/// calibration, activation clipping), then the automatic 4/16-bit choice (not a pass yet),
+/// then the deciding passes (ranges, precision, weight clipping) with the choice in their
+/// options. With `timing`, also the pass timing trees of both runs.
+pub fn prepare_timed(
+    m: &mut Module,
+    data: &[ArrayD<f32>],
+    cfg: &QuantConfig,
+    timing: bool,
+) -> Result<(Prepared, Option<String>)> {
     let graph = first_graph(m)?;
-    hailo_passes::quant::split_activations::split_activations(m, graph)
-        .map_err(QuantError::Convert)?;
-    let mut cal = cfg.calibration.clone();
-    cal.keep_values
-        .extend(cfg.activation_percentile.keys().cloned());
-    let interp = Executor::new(m, graph)?;
-    let stats = collect(&interp, data, &cal)?;
+    let mut times = timing.then(String::new);
+    let cal = &cfg.calibration;
+    let run = |m: &mut Module, passes: Vec<String>, times: &mut Option<String>| {
+        run_graph_passes(m, &passes, data, cal.quiet, times)
+    };
+    run(m, crate::pipeline::measure_passes(cfg), &mut times)?;
     let mut cfg = cfg.clone();
     let mut prepared = Prepared::default();
     let n = cal.calibset_size.min(cal.batch_size.max(8));
@@ -165,9 +178,67 @@ pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Resul
         prepared.auto_4bit = choice.chosen;
         prepared.sensitivity = choice.snr;
     }
-    annotate(m, graph, &stats, &cfg)?;
-    prepared.stats = stats;
-    Ok(prepared)
+    run(m, crate::pipeline::decide_passes(&cfg), &mut times)?;
+    prepared.stats = take_calibration_ranges(m, graph);
+    Ok((prepared, times))
+}
+
+/// Runs `passes` on the graph of `m` through the pass manager with `data` as the calibration
+/// set; appends the timing tree to `times` when it is `Some`.
+fn run_graph_passes(
+    m: &mut Module,
+    passes: &[String],
+    data: &[ArrayD<f32>],
+    quiet: bool,
+    times: &mut Option<String>,
+) -> Result<()> {
+    let text = format!("builtin.module(builtin.graph({}))", passes.join(","));
+    let mut pm = OpPassManager::parse(&text, &hailo_passes::registry())
+        .map_err(|e| QuantError::Convert(format!("invalid pipeline '{text}': {e:?}")))?;
+    let mut resources = Resources::new();
+    resources.insert(CalibrationSet(data.to_vec()));
+    if !quiet {
+        resources.insert(ShowProgress);
+    }
+    let mut inst = Instrumentation::default();
+    let top = m.top();
+    let start = Instant::now();
+    pm.run_with(m, &crate::infer::context(), top, &mut inst, &resources)
+        .map_err(|failure| {
+            let text: Vec<String> = failure
+                .diagnostics
+                .iter()
+                .map(|d| d.message.clone())
+                .collect();
+            QuantError::Calibration(text.join("; "))
+        })?;
+    if let Some(t) = times {
+        t.push_str(&pm.timing_report(start.elapsed(), &[]));
+    }
+    Ok(())
+}
+
+/// Each layer's calibration range (`calib.range`, one pair per result) as statistics for the
+/// report, removed from the graph so the archive holds only the `q_*` decisions.
+fn take_calibration_ranges(m: &mut Module, graph: OpId) -> FxHashMap<String, LayerStats> {
+    let mut stats = FxHashMap::default();
+    for op in m.walk(graph) {
+        let Some(range) = m.remove_attr(op, RANGE) else {
+            continue;
+        };
+        let (Some(layer), Some(v)) = (layer_of(m, op), range.as_f64_array()) else {
+            continue;
+        };
+        let names: Vec<String> = match v.len() / 2 {
+            1 => vec![layer],
+            n => (0..n).map(|i| format!("{layer}_{i}")).collect(),
+        };
+        for (name, pair) in names.into_iter().zip(v.chunks_exact(2)) {
+            let (min, max) = (pair[0] as f32, pair[1] as f32);
+            stats.insert(name, LayerStats { min, max });
+        }
+    }
+    stats
 }
 
 /// Lowers an annotated module in place to the `q` dialect.
@@ -182,42 +253,4 @@ pub fn quantize(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Resu
     let p = prepare(m, data, cfg)?;
     lower(m)?;
     Ok(p)
-}
-
-/// Writes the `q_*` annotations of every layer.
-pub fn annotate(
-    m: &mut Module,
-    graph: OpId,
-    stats: &FxHashMap<String, LayerStats>,
-    cfg: &QuantConfig,
-) -> Result<()> {
-    let ops = layer_ops(m, graph);
-    let mut ranges: FxHashMap<OpId, (f64, f64)> = FxHashMap::default();
-    for &op in &ops {
-        let Some(layer) = layer_of(m, op) else {
-            continue;
-        };
-        let Some(s) = stats.get(&layer) else { continue };
-        let mut r = (f64::from(s.min), f64::from(s.max));
-        if let Some(&(lo, hi)) = cfg.activation_percentile.get(&layer) {
-            r = percentile_range(&s.values, lo, hi).unwrap_or(r);
-        }
-        if let Some(&fr) = cfg.force_range_out.get(&layer) {
-            r = fr;
-        }
-        ranges.insert(op, r);
-    }
-    write_ranges(m, &ops, ranges);
-    let precision = PrecisionSettings {
-        default: cfg.default_precision,
-        layers: cfg.precision.clone(),
-        bias_modes: cfg.bias_mode.clone(),
-    };
-    assign_precision(m, &ops, &precision);
-    let clipping = ClipSettings {
-        default: cfg.weight_clipping.clone(),
-        layers: cfg.weight_clipping_layers.clone(),
-        groups: cfg.quant_groups.clone(),
-    };
-    clip_weights(m, &ops, &clipping).map_err(QuantError::Convert)
 }

@@ -59,40 +59,53 @@ pub fn graph_passes(cfg: &QuantConfig) -> Result<Vec<String>, String> {
                 .into(),
         );
     }
+    let mut passes = measure_passes(cfg);
+    passes.extend(decide_passes(cfg));
+    Ok(passes)
+}
+
+/// The passes that measure: activation splitting, calibration and activation clipping.
+pub fn measure_passes(cfg: &QuantConfig) -> Vec<String> {
     let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
     let mut clips: BTreeMap<&String, String> = cfg
         .activation_percentile
         .iter()
         .map(|(l, (lo, hi))| (l, format!("percentile:{lo:?}:{hi:?}")))
         .collect();
-    // force_range_out wins over percentile clipping, as in the library flow.
+    // force_range_out wins over percentile clipping.
     clips.extend(
         cfg.force_range_out
             .iter()
             .map(|(l, (lo, hi))| (l, format!("manual:{lo:?}:{hi:?}"))),
     );
-    let mut graph = vec![
+    let mut passes = vec![
         "quant-split-activations".to_owned(),
         format!("quant-calibrate{{samples={samples} batch-size={batch}}}"),
     ];
     if !clips.is_empty() {
-        graph.push(format!(
+        passes.push(format!(
             "quant-activation-clipping{{layers={} samples={samples} batch-size={batch}}}",
             list(clips, |v| v)
         ));
     }
-    graph.push("quant-ranges".into());
-    graph.push(format!(
-        "quant-precision{{default={} layers={} bias-modes={}}}",
-        mode(cfg.default_precision),
-        list(&cfg.precision, |p| mode(*p)),
-        list(&cfg.bias_mode, |b| b.clone()),
-    ));
-    graph.push(format!(
-        "quant-weight-clipping{{mode={} layers={} groups={}}}",
-        clipping(&cfg.weight_clipping),
-        list(&cfg.weight_clipping_layers, clipping),
-        list(&cfg.quant_groups, |n| n.to_string()),
-    ));
-    Ok(graph)
+    passes
+}
+
+/// The passes that decide: ranges, per-layer precision and weight clipping.
+pub fn decide_passes(cfg: &QuantConfig) -> Vec<String> {
+    vec![
+        "quant-ranges".into(),
+        format!(
+            "quant-precision{{default={} layers={} bias-modes={}}}",
+            mode(cfg.default_precision),
+            list(&cfg.precision, |p| mode(*p)),
+            list(&cfg.bias_mode, |b| b.clone()),
+        ),
+        format!(
+            "quant-weight-clipping{{mode={} layers={} groups={}}}",
+            clipping(&cfg.weight_clipping),
+            list(&cfg.weight_clipping_layers, clipping),
+            list(&cfg.quant_groups, |n| n.to_string()),
+        ),
+    ]
 }
