@@ -256,7 +256,7 @@ impl OpPassManager {
                     let mut diags = DiagEngine::default();
                     let t0 = Instant::now();
                     let result = {
-                        let mut cx = PassCx::new(ctx, &mut diags, am, resources, stats);
+                        let mut cx = PassCx::new(name, ctx, &mut diags, am, resources, stats);
                         let r = pass.run(m, op, &mut cx);
                         inst.output.push_str(&cx.out);
                         r

@@ -32,6 +32,8 @@ pub struct PassFailed;
 
 /// What a running pass can reach besides the IR.
 pub struct PassCx<'a> {
+    /// The running pass's name.
+    pub pass: &'static str,
     pub ctx: &'a Context,
     pub diags: &'a mut DiagEngine,
     pub analyses: &'a mut AnalysisManager,
@@ -52,6 +54,7 @@ pub struct Statistic {
 
 impl<'a> PassCx<'a> {
     pub fn new(
+        pass: &'static str,
         ctx: &'a Context,
         diags: &'a mut DiagEngine,
         analyses: &'a mut AnalysisManager,
@@ -59,6 +62,7 @@ impl<'a> PassCx<'a> {
         stats: &'a mut Vec<Statistic>,
     ) -> PassCx<'a> {
         PassCx {
+            pass,
             ctx,
             diags,
             analyses,
@@ -84,6 +88,12 @@ impl<'a> PassCx<'a> {
     pub fn fail(&mut self, d: Diagnostic) -> PassFailed {
         self.diags.emit(d);
         PassFailed
+    }
+
+    /// Fails with `<pass>: <message>` at `op`'s location.
+    pub fn fail_at(&mut self, m: &Module, op: OpId, message: impl std::fmt::Display) -> PassFailed {
+        let loc = m.op(op).loc.clone();
+        self.fail(Diagnostic::error(loc, format!("{}: {message}", self.pass)))
     }
 
     pub fn analysis<A: Analysis>(&mut self, m: &Module, op: OpId) -> &A {

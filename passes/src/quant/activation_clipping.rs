@@ -15,7 +15,7 @@ use super::per_layer;
 use hailo_executor::dataset::CalibrationSet;
 use hailo_executor::{Executor, GraphRef, LayerOutput};
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Diagnostic, Module, OpId};
+use hailo_ir::{Attribute, Module, OpId};
 use rustc_hash::FxHashMap;
 
 hailo_ir::pass_options! {
@@ -87,13 +87,12 @@ impl PassDef for ActivationClipping {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let loc = m.op(graph).loc.clone();
         match self.clip(m, graph, cx) {
             Ok(n) => {
                 cx.stat("clipped", "Layers whose range was clipped", n);
                 Ok(Preserved::All)
             }
-            Err(e) => Err(cx.fail(Diagnostic::error(loc, format!("{}: {e}", Self::NAME)))),
+            Err(e) => Err(cx.fail_at(m, graph, e)),
         }
     }
 }

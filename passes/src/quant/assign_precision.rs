@@ -12,7 +12,7 @@ use super::ranges::layer_ops;
 use super::{layer_of, per_layer};
 use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Diagnostic, Module, OpId};
+use hailo_ir::{Attribute, Module, OpId};
 use rustc_hash::FxHashMap;
 
 hailo_ir::pass_options! {
@@ -62,11 +62,7 @@ impl PassDef for AssignPrecision {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let loc = m.op(graph).loc.clone();
-        let settings = match self.settings() {
-            Ok(s) => s,
-            Err(e) => return Err(cx.fail(Diagnostic::error(loc, format!("{}: {e}", Self::NAME)))),
-        };
+        let settings = self.settings().map_err(|e| cx.fail_at(m, graph, e))?;
         assign_precision(m, &layer_ops(m, graph), &settings);
         Ok(Preserved::All)
     }

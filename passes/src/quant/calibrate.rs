@@ -51,12 +51,7 @@ impl PassDef for Calibrate {
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
         let loc = m.op(graph).loc.clone();
-        let fail = |cx: &mut PassCx<'_>, msg: String| {
-            cx.fail(Diagnostic::error(
-                loc.clone(),
-                format!("{}: {msg}", Self::NAME),
-            ))
-        };
+        let fail = |cx: &mut PassCx<'_>, msg: String| cx.fail_at(m, graph, msg);
         let (Ok(samples), Ok(batch)) = (
             usize::try_from(self.0.samples),
             usize::try_from(self.0.batch_size),

@@ -14,7 +14,7 @@ use hailo_dialect_hl::interfaces::is_hl;
 use hailo_dialect_hl::{Concat, Const};
 use hailo_ir::pass::options::NoOptions;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Diagnostic, Module, OpId};
+use hailo_ir::{Attribute, Module, OpId};
 use rustc_hash::FxHashMap;
 
 pub struct Ranges(NoOptions);
@@ -51,14 +51,10 @@ impl PassDef for Ranges {
                 // A multi-result op (split) moves codes: its per-result ranges are not a type.
                 Some(v) if results > 1 && v.len() == 2 * results => {}
                 Some(_) => {
-                    let loc = m.op(op).loc.clone();
-                    return Err(cx.fail(Diagnostic::error(
-                        loc,
-                        format!(
-                            "{}: '{RANGE}' must hold [min, max] for each of the {results} result(s)",
-                            Self::NAME
-                        ),
-                    )));
+                    let msg = format!(
+                        "'{RANGE}' must hold [min, max] for each of the {results} result(s)"
+                    );
+                    return Err(cx.fail_at(m, op, msg));
                 }
                 None => {}
             }
@@ -67,14 +63,8 @@ impl PassDef for Ranges {
             .iter()
             .find(|&&op| !moves_codes(m, op) && !ranges.contains_key(&op) && needs_range(m, op));
         if let Some(&op) = missing {
-            let loc = m.op(op).loc.clone();
-            return Err(cx.fail(Diagnostic::error(
-                loc,
-                format!(
-                    "{}: layer has no '{RANGE}'; run quant-calibrate first",
-                    Self::NAME
-                ),
-            )));
+            let msg = format!("layer has no '{RANGE}'; run quant-calibrate first");
+            return Err(cx.fail_at(m, op, msg));
         }
         let set = write_ranges(m, &ops, ranges);
         cx.stat("ranges", "Layers given a q_range", set as u64);

@@ -9,7 +9,7 @@ use hailo_dialect_hl::ops::activation::KINDS;
 use hailo_dialect_hl::{Activation, ActivationOp};
 use hailo_ir::pass::options::NoOptions;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Diagnostic, Module, OpId, OpSpec};
+use hailo_ir::{Attribute, Module, OpId, OpSpec};
 use rustc_hash::FxHashSet;
 
 pub struct SplitActivations(NoOptions);
@@ -43,10 +43,7 @@ impl PassDef for SplitActivations {
                 );
                 Ok(Preserved::None)
             }
-            Err(e) => {
-                let loc = m.op(graph).loc.clone();
-                Err(cx.fail(Diagnostic::error(loc, format!("{}: {e}", Self::NAME))))
-            }
+            Err(e) => Err(cx.fail_at(m, graph, e)),
         }
     }
 }

@@ -13,7 +13,7 @@ use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_dialect_hl::DepthwiseConv2d;
 use hailo_dialect_quant::Storage;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Diagnostic, Module, OpId, ValueId};
+use hailo_ir::{Attribute, Module, OpId, ValueId};
 use rustc_hash::FxHashMap;
 
 hailo_ir::pass_options! {
@@ -57,13 +57,12 @@ impl PassDef for WeightClippingPass {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let loc = m.op(graph).loc.clone();
         let result = self
             .settings()
             .and_then(|s| clip_weights(m, &layer_ops(m, graph), &s));
         match result {
             Ok(()) => Ok(Preserved::All),
-            Err(e) => Err(cx.fail(Diagnostic::error(loc, format!("{}: {e}", Self::NAME)))),
+            Err(e) => Err(cx.fail_at(m, graph, e)),
         }
     }
 }
