@@ -141,18 +141,37 @@ fn pass_resources(m: &hailo_ir::Module, args: &OptArgs) -> Result<Resources, Str
     Ok(resources)
 }
 
-/// Reads the pipeline recorded in a reproducer's header.
-fn reproducer_config(text: &str) -> Option<(String, bool)> {
-    let mut pipeline = None;
-    let mut unregistered = false;
-    for line in text.lines().take_while(|l| l.starts_with("//")) {
-        if let Some(cfg) = line.strip_prefix(REPRO_CONFIG) {
-            let p = cfg.split("--pass-pipeline='").nth(1)?;
-            pipeline = Some(p[..p.find('\'')?].to_owned());
-            unregistered = cfg.contains("--allow-unregistered-dialect");
-        }
+/// What a reproducer's header records besides the IR.
+struct ReproConfig {
+    pipeline: String,
+    unregistered: bool,
+    hw_arch: Option<String>,
+    calib_set: Option<PathBuf>,
+    calib_layout: Option<String>,
+}
+
+/// The value of `--flag=value` or `--flag='value'` in `cfg`.
+fn flag_value(cfg: &str, flag: &str) -> Option<String> {
+    let rest = cfg.split(&format!("{flag}=")).nth(1)?;
+    match rest.strip_prefix('\'') {
+        Some(q) => Some(q[..q.find('\'')?].to_owned()),
+        None => Some(rest.split(' ').next()?.to_owned()),
     }
-    pipeline.map(|p| (p, unregistered))
+}
+
+/// Reads the configuration recorded in a reproducer's header.
+fn reproducer_config(text: &str) -> Option<ReproConfig> {
+    let line = text
+        .lines()
+        .take_while(|l| l.starts_with("//"))
+        .find_map(|l| l.strip_prefix(REPRO_CONFIG))?;
+    Some(ReproConfig {
+        pipeline: flag_value(line, "--pass-pipeline")?,
+        unregistered: line.contains("--allow-unregistered-dialect"),
+        hw_arch: flag_value(line, "--hw-arch"),
+        calib_set: flag_value(line, "--calib-set").map(PathBuf::from),
+        calib_layout: flag_value(line, "--calib-layout"),
+    })
 }
 
 /// Runs the whole tool on parsed arguments and the input text.
@@ -191,9 +210,20 @@ pub fn run(
     };
     if args.run_reproducer.is_some() {
         match reproducer_config(&text) {
-            Some((p, unreg)) => {
-                args.pass_pipeline = Some(p);
-                args.allow_unregistered_dialect |= unreg;
+            Some(cfg) => {
+                args.pass_pipeline = Some(cfg.pipeline);
+                args.allow_unregistered_dialect |= cfg.unregistered;
+                if let Some(name) = cfg.hw_arch {
+                    match Target::by_name(&name) {
+                        Ok(t) => args.hw_arch = t,
+                        Err(e) => return usage(format!("'{input_name}': {e}")),
+                    }
+                }
+                // A calibration set given on the command line wins over the recorded one.
+                if args.calib_set.is_none() && cfg.calib_set.is_some() {
+                    args.calib_set = cfg.calib_set;
+                    args.calib_layout = cfg.calib_layout.unwrap_or(args.calib_layout);
+                }
             }
             None => {
                 return usage(format!(
@@ -500,6 +530,16 @@ fn write_reproducer(path: &std::path::Path, args: &OptArgs, pipeline: &str, inpu
     let mut cfg = format!("--pass-pipeline='{pipeline}'");
     if args.allow_unregistered_dialect {
         cfg.push_str(" --allow-unregistered-dialect");
+    }
+    // The resources the passes were given, so the replay gives them again.
+    cfg.push_str(&format!(" --hw-arch={}", args.hw_arch.name));
+    if let Some(c) = &args.calib_set {
+        let c = std::fs::canonicalize(c).unwrap_or_else(|_| c.clone());
+        cfg.push_str(&format!(
+            " --calib-set='{}' --calib-layout={}",
+            c.display(),
+            args.calib_layout
+        ));
     }
     let body = input.trim_start_matches('\n');
     let text = format!("{REPRO_HEADER}\n{REPRO_CONFIG}{cfg}\n{body}");
