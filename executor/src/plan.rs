@@ -185,7 +185,7 @@ fn observed(
     op: OpId,
     domain: Domain,
     last_of_layer: &FxHashMap<&str, OpId>,
-) -> Result<Vec<Option<Observed>>> {
+) -> Vec<Option<Observed>> {
     let r = OpReader::new(m, op);
     let results = m.op(op).results();
     let shown = match m.attr(op, "layer").and_then(Attribute::as_str) {
@@ -197,7 +197,7 @@ fn observed(
         .enumerate()
         .map(|(i, &v)| {
             if !shown {
-                return Ok(None);
+                return None;
             }
             let name = if results.len() > 1 {
                 format!("{}_{i}", r.layer)
@@ -210,7 +210,7 @@ fn observed(
                 }
                 _ => None,
             };
-            Ok(Some(Observed { name, dequantize }))
+            Some(Observed { name, dequantize })
         })
         .collect()
 }
@@ -343,7 +343,7 @@ impl Executor {
             steps.push(Step {
                 kernel,
                 op: r.op,
-                observed: observed(m, op, domain, &last_of_layer)?,
+                observed: observed(m, op, domain, &last_of_layer),
                 layer: r.layer,
                 args,
                 results,
