@@ -107,7 +107,7 @@ fn main() {
             Ok(out) => println!(
                 "| {name} | {n} | {} | {:.2} | {tq:.1} | {te:.1} |",
                 eval.shape()[0],
-                hailo_quantizer::snr::snr_db(&float, &out)
+                hailo_passes::quant::snr::snr_db(&float, &out)
             ),
             Err(e) => println!("| {name} | {n} | {} | error: {e} | | |", eval.shape()[0]),
         }

@@ -53,8 +53,8 @@ pub struct OptimizeSummary {
     /// Settings the run adjusted to go on (e.g. a calibration set smaller than calibset_size).
     pub warnings: Vec<String>,
     /// With `dump_pipeline`: the quantization as a pass pipeline (every option printed), which
-    /// `hailo-opt --calib-set` replays on the fp-optimized graph, or why there is none yet.
-    pub pipeline: Option<Result<String, String>>,
+    /// `hailo-opt --calib-set` replays on the fp-optimized graph.
+    pub pipeline: Option<String>,
     /// With `timing`: the pass timing tree (when the quantization ran as passes).
     pub timing: Option<String>,
 }
@@ -198,9 +198,8 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         .into_iter()
         .collect();
     let pipeline = req.dump_pipeline.then(|| {
-        crate::pipeline::of(&cfg).map(|text| {
-            OpPassManager::parse(&text, &hailo_passes::registry()).map_or(text, |pm| pm.dump())
-        })
+        let text = crate::pipeline::of(&cfg);
+        OpPassManager::parse(&text, &hailo_passes::registry()).map_or(text, |pm| pm.dump())
     });
     let (prepared, timing) =
         prepare_timed(&mut m, &data, &cfg, req.timing).map_err(|e| e.to_string())?;

@@ -1,13 +1,11 @@
 //! `hailo-quantizer`: the core of the DFC's optimization stage (guide §4.3.1, §5.3).
 //!
-//! The quantization steps that are passes live in `hailo_passes::quant` (activation
-//! splitting, calibration, ranges; the clipping algorithms, precision modes and precision
-//! groups they share with this crate). Here: [`stats`] runs the executor over the calibration
-//! set and collects per-layer statistics (with the values percentile clipping needs);
-//! [`sensitivity`] the layer noise analysis behind automatic 4- and 16-bit choices; [`optimize`] turns statistics and
-//! model-script settings into per-layer ranges and precisions and lowers the graph with
-//! `hl-to-quant`; the executor (`hailo_executor::Executor`) runs the resulting integer graph and [`infer`] runs a
-//! whole model through it; [`snr`] measures it and [`report`] builds the per-layer report.
+//! The quantization steps are passes in `hailo_passes::quant` (activation splitting,
+//! calibration, activation clipping, ranges, precision with the automatic 4/16-bit choice by
+//! layer noise analysis, weight clipping). Here: [`pipeline`] turns the model script's
+//! settings into those passes; [`optimize`] runs them and lowers the graph with `hl-to-quant`;
+//! the executor (`hailo_executor::Executor`) runs the resulting integer graph and [`infer`]
+//! runs a whole model through it; [`report`] builds the per-layer report.
 //! [`calib`], [`script`] and [`flow`] make up `hailo optimize` (HAR in, quantized HAR out).
 
 pub mod calib;
@@ -18,8 +16,6 @@ pub mod optimize;
 pub mod pipeline;
 pub mod report;
 pub mod script;
-pub mod sensitivity;
-pub mod snr;
 pub mod stats;
 
 pub use error::{QuantError, Result};

@@ -4,15 +4,14 @@
 //! `hl-to-quant` conversion ([`lower`]).
 
 use crate::error::{QuantError, Result};
-use crate::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers};
 use crate::stats::{Calibration, LayerStats};
 use hailo_executor::dataset::CalibrationSet;
 use hailo_ir::builtin::GRAPH;
 use hailo_ir::pass::{Instrumentation, OpPassManager, Resources};
 use hailo_ir::{Attribute, Module, OpId};
+use hailo_passes::quant::assign_precision::{W4_SNR, W8_SNR};
 use hailo_passes::quant::calibrate::RANGE;
 use hailo_passes::quant::clipping::WeightClipping;
-use hailo_passes::quant::precision::compression_ratio;
 use hailo_passes::quant::ShowProgress;
 use ndarray::ArrayD;
 use rustc_hash::FxHashMap;
@@ -68,15 +67,6 @@ impl Default for QuantConfig {
     }
 }
 
-impl QuantConfig {
-    fn precision_of(&self, layer: &str) -> Precision {
-        self.precision
-            .get(layer)
-            .copied()
-            .unwrap_or(self.default_precision)
-    }
-}
-
 /// What [`prepare`] measured and decided.
 #[derive(Clone, Debug, Default)]
 pub struct Prepared {
@@ -113,10 +103,9 @@ pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Resul
     prepare_timed(m, data, cfg, false).map(|(p, _)| p)
 }
 
-/// [`prepare`] as the pass manager runs it: the measuring passes (activation splitting,
-/// calibration, activation clipping), then the automatic 4/16-bit choice (not a pass yet),
-/// then the deciding passes (ranges, precision, weight clipping) with the choice in their
-/// options. With `timing`, also the pass timing trees of both runs.
+/// [`prepare`] as the pass manager runs it: the graph passes of [`crate::pipeline::graph_passes`]
+/// (activation splitting, calibration, activation clipping, ranges, precision with the
+/// automatic 4/16-bit choice, weight clipping). With `timing`, also the pass timing tree.
 pub fn prepare_timed(
     m: &mut Module,
     data: &[ArrayD<f32>],
@@ -125,73 +114,63 @@ pub fn prepare_timed(
 ) -> Result<(Prepared, Option<String>)> {
     let graph = first_graph(m)?;
     let mut times = timing.then(String::new);
-    let cal = &cfg.calibration;
-    let run = |m: &mut Module, passes: Vec<String>, times: &mut Option<String>| {
-        run_graph_passes(m, &passes, data, cal.quiet, times)
+    let passes = crate::pipeline::graph_passes(cfg);
+    let notes = run_graph_passes(m, &passes, data, cfg.calibration.quiet, &mut times)?;
+    let (auto_16bit, sensitivity_16bit) = take_auto_choice(m, graph, W8_SNR, 16);
+    let (auto_4bit, sensitivity) = take_auto_choice(m, graph, W4_SNR, 4);
+    let prepared = Prepared {
+        stats: take_calibration_ranges(m, graph),
+        auto_4bit,
+        sensitivity,
+        auto_16bit,
+        sensitivity_16bit,
+        notes,
     };
-    run(m, crate::pipeline::measure_passes(cfg), &mut times)?;
-    let mut cfg = cfg.clone();
-    let mut prepared = Prepared::default();
-    let n = cal.calibset_size.min(cal.batch_size.max(8));
-    let sub: Vec<ArrayD<f32>> = data
-        .iter()
-        .map(|d| d.slice_axis(ndarray::Axis(0), (0..n).into()).to_owned())
-        .collect();
-    let eligible = |m: &Module, cfg: &QuantConfig| -> Vec<(OpId, String)> {
-        weighted_layers(m, graph)
-            .into_iter()
-            .filter(|(_, l)| !cfg.precision.contains_key(l))
-            .collect()
-    };
-    if cfg.auto_16bit_ratio > 0.0 && cfg.auto_16bit_ratio < 1.0 {
-        let e = eligible(m, &cfg);
-        let choice = choose_16bit(m, graph, &e, &sub, cfg.auto_16bit_ratio)?;
-        for l in &choice.chosen {
-            cfg.precision.insert(l.clone(), Precision::A16W16);
-        }
-        prepared.auto_16bit = choice.chosen;
-        prepared.sensitivity_16bit = choice.snr;
-    }
-    let mut ratio = cfg.auto_4bit_ratio;
-    if ratio <= 0.0 && cfg.compression_level > 0 {
-        let total = weighted_layers(m, graph)
-            .iter()
-            .map(|(o, _)| weight_count(m, *o))
-            .sum();
-        ratio = compression_ratio(cfg.compression_level, total).unwrap_or_else(|note| {
-            prepared.notes.push(note);
-            0.0
-        });
-    }
-    if ratio > 0.0 {
-        let e = eligible(m, &cfg);
-        let choice = choose_4bit(m, graph, &e, &sub, ratio)?;
-        for l in &choice.chosen {
-            let a = cfg.precision_of(l);
-            let p = if a.bits().0 == 16 {
-                Precision::A16W8
-            } else {
-                Precision::A8W4
-            };
-            cfg.precision.insert(l.clone(), p);
-        }
-        prepared.auto_4bit = choice.chosen;
-        prepared.sensitivity = choice.snr;
-    }
-    run(m, crate::pipeline::decide_passes(&cfg), &mut times)?;
-    prepared.stats = take_calibration_ranges(m, graph);
     Ok((prepared, times))
 }
 
+/// The layers the automatic choice measured (`attr` holds their SNR) in the order it took
+/// them (4-bit: highest SNR first; 16-bit: lowest first; then by name), with the chosen ones
+/// (now at `bits`-bit weights); removes `attr`, so the archive holds only the decisions.
+fn take_auto_choice(
+    m: &mut Module,
+    graph: OpId,
+    attr: &str,
+    bits: i64,
+) -> (Vec<String>, Vec<(String, f64)>) {
+    let mut measured = Vec::new();
+    for op in m.walk(graph) {
+        let Some(snr) = m.remove_attr(op, attr).and_then(|a| a.as_f64()) else {
+            continue;
+        };
+        let chosen = m.attr(op, "q_wbits").and_then(Attribute::as_i64) == Some(bits);
+        measured.push((layer_of(m, op).unwrap_or_default(), snr, chosen));
+    }
+    measured.sort_by(|a, b| {
+        let by_snr = if bits == 4 {
+            b.1.total_cmp(&a.1)
+        } else {
+            a.1.total_cmp(&b.1)
+        };
+        by_snr.then_with(|| a.0.cmp(&b.0))
+    });
+    let chosen = measured
+        .iter()
+        .filter(|x| x.2)
+        .map(|x| x.0.clone())
+        .collect();
+    (chosen, measured.into_iter().map(|(l, s, _)| (l, s)).collect())
+}
+
 /// Runs `passes` on the graph of `m` through the pass manager with `data` as the calibration
-/// set; appends the timing tree to `times` when it is `Some`.
+/// set; appends the timing tree to `times` when it is `Some`. Returns the passes' warnings.
 fn run_graph_passes(
     m: &mut Module,
     passes: &[String],
     data: &[ArrayD<f32>],
     quiet: bool,
     times: &mut Option<String>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let text = format!("builtin.module(builtin.graph({}))", passes.join(","));
     let mut pm = OpPassManager::parse(&text, &hailo_passes::registry())
         .map_err(|e| QuantError::Convert(format!("invalid pipeline '{text}': {e:?}")))?;
@@ -215,7 +194,7 @@ fn run_graph_passes(
     if let Some(t) = times {
         t.push_str(&pm.timing_report(start.elapsed(), &[]));
     }
-    Ok(())
+    Ok(inst.diagnostics.into_iter().map(|d| d.message).collect())
 }
 
 /// Each layer's calibration range (`calib.range`, one pair per result) as statistics for the

@@ -2,10 +2,9 @@
 //! --dump-pass-pipeline` prints and `hailo-opt --calib-set … --pass-pipeline=…` replays on the
 //! fp-optimized graph to the same quantized IR (`tests/pass_pipeline.rs` checks the equality).
 //!
-//! Every setting of [`QuantConfig`] is an option of one `quant-*` pass, except the automatic
-//! 4- and 16-bit choices (`auto_4bit_weights_ratio`, `auto_16bit_weights_ratio`,
-//! `compression_level`), whose sensitivity measurement is not a pass yet: for those, [`of`]
-//! says so instead of printing a pipeline that would quantize differently.
+//! Every setting of [`QuantConfig`] is an option of one `quant-*` pass; the automatic 4- and
+//! 16-bit choices (`auto_4bit_weights_ratio`, `auto_16bit_weights_ratio`, `compression_level`)
+//! are options of `quant-precision`, which measures sensitivity on the calibration set.
 
 use crate::optimize::QuantConfig;
 use hailo_passes::quant::clipping::WeightClipping;
@@ -41,31 +40,24 @@ fn list<'a, V: 'a>(
     format!("[{}]", items.join(","))
 }
 
-/// The pipeline that quantizes the fp-optimized graph as `cfg` says, or why it cannot yet.
-pub fn of(cfg: &QuantConfig) -> Result<String, String> {
-    Ok(format!(
+/// The pipeline that quantizes the fp-optimized graph as `cfg` says.
+pub fn of(cfg: &QuantConfig) -> String {
+    format!(
         "builtin.module(builtin.graph({}),hl-to-quant)",
-        graph_passes(cfg)?.join(",")
-    ))
+        graph_passes(cfg).join(",")
+    )
 }
 
 /// The passes on the graph that calibrate it and record every decision as `q_*` annotations
-/// (everything but the lowering), or why `cfg` has no such passes yet.
-pub fn graph_passes(cfg: &QuantConfig) -> Result<Vec<String>, String> {
-    if cfg.auto_4bit_ratio > 0.0 || cfg.auto_16bit_ratio > 0.0 || cfg.compression_level > 0 {
-        return Err(
-            "the automatic 4/16-bit choice (auto_4bit_weights_ratio, auto_16bit_weights_ratio, \
-             compression_level) is not a pass yet, so this script has no equivalent pipeline"
-                .into(),
-        );
-    }
+/// (everything but the lowering).
+pub fn graph_passes(cfg: &QuantConfig) -> Vec<String> {
     let mut passes = measure_passes(cfg);
     passes.extend(decide_passes(cfg));
-    Ok(passes)
+    passes
 }
 
 /// The passes that measure: activation splitting, calibration and activation clipping.
-pub fn measure_passes(cfg: &QuantConfig) -> Vec<String> {
+fn measure_passes(cfg: &QuantConfig) -> Vec<String> {
     let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
     let mut clips: BTreeMap<&String, String> = cfg
         .activation_percentile
@@ -91,12 +83,31 @@ pub fn measure_passes(cfg: &QuantConfig) -> Vec<String> {
     passes
 }
 
-/// The passes that decide: ranges, per-layer precision and weight clipping.
-pub fn decide_passes(cfg: &QuantConfig) -> Vec<String> {
+/// Calibration samples the automatic 4/16-bit choice measures each layer's sensitivity on:
+/// one batch, at least 8.
+fn sensitivity_samples(cfg: &QuantConfig) -> usize {
+    let c = &cfg.calibration;
+    c.calibset_size.min(c.batch_size.max(8))
+}
+
+/// The passes that decide: ranges, per-layer precision (and the automatic choice) and weight
+/// clipping.
+fn decide_passes(cfg: &QuantConfig) -> Vec<String> {
+    let auto = if cfg.auto_4bit_ratio > 0.0 || cfg.auto_16bit_ratio > 0.0 || cfg.compression_level > 0 {
+        format!(
+            " auto-4bit-ratio={:?} auto-16bit-ratio={:?} compression-level={} samples={}",
+            cfg.auto_4bit_ratio,
+            cfg.auto_16bit_ratio,
+            cfg.compression_level,
+            sensitivity_samples(cfg)
+        )
+    } else {
+        String::new()
+    };
     vec![
         "quant-ranges".into(),
         format!(
-            "quant-precision{{default={} layers={} bias-modes={}}}",
+            "quant-precision{{default={} layers={} bias-modes={}{auto}}}",
             mode(cfg.default_precision),
             list(&cfg.precision, |p| mode(*p)),
             list(&cfg.bias_mode, |b| b.clone()),

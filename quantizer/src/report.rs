@@ -5,7 +5,7 @@
 
 use crate::error::Result;
 use crate::optimize::{first_graph, layer_of, Prepared};
-use crate::snr::snr_db;
+use hailo_passes::quant::snr::snr_db;
 use hailo_dialect_hl::interfaces::is_hl;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;

@@ -35,7 +35,7 @@ fn quantized_accuracy(p: Precision) -> (f64, f64) {
     );
     eprintln!(
         "{p:?}: float {fa:.2}%, quantized {qa:.2}%, output SNR {:.2} dB",
-        hailo_quantizer::snr::snr_db(&float, &out)
+        hailo_passes::quant::snr::snr_db(&float, &out)
     );
     (fa, qa)
 }

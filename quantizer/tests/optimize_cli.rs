@@ -165,8 +165,7 @@ fn dumped_pipeline_replays_to_the_written_har() {
     );
     let pipeline = summary
         .pipeline
-        .expect("asked for")
-        .expect("the script has a pipeline");
+        .expect("asked for");
     assert!(
         pipeline.contains("quant-calibrate{samples=32 batch-size=4}")
             && pipeline.contains("layers=[conv1:a16_w16,conv2:a8_w4]"),

@@ -94,7 +94,7 @@ fn digits_cnn_per_layer_settings_pipeline_equals_library_flow() {
         quant_groups: [("conv2".to_owned(), 2)].into_iter().collect(),
         ..QuantConfig::default()
     };
-    let pipeline = hailo_quantizer::pipeline::of(&cfg).expect("expressible");
+    let pipeline = hailo_quantizer::pipeline::of(&cfg);
     assert!(pipeline.contains("layers=[conv1:a16_w16,conv2:a8_w4,fc1:a8_w8_a16]"));
     let expect = ["<u16:f32", "per_axis<i4:f32", "per_axis<i16:f32"];
     pipeline_matches_library_flow("digits_cnn_opset13.onnx", &cfg, &pipeline, &expect);
@@ -120,7 +120,7 @@ fn digits_mbv2_activation_clipping_pipeline_equals_library_flow() {
         force_range_out: [(layers[1].clone(), (-2.0, 6.0))].into_iter().collect(),
         ..QuantConfig::default()
     };
-    let pipeline = hailo_quantizer::pipeline::of(&cfg).expect("expressible");
+    let pipeline = hailo_quantizer::pipeline::of(&cfg);
     assert!(pipeline.contains("quant-activation-clipping"));
     let clipped = pipeline_matches_library_flow("digits_mbv2.onnx", &cfg, &pipeline, &["<u8:f32"]);
     let default = QuantConfig::default();
@@ -129,13 +129,20 @@ fn digits_mbv2_activation_clipping_pipeline_equals_library_flow() {
 }
 
 #[test]
-fn automatic_bit_choice_has_no_pipeline_yet() {
+fn automatic_bit_choice_pipeline_equals_library_flow() {
     let cfg = QuantConfig {
-        auto_4bit_ratio: 0.2,
+        auto_4bit_ratio: 0.3,
+        auto_16bit_ratio: 0.2,
+        precision: [("conv1".to_owned(), Precision::A8W8)].into_iter().collect(),
         ..QuantConfig::default()
     };
-    let e = hailo_quantizer::pipeline::of(&cfg).expect_err("not a pass yet");
-    assert!(e.contains("auto_4bit_weights_ratio"), "{e}");
+    let pipeline = hailo_quantizer::pipeline::of(&cfg);
+    assert!(
+        pipeline.contains("auto-4bit-ratio=0.3 auto-16bit-ratio=0.2 compression-level=0 samples=8"),
+        "{pipeline}"
+    );
+    let expect = ["per_axis<i4:f32", "per_axis<i16:f32"];
+    pipeline_matches_library_flow("digits_cnn_opset13.onnx", &cfg, &pipeline, &expect);
 }
 
 /// The image models of the shared set (their calibration images as they are: both sides see
@@ -144,7 +151,7 @@ fn automatic_bit_choice_has_no_pipeline_yet() {
 fn image_models_pipeline_equals_library_flow() {
     let mut cfg = QuantConfig::default();
     cfg.calibration.calibset_size = 16;
-    let pipeline = hailo_quantizer::pipeline::of(&cfg).expect("expressible");
+    let pipeline = hailo_quantizer::pipeline::of(&cfg);
     for model in ["resnet18.onnx", "mobilenet_v2.onnx", "yolo_like_320.onnx"] {
         pipeline_matches_library_flow(model, &cfg, &pipeline, &["<u8:f32"]);
     }

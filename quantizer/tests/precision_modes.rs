@@ -12,7 +12,7 @@ use hailo_executor::{Executor, GraphRef};
 use hailo_ir::{Attribute, Module};
 use hailo_quantizer::report::build_report;
 use hailo_quantizer::script::apply_script;
-use hailo_quantizer::sensitivity::weighted_layers;
+use hailo_passes::quant::sensitivity::weighted_layers;
 use hailo_quantizer::{lower, prepare, Prepared, QuantConfig};
 use ndarray::ArrayD;
 use std::collections::BTreeMap;

@@ -5,14 +5,25 @@
 //!
 //! Per-layer settings are options, so a dumped pipeline replays the same decisions:
 //! `quant-precision{default=a8_w8 layers=[conv1:a16_w16,conv3:a8_w4] bias-modes=[conv1:single_scale_decomposition]}`.
+//!
+//! The automatic choices of `compression_params` are made here too, by layer noise analysis on
+//! the first `samples` samples of the calibration set ([`super::sensitivity`]):
+//! `auto-16bit-ratio` (0 < r < 1) puts the most sensitive weighted layers at a16_w16,
+//! then `auto-4bit-ratio` (or `compression-level` l, the ratio 0.2·l on large networks) puts
+//! the least sensitive at 4-bit weights; layers listed in `layers` are never chosen. Every
+//! measured layer records its SNR (`sensitivity.w8_snr`, `sensitivity.w4_snr`, dB) so the
+//! choice can be read in the IR.
 
 use super::groups::{moves_codes, precision_groups};
-use super::precision::Precision;
+use super::precision::{compression_ratio, Precision};
+use super::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers, Choice};
 use super::ranges::layer_ops;
 use super::{layer_of, per_layer};
 use hailo_dialect_hl::interfaces::{interface, Weights};
+use hailo_executor::dataset::CalibrationSet;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Module, OpId};
+use hailo_ir::{Attribute, Diagnostic, Module, OpId};
+use ndarray::{ArrayD, Axis};
 use rustc_hash::FxHashMap;
 
 hailo_ir::pass_options! {
@@ -23,8 +34,24 @@ hailo_ir::pass_options! {
         layers: Vec<String> = Vec::new(),
         /// Per-layer bias modes, `layer:mode` (`single_scale_decomposition`, `double_scale_initialization`).
         bias_modes: Vec<String> = Vec::new(),
+        /// `auto_4bit_weights_ratio`: share of all kernel weights to put at 4 bits, least
+        /// sensitive layers first (0: none).
+        auto_4bit_ratio: f64 = 0.0,
+        /// `auto_16bit_weights_ratio` below 1: share of all kernel weights to put at a16_w16,
+        /// most sensitive layers first (0: none).
+        auto_16bit_ratio: f64 = 0.0,
+        /// `compression_level`: the 4-bit ratio 0.2 per level on large networks, when
+        /// `auto-4bit-ratio` is 0.
+        compression_level: i64 = 0,
+        /// Calibration samples the sensitivity of each layer is measured on.
+        samples: i64 = 8,
     }
 }
+
+/// The attribute holding a layer's output SNR (dB) with only its kernel at 8 bits.
+pub const W8_SNR: &str = "sensitivity.w8_snr";
+/// The attribute holding a layer's output SNR (dB) with only its kernel at 4 bits.
+pub const W4_SNR: &str = "sensitivity.w4_snr";
 
 /// What the precision of each layer is.
 #[derive(Clone, Debug)]
@@ -62,13 +89,92 @@ impl PassDef for AssignPrecision {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let settings = self.settings().map_err(|e| cx.fail_at(m, graph, e))?;
+        let mut settings = self.settings().map_err(|e| cx.fail_at(m, graph, e))?;
+        self.choose_automatically(m, graph, &mut settings, cx)?;
         assign_precision(m, &layer_ops(m, graph), &settings);
         Ok(Preserved::All)
     }
 }
 
 impl AssignPrecision {
+    /// The 16-bit, then the 4-bit automatic choice, added to `settings.layers`.
+    fn choose_automatically(
+        &self,
+        m: &mut Module,
+        graph: OpId,
+        settings: &mut PrecisionSettings,
+        cx: &mut PassCx<'_>,
+    ) -> Result<(), PassFailed> {
+        let o = &self.0;
+        let auto_16 = o.auto_16bit_ratio > 0.0 && o.auto_16bit_ratio < 1.0;
+        let mut ratio_4 = o.auto_4bit_ratio;
+        if ratio_4 <= 0.0 && o.compression_level > 0 {
+            let total = weighted_layers(m, graph)
+                .iter()
+                .map(|(op, _)| weight_count(m, *op))
+                .sum();
+            let level = u8::try_from(o.compression_level.min(5)).unwrap_or(5);
+            ratio_4 = compression_ratio(level, total).unwrap_or_else(|note| {
+                let loc = m.op(graph).loc.clone();
+                cx.diags.emit(Diagnostic::warning(loc, note));
+                0.0
+            });
+        }
+        if !auto_16 && ratio_4 <= 0.0 {
+            return Ok(());
+        }
+        let data = self
+            .sensitivity_samples(cx)
+            .map_err(|e| cx.fail_at(m, graph, e))?;
+        let eligible = |m: &Module, settings: &PrecisionSettings| -> Vec<(OpId, String)> {
+            weighted_layers(m, graph)
+                .into_iter()
+                .filter(|(_, l)| !settings.layers.contains_key(l))
+                .collect()
+        };
+        if auto_16 {
+            let e = eligible(m, settings);
+            let choice = choose_16bit(m, graph, &e, &data, o.auto_16bit_ratio)
+                .map_err(|e| cx.fail_at(m, graph, e))?;
+            record(m, &e, &choice, W8_SNR);
+            for l in choice.chosen {
+                settings.layers.insert(l, Precision::A16W16);
+            }
+        }
+        if ratio_4 > 0.0 {
+            let e = eligible(m, settings);
+            let choice = choose_4bit(m, graph, &e, &data, ratio_4)
+                .map_err(|e| cx.fail_at(m, graph, e))?;
+            record(m, &e, &choice, W4_SNR);
+            for l in choice.chosen {
+                let p = if settings.of(&l).bits().0 == 16 {
+                    Precision::A16W8
+                } else {
+                    Precision::A8W4
+                };
+                settings.layers.insert(l, p);
+            }
+        }
+        Ok(())
+    }
+
+    /// The first `samples` samples of the driver's calibration set.
+    fn sensitivity_samples(&self, cx: &PassCx<'_>) -> Result<Vec<ArrayD<f32>>, String> {
+        let set = cx.resource::<CalibrationSet>().ok_or(
+            "the automatic 4/16-bit choice measures sensitivity on calibration data; \
+             provide it (hailo-opt --calib-set FILE)",
+        )?;
+        let n = usize::try_from(self.0.samples.max(1)).unwrap_or(1);
+        Ok(set
+            .0
+            .iter()
+            .map(|d| {
+                let n = n.min(d.shape()[0]);
+                d.slice_axis(Axis(0), (0..n).into()).to_owned()
+            })
+            .collect())
+    }
+
     fn settings(&self) -> Result<PrecisionSettings, String> {
         let mode =
             |s: &str| Precision::parse(s).ok_or_else(|| format!("unknown precision mode '{s}'"));
@@ -77,6 +183,15 @@ impl AssignPrecision {
             layers: per_layer(&self.0.layers, "layers", |v| mode(v))?,
             bias_modes: per_layer(&self.0.bias_modes, "bias-modes", |v| Ok(v.to_owned()))?,
         })
+    }
+}
+
+/// Writes each measured layer's SNR as `attr` on its op.
+fn record(m: &mut Module, eligible: &[(OpId, String)], choice: &Choice, attr: &str) {
+    for (op, layer) in eligible {
+        if let Some((_, snr)) = choice.snr.iter().find(|(l, _)| l == layer) {
+            m.set_attr(*op, attr, Attribute::f64(*snr));
+        }
     }
 }
 

@@ -9,6 +9,8 @@ pub mod clipping;
 pub mod groups;
 pub mod precision;
 pub mod ranges;
+pub mod sensitivity;
+pub mod snr;
 pub mod split_activations;
 pub mod weight_clipping;
 

@@ -78,15 +78,11 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
             for n in &summary.notes {
                 eprintln!("note: {n}");
             }
-            match &summary.pipeline {
-                Some(Ok(p)) => eprintln!("Pass Manager with 1 top-level anchor:\n{p}"),
-                Some(Err(why)) => eprintln!("note: no pass pipeline to dump: {why}"),
-                None => {}
+            if let Some(p) = &summary.pipeline {
+                eprintln!("Pass Manager with 1 top-level anchor:\n{p}");
             }
             if let Some(t) = &summary.timing {
                 eprint!("{t}");
-            } else if args.timing {
-                eprintln!("note: no pass timing: the quantization did not run as passes (automatic 4/16-bit choice)");
             }
             if !quiet {
                 if let Some(r) = &summary.report {

@@ -7,16 +7,14 @@
 //! of all weights reaches the ratio: the shortest such prefix. The 16-bit choice scores the
 //! 8-bit kernels the same way and takes the lowest SNRs (most sensitive) first.
 
-use crate::error::{QuantError, Result};
-use crate::optimize::layer_of;
-use crate::snr::snr_db;
+use super::clipping::WeightClipping;
+use super::snr::snr_db;
+use super::weight_clipping::{channel_thresholds, kernel_values};
 use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_dialect_quant::scheme::{quantize, symmetric_scale};
 use hailo_dialect_quant::Storage;
 use hailo_executor::Executor;
 use hailo_ir::{Attribute, Blob, Module, OpId, Sym};
-use hailo_passes::quant::clipping::WeightClipping;
-use hailo_passes::quant::weight_clipping::{channel_thresholds, kernel_values};
 use ndarray::ArrayD;
 
 /// Weighted layers (conv, depthwise, dense: the `Weights` interface) of `graph` in block order, with their names.
@@ -24,7 +22,10 @@ pub fn weighted_layers(m: &Module, graph: OpId) -> Vec<(OpId, String)> {
     m.walk(graph)
         .into_iter()
         .filter(|&o| interface::<dyn Weights>(m, o).is_some())
-        .filter_map(|o| layer_of(m, o).map(|l| (o, l)))
+        .filter_map(|o| {
+            let layer = m.attr(o, "layer").and_then(Attribute::as_str)?;
+            Some((o, layer.to_owned()))
+        })
         .collect()
 }
 
@@ -50,11 +51,10 @@ pub fn single_layer_snr(
     storage: Storage,
     data: &[ArrayD<f32>],
     reference: &[ArrayD<f32>],
-) -> Result<f64> {
+) -> Result<f64, String> {
     let kernel = m.op(op).operands()[1];
-    let w = kernel_values(m, kernel).map_err(QuantError::Convert)?;
-    let t =
-        channel_thresholds(m, op, storage, &WeightClipping::Mmse).map_err(QuantError::Convert)?;
+    let w = kernel_values(m, kernel)?;
+    let t = channel_thresholds(m, op, storage, &WeightClipping::Mmse)?;
     let cout = t.len();
     let fq: Vec<f32> = w
         .iter()
@@ -66,9 +66,9 @@ pub fn single_layer_snr(
         .collect();
     let def = m
         .defining_op(kernel)
-        .ok_or_else(|| QuantError::Convert("kernel is not a constant".into()))?;
+        .ok_or("the kernel is not a constant")?;
     let old = m.attr(def, "value").cloned();
-    let key = format!("__sensitivity_{}", layer_of(m, op).unwrap_or_default());
+    let key = format!("__sensitivity_{}", super::layer_of(m, op));
     m.resources.insert(&key, Blob::from_f32(&fq));
     m.set_attr(
         def,
@@ -78,12 +78,12 @@ pub fn single_layer_snr(
             ty: m.value_type(kernel),
         },
     );
-    let interp = Executor::new(m, graph);
+    let exec = Executor::new(m, graph);
     if let Some(a) = old {
         m.set_attr(def, "value", a);
     }
     m.resources.remove(&key);
-    let out = interp?.run(data)?;
+    let out = exec.and_then(|e| e.run(data)).map_err(|e| e.to_string())?;
     Ok(snr_db(reference, &out))
 }
 
@@ -103,7 +103,7 @@ pub fn choose_4bit(
     eligible: &[(OpId, String)],
     data: &[ArrayD<f32>],
     ratio: f64,
-) -> Result<Choice> {
+) -> Result<Choice, String> {
     choose(m, graph, eligible, data, ratio, Storage::I4, Pick::Robust)
 }
 
@@ -115,7 +115,7 @@ pub fn choose_16bit(
     eligible: &[(OpId, String)],
     data: &[ArrayD<f32>],
     ratio: f64,
-) -> Result<Choice> {
+) -> Result<Choice, String> {
     choose(
         m,
         graph,
@@ -137,12 +137,14 @@ fn choose(
     ratio: f64,
     storage: Storage,
     pick: Pick,
-) -> Result<Choice> {
+) -> Result<Choice, String> {
     let total: u64 = weighted_layers(m, graph)
         .iter()
         .map(|(o, _)| weight_count(m, *o))
         .sum();
-    let reference = Executor::new(m, graph)?.run(data)?;
+    let reference = Executor::new(m, graph)
+        .and_then(|e| e.run(data))
+        .map_err(|e| e.to_string())?;
     let mut scored = Vec::with_capacity(eligible.len());
     for (op, name) in eligible {
         let snr = single_layer_snr(m, graph, *op, storage, data, &reference)?;
