@@ -6,9 +6,12 @@
 use hailo_executor::TensorInfo;
 use ndarray::{ArrayD, IxDyn};
 
-/// `--use-random-calib-set`: `n` seeded uniform [0, 1) samples per input.
-pub fn random_calib_set(inputs: &[TensorInfo], n: usize) -> Vec<ArrayD<f32>> {
-    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+/// `--use-random-calib-set`: `n` uniform [0, 1) samples per input, drawn from `seed` (the
+/// model script's `set_seed`) or a fixed default seed.
+pub fn random_calib_set(inputs: &[TensorInfo], n: usize, seed: Option<u64>) -> Vec<ArrayD<f32>> {
+    let mut s: u64 = seed.map_or(0x9E37_79B9_7F4A_7C15, |v| {
+        v.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03
+    });
     inputs
         .iter()
         .map(|info| {

@@ -48,9 +48,10 @@ pub struct OptimizeRequest {
 pub struct OptimizeSummary {
     pub state: HarState,
     pub report: Option<QuantReport>,
-    /// Script commands read but not applied.
+    /// What the run did differently from a fresh optimization (e.g. modifications already applied).
     pub notes: Vec<String>,
-    /// Settings the run adjusted to go on (e.g. a calibration set smaller than calibset_size).
+    /// Script arguments accepted but not applied, settings the run adjusted to go on (a
+    /// calibration set smaller than calibset_size) and the passes' warnings.
     pub warnings: Vec<String>,
     /// With `dump_pipeline`: the quantization as a pass pipeline (every option printed), which
     /// `hailo-opt --calib-set` replays on the fp-optimized graph.
@@ -144,7 +145,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             .clone()
             .map(|t| (format!("{}:<model script>", req.har.display()), t)),
     };
-    let mut notes = Vec::new();
+    let (mut notes, mut warnings) = (Vec::new(), Vec::new());
     if let Some((name, text)) = &script {
         if meta.state == HarState::HailoModel {
             let base = req.model_script.as_deref().unwrap_or(&req.har);
@@ -157,7 +158,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             ));
         }
         let (layers, original) = scope_names(&m, &net);
-        notes.extend(apply_script(&mut cfg, name, text, &layers, &original)?);
+        warnings.extend(apply_script(&mut cfg, name, text, &layers, &original)?);
         meta.model_script = Some(text.clone());
     }
     if req.full_precision_only {
@@ -167,7 +168,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             state: meta.state,
             report: None,
             notes,
-            warnings: Vec::new(),
+            warnings,
             pipeline: None,
             timing: None,
         });
@@ -187,23 +188,28 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         }
         .read(&inputs)
         .map_err(|e| QuantError::Calibration(e.to_string()).to_string())?,
-        CalibSource::Random => random_calib_set(&inputs, cfg.calibration.calibset_size),
+        CalibSource::Random => random_calib_set(
+            &inputs,
+            cfg.calibration.calibset_size,
+            hailo_passes::hl::set_seed::seed_of(&m),
+        ),
     };
     let given = data.first().map_or(0, |d| d.shape()[0]);
-    let warnings: Vec<String> = fit_calibset_size(&mut cfg.calibration.calibset_size, given)
-        .map_err(|e| match &req.calib {
-            CalibSource::Path(p, _) => format!("{}: {e}", p.display()),
-            CalibSource::Random => e,
-        })?
-        .into_iter()
-        .collect();
+    warnings.extend(
+        fit_calibset_size(&mut cfg.calibration.calibset_size, given).map_err(|e| {
+            match &req.calib {
+                CalibSource::Path(p, _) => format!("{}: {e}", p.display()),
+                CalibSource::Random => e,
+            }
+        })?,
+    );
     let pipeline = req.dump_pipeline.then(|| {
         let text = crate::pipeline::of(&cfg);
         OpPassManager::parse(&text, &hailo_passes::registry()).map_or(text, |pm| pm.dump())
     });
     let (prepared, timing) =
         prepare_timed(&mut m, &data, &cfg, req.timing).map_err(|e| e.to_string())?;
-    notes.extend(prepared.notes.iter().cloned());
+    warnings.extend(prepared.notes.iter().cloned());
     let report = build_report(
         &m,
         &prepared,

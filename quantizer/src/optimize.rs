@@ -159,7 +159,10 @@ fn take_auto_choice(
         .filter(|x| x.2)
         .map(|x| x.0.clone())
         .collect();
-    (chosen, measured.into_iter().map(|(l, s, _)| (l, s)).collect())
+    (
+        chosen,
+        measured.into_iter().map(|(l, s, _)| (l, s)).collect(),
+    )
 }
 
 /// Runs `passes` on the graph of `m` through the pass manager with `data` as the calibration

@@ -93,17 +93,18 @@ fn sensitivity_samples(cfg: &QuantConfig) -> usize {
 /// The passes that decide: ranges, per-layer precision (and the automatic choice) and weight
 /// clipping.
 fn decide_passes(cfg: &QuantConfig) -> Vec<String> {
-    let auto = if cfg.auto_4bit_ratio > 0.0 || cfg.auto_16bit_ratio > 0.0 || cfg.compression_level > 0 {
-        format!(
-            " auto-4bit-ratio={:?} auto-16bit-ratio={:?} compression-level={} samples={}",
-            cfg.auto_4bit_ratio,
-            cfg.auto_16bit_ratio,
-            cfg.compression_level,
-            sensitivity_samples(cfg)
-        )
-    } else {
-        String::new()
-    };
+    let auto =
+        if cfg.auto_4bit_ratio > 0.0 || cfg.auto_16bit_ratio > 0.0 || cfg.compression_level > 0 {
+            format!(
+                " auto-4bit-ratio={:?} auto-16bit-ratio={:?} compression-level={} samples={}",
+                cfg.auto_4bit_ratio,
+                cfg.auto_16bit_ratio,
+                cfg.compression_level,
+                sensitivity_samples(cfg)
+            )
+        } else {
+            String::new()
+        };
     vec![
         "quant-ranges".into(),
         format!(

@@ -5,13 +5,13 @@
 
 use crate::error::Result;
 use crate::optimize::{first_graph, layer_of, Prepared};
-use hailo_passes::quant::snr::snr_db;
 use hailo_dialect_hl::interfaces::is_hl;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::QuantType;
 use hailo_executor::{Executor, GraphRef};
 use hailo_har::{LayerQuant, QuantReport};
 use hailo_ir::{Attribute, Module, OpId, ValueId};
+use hailo_passes::quant::snr::snr_db;
 use ndarray::{ArrayD, Axis};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;

@@ -1,21 +1,258 @@
-//! Model-script commands of the optimization stage (guide §5.3) turned into a
-//! [`QuantConfig`]: `quantization_param` (precision_mode, bias_mode, force_range_out,
-//! quantization_groups), `model_optimization_flavor(compression_level)`,
-//! `model_optimization_config(calibration | compression_params, ...)` and
-//! `pre_quantization_optimization(weights_clipping | activation_clipping, ...)`. Layer
-//! selectors resolve against the model with `hailo-alls`; other optimization commands are
-//! returned as notes (not applied yet).
+//! The optimization commands of a model script (guide §5.3) compiled into a [`QuantConfig`],
+//! whose settings are the options of the quantization passes ([`crate::pipeline`]).
+//!
+//! Nothing is dropped silently: every argument a command is given is either read by the
+//! handler that applies it, or reported as a located warning `accepted but not applied: <why>`.
+//! A [`Reader`] records which arguments a handler reads, so the two cannot drift apart; a
+//! whole command or feature without a handler is one warning. A feature switched off
+//! (`policy=disabled`) that this version never runs is applied as written.
 
 use crate::optimize::{Precision, QuantConfig};
 use hailo_alls::spec::Stage;
 use hailo_alls::value::TypedValue;
-use hailo_alls::{check_source, CheckOptions, LayerScope, SourceFile};
+use hailo_alls::{check_source, CheckOptions, LayerScope, SourceFile, TypedCommand};
 use hailo_passes::quant::clipping::WeightClipping;
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What became of one optimization command.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// `command` or `command(feature)`.
+    pub command: String,
+    /// Arguments that took effect (all of them when `warned` is empty).
+    pub applied: Vec<&'static str>,
+    /// `(argument or "" for the whole command, why it is not applied)`.
+    pub warned: Vec<(String, String)>,
+}
+
+/// Arguments a handler reads; the rest are reported.
+pub struct Reader<'a> {
+    t: &'a TypedCommand,
+    read: RefCell<BTreeSet<&'static str>>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(t: &'a TypedCommand) -> Self {
+        Reader {
+            t,
+            read: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    fn get(&self, k: &str) -> Option<&'a TypedValue> {
+        let arg = self.t.args.iter().find(|a| a.param.name == k)?;
+        self.read.borrow_mut().insert(arg.param.name);
+        Some(&arg.value)
+    }
+
+    /// Marks every argument read.
+    fn read_all(&self) {
+        self.read
+            .borrow_mut()
+            .extend(self.t.args.iter().map(|a| a.param.name));
+    }
+
+    fn word(&self, k: &str) -> Option<&'a str> {
+        self.get(k).and_then(TypedValue::as_word)
+    }
+
+    fn f64(&self, k: &str) -> Option<f64> {
+        self.get(k).and_then(TypedValue::as_f64)
+    }
+
+    fn pair(&self, k: &str) -> Option<(f64, f64)> {
+        match self.get(k).and_then(TypedValue::as_list) {
+            Some([a, b]) => Some((a.as_f64()?, b.as_f64()?)),
+            _ => None,
+        }
+    }
+}
+
+/// Why an argument or feature is accepted but has no effect in this version.
+fn why_not(command: &str, feature: Option<&str>, arg: &str) -> String {
+    let later = |what: &str| format!("{what} is not built yet");
+    match (command, feature, arg) {
+        ("model_optimization_flavor", _, "optimization_level") => {
+            "optimization levels pick equalization, bias correction, fine-tuning and AdaRound, \
+             none of which is built yet (calibration, clipping and precision run as at every level)"
+                .into()
+        }
+        ("model_optimization_flavor", _, "batch_size") => {
+            "it sets the batch of AdaRound and fine-tuning, which are not built yet; \
+             calibration takes model_optimization_config(calibration, batch_size=...)"
+                .into()
+        }
+        ("quantization_param", _, "max_elementwise_feed_repeat" | "max_bias_feed_repeat") => {
+            later("the compiler's bias/elementwise feed allocation")
+        }
+        ("quantization_param", _, "null_channels_cutoff_factor") => {
+            later("dead-channel handling (pre_quantization_optimization(dead_channels_removal))")
+        }
+        ("quantization_param", _, "output_encoding_vector") => later("per-channel output encoding"),
+        ("pre_quantization_optimization" | "post_quantization_optimization", Some(f), "") => {
+            later(&format!("the '{f}' algorithm"))
+        }
+        ("model_optimization_config", Some(f), "") => later(&format!("the '{f}' configuration")),
+        (_, _, "") => later(&format!("'{command}'")),
+        _ => "this version does not implement this argument".into(),
+    }
+}
+
+/// Applies one optimization command to `cfg`: `targets` are the layers it names (bare names),
+/// `all` every layer of the model. Returns what took effect and what did not.
+pub fn apply_command(
+    cfg: &mut QuantConfig,
+    t: &TypedCommand,
+    targets: &[String],
+    all: &[String],
+) -> Result<Outcome, String> {
+    let r = Reader::new(t);
+    let feature = t.feature.map(|f| f.name);
+    let command = match feature {
+        Some(f) => format!("{}({f})", t.spec.name),
+        None => t.spec.name.to_owned(),
+    };
+    let handled = handle(cfg, &r, t.spec.name, feature, targets, all)?;
+    let structural = ["feature", "layers"];
+    let given: Vec<&'static str> = t
+        .args
+        .iter()
+        .map(|a| a.param.name)
+        .filter(|n| !structural.contains(n))
+        .collect();
+    if !handled {
+        return Ok(Outcome {
+            command,
+            applied: Vec::new(),
+            warned: vec![(String::new(), why_not(t.spec.name, feature, ""))],
+        });
+    }
+    let read = r.read.into_inner();
+    let (applied, unread): (Vec<_>, Vec<_>) = given.into_iter().partition(|n| read.contains(n));
+    Ok(Outcome {
+        command,
+        applied,
+        warned: unread
+            .into_iter()
+            .map(|n| (n.to_owned(), why_not(t.spec.name, feature, n)))
+            .collect(),
+    })
+}
+
+/// The handler of each command this version applies; `false` for the others.
+fn handle(
+    cfg: &mut QuantConfig,
+    r: &Reader<'_>,
+    command: &str,
+    feature: Option<&str>,
+    targets: &[String],
+    all: &[String],
+) -> Result<bool, String> {
+    match (command, feature) {
+        ("quantization_param", _) => quantization_param(cfg, r, targets)?,
+        ("model_optimization_config", Some("calibration")) => {
+            if let Some(n) = r.f64("calibset_size") {
+                cfg.calibration.calibset_size = n as usize;
+            }
+            if let Some(n) = r.f64("batch_size") {
+                cfg.calibration.batch_size = n as usize;
+            }
+        }
+        ("model_optimization_config", Some("compression_params")) => {
+            if let Some(v) = r.f64("auto_4bit_weights_ratio") {
+                cfg.auto_4bit_ratio = v;
+            }
+            match r.f64("auto_16bit_weights_ratio") {
+                Some(v) if v >= 1.0 => cfg.default_precision = Precision::A16W16,
+                Some(v) if v > 0.0 => cfg.auto_16bit_ratio = v,
+                _ => {}
+            }
+        }
+        ("model_optimization_flavor", _) => {
+            if let Some(l) = r.f64("compression_level") {
+                cfg.compression_level = l as u8;
+            }
+            // -100 switches every default algorithm off: calibration alone is exactly that.
+            if r.t.get("optimization_level").and_then(TypedValue::as_f64) == Some(-100.0) {
+                r.get("optimization_level");
+            }
+        }
+        ("pre_quantization_optimization", Some("weights_clipping")) => {
+            weights_clipping(cfg, r, targets)
+        }
+        ("pre_quantization_optimization", Some("activation_clipping")) => {
+            let layers = if targets.is_empty() { all } else { targets };
+            for l in layers {
+                match (r.word("mode"), r.pair("clipping_values")) {
+                    (Some("percentile"), Some(v)) => {
+                        cfg.activation_percentile.insert(l.clone(), v);
+                    }
+                    (Some("manual"), Some(v)) => {
+                        cfg.force_range_out.insert(l.clone(), v);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // A feature this version never runs, switched off: exactly what the script asks (its
+        // other arguments configure the algorithm that does not run).
+        ("pre_quantization_optimization" | "post_quantization_optimization", Some(_))
+            if r.t.get("policy").and_then(TypedValue::as_word) == Some("disabled") =>
+        {
+            r.read_all();
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn quantization_param(
+    cfg: &mut QuantConfig,
+    r: &Reader<'_>,
+    targets: &[String],
+) -> Result<(), String> {
+    for l in targets {
+        if let Some(p) = r.word("precision_mode") {
+            let p = Precision::parse(p).ok_or_else(|| {
+                format!("precision_mode '{p}' is not supported yet (aX_wY or aX_wY_aZ with X, Z in 8/16 and Y in 4/8/16)")
+            })?;
+            cfg.precision.insert(l.clone(), p);
+        }
+        if let Some(n) = r.f64("quantization_groups") {
+            cfg.quant_groups.insert(l.clone(), n as usize);
+        }
+        if let Some(b) = r.word("bias_mode") {
+            cfg.bias_mode.insert(l.clone(), b.to_owned());
+        }
+        if let Some(v) = r.pair("force_range_out") {
+            cfg.force_range_out.insert(l.clone(), v);
+        }
+    }
+    Ok(())
+}
+
+fn weights_clipping(cfg: &mut QuantConfig, r: &Reader<'_>, targets: &[String]) {
+    let values = r.pair("clipping_values");
+    let mode = match (r.word("mode").unwrap_or("mmse_if4b"), values) {
+        ("disabled", _) => WeightClipping::MinMax,
+        ("manual", Some((_, hi))) => WeightClipping::Manual(hi),
+        ("percentile", Some((_, hi))) => WeightClipping::Percentile(hi),
+        ("mmse", _) => WeightClipping::Mmse,
+        _ => WeightClipping::MmseIf4b,
+    };
+    if targets.is_empty() {
+        cfg.weight_clipping = mode;
+    } else {
+        for l in targets {
+            cfg.weight_clipping_layers.insert(l.clone(), mode.clone());
+        }
+    }
+}
 
 /// Applies `text` (file `name`) to `cfg`. `layers` are the model's scoped layer names
-/// (`net/layer`), `original` maps framework names to them. Returns notes about commands
-/// that were read but are not applied; errors carry rendered, located diagnostics.
+/// (`net/layer`), `original` maps framework names to them. Returns the located warnings for
+/// what is accepted but not applied; errors carry rendered, located diagnostics.
 pub fn apply_script(
     cfg: &mut QuantConfig,
     name: &str,
@@ -40,7 +277,8 @@ pub fn apply_script(
         full.split_once('/')
             .map_or(full.clone(), |(_, l)| l.to_owned())
     };
-    let mut notes = Vec::new();
+    let all: Vec<String> = layers.iter().map(bare).collect();
+    let mut warnings = Vec::new();
     for r in &resolved {
         let cmd = &checked.script.commands[r.index];
         let Some(t) = cmd
@@ -56,111 +294,28 @@ pub fn apply_script(
             .filter(|(p, _)| *p == "layers")
             .flat_map(|(_, l)| l.iter().map(bare))
             .collect();
-        let at = src.line_col(cmd.statement.span.start);
-        let here = format!("{name}:{}:{}", at.0, at.1);
-        let word = |k: &str| t.get(k).and_then(TypedValue::as_word);
-        let pair = |k: &str| -> Option<(f64, f64)> {
-            match t.get(k).and_then(TypedValue::as_list) {
-                Some([a, b]) => Some((a.as_f64()?, b.as_f64()?)),
-                _ => None,
-            }
+        let at = |offset: usize| {
+            let (line, col) = src.line_col(offset);
+            format!("{name}:{line}:{col}")
         };
-        match (t.spec.name, t.feature.map(|f| f.name)) {
-            ("quantization_param", _) => {
-                for l in &targets {
-                    if let Some(p) = word("precision_mode") {
-                        let p = Precision::parse(p).ok_or_else(|| {
-                            format!("{here}: precision_mode '{p}' is not supported yet (aX_wY or aX_wY_aZ with X, Z in 8/16 and Y in 4/8/16)")
-                        })?;
-                        cfg.precision.insert(l.clone(), p);
-                    }
-                    if let Some(n) = t.get("quantization_groups").and_then(TypedValue::as_f64) {
-                        cfg.quant_groups.insert(l.clone(), n as usize);
-                    }
-                    if let Some(b) = word("bias_mode") {
-                        cfg.bias_mode.insert(l.clone(), b.to_owned());
-                    }
-                    if let Some(r) = pair("force_range_out") {
-                        cfg.force_range_out.insert(l.clone(), r);
-                    }
-                }
-            }
-            ("model_optimization_config", Some("calibration")) => {
-                if let Some(n) = t.get("calibset_size").and_then(TypedValue::as_f64) {
-                    cfg.calibration.calibset_size = n as usize;
-                }
-                if let Some(n) = t.get("batch_size").and_then(TypedValue::as_f64) {
-                    cfg.calibration.batch_size = n as usize;
-                }
-            }
-            ("model_optimization_config", Some("compression_params")) => {
-                if let Some(r) = t
-                    .get("auto_4bit_weights_ratio")
-                    .and_then(TypedValue::as_f64)
-                {
-                    cfg.auto_4bit_ratio = r;
-                }
-                match t
-                    .get("auto_16bit_weights_ratio")
-                    .and_then(TypedValue::as_f64)
-                {
-                    Some(r) if r >= 1.0 => cfg.default_precision = Precision::A16W16,
-                    Some(r) if r > 0.0 => cfg.auto_16bit_ratio = r,
-                    _ => {}
-                }
-            }
-            ("model_optimization_flavor", _) => {
-                if let Some(l) = t.get("compression_level").and_then(TypedValue::as_f64) {
-                    cfg.compression_level = l as u8;
-                }
-                for k in ["optimization_level", "batch_size"] {
-                    if t.get(k).is_some() {
-                        notes.push(format!(
-                            "{here}: model_optimization_flavor({k}) is read but not applied by this version"
-                        ));
-                    }
-                }
-            }
-            ("pre_quantization_optimization", Some("weights_clipping")) => {
-                let values = pair("clipping_values");
-                let mode = match (word("mode").unwrap_or("mmse_if4b"), values) {
-                    ("disabled", _) => WeightClipping::MinMax,
-                    ("manual", Some((_, hi))) => WeightClipping::Manual(hi),
-                    ("percentile", Some((_, hi))) => WeightClipping::Percentile(hi),
-                    ("mmse", _) => WeightClipping::Mmse,
-                    _ => WeightClipping::MmseIf4b,
-                };
-                if targets.is_empty() {
-                    cfg.weight_clipping = mode;
-                } else {
-                    for l in &targets {
-                        cfg.weight_clipping_layers.insert(l.clone(), mode.clone());
-                    }
-                }
-            }
-            ("pre_quantization_optimization", Some("activation_clipping")) => {
-                let all: Vec<String> = if targets.is_empty() {
-                    layers.iter().map(bare).collect()
-                } else {
-                    targets.clone()
-                };
-                for l in all {
-                    match (word("mode"), pair("clipping_values")) {
-                        (Some("percentile"), Some(v)) => {
-                            cfg.activation_percentile.insert(l, v);
-                        }
-                        (Some("manual"), Some(v)) => {
-                            cfg.force_range_out.insert(l, v);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            (command, feature) => notes.push(format!(
-                "{here}: {command}{} is read but not applied by this version",
-                feature.map_or(String::new(), |f| format!("({f})"))
-            )),
+        let outcome = apply_command(cfg, t, &targets, &all)
+            .map_err(|e| format!("{}: {e}", at(cmd.statement.span.start)))?;
+        for (arg, why) in outcome.warned {
+            let span = t
+                .args
+                .iter()
+                .find(|a| a.param.name == arg)
+                .map_or(cmd.statement.span, |a| a.span);
+            let what = if arg.is_empty() {
+                outcome.command.clone()
+            } else {
+                format!("{} argument '{arg}'", outcome.command)
+            };
+            warnings.push(format!(
+                "{}: {what}: accepted but not applied: {why}",
+                at(span.start)
+            ));
         }
     }
-    Ok(notes)
+    Ok(warnings)
 }

@@ -13,8 +13,8 @@ use common::{module, Rng};
 use hailo_dialect_quant::QuantType;
 use hailo_executor::{Executor, GraphRef};
 use hailo_ir::{Attribute, Module};
-use hailo_quantizer::optimize::first_graph;
 use hailo_passes::quant::snr::snr_db;
+use hailo_quantizer::optimize::first_graph;
 use hailo_quantizer::{lower, prepare, QuantConfig};
 use ndarray::ArrayD;
 

@@ -163,9 +163,7 @@ fn dumped_pipeline_replays_to_the_written_har() {
         timing.contains("quant-calibrate") && timing.contains("quant-weight-clipping"),
         "{timing}"
     );
-    let pipeline = summary
-        .pipeline
-        .expect("asked for");
+    let pipeline = summary.pipeline.expect("asked for");
     assert!(
         pipeline.contains("quant-calibrate{samples=32 batch-size=4}")
             && pipeline.contains("layers=[conv1:a16_w16,conv2:a8_w4]"),

@@ -133,7 +133,9 @@ fn automatic_bit_choice_pipeline_equals_library_flow() {
     let cfg = QuantConfig {
         auto_4bit_ratio: 0.3,
         auto_16bit_ratio: 0.2,
-        precision: [("conv1".to_owned(), Precision::A8W8)].into_iter().collect(),
+        precision: [("conv1".to_owned(), Precision::A8W8)]
+            .into_iter()
+            .collect(),
         ..QuantConfig::default()
     };
     let pipeline = hailo_quantizer::pipeline::of(&cfg);

@@ -13,6 +13,16 @@ hailo_ir::pass_options! {
 
 pub struct SetSeed(SetSeedOptions);
 
+/// The module attribute holding the seed.
+pub const SEED: &str = "hailo.seed";
+
+/// The seed `set_seed` recorded on `m`, if any.
+pub fn seed_of(m: &Module) -> Option<u64> {
+    m.attr(m.top(), SEED)
+        .and_then(Attribute::as_i64)
+        .and_then(|s| u64::try_from(s).ok())
+}
+
 impl PassDef for SetSeed {
     const NAME: &'static str = "hl-set-seed";
     const SUMMARY: &'static str = "Record the global random seed on the module";
@@ -42,7 +52,7 @@ impl PassDef for SetSeed {
                 ),
             )));
         }
-        m.set_attr(root, "hailo.seed", Attribute::Int(self.0.seed, Type::i64()));
+        m.set_attr(root, SEED, Attribute::Int(self.0.seed, Type::i64()));
         Ok(Preserved::All)
     }
 }

@@ -16,8 +16,8 @@
 
 use super::groups::{moves_codes, precision_groups};
 use super::precision::{compression_ratio, Precision};
-use super::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers, Choice};
 use super::ranges::layer_ops;
+use super::sensitivity::{choose_16bit, choose_4bit, weight_count, weighted_layers, Choice};
 use super::{layer_of, per_layer};
 use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_executor::dataset::CalibrationSet;
@@ -143,8 +143,8 @@ impl AssignPrecision {
         }
         if ratio_4 > 0.0 {
             let e = eligible(m, settings);
-            let choice = choose_4bit(m, graph, &e, &data, ratio_4)
-                .map_err(|e| cx.fail_at(m, graph, e))?;
+            let choice =
+                choose_4bit(m, graph, &e, &data, ratio_4).map_err(|e| cx.fail_at(m, graph, e))?;
             record(m, &e, &choice, W4_SNR);
             for l in choice.chosen {
                 let p = if settings.of(&l).bits().0 == 16 {
