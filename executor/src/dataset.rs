@@ -55,6 +55,14 @@ impl Layout {
             _ => None,
         }
     }
+
+    /// The CLI spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Nhwc => "nhwc",
+            Layout::Nchw => "nchw",
+        }
+    }
 }
 
 /// What the data is for (see the module documentation for what differs).

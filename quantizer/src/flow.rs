@@ -1,12 +1,15 @@
-//! `hailo optimize` as a library call: read a HAR and a calibration set, apply the model
-//! script's optimization commands, calibrate, annotate (the archive keeps the `hl` graph
-//! with its `q_*` decisions, lowered again on load), measure the report and write the
-//! quantized HAR atomically. Any failure leaves no output file.
+//! `hailo optimize` as a library call: read a HAR and a calibration set, compile the model
+//! script to one pass pipeline (its model modifications with resolved options, then the
+//! quantization passes and `hl-to-quant`: [`crate::pipeline`]), run it through the pass
+//! manager with the driver's instrumentation, measure the report and write the quantized HAR
+//! atomically. The archive keeps the `hl` graph with its `q_*` decisions (lowered again on
+//! load), so the final `hl-to-quant` runs on a copy that the report measures. Any failure
+//! leaves no output file; a failing pass can write a `hailo-opt` reproducer.
 
 use crate::calib::random_calib_set;
 use crate::error::QuantError;
 use crate::infer::context;
-use crate::optimize::{first_graph, prepare_timed, QuantConfig};
+use crate::optimize::{first_graph, read_prepared, run_pipeline, QuantConfig};
 use crate::report::build_report;
 use crate::script::apply_script;
 use hailo_alls::modifications::apply_model_modifications;
@@ -14,10 +17,13 @@ use hailo_alls::{check_source, CheckOptions, SourceFile};
 use hailo_executor::dataset::{Layout, Purpose, Source};
 use hailo_executor::Executor;
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
-use hailo_ir::pass::OpPassManager;
-use hailo_ir::{Attribute, Context, Module};
+use hailo_ir::pass::{pipeline, Instrumentation, OpPassManager, PassDef, Reproducer, Resources};
+use hailo_ir::{print_module, Attribute, Context, Module, PrintOptions};
+use hailo_passes::conversion::hl_to_quant::HlToQuant;
+use ndarray::ArrayD;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Where the calibration data comes from.
 #[derive(Clone, Debug)]
@@ -37,10 +43,14 @@ pub struct OptimizeRequest {
     pub full_precision_only: bool,
     pub output: PathBuf,
     pub quiet: bool,
-    /// `--dump-pass-pipeline`: report the pipeline the script's quantization settings are.
+    /// `--pass-pipeline`: run this pipeline instead of the one the model script compiles to.
+    pub pass_pipeline: Option<String>,
+    /// `--dump-pass-pipeline`: report the pipeline that runs.
     pub dump_pipeline: bool,
-    /// `--timing`: report the wall time of every pass.
-    pub timing: bool,
+    /// IR dumps, timing, statistics and verify-each around the passes.
+    pub instrumentation: Instrumentation,
+    /// `--reproducer`: where a failing pass writes the pipeline's input and the pipeline.
+    pub reproducer: Option<PathBuf>,
 }
 
 /// What the run did.
@@ -53,11 +63,11 @@ pub struct OptimizeSummary {
     /// Script arguments accepted but not applied, settings the run adjusted to go on (a
     /// calibration set smaller than calibset_size) and the passes' warnings.
     pub warnings: Vec<String>,
-    /// With `dump_pipeline`: the quantization as a pass pipeline (every option printed), which
-    /// `hailo-opt --calib-set` replays on the fp-optimized graph.
+    /// With `dump_pipeline`: the pipeline that ran (every option printed), which `hailo-opt
+    /// --calib-set` replays on the HAR's graph.
     pub pipeline: Option<String>,
-    /// With `timing`: the pass timing tree (when the quantization ran as passes).
-    pub timing: Option<String>,
+    /// What the instrumentation reported: IR dumps, the timing tree, statistics.
+    pub instrumentation: String,
 }
 
 /// The guide's advice on the calibration set size (§5.3, "Model Optimization Flavors").
@@ -103,14 +113,14 @@ fn scope_names(m: &Module, net: &str) -> (Vec<String>, BTreeMap<String, String>)
 
 /// Applies the model modification commands of the script `text` (named `name` in errors) to
 /// the parsed model `m`, in script order; relative paths in the script (NMS configs) are
-/// resolved beside `base`.
+/// resolved beside `base`. Returns the passes as pipeline text.
 fn apply_modifications(
     m: &mut Module,
     ctx: &Context,
     name: &str,
     text: &str,
     base: &Path,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let src = SourceFile::new(name, text);
     let checked = check_source(&src, CheckOptions::default());
     if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
@@ -131,10 +141,129 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             meta.state
         ));
     }
+    if req.pass_pipeline.is_some() && req.model_script.is_some() {
+        return Err(
+            "--pass-pipeline replaces the pipeline a model script compiles to: \
+                    give one or the other"
+                .into(),
+        );
+    }
     let net = summarize(&m).net_name;
     let mut cfg = QuantConfig::default();
     cfg.calibration.quiet = req.quiet;
-    let script = match &req.model_script {
+    let (mut notes, mut warnings) = (Vec::new(), Vec::new());
+    // The module as the pipeline's model modifications leave it: its layers are what the
+    // script's quantization commands name, its inputs what the calibration set must match.
+    let mut modified = m.clone();
+    let mut modifications = Vec::new();
+    if req.pass_pipeline.is_none() {
+        if let Some((name, text)) = script_of(req, &meta)? {
+            if meta.state == HarState::HailoModel {
+                let base = req.model_script.as_deref().unwrap_or(&req.har);
+                modifications = apply_modifications(&mut modified, &ctx, &name, &text, base)?;
+            } else {
+                notes.push(format!(
+                    "{name}: the HAR is already {}: its model modification commands were applied \
+                     when it was optimized and are not applied again",
+                    meta.state
+                ));
+            }
+            let (layers, original) = scope_names(&modified, &net);
+            warnings.extend(apply_script(&mut cfg, &name, &text, &layers, &original)?);
+            meta.model_script = Some(text);
+        }
+    }
+    let quantize = !req.full_precision_only;
+    let data = if quantize {
+        let data = calibration_data(req, &modified, &net, cfg.calibration.calibset_size)?;
+        let given = data.first().map_or(0, |d| d.shape()[0]);
+        warnings.extend(
+            fit_calibset_size(&mut cfg.calibration.calibset_size, given).map_err(|e| match &req
+                .calib
+            {
+                CalibSource::Path(p, _) => format!("{}: {e}", p.display()),
+                CalibSource::Random => e,
+            })?,
+        );
+        data
+    } else {
+        Vec::new()
+    };
+    let text = match &req.pass_pipeline {
+        Some(p) => p.clone(),
+        None => crate::pipeline::with_modifications(&modifications, quantize.then_some(&cfg)),
+    };
+    let (prefix, lowering) = split_lowering(&text, quantize)?;
+    let registry = hailo_passes::registry();
+    let pipeline = req
+        .dump_pipeline
+        .then(|| OpPassManager::parse(&text, &registry).map_or(text.clone(), |pm| pm.dump()));
+    let mut inst = req.instrumentation.clone();
+    let resources = crate::optimize::resources(&data, req.quiet);
+    let start = Instant::now();
+    let pm = match &prefix {
+        Some(prefix) => Some(run_or_reproduce(
+            &mut m, prefix, &resources, &mut inst, req,
+        )?),
+        None => None,
+    };
+    let mut report = None;
+    let (mut lowering_time, mut report_time) = (Duration::ZERO, Duration::ZERO);
+    if let Some(lowering) = lowering {
+        let prepared = read_prepared(&mut m, Vec::new()).map_err(|e| e.to_string())?;
+        let mut lowered = m.clone();
+        let t = Instant::now();
+        run_or_reproduce(&mut lowered, &lowering, &resources, &mut inst, req)?;
+        lowering_time = t.elapsed();
+        let t = Instant::now();
+        let r = build_report(
+            &m,
+            &lowered,
+            &prepared,
+            cfg.calibration.calibset_size,
+            cfg.calibration.batch_size,
+            &data,
+        )
+        .map_err(|e| e.to_string())?;
+        report_time = t.elapsed();
+        meta.state = HarState::Quantized;
+        meta.quantization = Some(r.clone());
+        report = Some(r);
+    } else {
+        meta.state = HarState::FpOptimized;
+    }
+    warnings.extend(inst.diagnostics.iter().map(|d| d.message.clone()));
+    let mut instrumentation = std::mem::take(&mut inst.output);
+    if let Some(pm) = &pm {
+        if inst.statistics {
+            instrumentation.push_str(&pm.statistics_report());
+        }
+        if inst.timing {
+            let rows = [
+                ("hl-to-quant", lowering_time),
+                ("Report (SNR of every layer)", report_time),
+            ];
+            let rows = if quantize { &rows[..] } else { &[] };
+            instrumentation.push_str(&pm.timing_report(start.elapsed(), rows));
+        }
+    }
+    write_har(&m, &ctx, &meta, &req.output, false).map_err(|e| e.to_string())?;
+    Ok(OptimizeSummary {
+        state: meta.state,
+        report,
+        notes,
+        warnings,
+        pipeline,
+        instrumentation,
+    })
+}
+
+/// The model script to apply: `--model-script`, else the HAR's own; `(name for messages, text)`.
+fn script_of(
+    req: &OptimizeRequest,
+    meta: &hailo_har::HarMetadata,
+) -> Result<Option<(String, String)>, String> {
+    Ok(match &req.model_script {
         Some(p) => Some((
             p.display().to_string(),
             std::fs::read_to_string(p)
@@ -144,91 +273,119 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
             .model_script
             .clone()
             .map(|t| (format!("{}:<model script>", req.har.display()), t)),
-    };
-    let (mut notes, mut warnings) = (Vec::new(), Vec::new());
-    if let Some((name, text)) = &script {
-        if meta.state == HarState::HailoModel {
-            let base = req.model_script.as_deref().unwrap_or(&req.har);
-            apply_modifications(&mut m, &ctx, name, text, base)?;
-        } else {
-            notes.push(format!(
-                "{name}: the HAR is already {}: its model modification commands were applied \
-                 when it was optimized and are not applied again",
-                meta.state
-            ));
-        }
-        let (layers, original) = scope_names(&m, &net);
-        warnings.extend(apply_script(&mut cfg, name, text, &layers, &original)?);
-        meta.model_script = Some(text.clone());
-    }
-    if req.full_precision_only {
-        meta.state = HarState::FpOptimized;
-        write_har(&m, &ctx, &meta, &req.output, false).map_err(|e| e.to_string())?;
-        return Ok(OptimizeSummary {
-            state: meta.state,
-            report: None,
-            notes,
-            warnings,
-            pipeline: None,
-            timing: None,
-        });
-    }
-    let graph = first_graph(&m).map_err(|e| e.to_string())?;
-    let inputs = Executor::new(&m, graph)
+    })
+}
+
+/// The calibration set for the inputs of `m`'s first graph.
+fn calibration_data(
+    req: &OptimizeRequest,
+    m: &Module,
+    net: &str,
+    calibset_size: usize,
+) -> Result<Vec<ArrayD<f32>>, String> {
+    let graph = first_graph(m).map_err(|e| e.to_string())?;
+    let inputs = Executor::new(m, graph)
         .map_err(|e| format!("{}: {e}", req.har.display()))?
         .inputs()
         .to_vec();
-    let data = match &req.calib {
+    Ok(match &req.calib {
         CalibSource::Path(p, layout) => Source {
             path: p,
             layout: *layout,
             purpose: Purpose::Calibration,
             member: None,
-            net: Some(&net),
+            net: Some(net),
         }
         .read(&inputs)
         .map_err(|e| QuantError::Calibration(e.to_string()).to_string())?,
         CalibSource::Random => random_calib_set(
             &inputs,
-            cfg.calibration.calibset_size,
-            hailo_passes::hl::set_seed::seed_of(&m),
+            calibset_size,
+            hailo_passes::hl::set_seed::seed_of(m),
         ),
-    };
-    let given = data.first().map_or(0, |d| d.shape()[0]);
-    warnings.extend(
-        fit_calibset_size(&mut cfg.calibration.calibset_size, given).map_err(|e| {
-            match &req.calib {
-                CalibSource::Path(p, _) => format!("{}: {e}", p.display()),
-                CalibSource::Random => e,
-            }
-        })?,
-    );
-    let pipeline = req.dump_pipeline.then(|| {
-        let text = crate::pipeline::of(&cfg);
-        OpPassManager::parse(&text, &hailo_passes::registry()).map_or(text, |pm| pm.dump())
-    });
-    let (prepared, timing) =
-        prepare_timed(&mut m, &data, &cfg, req.timing).map_err(|e| e.to_string())?;
-    warnings.extend(prepared.notes.iter().cloned());
-    let report = build_report(
-        &m,
-        &prepared,
-        cfg.calibration.calibset_size,
-        cfg.calibration.batch_size,
-        &data,
-    )
-    .map_err(|e| e.to_string())?;
-    meta.state = HarState::Quantized;
-    meta.quantization = Some(report.clone());
-    write_har(&m, &ctx, &meta, &req.output, false).map_err(|e| e.to_string())?;
-    Ok(OptimizeSummary {
-        state: meta.state,
-        report: Some(report),
-        notes,
-        warnings,
-        pipeline,
-        timing,
     })
+}
+
+/// Splits `builtin.module(..., hl-to-quant)` into the passes before the lowering and the
+/// lowering, as pipeline texts (`None` when there are none). The archive keeps the annotated
+/// `hl` graph, so a quantizing pipeline must end with `hl-to-quant`; one that does not
+/// quantize must not contain it.
+fn split_lowering(text: &str, quantize: bool) -> Result<(Option<String>, Option<String>), String> {
+    let bad = |why: &str| format!("pass pipeline '{text}': {why}");
+    let elems = pipeline::parse(text).map_err(|e| bad(&e.message))?;
+    let [top] = elems.as_slice() else {
+        return Err(bad("expected one builtin.module(...)"));
+    };
+    let nested = match (&top.nested, top.name.as_str()) {
+        (Some(n), hailo_ir::builtin::MODULE) => n,
+        _ => return Err(bad("expected one builtin.module(...)")),
+    };
+    let wrap = |e: &[pipeline::Element]| {
+        (!e.is_empty()).then(|| format!("{}({})", hailo_ir::builtin::MODULE, pipeline::print(e)))
+    };
+    match nested.split_last() {
+        Some((last, rest)) if quantize && last.name == HlToQuant::NAME => {
+            Ok((wrap(rest), wrap(std::slice::from_ref(last))))
+        }
+        _ if quantize => Err(bad(&format!(
+            "hailo optimize writes the quantized HAR from the graph the pipeline leaves before \
+             its last pass, which must be {}",
+            HlToQuant::NAME
+        ))),
+        _ => Ok((wrap(nested), None)),
+    }
+}
+
+/// Runs `text` on `m`; on failure, writes the reproducer if asked and returns the errors.
+fn run_or_reproduce(
+    m: &mut Module,
+    text: &str,
+    resources: &Resources,
+    inst: &mut Instrumentation,
+    req: &OptimizeRequest,
+) -> Result<OpPassManager, String> {
+    let input = req
+        .reproducer
+        .as_ref()
+        .map(|_| print_module(m, &context(), PrintOptions::default()));
+    let failure = match run_pipeline(m, text, resources, inst) {
+        Ok(pm) => return Ok(pm),
+        Err(f) => f,
+    };
+    let mut lines: Vec<String> = failure
+        .diagnostics
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    if let (Some(path), Some(input)) = (&req.reproducer, input) {
+        let repro = Reproducer {
+            pipeline: text.to_owned(),
+            allow_unregistered_dialect: false,
+            hw_arch: None,
+            calib_set: match &req.calib {
+                CalibSource::Path(p, layout) => Some((p.clone(), layout.name().to_owned())),
+                CalibSource::Random => None,
+            },
+        };
+        lines.push(
+            match hailo_npz::atomic::write_bytes(path, repro.render(&input).as_bytes()) {
+                Ok(()) => format!(
+                    "reproducer written to '{}' (replay: hailo-opt --run-reproducer {}{})",
+                    path.display(),
+                    path.display(),
+                    if matches!(req.calib, CalibSource::Random) {
+                        " --calib-set <data>: the calibration set was random"
+                    } else {
+                        ""
+                    }
+                ),
+                Err(e) => format!("could not write reproducer '{}': {e}", path.display()),
+            },
+        );
+    }
+    // IR dumps the instrumentation made before the failure (`--print-ir-after-failure`).
+    lines.push(std::mem::take(&mut inst.output));
+    Err(lines.join("\n").trim_end().to_owned())
 }
 
 /// Reads a quantized HAR for emulation: the module (lower it with [`crate::infer`]).

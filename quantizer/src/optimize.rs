@@ -7,15 +7,15 @@ use crate::error::{QuantError, Result};
 use crate::stats::{Calibration, LayerStats};
 use hailo_executor::dataset::CalibrationSet;
 use hailo_ir::builtin::GRAPH;
+use hailo_ir::pass::manager::RunFailure;
 use hailo_ir::pass::{Instrumentation, OpPassManager, Resources};
-use hailo_ir::{Attribute, Module, OpId};
+use hailo_ir::{Attribute, Diagnostic, Location, Module, OpId};
 use hailo_passes::quant::assign_precision::{W4_SNR, W8_SNR};
 use hailo_passes::quant::calibrate::RANGE;
 use hailo_passes::quant::clipping::WeightClipping;
 use hailo_passes::quant::ShowProgress;
 use ndarray::ArrayD;
 use rustc_hash::FxHashMap;
-use std::time::Instant;
 
 pub use hailo_passes::quant::precision::Precision;
 
@@ -98,35 +98,70 @@ pub(crate) fn layer_of(m: &Module, op: OpId) -> Option<String> {
 }
 
 /// Calibrates `m` on `data` and annotates its `hl` ops with `q_*` decisions (the module
-/// stays float and runnable by the executor).
+/// stays float and runnable by the executor): the graph passes of
+/// [`crate::pipeline::graph_passes`] (activation splitting, calibration, activation clipping,
+/// ranges, precision with the automatic 4/16-bit choice, weight clipping).
 pub fn prepare(m: &mut Module, data: &[ArrayD<f32>], cfg: &QuantConfig) -> Result<Prepared> {
-    prepare_timed(m, data, cfg, false).map(|(p, _)| p)
+    let text = format!(
+        "builtin.module(builtin.graph({}))",
+        crate::pipeline::graph_passes(cfg).join(",")
+    );
+    let mut inst = Instrumentation::default();
+    let resources = resources(data, cfg.calibration.quiet);
+    run_pipeline(m, &text, &resources, &mut inst).map_err(|f| {
+        let text: Vec<String> = f.diagnostics.iter().map(|d| d.message.clone()).collect();
+        QuantError::Calibration(text.join("; "))
+    })?;
+    let warnings = inst.diagnostics.into_iter().map(|d| d.message).collect();
+    read_prepared(m, warnings)
 }
 
-/// [`prepare`] as the pass manager runs it: the graph passes of [`crate::pipeline::graph_passes`]
-/// (activation splitting, calibration, activation clipping, ranges, precision with the
-/// automatic 4/16-bit choice, weight clipping). With `timing`, also the pass timing tree.
-pub fn prepare_timed(
+/// What the quantization passes give the driver: the calibration set, and progress bars
+/// unless `quiet`.
+pub fn resources(data: &[ArrayD<f32>], quiet: bool) -> Resources {
+    let mut resources = Resources::new();
+    resources.insert(CalibrationSet(data.to_vec()));
+    if !quiet {
+        resources.insert(ShowProgress);
+    }
+    resources
+}
+
+/// Runs the pipeline `text` on `m` with `resources`, instrumented by `inst`; returns the pass
+/// manager (for its timing and statistics reports).
+pub fn run_pipeline(
     m: &mut Module,
-    data: &[ArrayD<f32>],
-    cfg: &QuantConfig,
-    timing: bool,
-) -> Result<(Prepared, Option<String>)> {
+    text: &str,
+    resources: &Resources,
+    inst: &mut Instrumentation,
+) -> std::result::Result<OpPassManager, RunFailure> {
+    let mut pm = OpPassManager::parse(text, &hailo_passes::registry()).map_err(|e| RunFailure {
+        pass: String::new(),
+        diagnostics: vec![Diagnostic::error(
+            Location::Unknown,
+            format!("invalid pass pipeline '{text}': {}", e.message),
+        )],
+    })?;
+    let top = m.top();
+    pm.run_with(m, &crate::infer::context(), top, inst, resources)?;
+    Ok(pm)
+}
+
+/// What the quantization passes measured and decided, read back from the annotated graph of
+/// `m`; the measurements (`calib.range`, `sensitivity.*`) are removed so the archive holds only
+/// the `q_*` decisions. `warnings` are the passes' warnings.
+pub fn read_prepared(m: &mut Module, warnings: Vec<String>) -> Result<Prepared> {
     let graph = first_graph(m)?;
-    let mut times = timing.then(String::new);
-    let passes = crate::pipeline::graph_passes(cfg);
-    let notes = run_graph_passes(m, &passes, data, cfg.calibration.quiet, &mut times)?;
     let (auto_16bit, sensitivity_16bit) = take_auto_choice(m, graph, W8_SNR, 16);
     let (auto_4bit, sensitivity) = take_auto_choice(m, graph, W4_SNR, 4);
-    let prepared = Prepared {
+    Ok(Prepared {
         stats: take_calibration_ranges(m, graph),
         auto_4bit,
         sensitivity,
         auto_16bit,
         sensitivity_16bit,
-        notes,
-    };
-    Ok((prepared, times))
+        notes: warnings,
+    })
 }
 
 /// The layers the automatic choice measured (`attr` holds their SNR) in the order it took
@@ -163,41 +198,6 @@ fn take_auto_choice(
         chosen,
         measured.into_iter().map(|(l, s, _)| (l, s)).collect(),
     )
-}
-
-/// Runs `passes` on the graph of `m` through the pass manager with `data` as the calibration
-/// set; appends the timing tree to `times` when it is `Some`. Returns the passes' warnings.
-fn run_graph_passes(
-    m: &mut Module,
-    passes: &[String],
-    data: &[ArrayD<f32>],
-    quiet: bool,
-    times: &mut Option<String>,
-) -> Result<Vec<String>> {
-    let text = format!("builtin.module(builtin.graph({}))", passes.join(","));
-    let mut pm = OpPassManager::parse(&text, &hailo_passes::registry())
-        .map_err(|e| QuantError::Convert(format!("invalid pipeline '{text}': {e:?}")))?;
-    let mut resources = Resources::new();
-    resources.insert(CalibrationSet(data.to_vec()));
-    if !quiet {
-        resources.insert(ShowProgress);
-    }
-    let mut inst = Instrumentation::default();
-    let top = m.top();
-    let start = Instant::now();
-    pm.run_with(m, &crate::infer::context(), top, &mut inst, &resources)
-        .map_err(|failure| {
-            let text: Vec<String> = failure
-                .diagnostics
-                .iter()
-                .map(|d| d.message.clone())
-                .collect();
-            QuantError::Calibration(text.join("; "))
-        })?;
-    if let Some(t) = times {
-        t.push_str(&pm.timing_report(start.elapsed(), &[]));
-    }
-    Ok(inst.diagnostics.into_iter().map(|d| d.message).collect())
 }
 
 /// Each layer's calibration range (`calib.range`, one pair per result) as statistics for the

@@ -42,10 +42,19 @@ fn list<'a, V: 'a>(
 
 /// The pipeline that quantizes the fp-optimized graph as `cfg` says.
 pub fn of(cfg: &QuantConfig) -> String {
-    format!(
-        "builtin.module(builtin.graph({}),hl-to-quant)",
-        graph_passes(cfg).join(",")
-    )
+    with_modifications(&[], Some(cfg))
+}
+
+/// The pipeline of `hailo optimize`: the model modification passes `modifications` (as
+/// [`hailo_alls::modifications::apply_model_modifications`] resolved them), then, with a
+/// `cfg`, the quantization of the graph and `hl-to-quant`.
+pub fn with_modifications(modifications: &[String], cfg: Option<&QuantConfig>) -> String {
+    let mut elements = modifications.to_vec();
+    if let Some(cfg) = cfg {
+        elements.push(format!("builtin.graph({})", graph_passes(cfg).join(",")));
+        elements.push("hl-to-quant".into());
+    }
+    format!("builtin.module({})", elements.join(","))
 }
 
 /// The passes on the graph that calibrate it and record every decision as `q_*` annotations

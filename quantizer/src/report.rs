@@ -27,9 +27,11 @@ fn bits(m: &Module, v: ValueId) -> Option<u32> {
     QuantType::parse(m.value_type(v)).map(|t| t.storage().bits())
 }
 
-/// Builds the report of `annotated` (an `hl` module after [`crate::prepare`]) on `data`.
+/// Builds the report of `annotated` (an `hl` module after [`crate::prepare`]) and `qm`, the
+/// same module lowered to `q`, on `data`.
 pub fn build_report(
     annotated: &Module,
+    qm: &Module,
     prepared: &Prepared,
     calibset_size: usize,
     batch_size: usize,
@@ -46,8 +48,6 @@ pub fn build_report(
         float.insert(o.layer.to_owned(), o.value.clone());
         Ok(())
     })?;
-    let lowered = crate::infer::lowered(annotated)?;
-    let qm = lowered.as_ref().unwrap_or(annotated);
     let mut quant: FxHashMap<String, ArrayD<f32>> = FxHashMap::default();
     let qout = Executor::new(qm, GraphRef::First)?.run_observed(&sub, &mut |o| {
         quant.insert(o.layer.to_owned(), o.value.clone());

@@ -5,6 +5,8 @@
 //! The command's source (`tools/src/cmd/optimize.rs`) is compiled into this test, so the
 //! test exercises the real argument parsing and exit codes without the `hailo` binary.
 
+#[path = "../../tools/src/instrument.rs"]
+mod instrument;
 #[path = "../../tools/src/cmd/optimize.rs"]
 mod optimize;
 
@@ -132,15 +134,21 @@ fn run_flow(
         full_precision_only: false,
         output: output.to_path_buf(),
         quiet: true,
+        pass_pipeline: None,
         dump_pipeline: true,
-        timing: true,
+        instrumentation: hailo_ir::pass::Instrumentation {
+            timing: true,
+            ..Default::default()
+        },
+        reproducer: None,
     };
     hailo_quantizer::flow::optimize_har(&req)
 }
 
-/// The pipeline `hailo optimize --dump-pass-pipeline` prints, replayed by the pass manager on
-/// the parsed graph with the same calibration file (as `hailo-opt --calib-set` does), gives
-/// the quantized HAR's graph (lowered) byte for byte.
+/// The pipeline `hailo optimize --dump-pass-pipeline` prints (the script's model modification
+/// with its resolved options, the quantization passes, hl-to-quant), replayed by the pass
+/// manager on the parsed graph with the same calibration file (as `hailo-opt --calib-set`
+/// does), gives the quantized HAR's graph (lowered) byte for byte.
 #[test]
 fn dumped_pipeline_replays_to_the_written_har() {
     let dir = scratch("dump");
@@ -151,21 +159,27 @@ fn dumped_pipeline_replays_to_the_written_har() {
     let script = dir.join("script.alls");
     std::fs::write(
         &script,
-        "quantization_param(conv1, precision_mode=a16_w16)\n\
+        "normalization1 = normalization([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])\n\
+         quantization_param(conv1, precision_mode=a16_w16)\n\
          quantization_param(conv2, precision_mode=a8_w4)\n\
          model_optimization_config(calibration, batch_size=4, calibset_size=32)\n",
     )
     .expect("script written");
     let out = dir.join("q.har");
     let summary = run_flow(&har, &calib, Some(&script), &out).expect("optimizes");
-    let timing = summary.timing.clone().expect("ran as passes");
+    let timing = &summary.instrumentation;
     assert!(
-        timing.contains("quant-calibrate") && timing.contains("quant-weight-clipping"),
+        timing.contains("quant-calibrate")
+            && timing.contains("quant-weight-clipping")
+            && timing.contains("hl-normalization")
+            && timing.contains("hl-to-quant"),
         "{timing}"
     );
     let pipeline = summary.pipeline.expect("asked for");
     assert!(
-        pipeline.contains("quant-calibrate{samples=32 batch-size=4}")
+        pipeline
+            .starts_with("builtin.module(hl-normalization{mean=[0.5,0.5,0.5] std=[0.25,0.25,0.25]")
+            && pipeline.contains("quant-calibrate{samples=32 batch-size=4}")
             && pipeline.contains("layers=[conv1:a16_w16,conv2:a8_w4]"),
         "{pipeline}"
     );
@@ -202,6 +216,7 @@ fn dumped_pipeline_replays_to_the_written_har() {
     let print = |m: &hailo_ir::Module| hailo_ir::print_module(m, &ctx, Default::default());
     let text = print(&written);
     assert!(text.contains("q.conv2d") && text.contains("<u16:f32") && text.contains("<i4:f32"));
+    assert!(text.contains("normalization1"), "the modification ran");
     assert_eq!(text, print(&replayed));
 }
 
@@ -289,4 +304,48 @@ fn a_calibration_set_smaller_than_calibset_size_is_used_whole() {
     );
     assert_eq!(summary.report.expect("quantized").calibset_size, 256);
     assert!(out.exists());
+}
+
+/// `set_seed(seed=…)` seeds the random calibration set (`--use-random-calib-set`): the same
+/// seed gives the same archive byte for byte, another seed other ranges.
+#[test]
+fn set_seed_seeds_the_random_calibration_set() {
+    let dir = scratch("seed");
+    let har = digits_har(&dir);
+    let run = |seed: Option<u32>, name: &str| {
+        let script = seed.map(|s| {
+            let p = dir.join(format!("{name}.alls"));
+            std::fs::write(&p, format!("set_seed(seed={s})\n")).expect("script written");
+            p
+        });
+        let out = dir.join(format!("{name}.har"));
+        let req = hailo_quantizer::flow::OptimizeRequest {
+            har: har.clone(),
+            calib: hailo_quantizer::flow::CalibSource::Random,
+            model_script: script,
+            full_precision_only: false,
+            output: out.clone(),
+            quiet: true,
+            pass_pipeline: None,
+            dump_pipeline: false,
+            instrumentation: Default::default(),
+            reproducer: None,
+        };
+        let summary = hailo_quantizer::flow::optimize_har(&req).expect("optimizes");
+        let ranges: Vec<f64> = summary
+            .report
+            .expect("quantized")
+            .layers
+            .iter()
+            .map(|l| l.stats_max)
+            .collect();
+        (std::fs::read(out).expect("written"), ranges)
+    };
+    let (a, ra) = run(Some(1), "a");
+    let (b, _) = run(Some(1), "b");
+    let (_, rc) = run(Some(2), "c");
+    let (_, rd) = run(None, "d");
+    assert_eq!(a, b, "same seed, same archive");
+    assert_ne!(ra, rc, "another seed, other calibration data");
+    assert_ne!(ra, rd, "the seed is read");
 }

@@ -70,6 +70,14 @@ fn digits_cnn_default_pipeline_equals_library_flow() {
     pipeline_matches_library_flow("digits_cnn_opset13.onnx", &cfg, DEFAULTS, &["<u8:f32"]);
 }
 
+/// The named pipeline `hailo-quantize` is the default quantization.
+#[test]
+fn named_quantize_pipeline_equals_library_flow() {
+    let cfg = QuantConfig::default();
+    let named = "builtin.module(hailo-quantize)";
+    pipeline_matches_library_flow("digits_cnn_opset13.onnx", &cfg, named, &["<u8:f32"]);
+}
+
 #[test]
 fn digits_mbv2_default_pipeline_equals_library_flow() {
     let cfg = QuantConfig::default();

@@ -228,7 +228,10 @@ fn a16_w16_gains_over_40_db_on_layer() {
         };
         cfg.calibration.calibset_size = 8;
         let prepared = prepare(&mut m, &data, &cfg).expect("prepares");
-        let r = build_report(&m, &prepared, 8, 8, &data).expect("report");
+        let lowered = hailo_quantizer::infer::lowered(&m)
+            .expect("lowers")
+            .expect("annotated");
+        let r = build_report(&m, &lowered, &prepared, 8, 8, &data).expect("report");
         let conv1 = r.layers.iter().find(|l| l.layer == "conv1").expect("conv1");
         assert_eq!(conv1.weight_bits, Some(p.bits().1 as u32));
         assert_eq!(conv1.output_bits, p.bits().0 as u32);

@@ -106,11 +106,16 @@ fn kernel_type(m: &Module, layer: &str) -> QuantType {
     QuantType::parse(m.value_type(m.op(op).operands()[1])).expect("quantized kernel")
 }
 
+/// The report of an annotated module (lowered here, as `hailo optimize` lowers it).
+fn report(annotated: &Module, p: &Prepared) -> hailo_har::QuantReport {
+    let lowered = hailo_quantizer::infer::lowered(annotated)
+        .expect("lowers")
+        .expect("annotated");
+    build_report(annotated, &lowered, p, 16, 16, &data()).expect("report")
+}
+
 fn output_snr(annotated: &Module, p: &Prepared) -> f64 {
-    build_report(annotated, p, 16, 16, &data())
-        .expect("report")
-        .output_snr_db[0]
-        .expect("finite")
+    report(annotated, p).output_snr_db[0].expect("finite")
 }
 
 #[test]
@@ -261,7 +266,7 @@ fn groups_run(n: usize) -> (usize, f64, f64) {
         noise += (x - q) * (x - q);
     }
     let kernel_snr = 10.0 * (sig / noise).log10();
-    let r = build_report(&a, &p, 16, 16, &data()).expect("report");
+    let r = report(&a, &p);
     let snr = r
         .layers
         .iter()

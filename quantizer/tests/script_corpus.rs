@@ -47,7 +47,7 @@ fn no_optimization_command_of_the_corpus_is_silently_dropped() {
     let layer = ["x".to_owned()];
     for f in &files {
         let text = std::fs::read_to_string(f).expect("readable");
-        let src = SourceFile::new(&f.display().to_string(), &text);
+        let src = SourceFile::new(f.display().to_string(), &text);
         let checked = check_source(&src, CheckOptions::default());
         for cmd in &checked.script.commands {
             let Some(t) = cmd

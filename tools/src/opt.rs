@@ -3,12 +3,12 @@
 //!
 //! Exit codes: 0 success, 1 diagnostics or a failed pass, 2 usage errors.
 
+use crate::instrument::InstrumentFlags;
 use clap::Parser as ClapParser;
 use hailo_executor::dataset::{CalibrationSet, Layout, Purpose, Source};
 use hailo_executor::{graph_inputs, GraphRef};
 use hailo_ir::diag::SourceMgr;
-use hailo_ir::pass::instrument::PassFilter;
-use hailo_ir::pass::{Instrumentation, OpPassManager, PassRegistry, Resources};
+use hailo_ir::pass::{OpPassManager, PassRegistry, Reproducer, Resources};
 use hailo_ir::{print_module, Context, Diagnostic, Location, PrintOptions, Sym};
 use hailo_target::Target;
 use std::path::PathBuf;
@@ -48,36 +48,8 @@ pub struct OptArgs {
     /// Check diagnostics against `// expected-error` comments instead of printing them.
     #[arg(long)]
     pub verify_diagnostics: bool,
-    /// Print the IR before the listed passes (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub print_ir_before: Vec<String>,
-    /// Print the IR after the listed passes (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub print_ir_after: Vec<String>,
-    /// Print the IR before every pass.
-    #[arg(long)]
-    pub print_ir_before_all: bool,
-    /// Print the IR after every pass.
-    #[arg(long)]
-    pub print_ir_after_all: bool,
-    /// Print the IR after a pass only if the pass changed it.
-    #[arg(long)]
-    pub print_ir_after_change: bool,
-    /// Print the IR after a pass that failed.
-    #[arg(long)]
-    pub print_ir_after_failure: bool,
-    /// Report wall time per pass as a tree.
-    #[arg(long)]
-    pub timing: bool,
-    /// Report the statistics of every pass.
-    #[arg(long)]
-    pub pass_statistics: bool,
-    /// Verify the IR after every pass.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
-    pub verify_each: bool,
-    /// On a pass failure, write the input IR and the pipeline to FILE.
-    #[arg(long)]
-    pub reproducer: Option<PathBuf>,
+    #[command(flatten)]
+    pub instrument: InstrumentFlags,
     /// Replay a reproducer written by --reproducer.
     #[arg(long)]
     pub run_reproducer: Option<PathBuf>,
@@ -109,8 +81,6 @@ pub struct OptOutcome {
 }
 
 const SPLIT_MARKER: &str = "// -----";
-const REPRO_HEADER: &str = "// hailo-opt reproducer";
-const REPRO_CONFIG: &str = "// configuration: ";
 
 fn usage(msg: String) -> OptOutcome {
     OptOutcome {
@@ -139,39 +109,6 @@ fn pass_resources(m: &hailo_ir::Module, args: &OptArgs) -> Result<Resources, Str
         resources.insert(CalibrationSet(data));
     }
     Ok(resources)
-}
-
-/// What a reproducer's header records besides the IR.
-struct ReproConfig {
-    pipeline: String,
-    unregistered: bool,
-    hw_arch: Option<String>,
-    calib_set: Option<PathBuf>,
-    calib_layout: Option<String>,
-}
-
-/// The value of `--flag=value` or `--flag='value'` in `cfg`.
-fn flag_value(cfg: &str, flag: &str) -> Option<String> {
-    let rest = cfg.split(&format!("{flag}=")).nth(1)?;
-    match rest.strip_prefix('\'') {
-        Some(q) => Some(q[..q.find('\'')?].to_owned()),
-        None => Some(rest.split(' ').next()?.to_owned()),
-    }
-}
-
-/// Reads the configuration recorded in a reproducer's header.
-fn reproducer_config(text: &str) -> Option<ReproConfig> {
-    let line = text
-        .lines()
-        .take_while(|l| l.starts_with("//"))
-        .find_map(|l| l.strip_prefix(REPRO_CONFIG))?;
-    Some(ReproConfig {
-        pipeline: flag_value(line, "--pass-pipeline")?,
-        unregistered: line.contains("--allow-unregistered-dialect"),
-        hw_arch: flag_value(line, "--hw-arch"),
-        calib_set: flag_value(line, "--calib-set").map(PathBuf::from),
-        calib_layout: flag_value(line, "--calib-layout"),
-    })
 }
 
 /// Runs the whole tool on parsed arguments and the input text.
@@ -209,10 +146,10 @@ pub fn run(
         }
     };
     if args.run_reproducer.is_some() {
-        match reproducer_config(&text) {
-            Some(cfg) => {
+        match Reproducer::parse(&text) {
+            Ok(cfg) => {
                 args.pass_pipeline = Some(cfg.pipeline);
-                args.allow_unregistered_dialect |= cfg.unregistered;
+                args.allow_unregistered_dialect |= cfg.allow_unregistered_dialect;
                 if let Some(name) = cfg.hw_arch {
                     match Target::by_name(&name) {
                         Ok(t) => args.hw_arch = t,
@@ -220,16 +157,12 @@ pub fn run(
                     }
                 }
                 // A calibration set given on the command line wins over the recorded one.
-                if args.calib_set.is_none() && cfg.calib_set.is_some() {
-                    args.calib_set = cfg.calib_set;
-                    args.calib_layout = cfg.calib_layout.unwrap_or(args.calib_layout);
+                if let (None, Some((path, layout))) = (&args.calib_set, cfg.calib_set) {
+                    args.calib_set = Some(path);
+                    args.calib_layout = layout;
                 }
             }
-            None => {
-                return usage(format!(
-                    "'{input_name}' has no '{REPRO_CONFIG}--pass-pipeline=...' header line"
-                ))
-            }
+            Err(e) => return usage(format!("'{input_name}': {e}")),
         }
     }
     let display_name = if input_name == "-" {
@@ -418,7 +351,7 @@ fn process_chunk(
                                     };
                                 }
                             };
-                            let mut inst = instrumentation(args);
+                            let mut inst = args.instrument.instrumentation();
                             let t_run = Instant::now();
                             let top = m.top();
                             let result = pm.run_with(&mut m, ctx, top, &mut inst, &resources);
@@ -428,7 +361,7 @@ fn process_chunk(
                             if let Err(f) = result {
                                 diags.extend(f.diagnostics);
                                 ok = false;
-                                if let Some(path) = &args.reproducer {
+                                if let Some(path) = &args.instrument.reproducer {
                                     stderr.push_str(&write_reproducer(
                                         path,
                                         args,
@@ -437,10 +370,10 @@ fn process_chunk(
                                     ));
                                 }
                             }
-                            if args.pass_statistics {
+                            if args.instrument.pass_statistics {
                                 stderr.push_str(&pm.statistics_report());
                             }
-                            if args.timing {
+                            if args.instrument.timing {
                                 timing = Some((pm, verify_time, run_time));
                             }
                         }
@@ -504,46 +437,18 @@ fn process_chunk(
     }
 }
 
-fn instrumentation(args: &OptArgs) -> Instrumentation {
-    let filter = |all: bool, names: &[String]| {
-        if all {
-            PassFilter::All
-        } else if names.is_empty() {
-            PassFilter::Never
-        } else {
-            PassFilter::Names(names.to_vec())
-        }
-    };
-    Instrumentation {
-        print_before: filter(args.print_ir_before_all, &args.print_ir_before),
-        print_after: filter(args.print_ir_after_all, &args.print_ir_after),
-        print_after_change: args.print_ir_after_change,
-        print_after_failure: args.print_ir_after_failure,
-        verify_each: args.verify_each,
-        timing: args.timing,
-        statistics: args.pass_statistics,
-        ..Instrumentation::default()
-    }
-}
-
 fn write_reproducer(path: &std::path::Path, args: &OptArgs, pipeline: &str, input: &str) -> String {
-    let mut cfg = format!("--pass-pipeline='{pipeline}'");
-    if args.allow_unregistered_dialect {
-        cfg.push_str(" --allow-unregistered-dialect");
-    }
     // The resources the passes were given, so the replay gives them again.
-    cfg.push_str(&format!(" --hw-arch={}", args.hw_arch.name));
-    if let Some(c) = &args.calib_set {
-        let c = std::fs::canonicalize(c).unwrap_or_else(|_| c.clone());
-        cfg.push_str(&format!(
-            " --calib-set='{}' --calib-layout={}",
-            c.display(),
-            args.calib_layout
-        ));
-    }
-    let body = input.trim_start_matches('\n');
-    let text = format!("{REPRO_HEADER}\n{REPRO_CONFIG}{cfg}\n{body}");
-    match hailo_npz::atomic::write_bytes(path, text.as_bytes()) {
+    let repro = Reproducer {
+        pipeline: pipeline.to_owned(),
+        allow_unregistered_dialect: args.allow_unregistered_dialect,
+        hw_arch: Some(args.hw_arch.name.to_string()),
+        calib_set: args
+            .calib_set
+            .clone()
+            .map(|c| (c, args.calib_layout.clone())),
+    };
+    match hailo_npz::atomic::write_bytes(path, repro.render(input).as_bytes()) {
         Ok(()) => format!("hailo-opt: reproducer written to '{}'\n", path.display()),
         Err(e) => format!(
             "hailo-opt: error: could not write reproducer '{}': {e}\n",

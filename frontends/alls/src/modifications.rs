@@ -9,6 +9,7 @@ use crate::ast::{Statement, Targets};
 use crate::spec::Stage;
 use crate::value::TypedValue;
 use crate::{Diagnostic, LayerScope, ModelScript, TypedCommand};
+use hailo_ir::pass::options::print_options;
 use hailo_ir::pass::{Instrumentation, OpPassManager, PassDef};
 use hailo_ir::{Attribute, Context, Module, Severity};
 use hailo_passes::hl::change_output_activation::{
@@ -25,17 +26,19 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Runs every model-modification command of `script` on `m`, in order. `base_dir` is where
-/// relative paths of the script (NMS configs) are resolved from.
+/// relative paths of the script (NMS configs) are resolved from. Returns each pass as
+/// pipeline text with its options resolved (`hl-normalization{mean=[...] ...}`): run in
+/// order from the same module, they make the same changes.
 pub fn apply_model_modifications(
     m: &mut Module,
     ctx: &Context,
     script: &ModelScript,
     base_dir: &Path,
-) -> Result<(), Diagnostic> {
-    for (stmt, cmd) in script.for_stage(Stage::ModelModification) {
-        apply_command(m, ctx, stmt, cmd, base_dir)?;
-    }
-    Ok(())
+) -> Result<Vec<String>, Diagnostic> {
+    script
+        .for_stage(Stage::ModelModification)
+        .map(|(stmt, cmd)| apply_command(m, ctx, stmt, cmd, base_dir))
+        .collect()
 }
 
 /// Every layer name of the module, in order.
@@ -133,7 +136,7 @@ fn apply_command(
     stmt: &Statement,
     cmd: &TypedCommand,
     base_dir: &Path,
-) -> Result<(), Diagnostic> {
+) -> Result<String, Diagnostic> {
     let a = Args {
         stmt,
         cmd,
@@ -250,13 +253,14 @@ fn apply_command(
 }
 
 /// Runs one pass on the module through the pass manager (verifying after it); its error
-/// diagnostics become one error at the statement.
+/// diagnostics become one error at the statement. Returns the pass as pipeline text.
 fn run<P: PassDef>(
     m: &mut Module,
     ctx: &Context,
     a: &Args<'_>,
     options: P::Options,
-) -> Result<(), Diagnostic> {
+) -> Result<String, Diagnostic> {
+    let text = format!("{}{}", P::NAME, print_options(&options));
     let mut pm = OpPassManager::new(hailo_ir::builtin::MODULE);
     pm.add_pass(Box::new(P::new(options)));
     let mut inst = Instrumentation {
@@ -264,26 +268,28 @@ fn run<P: PassDef>(
         ..Instrumentation::default()
     };
     let root = m.top();
-    pm.run(m, ctx, root, &mut inst).map_err(|failure| {
-        // A verification failure ends with the manager's note naming the pass.
-        let invalid = failure
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Note);
-        let text: Vec<String> = failure
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.severity != Severity::Note)
-            .map(|d| d.message)
-            .collect();
-        if invalid {
-            a.err(format!(
-                "{} produced invalid IR: {}",
-                P::NAME,
-                text.join("; ")
-            ))
-        } else {
-            a.err(text.join("; "))
-        }
-    })
+    pm.run(m, ctx, root, &mut inst)
+        .map(|()| text)
+        .map_err(|failure| {
+            // A verification failure ends with the manager's note naming the pass.
+            let invalid = failure
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Note);
+            let text: Vec<String> = failure
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.severity != Severity::Note)
+                .map(|d| d.message)
+                .collect();
+            if invalid {
+                a.err(format!(
+                    "{} produced invalid IR: {}",
+                    P::NAME,
+                    text.join("; ")
+                ))
+            } else {
+                a.err(text.join("; "))
+            }
+        })
 }

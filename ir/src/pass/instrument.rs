@@ -22,7 +22,7 @@ impl PassFilter {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Instrumentation {
     pub print_before: PassFilter,
     pub print_after: PassFilter,

@@ -13,6 +13,7 @@ pub mod manager;
 pub mod options;
 pub mod pipeline;
 pub mod registry;
+pub mod reproducer;
 pub mod resources;
 
 pub use analysis::{Analysis, AnalysisManager, Preserved};
@@ -20,6 +21,7 @@ pub use instrument::Instrumentation;
 pub use manager::{OpPassManager, PipelineError};
 pub use options::{OptionInfo, PassOptions, RawValue};
 pub use registry::{PassInfo, PassRegistry, PipelineInfo};
+pub use reproducer::Reproducer;
 pub use resources::Resources;
 
 use crate::diag::{DiagEngine, Diagnostic};

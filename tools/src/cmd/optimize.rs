@@ -3,6 +3,9 @@
 //! the model script's optimization commands, calibrates, quantizes and writes the quantized
 //! HAR with its statistics and SNR report (see `hailo har info`). A calibration set smaller
 //! than `calibset_size` is used whole, with a warning. Bad input exits 1 with no output file.
+//! The work is one pass pipeline (`--dump-pass-pipeline`, `--pass-pipeline`) with the
+//! instrumentation flags of `hailo-opt` (IR dumps, `--timing`, `--pass-statistics`,
+//! `--reproducer`).
 
 use hailo_executor::dataset::Layout;
 use hailo_quantizer::flow::{optimize_har, CalibSource, OptimizeRequest};
@@ -32,13 +35,16 @@ pub struct Args {
     /// Apply the model script's full-precision stage only; write an fp_optimized HAR.
     #[arg(long = "full-precision-only")]
     pub full_precision_only: bool,
-    /// Print the pass pipeline the script's quantization settings compile to (replay it with
-    /// `hailo-opt m.hir --calib-set c.npy --pass-pipeline='...'`).
+    /// Print the pass pipeline that runs: the script's model modifications, its quantization
+    /// and hl-to-quant (replay it with `hailo-opt m.hir --calib-set c.npy --pass-pipeline='...'`).
     #[arg(long = "dump-pass-pipeline")]
     pub dump_pass_pipeline: bool,
-    /// Report the wall time of every quantization pass as a tree.
-    #[arg(long)]
-    pub timing: bool,
+    /// Run this pass pipeline instead of the one the model script compiles to (it must end
+    /// with hl-to-quant unless --full-precision-only).
+    #[arg(long = "pass-pipeline", conflicts_with = "model_script")]
+    pub pass_pipeline: Option<String>,
+    #[command(flatten)]
+    pub instrument: crate::instrument::InstrumentFlags,
     /// Output HAR (default: <har stem>_optimized.har).
     #[arg(short = 'o', long = "output-har-path")]
     pub output: Option<PathBuf>,
@@ -67,8 +73,10 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
         full_precision_only: args.full_precision_only,
         output: output.clone(),
         quiet,
+        pass_pipeline: args.pass_pipeline,
         dump_pipeline: args.dump_pass_pipeline,
-        timing: args.timing,
+        instrumentation: args.instrument.instrumentation(),
+        reproducer: args.instrument.reproducer,
     };
     match optimize_har(&req) {
         Ok(summary) => {
@@ -81,9 +89,7 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
             if let Some(p) = &summary.pipeline {
                 eprintln!("Pass Manager with 1 top-level anchor:\n{p}");
             }
-            if let Some(t) = &summary.timing {
-                eprint!("{t}");
-            }
+            eprint!("{}", summary.instrumentation);
             if !quiet {
                 if let Some(r) = &summary.report {
                     let snr: Vec<String> = r
