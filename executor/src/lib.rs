@@ -26,10 +26,12 @@ mod integer;
 pub mod kernels;
 mod plan;
 pub mod qkernels;
+mod resume;
 mod value;
 
 pub use error::{ExecError, Result};
 pub use plan::{graph_inputs, Executor, GraphRef, LayerOutput, Observer, TensorInfo};
+pub use resume::{Recording, Resumed};
 
 /// The emulation context, as the DFC's inference contexts (guide §4.3.2).
 ///

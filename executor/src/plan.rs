@@ -8,6 +8,7 @@ use crate::attrs::OpReader;
 use crate::consts::static_shape;
 use crate::error::{ExecError, Result};
 use crate::evaluate::{evaluators, Domain, Kernel, Prepared, Signature};
+use crate::resume::Memo;
 use crate::value::{Arg, BufferPool, Value};
 use crate::Context;
 use hailo_dialect_hl as hl;
@@ -62,6 +63,10 @@ enum Operand {
 #[derive(Debug)]
 struct Step {
     kernel: Box<dyn Kernel>,
+    /// The op, its operands and its results in the IR (what a [`Recording`] is keyed by).
+    id: OpId,
+    operands: Vec<ValueId>,
+    values: Vec<ValueId>,
     op: &'static str,
     layer: String,
     args: Vec<Operand>,
@@ -97,6 +102,9 @@ pub struct Executor {
     /// Whether any op computes on integer codes (a `q` graph).
     integer: bool,
 }
+
+/// What [`Executor::run_chunks`] calls with each sub-batch (and its index).
+pub(crate) type SubBatchRun<'a> = dyn FnMut(usize, &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> + 'a;
 
 /// What [`Executor::run_observed`] calls with every layer output.
 pub type Observer<'a> = dyn FnMut(LayerOutput) -> Result<()> + 'a;
@@ -342,6 +350,9 @@ impl Executor {
                 .collect::<Result<_>>()?;
             steps.push(Step {
                 kernel,
+                id: op,
+                operands: operands.to_vec(),
+                values: m.op(op).results().to_vec(),
                 op: r.op,
                 observed: observed(m, op, domain, &last_of_layer),
                 layer: r.layer,
@@ -423,11 +434,21 @@ impl Executor {
     /// amortized over the batch, and splitting it cost resnet18 a quarter of its batch-8
     /// throughput.
     pub fn run(&self, inputs: &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> {
+        self.run_chunks(inputs, &mut |_, sub| self.execute(sub, None, None))
+    }
+
+    /// Splits `inputs` into the sub-batches [`Executor::run`] uses, calls `run` with each
+    /// (and its index) and joins the outputs.
+    pub(crate) fn run_chunks(
+        &self,
+        inputs: &[ArrayD<f32>],
+        run: &mut SubBatchRun,
+    ) -> Result<Vec<ArrayD<f32>>> {
         let n = inputs
             .first()
             .map_or(0, |x| x.shape().first().copied().unwrap_or(0));
         if self.integer {
-            return self.execute(inputs, None);
+            return run(0, inputs);
         }
         let per_sample = self
             .steps
@@ -438,10 +459,10 @@ impl Executor {
             .unwrap_or(0);
         let chunk = (SUB_BATCH_BYTES / per_sample.max(1)).max(1);
         if n <= chunk {
-            return self.execute(inputs, None);
+            return run(0, inputs);
         }
         let mut parts: Vec<Vec<ArrayD<f32>>> = Vec::new();
-        for start in (0..n).step_by(chunk) {
+        for (i, start) in (0..n).step_by(chunk).enumerate() {
             let end = (start + chunk).min(n);
             let sub: Vec<ArrayD<f32>> = inputs
                 .iter()
@@ -450,7 +471,7 @@ impl Executor {
                         .to_owned()
                 })
                 .collect();
-            parts.push(self.execute(&sub, None)?);
+            parts.push(run(i, &sub)?);
         }
         (0..self.outputs.len())
             .map(|i| {
@@ -469,7 +490,7 @@ impl Executor {
         inputs: &[ArrayD<f32>],
         observe: &mut dyn FnMut(LayerOutput) -> Result<()>,
     ) -> Result<Vec<ArrayD<f32>>> {
-        self.execute(inputs, Some(observe))
+        self.execute(inputs, Some(observe), None)
     }
 
     /// Runs the first `samples` samples of `data` (one array per input, samples on axis 0)
@@ -492,16 +513,26 @@ impl Executor {
                         .to_owned()
                 })
                 .collect();
-            self.execute(&inputs, Some(observe))?;
+            self.execute(&inputs, Some(observe), None)?;
             done(end);
         }
         Ok(())
+    }
+
+    /// One batch through the plan, reusing and recording values through `memo`.
+    pub(crate) fn execute_memo(
+        &self,
+        inputs: &[ArrayD<f32>],
+        memo: &mut Memo,
+    ) -> Result<Vec<ArrayD<f32>>> {
+        self.execute(inputs, None, Some(memo))
     }
 
     fn execute(
         &self,
         inputs: &[ArrayD<f32>],
         mut observe: Option<&mut Observer>,
+        mut memo: Option<&mut Memo>,
     ) -> Result<Vec<ArrayD<f32>>> {
         self.check_inputs(inputs)?;
         let mut slots: Vec<Option<Value>> = vec![None; self.slots];
@@ -510,7 +541,17 @@ impl Executor {
         }
         let mut pool = BufferPool::default();
         for step in &self.steps {
-            let results = self.eval_step(step, &mut slots, &mut pool)?;
+            let reused = memo
+                .as_ref()
+                .and_then(|m| m.reuse(step.id, &step.operands, &step.values));
+            let evaluated = reused.is_none();
+            let results = match reused {
+                Some(r) => r,
+                None => self.eval_step(step, &mut slots, &mut pool)?,
+            };
+            if let Some(m) = memo.as_mut() {
+                m.keep(&step.values, &results, evaluated);
+            }
             if results.len() != step.results.len() {
                 return Err(self.layer_err(
                     step,

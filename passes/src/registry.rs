@@ -27,6 +27,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<conversion::quant_to_phys::QuantToPhys>(),
             PassInfo::of::<quant::weight_clipping::WeightClippingPass>(),
             PassInfo::of::<test::analysis::TestAnalysis>(),
+            PassInfo::of::<test::calibration_activations::TestCalibrationActivations>(),
             PassInfo::of::<test::fail::TestFail>(),
             PassInfo::of::<test::graph_attr::TestGraphAttr>(),
             PassInfo::of::<test::options::TestOptionsPass>(),

@@ -187,7 +187,7 @@ impl OpPassManager {
         inst: &mut Instrumentation,
         resources: &Resources,
     ) -> Result<(), RunFailure> {
-        let mut am = AnalysisManager::default();
+        let mut am = AnalysisManager::with_resources(resources.clone());
         self.run_on(m, ctx, op, inst, &mut am, resources)
     }
 
@@ -281,7 +281,7 @@ impl OpPassManager {
                             });
                         }
                         Ok(preserved) => {
-                            am.invalidate(&preserved);
+                            am.invalidate(m, &preserved);
                             let changed_text = before.map(|b| dump_op(m) != b);
                             if inst.print_after.matches(name) || changed_text == Some(true) {
                                 let text = header("After", m) + &dump_op(m);

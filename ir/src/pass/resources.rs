@@ -4,10 +4,12 @@
 
 use rustc_hash::FxHashMap;
 use std::any::{Any, TypeId};
+use std::rc::Rc;
 
-#[derive(Default)]
+/// Cheap to clone (values are shared): analyses keep the resources they were computed with.
+#[derive(Default, Clone)]
 pub struct Resources {
-    by_type: FxHashMap<TypeId, Box<dyn Any>>,
+    by_type: FxHashMap<TypeId, Rc<dyn Any>>,
 }
 
 impl Resources {
@@ -17,7 +19,7 @@ impl Resources {
 
     /// Provides `value` (replacing an earlier value of its type).
     pub fn insert<T: Any>(&mut self, value: T) -> &mut Resources {
-        self.by_type.insert(TypeId::of::<T>(), Box::new(value));
+        self.by_type.insert(TypeId::of::<T>(), Rc::new(value));
         self
     }
 

@@ -3,6 +3,7 @@
 //! decide on the ops, so every decision can be read (and lit-tested) in the IR.
 
 pub mod activation_clipping;
+pub mod activations;
 pub mod assign_precision;
 pub mod calibrate;
 pub mod clipping;

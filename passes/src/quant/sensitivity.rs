@@ -13,7 +13,7 @@ use super::weight_clipping::{channel_thresholds, kernel_values};
 use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_dialect_quant::scheme::{quantize, symmetric_scale};
 use hailo_dialect_quant::Storage;
-use hailo_executor::Executor;
+use hailo_executor::{Executor, Resumed};
 use hailo_ir::{Attribute, Blob, Module, OpId, Sym};
 use ndarray::ArrayD;
 
@@ -43,14 +43,16 @@ pub struct Choice {
     pub snr: Vec<(String, f64)>,
 }
 
-/// Output SNR of `m` with only `op`'s kernel quantized to `storage` (per channel, MMSE).
+/// Output SNR of `m` with only `op`'s kernel quantized to `storage` (per channel, MMSE), against
+/// the float run `reference` (outputs and recording) on `data`: only `op` and what follows it
+/// run again.
 pub fn single_layer_snr(
     m: &mut Module,
     graph: OpId,
     op: OpId,
     storage: Storage,
     data: &[ArrayD<f32>],
-    reference: &[ArrayD<f32>],
+    reference: &Resumed,
 ) -> Result<f64, String> {
     let kernel = m.op(op).operands()[1];
     let w = kernel_values(m, kernel)?;
@@ -83,8 +85,11 @@ pub fn single_layer_snr(
         m.set_attr(def, "value", a);
     }
     m.resources.remove(&key);
-    let out = exec.and_then(|e| e.run(data)).map_err(|e| e.to_string())?;
-    Ok(snr_db(reference, &out))
+    let stale = std::iter::once(op).collect();
+    let out = exec
+        .and_then(|e| e.run_resumed(data, &reference.recording, &stale))
+        .map_err(|e| e.to_string())?;
+    Ok(snr_db(&reference.outputs, &out.outputs))
 }
 
 /// Which end of the sensitivity order a ratio takes.
@@ -143,7 +148,7 @@ fn choose(
         .map(|(o, _)| weight_count(m, *o))
         .sum();
     let reference = Executor::new(m, graph)
-        .and_then(|e| e.run(data))
+        .and_then(|e| e.run_recorded(data))
         .map_err(|e| e.to_string())?;
     let mut scored = Vec::with_capacity(eligible.len());
     for (op, name) in eligible {

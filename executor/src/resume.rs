@@ -1,0 +1,149 @@
+//! Re-running a graph from the first op that changed. Data-driven passes change a few
+//! layers' weights and need the network's outputs again (sensitivity analysis quantizes one
+//! kernel at a time; bias correction fixes one layer after another): running everything
+//! before the changed layer again recomputes values that cannot have changed.
+//!
+//! [`Executor::run_recorded`] keeps every value a run computes, keyed by IR value;
+//! [`Executor::run_resumed`] takes such a recording of the same graph (the plan may come
+//! from a module whose ops differ only in attributes and constants) and the ops that changed,
+//! and evaluates only those ops and everything downstream of them, reusing the recorded
+//! values for the rest. Runs split into the same sub-batches either way, so a resumed run is
+//! bit for bit the full run.
+
+use crate::error::{ExecError, Result};
+use crate::plan::Executor;
+use crate::value::Value;
+use hailo_ir::{OpId, ValueId};
+use ndarray::ArrayD;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// Every value one run computed, per sub-batch.
+#[derive(Clone, Debug, Default)]
+pub struct Recording {
+    chunks: Vec<FxHashMap<ValueId, Value>>,
+}
+
+impl Recording {
+    /// How many sub-batches the recorded run took.
+    pub fn sub_batches(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// The recorded value of `v` (float values; sub-batches joined), if any.
+    pub fn value(&self, v: ValueId) -> Option<ArrayD<f32>> {
+        let parts: Option<Vec<_>> = self
+            .chunks
+            .iter()
+            .map(|c| match c.get(&v) {
+                Some(Value::F32(a)) => Some(a.view()),
+                _ => None,
+            })
+            .collect();
+        ndarray::concatenate(ndarray::Axis(0), &parts?).ok()
+    }
+}
+
+/// The outputs of a recorded or resumed run, its recording, and how many ops it evaluated
+/// (summed over sub-batches).
+#[derive(Debug)]
+pub struct Resumed {
+    pub outputs: Vec<ArrayD<f32>>,
+    pub recording: Recording,
+    pub evaluated: usize,
+}
+
+/// What one sub-batch's step loop reuses and records.
+pub(crate) struct Memo<'a> {
+    known: Option<&'a FxHashMap<ValueId, Value>>,
+    stale: &'a FxHashSet<OpId>,
+    /// Values recomputed in this run (their readers must be evaluated too).
+    fresh: FxHashSet<ValueId>,
+    pub(crate) record: FxHashMap<ValueId, Value>,
+    pub(crate) evaluated: usize,
+}
+
+impl<'a> Memo<'a> {
+    /// The recorded results of an op that needs no evaluation: not stale, no fresh operand,
+    /// every result recorded.
+    pub(crate) fn reuse(
+        &self,
+        op: OpId,
+        operands: &[ValueId],
+        results: &[ValueId],
+    ) -> Option<Vec<Value>> {
+        let known = self.known?;
+        if self.stale.contains(&op) || operands.iter().any(|v| self.fresh.contains(v)) {
+            return None;
+        }
+        results.iter().map(|v| known.get(v).cloned()).collect()
+    }
+
+    /// Records the results of an op; `evaluated`: it ran (its results are fresh).
+    pub(crate) fn keep(&mut self, results: &[ValueId], values: &[Value], evaluated: bool) {
+        if evaluated {
+            self.evaluated += 1;
+            self.fresh.extend(results.iter().copied());
+        }
+        for (v, x) in results.iter().zip(values) {
+            self.record.insert(*v, x.clone());
+        }
+    }
+}
+
+impl Executor {
+    /// [`Executor::run`], keeping every value it computes.
+    pub fn run_recorded(&self, inputs: &[ArrayD<f32>]) -> Result<Resumed> {
+        self.resume(inputs, None, &FxHashSet::default())
+    }
+
+    /// [`Executor::run`] after the ops `stale` changed, given the recording of a run of the
+    /// same graph on the same `inputs`: evaluates `stale` and what depends on them only.
+    /// Constants are decoded into the plan, not evaluated: when one changes, its readers are
+    /// the stale ops.
+    pub fn run_resumed(
+        &self,
+        inputs: &[ArrayD<f32>],
+        recording: &Recording,
+        stale: &FxHashSet<OpId>,
+    ) -> Result<Resumed> {
+        self.resume(inputs, Some(recording), stale)
+    }
+
+    fn resume(
+        &self,
+        inputs: &[ArrayD<f32>],
+        recording: Option<&Recording>,
+        stale: &FxHashSet<OpId>,
+    ) -> Result<Resumed> {
+        let mut chunks = Vec::new();
+        let mut evaluated = 0;
+        let outputs = self.run_chunks(inputs, &mut |i, sub| {
+            let known = match recording {
+                Some(r) => Some(r.chunks.get(i).ok_or_else(|| {
+                    ExecError::Graph(format!(
+                        "the recording has {} sub-batch(es); this run needs more: \
+                         resume on the inputs that were recorded",
+                        r.chunks.len()
+                    ))
+                })?),
+                None => None,
+            };
+            let mut memo = Memo {
+                known,
+                stale,
+                fresh: FxHashSet::default(),
+                record: FxHashMap::default(),
+                evaluated: 0,
+            };
+            let out = self.execute_memo(sub, &mut memo)?;
+            evaluated += memo.evaluated;
+            chunks.push(memo.record);
+            Ok(out)
+        })?;
+        Ok(Resumed {
+            outputs,
+            recording: Recording { chunks },
+            evaluated,
+        })
+    }
+}
