@@ -14,6 +14,7 @@ use hailo_dialect_hl::DepthwiseConv2d;
 use hailo_dialect_quant::Storage;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Module, OpId, ValueId};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 hailo_ir::pass_options! {
@@ -143,7 +144,9 @@ pub fn channel_thresholds(
         .and_then(|s| s.last())
         .unwrap_or(&1))
     .max(1) as usize;
+    // Channels are independent (MMSE searches each one's threshold): one task each.
     Ok((0..cout)
+        .into_par_iter()
         .map(|c| {
             let ch: Vec<f64> = w.iter().skip(c).step_by(cout).copied().collect();
             threshold(&ch, storage, mode)
