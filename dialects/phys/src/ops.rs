@@ -22,7 +22,9 @@ type Result<T> = std::result::Result<T, String>;
 
 /// The attributes every phys layer may carry: the logical layer it came from (`origin`, the name
 /// before defuse) and its place in a defuse (`defuse` kind; `part = [i, n]` on the parts, none on
-/// their concat and splitters).
+/// their concat and splitters; `slice = [lo, hi]` on a part: the output features (features
+/// defuse), output rows or columns (spatial) or input features (input features) of the logical
+/// layer it computes, with the logical layer's whole kernel and bias as operands).
 pub const DEFUSE_ROLE: &[hailo_ir::AttrSpec] = &[
     hailo_ir::AttrSpec {
         name: "origin",
@@ -43,6 +45,13 @@ pub const DEFUSE_ROLE: &[hailo_ir::AttrSpec] = &[
         kind: hailo_ir::AttrKind::I64Array,
         required: false,
         default: None,
+        what: None,
+    },
+    hailo_ir::AttrSpec {
+        name: "slice",
+        kind: hailo_ir::AttrKind::I64Array,
+        required: false,
+        default: Some("the whole layer"),
         what: None,
     },
 ];

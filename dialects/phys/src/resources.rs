@@ -90,6 +90,12 @@ impl Work {
         rate(self.macs, subclusters, self.mode, target)
     }
 
+    /// The fewest subclusters, up to the target's per-layer limit, with which this work reaches
+    /// `fps` (the MAC bound); `None` when even the limit does not.
+    pub fn fewest_subclusters(&self, fps: f64, target: &Target) -> Option<u32> {
+        (1..=target.limits.max_subclusters).find(|&n| self.fps(n, target) >= fps)
+    }
+
     /// The same bound counting the padded tiles.
     pub fn aligned_fps(&self, subclusters: u32, target: &Target) -> f64 {
         rate(self.aligned_macs(target), subclusters, self.mode, target)
@@ -208,9 +214,25 @@ impl ResourceModel for ComputeLayer {
                 r.input_aligners = 2;
             }
         }
+        // A features or input-features part holds its slice of the kernel's and bias's last
+        // (output feature) axis.
+        let slice = match p.defuse {
+            Some((DefuseKind::Features | DefuseKind::InputFeatures, _)) => m
+                .attr(op, "slice")
+                .and_then(Attribute::as_i64_array)
+                .filter(|s| s.len() == 2 && s[0] < s[1]),
+            _ => None,
+        };
         r.weight_bytes = m.op(op).operands()[p.inputs..]
             .iter()
-            .map(|&v| bytes_of(m.value_type(v)))
+            .map(|&v| {
+                let ty = m.value_type(v);
+                let last = ty.shape().and_then(|s| s.last().copied()).unwrap_or(0);
+                match &slice {
+                    Some(s) if last >= s[1] => bytes_of(ty) * (s[1] - s[0]) as u64 / last as u64,
+                    _ => bytes_of(ty),
+                }
+            })
             .sum();
         Ok(r)
     }
