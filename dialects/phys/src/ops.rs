@@ -56,6 +56,14 @@ pub const DEFUSE_ROLE: &[hailo_ir::AttrSpec] = &[
     },
 ];
 
+/// Where the allocator is asked to put a layer: the model script's `place(cluster, layers)` and
+/// `context(...)` commands, kept on the layer for it (and for the cross-cluster buffers of
+/// `phys-buffers`).
+pub const PLACEMENT: &[hailo_ir::AttrSpec] = &[
+    int_attr("cluster", hailo_ir::AttrKind::I64),
+    int_attr("context", hailo_ir::AttrKind::I64),
+];
+
 /// The integer arithmetic of the `q` op a layer computes, carried unchanged so that the
 /// backend emits the same codes the integer emulation computes: padding (`pads`, as the `q`
 /// convolutions and pools spell it), the output rescale and saturation (`multiplier`, `shift`,
@@ -98,7 +106,7 @@ define_op! {
             subclusters: i64 [default = "1 (the allocator sets it)"],
             mode: str [default = "\"8x8\""]
         }
-        attr_groups [DEFUSE_ROLE, INTEGER_ARITHMETIC]
+        attr_groups [DEFUSE_ROLE, PLACEMENT, INTEGER_ARITHMETIC]
         interfaces { crate::ResourceModel => rm::ComputeLayer }
         hooks { verify: v_layer }
     }
@@ -110,7 +118,7 @@ define_op! {
     pub struct Concat = "phys.concat" {
         summary: "physical concat", traits: [PURE],
         attrs { layer: str [required = "the physical layer name, a string"], axis: i64 [default = "3 (features)"] }
-        attr_groups [DEFUSE_ROLE]
+        attr_groups [DEFUSE_ROLE, PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_concat }
     }
@@ -122,7 +130,7 @@ define_op! {
         summary: "splits features among physical layers", traits: [PURE],
         operands { input: 0 }
         attrs { layer: str [required = "the physical layer name, a string"] }
-        attr_groups [DEFUSE_ROLE]
+        attr_groups [DEFUSE_ROLE, PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_feature_splitter }
     }
@@ -135,7 +143,7 @@ define_op! {
         summary: "splits rows or columns among physical layers", traits: [PURE],
         operands { input: 0 }
         attrs { layer: str [required = "the physical layer name, a string"], axis: i64 [required = "1 (height) or 2 (width)"] }
-        attr_groups [DEFUSE_ROLE]
+        attr_groups [DEFUSE_ROLE, PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_shape_splitter }
     }
@@ -148,6 +156,7 @@ define_op! {
         summary: "identity layer between physical layers", traits: [PURE],
         operands { input: 0 }
         attrs { layer: str [required = "the physical layer name, a string"] }
+        attr_groups [PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_same_type }
     }
@@ -160,6 +169,7 @@ define_op! {
         summary: "skip connection through L3, L4 or DDR memory", traits: [PURE],
         operands { input: 0 }
         attrs { layer: str [required = "the physical layer name, a string"], memory: str [required = "\"l3\", \"l4\" or \"ddr\""] }
+        attr_groups [PLACEMENT]
         interfaces { crate::ResourceModel => rm::PortalCost }
         hooks { verify: v_portal }
     }
@@ -176,6 +186,7 @@ define_op! {
             conversion: str [required = "what it converts, e.g. \"reshape\""],
             subclusters: i64 [default = "0 (host side)"]
         }
+        attr_groups [PLACEMENT]
         interfaces { crate::ResourceModel => rm::FormatConversionCost }
         hooks { verify: v_format_conversion }
     }
@@ -186,6 +197,7 @@ define_op! {
     pub struct OutputMux = "phys.output_mux" {
         summary: "several outputs over one output stream", traits: [PURE],
         attrs { layer: str [required = "the physical layer name, a string"] }
+        attr_groups [PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_output_mux }
     }

@@ -2,3 +2,4 @@
 //! shortcuts and buffers) until every layer fits what the chip can run.
 
 pub mod defuse;
+pub mod buffers;
