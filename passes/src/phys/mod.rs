@@ -3,3 +3,4 @@
 
 pub mod defuse;
 pub mod buffers;
+pub mod verify;
