@@ -4,3 +4,4 @@
 pub mod defuse;
 pub mod buffers;
 pub mod verify;
+pub mod split_concats;
