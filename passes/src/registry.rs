@@ -20,6 +20,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::transpose::Transpose>(),
             PassInfo::of::<phys::buffers::PhysBuffers>(),
             PassInfo::of::<phys::defuse::PhysDefuse>(),
+            PassInfo::of::<phys::shortcuts::PhysShortcuts>(),
             PassInfo::of::<phys::split_concats::PhysSplitConcats>(),
             PassInfo::of::<phys::verify::PhysVerify>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),

@@ -63,17 +63,6 @@ fn name_of(m: &Module, op: Option<OpId>) -> String {
         .to_owned()
 }
 
-/// `first-last` with `last` shortened to its index when both end in an index after one stem.
-fn range_name(first: &str, last: &str) -> String {
-    let stem = |s: &str| s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    let (a, b) = (stem(first), stem(last));
-    if a == b && a < last.len() && first[..a] == last[..b] {
-        format!("{first}-{}", &last[b..])
-    } else {
-        format!("{first}-{last}")
-    }
-}
-
 /// Joins the first [`MAX_INPUTS`] inputs of `concat` in a partial concat before it.
 fn split_first(m: &mut Module, concat: OpId) -> Result<(), String> {
     let inputs = m.op(concat).operands().to_vec();
@@ -101,7 +90,7 @@ fn split_first(m: &mut Module, concat: OpId) -> Result<(), String> {
             "layer",
             Attribute::str(&format!(
                 "concat_from_{}_to_{join}",
-                range_name(&first, &last)
+                super::range_name(&first, &last)
             )),
         )
         .attr("axis", Attribute::i64(axis));
