@@ -18,6 +18,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::resize::Resize>(),
             PassInfo::of::<hl::set_seed::SetSeed>(),
             PassInfo::of::<hl::transpose::Transpose>(),
+            PassInfo::of::<phys::assign::PhysAssign>(),
             PassInfo::of::<phys::buffers::PhysBuffers>(),
             PassInfo::of::<phys::defuse::PhysDefuse>(),
             PassInfo::of::<phys::shortcuts::PhysShortcuts>(),

@@ -1,6 +1,7 @@
 //! Passes on the `phys` dialect: they reshape a graph of physical layers (split, join, add
 //! shortcuts, portals and buffers) until every layer fits what the chip can run.
 
+pub mod assign;
 pub mod buffers;
 pub mod defuse;
 pub mod shortcuts;
