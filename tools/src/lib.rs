@@ -2,5 +2,6 @@
 pub mod cmd;
 pub mod context;
 pub mod opt;
+pub mod phys_script;
 pub mod pipe;
 pub mod resources;
