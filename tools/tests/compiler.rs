@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{digits_har, hailo, scratch};
+use common::{digits_har, hailo, phys_summary, scratch};
 
 fn quantized_digits(dir: &std::path::Path) -> String {
     digits_har(dir);
@@ -15,45 +15,6 @@ fn quantized_digits(dir: &std::path::Path) -> String {
     );
     assert!(ok, "{err}");
     "digits_q.har".into()
-}
-
-/// The `phys` ops of a written IR as `op layer attrs-of-interest : type`, one per line.
-fn summary(hir: &str) -> Vec<String> {
-    let keys = ["subclusters", "cluster", "rows", "rows_after", "part", "slice", "defuse"];
-    hir.lines()
-        .filter_map(|l| {
-            let op = l.split_whitespace().find(|w| w.starts_with("phys."))?;
-            let attrs = &l[l.find('{')? + 1..l.find("} :")?];
-            let mut out = vec![op.to_owned()];
-            for a in split_attrs(attrs) {
-                let (k, _) = a.split_once(" = ")?;
-                if k == "layer" || keys.contains(&k) {
-                    out.push(a.to_owned());
-                }
-            }
-            let ty = l[l.find("} : ")? + 4..].split(" loc(").next()?;
-            out.push(format!(": {}", ty.split("x!q").next()?));
-            Some(out.join(" "))
-        })
-        .collect()
-}
-
-/// Top-level `k = v` entries of an attribute dictionary's text.
-fn split_attrs(s: &str) -> Vec<&str> {
-    let (mut depth, mut start, mut out) = (0, 0, Vec::new());
-    for (i, c) in s.char_indices() {
-        match c {
-            '[' | '(' | '<' => depth += 1,
-            ']' | ')' | '>' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(s[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(s[start..].trim());
-    out
 }
 
 #[test]
@@ -84,6 +45,8 @@ fn a_model_script_shapes_the_physical_layers() {
          wrote p.hir (physical IR)\n"
     );
     let hir = std::fs::read_to_string(dir.join("p.hir")).unwrap();
+    let ctx = hailo_tools::context::full_context(false);
+    let m = hailo_ir::parse_module(&ctx, "p.hir", &hir).expect("the written IR parses");
     // conv2 (8x8 x 3x3 x 32 x 64 = 1,179,648 MACs) in 2 parts of 32 features: 589,824 MACs,
     // 25.6e9 / 589,824 = 43,403 fps per subcluster -> 2 for 50,000 (conv2_d0: 4 by the script).
     // conv3 (8x8 x 3x3 x 64 x 128 = 4,718,592 MACs) reaches 43,403 fps with 8: split
@@ -92,31 +55,31 @@ fn a_model_script_shapes_the_physical_layers() {
     // 9 rows by the script on conv1 -> conv2_d0, so conv2_d1's output waits (9 - 5) / 16 of a
     // frame longer at the concat: 2 + 4/16 x 8 = 4 rows. No buffer on the rank-2 edge into fc1.
     assert_eq!(
-        summary(&hir),
+        phys_summary(&m),
         [
-            "phys.buffer rows = 5 : tensor<1x32x32x3",
-            "phys.layer cluster = 3 layer = \"conv1\" subclusters = 1 : tensor<1x16x16x32",
-            "phys.buffer rows = 9 : tensor<1x16x16x32",
-            "phys.layer defuse = \"features\" layer = \"conv2_d0\" part = [0, 2] slice = [0, 32] subclusters = 4 : tensor<1x8x8x32",
-            "phys.buffer rows = 5 : tensor<1x16x16x32",
-            "phys.layer defuse = \"features\" layer = \"conv2_d1\" part = [1, 2] slice = [32, 64] subclusters = 2 : tensor<1x8x8x32",
-            "phys.buffer rows = 2 : tensor<1x8x8x32",
-            "phys.buffer rows = 4 : tensor<1x8x8x32",
-            "phys.concat defuse = \"features\" layer = \"conv2_dc\" : tensor<1x8x8x64",
-            "phys.buffer rows = 4 : tensor<1x8x8x64",
-            "phys.layer defuse = \"features\" layer = \"conv3_d0\" part = [0, 2] slice = [0, 64] subclusters = 5 : tensor<1x8x8x64",
-            "phys.buffer rows = 4 : tensor<1x8x8x64",
-            "phys.layer defuse = \"features\" layer = \"conv3_d1\" part = [1, 2] slice = [64, 128] subclusters = 5 : tensor<1x8x8x64",
-            "phys.buffer rows = 2 : tensor<1x8x8x64",
-            "phys.buffer rows = 2 : tensor<1x8x8x64",
-            "phys.concat defuse = \"features\" layer = \"conv3_dc\" : tensor<1x8x8x128",
-            "phys.buffer rows = 4 : tensor<1x8x8x128",
-            "phys.layer layer = \"maxpool1\" subclusters = 1 : tensor<1x4x4x128",
-            "phys.buffer rows = 8 : tensor<1x4x4x128",
-            "phys.layer layer = \"avgpool1\" subclusters = 1 : tensor<1x1x1x128",
-            "phys.buffer rows = 2 : tensor<1x1x1x128",
-            "phys.format_conversion layer = \"reshape1\" subclusters = 1 : tensor<1x128",
-            "phys.layer layer = \"fc1\" subclusters = 1 : tensor<1x10",
+            "phys.buffer rows=5 : 1x32x32x3",
+            "phys.layer layer=\"conv1\" kind=\"conv\" subclusters=1 cluster=3 : 1x16x16x32",
+            "phys.buffer rows=9 : 1x16x16x32",
+            "phys.layer layer=\"conv2_d0\" kind=\"conv\" subclusters=4 defuse=\"features\" part=[0, 2] slice=[0, 32] : 1x8x8x32",
+            "phys.buffer rows=5 : 1x16x16x32",
+            "phys.layer layer=\"conv2_d1\" kind=\"conv\" subclusters=2 defuse=\"features\" part=[1, 2] slice=[32, 64] : 1x8x8x32",
+            "phys.buffer rows=2 : 1x8x8x32",
+            "phys.buffer rows=4 : 1x8x8x32",
+            "phys.concat layer=\"conv2_dc\" defuse=\"features\" : 1x8x8x64",
+            "phys.buffer rows=4 : 1x8x8x64",
+            "phys.layer layer=\"conv3_d0\" kind=\"conv\" subclusters=5 defuse=\"features\" part=[0, 2] slice=[0, 64] : 1x8x8x64",
+            "phys.buffer rows=4 : 1x8x8x64",
+            "phys.layer layer=\"conv3_d1\" kind=\"conv\" subclusters=5 defuse=\"features\" part=[1, 2] slice=[64, 128] : 1x8x8x64",
+            "phys.buffer rows=2 : 1x8x8x64",
+            "phys.buffer rows=2 : 1x8x8x64",
+            "phys.concat layer=\"conv3_dc\" defuse=\"features\" : 1x8x8x128",
+            "phys.buffer rows=4 : 1x8x8x128",
+            "phys.layer layer=\"maxpool1\" kind=\"maxpool\" subclusters=1 : 1x4x4x128",
+            "phys.buffer rows=8 : 1x4x4x128",
+            "phys.layer layer=\"avgpool1\" kind=\"avgpool\" subclusters=1 : 1x1x1x128",
+            "phys.buffer rows=2 : 1x1x1x128",
+            "phys.format_conversion layer=\"reshape1\" subclusters=1 : 1x128",
+            "phys.layer layer=\"fc1\" kind=\"dense\" subclusters=1 : 1x10",
         ]
     );
 }
