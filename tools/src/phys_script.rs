@@ -124,7 +124,9 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
         .collect();
     for r in resolved {
         let command = &checked.script.commands[r.index];
-        let Some(typed) = &command.typed else { continue };
+        let Some(typed) = &command.typed else {
+            continue;
+        };
         if typed.stage() != Stage::Compilation {
             continue;
         }
@@ -145,10 +147,18 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
             Some(Targets::Names(n)) => n.iter().map(|n| n.text.clone()).collect(),
             _ => Vec::new(),
         };
-        let not_honoured = |what: &str| format!("{}: warning: {what} is not honoured yet by the physical passes", at(s));
+        let not_honoured = |what: &str| {
+            format!(
+                "{}: warning: {what} is not honoured yet by the physical passes",
+                at(s)
+            )
+        };
         match typed.spec.name {
             "performance_param" => {
-                let fps = typed.unknown.iter().find(|a| a.key.as_ref().is_some_and(|k| k.text == "fps"));
+                let fps = typed
+                    .unknown
+                    .iter()
+                    .find(|a| a.key.as_ref().is_some_and(|k| k.text == "fps"));
                 match fps.map(|a| &a.value.kind) {
                     Some(ValueKind::Int(i)) => out.fps = *i as f64,
                     Some(ValueKind::Float(f)) => out.fps = *f,
@@ -158,16 +168,19 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
             "defuse" => {
                 let layer = first("layer");
                 let n = int("defuse_number").unwrap_or(0);
-                let (kind, part, join) = match typed.get("defuse_type").and_then(TypedValue::as_word) {
-                    None => ("features", "_d", "_dc"),
-                    Some("SPATIAL") => ("spatial", "_sd", "_sdc"),
-                    Some("INPUT_FEATURES") => ("input_features", "_d", "_dc"),
-                    Some(other) => {
-                        out.warnings.push(not_honoured(&format!("defuse_type={other}")));
-                        continue;
-                    }
-                };
-                let mut expected: Vec<String> = (0..n).map(|i| format!("{layer}{part}{i}")).collect();
+                let (kind, part, join) =
+                    match typed.get("defuse_type").and_then(TypedValue::as_word) {
+                        None => ("features", "_d", "_dc"),
+                        Some("SPATIAL") => ("spatial", "_sd", "_sdc"),
+                        Some("INPUT_FEATURES") => ("input_features", "_d", "_dc"),
+                        Some(other) => {
+                            out.warnings
+                                .push(not_honoured(&format!("defuse_type={other}")));
+                            continue;
+                        }
+                    };
+                let mut expected: Vec<String> =
+                    (0..n).map(|i| format!("{layer}{part}{i}")).collect();
                 if kind == "input_features" {
                     expected.insert(0, format!("{layer}_fs"));
                 }
@@ -206,12 +219,21 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                 }
             }
             "context" => {
-                let k = lhs.first().and_then(|n| contexts.get(n)).copied().unwrap_or(0);
-                out.contexts.extend(layers("layers").iter().map(|l| format!("{l}:{k}")));
+                let k = lhs
+                    .first()
+                    .and_then(|n| contexts.get(n))
+                    .copied()
+                    .unwrap_or(0);
+                out.contexts
+                    .extend(layers("layers").iter().map(|l| format!("{l}:{k}")));
             }
             "shortcut" => {
                 let name = lhs.first().map_or_else(String::new, |n| format!(":{n}"));
-                out.shortcuts.push(format!("{}:{}{name}", first("layer_from"), layers("layers_to").join("+")));
+                out.shortcuts.push(format!(
+                    "{}:{}{name}",
+                    first("layer_from"),
+                    layers("layers_to").join("+")
+                ));
             }
             "portal" | "l4_portal" | "ddr" => {
                 let memory = match typed.spec.name {
@@ -221,16 +243,26 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                 };
                 let to = layers("layer_to");
                 if to.len() != 1 {
-                    out.warnings.push(not_honoured(&format!("a {} to {} layers", typed.spec.name, to.len())));
+                    out.warnings.push(not_honoured(&format!(
+                        "a {} to {} layers",
+                        typed.spec.name,
+                        to.len()
+                    )));
                     continue;
                 }
                 let name = lhs.first().map_or_else(String::new, |n| format!(":{n}"));
-                out.portals.push(format!("{memory}:{}:{}{name}", first("layer_from"), to[0]));
+                out.portals
+                    .push(format!("{memory}:{}:{}{name}", first("layer_from"), to[0]));
             }
             "buffers" => {
-                let after = int("number_of_rows_cluster_b").map_or_else(String::new, |n| format!(":{n}"));
+                let after =
+                    int("number_of_rows_cluster_b").map_or_else(String::new, |n| format!(":{n}"));
                 let rows = int("number_of_rows").unwrap_or(0);
-                out.edges.push(format!("{}:{}:{rows}{after}", first("layer_from"), first("layer_to")));
+                out.edges.push(format!(
+                    "{}:{}:{rows}{after}",
+                    first("layer_from"),
+                    first("layer_to")
+                ));
             }
             "network_group" | "from_tf" => {}
             other => out.warnings.push(not_honoured(&format!("`{other}`"))),

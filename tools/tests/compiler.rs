@@ -10,7 +10,14 @@ use common::{digits_har, hailo, phys_summary, scratch};
 fn quantized_digits(dir: &std::path::Path) -> String {
     digits_har(dir);
     let (ok, _, err) = hailo(
-        &["--quiet", "optimize", "digits.har", "--use-random-calib-set", "-o", "digits_q.har"],
+        &[
+            "--quiet",
+            "optimize",
+            "digits.har",
+            "--use-random-calib-set",
+            "-o",
+            "digits_q.har",
+        ],
         dir,
     );
     assert!(ok, "{err}");
@@ -32,7 +39,16 @@ fn a_model_script_shapes_the_physical_layers() {
     )
     .unwrap();
     let (ok, _, err) = hailo(
-        &["compiler", &har, "--model-script", "c.alls", "--stop-after=phys", "--hir-path", "p.hir", "--dump-pass-pipeline"],
+        &[
+            "compiler",
+            &har,
+            "--model-script",
+            "c.alls",
+            "--stop-after=phys",
+            "--hir-path",
+            "p.hir",
+            "--dump-pass-pipeline",
+        ],
         &dir,
     );
     assert!(ok, "{err}");
@@ -89,23 +105,57 @@ fn compiler_errors_name_the_problem() {
     let dir = scratch("compiler-errors");
     let har = digits_har(&dir);
     let (ok, _, err) = hailo(
-        &["compiler", har.to_str().unwrap(), "--stop-after=phys", "--hir-path", "p.hir"],
+        &[
+            "compiler",
+            har.to_str().unwrap(),
+            "--stop-after=phys",
+            "--hir-path",
+            "p.hir",
+        ],
         &dir,
     );
     assert!(!ok);
-    assert!(err.ends_with("digits.har: the model is hailo_model, not quantized; run `hailo optimize` first\n"), "{err}");
+    assert!(
+        err.ends_with(
+            "digits.har: the model is hailo_model, not quantized; run `hailo optimize` first\n"
+        ),
+        "{err}"
+    );
     assert!(!dir.join("p.hir").exists());
     let har = quantized_digits(&dir);
-    std::fs::write(dir.join("bad.alls"), "a, b = defuse(conv2, 2)\nplace(1, [conv9])\n").unwrap();
+    std::fs::write(
+        dir.join("bad.alls"),
+        "a, b = defuse(conv2, 2)\nplace(1, [conv9])\n",
+    )
+    .unwrap();
     let (ok, _, err) = hailo(
-        &["compiler", &har, "--model-script", "bad.alls", "--stop-after=phys", "--hir-path", "p.hir"],
+        &[
+            "compiler",
+            &har,
+            "--model-script",
+            "bad.alls",
+            "--stop-after=phys",
+            "--hir-path",
+            "p.hir",
+        ],
         &dir,
     );
     assert!(!ok);
-    assert!(err.starts_with("error: bad.alls:2:11: error: unknown layer `conv9`"), "{err}");
+    assert!(
+        err.starts_with("error: bad.alls:2:11: error: unknown layer `conv9`"),
+        "{err}"
+    );
     std::fs::write(dir.join("bad.alls"), "a, b = defuse(conv2, 2)\n").unwrap();
     let (ok, _, err) = hailo(
-        &["compiler", &har, "--model-script", "bad.alls", "--stop-after=phys", "--hir-path", "p.hir"],
+        &[
+            "compiler",
+            &har,
+            "--model-script",
+            "bad.alls",
+            "--stop-after=phys",
+            "--hir-path",
+            "p.hir",
+        ],
         &dir,
     );
     assert!(!ok);

@@ -165,5 +165,9 @@ fn hailo_cli_help_version_and_unimplemented() {
         "error: `hailo compiler` is not built yet past the physical IR (allocation, contexts, HEF); use --stop-after=phys --hir-path FILE\n"
     );
     let c = run(&["compiler", "m.har", "--stop-after=hef"]);
-    assert_eq!(c.status.code(), Some(2), "an unknown stage is a usage error");
+    assert_eq!(
+        c.status.code(),
+        Some(2),
+        "an unknown stage is a usage error"
+    );
 }

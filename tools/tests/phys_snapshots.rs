@@ -26,7 +26,9 @@ fn calibration() -> ArrayD<f32> {
         .expect("images")
         .1
         .to_f32();
-    let mut x = x.slice_axis(Axis(0), Slice::from(0..CALIB)).mapv(|v| v / 255.0);
+    let mut x = x
+        .slice_axis(Axis(0), Slice::from(0..CALIB))
+        .mapv(|v| v / 255.0);
     for (c, mut lane) in x.axis_iter_mut(Axis(3)).enumerate() {
         lane.mapv_inplace(|v| (v - MEAN[c]) / STD[c]);
     }
@@ -44,7 +46,11 @@ fn physical(model: &str) -> String {
     let layers: Vec<String> = m
         .walk(m.top())
         .into_iter()
-        .filter_map(|op| m.attr(op, "layer").and_then(|a| a.as_str()).map(str::to_owned))
+        .filter_map(|op| {
+            m.attr(op, "layer")
+                .and_then(|a| a.as_str())
+                .map(str::to_owned)
+        })
         .collect();
     let script = hailo_tools::phys_script::read("s.alls", SCRIPT, &layers).expect("reads");
     let mut pm = OpPassManager::parse(&script.pipeline(), &hailo_passes::registry())
@@ -53,15 +59,29 @@ fn physical(model: &str) -> String {
     resources.insert(Target::hailo8());
     let ctx = hailo_tools::context::full_context(false);
     let top = m.top();
-    pm.run_with(&mut m, &ctx, top, &mut Instrumentation::default(), &resources)
-        .unwrap_or_else(|f| panic!("{model}: {:?}", f.diagnostics));
+    pm.run_with(
+        &mut m,
+        &ctx,
+        top,
+        &mut Instrumentation::default(),
+        &resources,
+    )
+    .unwrap_or_else(|f| panic!("{model}: {:?}", f.diagnostics));
     let mut lines = phys_summary(&m);
     let totals = m
         .walk(m.top())
         .into_iter()
-        .filter_map(|op| hailo_dialect_phys::resource_model(&m, op)?.resources(&m, op).ok())
+        .filter_map(|op| {
+            hailo_dialect_phys::resource_model(&m, op)?
+                .resources(&m, op)
+                .ok()
+        })
         .fold((0, 0, 0), |(l, s, b), r| {
-            (l + r.layer_controllers, s + r.subclusters, b + r.buffer_bytes)
+            (
+                l + r.layer_controllers,
+                s + r.subclusters,
+                b + r.buffer_bytes,
+            )
         });
     lines.push(format!(
         "total: {} layer controllers, {} subclusters, {} buffered bytes",

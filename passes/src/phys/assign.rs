@@ -93,7 +93,9 @@ impl PassDef for PhysAssign {
                         if cost != n {
                             return Err((
                                 Some(op),
-                                format!("layer '{name}' always takes {cost} subcluster(s), not {n}"),
+                                format!(
+                                    "layer '{name}' always takes {cost} subcluster(s), not {n}"
+                                ),
                             ));
                         }
                         continue;
@@ -104,7 +106,10 @@ impl PassDef for PhysAssign {
             for name in &o.mode_16x4 {
                 let op = find(name, "mode-16x4").map_err(graph_err)?;
                 if phys::Layer::cast(m, op).is_none() {
-                    return Err((Some(op), format!("layer '{name}' is no compute layer; only those run in 16x4 mode")));
+                    return Err((
+                        Some(op),
+                        format!("layer '{name}' is no compute layer; only those run in 16x4 mode"),
+                    ));
                 }
                 edits.push((op, "mode", Attribute::str("16x4")));
             }

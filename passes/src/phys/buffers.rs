@@ -64,10 +64,11 @@ impl PassDef for PhysBuffers {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let max_rows = cx.resource::<Target>().map_or(
-            hailo_target::HAILO8_LAYER_LIMITS.max_buffer_rows,
-            |t| t.limits.max_buffer_rows,
-        );
+        let max_rows = cx
+            .resource::<Target>()
+            .map_or(hailo_target::HAILO8_LAYER_LIMITS.max_buffer_rows, |t| {
+                t.limits.max_buffer_rows
+            });
         let mut manual = BTreeMap::new();
         for text in &self.0.edges {
             let (edge, rows) = parse_edge(text).map_err(|e| cx.fail_at(m, graph, e))?;
@@ -105,11 +106,20 @@ impl PassDef for PhysBuffers {
                 });
                 let rows = fixed.unwrap_or(min);
                 let start = latency.get(&value).copied().unwrap_or(0.0);
-                plan.push((i, value, rows, start, h, fixed.is_some(), existing.is_some()));
+                plan.push((
+                    i,
+                    value,
+                    rows,
+                    start,
+                    h,
+                    fixed.is_some(),
+                    existing.is_some(),
+                ));
             }
-            let arrival = |&(_, _, rows, start, h, ..): &(usize, ValueId, i64, f64, i64, bool, bool)| {
-                start + rows as f64 / h as f64
-            };
+            let arrival =
+                |&(_, _, rows, start, h, ..): &(usize, ValueId, i64, f64, i64, bool, bool)| {
+                    start + rows as f64 / h as f64
+                };
             let latest = plan.iter().map(arrival).fold(0.0, f64::max);
             for entry in &mut plan {
                 let (_, _, rows, start, h, fixed, _) = *entry;
@@ -155,7 +165,8 @@ impl PassDef for PhysBuffers {
             }
         }
         if let Some(((src, dst), _)) = manual.iter().find(|(_, (_, used))| !used) {
-            let msg = format!("'edges' names {src} -> {dst}, which is no buffered edge of this graph");
+            let msg =
+                format!("'edges' names {src} -> {dst}, which is no buffered edge of this graph");
             return Err(cx.fail_at(m, graph, msg));
         }
         cx.stat("buffers", "edge buffers added", added);

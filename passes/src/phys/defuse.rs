@@ -123,9 +123,8 @@ impl PassDef for PhysDefuse {
             }
             let plan = match manual_plan {
                 Some(p) => Some(p),
-                None => auto_plan(m, op, o, target).map_err(|e| {
-                    cx.fail_at(m, op, format!("layer '{name}': {e}"))
-                })?,
+                None => auto_plan(m, op, o, target)
+                    .map_err(|e| cx.fail_at(m, op, format!("layer '{name}': {e}")))?,
             };
             let Some(plan) = plan else { continue };
             let fps = o.fps;
@@ -235,7 +234,9 @@ fn auto_plan(m: &Module, op: OpId, o: &PhysDefuseOptions, target: &Target) -> Re
 /// The sizes of `n` parts of `total`: the first `total mod n` one larger.
 fn sizes(total: i64, n: usize) -> Vec<i64> {
     let n = n as i64;
-    (0..n).map(|i| total / n + i64::from(i < total % n)).collect()
+    (0..n)
+        .map(|i| total / n + i64::from(i < total % n))
+        .collect()
 }
 
 /// The result axis the parts split, and the suffixes of parts and join.
@@ -359,9 +360,8 @@ fn defuse(
         m.insert_before(op, part);
         parts.push(part);
         if fps > 0.0 {
-            let sc = part_subclusters(m, part, fps, target).map_err(|e| {
-                format!("part '{part_name}': {e}")
-            })?;
+            let sc = part_subclusters(m, part, fps, target)
+                .map_err(|e| format!("part '{part_name}': {e}"))?;
             m.set_attr(part, "subclusters", Attribute::i64(i64::from(sc)));
         }
     }

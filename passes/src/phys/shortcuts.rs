@@ -108,7 +108,11 @@ fn parse_shortcut(text: &str) -> Res<Relay> {
     }
     let default = || {
         let run = super::range_name(&dsts[0], &dsts[dsts.len() - 1]);
-        let to = if dsts.len() == 1 { dsts[0].clone() } else { run };
+        let to = if dsts.len() == 1 {
+            dsts[0].clone()
+        } else {
+            run
+        };
         format!("sh_from_{src}_to_{to}")
     };
     Ok(Relay {
@@ -137,7 +141,10 @@ fn parse_portal(text: &str) -> Res<Relay> {
         return Err(bad());
     }
     Ok(Relay {
-        name: name.map_or_else(|| format!("{}_from_{src}_to_{dst}", memory.1), str::to_owned),
+        name: name.map_or_else(
+            || format!("{}_from_{src}_to_{dst}", memory.1),
+            str::to_owned,
+        ),
         src: src.to_owned(),
         dsts: vec![dst.to_owned()],
         memory: Some(memory),
@@ -147,17 +154,23 @@ fn parse_portal(text: &str) -> Res<Relay> {
 /// Adds `relay` after its source and points its consumers' operands at it.
 fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res<()> {
     let find = |n: &str| {
-        layers
-            .get(n)
-            .copied()
-            .ok_or_else(|| format!("'{}' names '{n}', which is no layer of this graph", relay.name))
+        layers.get(n).copied().ok_or_else(|| {
+            format!(
+                "'{}' names '{n}', which is no layer of this graph",
+                relay.name
+            )
+        })
     };
     if layers.contains_key(&relay.name) {
         return Err(format!("'{}' is already a layer of this graph", relay.name));
     }
     let src = find(&relay.src)?;
     let value: ValueId = m.result(src, 0);
-    let dsts = relay.dsts.iter().map(|d| find(d)).collect::<Res<Vec<_>>>()?;
+    let dsts = relay
+        .dsts
+        .iter()
+        .map(|d| find(d))
+        .collect::<Res<Vec<_>>>()?;
     // Consumers read the relay instead of the source; the relay goes before the first of them.
     let mut edges = Vec::new();
     for (&dst, name) in dsts.iter().zip(&relay.dsts) {
@@ -203,7 +216,10 @@ fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res
 
 /// An op's index in its block.
 fn position(m: &Module, op: OpId) -> usize {
-    let block = m.op(op).parent_block().expect("a layer sits in the graph's block");
+    let block = m
+        .op(op)
+        .parent_block()
+        .expect("a layer sits in the graph's block");
     m.block_ops(block)
         .iter()
         .position(|&o| o == op)

@@ -66,7 +66,10 @@ fn name_of(m: &Module, op: Option<OpId>) -> String {
 /// Joins the first [`MAX_INPUTS`] inputs of `concat` in a partial concat before it.
 fn split_first(m: &mut Module, concat: OpId) -> Result<(), String> {
     let inputs = m.op(concat).operands().to_vec();
-    let axis = m.attr(concat, "axis").and_then(Attribute::as_i64).unwrap_or(3);
+    let axis = m
+        .attr(concat, "axis")
+        .and_then(Attribute::as_i64)
+        .unwrap_or(3);
     let ty = m.value_type(m.result(concat, 0));
     let rank = ty.shape().map_or(0, <[i64]>::len);
     let axis_u = usize::try_from(axis)

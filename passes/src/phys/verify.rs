@@ -124,7 +124,10 @@ fn check_concat(m: &Module, op: OpId) -> Option<String> {
             "concat of {n} inputs; a concat takes at most 4 (DFC guide 5.5.5): chain partial concats"
         ));
     }
-    let rank = m.value_type(m.result(op, 0)).shape().map_or(0, <[i64]>::len);
+    let rank = m
+        .value_type(m.result(op, 0))
+        .shape()
+        .map_or(0, <[i64]>::len);
     let axis = m.attr(op, "axis").and_then(Attribute::as_i64).unwrap_or(3);
     let join = m.attr(op, "defuse").is_some();
     if rank != 4 || (!join && axis != 3) {
@@ -160,7 +163,10 @@ fn check_layer(m: &Module, op: OpId, p: &LayerParams) -> Vec<String> {
             }
         }
         LayerKind::Conv if p.groups > 1 => {
-            let free = matches!((k, s), ([1, 1], [1, 1] | [2, 2]) | ([3, 3], [1, 1]) | ([7, 7], [2, 2]));
+            let free = matches!(
+                (k, s),
+                ([1, 1], [1, 1] | [2, 2]) | ([3, 3], [1, 1]) | ([7, 7], [2, 2])
+            );
             let out_features = m
                 .value_type(m.result(op, 0))
                 .shape()
@@ -223,10 +229,15 @@ fn check_padding(m: &Module, op: OpId, p: &LayerParams) -> Option<String> {
     let pads = m.attr(op, "pads").and_then(Attribute::as_i64_array)?;
     let x = m.value_type(m.op(op).operands()[0]).shape().unwrap_or(&[]);
     let ([_, h, w, _], [a, b, c, d]) = (x, &pads[..]) else {
-        return Some(format!("'pads' must be [top, left, bottom, right] on an NHWC input, got {pads:?}"));
+        return Some(format!(
+            "'pads' must be [top, left, bottom, right] on an NHWC input, got {pads:?}"
+        ));
     };
     let pads = [*a, *b, *c, *d];
-    let k = [dilated(p.kernel[0], p.dilations[0]), dilated(p.kernel[1], p.dilations[1])];
+    let k = [
+        dilated(p.kernel[0], p.dilations[0]),
+        dilated(p.kernel[1], p.dilations[1]),
+    ];
     let modes = [Padding::Valid, Padding::Same, Padding::SameTensorflow];
     if modes
         .iter()
@@ -259,8 +270,10 @@ fn check_table(m: &Module, op: OpId) -> Option<String> {
         ));
     }
     let (lo, hi) = (output.storage().qmin(), output.storage().qmax());
-    table
-        .iter()
-        .position(|v| !(lo..=hi).contains(v))
-        .map(|i| format!("activation table entry {i} ({}) is outside the result's codes {lo}..={hi}", table[i]))
+    table.iter().position(|v| !(lo..=hi).contains(v)).map(|i| {
+        format!(
+            "activation table entry {i} ({}) is outside the result's codes {lo}..={hi}",
+            table[i]
+        )
+    })
 }

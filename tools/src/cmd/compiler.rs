@@ -85,7 +85,11 @@ fn compile(args: &Args, quiet: bool) -> Result<(), String> {
     let layers: Vec<String> = m
         .walk(m.top())
         .into_iter()
-        .filter_map(|op| m.attr(op, "layer").and_then(Attribute::as_str).map(str::to_owned))
+        .filter_map(|op| {
+            m.attr(op, "layer")
+                .and_then(Attribute::as_str)
+                .map(str::to_owned)
+        })
         .collect();
     let script = phys_script::read(&script_name, &script_text, &layers)?;
     for w in &script.warnings {
@@ -95,8 +99,12 @@ fn compile(args: &Args, quiet: bool) -> Result<(), String> {
     if args.dump_pass_pipeline {
         eprintln!("{pipeline}");
     }
-    let mut pm = OpPassManager::parse(&pipeline, &hailo_passes::registry())
-        .map_err(|e| format!("the physical pipeline `{pipeline}` does not parse at offset {}: {}", e.offset, e.message))?;
+    let mut pm = OpPassManager::parse(&pipeline, &hailo_passes::registry()).map_err(|e| {
+        format!(
+            "the physical pipeline `{pipeline}` does not parse at offset {}: {}",
+            e.offset, e.message
+        )
+    })?;
     let mut resources = Resources::new();
     resources.insert(target);
     let mut inst = Instrumentation::default();

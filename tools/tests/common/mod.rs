@@ -55,8 +55,18 @@ pub fn digits_har(dir: &Path) -> PathBuf {
 /// placement, defuse role and slice, buffer rows) and the result shape.
 pub fn phys_summary(m: &hailo_ir::Module) -> Vec<String> {
     const KEYS: [&str; 12] = [
-        "layer", "kind", "subclusters", "mode", "cluster", "context", "defuse", "part", "slice",
-        "memory", "rows", "rows_after",
+        "layer",
+        "kind",
+        "subclusters",
+        "mode",
+        "cluster",
+        "context",
+        "defuse",
+        "part",
+        "slice",
+        "memory",
+        "rows",
+        "rows_after",
     ];
     m.walk(m.top())
         .into_iter()
@@ -68,7 +78,11 @@ pub fn phys_summary(m: &hailo_ir::Module) -> Vec<String> {
                     line.push_str(&format!(" {key}={a}"));
                 }
             }
-            let shape = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]).to_vec();
+            let shape = m
+                .value_type(m.result(op, 0))
+                .shape()
+                .unwrap_or(&[])
+                .to_vec();
             let dims: Vec<String> = shape.iter().map(i64::to_string).collect();
             format!("{line} : {}", dims.join("x"))
         })
