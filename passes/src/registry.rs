@@ -21,6 +21,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<phys::assign::PhysAssign>(),
             PassInfo::of::<phys::buffers::PhysBuffers>(),
             PassInfo::of::<phys::defuse::PhysDefuse>(),
+            PassInfo::of::<phys::merge::PhysMerge>(),
             PassInfo::of::<phys::shortcuts::PhysShortcuts>(),
             PassInfo::of::<phys::split_concats::PhysSplitConcats>(),
             PassInfo::of::<phys::verify::PhysVerify>(),

@@ -10,10 +10,11 @@
 //! | `place(c, [l...])`, `context_k = context([l...])`, `context_k.place(...)` | `phys-assign{clusters, contexts}` |
 //! | `s = shortcut(a, [b...])` | `phys-shortcuts{shortcuts=[a:b+...:s]}` |
 //! | `p = portal(a, b)`, `l4_portal(a, b)`, `ddr(a, b)` | `phys-shortcuts{portals=[l3/l4/ddr:a:b:p]}` |
+//! | `m = merge(a, b)`, `allocator_param(merge_min_layer_utilization=u)` | `phys-merge{layers=[a+b:m] min-utilization=u}` |
 //! | `buffers(a, b, n1[, n2])` | `phys-buffers{edges=[a:b:n1[:n2]]}` |
 //!
-//! then `phys-split-concats` and `phys-verify`. Every other compilation command (`merge`,
-//! `concat`, `output_mux`, `feature_splitter`, `shape_splitter`, `remove_node`,
+//! then `phys-split-concats` and `phys-verify`. Every other compilation command (`concat`,
+//! `output_mux`, `feature_splitter`, `shape_splitter`, `remove_node`,
 //! `format_conversion`, compute-lane defuse, and the `*_param` settings other than the above)
 //! is not honoured yet: each gets a located warning, so a user knows the physical graph does not
 //! follow it. Layer names are resolved against the model's layers and the names earlier
@@ -34,6 +35,8 @@ pub struct PhysScript {
     mode_16x4: Vec<String>,
     clusters: Vec<String>,
     contexts: Vec<String>,
+    merges: Vec<String>,
+    merge_min_utilization: Option<f64>,
     shortcuts: Vec<String>,
     portals: Vec<String>,
     edges: Vec<String>,
@@ -68,6 +71,15 @@ impl PhysScript {
                     list("mode-16x4", &self.mode_16x4),
                     list("clusters", &self.clusters),
                     list("contexts", &self.contexts),
+                ],
+            ),
+            pass(
+                "phys-merge",
+                &[
+                    list("layers", &self.merges),
+                    self.merge_min_utilization
+                        .map(|u| format!("min-utilization={u}")),
+                    fps.clone().filter(|_| self.merge_min_utilization.is_some()),
                 ],
             ),
             pass(
@@ -263,6 +275,30 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                     first("layer_from"),
                     first("layer_to")
                 ));
+            }
+            "merge" => {
+                let name = lhs.first().map_or_else(String::new, |n| format!(":{n}"));
+                out.merges
+                    .push(format!("{}+{}{name}", first("layer1"), first("layer2")));
+            }
+            "allocator_param" => {
+                let key = "merge_min_layer_utilization";
+                out.merge_min_utilization = typed
+                    .get(key)
+                    .and_then(TypedValue::as_f64)
+                    .or(out.merge_min_utilization);
+                let others: Vec<&str> = typed
+                    .args
+                    .iter()
+                    .map(|a| a.param.name)
+                    .filter(|&n| n != key)
+                    .collect();
+                if !others.is_empty() {
+                    out.warnings.push(not_honoured(&format!(
+                        "`allocator_param({})`",
+                        others.join(", ")
+                    )));
+                }
             }
             "network_group" | "from_tf" => {}
             other => out.warnings.push(not_honoured(&format!("`{other}`"))),

@@ -35,7 +35,8 @@ fn a_model_script_shapes_the_physical_layers() {
          compilation_param(conv2_d0, number_of_subclusters=4)\n\
          place(3, [conv1])\n\
          buffers(conv1, conv2_d0, 9)\n\
-         m1 = merge(conv3, maxpool1)\n",
+         m1 = merge(maxpool1, avgpool1)\n\
+         allocator_param(timeout=100)\n",
     )
     .unwrap();
     let (ok, _, err) = hailo(
@@ -54,9 +55,9 @@ fn a_model_script_shapes_the_physical_layers() {
     assert!(ok, "{err}");
     assert_eq!(
         err,
-        "c.alls:6:1: warning: `merge` is not honoured yet by the physical passes\n\
+        "c.alls:7:1: warning: `allocator_param(timeout)` is not honoured yet by the physical passes\n\
          builtin.module(builtin.graph(quant-to-phys{fps=50000},phys-defuse{fps=50000 layers=[conv2:2:features]},\
-         phys-assign{subclusters=[conv2_d0:4] clusters=[conv1:3]},phys-shortcuts,phys-split-concats,\
+         phys-assign{subclusters=[conv2_d0:4] clusters=[conv1:3]},phys-merge{layers=[maxpool1+avgpool1:m1]},phys-shortcuts,phys-split-concats,\
          phys-buffers{edges=[conv1:conv2_d0:9]},phys-verify))\n\
          wrote p.hir (physical IR)\n"
     );
@@ -90,9 +91,9 @@ fn a_model_script_shapes_the_physical_layers() {
             "phys.buffer rows=2 : 1x8x8x64",
             "phys.concat layer=\"conv3_dc\" defuse=\"features\" : 1x8x8x128",
             "phys.buffer rows=4 : 1x8x8x128",
-            "phys.layer layer=\"maxpool1\" kind=\"maxpool\" subclusters=1 : 1x4x4x128",
+            "phys.layer layer=\"maxpool1\" kind=\"maxpool\" subclusters=1 merged=\"m1\" merge_index=0 : 1x4x4x128",
             "phys.buffer rows=8 : 1x4x4x128",
-            "phys.layer layer=\"avgpool1\" kind=\"avgpool\" subclusters=1 : 1x1x1x128",
+            "phys.layer layer=\"avgpool1\" kind=\"avgpool\" subclusters=1 merged=\"m1\" merge_index=1 : 1x1x1x128",
             "phys.buffer rows=2 : 1x1x1x128",
             "phys.format_conversion layer=\"reshape1\" subclusters=1 : 1x128",
             "phys.layer layer=\"fc1\" kind=\"dense\" subclusters=1 : 1x10",

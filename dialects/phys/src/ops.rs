@@ -64,6 +64,14 @@ pub const PLACEMENT: &[hailo_ir::AttrSpec] = &[
     int_attr("context", hailo_ir::AttrKind::I64),
 ];
 
+/// Two compute layers sharing one layer controller (`merge(layer1, layer2)`, `phys-merge`): both
+/// carry the merged layer's name (`merged`) and their place in it (`merge_index`); the one at
+/// index 0 holds the shared controller and subclusters, the other costs no layer resources.
+pub const MERGE: &[hailo_ir::AttrSpec] = &[
+    int_attr("merged", hailo_ir::AttrKind::Str),
+    int_attr("merge_index", hailo_ir::AttrKind::I64),
+];
+
 /// The integer arithmetic of the `q` op a layer computes, carried unchanged so that the
 /// backend emits the same codes the integer emulation computes: padding (`pads`, as the `q`
 /// convolutions and pools spell it), the output rescale and saturation (`multiplier`, `shift`,
@@ -106,7 +114,7 @@ define_op! {
             subclusters: i64 [default = "1 (the allocator sets it)"],
             mode: str [default = "\"8x8\""]
         }
-        attr_groups [DEFUSE_ROLE, PLACEMENT, INTEGER_ARITHMETIC]
+        attr_groups [DEFUSE_ROLE, PLACEMENT, MERGE, INTEGER_ARITHMETIC]
         interfaces { crate::ResourceModel => rm::ComputeLayer }
         hooks { verify: v_layer }
     }
@@ -388,6 +396,16 @@ fn counts(m: &Module, op: OpId, operands: (usize, usize), results: (usize, usize
 
 fn v_layer(m: &Module, op: OpId) -> Result<()> {
     let p = LayerParams::of(m, op)?;
+    let merged = m.attr(op, "merged").is_some();
+    match m.attr(op, "merge_index").and_then(Attribute::as_i64) {
+        Some(i) if !merged || i < 0 => {
+            return Err(format!(
+                "'merge_index' ({i}) needs 'merged' and must be >= 0"
+            ))
+        }
+        None if merged => return Err("a merged layer needs its 'merge_index'".into()),
+        _ => {}
+    }
     let n = m.op(op).operands().len();
     let (lo, hi, weights) = match p.kind.weighted() {
         true => (

@@ -8,7 +8,8 @@
 //! controller (LCU), its subclusters, one APU and one input aligner (IA); a 16x4 layer takes two IAs
 //! and a COMPUTE_LANES part two APUs and two IAs; helpers (concat, splitters, shortcut) take one of
 //! each; portals take no LCU and no subcluster but one APU (L3/L4) or one IA (DDR); host-side layers
-//! (0 subclusters) take nothing. Memory is counted in bytes (weights, buffered rows); the size of the
+//! (0 subclusters) take nothing, and so does the second layer of a merge (it shares the first's).
+//! Memory is counted in bytes (weights, buffered rows); the size of the
 //! L3 unit the DFC reports in is unknown, so [`Resources::l3_units`] answers only for a target that
 //! sets it.
 //!
@@ -204,8 +205,13 @@ pub struct ComputeLayer;
 impl ResourceModel for ComputeLayer {
     fn resources(&self, m: &Module, op: OpId) -> Result<Resources> {
         let p = LayerParams::of(m, op)?;
-        let mut r = Resources::on_core(p.subclusters);
-        if p.subclusters > 0 {
+        // The second layer of a merge runs on its partner's controller and subclusters.
+        let shares = m
+            .attr(op, "merge_index")
+            .and_then(Attribute::as_i64)
+            .is_some_and(|i| i > 0);
+        let mut r = Resources::on_core(if shares { 0 } else { p.subclusters });
+        if r.layer_controllers > 0 {
             let lanes = matches!(p.defuse, Some((DefuseKind::ComputeLanes, _)));
             if lanes {
                 r.apus = 2;

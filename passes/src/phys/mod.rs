@@ -4,6 +4,7 @@
 pub mod assign;
 pub mod buffers;
 pub mod defuse;
+pub mod merge;
 pub mod shortcuts;
 pub mod split_concats;
 pub mod verify;

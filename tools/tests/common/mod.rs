@@ -52,15 +52,17 @@ pub fn digits_har(dir: &Path) -> PathBuf {
 
 /// The physical layers and buffers of a module's graphs, one line each in graph order: the op,
 /// the attributes that say what the physical passes decided (layer, kind, subclusters, mode,
-/// placement, defuse role and slice, buffer rows) and the result shape.
+/// placement, merge, defuse role and slice, buffer rows) and the result shape.
 pub fn phys_summary(m: &hailo_ir::Module) -> Vec<String> {
-    const KEYS: [&str; 12] = [
+    const KEYS: [&str; 14] = [
         "layer",
         "kind",
         "subclusters",
         "mode",
         "cluster",
         "context",
+        "merged",
+        "merge_index",
         "defuse",
         "part",
         "slice",
