@@ -5,7 +5,7 @@
 //! | command | becomes |
 //! |---|---|
 //! | `performance_param(fps=F)` | `quant-to-phys{fps}`, `phys-defuse{fps}` |
-//! | `a_d0, ..., a_dc = defuse(a, n[, defuse_type=SPATIAL/INPUT_FEATURES])` | `phys-defuse{layers=[a:n:kind]}`; the names on the left must be the ones the pass gives |
+//! | `a_d0, ..., a_dc = defuse(a, n[, defuse_type=SPATIAL/INPUT_FEATURES/COMPUTE_LANES])` | `phys-defuse{layers=[a:n:kind]}`; the names on the left must be the ones the pass gives |
 //! | `compilation_param(l, number_of_subclusters=n, use_16x4_sc=enabled)` | `phys-assign{subclusters, mode-16x4}` (`n = 0`: the compiler's choice, left alone) |
 //! | `place(c, [l...])`, `context_k = context([l...])`, `context_k.place(...)` | `phys-assign{clusters, contexts}` |
 //! | `s = shortcut(a, [b...])` | `phys-shortcuts{shortcuts=[a:b+...:s]}` |
@@ -15,7 +15,7 @@
 //!
 //! then `phys-split-concats` and `phys-verify`. Every other compilation command (`concat`,
 //! `output_mux`, `feature_splitter`, `shape_splitter`, `remove_node`,
-//! `format_conversion`, compute-lane defuse, and the `*_param` settings other than the above)
+//! `format_conversion`, and the `*_param` settings other than the above)
 //! is not honoured yet: each gets a located warning, so a user knows the physical graph does not
 //! follow it. Layer names are resolved against the model's layers and the names earlier
 //! statements define (`hailo_alls::LayerScope`).
@@ -185,6 +185,7 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                         None => ("features", "_d", "_dc"),
                         Some("SPATIAL") => ("spatial", "_sd", "_sdc"),
                         Some("INPUT_FEATURES") => ("input_features", "_d", "_dc"),
+                        Some("COMPUTE_LANES") => ("compute_lanes", "", ""),
                         Some(other) => {
                             out.warnings
                                 .push(not_honoured(&format!("defuse_type={other}")));

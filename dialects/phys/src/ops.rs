@@ -300,6 +300,13 @@ pub fn defuse_role(m: &Module, op: OpId) -> Result<Option<(DefuseKind, [i64; 2])
     let part = m.attr(op, "part").and_then(Attribute::as_i64_array);
     match (kind, part) {
         (None, None) => Ok(None),
+        // A compute-lanes defuse has one part, which runs the lanes (its name says how many).
+        (Some(DefuseKind::ComputeLanes), Some(p)) => match p[..] {
+            [0, 1] => Ok(Some((DefuseKind::ComputeLanes, [0, 1]))),
+            _ => Err(format!(
+                "a compute-lanes part is the only one: 'part' must be [0, 1], got {p:?}"
+            )),
+        },
         (Some(kind), Some(p)) => match p[..] {
             [i, n] if n >= 2 && (0..n).contains(&i) => Ok(Some((kind, [i, n]))),
             _ => Err(format!(
@@ -376,20 +383,23 @@ fn check_quantized(m: &Module, op: OpId, data_operands: usize) -> Result<()> {
     Ok(())
 }
 
+/// `lo..=hi`, or `at least lo` when unbounded.
+fn range((lo, hi): (usize, usize)) -> String {
+    if hi == usize::MAX {
+        format!("at least {lo}")
+    } else {
+        format!("{lo}..={hi}")
+    }
+}
+
 fn counts(m: &Module, op: OpId, operands: (usize, usize), results: (usize, usize)) -> Result<()> {
     let o = m.op(op);
     let (n, r) = (o.operands().len(), o.results().len());
     if !(operands.0..=operands.1).contains(&n) {
-        return Err(format!(
-            "expects {}..={} operands, got {n}",
-            operands.0, operands.1
-        ));
+        return Err(format!("expects {} operands, got {n}", range(operands)));
     }
     if !(results.0..=results.1).contains(&r) {
-        return Err(format!(
-            "expects {}..={} results, got {r}",
-            results.0, results.1
-        ));
+        return Err(format!("expects {} results, got {r}", range(results)));
     }
     Ok(())
 }
@@ -435,14 +445,23 @@ fn defuse_join(m: &Module, op: OpId) -> Result<()> {
     defuse_kind(m, op).map(|_| ())
 }
 
+/// Joins and splitters relay at least two feature maps, except around a compute-lanes part,
+/// which is the only one.
+fn fan(m: &Module, op: OpId) -> Result<usize> {
+    Ok(match defuse_kind(m, op)? {
+        Some(DefuseKind::ComputeLanes) => 1,
+        _ => 2,
+    })
+}
+
 fn v_concat(m: &Module, op: OpId) -> Result<()> {
-    counts(m, op, (2, usize::MAX), (1, 1))?;
+    counts(m, op, (fan(m, op)?, usize::MAX), (1, 1))?;
     check_quantized(m, op, usize::MAX)?;
     defuse_join(m, op)
 }
 
 fn v_feature_splitter(m: &Module, op: OpId) -> Result<()> {
-    counts(m, op, (1, 1), (2, usize::MAX))?;
+    counts(m, op, (1, 1), (fan(m, op)?, usize::MAX))?;
     check_quantized(m, op, 1)?;
     defuse_join(m, op)
 }

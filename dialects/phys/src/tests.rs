@@ -149,14 +149,14 @@ fn dense_depthwise_and_defused_parts_count_their_own_macs() {
     assert_eq!(resources(&m, op).subclusters, 1);
 }
 
-/// A COMPUTE_LANES pooling part takes 2 APUs and 2 IAs (resources doc §4); pooling is not
-/// MAC-driven.
+/// A COMPUTE_LANES pooling part (the one part of its defuse, `maxpool1_lanes_2` in the v2.18
+/// resnet_v1_50 dump) takes 2 APUs and 2 IAs (resources doc §4); pooling is not MAC-driven.
 #[test]
 fn compute_lanes_parts_take_two_apus() {
     let (m, op) = parse(
         "1x112x112x64",
         "1x1x1x1",
-        &format!("%y = phys.layer %x {{kind = \"maxpool\", layer = \"maxpool1_d0\", kernel = [3, 3], strides = [2, 2], defuse = \"compute_lanes\", part = [0, 2], subclusters = 2}} : tensor<1x56x56x64x{U8}>"),
+        &format!("%y = phys.layer %x {{kind = \"maxpool\", layer = \"maxpool1_lanes_2\", kernel = [3, 3], strides = [2, 2], defuse = \"compute_lanes\", part = [0, 1], subclusters = 2}} : tensor<1x56x56x64x{U8}>"),
     );
     let r = resources(&m, op);
     assert_eq!(

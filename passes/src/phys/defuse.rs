@@ -12,6 +12,7 @@
 //! | `spatial` | `<l>_sd0`, ... on the layer's inputs | `<l>_sdc` (concat on rows) | output rows `lo..hi` |
 //! | `spatial_w` | `<l>_sd0`, ... | `<l>_sdc` (concat on columns) | output columns `lo..hi` |
 //! | `input_features` | `<l>_d0`, ... each on one result of the splitter `<l>_fs` | `<l>_dc` | input (= output) features `lo..hi` |
+//! | `compute_lanes` | one part `<l>_lanes_<n>` (`part = [0, 1]`, n subclusters) after `<l>_lanes_feature_splitter` | `<l>_lanes_concat` | the whole layer on n lanes |
 //!
 //! Parts keep the logical layer's kernel and bias operands whole and say which slice they
 //! compute (`slice`), so the integer arithmetic (`multiplier`, `table`, ...) stays as the `q`
@@ -31,7 +32,7 @@
 //! **Subclusters** of each part: with `fps`, the fewest that reach it (an error naming the part
 //! when 8 do not: split into more parts); without, the layer's count shared out
 //! (`ceil(subclusters / n)`). Joins and splitters cost what every helper costs (their resource
-//! model). Compute-lane defuse (one part using two lanes of a pool) is not built.
+//! model).
 
 use hailo_dialect_phys::ops::{self as phys, LayerParams};
 use hailo_dialect_phys::{resource_model, DefuseKind, LayerKind};
@@ -48,7 +49,7 @@ hailo_ir::pass_options! {
         /// Output width (columns) above which a layer is split by columns (0: no limit).
         max_width: u64 = 0,
         /// Manual splits, `layer:n[:kind]`, kind one of features (default), spatial,
-        /// spatial_w, input_features.
+        /// spatial_w, input_features, compute_lanes.
         layers: Vec<String> = Vec::new(),
     }
 }
@@ -162,7 +163,7 @@ struct Plan {
 fn parse_manual(text: &str) -> Res<(String, Plan)> {
     let bad = || {
         format!(
-            "'layers' entry '{text}' must be layer:n[:kind] with n >= 2 and kind one of features, spatial, spatial_w, input_features"
+            "'layers' entry '{text}' must be layer:n[:kind] with n >= 2 and kind one of features, spatial, spatial_w, input_features, compute_lanes"
         )
     };
     let mut it = text.split(':');
@@ -177,6 +178,7 @@ fn parse_manual(text: &str) -> Res<(String, Plan)> {
         Some("spatial") => (DefuseKind::Spatial, false),
         Some("spatial_w") => (DefuseKind::Spatial, true),
         Some("input_features") => (DefuseKind::InputFeatures, false),
+        Some("compute_lanes") => (DefuseKind::ComputeLanes, false),
         Some(_) => return Err(bad()),
     };
     if it.next().is_some() {
@@ -286,7 +288,10 @@ fn defuse(
             ))
         }
         DefuseKind::InputFeatures => check_per_feature(m, op, &p)?,
-        DefuseKind::ComputeLanes => return Err("compute-lane defuse is not built yet".into()),
+        DefuseKind::ComputeLanes => {
+            let limit = target.limits.max_subclusters as usize;
+            return compute_lanes(m, op, name, &p, (plan.parts, limit), names);
+        }
         _ if shape.is_empty() => return Err("the result has no shape".into()),
         _ => {}
     }
@@ -373,6 +378,80 @@ fn defuse(
         .attr("layer", Attribute::str(&join_name))
         .attr("axis", Attribute::i64(axis as i64));
     let join = m.create_op(spec);
+    m.insert_before(op, join);
+    let (old, new) = (m.result(op, 0), m.result(join, 0));
+    m.replace_all_uses(old, new);
+    m.erase_op(op);
+    Ok(())
+}
+
+/// `<l>_lanes_feature_splitter` -> `<l>_lanes_<n>` -> `<l>_lanes_concat`: one part that runs a
+/// pool or depthwise layer on `n` compute lanes, one subcluster each (every compute-lanes part in
+/// the dumps: 2 lanes, 2 subclusters, 2 APUs, 2 input aligners).
+fn compute_lanes(
+    m: &mut Module,
+    op: OpId,
+    name: &str,
+    p: &LayerParams,
+    (lanes, limit): (usize, usize),
+    names: &mut BTreeSet<String>,
+) -> Res<()> {
+    if !matches!(
+        p.kind,
+        LayerKind::MaxPool | LayerKind::AvgPool | LayerKind::Depthwise
+    ) {
+        return Err(format!(
+            "a compute-lanes defuse runs a pool or depthwise layer; a {} layer is neither",
+            p.kind.name()
+        ));
+    }
+    if lanes > limit {
+        return Err(format!(
+            "{lanes} lanes need {lanes} subclusters; a layer holds at most {limit}"
+        ));
+    }
+    let loc = m.op(op).loc.clone();
+    let role = |spec: OpSpec, layer: &str| {
+        spec.loc(loc.clone())
+            .attr("layer", Attribute::str(layer))
+            .attr("origin", Attribute::str(name))
+            .attr("defuse", Attribute::str("compute_lanes"))
+    };
+    let mut operands = m.op(op).operands().to_vec();
+    let x_ty = m.value_type(operands[0]);
+    let ty = m.value_type(m.result(op, 0));
+    let splitter_name = claim(names, format!("{name}_lanes_feature_splitter"))?;
+    let part_name = claim(names, format!("{name}_lanes_{lanes}"))?;
+    let join_name = claim(names, format!("{name}_lanes_concat"))?;
+    let splitter = m.create_op(
+        role(OpSpec::new(phys::FeatureSplitter::NAME), &splitter_name)
+            .operands(&operands[..1])
+            .results(&[x_ty]),
+    );
+    m.insert_before(op, splitter);
+    operands[0] = m.result(splitter, 0);
+    let mut spec = OpSpec::new(phys::Layer::NAME)
+        .operands(&operands)
+        .results(&[ty]);
+    spec.attrs = m
+        .op(op)
+        .attrs()
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "layer" | "subclusters"))
+        .cloned()
+        .collect();
+    let part = m.create_op(
+        role(spec, &part_name)
+            .attr("part", Attribute::i64_array(&[0, 1]))
+            .attr("subclusters", Attribute::i64(lanes as i64)),
+    );
+    m.insert_before(op, part);
+    let join = m.create_op(
+        role(OpSpec::new(phys::Concat::NAME), &join_name)
+            .operands(&[m.result(part, 0)])
+            .results(&[ty])
+            .attr("axis", Attribute::i64(3)),
+    );
     m.insert_before(op, join);
     let (old, new) = (m.result(op, 0), m.result(join, 0));
     m.replace_all_uses(old, new);
