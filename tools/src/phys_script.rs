@@ -11,10 +11,10 @@
 //! | `s = shortcut(a, [b...])` | `phys-shortcuts{shortcuts=[a:b+...:s]}` |
 //! | `p = portal(a, b)`, `l4_portal(a, b)`, `ddr(a, b)` | `phys-shortcuts{portals=[l3/l4/ddr:a:b:p]}` |
 //! | `m = merge(a, b)`, `allocator_param(merge_min_layer_utilization=u)` | `phys-merge{layers=[a+b:m] min-utilization=u}` |
+//! | `c = concat([a, b, ...], join)` | `phys-split-concats{partials=[a+b+...:join:c]}` |
 //! | `buffers(a, b, n1[, n2])` | `phys-buffers{edges=[a:b:n1[:n2]]}` |
 //!
-//! then `phys-split-concats` and `phys-verify`. Every other compilation command (`concat`,
-//! `output_mux`, `feature_splitter`, `shape_splitter`, `remove_node`,
+//! then `phys-verify`. Every other compilation command (`output_mux`, `feature_splitter`, `shape_splitter`, `remove_node`,
 //! `format_conversion`, and the `*_param` settings other than the above)
 //! is not honoured yet: each gets a located warning, so a user knows the physical graph does not
 //! follow it. Layer names are resolved against the model's layers and the names earlier
@@ -39,6 +39,7 @@ pub struct PhysScript {
     merge_min_utilization: Option<f64>,
     shortcuts: Vec<String>,
     portals: Vec<String>,
+    partials: Vec<String>,
     edges: Vec<String>,
     /// Located warnings (`file:line:col: warning: ...`), in script order.
     pub warnings: Vec<String>,
@@ -89,7 +90,7 @@ impl PhysScript {
                     list("portals", &self.portals),
                 ],
             ),
-            "phys-split-concats".into(),
+            pass("phys-split-concats", &[list("partials", &self.partials)]),
             pass("phys-buffers", &[list("edges", &self.edges)]),
             "phys-verify".into(),
         ];
@@ -300,6 +301,14 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                         others.join(", ")
                     )));
                 }
+            }
+            "concat" => {
+                let name = lhs.first().map_or_else(String::new, |n| format!(":{n}"));
+                out.partials.push(format!(
+                    "{}:{}{name}",
+                    layers("layers_from").join("+"),
+                    first("layer_to")
+                ));
             }
             "network_group" | "from_tf" => {}
             other => out.warnings.push(not_honoured(&format!("`{other}`"))),
