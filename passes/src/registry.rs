@@ -1,6 +1,6 @@
 //! The explicit pass registry: one line per pass, kept sorted by name.
 
-use crate::{conversion, generic, hl, quant, test};
+use crate::{conversion, generic, hl, phys, quant, test};
 use hailo_ir::pass::{PassInfo, PassRegistry};
 
 pub fn registry() -> PassRegistry {
@@ -18,6 +18,13 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::resize::Resize>(),
             PassInfo::of::<hl::set_seed::SetSeed>(),
             PassInfo::of::<hl::transpose::Transpose>(),
+            PassInfo::of::<phys::assign::PhysAssign>(),
+            PassInfo::of::<phys::buffers::PhysBuffers>(),
+            PassInfo::of::<phys::defuse::PhysDefuse>(),
+            PassInfo::of::<phys::merge::PhysMerge>(),
+            PassInfo::of::<phys::shortcuts::PhysShortcuts>(),
+            PassInfo::of::<phys::split_concats::PhysSplitConcats>(),
+            PassInfo::of::<phys::verify::PhysVerify>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
             PassInfo::of::<quant::activation_clipping::ActivationClipping>(),
             PassInfo::of::<quant::calibrate::Calibrate>(),

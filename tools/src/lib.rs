@@ -3,5 +3,6 @@ pub mod cmd;
 pub mod context;
 pub mod instrument;
 pub mod opt;
+pub mod phys_script;
 pub mod pipe;
 pub mod resources;

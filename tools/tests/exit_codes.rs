@@ -154,7 +154,20 @@ fn hailo_cli_help_version_and_unimplemented() {
     ] {
         assert!(help.contains(sub), "--help lists {sub}");
     }
+    let c = run(&["profiler", "m.har"]);
+    assert_eq!(c.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&c.stderr).contains("`hailo profiler` is not implemented yet"));
+    // The compiler goes as far as the physical IR; past it, it says so.
     let c = run(&["compiler", "m.har"]);
     assert_eq!(c.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&c.stderr).contains("`hailo compiler` is not implemented yet"));
+    assert_eq!(
+        String::from_utf8_lossy(&c.stderr),
+        "error: `hailo compiler` is not built yet past the physical IR (allocation, contexts, HEF); use --stop-after=phys --hir-path FILE\n"
+    );
+    let c = run(&["compiler", "m.har", "--stop-after=hef"]);
+    assert_eq!(
+        c.status.code(),
+        Some(2),
+        "an unknown stage is a usage error"
+    );
 }

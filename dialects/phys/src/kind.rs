@@ -177,6 +177,15 @@ pub enum PortalMemory {
 }
 
 impl PortalMemory {
+    /// The `memory` attribute's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            PortalMemory::L3 => "l3",
+            PortalMemory::L4 => "l4",
+            PortalMemory::Ddr => "ddr",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<PortalMemory> {
         match s {
             "l3" => Some(PortalMemory::L3),

@@ -22,7 +22,9 @@ type Result<T> = std::result::Result<T, String>;
 
 /// The attributes every phys layer may carry: the logical layer it came from (`origin`, the name
 /// before defuse) and its place in a defuse (`defuse` kind; `part = [i, n]` on the parts, none on
-/// their concat and splitters).
+/// their concat and splitters; `slice = [lo, hi]` on a part: the output features (features
+/// defuse), output rows or columns (spatial) or input features (input features) of the logical
+/// layer it computes, with the logical layer's whole kernel and bias as operands).
 pub const DEFUSE_ROLE: &[hailo_ir::AttrSpec] = &[
     hailo_ir::AttrSpec {
         name: "origin",
@@ -45,6 +47,29 @@ pub const DEFUSE_ROLE: &[hailo_ir::AttrSpec] = &[
         default: None,
         what: None,
     },
+    hailo_ir::AttrSpec {
+        name: "slice",
+        kind: hailo_ir::AttrKind::I64Array,
+        required: false,
+        default: Some("the whole layer"),
+        what: None,
+    },
+];
+
+/// Where the allocator is asked to put a layer: the model script's `place(cluster, layers)` and
+/// `context(...)` commands, kept on the layer for it (and for the cross-cluster buffers of
+/// `phys-buffers`).
+pub const PLACEMENT: &[hailo_ir::AttrSpec] = &[
+    int_attr("cluster", hailo_ir::AttrKind::I64),
+    int_attr("context", hailo_ir::AttrKind::I64),
+];
+
+/// Two compute layers sharing one layer controller (`merge(layer1, layer2)`, `phys-merge`): both
+/// carry the merged layer's name (`merged`) and their place in it (`merge_index`); the one at
+/// index 0 holds the shared controller and subclusters, the other costs no layer resources.
+pub const MERGE: &[hailo_ir::AttrSpec] = &[
+    int_attr("merged", hailo_ir::AttrKind::Str),
+    int_attr("merge_index", hailo_ir::AttrKind::I64),
 ];
 
 /// The integer arithmetic of the `q` op a layer computes, carried unchanged so that the
@@ -89,7 +114,7 @@ define_op! {
             subclusters: i64 [default = "1 (the allocator sets it)"],
             mode: str [default = "\"8x8\""]
         }
-        attr_groups [DEFUSE_ROLE, INTEGER_ARITHMETIC]
+        attr_groups [DEFUSE_ROLE, PLACEMENT, MERGE, INTEGER_ARITHMETIC]
         interfaces { crate::ResourceModel => rm::ComputeLayer }
         hooks { verify: v_layer }
     }
@@ -101,7 +126,7 @@ define_op! {
     pub struct Concat = "phys.concat" {
         summary: "physical concat", traits: [PURE],
         attrs { layer: str [required = "the physical layer name, a string"], axis: i64 [default = "3 (features)"] }
-        attr_groups [DEFUSE_ROLE]
+        attr_groups [DEFUSE_ROLE, PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_concat }
     }
@@ -113,7 +138,7 @@ define_op! {
         summary: "splits features among physical layers", traits: [PURE],
         operands { input: 0 }
         attrs { layer: str [required = "the physical layer name, a string"] }
-        attr_groups [DEFUSE_ROLE]
+        attr_groups [DEFUSE_ROLE, PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_feature_splitter }
     }
@@ -126,7 +151,7 @@ define_op! {
         summary: "splits rows or columns among physical layers", traits: [PURE],
         operands { input: 0 }
         attrs { layer: str [required = "the physical layer name, a string"], axis: i64 [required = "1 (height) or 2 (width)"] }
-        attr_groups [DEFUSE_ROLE]
+        attr_groups [DEFUSE_ROLE, PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_shape_splitter }
     }
@@ -139,6 +164,7 @@ define_op! {
         summary: "identity layer between physical layers", traits: [PURE],
         operands { input: 0 }
         attrs { layer: str [required = "the physical layer name, a string"] }
+        attr_groups [PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_same_type }
     }
@@ -151,6 +177,7 @@ define_op! {
         summary: "skip connection through L3, L4 or DDR memory", traits: [PURE],
         operands { input: 0 }
         attrs { layer: str [required = "the physical layer name, a string"], memory: str [required = "\"l3\", \"l4\" or \"ddr\""] }
+        attr_groups [PLACEMENT]
         interfaces { crate::ResourceModel => rm::PortalCost }
         hooks { verify: v_portal }
     }
@@ -167,6 +194,7 @@ define_op! {
             conversion: str [required = "what it converts, e.g. \"reshape\""],
             subclusters: i64 [default = "0 (host side)"]
         }
+        attr_groups [PLACEMENT]
         interfaces { crate::ResourceModel => rm::FormatConversionCost }
         hooks { verify: v_format_conversion }
     }
@@ -177,6 +205,7 @@ define_op! {
     pub struct OutputMux = "phys.output_mux" {
         summary: "several outputs over one output stream", traits: [PURE],
         attrs { layer: str [required = "the physical layer name, a string"] }
+        attr_groups [PLACEMENT]
         interfaces { crate::ResourceModel => rm::HELPER }
         hooks { verify: v_output_mux }
     }
@@ -271,6 +300,13 @@ pub fn defuse_role(m: &Module, op: OpId) -> Result<Option<(DefuseKind, [i64; 2])
     let part = m.attr(op, "part").and_then(Attribute::as_i64_array);
     match (kind, part) {
         (None, None) => Ok(None),
+        // A compute-lanes defuse has one part, which runs the lanes (its name says how many).
+        (Some(DefuseKind::ComputeLanes), Some(p)) => match p[..] {
+            [0, 1] => Ok(Some((DefuseKind::ComputeLanes, [0, 1]))),
+            _ => Err(format!(
+                "a compute-lanes part is the only one: 'part' must be [0, 1], got {p:?}"
+            )),
+        },
         (Some(kind), Some(p)) => match p[..] {
             [i, n] if n >= 2 && (0..n).contains(&i) => Ok(Some((kind, [i, n]))),
             _ => Err(format!(
@@ -347,26 +383,39 @@ fn check_quantized(m: &Module, op: OpId, data_operands: usize) -> Result<()> {
     Ok(())
 }
 
+/// `lo..=hi`, or `at least lo` when unbounded.
+fn range((lo, hi): (usize, usize)) -> String {
+    if hi == usize::MAX {
+        format!("at least {lo}")
+    } else {
+        format!("{lo}..={hi}")
+    }
+}
+
 fn counts(m: &Module, op: OpId, operands: (usize, usize), results: (usize, usize)) -> Result<()> {
     let o = m.op(op);
     let (n, r) = (o.operands().len(), o.results().len());
     if !(operands.0..=operands.1).contains(&n) {
-        return Err(format!(
-            "expects {}..={} operands, got {n}",
-            operands.0, operands.1
-        ));
+        return Err(format!("expects {} operands, got {n}", range(operands)));
     }
     if !(results.0..=results.1).contains(&r) {
-        return Err(format!(
-            "expects {}..={} results, got {r}",
-            results.0, results.1
-        ));
+        return Err(format!("expects {} results, got {r}", range(results)));
     }
     Ok(())
 }
 
 fn v_layer(m: &Module, op: OpId) -> Result<()> {
     let p = LayerParams::of(m, op)?;
+    let merged = m.attr(op, "merged").is_some();
+    match m.attr(op, "merge_index").and_then(Attribute::as_i64) {
+        Some(i) if !merged || i < 0 => {
+            return Err(format!(
+                "'merge_index' ({i}) needs 'merged' and must be >= 0"
+            ))
+        }
+        None if merged => return Err("a merged layer needs its 'merge_index'".into()),
+        _ => {}
+    }
     let n = m.op(op).operands().len();
     let (lo, hi, weights) = match p.kind.weighted() {
         true => (
@@ -396,14 +445,23 @@ fn defuse_join(m: &Module, op: OpId) -> Result<()> {
     defuse_kind(m, op).map(|_| ())
 }
 
+/// Joins and splitters relay at least two feature maps, except around a compute-lanes part,
+/// which is the only one.
+fn fan(m: &Module, op: OpId) -> Result<usize> {
+    Ok(match defuse_kind(m, op)? {
+        Some(DefuseKind::ComputeLanes) => 1,
+        _ => 2,
+    })
+}
+
 fn v_concat(m: &Module, op: OpId) -> Result<()> {
-    counts(m, op, (2, usize::MAX), (1, 1))?;
+    counts(m, op, (fan(m, op)?, usize::MAX), (1, 1))?;
     check_quantized(m, op, usize::MAX)?;
     defuse_join(m, op)
 }
 
 fn v_feature_splitter(m: &Module, op: OpId) -> Result<()> {
-    counts(m, op, (1, 1), (2, usize::MAX))?;
+    counts(m, op, (1, 1), (fan(m, op)?, usize::MAX))?;
     check_quantized(m, op, 1)?;
     defuse_join(m, op)
 }

@@ -8,7 +8,8 @@
 //! controller (LCU), its subclusters, one APU and one input aligner (IA); a 16x4 layer takes two IAs
 //! and a COMPUTE_LANES part two APUs and two IAs; helpers (concat, splitters, shortcut) take one of
 //! each; portals take no LCU and no subcluster but one APU (L3/L4) or one IA (DDR); host-side layers
-//! (0 subclusters) take nothing. Memory is counted in bytes (weights, buffered rows); the size of the
+//! (0 subclusters) take nothing, and so does the second layer of a merge (it shares the first's).
+//! Memory is counted in bytes (weights, buffered rows); the size of the
 //! L3 unit the DFC reports in is unknown, so [`Resources::l3_units`] answers only for a target that
 //! sets it.
 //!
@@ -88,6 +89,12 @@ impl Work {
     /// Frames per second with `subclusters` subclusters on `target` (the MAC bound times η).
     pub fn fps(&self, subclusters: u32, target: &Target) -> f64 {
         rate(self.macs, subclusters, self.mode, target)
+    }
+
+    /// The fewest subclusters, up to the target's per-layer limit, with which this work reaches
+    /// `fps` (the MAC bound); `None` when even the limit does not.
+    pub fn fewest_subclusters(&self, fps: f64, target: &Target) -> Option<u32> {
+        (1..=target.limits.max_subclusters).find(|&n| self.fps(n, target) >= fps)
     }
 
     /// The same bound counting the padded tiles.
@@ -198,8 +205,13 @@ pub struct ComputeLayer;
 impl ResourceModel for ComputeLayer {
     fn resources(&self, m: &Module, op: OpId) -> Result<Resources> {
         let p = LayerParams::of(m, op)?;
-        let mut r = Resources::on_core(p.subclusters);
-        if p.subclusters > 0 {
+        // The second layer of a merge runs on its partner's controller and subclusters.
+        let shares = m
+            .attr(op, "merge_index")
+            .and_then(Attribute::as_i64)
+            .is_some_and(|i| i > 0);
+        let mut r = Resources::on_core(if shares { 0 } else { p.subclusters });
+        if r.layer_controllers > 0 {
             let lanes = matches!(p.defuse, Some((DefuseKind::ComputeLanes, _)));
             if lanes {
                 r.apus = 2;
@@ -208,9 +220,25 @@ impl ResourceModel for ComputeLayer {
                 r.input_aligners = 2;
             }
         }
+        // A features or input-features part holds its slice of the kernel's and bias's last
+        // (output feature) axis.
+        let slice = match p.defuse {
+            Some((DefuseKind::Features | DefuseKind::InputFeatures, _)) => m
+                .attr(op, "slice")
+                .and_then(Attribute::as_i64_array)
+                .filter(|s| s.len() == 2 && s[0] < s[1]),
+            _ => None,
+        };
         r.weight_bytes = m.op(op).operands()[p.inputs..]
             .iter()
-            .map(|&v| bytes_of(m.value_type(v)))
+            .map(|&v| {
+                let ty = m.value_type(v);
+                let last = ty.shape().and_then(|s| s.last().copied()).unwrap_or(0);
+                match &slice {
+                    Some(s) if last >= s[1] => bytes_of(ty) * (s[1] - s[0]) as u64 / last as u64,
+                    _ => bytes_of(ty),
+                }
+            })
             .sum();
         Ok(r)
     }

@@ -149,14 +149,14 @@ fn dense_depthwise_and_defused_parts_count_their_own_macs() {
     assert_eq!(resources(&m, op).subclusters, 1);
 }
 
-/// A COMPUTE_LANES pooling part takes 2 APUs and 2 IAs (resources doc §4); pooling is not
-/// MAC-driven.
+/// A COMPUTE_LANES pooling part (the one part of its defuse, `maxpool1_lanes_2` in the v2.18
+/// resnet_v1_50 dump) takes 2 APUs and 2 IAs (resources doc §4); pooling is not MAC-driven.
 #[test]
 fn compute_lanes_parts_take_two_apus() {
     let (m, op) = parse(
         "1x112x112x64",
         "1x1x1x1",
-        &format!("%y = phys.layer %x {{kind = \"maxpool\", layer = \"maxpool1_d0\", kernel = [3, 3], strides = [2, 2], defuse = \"compute_lanes\", part = [0, 2], subclusters = 2}} : tensor<1x56x56x64x{U8}>"),
+        &format!("%y = phys.layer %x {{kind = \"maxpool\", layer = \"maxpool1_lanes_2\", kernel = [3, 3], strides = [2, 2], defuse = \"compute_lanes\", part = [0, 1], subclusters = 2}} : tensor<1x56x56x64x{U8}>"),
     );
     let r = resources(&m, op);
     assert_eq!(
@@ -194,4 +194,46 @@ fn portals_buffers_and_host_side_conversions_take_no_layer_controller() {
     );
     assert_eq!(resources(&m, op).buffer_bytes, 9 * 56 * 64);
     assert_eq!(resources(&m, op).layer_controllers, 0);
+}
+
+/// A feature part holds its share of the kernel: 3x3x64x64 i8 = 36,864 bytes, features 16..48
+/// of 64 -> 18,432.
+#[test]
+fn a_feature_part_holds_its_slice_of_the_weights() {
+    let (m, op) = parse(
+        "1x56x56x64",
+        "3x3x64x64",
+        &format!("%y = phys.layer %x, %w {{kind = \"conv\", layer = \"conv3_d1\", kernel = [3, 3], subclusters = 4, defuse = \"features\", part = [1, 3], slice = [16, 48]}} : tensor<1x56x56x32x{U8}>"),
+    );
+    let r = resources(&m, op);
+    assert_eq!(
+        (r.layer_controllers, r.subclusters, r.weight_bytes),
+        (1, 4, 18_432)
+    );
+}
+
+/// The second layer of a merge shares the first's controller and subclusters.
+#[test]
+fn the_second_layer_of_a_merge_takes_no_layer_resources() {
+    let body = |i: i64| {
+        format!("%y = phys.layer %x, %w {{kind = \"conv\", layer = \"c\", subclusters = 3, merged = \"m\", merge_index = {i}}} : tensor<1x8x8x8x{U8}>")
+    };
+    let (m, op) = parse("1x8x8x8", "1x1x8x8", &body(0));
+    let r = resources(&m, op);
+    assert_eq!(
+        (r.layer_controllers, r.subclusters, r.apus, r.input_aligners),
+        (1, 3, 1, 1)
+    );
+    let (m, op) = parse("1x8x8x8", "1x1x8x8", &body(1));
+    let r = resources(&m, op);
+    assert_eq!(
+        (
+            r.layer_controllers,
+            r.subclusters,
+            r.apus,
+            r.input_aligners,
+            r.weight_bytes
+        ),
+        (0, 0, 0, 0, 64)
+    );
 }

@@ -29,8 +29,8 @@
 //! a MAC-driven layer (its `ResourceModel` gives its work) gets the smallest count `n ≤ 8` whose
 //! MAC bound `n × 64 × clock × η / MACs` reaches the `fps` option on the driver's target
 //! (`hailo-opt --hw-arch`), in 8x8 mode; every other layer gets 1 (§4: "1 LCU, 1 SC, 1 APU, 1 IA
-//! each"). A layer that even 8 subclusters cannot bring to `fps` is an error naming it, since
-//! defuse is not built yet. `fps = 0` asks for no rate: 1 subcluster per layer. The DFC gives many
+//! each"). A layer that even 8 subclusters cannot bring to `fps` gets 8: `phys-defuse` with the
+//! same `fps` splits it into parts that do. `fps = 0` asks for no rate: 1 subcluster per layer. The DFC gives many
 //! layers more than this bound (§5: its greedy spends the budget up to the utilization threshold),
 //! which the allocator will do; this pass does not guess that.
 
@@ -59,7 +59,7 @@ impl PassDef for QuantToPhys {
         "Lower q ops to phys layers, each with the fewest subclusters that reach `fps` on the target";
     const DESCRIPTION: &'static str = "Needs the target description from the driver \
         (hailo-opt --hw-arch NAME, default hailo8). One phys op per q compute op; a layer that \
-        8 subclusters cannot bring to `fps` is an error (defuse is not built yet).";
+        8 subclusters cannot bring to `fps` gets 8, for phys-defuse{fps} to split.";
     const ANCHOR: Option<&'static str> = Some(hailo_ir::builtin::GRAPH);
     type Options = QuantToPhysOptions;
 
@@ -403,23 +403,16 @@ fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Nam
 }
 
 /// The fewest subclusters with which `layer` reaches `fps` on `target` by its resource model's
-/// MAC bound; 1 when the MAC model does not bound it.
+/// MAC bound, at most the target's per-layer limit (`phys-defuse{fps}` splits a layer the limit
+/// cannot bring to `fps`); 1 when the MAC model does not bound it.
 fn subclusters(m: &Module, layer: OpId, fps: f64, target: &Target) -> Res<u32> {
     let model = resource_model(m, layer).ok_or("the built op has no resource model")?;
     let Some(work) = model.work(m, layer)? else {
         return Ok(1);
     };
-    let max = target.limits.max_subclusters;
-    (1..=max)
-        .find(|&n| work.fps(n, target) >= fps)
-        .ok_or_else(|| {
-            format!(
-                "{} MACs per frame reach {:.1} fps with {max} subclusters on {}, below fps={fps}; a layer holds at most {max} (defusing it into parts is not built yet)",
-                work.macs,
-                work.fps(max, target),
-                target.name
-            )
-        })
+    Ok(work
+        .fewest_subclusters(fps, target)
+        .unwrap_or(target.limits.max_subclusters))
 }
 
 #[cfg(test)]

@@ -30,8 +30,8 @@ enum Command {
     Parser(hailo_tools::cmd::parser::Args),
     /// Optimize (quantize) a HAR with a calibration set and a model script.
     Optimize(hailo_tools::cmd::optimize::Args),
-    /// Compile a quantized HAR into a HEF.
-    Compiler(hailo_tools::cmd::unimplemented::Args),
+    /// Compile a quantized HAR (today up to the physical IR: --stop-after=phys).
+    Compiler(hailo_tools::cmd::compiler::Args),
     /// Report the expected performance of a compiled model.
     Profiler(hailo_tools::cmd::unimplemented::Args),
     /// Inspect or extract a HAR.
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         Command::Parser(args) => return hailo_tools::cmd::parser::run(args, cli.quiet),
         Command::ModelScript(args) => return hailo_tools::cmd::model_script::run(args, cli.quiet),
         Command::Hef(args) => return hailo_tools::cmd::hef::run(args, cli.quiet),
-        Command::Compiler(_) => "compiler",
+        Command::Compiler(args) => return hailo_tools::cmd::compiler::run(args, cli.quiet),
         Command::Profiler(_) => "profiler",
         Command::AnalyzeNoise(_) => "analyze-noise",
         Command::Visualizer(_) => "visualizer",

@@ -1,4 +1,5 @@
 //! One module per `hailo` subcommand.
+pub mod compiler;
 pub mod har;
 pub mod hef;
 pub mod infer;

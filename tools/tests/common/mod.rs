@@ -49,3 +49,44 @@ pub fn digits_har(dir: &Path) -> PathBuf {
     assert!(ok, "{err}");
     dir.join("digits.har")
 }
+
+/// The physical layers and buffers of a module's graphs, one line each in graph order: the op,
+/// the attributes that say what the physical passes decided (layer, kind, subclusters, mode,
+/// placement, merge, defuse role and slice, buffer rows) and the result shape.
+pub fn phys_summary(m: &hailo_ir::Module) -> Vec<String> {
+    const KEYS: [&str; 14] = [
+        "layer",
+        "kind",
+        "subclusters",
+        "mode",
+        "cluster",
+        "context",
+        "merged",
+        "merge_index",
+        "defuse",
+        "part",
+        "slice",
+        "memory",
+        "rows",
+        "rows_after",
+    ];
+    m.walk(m.top())
+        .into_iter()
+        .filter(|&op| hailo_dialect_phys::resource_model(m, op).is_some())
+        .map(|op| {
+            let mut line = m.op(op).name_str().to_owned();
+            for key in KEYS {
+                if let Some(a) = m.attr(op, key) {
+                    line.push_str(&format!(" {key}={a}"));
+                }
+            }
+            let shape = m
+                .value_type(m.result(op, 0))
+                .shape()
+                .unwrap_or(&[])
+                .to_vec();
+            let dims: Vec<String> = shape.iter().map(i64::to_string).collect();
+            format!("{line} : {}", dims.join("x"))
+        })
+        .collect()
+}

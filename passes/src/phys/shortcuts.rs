@@ -1,0 +1,227 @@
+//! `phys-shortcuts`: puts shortcut layers and portals on edges the model script names.
+//!
+//! A shortcut is an identity layer that relays a feature map (to another cluster, or to split a
+//! long edge's buffer); a portal carries a long skip through cluster memory (L3), device memory
+//! (L4) or the host (DDR) instead of a buffer, with no layer controller (resources doc §6). The
+//! model script says where: `sh = shortcut(src, [dst, ...])`, `p = portal(src, dst)`,
+//! `p = l4_portal(src, dst)`, `p = ddr(src, dst)`. Each becomes one op on the edges from `src`
+//! into the named consumers, which read it instead of `src`.
+//!
+//! Options (one entry per command; the name is the command's left-hand side, or the vendor's
+//! default name when omitted):
+//! - `shortcuts`: `src:dst1+dst2+...[:name]`, default name `sh_from_<src>_to_<dsts>` with the
+//!   consumers as a run (`sh_from_conv15_to_conv18_d0-3`);
+//! - `portals`: `memory:src:dst[:name]` with memory `l3`, `l4` or `ddr`, default names
+//!   `portal_from_`, `l4_portal_from_`, `ddr_portal_from_<src>_to_<dst>`.
+//!
+//! Placing shortcuts and portals automatically (where the allocator or the buffer sizes ask for
+//! them) is not built: `phys-buffers` reports an edge too long for a buffer, naming it.
+
+use hailo_dialect_phys::ops as phys;
+use hailo_dialect_phys::PortalMemory;
+use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
+use hailo_ir::{Attribute, Module, OpId, OpSpec, ValueId};
+use std::collections::BTreeMap;
+
+hailo_ir::pass_options! {
+    pub struct PhysShortcutsOptions {
+        /// Shortcut layers, `src:dst1+dst2[:name]` (model script `shortcut(src, [dst, ...])`).
+        shortcuts: Vec<String> = Vec::new(),
+        /// Portals, `l3|l4|ddr:src:dst[:name]` (`portal`, `l4_portal`, `ddr`).
+        portals: Vec<String> = Vec::new(),
+    }
+}
+
+pub struct PhysShortcuts(PhysShortcutsOptions);
+
+impl PassDef for PhysShortcuts {
+    const NAME: &'static str = "phys-shortcuts";
+    const SUMMARY: &'static str = "Put shortcut layers and L3/L4/DDR portals on named edges";
+    const DESCRIPTION: &'static str = "From the model script's shortcut, portal, l4_portal \
+        and ddr commands (options `shortcuts` and `portals`).";
+    const ANCHOR: Option<&'static str> = Some(hailo_ir::builtin::GRAPH);
+    type Options = PhysShortcutsOptions;
+
+    fn new(o: PhysShortcutsOptions) -> Self {
+        PhysShortcuts(o)
+    }
+    fn options(&self) -> &PhysShortcutsOptions {
+        &self.0
+    }
+
+    fn run(
+        &mut self,
+        m: &mut Module,
+        graph: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
+        let mut edits = Vec::new();
+        for text in &self.0.shortcuts {
+            edits.push(parse_shortcut(text).map_err(|e| cx.fail_at(m, graph, e))?);
+        }
+        for text in &self.0.portals {
+            edits.push(parse_portal(text).map_err(|e| cx.fail_at(m, graph, e))?);
+        }
+        let block = m.region(m.op(graph).regions()[0]).blocks()[0];
+        let layers: BTreeMap<String, OpId> = m
+            .block_ops(block)
+            .into_iter()
+            .filter_map(|op| {
+                let name = m.attr(op, "layer").and_then(Attribute::as_str)?;
+                Some((name.to_owned(), op))
+            })
+            .collect();
+        for edit in &edits {
+            insert(m, &layers, edit).map_err(|e| cx.fail_at(m, graph, e))?;
+        }
+        cx.stat("relays", "shortcuts and portals added", edits.len() as u64);
+        Ok(if edits.is_empty() {
+            Preserved::All
+        } else {
+            Preserved::None
+        })
+    }
+}
+
+type Res<T> = Result<T, String>;
+
+/// One shortcut or portal to add.
+struct Relay {
+    src: String,
+    dsts: Vec<String>,
+    name: String,
+    /// `None` for a shortcut.
+    memory: Option<(PortalMemory, &'static str)>,
+}
+
+fn parse_shortcut(text: &str) -> Res<Relay> {
+    let bad = || format!("'shortcuts' entry '{text}' must be src:dst1+dst2+...[:name]");
+    let f: Vec<&str> = text.split(':').collect();
+    let (src, dsts, name) = match f[..] {
+        [src, dsts] => (src, dsts, None),
+        [src, dsts, name] => (src, dsts, Some(name)),
+        _ => return Err(bad()),
+    };
+    let dsts: Vec<String> = dsts.split('+').map(str::to_owned).collect();
+    if src.is_empty() || dsts.iter().any(String::is_empty) || name == Some("") {
+        return Err(bad());
+    }
+    let default = || {
+        let run = super::range_name(&dsts[0], &dsts[dsts.len() - 1]);
+        let to = if dsts.len() == 1 {
+            dsts[0].clone()
+        } else {
+            run
+        };
+        format!("sh_from_{src}_to_{to}")
+    };
+    Ok(Relay {
+        name: name.map_or_else(default, str::to_owned),
+        src: src.to_owned(),
+        dsts,
+        memory: None,
+    })
+}
+
+fn parse_portal(text: &str) -> Res<Relay> {
+    let bad = || format!("'portals' entry '{text}' must be l3|l4|ddr:src:dst[:name]");
+    let f: Vec<&str> = text.split(':').collect();
+    let (mem, src, dst, name) = match f[..] {
+        [mem, src, dst] => (mem, src, dst, None),
+        [mem, src, dst, name] => (mem, src, dst, Some(name)),
+        _ => return Err(bad()),
+    };
+    let memory = match PortalMemory::parse(mem) {
+        Some(PortalMemory::L3) => (PortalMemory::L3, "portal"),
+        Some(PortalMemory::L4) => (PortalMemory::L4, "l4_portal"),
+        Some(PortalMemory::Ddr) => (PortalMemory::Ddr, "ddr_portal"),
+        None => return Err(bad()),
+    };
+    if src.is_empty() || dst.is_empty() || name == Some("") {
+        return Err(bad());
+    }
+    Ok(Relay {
+        name: name.map_or_else(
+            || format!("{}_from_{src}_to_{dst}", memory.1),
+            str::to_owned,
+        ),
+        src: src.to_owned(),
+        dsts: vec![dst.to_owned()],
+        memory: Some(memory),
+    })
+}
+
+/// Adds `relay` after its source and points its consumers' operands at it.
+fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res<()> {
+    let find = |n: &str| {
+        layers.get(n).copied().ok_or_else(|| {
+            format!(
+                "'{}' names '{n}', which is no layer of this graph",
+                relay.name
+            )
+        })
+    };
+    if layers.contains_key(&relay.name) {
+        return Err(format!("'{}' is already a layer of this graph", relay.name));
+    }
+    let src = find(&relay.src)?;
+    let value: ValueId = m.result(src, 0);
+    let dsts = relay
+        .dsts
+        .iter()
+        .map(|d| find(d))
+        .collect::<Res<Vec<_>>>()?;
+    // Consumers read the relay instead of the source; the relay goes before the first of them.
+    let mut edges = Vec::new();
+    for (&dst, name) in dsts.iter().zip(&relay.dsts) {
+        let uses: Vec<usize> = m
+            .op(dst)
+            .operands()
+            .iter()
+            .enumerate()
+            .filter(|(_, &v)| v == value)
+            .map(|(i, _)| i)
+            .collect();
+        if uses.is_empty() {
+            return Err(format!(
+                "'{}': {name} does not read {}",
+                relay.name, relay.src
+            ));
+        }
+        edges.extend(uses.into_iter().map(|i| (dst, i)));
+    }
+    let (op_name, memory) = match relay.memory {
+        None => (phys::Shortcut::NAME, None),
+        Some((mem, _)) => (phys::Portal::NAME, Some(mem)),
+    };
+    let mut spec = OpSpec::new(op_name)
+        .operands(&[value])
+        .results(&[m.value_type(value)])
+        .loc(m.op(dsts[0]).loc.clone())
+        .attr("layer", Attribute::str(&relay.name));
+    if let Some(mem) = memory {
+        spec = spec.attr("memory", Attribute::str(mem.name()));
+    }
+    let op = m.create_op(spec);
+    let first = *dsts
+        .iter()
+        .min_by_key(|&&d| position(m, d))
+        .expect("a relay has a consumer");
+    m.insert_before(first, op);
+    for (dst, i) in edges {
+        m.set_operand(dst, i, m.result(op, 0));
+    }
+    Ok(())
+}
+
+/// An op's index in its block.
+fn position(m: &Module, op: OpId) -> usize {
+    let block = m
+        .op(op)
+        .parent_block()
+        .expect("a layer sits in the graph's block");
+    m.block_ops(block)
+        .iter()
+        .position(|&o| o == op)
+        .unwrap_or(usize::MAX)
+}

@@ -1,0 +1,279 @@
+//! `phys-verify`: the physical verifier. Rejects, each at the op it is about, what the target
+//! cannot run, so that no later stage (allocator, backend) is handed an impossible layer.
+//!
+//! The op verifiers of the `phys` dialect already hold every Hailo-8-family chip's universal
+//! limits (8 subclusters, 255 buffer rows, the 16x4 table). This pass adds what depends on the
+//! target description or on the layer's neighbourhood, and the DFC guide's §5.5 tables:
+//!
+//! | rule | source |
+//! |---|---|
+//! | subclusters ≤ the target's `limits.max_subclusters`; buffer rows ≤ its `limits.max_buffer_rows` | target description |
+//! | conv, depthwise, pools: padding is VALID, SAME (symmetric) or SAME_TENSORFLOW for the layer's input, window and stride | §5.5.1, §5.5.2, §5.5.4, §5.5.7 |
+//! | conv with a fused add (2 inputs): kernel in {1,3,5,7}², stride 1×1, dilation 1×1 | Table 10 |
+//! | group conv other than 1×1/1, 1×1/2, 3×3/1, 7×7/2: output features per group a multiple of 8 or < 8 | §5.5.8 |
+//! | deconv: (kernel, rate) in Table 14 | Table 14 |
+//! | max pool: (kernel, stride) in Table 12, or both between 2 and the input's height and width | Table 12 |
+//! | concat: at most 4 inputs, NHWC; a concat that is no defuse's join joins features | §5.5.5 |
+//! | activation: a table with one output code per input code, each in the result's range | the APU's lookup (resources doc §4) |
+//!
+//! Convolution and depthwise kernels, strides and dilations are otherwise free ("any other" in
+//! Tables 9 and 15), as are average pools (Table 13).
+
+use hailo_dialect_hl::shape::{dilated, Padding};
+use hailo_dialect_phys::ops::{self as phys, LayerParams};
+use hailo_dialect_phys::{resource_model, LayerKind};
+use hailo_dialect_quant::QuantType;
+use hailo_ir::pass::options::NoOptions;
+use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
+use hailo_ir::{Attribute, Module, OpId};
+use hailo_target::Target;
+
+pub struct PhysVerify(NoOptions);
+
+impl PassDef for PhysVerify {
+    const NAME: &'static str = "phys-verify";
+    const SUMMARY: &'static str =
+        "Reject physical layers the target cannot run (limits, DFC guide 5.5 tables)";
+    const DESCRIPTION: &'static str = "Every violation is reported at its op; needs the target \
+        description (hailo-opt --hw-arch NAME).";
+    const ANCHOR: Option<&'static str> = Some(hailo_ir::builtin::GRAPH);
+    type Options = NoOptions;
+
+    fn new(o: NoOptions) -> Self {
+        PhysVerify(o)
+    }
+    fn options(&self) -> &NoOptions {
+        &self.0
+    }
+
+    fn run(
+        &mut self,
+        m: &mut Module,
+        graph: OpId,
+        cx: &mut PassCx<'_>,
+    ) -> Result<Preserved, PassFailed> {
+        let Some(target) = cx.resource::<Target>() else {
+            return Err(cx.fail_at(
+                m,
+                graph,
+                "needs a target description (hailo-opt --hw-arch NAME)",
+            ));
+        };
+        let block = m.region(m.op(graph).regions()[0]).blocks()[0];
+        let mut failed = None;
+        for op in m.block_ops(block) {
+            if resource_model(m, op).is_none() {
+                continue;
+            }
+            for problem in check(m, op, target) {
+                let layer = m
+                    .attr(op, "layer")
+                    .and_then(Attribute::as_str)
+                    .map_or_else(String::new, |l| format!("layer '{l}': "));
+                failed = Some(cx.fail_at(m, op, format!("{layer}{problem}")));
+            }
+        }
+        match failed {
+            Some(f) => Err(f),
+            None => Ok(Preserved::All),
+        }
+    }
+}
+
+/// Every rule `op` breaks.
+fn check(m: &Module, op: OpId, target: &Target) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(model) = resource_model(m, op) {
+        match model.resources(m, op) {
+            Ok(r) if r.subclusters > target.limits.max_subclusters => out.push(format!(
+                "uses {} subclusters; a layer on {} holds at most {}",
+                r.subclusters, target.name, target.limits.max_subclusters
+            )),
+            Ok(_) => {}
+            Err(e) => out.push(e),
+        }
+    }
+    if phys::Buffer::cast(m, op).is_some() {
+        let max = i64::from(target.limits.max_buffer_rows);
+        for key in ["rows", "rows_after"] {
+            match m.attr(op, key).and_then(Attribute::as_i64) {
+                Some(r) if r > max => out.push(format!(
+                    "'{key}' is {r}; a buffer on {} holds at most {max} rows",
+                    target.name
+                )),
+                _ => {}
+            }
+        }
+    }
+    if phys::Concat::cast(m, op).is_some() {
+        out.extend(check_concat(m, op));
+    }
+    if phys::Layer::cast(m, op).is_some() {
+        match LayerParams::of(m, op) {
+            Ok(p) => out.extend(check_layer(m, op, &p)),
+            Err(e) => out.push(e),
+        }
+    }
+    out
+}
+
+fn check_concat(m: &Module, op: OpId) -> Option<String> {
+    let n = m.op(op).operands().len();
+    if n > 4 {
+        return Some(format!(
+            "concat of {n} inputs; a concat takes at most 4 (DFC guide 5.5.5): chain partial concats"
+        ));
+    }
+    let rank = m
+        .value_type(m.result(op, 0))
+        .shape()
+        .map_or(0, <[i64]>::len);
+    let axis = m.attr(op, "axis").and_then(Attribute::as_i64).unwrap_or(3);
+    let join = m.attr(op, "defuse").is_some();
+    if rank != 4 || (!join && axis != 3) {
+        return Some(format!(
+            "a concat joins NHWC features (axis 3, DFC guide 5.5.5), got rank {rank}, axis {axis}"
+        ));
+    }
+    None
+}
+
+fn pair(p: [i64; 2]) -> String {
+    format!("{}x{}", p[0], p[1])
+}
+
+fn check_layer(m: &Module, op: OpId, p: &LayerParams) -> Vec<String> {
+    let mut out = Vec::new();
+    let (k, s, d) = (p.kernel, p.strides, p.dilations);
+    let windowed = matches!(
+        p.kind,
+        LayerKind::Conv | LayerKind::Depthwise | LayerKind::MaxPool | LayerKind::AvgPool
+    );
+    if windowed {
+        out.extend(check_padding(m, op, p));
+    }
+    match p.kind {
+        LayerKind::Conv if p.inputs == 2 => {
+            let odd = |v: i64| matches!(v, 1 | 3 | 5 | 7);
+            if !(odd(k[0]) && odd(k[1]) && s == [1, 1] && d == [1, 1]) {
+                out.push(format!(
+                    "a conv with a fused add takes kernels 1, 3, 5 or 7 in each dimension at stride and dilation 1x1 (DFC guide Table 10), got kernel {}, stride {}, dilation {}",
+                    pair(k), pair(s), pair(d)
+                ));
+            }
+        }
+        LayerKind::Conv if p.groups > 1 => {
+            let free = matches!(
+                (k, s),
+                ([1, 1], [1, 1] | [2, 2]) | ([3, 3], [1, 1]) | ([7, 7], [2, 2])
+            );
+            let out_features = m
+                .value_type(m.result(op, 0))
+                .shape()
+                .and_then(|s| s.last().copied())
+                .unwrap_or(0);
+            let per_group = out_features / p.groups;
+            if !free && per_group % 8 != 0 && per_group >= 8 {
+                out.push(format!(
+                    "a group conv with kernel {} and stride {} needs output features per group a multiple of 8 or fewer than 8 (DFC guide 5.5.8), got {per_group}",
+                    pair(k), pair(s)
+                ));
+            }
+        }
+        LayerKind::Deconv => {
+            const TABLE_14: [([i64; 2], [i64; 2]); 8] = [
+                ([16, 16], [8, 8]),
+                ([8, 8], [8, 8]),
+                ([8, 8], [4, 4]),
+                ([4, 4], [4, 4]),
+                ([4, 4], [2, 2]),
+                ([3, 3], [2, 2]),
+                ([2, 2], [2, 2]),
+                ([1, 1], [1, 1]),
+            ];
+            if !TABLE_14.contains(&(k, s)) {
+                out.push(format!(
+                    "a deconv with kernel {} and rate {} is not in the DFC guide's Table 14",
+                    pair(k),
+                    pair(s)
+                ));
+            }
+        }
+        LayerKind::MaxPool => {
+            let listed = matches!(
+                (k, s),
+                ([2, 2], [1, 1] | [2, 1] | [2, 2])
+                    | ([1, 2], [1, 2])
+                    | ([3, 3], [1, 1] | [2, 2])
+                    | ([5, 5] | [9, 9] | [13, 13], [1, 1])
+            );
+            let x = m.value_type(m.op(op).operands()[0]).shape().unwrap_or(&[]);
+            let any_other = x.len() == 4
+                && (0..2).all(|i| (2..=x[i + 1]).contains(&k[i]) && (2..=x[i + 1]).contains(&s[i]));
+            if !(listed || any_other) {
+                out.push(format!(
+                    "a max pool with kernel {} and stride {} is not in the DFC guide's Table 12 (else kernel and stride must be between 2 and the input's height and width)",
+                    pair(k),
+                    pair(s)
+                ));
+            }
+        }
+        LayerKind::Activation => out.extend(check_table(m, op)),
+        _ => {}
+    }
+    out
+}
+
+/// Padding must be one of the guide's modes for this input, window and stride.
+fn check_padding(m: &Module, op: OpId, p: &LayerParams) -> Option<String> {
+    let pads = m.attr(op, "pads").and_then(Attribute::as_i64_array)?;
+    let x = m.value_type(m.op(op).operands()[0]).shape().unwrap_or(&[]);
+    let ([_, h, w, _], [a, b, c, d]) = (x, &pads[..]) else {
+        return Some(format!(
+            "'pads' must be [top, left, bottom, right] on an NHWC input, got {pads:?}"
+        ));
+    };
+    let pads = [*a, *b, *c, *d];
+    let k = [
+        dilated(p.kernel[0], p.dilations[0]),
+        dilated(p.kernel[1], p.dilations[1]),
+    ];
+    let modes = [Padding::Valid, Padding::Same, Padding::SameTensorflow];
+    if modes
+        .iter()
+        .any(|mode| mode.pads_2d([*h, *w], k, p.strides) == pads)
+    {
+        return None;
+    }
+    Some(format!(
+        "pads {pads:?} are none of VALID, SAME or SAME_TENSORFLOW for a {}x{} input, kernel {} and stride {} (DFC guide 5.5)",
+        h,
+        w,
+        pair(p.kernel),
+        pair(p.strides)
+    ))
+}
+
+/// An activation is a lookup: one output code per input code, each one the result can hold.
+fn check_table(m: &Module, op: OpId) -> Option<String> {
+    let Some(table) = m.attr(op, "table").and_then(Attribute::as_i64_array) else {
+        return Some("an activation layer needs its 'table' of output codes".into());
+    };
+    let input = QuantType::parse(m.value_type(m.op(op).operands()[0]))?;
+    let output = QuantType::parse(m.value_type(m.result(op, 0)))?;
+    let codes = 1u64 << input.storage().bits();
+    if table.len() as u64 != codes {
+        return Some(format!(
+            "the activation table has {} entries; a {}-bit input needs {codes}",
+            table.len(),
+            input.storage().bits()
+        ));
+    }
+    let (lo, hi) = (output.storage().qmin(), output.storage().qmax());
+    table.iter().position(|v| !(lo..=hi).contains(v)).map(|i| {
+        format!(
+            "activation table entry {i} ({}) is outside the result's codes {lo}..={hi}",
+            table[i]
+        )
+    })
+}
