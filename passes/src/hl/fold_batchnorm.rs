@@ -96,8 +96,13 @@ fn fold(m: &mut Module, bn: OpId) -> bool {
         },
         None => vec![0.0; cout],
     };
-    let eps = m.attr(bn, "epsilon").and_then(Attribute::as_f64).unwrap_or(1e-5) as f32;
-    let scale: Vec<f32> = (0..cout).map(|k| gamma[k] / (var[k] + eps).sqrt()).collect();
+    let eps = m
+        .attr(bn, "epsilon")
+        .and_then(Attribute::as_f64)
+        .unwrap_or(1e-5) as f32;
+    let scale: Vec<f32> = (0..cout)
+        .map(|k| gamma[k] / (var[k] + eps).sqrt())
+        .collect();
     let shift: Vec<f32> = (0..cout).map(|k| beta[k] - mean[k] * scale[k]).collect();
     // Channel `k` of the kernel: the elements whose index along `axis` is `k`.
     let inner: usize = kshape[axis + 1..].iter().product::<i64>() as usize;

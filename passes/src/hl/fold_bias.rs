@@ -79,7 +79,11 @@ fn fold(m: &mut Module, add: OpId) -> bool {
         };
         let cout = kshape[axis] as usize;
         // One value per channel, on the last (channel) axis, broadcasting to the result.
-        let cshape = m.value_type(c).shape().map(<[i64]>::to_vec).unwrap_or_default();
+        let cshape = m
+            .value_type(c)
+            .shape()
+            .map(<[i64]>::to_vec)
+            .unwrap_or_default();
         let per_channel = cshape.last() == Some(&(cout as i64))
             && cshape.iter().rev().skip(1).all(|&d| d == 1)
             && cshape.len() <= m.value_type(x).shape().map_or(0, <[i64]>::len);

@@ -53,10 +53,19 @@ impl PassDef for FoldPad {
 
 /// The `[top, left, bottom, right]` pads of a zero pad of only H and W of a rank-4 tensor.
 fn spatial_zero_pads(m: &Module, pad: OpId) -> Option<[i64; 4]> {
-    let mode = m.attr(pad, "mode").and_then(Attribute::as_str).unwrap_or("constant");
-    let value = m.attr(pad, "value").and_then(Attribute::as_f64).unwrap_or(0.0);
+    let mode = m
+        .attr(pad, "mode")
+        .and_then(Attribute::as_str)
+        .unwrap_or("constant");
+    let value = m
+        .attr(pad, "value")
+        .and_then(Attribute::as_f64)
+        .unwrap_or(0.0);
     let p = m.attr(pad, "pads").and_then(Attribute::as_i64_array)?;
-    let ok = mode == "constant" && value == 0.0 && p.len() == 8 && [0, 3, 4, 7].iter().all(|&i| p[i] == 0);
+    let ok = mode == "constant"
+        && value == 0.0
+        && p.len() == 8
+        && [0, 3, 4, 7].iter().all(|&i| p[i] == 0);
     ok.then(|| [p[1], p[2], p[5], p[6]])
 }
 

@@ -138,7 +138,15 @@ fn erase_dead_const(m: &mut Module, v: ValueId) {
 /// The `activation` attribute and parameters `act` as a fused activation on `op`, replacing
 /// whatever activation attributes it had.
 pub(crate) fn set_activation(m: &mut Module, op: OpId, act: hl::Activation) {
-    for key in ["alpha", "beta", "exponent", "threshold", "value", "min", "max"] {
+    for key in [
+        "alpha",
+        "beta",
+        "exponent",
+        "threshold",
+        "value",
+        "min",
+        "max",
+    ] {
         m.remove_attr(op, key);
     }
     m.remove_attr(op, "activation");
