@@ -1,12 +1,13 @@
 //! `hl-fold-batchnorm`: an `hl.batch_norm` whose input is the result of a weighted layer
-//! (conv, depthwise, deconv, dense) read by nothing else is folded into that layer's kernel
+//! (conv, depthwise, deconv, dense; also through a reshape that keeps the channel axis) read by
+//! nothing else is folded into that layer's kernel
 //! and bias, as the DFC parser does (guide §5.5: batch normalization after a weighted layer is
 //! fused into it). With `scale = gamma / sqrt(var + epsilon)` per output channel the kernel
 //! becomes `w * scale` and the bias `b * scale + (beta - mean * scale)`, computed in `f32`;
 //! the batch norm's fused activation moves to the layer and its original names are appended
 //! to the layer's location.
 
-use super::fusion::{absorb, const_values, fuse_locs, set_activation, set_const, sole_user};
+use super::fusion::{absorb, const_values, feeding_layer, fuse_locs, set_activation, set_const};
 use super::{body_ops, graphs};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::interfaces::{interface, FusedActivation, Weights};
@@ -55,7 +56,7 @@ impl PassDef for FoldBatchnorm {
 /// Folds `bn` into the layer producing its input when that is possible; true if it did.
 fn fold(m: &mut Module, bn: OpId) -> bool {
     let x = m.operand(bn, 0);
-    let Some(layer) = m.defining_op(x) else {
+    let Some(layer) = feeding_layer(m, x, bn, true) else {
         return false;
     };
     let Some(w) = interface::<dyn Weights>(m, layer) else {
@@ -67,7 +68,7 @@ fn fold(m: &mut Module, bn: OpId) -> bool {
         == Some(hl::Activation::Linear);
     // A conv with a fused elementwise add has the add after the bias: nothing to fold into.
     let plain = bias_idx.is_some_and(|b| m.op(layer).operands().len() <= b + 1);
-    if !linear || !plain || sole_user(m, x) != Some(bn) || m.op(layer).results().len() != 1 {
+    if !linear || !plain || m.op(layer).results().len() != 1 {
         return false;
     }
     let Ok(act) = hl::Activation::fused(m, bn) else {
@@ -117,9 +118,6 @@ fn fold(m: &mut Module, bn: OpId) -> bool {
     set_const(m, layer, bias_idx, "bias", &[cout], &bias);
     set_activation(m, layer, act);
     fuse_locs(m, layer, bn);
-    let ty = m.value_type(m.result(bn, 0));
-    let y = m.result(layer, 0);
-    m.set_value_type(y, ty);
-    absorb(m, bn, y);
+    absorb(m, bn, x);
     true
 }

@@ -1,10 +1,11 @@
 //! `hl-fold-bias`: an `hl.ew_add` of a constant with one value per output channel to the
-//! result of a weighted layer (conv, depthwise, deconv, dense) that nothing else reads is the
+//! result of a weighted layer (conv, depthwise, deconv, dense; also through a reshape that keeps
+//! the channel axis) that nothing else reads is the
 //! layer's bias (guide §5.5.11: "bias addition is always fused into another layer"). The
 //! constant is added to the layer's bias (created when absent), the add's fused activation moves
 //! to the layer and its original names are appended to the layer's location.
 
-use super::fusion::{absorb, const_values, fuse_locs, set_activation, set_const, sole_user};
+use super::fusion::{absorb, const_values, feeding_layer, fuse_locs, set_activation, set_const};
 use super::{body_ops, graphs};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::interfaces::{interface, FusedActivation, Weights};
@@ -56,7 +57,7 @@ fn fold(m: &mut Module, add: OpId) -> bool {
         return false;
     };
     for (x, c) in [(a, b), (b, a)] {
-        let Some(layer) = m.defining_op(x) else {
+        let Some(layer) = feeding_layer(m, x, add, true) else {
             continue;
         };
         let Some(w) = interface::<dyn Weights>(m, layer) else {
@@ -67,7 +68,7 @@ fn fold(m: &mut Module, add: OpId) -> bool {
             .and_then(|f| f.activation(m, layer).ok())
             == Some(hl::Activation::Linear);
         let plain = m.op(layer).operands().len() <= bias_idx + 1;
-        if !linear || !plain || sole_user(m, x) != Some(add) {
+        if !linear || !plain {
             continue;
         }
         let Some(kshape) = m
@@ -106,8 +107,7 @@ fn fold(m: &mut Module, add: OpId) -> bool {
         set_const(m, layer, bias_idx, "bias", &[cout], &bias);
         set_activation(m, layer, act);
         fuse_locs(m, layer, add);
-        let y = m.result(layer, 0);
-        absorb(m, add, y);
+        absorb(m, add, x);
         return true;
     }
     false

@@ -1,11 +1,12 @@
 //! `hl-fuse-activation`: a standalone `hl.activation` whose input is the result of a layer
 //! that applies a fused activation (conv, dense, batch norm, elementwise, ...; the
-//! `FusedActivation` interface), still linear and read by nothing else, becomes that layer's
+//! `FusedActivation` interface; also through a reshape), still linear and read by nothing else,
+//! becomes that layer's
 //! activation, as in the DFC's HN where a ReLU after a conv is the conv's `activation`. Only the
 //! kinds a layer can fuse (`Activation::fusable`) move; the others stay layers of their own. The
 //! activation's original names are appended to the layer's location.
 
-use super::fusion::{absorb, fuse_locs, set_activation, sole_user};
+use super::fusion::{absorb, feeding_layer, fuse_locs, set_activation};
 use super::{body_ops, graphs};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::access::OpView;
@@ -58,13 +59,13 @@ fn fuse(m: &mut Module, act: OpId) -> bool {
         return false;
     };
     let x = m.operand(act, 0);
-    let Some(layer) = m.defining_op(x) else {
+    let Some(layer) = feeding_layer(m, x, act, false) else {
         return false;
     };
     let linear = interface::<dyn FusedActivation>(m, layer)
         .and_then(|f| f.activation(m, layer).ok())
         == Some(hl::Activation::Linear);
-    if !kind.fusable() || !linear || sole_user(m, x) != Some(act) {
+    if !kind.fusable() || !linear {
         return false;
     }
     set_activation(m, layer, kind);

@@ -1,7 +1,8 @@
 //! What the parse-time fusion passes (`hl-fold-*`, `hl-fuse-*`) share: finding the one op that
-//! reads a value, reading and rewriting `hl.const` values, merging the locations of fused ops
-//! (their original framework names, which the parsing report reads back), and removing the
-//! absorbed op with the constants only it used.
+//! reads a value and the layer feeding an op (also through a reshape, which a frontend inserts
+//! after a 1-D convolution or a matmul run as a convolution), reading and rewriting `hl.const`
+//! values, merging the locations of fused ops (their original framework names, which the
+//! parsing report reads back), and removing the absorbed op with the constants only it used.
 
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::f32_tensor;
@@ -13,6 +14,32 @@ pub(crate) fn sole_user(m: &Module, v: ValueId) -> Option<OpId> {
         [u] => Some(u.op),
         _ => None,
     }
+}
+
+/// The layer whose result reaches `consumer` as `v` and is read by nothing else: `v`'s
+/// producer, or the producer of the input of the `hl.reshape` producing `v` when that reshape
+/// is its input's only reader. A per-channel operation (batch norm, bias) moves through a
+/// reshape only when it keeps the last (channel) axis: `channel_axis_kept`; an elementwise one
+/// through any.
+pub(crate) fn feeding_layer(
+    m: &Module,
+    v: ValueId,
+    consumer: OpId,
+    channel_axis_kept: bool,
+) -> Option<OpId> {
+    if sole_user(m, v) != Some(consumer) {
+        return None;
+    }
+    let d = m.defining_op(v)?;
+    if m.op(d).name_str() != hl::Reshape::NAME {
+        return Some(d);
+    }
+    let x = m.operand(d, 0);
+    let last = |v: ValueId| m.value_type(v).shape().and_then(|s| s.last().copied());
+    if sole_user(m, x) != Some(d) || (channel_axis_kept && last(x) != last(v)) {
+        return None;
+    }
+    m.defining_op(x)
 }
 
 /// The float values of `v` when an `hl.const` defines it.
@@ -95,8 +122,10 @@ fn dense(ty: hailo_ir::Type, values: &[f32]) -> Attribute {
     )
 }
 
-/// `into`'s location followed by `absorbed`'s: the original names of both, `into`'s first.
+/// `into`'s location followed by `absorbed`'s: the original names of both, `into`'s first. The
+/// constants only `into` reads that were located with it (its weights) follow it.
 pub(crate) fn fuse_locs(m: &mut Module, into: OpId, absorbed: OpId) {
+    let before = m.op(into).loc.printable();
     let mut locs = Vec::new();
     for op in [into, absorbed] {
         match &m.op(op).loc {
@@ -110,6 +139,17 @@ pub(crate) fn fuse_locs(m: &mut Module, into: OpId, absorbed: OpId) {
         1 => locs.remove(0),
         _ => Location::Fused(locs.into_boxed_slice()),
     };
+    let weights: Vec<OpId> = m
+        .op(into)
+        .operands()
+        .iter()
+        .filter(|&&v| sole_user(m, v) == Some(into))
+        .filter_map(|&v| m.defining_op(v))
+        .filter(|&c| m.op(c).name_str() == hl::Const::NAME && m.op(c).loc.printable() == before)
+        .collect();
+    for c in weights {
+        m.set_loc(c, loc.clone());
+    }
     m.set_loc(into, loc);
 }
 
