@@ -1,7 +1,8 @@
 //! Layer names and graph structure against the vendor's allocation of resnet_v1_50 (issue 14's
 //! acceptance item): `shared/models/make_resnet_v1_50.py` writes the TF-slim network behind the
-//! v2.18 Hailo-8 allocation dump; parsed by our ONNX frontend, run through the `hailo-parse`
-//! pipeline and `hl-fuse-conv-add` (the DFC's `ew_add_fusing`), every logical layer the model
+//! v2.18 Hailo-8 allocation dump; parsed by our ONNX frontend (which runs the `hailo-parse`
+//! pipeline: folds, fusions, breadth-first layer numbering) and then `hl-fuse-conv-add` (the
+//! DFC's `ew_add_fusing`, a pre-quantization step in the guide), every logical layer the model
 //! script `shared/corpus/alls/hailo8/base/resnet_v1_50.alls` allocates (conv1…conv53,
 //! maxpool1…4, avgpool1, fc1, softmax1, the input and output layers) must exist under the same
 //! name with the same producers and consumers as in the dump (`shared/data/allocation/dumps.csv`,
@@ -19,8 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const DUMP_FILE: &str = "v2.18/hailo8/base/resnet_v1_50.alls";
-
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -31,8 +30,8 @@ fn shared() -> PathBuf {
 
 type Edges = BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>;
 
-/// The dump's logical graph: layer → (producers, consumers).
-fn vendor_graph(alls: &str) -> Edges {
+/// The logical graph of the dump of model script `dump_file`: layer → (producers, consumers).
+fn vendor_graph(dump_file: &str, alls: &str) -> Edges {
     let csv = std::fs::read_to_string(shared().join("data/allocation/dumps.csv"))
         .expect("dumps.csv is readable");
     let mut lines = csv.lines();
@@ -52,9 +51,9 @@ fn vendor_graph(alls: &str) -> Edges {
     );
     let rows: Vec<Vec<&str>> = lines
         .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|r| r.get(file) == Some(&DUMP_FILE))
+        .filter(|r| r.get(file) == Some(&dump_file))
         .collect();
-    assert!(rows.len() > 100, "the dump has the resnet_v1_50 rows");
+    assert!(rows.len() > 100, "the dump has the rows of {dump_file}");
     let logical: BTreeMap<&str, &str> = rows.iter().map(|r| (r[layer], r[orig])).collect();
     let logical_of = |n: &str| logical.get(n).copied().unwrap_or(n).to_owned();
     // Layers the script creates itself (`x = command(...)`) that are not parts of a layer.
@@ -191,14 +190,13 @@ fn resnet_v1_50_layers_match_the_vendor_allocation() {
     let model = hailo_onnx::load(&path).expect("the generated model loads");
     std::fs::remove_dir_all(&dir).ok();
     let conv = hailo_onnx::to_hl::convert_owned(model, &Default::default()).expect("converts");
-    let mut parsed = conv.module;
-    run(&mut parsed, "builtin.module(hailo-parse)");
+    let parsed = conv.module;
     let mut fused = parsed.clone();
     run(&mut fused, "builtin.module(hl-fuse-conv-add)");
 
     let alls = std::fs::read_to_string(shared().join("corpus/alls/hailo8/base/resnet_v1_50.alls"))
         .expect("the model script is readable");
-    let vendor = vendor_graph(&alls);
+    let vendor = vendor_graph("v2.18/hailo8/base/resnet_v1_50.alls", &alls);
     let keep: BTreeSet<String> = vendor.keys().cloned().collect();
     for name in &keep {
         assert!(
@@ -244,4 +242,42 @@ fn resnet_v1_50_layers_match_the_vendor_allocation() {
     let (a, b) = (out(&parsed), out(&fused));
     let bits = |v: &ndarray::ArrayD<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a[0]), bits(&b[0]));
+}
+
+/// The same rule on another network and exporter: torchvision's resnet18 (`shared/models`,
+/// exported from PyTorch, whose node order puts a block's downsample conv after its two convs)
+/// against the resnet18 backbone of the vendor's `detr_resnet_v1_18_bn` allocation. Its stem and
+/// four stages (conv1…conv20, maxpool1) must have the vendor's names and, among themselves, the
+/// vendor's producers and consumers; breadth-first numbering puts each downsample conv between
+/// its block's two convs (conv7, conv12, conv17), as the dump has it.
+#[test]
+fn resnet18_backbone_layers_match_the_vendor_detr_allocation() {
+    let path = shared().join("models/resnet18.onnx");
+    let model = hailo_onnx::load(&path).expect("resnet18 loads");
+    let mut m = hailo_onnx::to_hl::convert_owned(model, &Default::default())
+        .expect("converts")
+        .module;
+    run(&mut m, "builtin.module(hl-fuse-conv-add)");
+    let alls =
+        std::fs::read_to_string(shared().join("corpus/alls/hailo8/base/detr_resnet_v1_18_bn.alls"))
+            .expect("the model script is readable");
+    let vendor = vendor_graph("v2.18/hailo8/base/detr_resnet_v1_18_bn.alls", &alls);
+    let backbone: BTreeSet<String> = (1..=20)
+        .map(|i| format!("conv{i}"))
+        .chain(["maxpool1".to_owned()])
+        .collect();
+    let within =
+        |s: &BTreeSet<String>| -> BTreeSet<String> { s.intersection(&backbone).cloned().collect() };
+    let (ours, _) = our_graph(&m, &backbone);
+    for name in &backbone {
+        let (vp, vs) = &vendor[name];
+        let (p, s) = ours
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is missing from our graph"));
+        assert_eq!(
+            (within(p), within(s)),
+            (within(vp), within(vs)),
+            "{name}: our (producers, consumers) vs the vendor's"
+        );
+    }
 }

@@ -6,8 +6,10 @@
 //! appear). The conv must fit Table 10: kernel height and width in {1, 3, 5, 7}, stride 1,
 //! dilation 1, one group, a linear activation and no add yet. When both operands qualify, the
 //! conv later in the graph takes the add, since the other operand is then ready when it runs
-//! (in a resnet bottleneck unit, the 1x1 expansion rather than the shortcut projection). The
-//! add's original names are appended to the conv's location; the float result is unchanged.
+//! (in a resnet bottleneck unit, the 1x1 expansion rather than the shortcut projection); when
+//! the other operand is computed after the conv (torchvision's downsample conv follows the
+//! block's convs), the conv moves down to the add's place. The add's original names are
+//! appended to the conv's location; the float result is unchanged.
 
 use super::fusion::{absorb, fuse_locs, set_activation, set_const, sole_user};
 use super::{body_ops, graphs};
@@ -79,26 +81,26 @@ fn table_10(m: &Module, conv: OpId) -> bool {
 /// Fuses `add` into the conv producing one operand; true if it did. `order` is the graph's op
 /// order when the pass started.
 fn fuse(m: &mut Module, order: &[OpId], add: OpId) -> bool {
+    let pos = |m: &Module, v: ValueId| {
+        m.defining_op(v)
+            .and_then(|d| order.iter().position(|&o| o == d))
+    };
     let [a, b] = m.op(add).operands()[..] else {
         return false;
     };
     if m.value_type(a) != m.value_type(b) || m.value_type(a) != m.value_type(m.result(add, 0)) {
         return false;
     }
-    let pos = |v: ValueId| {
-        m.defining_op(v)
-            .and_then(|d| order.iter().position(|&o| o == d))
-    };
     let mut candidates: Vec<(OpId, ValueId, Option<usize>)> = [(a, b), (b, a)]
         .into_iter()
         .filter_map(|(x, other)| {
             let conv = m.defining_op(x)?;
-            let ok = table_10(m, conv) && sole_user(m, x) == Some(add) && pos(other) < pos(x);
-            ok.then(|| (conv, other, pos(x)))
+            let ok = table_10(m, conv) && sole_user(m, x) == Some(add);
+            ok.then(|| (conv, other, pos(m, x)))
         })
         .collect();
     candidates.sort_by_key(|c| std::cmp::Reverse(c.2));
-    let Some(&(conv, other, _)) = candidates.first() else {
+    let Some(&(conv, other, conv_pos)) = candidates.first() else {
         return false;
     };
     let Ok(act) = hl::Activation::fused(m, add) else {
@@ -111,6 +113,12 @@ fn fuse(m: &mut Module, order: &[OpId], add: OpId) -> bool {
             .and_then(|s| s.last().copied())
             .unwrap_or(0) as usize;
         set_const(m, conv, 2, "bias", &[cout], &vec![0.0; cout]);
+    }
+    // The conv now reads `other`: when that is computed after it, the conv moves down to where
+    // the add was (its own operands come before; only the add read its result).
+    if pos(m, other) > conv_pos {
+        m.detach(conv);
+        m.insert_before(add, conv);
     }
     let mut operands = m.op(conv).operands().to_vec();
     operands.push(other);
