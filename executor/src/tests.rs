@@ -421,3 +421,55 @@ fn missing_resource_is_reported() {
         "{err}"
     );
 }
+
+/// x → conv 3x3 SAME (bias, then `add` of `r` with relu): as one `hl.conv2d` with the add as
+/// its fourth operand (`fused`), or as a linear conv followed by an `hl.ew_add`.
+fn conv_add_model(fused: bool) -> Module {
+    let mut b = Builder::new(&[&[1, 3, 3, 2], &[1, 3, 3, 2]], &[&[1, 3, 3, 2]]);
+    let (x, r) = (b.args[0], b.args[1]);
+    let kernel: Vec<f32> = (0..36).map(|i| (i as f32 * 0.37).sin()).collect();
+    let w = b.weight(
+        "conv1.kernel",
+        Array::from_shape_vec(IxDyn(&[3, 3, 2, 2]), kernel).expect("36 values"),
+    );
+    let bias = b.weight("conv1.bias", array![0.1f32, -0.3].into_dyn());
+    let conv = [
+        layer("conv1"),
+        s("padding", "SAME"),
+        ints("strides", &[1, 1]),
+    ];
+    let y = if fused {
+        let mut attrs = conv.to_vec();
+        attrs.push(s("activation", "relu"));
+        b.op("hl.conv2d", &[x, w, bias, r], &[1, 3, 3, 2], &attrs)
+    } else {
+        let c = b.op("hl.conv2d", &[x, w, bias], &[1, 3, 3, 2], &conv);
+        b.op(
+            "hl.ew_add",
+            &[c, r],
+            &[1, 3, 3, 2],
+            &[layer("ew_add1"), s("activation", "relu")],
+        )
+    };
+    b.finish(&[y])
+}
+
+#[test]
+fn conv_with_fused_add_is_bit_identical_to_conv_then_add() {
+    let x: Vec<f32> = (0..18).map(|i| (i as f32 * 0.71).cos()).collect();
+    let r: Vec<f32> = (0..18).map(|i| (i as f32 * 1.3).sin() - 0.2).collect();
+    let inputs = [
+        Array::from_shape_vec(IxDyn(&[1, 3, 3, 2]), x).expect("18 values"),
+        Array::from_shape_vec(IxDyn(&[1, 3, 3, 2]), r).expect("18 values"),
+    ];
+    let run = |fused| {
+        Executor::new(&conv_add_model(fused), "main")
+            .expect("prepares")
+            .run(&inputs)
+            .expect("runs")
+    };
+    let (fused, separate) = (run(true), run(false));
+    let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&fused[0]), bits(&separate[0]));
+    assert!(fused[0].iter().any(|&v| v == 0.0) && fused[0].iter().any(|&v| v > 0.0));
+}

@@ -7,6 +7,7 @@
 pub mod conversion;
 pub mod generic;
 pub mod hl;
+pub mod parse;
 pub mod phys;
 pub mod pipelines;
 pub mod quant;

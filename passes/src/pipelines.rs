@@ -2,12 +2,22 @@
 
 use hailo_ir::pass::PipelineInfo;
 
+/// What `hailo parser` runs on a frontend's faithful import: the parse-time folds and fusions
+/// of the DFC parser (pad, bias, batch norm, activation), then Hailo's layer numbering.
+pub const HAILO_PARSE: &str =
+    "builtin.graph(hl-fold-pad,hl-fold-bias,hl-fold-batchnorm,hl-fuse-activation,hl-name-layers)";
+
 pub fn pipelines() -> Vec<PipelineInfo> {
     vec![
         PipelineInfo {
             name: "hailo-cleanup",
             summary: "Canonicalize, CSE and DCE every graph",
             text: "builtin.graph(canonicalize,cse,dce)",
+        },
+        PipelineInfo {
+            name: "hailo-parse",
+            summary: "The parser's folds and fusions, then Hailo layer numbering",
+            text: HAILO_PARSE,
         },
         PipelineInfo {
             name: "hailo-quantize",

@@ -6,15 +6,19 @@ use super::{arg, optional, rank4, vector, with_activation};
 use crate::attrs::OpReader;
 use crate::error::ExecError;
 use crate::evaluate::{one, Evaluate, Kernel, Prepared, Signature};
-use crate::kernels::activation::Activation;
+use crate::kernels::activation::{activate, Activation};
 use crate::kernels::conv::{conv2d_act_into, conv2d_output_shape, Conv2dParams};
 use crate::kernels::deconv::{conv_transpose2d, ConvTranspose2dParams};
 use crate::kernels::dense::{dense_into, matmul};
+use crate::kernels::elementwise::{binary_inplace, BinaryOp};
 use crate::kernels::KernelError;
 use crate::value::{Arg, BufferPool, Value};
 use ndarray::{Array2, Ix4};
 
-/// `hl.conv2d` and `hl.depthwise_conv2d` (x, kernel HWIO, bias?).
+/// `hl.conv2d` (x, kernel HWIO, bias?, ew_add?) and `hl.depthwise_conv2d` (x, kernel, bias?).
+/// A conv with a fused elementwise add computes the convolution, adds the fourth operand and
+/// then applies the activation: the same float operations, in the same order, as a conv
+/// followed by an `hl.ew_add` carrying the activation, so fusing changes no result.
 pub(crate) struct ConvEval {
     depthwise: bool,
 }
@@ -24,7 +28,7 @@ pub(crate) const DEPTHWISE: ConvEval = ConvEval { depthwise: true };
 
 impl Evaluate for ConvEval {
     fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
-        sig.arity(r, 2, 3)?;
+        sig.arity(r, 2, if self.depthwise { 3 } else { 4 })?;
         let input = sig.spatial(r)?;
         let k = sig.input_shape(r, 1)?;
         if k.len() != 4 {
@@ -62,21 +66,32 @@ impl Kernel for Conv {
         let (x, w) = (rank4("conv2d", &xv)?, rank4("conv2d", &wv)?);
         let bv = optional(&args, 2, "conv2d")?;
         let bias = bv.as_ref().map(vector);
+        let added = optional(&args, 3, "conv2d")?;
         let shape = conv2d_output_shape(x.dim().into(), w.dim().into(), &self.params)?;
         let mut out = pool
             .zeros(&shape)?
             .into_dimensionality::<Ix4>()
             .map_err(|e| KernelError::new("conv2d", e.to_string()))?;
+        let conv_act = if added.is_some() {
+            Activation::Linear
+        } else {
+            self.act
+        };
         conv2d_act_into(
             x,
             w,
             bias.as_deref(),
             &self.params,
-            self.act,
+            conv_act,
             out.view_mut(),
             &mut pool.im2col,
         )?;
-        one(out.into_dyn())
+        let mut out = out.into_dyn();
+        if let Some(b) = added {
+            binary_inplace(BinaryOp::Add, out.view_mut(), b)?;
+            activate(self.act, out.view_mut());
+        }
+        one(out)
     }
 }
 

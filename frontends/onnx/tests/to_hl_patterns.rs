@@ -364,7 +364,7 @@ fn multi_head_attention_is_split_per_head() {
             r#"hl.matmul %16#0, %17#0 {layer = "matmul1", transpose_b = true} : tensor<1x6x6xf32> loc("scores")"#,
             r#"hl.const dense<[[[0.5]]]> : tensor<1x1x1xf32> loc("scale")"#,
             r#"hl.softmax %21 {axis = 2, layer = "softmax1"} : tensor<1x6x6xf32> loc("softmax")"#,
-            r#"hl.matmul %22, %18#0 {layer = "matmul2", transpose_b = false} : tensor<1x6x4xf32> loc("weighted")"#,
+            r#"hl.matmul %22, %18#0 {layer = "matmul3", transpose_b = false} : tensor<1x6x4xf32> loc("weighted")"#,
             r#"hl.concat %23, %28 {axis = 2, layer = "concat1"} : tensor<1x6x8xf32> loc("merge_transpose")"#,
         ],
     );

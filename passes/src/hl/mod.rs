@@ -1,11 +1,20 @@
-//! Model modification passes on `hl` (guide §5.3.3), one module per model script command,
-//! plus [`script`], which runs them for a model script. This module holds what they share:
+//! Passes on `hl`: the model modification commands (guide §5.3.3), one module per model script
+//! command, and the parse-time rewrites the `hailo-parse` pipeline runs after a frontend's
+//! faithful import (`hl-fold-*`, `hl-fuse-*`, `hl-name-layers`; helpers in `fusion`). This
+//! module holds what they share:
 //! finding graphs and layers, fresh layer names, building ops with the dialect's type
 //! inference, inserting right after an input layer, and keeping graph signatures in sync.
 
 pub mod change_output_activation;
+pub mod fold_batchnorm;
+pub mod fold_bias;
+pub mod fold_pad;
+pub mod fuse_activation;
+pub mod fuse_conv_add;
+mod fusion;
 pub mod input_conversion;
 pub mod logits_layer;
+pub mod name_layers;
 pub mod nms_postprocess;
 pub mod normalization;
 pub mod resize;

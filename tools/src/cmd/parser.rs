@@ -1,11 +1,14 @@
 //! `hailo parser`: translates a framework model into the `hl` dialect and a Hailo archive
-//! (guide §4.2, §5.1). One subcommand per framework (`onnx`, `tf` alias `tflite`); both
-//! share the output stage: verify, write `.hir`, HAR and parsing report, print the mapping.
+//! (guide §4.2, §5.1). One subcommand per framework (`onnx`, `tf` alias `tflite`); each
+//! frontend imports faithfully and runs the `hailo-parse` pipeline (folds, fusions, layer
+//! numbering; `--dump-pass-pipeline` prints it). Both share the output stage: verify, write
+//! `.hir`, HAR and parsing report, print the mapping.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hailo_har::{write_har, HarMetadata, HarState};
+use hailo_ir::pass::OpPassManager;
 use hailo_ir::{print_module, Module, PrintOptions};
 use hailo_onnx::to_hl::{convert_owned, ConvertOptions};
 use hailo_onnx::{load_with, parse_input_shape, LoadOptions};
@@ -57,6 +60,10 @@ struct OutputArgs {
     /// Write a JSON report of what became of every framework node.
     #[arg(long)]
     parsing_report: Option<PathBuf>,
+    /// Print the pass pipeline run on the imported graph (the folds and fusions of
+    /// `hailo-parse`; replay it with `hailo-opt m.hir --pass-pipeline='...'`).
+    #[arg(long)]
+    dump_pass_pipeline: bool,
 }
 
 /// What a frontend hands to the shared output stage.
@@ -103,6 +110,16 @@ struct OnnxArgs {
 }
 
 pub fn run(args: Args, quiet: bool) -> ExitCode {
+    let out = match &args.framework {
+        Framework::Onnx(a) => &a.out,
+        Framework::Tf(a) => &a.out,
+    };
+    if out.dump_pass_pipeline {
+        match OpPassManager::parse("builtin.module(hailo-parse)", &hailo_passes::registry()) {
+            Ok(pm) => eprintln!("Pass Manager with 1 top-level anchor:\n{}", pm.dump()),
+            Err(e) => eprintln!("error: hailo-parse: {}", e.message),
+        }
+    }
     let result = match args.framework {
         Framework::Onnx(a) => check_arch(&a.out)
             .and_then(|()| parse_onnx(&a))

@@ -2,6 +2,11 @@
 //! (NHWC input, HWIO kernel `[kh, kw, cin/groups, cout]`, optional `[cout]`
 //! bias), `hl.dense` and `hl.matmul`.
 //!
+//! `hl.conv2d` may take a fourth operand `ew_add`: a tensor of the output's shape added to the
+//! convolution's result before the fused activation. This is Hailo's "convolution & add" kernel
+//! (guide Table 10, HN `ew_add_enabled`): a residual add performed by the conv that produces one
+//! of its operands, so it is no layer of its own (`hl-fuse-conv-add` creates it).
+//!
 //! [`ConvParams::of`] resolves strides, dilations, groups and the padding to
 //! concrete pads, so the interpreter computes exactly what was verified.
 
@@ -13,14 +18,14 @@ use crate::shape::{broadcast, deconv_out, dilated, Padding};
 use hailo_ir::{define_op, Module, OpDef, OpId, Type};
 
 define_op! {
-    /// 2-D convolution, NHWC input, HWIO kernel, optional bias.
+    /// 2-D convolution, NHWC input, HWIO kernel, optional bias, optional fused elementwise add.
     pub struct Conv2d = "hl.conv2d" {
         summary: "2-D convolution (NHWC, HWIO)", traits: [PURE],
-        operands { input: 0, kernel: 1, bias: 2 }
+        operands { input: 0, kernel: 1, bias: 2, ew_add: 3 }
         attrs { strides: i64_array, dilations: i64_array, groups: i64, padding: str, pads: i64_array, activation: str, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
         interfaces { crate::interfaces::Weights => crate::interfaces::HWIO, crate::interfaces::FusedActivation => crate::interfaces::ActivationAttr, crate::interfaces::HnExport => crate::hn::HnLayer::new("conv", crate::hn::KERNEL_BIAS, crate::hn::CONV) }
-        hooks { verify: verify_weighted, infer: infer_conv }
+        hooks { verify: verify_conv, infer: infer_conv }
     }
 }
 
@@ -90,15 +95,20 @@ pub struct ConvParams {
 }
 
 const CONV_OPERANDS: &str = "input, kernel and optional bias";
+const CONV_ADD_OPERANDS: &str = "input, kernel, optional bias and optional elementwise-add input";
 
 impl ConvParams {
     /// Reads and checks the parameters of a conv2d, depthwise_conv2d or deconv2d op.
     pub fn of(m: &Module, op: OpId) -> Result<ConvParams> {
         let v = OpView::new(m, op);
-        v.expect_operands(2, 3, CONV_OPERANDS)?;
+        let name = m.op(op).name_str();
+        if name == Conv2d::NAME {
+            v.expect_operands(2, 4, CONV_ADD_OPERANDS)?;
+        } else {
+            v.expect_operands(2, 3, CONV_OPERANDS)?;
+        }
         let x = v.shape_rank(0, "input", 4)?;
         let k = v.shape_rank(1, "kernel", 4)?;
-        let name = m.op(op).name_str();
         let groups = if name == DepthwiseConv2d::NAME {
             if v.attr("groups").is_some() {
                 return Err(
@@ -132,7 +142,7 @@ impl ConvParams {
             }
             g
         };
-        if v.num_operands() == 3 {
+        if v.num_operands() >= 3 {
             let b = v.shape(2, "bias")?;
             if b != [k[3]] {
                 return Err(format!("bias must have shape [{}], got {b:?}", k[3]));
@@ -158,10 +168,19 @@ impl ConvParams {
         let padding = padding(&v)?;
         let pads = padding.pads_2d([x[1], x[2]], ext, strides);
         let [oh, ow] = window_out_2d([x[1], x[2]], ext, strides, pads, false)?;
+        let output = [x[0], oh, ow, k[3]];
+        if v.num_operands() == 4 {
+            let added = v.shape(3, "ew_add")?;
+            if added != output {
+                return Err(format!(
+                    "the elementwise-add input must have the output's shape {output:?}, got {added:?}"
+                ));
+            }
+        }
         Ok(ConvParams {
             padding,
             pads,
-            output: [x[0], oh, ow, k[3]],
+            output,
             ..base
         })
     }
@@ -214,6 +233,10 @@ fn deconv(v: &OpView<'_>, x: &[i64], ext: [i64; 2], base: ConvParams) -> Result<
         output,
         ..base
     })
+}
+
+fn verify_conv(m: &Module, op: OpId) -> Result<()> {
+    check_layer(m, op, (2, 4), CONV_ADD_OPERANDS, true).map(|_| ())
 }
 
 fn verify_weighted(m: &Module, op: OpId) -> Result<()> {

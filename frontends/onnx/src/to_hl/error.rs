@@ -67,6 +67,9 @@ pub enum ConvertError {
     },
     #[error("--input-format {input}: {message}")]
     InputFormat { input: String, message: String },
+    /// A pass of the `hailo-parse` pipeline failed on the imported graph.
+    #[error("{0}")]
+    Pipeline(String),
     #[error("{0}")]
     Onnx(#[from] crate::OnnxError),
 }

@@ -4,8 +4,10 @@
 //! per-node parsing report.
 //!
 //! Steps: recognise multi-node patterns (`patterns`), check every remaining node is supported
-//! (`supported`), then walk the nodes in topological order, converting each (`ops_*`) while
-//! folding BatchNorm, bias adds, Pad and activations into the layers that precede them.
+//! (`supported`), then walk the nodes in topological order, converting each (`ops_*`) into its
+//! own layer(s), and finally run the `hailo-parse` pipeline (`hailo_passes::parse`), which folds
+//! BatchNorm, bias adds, Pad and activations into the layers that precede them and numbers the
+//! layers; the report follows what it absorbed and renamed.
 
 mod act;
 mod emit;
@@ -25,10 +27,8 @@ mod supported;
 mod unroll;
 
 use hailo_dialect_hl as hl;
-use std::collections::HashMap;
 
 use hailo_dialect_hl::builder::{f32_tensor, symbol_name, GraphBuilder};
-use hailo_dialect_hl::Activation;
 use hailo_ir::{Attribute, Module, Type, ValueId};
 
 pub use error::{ConvertError, ConvertResult, UnsupportedNode, UnsupportedReport};
@@ -37,7 +37,7 @@ pub use report::{IoMapping, NodeFate, NodeReport, ParsingReport};
 use emit::Emitter;
 use layout::{canonical, parse_format, permute};
 use net::{Consts, Net, Releaser};
-use patterns::{GraphView, PatternKind, Patterns};
+use patterns::{GraphView, Patterns};
 
 use crate::graph::OnnxModel;
 
@@ -146,7 +146,6 @@ fn convert_net(model: Net<'_>, options: &ConvertOptions) -> ConvertResult<Conver
         g: GraphView::new(model),
         patterns,
         done: vec![false; model.nodes.len()],
-        pad_folds: HashMap::new(),
     };
     let mut inputs = Vec::new();
     for ((input, perm), arg) in model.inputs.iter().zip(in_perms).zip(args) {
@@ -167,11 +166,11 @@ fn convert_net(model: Net<'_>, options: &ConvertOptions) -> ConvertResult<Conver
     }
     let (results, outputs) = cx.outputs()?;
     let Converter { e, .. } = cx;
-    let report = e.report.finish(&model.source, &net, inputs, outputs);
-    Ok(Conversion {
-        module: e.b.finish(&results),
-        report,
-    })
+    let mut report = e.report.finish(&model.source, &net, inputs, outputs);
+    let mut module = e.b.finish(&results);
+    let rewrites = hailo_passes::parse::run(&mut module).map_err(ConvertError::Pipeline)?;
+    report.follow(&rewrites);
+    Ok(Conversion { module, report })
 }
 
 fn shape_of(ty: Type) -> Vec<usize> {
@@ -185,11 +184,8 @@ pub(crate) struct Converter<'a> {
     pub e: Emitter<'a>,
     pub g: GraphView<'a>,
     pub patterns: Patterns,
-    /// Nodes already handled (converted, or fused into an earlier layer).
+    /// Nodes already handled (converted, or part of a pattern converted earlier).
     pub done: Vec<bool>,
-    /// Pad outputs deferred into the following conv/avgpool: `[top, left, bottom, right]` and
-    /// the Pad node's index.
-    pub pad_folds: HashMap<String, ([usize; 4], usize)>,
 }
 
 impl Converter<'_> {
@@ -236,47 +232,6 @@ impl Converter<'_> {
             "LayerNormalization" | "InstanceNormalization" | "LpNormalization" => self.norm_node(i),
             _ => self.activation_node(i),
         }
-    }
-
-    /// The activation that consumes `tensor` alone and can be fused into its producer: a
-    /// single activation node, or an activation pattern reading only `tensor`. Returns the
-    /// activation, the nodes it covers and the tensor it produces.
-    pub fn take_activation(
-        &mut self,
-        tensor: &str,
-    ) -> ConvertResult<Option<(Activation, Vec<usize>, String)>> {
-        if self.g.is_graph_output(tensor) {
-            return Ok(None);
-        }
-        let consumers = self.g.consumers(tensor).to_vec();
-        if let [c] = consumers[..] {
-            if !self.done[c] && !self.patterns.owner.contains_key(&c) {
-                let node = self.g.node(c);
-                if let Some(act) = act::node_activation(self.e.model, node)? {
-                    if act.fusable() && node.input(0) == Some(tensor) {
-                        if let Some(out) = node.output(0) {
-                            return Ok(Some((act, vec![c], out.to_string())));
-                        }
-                    }
-                }
-            }
-        }
-        let Some(&first) = consumers.first() else {
-            return Ok(None);
-        };
-        let Some(&p) = self.patterns.owner.get(&first) else {
-            return Ok(None);
-        };
-        let pat = &self.patterns.list[p];
-        if let PatternKind::Activation(act) = &pat.kind {
-            if pat.input == tensor
-                && act.fusable()
-                && consumers.iter().all(|c| pat.nodes.contains(c))
-            {
-                return Ok(Some((*act, pat.nodes.clone(), pat.output.clone())));
-            }
-        }
-        Ok(None)
     }
 
     /// Marks `nodes` as fused into `layer`.

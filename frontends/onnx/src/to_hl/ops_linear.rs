@@ -1,7 +1,7 @@
 //! Weighted and windowed layers: Conv (incl. depthwise and grouped), ConvTranspose, Gemm /
-//! MatMul (dense or data-driven matmul), pooling and BatchNormalization, with the folds that
-//! belong to them: BatchNorm into the preceding conv/dense, a bias `Add` into a dense, a zero
-//! `Pad` into conv/avgpool padding, and a following activation into the layer.
+//! MatMul (dense or data-driven matmul), pooling and BatchNormalization, each as its own layer.
+//! Folding a following BatchNorm, bias `Add` or activation into a layer and a zero `Pad` into
+//! its padding is the `hailo-parse` pipeline's job (`hl-fold-*`, `hl-fuse-activation`).
 
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::ints;
@@ -74,16 +74,6 @@ fn pair(node: &Node, name: &str) -> ConvertResult<[usize; 2]> {
     }
 }
 
-/// What follows a weighted layer after folding: the final tensor, the fused activation and
-/// the fused nodes with the reason for each.
-type Tail = (String, Activation, Vec<(usize, &'static str)>);
-
-/// Per-output-channel affine `y = x * scale + shift` of a BatchNormalization node.
-struct BnFold {
-    scale: Vec<f32>,
-    shift: Vec<f32>,
-}
-
 impl Converter<'_> {
     /// A float constant input of `node`.
     pub(crate) fn const_input(&self, node: &Node, i: usize) -> ConvertResult<ArrayD<f32>> {
@@ -114,92 +104,8 @@ impl Converter<'_> {
             })
     }
 
-    /// BatchNormalization node `i` as a per-channel affine.
-    fn bn_affine(&self, i: usize) -> ConvertResult<BnFold> {
-        let node = self.g.node(i);
-        let eps = node.attr_float_or("epsilon", 1e-5)?;
-        let get = |k| -> ConvertResult<Vec<f32>> {
-            Ok(self.const_input(node, k)?.iter().copied().collect())
-        };
-        let (gamma, beta, mean, var) = (get(1)?, get(2)?, get(3)?, get(4)?);
-        let c = gamma.len();
-        if [beta.len(), mean.len(), var.len()] != [c, c, c] {
-            return Err(node_error(
-                node,
-                "scale, B, mean and var must have the same length",
-            ));
-        }
-        let scale: Vec<f32> = (0..c).map(|k| gamma[k] / (var[k] + eps).sqrt()).collect();
-        let shift = (0..c).map(|k| beta[k] - mean[k] * scale[k]).collect();
-        Ok(BnFold { scale, shift })
-    }
-
-    /// The BatchNormalization that alone consumes `tensor`, if its parameters are constant.
-    fn take_bn(&self, tensor: &str, channels: usize) -> Option<usize> {
-        let c = self.g.sole_consumer(tensor)?;
-        let n = self.g.node(c);
-        let ok = n.op_type == "BatchNormalization"
-            && !self.done[c]
-            && !self.patterns.owner.contains_key(&c)
-            && n.input(0) == Some(tensor)
-            && (1..5).all(|k| {
-                n.input(k).is_some_and(|t| {
-                    self.e
-                        .model
-                        .constant(t)
-                        .is_some_and(|v| v.len() == channels)
-                })
-            });
-        ok.then_some(c)
-    }
-
-    /// Folds a following BatchNorm and activation after a layer producing `out` with
-    /// `channels` output channels; scales `kernel` along `out_axis` and updates `bias`.
-    /// Returns the final tensor, the activation and the fused node indices.
-    fn fold_tail(
-        &mut self,
-        out: &str,
-        kernel: &mut ArrayD<f32>,
-        out_axis: usize,
-        bias: &mut [f32],
-    ) -> ConvertResult<Tail> {
-        let mut tensor = out.to_string();
-        let mut fused = Vec::new();
-        if let Some(bn) = self.take_bn(&tensor, bias.len()) {
-            let f = self.bn_affine(bn)?;
-            for (k, mut lane) in kernel.axis_iter_mut(Axis(out_axis)).enumerate() {
-                lane.mapv_inplace(|w| w * f.scale[k]);
-            }
-            for (k, b) in bias.iter_mut().enumerate() {
-                *b = *b * f.scale[k] + f.shift[k];
-            }
-            self.done[bn] = true;
-            fused.push((
-                bn,
-                "BatchNormalization folded into the preceding layer's kernel and bias",
-            ));
-            tensor = self.g.node(bn).outputs[0].clone();
-        }
-        let mut act = Activation::Linear;
-        if let Some((a, nodes, t)) = self.take_activation(&tensor)? {
-            act = a;
-            for n in nodes {
-                self.done[n] = true;
-                fused.push((n, "activation fused into the preceding layer"));
-            }
-            tensor = t;
-        }
-        Ok((tensor, act, fused))
-    }
-
-    fn report_fused(&mut self, fused: &[(usize, &'static str)], layer: &str) {
-        for &(n, why) in fused {
-            self.fused(&[n], layer, why);
-        }
-    }
-
     /// Finishes a rank-4 weighted layer (conv, deconv) of node `i`: its input in NHWC, the
-    /// HWIO kernel and bias constants, the op with the fused activation, bindings and report.
+    /// HWIO kernel and bias constants, the op, bindings and report.
     fn weighted_nhwc(
         &mut self,
         i: usize,
@@ -207,12 +113,10 @@ impl Converter<'_> {
         layer: &str,
         (kernel, bias): (&ArrayD<f32>, Vec<f32>),
         mut attrs: Vec<(&str, Attribute)>,
-        (tensor, act, fused): Tail,
     ) -> ConvertResult<()> {
         let node = self.g.node(i);
-        let loc = self
-            .g
-            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let loc = [node.name.as_str()];
+        let tensor = node.outputs[0].clone();
         // A 1-D convolution runs as a 2-D one on [N, 1, W, C].
         let one_d = self.e.input_shape(node, 0)?.len() == 3;
         let x = if one_d {
@@ -232,7 +136,7 @@ impl Converter<'_> {
         } else {
             permute(&onnx_out, &canonical(4))
         };
-        attrs.extend(act.layer_attrs());
+        attrs.extend(Activation::Linear.layer_attrs());
         let out = self
             .e
             .b
@@ -244,7 +148,6 @@ impl Converter<'_> {
             self.e.bind(&tensor, out[0], canonical(4));
         }
         self.converted(i, &[layer]);
-        self.report_fused(&fused, layer);
         Ok(())
     }
 
@@ -303,22 +206,12 @@ impl Converter<'_> {
         let groups = node.attr_int_or("group", 1)?.max(1) as usize;
         let strides = pair(node, "strides")?;
         let dilations = pair(node, "dilations")?;
-        let mut pads = window_pads(node, [x_shape[2], x_shape[3]], [kh, kw], strides, dilations)?;
-        let x_name = node.inputs[0].clone();
-        let mut fused: Vec<(usize, &'static str)> = Vec::new();
-        if let Some((extra, pad_node)) = self.pad_folds.get(&x_name).copied() {
-            for (p, e) in pads.iter_mut().zip(extra) {
-                *p += e;
-            }
-            fused.push((pad_node, "zero Pad folded into the convolution's padding"));
-        }
-        let mut bias: Vec<f32> = match node.input(2) {
+        let pads = window_pads(node, [x_shape[2], x_shape[3]], [kh, kw], strides, dilations)?;
+        let bias: Vec<f32> = match node.input(2) {
             Some(_) => self.const_input(node, 2)?.iter().copied().collect(),
             None => vec![0.0; m],
         };
-        let mut kernel = w;
-        let (tensor, act, tail) = self.fold_tail(&node.outputs[0], &mut kernel, 0, &mut bias)?;
-        fused.extend(tail);
+        let kernel = w;
         let depthwise = groups > 1 && groups == x_shape[1] && cg == 1;
         let (op, prefix) = if depthwise {
             (hl::DepthwiseConv2d::NAME, "dw")
@@ -338,7 +231,7 @@ impl Converter<'_> {
         if !depthwise {
             attrs.push(("groups", Attribute::i64(groups as i64)));
         }
-        self.weighted_nhwc(i, op, &layer, (&hwio, bias), attrs, (tensor, act, fused))
+        self.weighted_nhwc(i, op, &layer, (&hwio, bias), attrs)
     }
 
     pub(crate) fn deconv(&mut self, i: usize) -> ConvertResult<()> {
@@ -410,11 +303,10 @@ impl Converter<'_> {
             let g = ci / cig;
             hwio[[y, x, ci % cig, g * cog + co]] = v;
         }
-        let mut bias: Vec<f32> = match node.input(2) {
+        let bias: Vec<f32> = match node.input(2) {
             Some(_) => self.const_input(node, 2)?.iter().copied().collect(),
             None => vec![0.0; cout],
         };
-        let (tensor, act, fused) = self.fold_tail(&node.outputs[0], &mut hwio, 3, &mut bias)?;
         let layer = self.e.b.next_name("deconv");
         let attrs = vec![
             ("strides", ints(&strides)),
@@ -423,8 +315,7 @@ impl Converter<'_> {
             ("pads", ints(&pads)),
             ("output_padding", ints(&out_pad)),
         ];
-        let tail = (tensor, act, fused);
-        self.weighted_nhwc(i, hl::Deconv2d::NAME, &layer, (&hwio, bias), attrs, tail)
+        self.weighted_nhwc(i, hl::Deconv2d::NAME, &layer, (&hwio, bias), attrs)
     }
 
     pub(crate) fn gemm_or_matmul(&mut self, i: usize) -> ConvertResult<()> {
@@ -474,18 +365,9 @@ impl Converter<'_> {
         kernel.mapv_inplace(|w| w * alpha);
         let cout = kernel.shape()[1];
         let mut bias = vec![0.0f32; cout];
-        let mut fused: Vec<(usize, &'static str)> = Vec::new();
-        let mut out = node.outputs[0].clone();
         if gemm && node.input(2).is_some() {
             let c = self.const_input(node, 2)?;
             add_bias(node, &mut bias, &c, beta)?;
-        } else if !gemm {
-            if let Some((add, c)) = self.take_bias_add(&out, cout) {
-                add_bias(self.g.node(add), &mut bias, &c, 1.0)?;
-                fused.push((add, "bias Add folded into the dense layer"));
-                self.done[add] = true;
-                out = self.g.node(add).outputs[0].clone();
-            }
         }
         let a = self.e.input(node, 0)?;
         if let Some(order) = &a.flat_order {
@@ -497,12 +379,9 @@ impl Converter<'_> {
             kernel =
                 ndarray::stack(Axis(0), &views).map_err(|e| node_error(node, e.to_string()))?;
         }
-        let (tensor, act, tail) = self.fold_tail(&out, &mut kernel, 1, &mut bias)?;
-        fused.extend(tail);
+        let tensor = node.outputs[0].clone();
         let layer = self.e.b.next_name("fc");
-        let loc = self
-            .g
-            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let loc = [node.name.as_str()];
         let k = self.e.constant(&layer, "kernel", &kernel, true, &loc);
         let b = self
             .e
@@ -513,35 +392,16 @@ impl Converter<'_> {
             &layer,
             &[a.id, k, b],
             &[out_shape],
-            act.layer_attrs(),
+            Activation::Linear.layer_attrs(),
             &loc,
         );
         self.e.bind(&tensor, res[0], vec![0, 1]);
         self.converted(i, &[&layer]);
-        self.report_fused(&fused, &layer);
         Ok(())
     }
 
-    /// An `Add` of a constant of `cout` elements that alone consumes `tensor`.
-    fn take_bias_add(&self, tensor: &str, cout: usize) -> Option<(usize, ArrayD<f32>)> {
-        let c = self.g.sole_consumer(tensor)?;
-        let n = self.g.node(c);
-        if n.op_type != "Add" || self.done[c] || self.patterns.owner.contains_key(&c) {
-            return None;
-        }
-        let other = if n.input(0) == Some(tensor) {
-            n.input(1)?
-        } else {
-            n.input(0)?
-        };
-        let t = self.e.model.constant(other)?;
-        let shape = t.shape();
-        (t.len() == cout && shape.last() == Some(&cout)).then(|| (c, t.to_f32()))
-    }
-
     /// `MatMul` of rank-3/4 data `[.., T, C]` with a constant `[C, D]`: a 1x1 convolution over
-    /// the data held in ONNX order (rank 3 gets a unit H axis), with a following bias `Add`,
-    /// BatchNorm and activation folded as for dense layers.
+    /// the data held in ONNX order (rank 3 gets a unit H axis, removed again after it).
     fn matmul_as_conv(&mut self, i: usize) -> ConvertResult<()> {
         let node = self.g.node(i);
         let a_shape = self.e.input_shape(node, 0)?;
@@ -553,20 +413,11 @@ impl Converter<'_> {
             ));
         }
         let (cin, cout) = (w.shape()[0], w.shape()[1]);
-        let mut kernel = w
+        let kernel = w
             .into_shape_with_order(IxDyn(&[1, 1, cin, cout]))
             .map_err(|e| node_error(node, e.to_string()))?;
-        let mut bias = vec![0.0f32; cout];
-        let mut fused: Vec<(usize, &'static str)> = Vec::new();
-        let mut out = node.outputs[0].clone();
-        if let Some((add, c)) = self.take_bias_add(&out, cout) {
-            add_bias(self.g.node(add), &mut bias, &c, 1.0)?;
-            fused.push((add, "bias Add folded into the convolution"));
-            self.done[add] = true;
-            out = self.g.node(add).outputs[0].clone();
-        }
-        let (tensor, act, tail) = self.fold_tail(&out, &mut kernel, 3, &mut bias)?;
-        fused.extend(tail);
+        let bias = vec![0.0f32; cout];
+        let tensor = node.outputs[0].clone();
         let rank = a_shape.len();
         let ident: Vec<usize> = (0..rank).collect();
         let as4 = |s: &[usize]| {
@@ -592,9 +443,7 @@ impl Converter<'_> {
             x
         };
         let layer = self.e.b.next_name("conv");
-        let loc = self
-            .g
-            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let loc = [node.name.as_str()];
         let k = self.e.constant(&layer, "kernel", &kernel, true, &loc);
         let b = self
             .e
@@ -607,7 +456,7 @@ impl Converter<'_> {
             ("pads", ints(&[0, 0, 0, 0])),
             ("groups", Attribute::i64(1)),
         ];
-        attrs.extend(act.layer_attrs());
+        attrs.extend(Activation::Linear.layer_attrs());
         let mut y = self.e.b.layer(
             hl::Conv2d::NAME,
             &layer,
@@ -631,7 +480,6 @@ impl Converter<'_> {
         }
         self.e.bind(&tensor, y, ident);
         self.converted(i, &[]);
-        self.report_fused(&fused, &layer);
         Ok(())
     }
 
@@ -677,26 +525,16 @@ impl Converter<'_> {
             return Err(node_error(node, "dilated pooling is not supported"));
         }
         let strides = pair(node, "strides")?;
-        let mut pads = window_pads(node, [x_shape[2], x_shape[3]], kernel, strides, [1, 1])?;
+        let pads = window_pads(node, [x_shape[2], x_shape[3]], kernel, strides, [1, 1])?;
         let max = node.op_type == "MaxPool";
-        let mut count_include_pad = node.attr_int_or("count_include_pad", 0)? != 0;
-        let mut fused: Vec<(usize, &'static str)> = Vec::new();
-        if let Some((extra, pad_node)) = self.pad_folds.get(&node.inputs[0]).copied() {
-            for (p, e) in pads.iter_mut().zip(extra) {
-                *p += e;
-            }
-            count_include_pad = true;
-            fused.push((pad_node, "zero Pad folded into the pooling's padding"));
-        }
+        let count_include_pad = node.attr_int_or("count_include_pad", 0)? != 0;
         let (op, prefix) = if max {
             (hl::MaxPool::NAME, "maxpool")
         } else {
             (hl::AvgPool::NAME, "avgpool")
         };
         let layer = self.e.b.next_name(prefix);
-        let loc = self
-            .g
-            .names(std::iter::once(i).chain(fused.iter().map(|f| f.0)));
+        let loc = [node.name.as_str()];
         let x = self.e.input_in(node, 0, &canonical(4))?;
         let out_shape = permute(&self.e.output_shape(node, 0)?, &canonical(4));
         let mut attrs = vec![
@@ -715,7 +553,6 @@ impl Converter<'_> {
         let res = self.e.b.layer(op, &layer, &[x], &[out_shape], attrs, &loc);
         self.e.bind(&node.outputs[0], res[0], canonical(4));
         self.converted(i, &[&layer]);
-        self.report_fused(&fused, &layer);
         Ok(())
     }
 
@@ -787,20 +624,16 @@ impl Converter<'_> {
         let node = self.g.node(i);
         let x = self.e.input(node, 0)?;
         let rank = x.perm.len();
-        if rank != 4 && rank != 2 {
+        if !(2..=4).contains(&rank) {
             return Err(node_error(
                 node,
                 format!("BatchNormalization of a rank-{rank} tensor is not supported"),
             ));
         }
         let eps = f64::from(node.attr_float_or("epsilon", 1e-5)?);
-        let (tensor, act, fused) = match self.take_activation(&node.outputs[0])? {
-            Some((a, nodes, t)) => (t, a, nodes),
-            None => (node.outputs[0].clone(), Activation::Linear, vec![]),
-        };
+        let tensor = node.outputs[0].clone();
         let layer = self.e.b.next_name("batch_norm");
-        let mut loc: Vec<&str> = vec![node.name.as_str()];
-        loc.extend(fused.iter().map(|&n| self.g.node(n).name.as_str()));
+        let loc = [node.name.as_str()];
         let xv = self.e.input_in(node, 0, &canonical(rank))?;
         let mut operands = vec![xv];
         for (k, param) in [(3, "mean"), (4, "var"), (1, "gamma"), (2, "beta")] {
@@ -810,7 +643,7 @@ impl Converter<'_> {
         }
         let out_shape = permute(&self.e.shape(node, &tensor)?, &canonical(rank));
         let mut attrs = vec![("epsilon", Attribute::f64(eps))];
-        attrs.extend(act.layer_attrs());
+        attrs.extend(Activation::Linear.layer_attrs());
         let res = self.e.b.layer(
             hl::BatchNorm::NAME,
             &layer,
@@ -821,7 +654,6 @@ impl Converter<'_> {
         );
         self.e.bind(&tensor, res[0], canonical(rank));
         self.converted(i, &[&layer]);
-        self.fused(&fused, &layer, "activation fused into the preceding layer");
         Ok(())
     }
 }

@@ -123,13 +123,9 @@ impl Converter<'_> {
                 format!("broadcasting rank-{rank} data to rank {out_rank} is not supported"),
             ));
         }
-        let (tensor, act, fused) = match self.take_activation(&node.outputs[0])? {
-            Some((a, nodes, t)) => (t, a, nodes),
-            None => (node.outputs[0].clone(), Activation::Linear, vec![]),
-        };
+        let tensor = node.outputs[0].clone();
         let layer = self.e.b.next_name(prefix);
-        let mut loc: Vec<&str> = vec![node.name.as_str()];
-        loc.extend(fused.iter().map(|&n| self.g.node(n).name.as_str()));
+        let loc = [node.name.as_str()];
         let mut operands = Vec::new();
         for (k, param) in ["a", "b"].iter().enumerate() {
             if consts[k] {
@@ -146,13 +142,13 @@ impl Converter<'_> {
             }
         }
         let out_shape = permute(&self.e.shape(node, &tensor)?, &data.perm);
+        let attrs = Activation::Linear.layer_attrs();
         let res = self
             .e
             .b
-            .layer(op, &layer, &operands, &[out_shape], act.layer_attrs(), &loc);
+            .layer(op, &layer, &operands, &[out_shape], attrs, &loc);
         self.e.bind(&tensor, res[0], data.perm.clone());
         self.converted(i, &[&layer]);
-        self.fused(&fused, &layer, "activation fused into the preceding layer");
         Ok(())
     }
 

@@ -430,33 +430,7 @@ impl Converter<'_> {
                 format!("pads {pads:?} must be {} non-negative values", 2 * rank),
             ));
         }
-        let spatial_only = rank == 4 && [0, 1, 4, 5].iter().all(|&k| pads[k] == 0);
         let out = &node.outputs[0];
-        let foldable = mode == "constant" && value == 0.0 && spatial_only;
-        let consumer = self.g.sole_consumer(out).map(|c| self.g.node(c));
-        let fold_into = consumer.filter(|c| {
-            c.input(0) == Some(out.as_str())
-                && (c.op_type == "Conv"
-                    || (c.op_type == "AveragePool"
-                        && (c.attr_int_or("count_include_pad", 0).is_ok_and(|v| v != 0)
-                            || c.attr_ints("pads")
-                                .ok()
-                                .flatten()
-                                .is_none_or(|p| p.iter().all(|&x| x == 0)))
-                        && c.attr_string_or("auto_pad", "NOTSET")
-                            .is_ok_and(|a| a == "NOTSET" || a == "VALID")))
-        });
-        if foldable && fold_into.is_some() {
-            let tlbr = [
-                pads[2] as usize,
-                pads[3] as usize,
-                pads[6] as usize,
-                pads[7] as usize,
-            ];
-            self.pad_folds.insert(out.clone(), (tlbr, i));
-            self.e.values.insert(out.clone(), v);
-            return Ok(());
-        }
         let layer = self.e.b.next_name("external_pad");
         let x = self.e.input_in(node, 0, &v.perm.clone())?;
         let begin: Vec<i64> = v.perm.iter().map(|&a| pads[a]).collect();

@@ -57,6 +57,23 @@ pub struct ParsingReport {
 }
 
 impl ParsingReport {
+    /// Follows what the `hailo-parse` pipeline did to the imported layers: a node whose layers
+    /// were all absorbed into another layer is fused into it (with the pass as the reason), and
+    /// renamed layers take their final names.
+    pub fn follow(&mut self, rw: &hailo_passes::parse::ParseRewrites) {
+        for io in self.inputs.iter_mut().chain(self.outputs.iter_mut()) {
+            if let Some(name) = rw.final_name(&io.layer) {
+                io.layer = name.to_owned();
+            }
+        }
+        for n in &mut self.nodes {
+            if let Some(reason) = rw.follow(&mut n.layers) {
+                n.fate = NodeFate::Fused;
+                n.reason = Some(reason);
+            }
+        }
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()

@@ -71,6 +71,9 @@ pub enum ConvertError {
     /// Bad `--start-node-names` / `--end-node-names`.
     #[error("{0}")]
     Selection(String),
+    /// A pass of the `hailo-parse` pipeline failed on the imported graph.
+    #[error("{0}")]
+    Pipeline(String),
 }
 
 /// Result alias of the conversion.

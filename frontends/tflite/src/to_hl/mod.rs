@@ -7,8 +7,10 @@
 //!
 //! Steps: select the subgraph between start/end names (`select`), recognise multi-operator
 //! activations (`patterns`), reject unsupported operators all at once, then convert the
-//! operators in execution order (`ops_linear`, `ops_misc`, `ops_shape`), folding zero PADs
-//! and following activations into the layers before them.
+//! operators in execution order (`ops_linear`, `ops_misc`, `ops_shape`), each into its own
+//! layer(s), and run the `hailo-parse` pipeline (`hailo_passes::parse`), which folds zero PADs
+//! and following activations into the layers before them and numbers the layers; the report
+//! follows what it absorbed and renamed.
 
 mod emit;
 mod error;
@@ -99,8 +101,11 @@ pub fn convert(
             shape: graph.tensors[t].shape.clone(),
         });
     }
-    let report = cx.report.finish(&net, inputs, outputs);
-    Ok((cx.b.finish(&results), report))
+    let mut report = cx.report.finish(&net, inputs, outputs);
+    let mut module = cx.b.finish(&results);
+    let rewrites = hailo_passes::parse::run(&mut module).map_err(ConvertError::Pipeline)?;
+    report.follow(&rewrites);
+    Ok((module, report))
 }
 
 /// Conversion state.
@@ -111,28 +116,16 @@ pub(crate) struct Converter<'a> {
     pub patterns: Patterns,
     /// Converted value of each run-time tensor.
     pub values: HashMap<TensorId, ValueId>,
-    /// Kept operators reading each tensor.
-    pub consumers: Vec<Vec<usize>>,
-    /// Operators already handled (converted, or fused into an earlier layer).
+    /// Operators already handled (converted, or part of a pattern converted earlier).
     pub done: Vec<bool>,
-    /// Zero PAD outputs deferred into the following conv/avgpool: `[top, left, bottom, right]`
-    /// and the PAD operator.
-    pub pad_folds: HashMap<TensorId, ([usize; 4], usize)>,
     pub report: report::ReportBuilder,
 }
 
 impl<'a> Converter<'a> {
     fn new(g: &'a TfliteGraph, b: GraphBuilder, sel: Selection, patterns: Patterns) -> Self {
-        let mut consumers = vec![Vec::new(); g.tensors.len()];
         let mut report = report::ReportBuilder::default();
         for (i, op) in g.ops.iter().enumerate() {
-            if sel.kept[i] {
-                for &t in &op.inputs {
-                    if !consumers[t].contains(&i) {
-                        consumers[t].push(i);
-                    }
-                }
-            } else {
+            if !sel.kept[i] {
                 report.set(
                     i,
                     &op.name_hint,
@@ -150,9 +143,7 @@ impl<'a> Converter<'a> {
             sel,
             patterns,
             values: HashMap::new(),
-            consumers,
             done,
-            pad_folds: HashMap::new(),
             report,
         }
     }
@@ -199,44 +190,6 @@ impl<'a> Converter<'a> {
                 Err(self.node_error(i, format!("operator {op_name} is not supported")))
             }
         }
-    }
-
-    /// Whether tensor `t` is an output of the selected graph.
-    pub fn is_output(&self, t: TensorId) -> bool {
-        self.sel.outputs.contains(&t)
-    }
-
-    /// The one kept operator reading `t`, if there is exactly one and `t` is not an output.
-    pub fn sole_consumer(&self, t: TensorId) -> Option<usize> {
-        match self.consumers[t].as_slice() {
-            [c] if !self.is_output(t) => Some(*c),
-            _ => None,
-        }
-    }
-
-    /// The activation that alone consumes `t` and may be fused into its producer: a single
-    /// activation operator or an activation pattern reading only `t`. Returns the activation,
-    /// the operators it covers and the tensor it produces.
-    pub fn take_activation(&self, t: TensorId) -> Option<(hl::Activation, Vec<usize>, TensorId)> {
-        if self.is_output(t) {
-            return None;
-        }
-        let consumers = &self.consumers[t];
-        let first = *consumers.first()?;
-        if let Some(&p) = self.patterns.owner.get(&first) {
-            let pat = &self.patterns.list[p];
-            return (pat.input == t
-                && pat.act.fusable()
-                && consumers.iter().all(|c| pat.ops.contains(c)))
-            .then(|| (pat.act, pat.ops.clone(), pat.output));
-        }
-        let c = self.sole_consumer(t)?;
-        let op = &self.g.ops[c];
-        if self.done[c] || op.inputs.first() != Some(&t) {
-            return None;
-        }
-        let act = ops_misc::op_activation(self.g, op)?;
-        act.fusable().then(|| (act, vec![c], op.outputs[0]))
     }
 
     /// Records operator `i` as converted to `layers`.

@@ -1,7 +1,8 @@
 //! Weighted and windowed layers: CONV_2D, DEPTHWISE_CONV_2D (depth multiplier > 1 as a group
 //! conv), TRANSPOSE_CONV, FULLY_CONNECTED, the 2-D poolings and the reductions (spatial MEAN /
 //! REDUCE_MAX as global pooling). Kernels are re-laid to HWIO, TensorFlow SAME padding becomes
-//! exact explicit pads, zero PADs before a conv/avgpool and following activations are folded.
+//! exact explicit pads; a layer carries TFLite's own fused activation. Folding a zero PAD or a
+//! following activation operator into a layer is the `hailo-parse` pipeline's job.
 
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::ints;
@@ -9,7 +10,7 @@ use hailo_ir::{Attribute, ValueId};
 
 use super::error::ConvertResult;
 use super::{strs, Converter};
-use crate::graph::{Activation, OpKind, Padding, ReduceOp, TensorId};
+use crate::graph::{Activation, OpKind, Padding, ReduceOp};
 
 /// TensorFlow padding of one spatial axis: `(begin, end)`.
 pub(crate) fn tf_pads(
@@ -82,22 +83,6 @@ fn transpose4(data: &[f32], shape: [usize; 4], perm: [usize; 4]) -> Vec<f32> {
 }
 
 impl Converter<'_> {
-    /// The fused activation of a layer: TFLite's own, else a following activation operator.
-    /// Returns the tensor the layer produces, the activation and the fused operators.
-    pub(crate) fn tail(
-        &self,
-        fused: Activation,
-        out: TensorId,
-    ) -> (TensorId, hl::Activation, Vec<usize>) {
-        if fused != Activation::None {
-            return (out, fused_act(fused), Vec::new());
-        }
-        match self.take_activation(out) {
-            Some((act, ops, t)) => (t, act, ops),
-            None => (out, hl::Activation::Linear, Vec::new()),
-        }
-    }
-
     /// Emits `layer`, an `op` reading `operands` located at `loc`, as operator `i` of a kind
     /// that cannot carry an activation (pool, concat, l2 norm): TFLite's `fused` activation
     /// follows as its own `hl.activation`. Binds the operator's output and records `i` as
@@ -163,14 +148,10 @@ impl Converter<'_> {
         kernel: (&[usize], &[f32]),
         bias: &[f32],
         mut attrs: Vec<(&str, Attribute)>,
-        tail: (TensorId, hl::Activation, Vec<usize>),
-        extra_fused: &[(usize, &str)],
+        act: Activation,
     ) {
-        let (tensor, act, fused) = tail;
-        let mut loc_ops = vec![i];
-        loc_ops.extend(extra_fused.iter().map(|f| f.0));
-        loc_ops.extend(&fused);
-        let names = self.names(&loc_ops);
+        let tensor = self.g.ops[i].outputs[0];
+        let names = self.names(&[i]);
         let loc = strs(&names);
         let k = self
             .b
@@ -178,17 +159,13 @@ impl Converter<'_> {
         let b = self
             .b
             .constant(layer, "bias", &[bias.len()], bias, true, &loc);
-        attrs.extend(act.layer_attrs());
+        attrs.extend(fused_act(act).layer_attrs());
         let out_shape = self.shape(tensor);
         let out = self
             .b
             .layer(op, layer, &[x, k, b], &[out_shape], attrs, &loc);
         self.values.insert(tensor, out[0]);
         self.converted(i, &[layer.to_string()]);
-        for &(n, why) in extra_fused {
-            self.fused(&[n], layer, why);
-        }
-        self.fused(&fused, layer, "activation fused into the preceding layer");
     }
 
     pub(crate) fn conv(&mut self, i: usize) -> ConvertResult<()> {
@@ -220,20 +197,13 @@ impl Converter<'_> {
                 w_shape[0]
             },
         );
-        let mut pads = window_pads(
+        let pads = window_pads(
             params.padding,
             &x_shape,
             [kh, kw],
             params.stride,
             params.dilation,
         );
-        let mut extra: Vec<(usize, &str)> = Vec::new();
-        if let Some((more, pad_op)) = self.pad_folds.get(&xt).copied() {
-            for (p, e) in pads.iter_mut().zip(more) {
-                *p += e;
-            }
-            extra.push((pad_op, "zero PAD folded into the convolution's padding"));
-        }
         let bias = self.bias(i, 2, cout)?;
         let cin = x_shape[3];
         let (op_name, prefix, hwio_shape, hwio, groups) = match multiplier {
@@ -258,7 +228,7 @@ impl Converter<'_> {
                 )
             }
         };
-        let tail = self.tail(params.activation, op.outputs[0]);
+        let act = params.activation;
         let layer = self.b.next_name(prefix);
         let x = self.value(i, xt)?;
         let mut attrs = vec![
@@ -278,8 +248,7 @@ impl Converter<'_> {
             (&hwio_shape, &hwio),
             &bias,
             attrs,
-            tail,
-            &extra,
+            act,
         );
         Ok(())
     }
@@ -333,7 +302,6 @@ impl Converter<'_> {
             }
         }
         let bias = self.bias(i, 2, cout)?;
-        let tail = self.tail(activation, op.outputs[0]);
         let layer = self.b.next_name("deconv");
         let x = self.value(i, xt)?;
         let attrs = vec![
@@ -351,8 +319,7 @@ impl Converter<'_> {
             (&[kh, kw, cin, cout], &hwio),
             &bias,
             attrs,
-            tail,
-            &[],
+            activation,
         );
         Ok(())
     }
@@ -385,11 +352,8 @@ impl Converter<'_> {
         let out_shape = self.shape(out_t);
         let x = self.value(i, xt)?;
         let (x, pre) = self.reshape_to(i, x, &[n, cin]);
-        let (tensor, act, fused) = self.tail(activation, out_t);
         let layer = self.b.next_name("fc");
-        let mut loc_ops = vec![i];
-        loc_ops.extend(&fused);
-        let names = self.names(&loc_ops);
+        let names = self.names(&[i]);
         let loc = strs(&names);
         let k = self
             .b
@@ -400,16 +364,15 @@ impl Converter<'_> {
             &layer,
             &[x, k, b],
             &[vec![n, o]],
-            act.layer_attrs(),
+            fused_act(activation).layer_attrs(),
             &loc,
         )[0];
         let mut layers: Vec<String> = pre.into_iter().collect();
         layers.push(layer.clone());
         let (res, post) = self.reshape_to(i, res, &out_shape);
         layers.extend(post);
-        self.values.insert(tensor, res);
+        self.values.insert(out_t, res);
         self.converted(i, &layers);
-        self.fused(&fused, &layer, "activation fused into the preceding layer");
         Ok(())
     }
 
@@ -425,24 +388,14 @@ impl Converter<'_> {
         if x_shape.len() != 4 {
             return Err(self.node_error(i, "only 2-D pooling (rank-4 input) is supported"));
         }
-        let mut pads = window_pads(p.padding, &x_shape, p.filter, p.stride, [1, 1]);
-        let mut count_include_pad = false;
-        let mut loc_ops = vec![i];
-        let fold = self.pad_folds.get(&xt).copied();
-        if let Some((more, pad_op)) = fold {
-            for (q, e) in pads.iter_mut().zip(more) {
-                *q += e;
-            }
-            count_include_pad = true;
-            loc_ops.push(pad_op);
-        }
+        let pads = window_pads(p.padding, &x_shape, p.filter, p.stride, [1, 1]);
         let (op_name, prefix) = if max {
             (hl::MaxPool::NAME, "maxpool")
         } else {
             (hl::AvgPool::NAME, "avgpool")
         };
         let layer = self.b.next_name(prefix);
-        let names = self.names(&loc_ops);
+        let names = self.names(&[i]);
         let x = self.value(i, xt)?;
         let mut attrs = vec![
             ("kernel", ints(&p.filter)),
@@ -452,17 +405,10 @@ impl Converter<'_> {
             ("ceil_mode", Attribute::Bool(false)),
         ];
         if !max {
-            attrs.push(("count_include_pad", Attribute::Bool(count_include_pad)));
+            attrs.push(("count_include_pad", Attribute::Bool(false)));
         }
         let loc = strs(&names);
         self.layer_then_activation(i, op_name, &layer, &[x], attrs, &loc, p.activation);
-        if let Some((_, pad_op)) = fold {
-            self.fused(
-                &[pad_op],
-                &layer,
-                "zero PAD folded into the pooling's padding",
-            );
-        }
         Ok(())
     }
 

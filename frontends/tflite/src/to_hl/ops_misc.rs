@@ -6,6 +6,7 @@ use hailo_dialect_hl as hl;
 use hailo_ir::{Attribute, ValueId};
 
 use super::error::ConvertResult;
+use super::ops_linear::fused_act;
 use super::{strs, Converter};
 use crate::graph::{BinaryOp, Op, OpKind, TensorId, TfliteGraph, UnaryOp};
 
@@ -184,25 +185,21 @@ impl Converter<'_> {
         let inputs = op.inputs.clone();
         let out_t = op.outputs[0];
         let rank = self.shape(out_t).len();
-        let (tensor, act, fused) = self.tail(activation, out_t);
         let layer = self.b.next_name(prefix);
         let a = self.ew_operand(i, inputs[0], rank, &layer, "a")?;
         let bv = self.ew_operand(i, inputs[1], rank, &layer, "b")?;
-        let mut loc_ops = vec![i];
-        loc_ops.extend(&fused);
-        let names = self.names(&loc_ops);
-        let shape = self.shape(tensor);
+        let names = self.names(&[i]);
+        let shape = self.shape(out_t);
         let res = self.b.layer(
             op_name,
             &layer,
             &[a, bv],
             &[shape],
-            act.layer_attrs(),
+            fused_act(activation).layer_attrs(),
             &strs(&names),
         );
-        self.values.insert(tensor, res[0]);
+        self.values.insert(out_t, res[0]);
         self.converted(i, std::slice::from_ref(&layer));
-        self.fused(&fused, &layer, "activation fused into the preceding layer");
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use hailo_ir::Attribute;
 
 use super::error::ConvertResult;
 use super::Converter;
-use crate::graph::{OpKind, Padding, ResizeMethod, TensorData};
+use crate::graph::{OpKind, ResizeMethod, TensorData};
 
 /// A slice on every axis: `starts`, exclusive `ends`, positive `steps`.
 struct SlicePlan {
@@ -53,7 +53,7 @@ impl Converter<'_> {
         let OpKind::Pad { paddings, value } = op.kind.clone() else {
             return Err(self.node_error(i, "not a pad"));
         };
-        let (xt, out_t) = (op.inputs[0], op.outputs[0]);
+        let xt = op.inputs[0];
         let rank = self.shape(xt).len();
         if paddings.len() != rank || paddings.iter().flatten().any(|&p| p < 0) {
             return Err(self.node_error(
@@ -62,26 +62,6 @@ impl Converter<'_> {
             ));
         }
         let x = self.value(i, xt)?;
-        let spatial_only = rank == 4 && paddings[0] == [0, 0] && paddings[3] == [0, 0];
-        let fold = value == 0.0
-            && spatial_only
-            && self.sole_consumer(out_t).is_some_and(|c| {
-                let cop = &self.g.ops[c];
-                !self.patterns.owner.contains_key(&c)
-                    && cop.inputs.first() == Some(&out_t)
-                    && match &cop.kind {
-                        OpKind::Conv2d(_) | OpKind::DepthwiseConv2d { .. } => true,
-                        OpKind::AvgPool2d(p) => p.padding == Padding::Valid,
-                        _ => false,
-                    }
-            });
-        if fold {
-            let p = |a: usize, k: usize| paddings[a][k] as usize;
-            self.pad_folds
-                .insert(out_t, ([p(1, 0), p(2, 0), p(1, 1), p(2, 1)], i));
-            self.values.insert(out_t, x);
-            return Ok(());
-        }
         let layer = self.b.next_name("external_pad");
         let mut pads: Vec<i64> = paddings.iter().map(|p| p[0]).collect();
         pads.extend(paddings.iter().map(|p| p[1]));
