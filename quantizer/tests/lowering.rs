@@ -334,7 +334,7 @@ fn layer_and_instance_norm_are_exact_integer_statistics_within_half_a_step() {
     let params = "    %g = hl.const dense<[1.0, 0.5, -1.5, 2.0, 0.25, 1.0, 0.75, -0.5]> : tensor<8xf32>\n    %b = hl.const dense<[0.0, 0.5, -0.25, 1.0, 0.0, -1.0, 0.1, 0.3]> : tensor<8xf32>\n";
     for (op, attrs, layer) in [
         ("layer_norm", "axes = [3], epsilon = 1.0e-5", "layer_norm1"),
-        ("instance_norm", "epsilon = 1.0e-3", "inorm1"),
+        ("instance_norm", "epsilon = 1.0e-3", "norm2"),
     ] {
         let body = format!(
             "{params}    %r0 = hl.{op} %in0, %g, %b {{{attrs}, layer = \"{layer}\"}} : tensor<4x6x2x8xf32>\n"
