@@ -306,7 +306,14 @@ fn data_driven_matmul_is_exact_with_both_zero_points() {
     ];
     for (tb, bshape) in [("false", "4x2x5x7"), ("true", "4x2x7x5")] {
         let data = if tb == "true" {
-            vec![data[0].clone(), data[1].clone().permuted_axes(IxDyn(&[0, 1, 3, 2])).as_standard_layout().to_owned()]
+            vec![
+                data[0].clone(),
+                data[1]
+                    .clone()
+                    .permuted_axes(IxDyn(&[0, 1, 3, 2]))
+                    .as_standard_layout()
+                    .to_owned(),
+            ]
         } else {
             data.clone()
         };
@@ -322,7 +329,8 @@ fn data_driven_matmul_is_exact_with_both_zero_points() {
 #[test]
 fn softmax_uses_a_16_bit_exp_table_within_half_a_step() {
     let data = vec![Rng(22).array(&[4, 3, 8, 16]).mapv(|v| v * 3.0)];
-    let body = "    %r0 = hl.softmax %in0 {axis = 3, layer = \"softmax1\"} : tensor<4x3x8x16xf32>\n";
+    let body =
+        "    %r0 = hl.softmax %in0 {axis = 3, layer = \"softmax1\"} : tensor<4x3x8x16xf32>\n";
     let text = graph(&["4x3x8x16"], &["4x3x8x16"], body);
     let snr = check_within(&text, &data, "softmax1", "q.softmax", 0.02);
     assert!(snr >= 30.0, "{snr:.2} dB");
@@ -366,7 +374,8 @@ fn reduce_sum_mean_max_min_are_exact() {
 #[test]
 fn gelu_is_a_table_within_half_a_step() {
     let data = vec![Rng(25).array(&[8, 4, 16]).mapv(|v| v * 2.0)];
-    let body = "    %r0 = hl.activation %in0 {kind = \"gelu\", layer = \"gelu1\"} : tensor<8x4x16xf32>\n";
+    let body =
+        "    %r0 = hl.activation %in0 {kind = \"gelu\", layer = \"gelu1\"} : tensor<8x4x16xf32>\n";
     let text = graph(&["8x4x16"], &["8x4x16"], body);
     let snr = check_exact(&text, &data, "gelu1", "q.lut");
     assert!(snr >= 30.0, "{snr:.2} dB");

@@ -763,9 +763,7 @@ fn v_matmul(m: &Module, op: OpId) -> Result<()> {
     check_clamp(m, op, &out)?;
     let (a, mut b) = (shape_of(t[0]), shape_of(t[1]));
     if a.len() < 2 || b.len() < 2 {
-        return Err(format!(
-            "operands must have rank >= 2, got {a:?} and {b:?}"
-        ));
+        return Err(format!("operands must have rank >= 2, got {a:?} and {b:?}"));
     }
     let tb = m
         .attr(op, "transpose_b")
@@ -810,7 +808,9 @@ fn v_softmax(m: &Module, op: OpId) -> Result<()> {
         ));
     }
     if let Some(v) = table.iter().find(|&&v| !(0..1 << 16).contains(&v)) {
-        return Err(format!("table entry {v} is outside the 16-bit range [0, 65535]"));
+        return Err(format!(
+            "table entry {v} is outside the 16-bit range [0, 65535]"
+        ));
     }
     if table[0] <= 0 {
         return Err("table entry 0 (exp(0)) must be positive".into());

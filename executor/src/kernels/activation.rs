@@ -131,7 +131,9 @@ impl Activation {
             Activation::Swish { beta } => x * sigmoid(beta * x),
             Activation::Gelu => {
                 let x = f64::from(x);
-                (0.5 * x * (1.0 + hailo_dialect_hl::ops::activation::erf(x / std::f64::consts::SQRT_2))) as f32
+                (0.5 * x
+                    * (1.0 + hailo_dialect_hl::ops::activation::erf(x / std::f64::consts::SQRT_2)))
+                    as f32
             }
             Activation::GeluTanh => {
                 let inner = 0.797_884_6 * (x + 0.044_715 * x * x * x);

@@ -55,8 +55,11 @@ pub fn matmul(
         a.shape(),
         b.shape()
     );
-    let batch =
-        crate::kernels::elementwise::broadcast_shape(OP, &a.shape()[..ra - 2], &b.shape()[..rb - 2])?;
+    let batch = crate::kernels::elementwise::broadcast_shape(
+        OP,
+        &a.shape()[..ra - 2],
+        &b.shape()[..rb - 2],
+    )?;
     let full = |t: [usize; 2]| {
         let mut v = batch.clone();
         v.extend(t);
@@ -94,7 +97,11 @@ pub fn matmul(
 
 /// Softmax along the last axis: per row, d = max − x (a code difference ≥ 0),
 /// e = `table`[d] (16-bit, 1.0 = 2^15), y = round(e · m / (Σ e · 2^shift)) + zp, saturated.
-pub fn softmax(x: ArrayViewD<i32>, table: &[i64], out: &Requant) -> Result<ArrayD<i32>, KernelError> {
+pub fn softmax(
+    x: ArrayViewD<i32>,
+    table: &[i64],
+    out: &Requant,
+) -> Result<ArrayD<i32>, KernelError> {
     const OP: &str = q::Softmax::NAME;
     ensure!(x.ndim() >= 1, OP, "operand must have rank >= 1");
     let last = Axis(x.ndim() - 1);
@@ -183,14 +190,21 @@ pub fn layer_norm(
         let row = &flat[r * group..(r + 1) * group];
         let s: i128 = row.iter().map(|&v| v as i128 - zp as i128).sum();
         let n = group as i128;
-        let d: Vec<i128> = row.iter().map(|&v| n * (v as i128 - zp as i128) - s).collect();
+        let d: Vec<i128> = row
+            .iter()
+            .map(|&v| n * (v as i128 - zp as i128) - s)
+            .collect();
         let var: i128 = d.iter().map(|&v| v * v).sum();
         let root = isqrt(((var + eps as i128) as u128) << (2 * SQRT_FRAC_BITS)) as i128;
         for (i, &di) in d.iter().enumerate() {
             let flat_i = r * group + i;
             let ch = channel(flat_i, &shape_p, &perm, rank);
-            let t = if root == 0 { 0 } else { div_round(di * one, root) }
-                .clamp(-(1 << 15), (1 << 15) - 1);
+            let t = if root == 0 {
+                0
+            } else {
+                div_round(di * one, root)
+            }
+            .clamp(-(1 << 15), (1 << 15) - 1);
             let acc = gamma[ch] as i128 * t + beta[ch] as i128;
             let rq = &out[ch];
             yp[flat_i] = code(rescale(acc as i64, rq.multiplier, rq.shift) as i128, rq);
@@ -202,7 +216,10 @@ pub fn layer_norm(
     for (i, &p) in perm.iter().enumerate() {
         inv[p] = i;
     }
-    Ok(yp.permuted_axes(IxDyn(&inv)).as_standard_layout().into_owned())
+    Ok(yp
+        .permuted_axes(IxDyn(&inv))
+        .as_standard_layout()
+        .into_owned())
 }
 
 /// The index along the original last axis of flat position `i` of the permuted array.
@@ -260,7 +277,11 @@ pub fn reduce(
                 ReduceKind::Min => it.min().unwrap_or(0),
             };
             let num = rescale(r, out.multiplier, 0) as i128;
-            let den = if kind == ReduceKind::Mean { group as i128 } else { 1 } << out.shift;
+            let den = if kind == ReduceKind::Mean {
+                group as i128
+            } else {
+                1
+            } << out.shift;
             code(div_round(num, den), out)
         })
         .collect();

@@ -86,7 +86,12 @@ fn softmax_rows_match_the_float_softmax_and_sum_to_one() {
 
 #[test]
 fn isqrt_is_the_floor_of_the_square_root() {
-    for v in (0u128..5000).chain([u64::MAX as u128, 1 << 100, (1 << 100) - 1, 12345678901234567890]) {
+    for v in (0u128..5000).chain([
+        u64::MAX as u128,
+        1 << 100,
+        (1 << 100) - 1,
+        12345678901234567890,
+    ]) {
         let r = isqrt(v);
         assert!(r * r <= v && (r + 1) * (r + 1) > v, "isqrt({v}) = {r}");
     }
@@ -105,7 +110,10 @@ fn layer_and_instance_norm_match_the_float_normalization() {
         let e = ((n as f64).powi(3) * eps / (s * s)).round() as i64;
         let gamma_f: Vec<f64> = (0..c).map(|i| 0.5 + 0.25 * i as f64).collect();
         let beta_f: Vec<f64> = (0..c).map(|i| 0.1 * i as f64 - 0.3).collect();
-        let sg: Vec<f64> = gamma_f.iter().map(|g| g * (n as f64).sqrt() / 32767.0).collect();
+        let sg: Vec<f64> = gamma_f
+            .iter()
+            .map(|g| g * (n as f64).sqrt() / 32767.0)
+            .collect();
         let g: Vec<i64> = vec![32767; c];
         let b: Vec<i64> = beta_f
             .iter()
@@ -120,8 +128,16 @@ fn layer_and_instance_norm_match_the_float_normalization() {
         // Statistics per group: move the reduced axes last.
         let kept: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).collect();
         let perm: Vec<usize> = kept.iter().chain(&axes).copied().collect();
-        let xp = xf.view().permuted_axes(IxDyn(&perm)).as_standard_layout().to_owned();
-        let yp = y.view().permuted_axes(IxDyn(&perm)).as_standard_layout().to_owned();
+        let xp = xf
+            .view()
+            .permuted_axes(IxDyn(&perm))
+            .as_standard_layout()
+            .to_owned();
+        let yp = y
+            .view()
+            .permuted_axes(IxDyn(&perm))
+            .as_standard_layout()
+            .to_owned();
         let chan = |i: usize| -> usize {
             // The channel (original last axis) of flat position i of the permuted layout.
             let shp: Vec<usize> = perm.iter().map(|&a| shape[a]).collect();
@@ -158,13 +174,19 @@ fn reductions_match_the_float_sum_mean_max_min() {
         (ReduceKind::Max, false),
         (ReduceKind::Min, true),
     ] {
-        let ratio = if kind == ReduceKind::Sum { s / sy / 8.0 } else { s / sy };
+        let ratio = if kind == ReduceKind::Sum {
+            s / sy / 8.0
+        } else {
+            s / sy
+        };
         let r = rq(ratio, 100);
         let y = reduce(x.view(), zp, &[1], keep, kind, &r).unwrap();
         assert_eq!(y.shape(), if keep { &[2, 1, 5][..] } else { &[2, 5][..] });
         for b in 0..2 {
             for c in 0..5 {
-                let v: Vec<f64> = (0..6).map(|h| (x[[b, h, c]] as i64 - zp) as f64 * s).collect();
+                let v: Vec<f64> = (0..6)
+                    .map(|h| (x[[b, h, c]] as i64 - zp) as f64 * s)
+                    .collect();
                 let exact = match kind {
                     ReduceKind::Sum => v.iter().sum::<f64>() / 8.0,
                     ReduceKind::Mean => v.iter().sum::<f64>() / 6.0,

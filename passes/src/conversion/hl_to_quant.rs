@@ -32,8 +32,8 @@
 //! no integer lowering is an error naming its layer.
 
 use super::{
-    lower_affine, lower_attention, lower_ew, lower_layout, lower_norm, lower_rearrange, lower_reduce,
-    lower_weighted, lut,
+    lower_affine, lower_attention, lower_ew, lower_layout, lower_norm, lower_rearrange,
+    lower_reduce, lower_weighted, lut,
 };
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::{Activation, PoolParams};
@@ -209,7 +209,10 @@ pub(super) fn data_operand(
     if let Some(&x) = map.get(&v) {
         return Ok(x);
     }
-    if m.defining_op(v).and_then(|d| hl::Const::cast(m, d)).is_none() {
+    if m.defining_op(v)
+        .and_then(|d| hl::Const::cast(m, d))
+        .is_none()
+    {
         return get(map, v);
     }
     let vals = lower_weighted::const_values(m, v)?;

@@ -38,12 +38,15 @@ fn affine(w: &[f64], b: &[f64]) -> Res<Affine> {
     };
     for (c, (&w, &b)) in w.iter().zip(b).enumerate() {
         if !w.is_finite() || !b.is_finite() {
-            return Err(format!("channel {c} has gamma {w} and beta {b} (they must be finite)"));
+            return Err(format!(
+                "channel {c} has gamma {w} and beta {b} (they must be finite)"
+            ));
         }
         let s = (w.abs() / Storage::I16.qmax() as f64).max(b.abs() * ONE / f64::from(i32::MAX));
         let s = if s > 0.0 { s } else { 1.0 };
         out.scales.push(s);
-        out.gamma.push(scheme::quantize(w, s, 0, Storage::I16) as i32);
+        out.gamma
+            .push(scheme::quantize(w, s, 0, Storage::I16) as i32);
         out.beta.push(scheme::round_half_even(b * ONE / s) as i32);
     }
     Ok(out)
@@ -54,7 +57,11 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     let operands = m.op(op).operands().to_vec();
     let x = data_operand(m, op, map, operands[0], "input")?;
     let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
-    let shape = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]).to_vec();
+    let shape = m
+        .value_type(m.result(op, 0))
+        .shape()
+        .unwrap_or(&[])
+        .to_vec();
     let rank = shape.len();
     let c = *shape.last().ok_or("input has rank 0")? as usize;
     let axes: Vec<i64> = if hl::InstanceNorm::cast(m, op).is_some() {
@@ -89,7 +96,10 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
             beta.len()
         ));
     }
-    let eps = m.attr(op, "epsilon").and_then(Attribute::as_f64).unwrap_or(1e-5);
+    let eps = m
+        .attr(op, "epsilon")
+        .and_then(Attribute::as_f64)
+        .unwrap_or(1e-5);
     let e = (n as f64).powi(3) * eps / tin.scale_at(0).powi(2);
     if !(0.0..=(1u64 << 62) as f64).contains(&e) {
         return Err(format!(
@@ -106,15 +116,35 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         mult.push(r.multiplier);
         shift.push(r.shift as i64);
     }
-    let lname = m.attr(op, "layer").and_then(Attribute::as_str).unwrap_or("?").to_owned();
-    let gt = QuantType::PerAxis { storage: Storage::I16, axis: 0, scales: a.scales.clone() };
+    let lname = m
+        .attr(op, "layer")
+        .and_then(Attribute::as_str)
+        .unwrap_or("?")
+        .to_owned();
+    let gt = QuantType::PerAxis {
+        storage: Storage::I16,
+        axis: 0,
+        scales: a.scales.clone(),
+    };
     let bt = QuantType::PerAxis {
         storage: Storage::I32,
         axis: 0,
         scales: a.scales.iter().map(|s| s / ONE).collect(),
     };
-    let gv = int_const(m, op, &format!("{lname}.gamma_q"), &a.gamma, gt.tensor(&[c as i64]));
-    let bv = int_const(m, op, &format!("{lname}.beta_q"), &a.beta, bt.tensor(&[c as i64]));
+    let gv = int_const(
+        m,
+        op,
+        &format!("{lname}.gamma_q"),
+        &a.gamma,
+        gt.tensor(&[c as i64]),
+    );
+    let bv = int_const(
+        m,
+        op,
+        &format!("{lname}.beta_q"),
+        &a.beta,
+        bt.tensor(&[c as i64]),
+    );
     let attrs = vec![
         ("axes", Attribute::i64_array(&axes)),
         ("epsilon", Attribute::i64(scheme::round_half_even(e) as i64)),
@@ -122,5 +152,12 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         ("shift", Attribute::i64_array(&shift)),
         ("clamp", clamp(&tout, Activation::Linear)?),
     ];
-    Ok(emit(m, op, q::LAYER_NORM, &[x, gv, bv], tout.tensor(&shape), attrs))
+    Ok(emit(
+        m,
+        op,
+        q::LAYER_NORM,
+        &[x, gv, bv],
+        tout.tensor(&shape),
+        attrs,
+    ))
 }

@@ -14,7 +14,11 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     let operands = m.op(op).operands().to_vec();
     let x = data_operand(m, op, map, operands[0], "input")?;
     let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
-    let kind = m.attr(op, "kind").and_then(Attribute::as_str).unwrap_or("").to_owned();
+    let kind = m
+        .attr(op, "kind")
+        .and_then(Attribute::as_str)
+        .unwrap_or("")
+        .to_owned();
     if !q::REDUCE_KINDS.contains(&kind.as_str()) {
         return Err(format!(
             "reduce '{kind}' has no integer lowering yet (only {})",
@@ -26,9 +30,16 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     attrs.push(("clamp", clamp(&tout, Activation::Linear)?));
     attrs.push(("kind", Attribute::str(&kind)));
     for k in ["axes", "keepdims"] {
-        let a = m.attr(op, k).cloned().ok_or_else(|| format!("missing '{k}'"))?;
+        let a = m
+            .attr(op, k)
+            .cloned()
+            .ok_or_else(|| format!("missing '{k}'"))?;
         attrs.push((k, a));
     }
-    let shape = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]).to_vec();
+    let shape = m
+        .value_type(m.result(op, 0))
+        .shape()
+        .unwrap_or(&[])
+        .to_vec();
     Ok(emit(m, op, q::REDUCE, &[x], tout.tensor(&shape), attrs))
 }
