@@ -354,13 +354,15 @@ fn layer_and_instance_norm_are_exact_integer_statistics_within_half_a_step() {
 }
 
 #[test]
-fn reduce_sum_mean_max_min_are_exact() {
+fn reduce_sum_mean_max_min_sum_square_l2_are_exact() {
     let data = vec![Rng(24).array(&[4, 6, 5])];
     for (kind, keep, out) in [
         ("sum", "false", "4x5"),
         ("mean", "true", "4x1x5"),
         ("max", "false", "4x5"),
         ("min", "false", "4x5"),
+        ("sum_square", "false", "4x5"),
+        ("l2", "true", "4x1x5"),
     ] {
         let body = format!(
             "    %r0 = hl.reduce %in0 {{axes = [1], keepdims = {keep}, kind = \"{kind}\", layer = \"reduce1\"}} : tensor<{out}xf32>\n"

@@ -34,8 +34,10 @@
 //!   the same op over the spatial axes): exact integer mean and variance of the codes, a
 //!   16-bit normalized value n = round(2^15 · D / sqrt(V + `epsilon`)), then
 //!   y = requantize(γ·n + β) per channel with an i16 `gamma` and an i32 `beta` operand;
-//! - `q.reduce` (`kind` sum / mean / max / min over `axes`, `keepdims`) reduces the codes
-//!   minus the zero point (mean divides the sum by the count) and rescales to the output;
+//! - `q.reduce` (`kind` sum / mean / max / min / sum_square / l2 over `axes`, `keepdims`)
+//!   reduces the codes minus the zero point (mean divides the sum by the count; sum_square
+//!   sums their squares; l2 is the integer square root of that sum with 16 fractional bits)
+//!   and rescales to the output;
 //! - `q.quantize` / `q.dequantize` cross between f32 and codes at the graph boundary, and
 //!   `q.requantize` changes scale and zero point.
 
@@ -74,7 +76,7 @@ pub const LAYER_NORM: &str = LayerNorm::NAME;
 pub const REDUCE: &str = Reduce::NAME;
 
 /// The `kind`s of `q.reduce`.
-pub const REDUCE_KINDS: [&str; 4] = ["sum", "mean", "max", "min"];
+pub const REDUCE_KINDS: [&str; 6] = ["sum", "mean", "max", "min", "sum_square", "l2"];
 
 /// Fractional bits of the 16-bit intermediates of `q.softmax` (exp table entries) and
 /// `q.layer_norm` (normalized values): 1.0 is 2^15.
@@ -310,9 +312,9 @@ define_op! {
 }
 
 define_op! {
-    #[doc = "`q.reduce`: integer sum / mean / max / min over axes."]
+    #[doc = "`q.reduce`: integer sum / mean / max / min / sum_square / l2 over axes."]
     pub struct Reduce = "q.reduce" {
-        summary: "integer sum / mean / max / min over axes", traits: [PURE],
+        summary: "integer sum / mean / max / min / sum_square / l2 over axes", traits: [PURE],
         operands { input: 0 }
         attrs { kind: str [required], axes: i64_array [required], keepdims: bool, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
         hooks { verify: v_reduce }

@@ -162,6 +162,8 @@ impl Evaluate for ReduceEval {
             "mean" => ReduceKind::Mean,
             "max" => ReduceKind::Max,
             "min" => ReduceKind::Min,
+            "sum_square" => ReduceKind::SumSquare,
+            "l2" => ReduceKind::L2,
             other => return Err(r.err(format!("unknown reduce kind '{other}'"))),
         };
         Prepared::kernel(Reduce {

@@ -240,10 +240,16 @@ pub enum ReduceKind {
     Mean,
     Max,
     Min,
+    SumSquare,
+    L2,
 }
 
-/// Reduces `x − zp` over `axes` (sum, max, min; mean = the sum divided by the count, half
-/// up) and rescales to the output: y = round(r · m · 2^(−shift) [/ count]) + zp_out.
+/// Fractional bits of the square root of [`ReduceKind::L2`].
+pub const L2_FRAC_BITS: u32 = 16;
+
+/// Reduces d = `x − zp` over `axes` and rescales to the output:
+/// y = round(r · m · 2^(−shift) / k) + zp_out, with r = Σ d (k = 1, or the count for mean),
+/// max d, min d, Σ d² (sum_square), or isqrt(Σ d² · 2^32) (l2, k = 2^16).
 pub fn reduce(
     x: ArrayViewD<i32>,
     zp: i64,
@@ -271,17 +277,25 @@ pub fn reduce(
         .chunks(group.max(1))
         .map(|row| {
             let it = row.iter().map(|&v| v as i64 - zp);
-            let r = match kind {
-                ReduceKind::Sum | ReduceKind::Mean => it.sum(),
-                ReduceKind::Max => it.max().unwrap_or(0),
-                ReduceKind::Min => it.min().unwrap_or(0),
+            let squares = || {
+                row.iter()
+                    .map(|&v| (v as i128 - zp as i128).pow(2))
+                    .sum::<i128>()
             };
-            let num = rescale(r, out.multiplier, 0) as i128;
-            let den = if kind == ReduceKind::Mean {
-                group as i128
-            } else {
-                1
-            } << out.shift;
+            let r: i128 = match kind {
+                ReduceKind::Sum | ReduceKind::Mean => it.sum::<i64>() as i128,
+                ReduceKind::Max => it.max().unwrap_or(0) as i128,
+                ReduceKind::Min => it.min().unwrap_or(0) as i128,
+                ReduceKind::SumSquare => squares(),
+                ReduceKind::L2 => isqrt((squares() as u128) << (2 * L2_FRAC_BITS)) as i128,
+            };
+            let num = r * out.multiplier as i128;
+            let k = match kind {
+                ReduceKind::Mean => group as i128,
+                ReduceKind::L2 => 1 << L2_FRAC_BITS,
+                _ => 1,
+            };
+            let den = k << out.shift;
             code(div_round(num, den), out)
         })
         .collect();

@@ -165,7 +165,7 @@ fn layer_and_instance_norm_match_the_float_normalization() {
 }
 
 #[test]
-fn reductions_match_the_float_sum_mean_max_min() {
+fn reductions_match_the_float_sum_mean_max_min_sum_square_l2() {
     let (s, zp, sy) = (0.02, 60i64, 0.05);
     let x = codes(&[2, 6, 5], 5, 0, 255);
     for (kind, keep) in [
@@ -192,6 +192,8 @@ fn reductions_match_the_float_sum_mean_max_min() {
                     ReduceKind::Mean => v.iter().sum::<f64>() / 6.0,
                     ReduceKind::Max => v.iter().cloned().fold(f64::MIN, f64::max),
                     ReduceKind::Min => v.iter().cloned().fold(f64::MAX, f64::min),
+                    ReduceKind::SumSquare => v.iter().map(|x| x * x).sum::<f64>() / 2.0,
+                    ReduceKind::L2 => v.iter().map(|x| x * x).sum::<f64>().sqrt(),
                 };
                 let q = y.as_slice().unwrap()[b * 5 + c];
                 close(q, exact / sy, &r);

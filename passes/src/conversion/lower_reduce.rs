@@ -1,6 +1,7 @@
-//! `hl-to-quant` for `hl.reduce` of kind sum, mean, max or min: `q.reduce` reduces the codes
-//! minus the zero point over the same axes and rescales by S_x/S_y (mean also divides by
-//! the count in the kernel, so 1/n costs no mantissa bits).
+//! `hl-to-quant` for `hl.reduce` (sum, mean, max, min, sum_square, l2): `q.reduce` reduces
+//! the codes minus the zero point over the same axes and rescales by S_x/S_y (S_x²/S_y for
+//! sum_square). Mean divides by the count and l2 by its 2^16 root scale in the kernel, so
+//! neither costs mantissa bits.
 
 use super::hl_to_quant::{clamp, data_operand, emit, qtype_of, rescale_attrs, result_type, Res};
 use hailo_dialect_hl::Activation;
@@ -25,7 +26,13 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
             q::REDUCE_KINDS.join(", ")
         ));
     }
-    let r = scheme::decompose_rescale(tin.scale_at(0) / tout.scale_at(0))?;
+    // sum_square is in units of S_x², the others of S_x.
+    let unit = if kind == "sum_square" {
+        tin.scale_at(0).powi(2)
+    } else {
+        tin.scale_at(0)
+    };
+    let r = scheme::decompose_rescale(unit / tout.scale_at(0))?;
     let mut attrs = rescale_attrs(&[r.multiplier], r.shift);
     attrs.push(("clamp", clamp(&tout, Activation::Linear)?));
     attrs.push(("kind", Attribute::str(&kind)));
