@@ -327,13 +327,20 @@ fn data_driven_matmul_is_exact_with_both_zero_points() {
 }
 
 #[test]
-fn softmax_uses_a_16_bit_exp_table_within_half_a_step() {
+fn softmax_and_log_softmax_use_a_16_bit_exp_table_within_half_a_step() {
     let data = vec![Rng(22).array(&[4, 3, 8, 16]).mapv(|v| v * 3.0)];
     let body =
         "    %r0 = hl.softmax %in0 {axis = 3, layer = \"softmax1\"} : tensor<4x3x8x16xf32>\n";
     let text = graph(&["4x3x8x16"], &["4x3x8x16"], body);
     let snr = check_within(&text, &data, "softmax1", "q.softmax", 0.02);
     assert!(snr >= 30.0, "{snr:.2} dB");
+    // log_softmax: the same table and sum, the log as a q16 integer log2 (its 10-bit
+    // mantissa table is within 0.0007 of ln, far below an output step).
+    let body =
+        "    %r0 = hl.log_softmax %in0 {axis = 3, layer = \"lsm1\"} : tensor<4x3x8x16xf32>\n";
+    let text = graph(&["4x3x8x16"], &["4x3x8x16"], body);
+    let snr = check_within(&text, &data, "lsm1", "q.log_softmax", 0.05);
+    assert!(snr >= 30.0, "log_softmax: {snr:.2} dB");
 }
 
 #[test]

@@ -30,6 +30,9 @@
 //!   `matmul_correction`); one `multiplier`/`shift` rescales it to the output;
 //! - `q.softmax` (last axis): d = max − x per code, e = `table`[d] (a 16-bit exp table,
 //!   e = round(2^15 · exp(−S_x·d))), y = round(e · multiplier / (Σ e · 2^shift)) + zy;
+//! - `q.log_softmax` (last axis): the same exp table and row sum Σ e; L = log2(Σ e / 2^15)
+//!   with 16 fractional bits (integer log2 plus a 1024-entry table of the mantissa's log2),
+//!   y = round((ma·(x − max) − mb·L) · 2^(−shift)) + zy with `multiplier = [ma, mb]`;
 //! - `q.layer_norm` (statistics over `axes`, affine along the last axis; instance norm is
 //!   the same op over the spatial axes): exact integer mean and variance of the codes, a
 //!   16-bit normalized value n = round(2^15 · D / sqrt(V + `epsilon`)), then
@@ -72,6 +75,7 @@ pub const PAD: &str = Pad::NAME;
 pub const LUT: &str = Lut::NAME;
 pub const MATMUL: &str = MatMul::NAME;
 pub const SOFTMAX: &str = Softmax::NAME;
+pub const LOG_SOFTMAX: &str = LogSoftmax::NAME;
 pub const LAYER_NORM: &str = LayerNorm::NAME;
 pub const REDUCE: &str = Reduce::NAME;
 
@@ -302,6 +306,16 @@ define_op! {
 }
 
 define_op! {
+    #[doc = "`q.log_softmax`: integer log-softmax along the last axis (exp table, fixed-point log2)."]
+    pub struct LogSoftmax = "q.log_softmax" {
+        summary: "integer log-softmax along the last axis", traits: [PURE],
+        operands { input: 0 }
+        attrs { table: i64_array [required], multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_log_softmax }
+    }
+}
+
+define_op! {
     #[doc = "`q.layer_norm`: integer normalization over axes with a per-channel affine."]
     pub struct LayerNorm = "q.layer_norm" {
         summary: "integer normalization over axes with a per-channel affine", traits: [PURE],
@@ -348,6 +362,7 @@ pub fn defs() -> Vec<OpDef> {
         Lut::def(),
         MatMul::def(),
         Softmax::def(),
+        LogSoftmax::def(),
         LayerNorm::def(),
         Reduce::def(),
     ]
@@ -795,11 +810,25 @@ fn v_matmul(m: &Module, op: OpId) -> Result<()> {
 
 /// One exp-table entry per input code, in [0, 2^16), the first (d = 0) positive.
 fn v_softmax(m: &Module, op: OpId) -> Result<()> {
+    v_exp_table(m, op, 1)
+}
+
+/// As `q.softmax`, with `multiplier = [ma, mb]` and one shared shift.
+fn v_log_softmax(m: &Module, op: OpId) -> Result<()> {
+    v_exp_table(m, op, 2)?;
+    if i64_list(m, op, "shift")?.len() != 1 {
+        return Err("attribute 'shift' must have one value shared by both terms".into());
+    }
+    Ok(())
+}
+
+/// An op reading a softmax exp table, with `multipliers` multipliers.
+fn v_exp_table(m: &Module, op: OpId, multipliers: usize) -> Result<()> {
     let t = operands(m, op, 1, 1, "one quantized operand")?;
     let x = uniform(t[0], "operand")?;
     let out = uniform(result(m, op), "result")?;
     same_shape(t[0], result(m, op), "operand and result")?;
-    check_rescale(m, op, 1)?;
+    check_rescale(m, op, multipliers)?;
     check_clamp(m, op, &out)?;
     let table = i64_list(m, op, "table")?;
     let n = 1usize << x.storage().bits();

@@ -1,4 +1,4 @@
-//! Integer evaluation of `q.matmul`, `q.softmax`, `q.layer_norm` and `q.reduce`: each reads
+//! Integer evaluation of `q.matmul`, `q.softmax`, `q.log_softmax`, `q.layer_norm` and `q.reduce`: each reads
 //! its rescale and zero points once into a kernel of [`crate::qkernels::attention`].
 
 use super::{codes, entry, input_type, requant, result_type, single_requant};
@@ -91,6 +91,40 @@ impl Kernel for Softmax {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
         let x = codes(&args, 0, q::Softmax::NAME)?;
         one_i32(k::softmax(x, &self.table, &self.out)?)
+    }
+}
+
+pub(crate) struct LogSoftmaxEval;
+pub(crate) const LOG_SOFTMAX: LogSoftmaxEval = LogSoftmaxEval;
+
+impl Evaluate for LogSoftmaxEval {
+    fn domain(&self) -> Domain {
+        Domain::Integer
+    }
+
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
+        sig.arity(r, 1, 1)?;
+        Prepared::kernel(LogSoftmax {
+            table: r.i64s("table")?,
+            ma: entry(r, "multiplier", 0)?,
+            mb: entry(r, "multiplier", 1)?,
+            out: single_requant(r, sig)?,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct LogSoftmax {
+    table: Vec<i64>,
+    ma: i64,
+    mb: i64,
+    out: Requant,
+}
+
+impl Kernel for LogSoftmax {
+    fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
+        let x = codes(&args, 0, q::LogSoftmax::NAME)?;
+        one_i32(k::log_softmax(x, &self.table, self.ma, self.mb, &self.out)?)
     }
 }
 

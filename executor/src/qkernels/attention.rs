@@ -95,6 +95,36 @@ pub fn matmul(
     ArrayD::from_shape_vec(IxDyn(&shape), y).map_err(|e| KernelError::new(OP, e.to_string()))
 }
 
+/// Calls `f(row, e, Σ e, output row)` for every row along the last axis, with
+/// e = `table`[max − x] per element.
+fn exp_rows(
+    x: ArrayViewD<i32>,
+    table: &[i64],
+    op: &'static str,
+    mut f: impl FnMut(&[i32], &[i128], i128, ndarray::ArrayViewMut1<i32>),
+) -> Result<ArrayD<i32>, KernelError> {
+    ensure!(x.ndim() >= 1, op, "operand must have rank >= 1");
+    let last = Axis(x.ndim() - 1);
+    let mut y = ArrayD::<i32>::zeros(x.raw_dim());
+    for (row, yrow) in x.lanes(last).into_iter().zip(y.lanes_mut(last)) {
+        let row: Vec<i32> = row.to_vec();
+        let Some(&mx) = row.iter().max() else {
+            continue;
+        };
+        let mut e = Vec::with_capacity(row.len());
+        for &v in &row {
+            let d = (mx - v) as usize;
+            let t = *table.get(d).ok_or_else(|| {
+                KernelError::new(op, format!("code difference {d} is outside the table"))
+            })?;
+            e.push(t as i128);
+        }
+        let sum: i128 = e.iter().sum();
+        f(&row, &e, sum, yrow);
+    }
+    Ok(y)
+}
+
 /// Softmax along the last axis: per row, d = max − x (a code difference ≥ 0),
 /// e = `table`[d] (16-bit, 1.0 = 2^15), y = round(e · m / (Σ e · 2^shift)) + zp, saturated.
 pub fn softmax(
@@ -102,29 +132,53 @@ pub fn softmax(
     table: &[i64],
     out: &Requant,
 ) -> Result<ArrayD<i32>, KernelError> {
-    const OP: &str = q::Softmax::NAME;
-    ensure!(x.ndim() >= 1, OP, "operand must have rank >= 1");
-    let last = Axis(x.ndim() - 1);
-    let mut y = ArrayD::<i32>::zeros(x.raw_dim());
-    for (row, mut yrow) in x.lanes(last).into_iter().zip(y.lanes_mut(last)) {
-        let Some(&mx) = row.iter().max() else {
-            continue;
-        };
-        let mut e = Vec::with_capacity(row.len());
-        for &v in row {
-            let d = (mx - v) as usize;
-            let t = *table.get(d).ok_or_else(|| {
-                KernelError::new(OP, format!("code difference {d} is outside the table"))
-            })?;
-            e.push(t as i128);
-        }
-        let sum: i128 = e.iter().sum();
-        let den = sum << out.shift;
-        for (o, &ei) in yrow.iter_mut().zip(&e) {
+    exp_rows(x, table, q::Softmax::NAME, |_, e, sum, mut yrow| {
+        let den = sum.max(1) << out.shift;
+        for (o, &ei) in yrow.iter_mut().zip(e) {
             *o = code(div_round(ei * out.multiplier as i128, den), out);
         }
-    }
-    Ok(y)
+    })
+}
+
+/// Mantissa bits of [`log2_q16`]'s table.
+const LOG2_MANTISSA_BITS: u32 = 10;
+
+/// log2(v) with 16 fractional bits (v ≥ 1): the position of the leading one plus
+/// round(2^16 · log2(1 + i/1024)) for the next 10 bits i (truncated).
+pub fn log2_q16(v: u128) -> i128 {
+    let k = 127 - v.leading_zeros();
+    let i = if k >= LOG2_MANTISSA_BITS {
+        (v >> (k - LOG2_MANTISSA_BITS)) & ((1 << LOG2_MANTISSA_BITS) - 1)
+    } else {
+        (v << (LOG2_MANTISSA_BITS - k)) & ((1 << LOG2_MANTISSA_BITS) - 1)
+    };
+    let frac = (1.0 + i as f64 / f64::from(1u32 << LOG2_MANTISSA_BITS)).log2();
+    ((k as i128) << 16) + (frac * 65536.0).round() as i128
+}
+
+/// Log-softmax along the last axis: with e and Σ e as in [`softmax`],
+/// L = log2_q16(Σ e) − 15·2^16 (log2 of the sum of exps, 16 fractional bits) and
+/// y = round((ma·(x − max) − mb·L) · 2^(−shift)) + zp, saturated.
+pub fn log_softmax(
+    x: ArrayViewD<i32>,
+    table: &[i64],
+    ma: i64,
+    mb: i64,
+    out: &Requant,
+) -> Result<ArrayD<i32>, KernelError> {
+    exp_rows(x, table, q::LogSoftmax::NAME, |row, _, sum, mut yrow| {
+        let mx = row.iter().copied().max().unwrap_or(0) as i128;
+        let l = log2_q16(sum.max(1) as u128) - ((q::FRAC_BITS_16 as i128) << 16);
+        for (o, &v) in yrow.iter_mut().zip(row) {
+            let acc = ma as i128 * (v as i128 - mx) - mb as i128 * l;
+            let r = if out.shift == 0 {
+                acc
+            } else {
+                (acc + (1i128 << (out.shift - 1))) >> out.shift
+            };
+            *o = code(r, out);
+        }
+    })
 }
 
 /// Floor of the square root of `v`.

@@ -1,7 +1,9 @@
 //! The transformer kernels (matmul, softmax, layer norm, reduce) against f64 references of
 //! the dequantized computation: every code within one LSB of the exactly rounded result.
 
-use super::attention::{isqrt, layer_norm, matmul, reduce, softmax, ReduceKind};
+use super::attention::{
+    isqrt, layer_norm, log2_q16, log_softmax, matmul, reduce, softmax, ReduceKind,
+};
 use super::Requant;
 use ndarray::{ArrayD, Axis, IxDyn};
 
@@ -198,6 +200,52 @@ fn reductions_match_the_float_sum_mean_max_min_sum_square_l2() {
                 let q = y.as_slice().unwrap()[b * 5 + c];
                 close(q, exact / sy, &r);
             }
+        }
+    }
+}
+
+#[test]
+fn log2_q16_is_within_its_mantissa_table_step() {
+    for v in [1u128, 2, 3, 1000, 32768, 32769, 65535, 1 << 40, 123_456_789] {
+        let exact = (v as f64).log2() * 65536.0;
+        // 10 truncated mantissa bits: at most log2(1 + 2^-10) ≈ 92 q16 units below.
+        let got = log2_q16(v) as f64;
+        assert!(
+            got <= exact + 0.5 && exact - got <= 93.0,
+            "log2({v}): {got} vs {exact}"
+        );
+    }
+}
+
+#[test]
+fn log_softmax_rows_match_the_float_log_softmax() {
+    let s = 0.05;
+    let table: Vec<i64> = (0..256)
+        .map(|d| (32768.0 * (-s * d as f64).exp()).round() as i64)
+        .collect();
+    let sy = 12.0 / 255.0;
+    // ma/2^shift = S_x/S_y, mb/2^shift = ln2/(2^16·S_y), one shift.
+    let shift = 30u32;
+    let ma = (s / sy * (1u64 << shift) as f64).round() as i64;
+    let mb = (std::f64::consts::LN_2 / 65536.0 / sy * (1u64 << shift) as f64).round() as i64;
+    let r = Requant {
+        multiplier: 0,
+        shift,
+        zero_point: 255,
+        lo: 0,
+        hi: 255,
+    };
+    let x = codes(&[4, 19], 6, 0, 255);
+    let y = log_softmax(x.view(), &table, ma, mb, &r).unwrap();
+    for (row, yrow) in x.lanes(Axis(1)).into_iter().zip(y.lanes(Axis(1))) {
+        let mx = *row.iter().max().unwrap() as f64;
+        let lse = row
+            .iter()
+            .map(|&v| (s * (v as f64 - mx)).exp())
+            .sum::<f64>()
+            .ln();
+        for (&v, &c) in row.iter().zip(yrow) {
+            close(c, (s * (v as f64 - mx) - lse) / sy, &r);
         }
     }
 }

@@ -21,7 +21,7 @@
 //! `hl.batch_norm`, `hl.color_conversion`) become 1×1 convolutions in [`super::lower_affine`];
 //! transpose, depth_to_space, space_to_depth, feature_shuffle and pad move codes
 //! ([`super::lower_rearrange`]). The transformer layers — data-driven `hl.matmul` and
-//! `hl.softmax` ([`super::lower_attention`]), `hl.layer_norm` / `hl.instance_norm`
+//! `hl.softmax` / `hl.log_softmax` ([`super::lower_attention`]), `hl.layer_norm` / `hl.instance_norm`
 //! ([`super::lower_norm`]) and `hl.reduce` ([`super::lower_reduce`]) — have integer ops of
 //! their own. A data operand that is an `hl.const` (a position embedding, an attention
 //! scale) is quantized on its own 16-bit grid ([`data_operand`]).
@@ -313,6 +313,7 @@ fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
             .attach::<hl::ActivationOp>(&ACTIVATION)
             .attach::<hl::MatMul>(&MATMUL)
             .attach::<hl::Softmax>(&SOFTMAX)
+            .attach::<hl::LogSoftmax>(&SOFTMAX)
             .attach::<hl::LayerNorm>(&NORM)
             .attach::<hl::InstanceNorm>(&NORM)
             .attach::<hl::Reduce>(&REDUCE)

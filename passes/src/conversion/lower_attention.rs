@@ -7,9 +7,14 @@
 //! - `hl.softmax` over the last axis becomes `q.softmax`: a 16-bit exp table indexed by the
 //!   code distance to the row maximum (e = round(2^15·exp(−S_x·d)), the DFC's
 //!   reduce_max → ew_sub → exp stage), the integer row sum, and one rounded division per
-//!   element rescaled by 1/S_y (its reduce_sum → reciprocal → ew_mult stage).
+//!   element rescaled by 1/S_y (its reduce_sum → reciprocal → ew_mult stage);
+//! - `hl.log_softmax` over the last axis becomes `q.log_softmax`: the same table and sum,
+//!   then S_x·(x − max) − ln(Σ e·2^−15) with the logarithm as a fixed-point integer log2
+//!   (16 fractional bits), both terms rescaled to the output with one shared shift.
 
-use super::hl_to_quant::{clamp, data_operand, emit, qtype_of, result_type, Res};
+use super::hl_to_quant::{clamp, data_operand, emit, qtype_of, rescale_attrs, result_type, Res};
+use super::lower_ew::per_input;
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::Activation;
 use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::scheme;
@@ -30,7 +35,7 @@ pub(super) fn matmul(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>
     let b = data_operand(m, op, map, operands[1], "b")?;
     let (ta, tb, tout) = (qtype_of(m, a)?, qtype_of(m, b)?, result_type(m, op)?);
     let r = scheme::decompose_rescale(ta.scale_at(0) * tb.scale_at(0) / tout.scale_at(0))?;
-    let mut attrs = super::hl_to_quant::rescale_attrs(&[r.multiplier], r.shift);
+    let mut attrs = rescale_attrs(&[r.multiplier], r.shift);
     attrs.push(("clamp", clamp(&tout, Activation::Linear)?));
     if let Some(t) = m.attr(op, "transpose_b").cloned() {
         attrs.push(("transpose_b", t));
@@ -47,7 +52,7 @@ pub fn exp_table(s: f64, codes: usize) -> Vec<i64> {
         .collect()
 }
 
-/// `hl.softmax` over the last axis → `q.softmax`.
+/// `hl.softmax` / `hl.log_softmax` over the last axis → `q.softmax` / `q.log_softmax`.
 pub(super) fn softmax(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
     let operands = m.op(op).operands().to_vec();
     let x = data_operand(m, op, map, operands[0], "input")?;
@@ -55,15 +60,27 @@ pub(super) fn softmax(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId
     let shape = out_shape(m, op);
     let axis = m.attr(op, "axis").and_then(Attribute::as_i64).unwrap_or(-1);
     let rank = shape.len() as i64;
+    let what = if hl::LogSoftmax::cast(m, op).is_some() {
+        "log_softmax"
+    } else {
+        "softmax"
+    };
     if axis != rank - 1 && axis != -1 {
         return Err(format!(
-            "softmax over axis {axis} of a rank-{rank} tensor has no integer lowering yet (only the last axis)"
+            "{what} over axis {axis} of a rank-{rank} tensor has no integer lowering yet (only the last axis)"
         ));
     }
     let table = exp_table(tin.scale_at(0), 1 << tin.storage().bits());
-    let r = scheme::decompose_rescale(1.0 / tout.scale_at(0))?;
-    let mut attrs = super::hl_to_quant::rescale_attrs(&[r.multiplier], r.shift);
+    let (qname, mut attrs) = if what == "log_softmax" {
+        // y = S_x·(x − max)/S_y − ln2·L/(2^16·S_y), L the q16 log2 of the sum.
+        let lsb = std::f64::consts::LN_2 / 65536.0;
+        let r = per_input(tin.scale_at(0) / tout.scale_at(0), lsb / tout.scale_at(0))?;
+        (q::LOG_SOFTMAX, r)
+    } else {
+        let r = scheme::decompose_rescale(1.0 / tout.scale_at(0))?;
+        (q::SOFTMAX, rescale_attrs(&[r.multiplier], r.shift))
+    };
     attrs.push(("clamp", clamp(&tout, Activation::Linear)?));
     attrs.push(("table", Attribute::i64_array(&table)));
-    Ok(emit(m, op, q::SOFTMAX, &[x], tout.tensor(&shape), attrs))
+    Ok(emit(m, op, qname, &[x], tout.tensor(&shape), attrs))
 }

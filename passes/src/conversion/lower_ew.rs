@@ -44,7 +44,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
 }
 
 /// Multipliers `[ma, mb]` for ratios `ra`, `rb` with the one shift of the larger ratio.
-fn per_input(ra: f64, rb: f64) -> Res<Vec<(&'static str, Attribute)>> {
+pub(super) fn per_input(ra: f64, rb: f64) -> Res<Vec<(&'static str, Attribute)>> {
     let big = scheme::decompose_rescale(ra.max(rb))?;
     let f = (1u64 << big.shift) as f64;
     Ok(rescale_attrs(
