@@ -92,7 +92,7 @@ fn digits_vit_a8_w8_within_one_point_of_float() {
         .to_owned();
     let ref_y = npz("digits_vit_ref.npz", "logits");
     let q_ref = qi.run(&[ref_x]).expect("emulates");
-    let snr = hailo_quantizer::snr::snr_db(&[ref_y], &q_ref);
+    let snr = hailo_passes::quant::snr::snr_db(&[ref_y], &q_ref);
     eprintln!("digits_vit a8_w8: float {fa:.2}%, quantized {qa:.2}%, reference SNR {snr:.2} dB");
     assert!((fa - 95.26).abs() < 0.01, "float accuracy {fa}");
     assert!(qa >= fa - 1.0, "a8_w8 accuracy {qa} vs float {fa}");
