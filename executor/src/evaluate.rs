@@ -190,6 +190,11 @@ pub(crate) fn evaluators() -> &'static ExternalModels<dyn Evaluate> {
             .attach::<q::GlobalAvgPool>(&int::spatial::GLOBAL_AVG_POOL)
             .attach::<q::Resize>(&int::spatial::RESIZE)
             .attach::<q::Lut>(&int::LUT)
+            .attach::<q::MatMul>(&int::attention::MATMUL)
+            .attach::<q::Softmax>(&int::attention::SOFTMAX)
+            .attach::<q::LogSoftmax>(&int::attention::LOG_SOFTMAX)
+            .attach::<q::LayerNorm>(&int::attention::LAYER_NORM)
+            .attach::<q::Reduce>(&int::attention::REDUCE)
     });
     &MODELS
 }

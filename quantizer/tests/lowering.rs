@@ -5,7 +5,10 @@
 //! exactly rounded real result (clamped to the output range), within half an output step.
 //! The per-pixel affines (normalization, batch norm, color conversion) lower to 1×1
 //! convolutions and are checked the same way; the code-moving layers (transpose,
-//! depth_to_space, pad) run end to end through the integer emulator.
+//! depth_to_space, pad) run end to end through the integer emulator. The transformer layers
+//! (data-driven matmul, softmax, layer / instance norm, reduce, GELU, elementwise ops with a
+//! constant operand) are checked the same way, with a small slack for their 16-bit
+//! intermediates (exp table, normalized value, constant operands).
 
 mod common;
 
@@ -16,7 +19,7 @@ use hailo_ir::{Attribute, Module};
 use hailo_passes::quant::snr::snr_db;
 use hailo_quantizer::optimize::first_graph;
 use hailo_quantizer::{lower, prepare, QuantConfig};
-use ndarray::ArrayD;
+use ndarray::{ArrayD, IxDyn};
 
 /// A graph `op(in_a[, in_b]) -> outputs` as IR text.
 fn graph(inputs: &[&str], results: &[&str], body: &str) -> String {
@@ -291,4 +294,120 @@ fn rearranging_ops_and_pad_run_end_to_end_in_the_integer_emulator() {
         let snr = check_exact(&text, &data, layer, qname);
         assert!(snr >= 30.0, "{layer}: {snr:.2} dB");
     }
+}
+
+#[test]
+fn data_driven_matmul_is_exact_with_both_zero_points() {
+    let mut r = Rng(21);
+    // Both operands asymmetric (zero points inside the range), batched over two axes.
+    let data = vec![
+        r.array(&[4, 2, 6, 5]).mapv(|v| v + 0.4),
+        r.array(&[4, 2, 5, 7]).mapv(|v| v * 0.5 - 0.2),
+    ];
+    for (tb, bshape) in [("false", "4x2x5x7"), ("true", "4x2x7x5")] {
+        let data = if tb == "true" {
+            vec![
+                data[0].clone(),
+                data[1]
+                    .clone()
+                    .permuted_axes(IxDyn(&[0, 1, 3, 2]))
+                    .as_standard_layout()
+                    .to_owned(),
+            ]
+        } else {
+            data.clone()
+        };
+        let body = format!(
+            "    %r0 = hl.matmul %in0, %in1 {{layer = \"matmul1\", transpose_b = {tb}}} : tensor<4x2x6x7xf32>\n"
+        );
+        let text = graph(&["4x2x6x5", bshape], &["4x2x6x7"], &body);
+        let snr = check_within(&text, &data, "matmul1", "q.matmul", 0.01);
+        assert!(snr >= 30.0, "transpose_b {tb}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn softmax_and_log_softmax_use_a_16_bit_exp_table_within_half_a_step() {
+    let data = vec![Rng(22).array(&[4, 3, 8, 16]).mapv(|v| v * 3.0)];
+    let body =
+        "    %r0 = hl.softmax %in0 {axis = 3, layer = \"softmax1\"} : tensor<4x3x8x16xf32>\n";
+    let text = graph(&["4x3x8x16"], &["4x3x8x16"], body);
+    let snr = check_within(&text, &data, "softmax1", "q.softmax", 0.02);
+    assert!(snr >= 30.0, "{snr:.2} dB");
+    // log_softmax: the same table and sum, the log as a q16 integer log2 (its 10-bit
+    // mantissa table is within 0.0007 of ln, far below an output step).
+    let body =
+        "    %r0 = hl.log_softmax %in0 {axis = 3, layer = \"lsm1\"} : tensor<4x3x8x16xf32>\n";
+    let text = graph(&["4x3x8x16"], &["4x3x8x16"], body);
+    let snr = check_within(&text, &data, "lsm1", "q.log_softmax", 0.05);
+    assert!(snr >= 30.0, "log_softmax: {snr:.2} dB");
+}
+
+#[test]
+fn layer_and_instance_norm_are_exact_integer_statistics_within_half_a_step() {
+    let data = vec![Rng(23).array(&[4, 6, 2, 8]).mapv(|v| v * 2.0 + 0.5)];
+    let params = "    %g = hl.const dense<[1.0, 0.5, -1.5, 2.0, 0.25, 1.0, 0.75, -0.5]> : tensor<8xf32>\n    %b = hl.const dense<[0.0, 0.5, -0.25, 1.0, 0.0, -1.0, 0.1, 0.3]> : tensor<8xf32>\n";
+    for (op, attrs, layer) in [
+        ("layer_norm", "axes = [3], epsilon = 1.0e-5", "layer_norm1"),
+        ("instance_norm", "epsilon = 1.0e-3", "norm2"),
+    ] {
+        let body = format!(
+            "{params}    %r0 = hl.{op} %in0, %g, %b {{{attrs}, layer = \"{layer}\"}} : tensor<4x6x2x8xf32>\n"
+        );
+        let text = graph(&["4x6x2x8"], &["4x6x2x8"], &body);
+        let snr = check_within(&text, &data, layer, "q.layer_norm", 0.02);
+        assert!(snr >= 30.0, "{op}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn reduce_sum_mean_max_min_sum_square_l2_are_exact() {
+    let data = vec![Rng(24).array(&[4, 6, 5])];
+    for (kind, keep, out) in [
+        ("sum", "false", "4x5"),
+        ("mean", "true", "4x1x5"),
+        ("max", "false", "4x5"),
+        ("min", "false", "4x5"),
+        ("sum_square", "false", "4x5"),
+        ("l2", "true", "4x1x5"),
+    ] {
+        let body = format!(
+            "    %r0 = hl.reduce %in0 {{axes = [1], keepdims = {keep}, kind = \"{kind}\", layer = \"reduce1\"}} : tensor<{out}xf32>\n"
+        );
+        let text = graph(&["4x6x5"], &[out], &body);
+        let snr = check_exact(&text, &data, "reduce1", "q.reduce");
+        assert!(snr >= 30.0, "{kind}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn gelu_is_a_table_within_half_a_step() {
+    let data = vec![Rng(25).array(&[8, 4, 16]).mapv(|v| v * 2.0)];
+    let body =
+        "    %r0 = hl.activation %in0 {kind = \"gelu\", layer = \"gelu1\"} : tensor<8x4x16xf32>\n";
+    let text = graph(&["8x4x16"], &["8x4x16"], body);
+    let snr = check_exact(&text, &data, "gelu1", "q.lut");
+    assert!(snr >= 30.0, "{snr:.2} dB");
+}
+
+#[test]
+fn elementwise_ops_with_a_constant_operand_quantize_it_on_16_bits() {
+    let data = vec![Rng(26).array(&[4, 3, 4])];
+    let body = "    %p = hl.const dense<[[[0.5, -0.25, 1.0, 0.0], [0.1, 0.2, -0.3, 0.4], [2.0, -1.0, 0.0, 0.7]]]> : tensor<1x3x4xf32>\n    %s = hl.const dense<[[[0.25]]]> : tensor<1x1x1xf32>\n    %a = hl.ew_add %in0, %p {layer = \"add1\"} : tensor<4x3x4xf32>\n    %r0 = hl.ew_mult %a, %s {layer = \"mul1\"} : tensor<4x3x4xf32>\n";
+    let text = graph(&["4x3x4"], &["4x3x4"], body);
+    let (m, ..) = run(&text, &data);
+    let consts: Vec<String> = m
+        .walk(m.top())
+        .into_iter()
+        .filter(|&o| m.op(o).name_str() == "q.const")
+        .map(|o| m.value_type(m.result(o, 0)).to_string())
+        .collect();
+    assert!(
+        consts.len() == 2 && consts.iter().all(|t| t.contains("!q.uniform<u16")),
+        "{consts:?}"
+    );
+    // Two rescales: the add's output step, then the product's; the constants' own 16-bit
+    // rounding is far below both.
+    let snr = check_within(&text, &data, "mul1", "q.ew_mult", 0.6);
+    assert!(snr >= 30.0, "{snr:.2} dB");
 }

@@ -24,6 +24,23 @@
 //!   input's type) move codes and keep the input's type; depth_to_space, space_to_depth and
 //!   feature_shuffle lower to `q.reshape` → `q.transpose` → `q.reshape`;
 //! - `q.lut` maps every input code to an output code (`table`, one entry per input code);
+//! - `q.matmul` multiplies two activation tensors (numpy batching over the leading axes,
+//!   `transpose_b`): acc = Σ_k (a − za)(b − zb), which the hardware forms as
+//!   Σ a·b − zb·Σ a − za·Σ b + K·za·zb (the zero-point compensation of the guide's
+//!   `matmul_correction`); one `multiplier`/`shift` rescales it to the output;
+//! - `q.softmax` (last axis): d = max − x per code, e = `table`[d] (a 16-bit exp table,
+//!   e = round(2^15 · exp(−S_x·d))), y = round(e · multiplier / (Σ e · 2^shift)) + zy;
+//! - `q.log_softmax` (last axis): the same exp table and row sum Σ e; L = log2(Σ e / 2^15)
+//!   with 16 fractional bits (integer log2 plus a 1024-entry table of the mantissa's log2),
+//!   y = round((ma·(x − max) − mb·L) · 2^(−shift)) + zy with `multiplier = [ma, mb]`;
+//! - `q.layer_norm` (statistics over `axes`, affine along the last axis; instance norm is
+//!   the same op over the spatial axes): exact integer mean and variance of the codes, a
+//!   16-bit normalized value n = round(2^15 · D / sqrt(V + `epsilon`)), then
+//!   y = requantize(γ·n + β) per channel with an i16 `gamma` and an i32 `beta` operand;
+//! - `q.reduce` (`kind` sum / mean / max / min / sum_square / l2 over `axes`, `keepdims`)
+//!   reduces the codes minus the zero point (mean divides the sum by the count; sum_square
+//!   sums their squares; l2 is the integer square root of that sum with 16 fractional bits)
+//!   and rescales to the output;
 //! - `q.quantize` / `q.dequantize` cross between f32 and codes at the graph boundary, and
 //!   `q.requantize` changes scale and zero point.
 
@@ -56,6 +73,18 @@ pub const RESIZE: &str = Resize::NAME;
 pub const TRANSPOSE: &str = Transpose::NAME;
 pub const PAD: &str = Pad::NAME;
 pub const LUT: &str = Lut::NAME;
+pub const MATMUL: &str = MatMul::NAME;
+pub const SOFTMAX: &str = Softmax::NAME;
+pub const LOG_SOFTMAX: &str = LogSoftmax::NAME;
+pub const LAYER_NORM: &str = LayerNorm::NAME;
+pub const REDUCE: &str = Reduce::NAME;
+
+/// The `kind`s of `q.reduce`.
+pub const REDUCE_KINDS: [&str; 6] = ["sum", "mean", "max", "min", "sum_square", "l2"];
+
+/// Fractional bits of the 16-bit intermediates of `q.softmax` (exp table entries) and
+/// `q.layer_norm` (normalized values): 1.0 is 2^15.
+pub const FRAC_BITS_16: u32 = 15;
 
 /// The `mode`s of `q.pad`.
 pub const PAD_MODES: [&str; 4] = ["constant", "reflect", "edge", "wrap"];
@@ -256,6 +285,56 @@ define_op! {
     }
 }
 
+define_op! {
+    #[doc = "`q.matmul`: integer product of two activation tensors."]
+    pub struct MatMul = "q.matmul" {
+        summary: "integer product of two activation tensors", traits: [PURE],
+        operands { a: 0, b: 1 }
+        attrs { transpose_b: bool, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_matmul }
+    }
+}
+
+define_op! {
+    #[doc = "`q.softmax`: integer softmax along the last axis with a 16-bit exp table."]
+    pub struct Softmax = "q.softmax" {
+        summary: "integer softmax along the last axis with a 16-bit exp table", traits: [PURE],
+        operands { input: 0 }
+        attrs { table: i64_array [required], multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_softmax }
+    }
+}
+
+define_op! {
+    #[doc = "`q.log_softmax`: integer log-softmax along the last axis (exp table, fixed-point log2)."]
+    pub struct LogSoftmax = "q.log_softmax" {
+        summary: "integer log-softmax along the last axis", traits: [PURE],
+        operands { input: 0 }
+        attrs { table: i64_array [required], multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_log_softmax }
+    }
+}
+
+define_op! {
+    #[doc = "`q.layer_norm`: integer normalization over axes with a per-channel affine."]
+    pub struct LayerNorm = "q.layer_norm" {
+        summary: "integer normalization over axes with a per-channel affine", traits: [PURE],
+        operands { input: 0, gamma: 1, beta: 2 }
+        attrs { axes: i64_array [required], epsilon: i64 [required], multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_layer_norm }
+    }
+}
+
+define_op! {
+    #[doc = "`q.reduce`: integer sum / mean / max / min / sum_square / l2 over axes."]
+    pub struct Reduce = "q.reduce" {
+        summary: "integer sum / mean / max / min / sum_square / l2 over axes", traits: [PURE],
+        operands { input: 0 }
+        attrs { kind: str [required], axes: i64_array [required], keepdims: bool, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_reduce }
+    }
+}
+
 pub fn defs() -> Vec<OpDef> {
     vec![
         Quantize::def(),
@@ -281,6 +360,11 @@ pub fn defs() -> Vec<OpDef> {
         Transpose::def(),
         Pad::def(),
         Lut::def(),
+        MatMul::def(),
+        Softmax::def(),
+        LogSoftmax::def(),
+        LayerNorm::def(),
+        Reduce::def(),
     ]
 }
 
@@ -680,6 +764,185 @@ fn v_pad(m: &Module, op: OpId) -> Result<()> {
     if got != want {
         return Err(format!(
             "result shape {got:?} is not the padded shape {want:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Both operands activations of rank >= 2 whose inner dimensions agree; the result shape is
+/// their numpy product.
+fn v_matmul(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 2, 2, "two quantized operands")?;
+    uniform(t[0], "a")?;
+    uniform(t[1], "b")?;
+    let out = uniform(result(m, op), "result")?;
+    check_rescale(m, op, 1)?;
+    check_clamp(m, op, &out)?;
+    let (a, mut b) = (shape_of(t[0]), shape_of(t[1]));
+    if a.len() < 2 || b.len() < 2 {
+        return Err(format!("operands must have rank >= 2, got {a:?} and {b:?}"));
+    }
+    let tb = m
+        .attr(op, "transpose_b")
+        .and_then(Attribute::as_bool)
+        .unwrap_or(false);
+    let r = b.len();
+    if tb {
+        b.swap(r - 2, r - 1);
+    }
+    if a[a.len() - 1] != b[r - 2] {
+        return Err(format!(
+            "inner dimensions differ: {a:?} · {b:?}{}",
+            if tb { " (b transposed)" } else { "" }
+        ));
+    }
+    let got = shape_of(result(m, op));
+    let (ra, rr) = (a.len(), got.len());
+    if rr < 2 || got[rr - 2] != a[ra - 2] || got[rr - 1] != b[r - 1] {
+        return Err(format!(
+            "result shape {got:?} does not end with [{}, {}]",
+            a[ra - 2],
+            b[r - 1]
+        ));
+    }
+    Ok(())
+}
+
+/// One exp-table entry per input code, in [0, 2^16), the first (d = 0) positive.
+fn v_softmax(m: &Module, op: OpId) -> Result<()> {
+    v_exp_table(m, op, 1)
+}
+
+/// As `q.softmax`, with `multiplier = [ma, mb]` and one shared shift.
+fn v_log_softmax(m: &Module, op: OpId) -> Result<()> {
+    v_exp_table(m, op, 2)?;
+    if i64_list(m, op, "shift")?.len() != 1 {
+        return Err("attribute 'shift' must have one value shared by both terms".into());
+    }
+    Ok(())
+}
+
+/// An op reading a softmax exp table, with `multipliers` multipliers.
+fn v_exp_table(m: &Module, op: OpId, multipliers: usize) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    let x = uniform(t[0], "operand")?;
+    let out = uniform(result(m, op), "result")?;
+    same_shape(t[0], result(m, op), "operand and result")?;
+    check_rescale(m, op, multipliers)?;
+    check_clamp(m, op, &out)?;
+    let table = i64_list(m, op, "table")?;
+    let n = 1usize << x.storage().bits();
+    if table.len() != n {
+        return Err(format!(
+            "attribute 'table' must have {n} entries (one per code difference), got {}",
+            table.len()
+        ));
+    }
+    if let Some(v) = table.iter().find(|&&v| !(0..1 << 16).contains(&v)) {
+        return Err(format!(
+            "table entry {v} is outside the 16-bit range [0, 65535]"
+        ));
+    }
+    if table[0] <= 0 {
+        return Err("table entry 0 (exp(0)) must be positive".into());
+    }
+    Ok(())
+}
+
+/// The axes of `input` an op reduces: distinct, in range, sorted.
+fn reduced_axes(m: &Module, op: OpId, rank: usize) -> Result<Vec<usize>> {
+    let axes = i64_list(m, op, "axes")?;
+    let mut out: Vec<usize> = Vec::with_capacity(axes.len());
+    for &a in &axes {
+        match usize::try_from(a).ok().filter(|&a| a < rank) {
+            Some(a) if !out.contains(&a) => out.push(a),
+            _ => {
+                return Err(format!(
+                    "attribute 'axes' {axes:?} must hold distinct axes in [0, {rank})"
+                ))
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err("attribute 'axes' must not be empty".into());
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// gamma: i16 per channel of the last axis; beta: i32 at gamma's scale · 2^-15; one
+/// multiplier per channel; a non-negative `epsilon`.
+fn v_layer_norm(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 3, 3, "input, gamma and beta")?;
+    uniform(t[0], "input")?;
+    let out = uniform(result(m, op), "result")?;
+    same_shape(t[0], result(m, op), "input and result")?;
+    let x = shape_of(t[0]);
+    reduced_axes(m, op, x.len())?;
+    let c = *x.last().ok_or("input must not be rank 0")?;
+    let (g, b) = (quant_of(t[1], "gamma")?, quant_of(t[2], "beta")?);
+    if g.storage() != Storage::I16 || shape_of(t[1]) != [c] {
+        return Err(format!(
+            "gamma must be tensor<{c}x!q.per_axis<i16:f32, ...>>, got '{}'",
+            t[1]
+        ));
+    }
+    if b.storage() != Storage::I32 || shape_of(t[2]) != [c] {
+        return Err(format!(
+            "beta must be tensor<{c}x!q.per_axis<i32:f32, ...>>, got '{}'",
+            t[2]
+        ));
+    }
+    for ch in 0..c as usize {
+        let acc = g.scale_at(ch) / f64::from(1u32 << FRAC_BITS_16);
+        if (b.scale_at(ch) - acc).abs() > acc * 1e-9 {
+            return Err(format!(
+                "beta scale of channel {ch} is {} but gamma's scale · 2^-15 is {acc}",
+                b.scale_at(ch)
+            ));
+        }
+    }
+    match m.attr(op, "epsilon").and_then(Attribute::as_i64) {
+        Some(e) if e >= 0 => {}
+        _ => return Err("requires a non-negative integer 'epsilon' (ε in code units)".into()),
+    }
+    check_rescale(m, op, c as usize)?;
+    check_clamp(m, op, &out)
+}
+
+/// A known `kind`, valid `axes`, and the result shape of the reduction.
+fn v_reduce(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    uniform(t[0], "operand")?;
+    let out = uniform(result(m, op), "result")?;
+    check_rescale(m, op, 1)?;
+    check_clamp(m, op, &out)?;
+    let kind = m.attr(op, "kind").and_then(Attribute::as_str).unwrap_or("");
+    if !REDUCE_KINDS.contains(&kind) {
+        return Err(format!(
+            "attribute 'kind' must be one of {}, got '{kind}'",
+            REDUCE_KINDS.join(", ")
+        ));
+    }
+    let x = shape_of(t[0]);
+    let axes = reduced_axes(m, op, x.len())?;
+    let keep = m
+        .attr(op, "keepdims")
+        .and_then(Attribute::as_bool)
+        .unwrap_or(false);
+    let want: Vec<i64> = x
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (axes.contains(&i), keep) {
+            (false, _) => Some(d),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect();
+    let got = shape_of(result(m, op));
+    if got != want {
+        return Err(format!(
+            "result shape {got:?} is not the reduced shape {want:?}"
         ));
     }
     Ok(())

@@ -173,14 +173,22 @@ impl Evaluate for ReshapeEval {
 #[derive(Debug)]
 struct Reshape(Vec<usize>);
 
+/// A reshape's result shape for an input of `len` elements: the batch (first) axis takes
+/// whatever the other axes leave, so a reshape that folds the batch into rows (`[1, T, C]`
+/// to `[T, C]`) runs on any batch.
+pub(crate) fn batched_shape(result: &[usize], len: usize) -> Vec<usize> {
+    let inner: usize = result.iter().skip(1).product();
+    let mut target = result.to_vec();
+    if let (Some(first), Some(n)) = (target.first_mut(), len.checked_div(inner)) {
+        *first = n;
+    }
+    target
+}
+
 impl Kernel for Reshape {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
         let x = take_first(args, "reshape")?;
-        let inner: usize = self.0.iter().skip(1).product();
-        let mut target = self.0.clone();
-        if let (Some(first), Some(n)) = (target.first_mut(), x.len().checked_div(inner)) {
-            *first = n;
-        }
+        let target = batched_shape(&self.0, x.len());
         let from = x.shape().to_vec();
         one(x.into_shape_with_order(IxDyn(&target)).map_err(|_| {
             KernelError::new("reshape", format!("cannot reshape {from:?} to {target:?}"))

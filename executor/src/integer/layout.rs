@@ -159,10 +159,7 @@ impl Kernel for Reshape {
             .next()
             .ok_or_else(|| KernelError::new(OP, "missing operand"))?
             .into_i32(OP)?;
-        let mut shape = self.0.clone();
-        if let Some(first) = shape.first_mut() {
-            *first = x.shape().first().copied().unwrap_or(1);
-        }
+        let shape = crate::float::rearrange::batched_shape(&self.0, x.len());
         one_i32(
             x.into_shape_with_order(IxDyn(&shape))
                 .map_err(|e| KernelError::new(OP, e.to_string()))?,

@@ -3,6 +3,7 @@
 //! [`crate::qkernels`] that executes the dialect's arithmetic exactly. Codes travel as
 //! [`Value::I32`]; `q.quantize` and `q.dequantize` cross to and from f32 at the graph's ends.
 
+pub(crate) mod attention;
 pub(crate) mod binary;
 pub(crate) mod layout;
 pub(crate) mod spatial;

@@ -87,21 +87,6 @@ pub enum Activation {
     },
 }
 
-/// Gauss error function (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), in f64.
-fn erf(x: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let y = 1.0 - poly * (-x * x).exp();
-    if x < 0.0 {
-        -y
-    } else {
-        y
-    }
-}
-
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -146,7 +131,9 @@ impl Activation {
             Activation::Swish { beta } => x * sigmoid(beta * x),
             Activation::Gelu => {
                 let x = f64::from(x);
-                (0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2))) as f32
+                (0.5 * x
+                    * (1.0 + hailo_dialect_hl::ops::activation::erf(x / std::f64::consts::SQRT_2)))
+                    as f32
             }
             Activation::GeluTanh => {
                 let inner = 0.797_884_6 * (x + 0.044_715 * x * x * x);

@@ -7,6 +7,7 @@
 //! weights. [`requantize`] is the single place a rescale (`multiplier · 2^(−shift)`, round
 //! half up) is applied; [`quantize_input`] is HailoRT's input rule (bankers rounding).
 
+pub mod attention;
 pub mod conv;
 pub mod pointwise;
 pub mod pool;
@@ -70,6 +71,8 @@ pub fn dequantize(q: ArrayViewD<i32>, scale: f32, zero_point: i64) -> ArrayD<f32
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_attention;
 #[cfg(test)]
 mod tests_layout;
 #[cfg(test)]

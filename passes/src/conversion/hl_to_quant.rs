@@ -20,14 +20,21 @@
 //! [`super::lower_weighted`], and the per-pixel affines (`hl.normalization`,
 //! `hl.batch_norm`, `hl.color_conversion`) become 1×1 convolutions in [`super::lower_affine`];
 //! transpose, depth_to_space, space_to_depth, feature_shuffle and pad move codes
-//! ([`super::lower_rearrange`]).
+//! ([`super::lower_rearrange`]). The transformer layers — data-driven `hl.matmul` and
+//! `hl.softmax` / `hl.log_softmax` ([`super::lower_attention`]), `hl.layer_norm` / `hl.instance_norm`
+//! ([`super::lower_norm`]) and `hl.reduce` ([`super::lower_reduce`]) — have integer ops of
+//! their own. A data operand that is an `hl.const` (a position embedding, an attention
+//! scale) is quantized on its own 16-bit grid ([`data_operand`]).
 //!
 //! Graph inputs and outputs stay f32: input layers become `q.quantize`, output layers
 //! `q.dequantize`. Fused ReLU/ReLU6 become the output clamp; other fused activations must be
 //! split into `hl.activation` first (the quantizer does), which lowers to `q.lut`. An op with
 //! no integer lowering is an error naming its layer.
 
-use super::{lower_affine, lower_ew, lower_layout, lower_rearrange, lower_weighted, lut};
+use super::{
+    lower_affine, lower_attention, lower_ew, lower_layout, lower_norm, lower_rearrange,
+    lower_reduce, lower_weighted, lut,
+};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::{Activation, PoolParams};
 use hailo_dialect_quant::ops as q;
@@ -189,6 +196,42 @@ pub(super) fn get(map: &FxHashMap<ValueId, ValueId>, v: ValueId) -> Res<ValueId>
         .ok_or_else(|| "operand is not defined by a lowered op".to_owned())
 }
 
+/// The lowered value of data operand `v` of `at`: the result of its lowered producer or,
+/// when `v` is an `hl.const`, the constant quantized on its own unsigned 16-bit grid (its
+/// range widened to hold 0) as a `q.const` named `<layer>.<what>_q`.
+pub(super) fn data_operand(
+    m: &mut Module,
+    at: OpId,
+    map: &FxHashMap<ValueId, ValueId>,
+    v: ValueId,
+    what: &str,
+) -> Res<ValueId> {
+    if let Some(&x) = map.get(&v) {
+        return Ok(x);
+    }
+    if m.defining_op(v)
+        .and_then(|d| hl::Const::cast(m, d))
+        .is_none()
+    {
+        return get(map, v);
+    }
+    let vals = lower_weighted::const_values(m, v)?;
+    if let Some(x) = vals.iter().find(|x| !x.is_finite()) {
+        return Err(format!("constant operand '{what}' holds {x}"));
+    }
+    let (lo, hi) = vals
+        .iter()
+        .fold((0.0f64, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    let t = scheme::activation_type(lo, hi, Storage::U16);
+    let codes: Vec<i32> = vals
+        .iter()
+        .map(|&x| scheme::quantize(x, t.scale_at(0), t.zero_point(), Storage::U16) as i32)
+        .collect();
+    let ty = t.tensor(&shape_of(m, v));
+    let key = format!("{}.{what}_q", layer(m, at));
+    Ok(lower_weighted::int_const(m, at, &key, &codes, ty))
+}
+
 /// The values replacing an op's results, by result index.
 pub(super) type Lowered = Res<Vec<ValueId>>;
 
@@ -230,6 +273,10 @@ const ELEMENTWISE: Lowering = single!(lower_ew::lower);
 const SLICE: Lowering = single!(lower_layout::slice);
 const SPLIT: Lowering = Lowering(lower_layout::split);
 const RESIZE: Lowering = single!(lower_layout::resize);
+const MATMUL: Lowering = single!(lower_attention::matmul);
+const SOFTMAX: Lowering = single!(lower_attention::softmax);
+const NORM: Lowering = single!(lower_norm::lower);
+const REDUCE: Lowering = single!(lower_reduce::lower);
 
 /// Every `hl` op with an integer lowering.
 fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
@@ -264,6 +311,12 @@ fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
             .attach::<hl::Resize>(&RESIZE)
             .attach::<hl::Reshape>(&RESHAPE)
             .attach::<hl::ActivationOp>(&ACTIVATION)
+            .attach::<hl::MatMul>(&MATMUL)
+            .attach::<hl::Softmax>(&SOFTMAX)
+            .attach::<hl::LogSoftmax>(&SOFTMAX)
+            .attach::<hl::LayerNorm>(&NORM)
+            .attach::<hl::InstanceNorm>(&NORM)
+            .attach::<hl::Reduce>(&REDUCE)
     });
     &MODELS
 }

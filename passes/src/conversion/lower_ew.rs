@@ -1,9 +1,10 @@
 //! `hl-to-quant` for the two-input elementwise layers: `ew_add` / `ew_sub` / `ew_max` /
 //! `ew_min` rescale each input to the output scale (one shared shift), `ew_mult` rescales the
 //! product of the inputs' differences by S_a·S_b/S_y, and `ew_div` the quotient by
-//! S_a/(S_b·S_y). Fused ReLU/ReLU6 become the output clamp.
+//! S_a/(S_b·S_y). Fused ReLU/ReLU6 become the output clamp. A constant operand (a position
+//! embedding, a scale) is quantized on its own 16-bit grid; operands broadcast numpy-style.
 
-use super::hl_to_quant::{clamp, emit, get, qtype_of, rescale_attrs, result_type, Res};
+use super::hl_to_quant::{clamp, data_operand, emit, qtype_of, rescale_attrs, result_type, Res};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::Activation;
 use hailo_dialect_quant::ops as q;
@@ -15,7 +16,8 @@ use rustc_hash::FxHashMap;
 pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
     let name = m.op(op).name_str();
     let operands = m.op(op).operands().to_vec();
-    let (a, b) = (get(map, operands[0])?, get(map, operands[1])?);
+    let a = data_operand(m, op, map, operands[0], "a")?;
+    let b = data_operand(m, op, map, operands[1], "b")?;
     let (ta, tb, tout) = (qtype_of(m, a)?, qtype_of(m, b)?, result_type(m, op)?);
     let act = Activation::fused(m, op)?;
     let (sa, sb, sy) = (ta.scale_at(0), tb.scale_at(0), tout.scale_at(0));
@@ -42,7 +44,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
 }
 
 /// Multipliers `[ma, mb]` for ratios `ra`, `rb` with the one shift of the larger ratio.
-fn per_input(ra: f64, rb: f64) -> Res<Vec<(&'static str, Attribute)>> {
+pub(super) fn per_input(ra: f64, rb: f64) -> Res<Vec<(&'static str, Attribute)>> {
     let big = scheme::decompose_rescale(ra.max(rb))?;
     let f = (1u64 << big.shift) as f64;
     Ok(rescale_attrs(

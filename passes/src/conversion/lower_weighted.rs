@@ -263,7 +263,7 @@ pub(super) fn emit(
 }
 
 /// A `q.const` holding `codes` as little-endian i32 in blob `key`.
-fn int_const(m: &mut Module, at: OpId, key: &str, codes: &[i32], ty: Type) -> ValueId {
+pub(super) fn int_const(m: &mut Module, at: OpId, key: &str, codes: &[i32], ty: Type) -> ValueId {
     m.resources.insert(
         key,
         Blob::new(4, codes.iter().flat_map(|c| c.to_le_bytes()).collect()),

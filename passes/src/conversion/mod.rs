@@ -3,9 +3,12 @@
 
 pub mod hl_to_quant;
 mod lower_affine;
+mod lower_attention;
 mod lower_ew;
 mod lower_layout;
+mod lower_norm;
 mod lower_rearrange;
+mod lower_reduce;
 mod lower_weighted;
 mod lut;
 pub mod quant_to_phys;

@@ -315,6 +315,9 @@ impl Activation {
             Activation::Swish { beta } => x * sigmoid(beta * x),
             Activation::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
             Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+            Activation::Gelu => 0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2)),
+            Activation::Mish => x * x.exp().ln_1p().tanh(),
+            Activation::Softsign => x / (1.0 + x.abs()),
             Activation::GeluTanh => {
                 0.5 * x
                     * (1.0
@@ -378,6 +381,21 @@ fn infer_prelu(m: &Module, op: OpId) -> Result<Vec<Type>> {
 
 pub fn defs() -> Vec<OpDef> {
     vec![ActivationOp::def(), Prelu::def()]
+}
+
+/// Gauss error function (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), in f64.
+pub fn erf(x: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let y = 1.0 - poly * (-x * x).exp();
+    if x < 0.0 {
+        -y
+    } else {
+        y
+    }
 }
 
 #[cfg(test)]
