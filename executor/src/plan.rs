@@ -16,6 +16,7 @@ use hailo_dialect_quant::QuantType;
 use hailo_ir::builtin::{GRAPH, RETURN};
 use hailo_ir::{Attribute, Module, OpId, Type, ValueId};
 use ndarray::ArrayD;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 /// Which graph of a module to prepare.
@@ -94,8 +95,6 @@ pub struct Executor {
     /// Where each output comes from (a graph input, an op result or a constant).
     output_sources: Vec<Operand>,
     slots: usize,
-    /// Whether any op computes on integer codes (a `q` graph).
-    integer: bool,
 }
 
 /// What [`Executor::run_observed`] calls with every layer output.
@@ -307,9 +306,17 @@ impl Executor {
                 .iter()
                 .map(|&v| m.value_type(v))
                 .collect();
+            let constants: Vec<Option<&Value>> = operands
+                .iter()
+                .map(|v| match slot_of.get(v) {
+                    Some(&Operand::Const(i)) => consts.get(i),
+                    _ => None,
+                })
+                .collect();
             let sig = Signature {
                 inputs: &in_types,
                 results: &out_types,
+                constants: &constants,
             };
             let domain = evaluation.domain();
             check_domain(&r, domain, &sig)?;
@@ -374,11 +381,6 @@ impl Executor {
             output_sources.push(src);
         }
         assign_last_uses(&mut steps, &output_sources);
-        let integer = m
-            .block_ops(block)
-            .into_iter()
-            .filter_map(|op| evaluators().get(m, op))
-            .any(|e| e.domain() == Domain::Integer);
         Ok(Executor {
             context,
             steps,
@@ -387,7 +389,6 @@ impl Executor {
             outputs,
             output_sources,
             slots,
-            integer,
         })
     }
 
@@ -418,17 +419,13 @@ impl Executor {
     ///
     /// A large batch runs in sub-batches whose largest activation stays within
     /// [`SUB_BATCH_BYTES`]: with big feature maps, eight images at once overflow the caches
-    /// and run slower per image than one at a time (mobilenet_v2: 37 vs 60 images/s). Integer
-    /// graphs run whole: their kernels' per-call setup (accumulator width, weight layout) is
-    /// amortized over the batch, and splitting it cost resnet18 a quarter of its batch-8
-    /// throughput.
+    /// and run slower per image than one at a time (mobilenet_v2: 37 vs 60 images/s). The
+    /// sub-batches run in parallel over the rayon pool. Integer graphs split the same way
+    /// (their kernels decode the weights once, at preparation).
     pub fn run(&self, inputs: &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> {
         let n = inputs
             .first()
             .map_or(0, |x| x.shape().first().copied().unwrap_or(0));
-        if self.integer {
-            return self.execute(inputs, None);
-        }
         let per_sample = self
             .steps
             .iter()
@@ -440,18 +437,23 @@ impl Executor {
         if n <= chunk {
             return self.execute(inputs, None);
         }
-        let mut parts: Vec<Vec<ArrayD<f32>>> = Vec::new();
-        for start in (0..n).step_by(chunk) {
-            let end = (start + chunk).min(n);
-            let sub: Vec<ArrayD<f32>> = inputs
-                .iter()
-                .map(|x| {
-                    x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end))
-                        .to_owned()
-                })
-                .collect();
-            parts.push(self.execute(&sub, None)?);
-        }
+        // Sub-batches run in parallel over the pool: each thread keeps its own sub-batch in
+        // its cache, which scales better than splitting every op of one sub-batch.
+        let starts: Vec<usize> = (0..n).step_by(chunk).collect();
+        let parts = starts
+            .par_iter()
+            .map(|&start| {
+                let end = (start + chunk).min(n);
+                let sub: Vec<ArrayD<f32>> = inputs
+                    .iter()
+                    .map(|x| {
+                        x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end))
+                            .to_owned()
+                    })
+                    .collect();
+                self.execute(&sub, None)
+            })
+            .collect::<Result<Vec<_>>>()?;
         (0..self.outputs.len())
             .map(|i| {
                 let views: Vec<_> = parts.iter().map(|p| p[i].view()).collect();

@@ -3,6 +3,7 @@
 
 use super::elementwise::broadcast_shape;
 use super::error::{ensure, KernelError};
+use super::vmath;
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 
 /// A scalar activation function with its constants, in the f32 form the kernels evaluate
@@ -119,6 +120,19 @@ fn indicator(b: bool) -> f32 {
 }
 
 impl Activation {
+    /// The SIMD form of the exp-based activations.
+    fn fast(self) -> Option<vmath::Fast> {
+        Some(match self {
+            Activation::Sigmoid => vmath::Fast::Sigmoid,
+            Activation::Silu => vmath::Fast::Swish(1.0),
+            Activation::Swish { beta } => vmath::Fast::Swish(beta),
+            Activation::Tanh => vmath::Fast::Tanh,
+            Activation::Gelu => vmath::Fast::Gelu,
+            Activation::GeluTanh => vmath::Fast::GeluTanh,
+            _ => return None,
+        })
+    }
+
     /// Applies the activation to one value.
     #[inline]
     pub fn apply(self, x: f32) -> f32 {
@@ -198,7 +212,10 @@ pub fn activate(act: Activation, mut x: ArrayViewMutD<f32>) {
         Activation::Relu6 => x.mapv_inplace(clamp(0.0, 6.0)),
         Activation::Clip { min, max } => x.mapv_inplace(clamp(min, max)),
         Activation::LeakyRelu { alpha } => x.mapv_inplace(|v| if v >= 0.0 { v } else { alpha * v }),
-        _ => x.mapv_inplace(|v| act.apply(v)),
+        _ => match (act.fast(), x.as_slice_memory_order_mut()) {
+            (Some(f), Some(s)) => vmath::apply(f, s),
+            _ => x.mapv_inplace(|v| act.apply(v)),
+        },
     }
 }
 
