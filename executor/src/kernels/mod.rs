@@ -28,7 +28,6 @@ pub mod reduce;
 pub mod resize;
 pub mod shape;
 pub mod softmax;
-pub mod vmath;
 mod window;
 
 pub use error::KernelError;
