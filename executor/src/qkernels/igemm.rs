@@ -102,7 +102,9 @@ fn isa() -> Isa {
 /// bound).
 pub fn gemm_i16(a: &[i16], rows: usize, b: &PackedB<i16>, c: &mut [i32]) {
     let (kpad, ldc) = (b.k_padded(), b.n_padded());
-    assert!(b.group == 2 && rows % MR == 0 && a.len() >= rows * kpad && c.len() >= rows * ldc);
+    assert!(
+        b.group == 2 && rows.is_multiple_of(MR) && a.len() >= rows * kpad && c.len() >= rows * ldc
+    );
     let blocks = ldc / NR;
     let isa = isa();
     for r0 in (0..rows).step_by(MR) {
@@ -167,7 +169,9 @@ pub fn has_u8i8() -> bool {
 /// [`gemm_i16`].
 pub fn gemm_u8i8(a: &[u8], rows: usize, b: &PackedB<i8>, c: &mut [i32]) {
     let (kpad, ldc) = (b.k_padded(), b.n_padded());
-    assert!(b.group == 4 && rows % MR == 0 && a.len() >= rows * kpad && c.len() >= rows * ldc);
+    assert!(
+        b.group == 4 && rows.is_multiple_of(MR) && a.len() >= rows * kpad && c.len() >= rows * ldc
+    );
     assert!(has_u8i8(), "gemm_u8i8 needs AVX-512 VNNI");
     let blocks = ldc / NR;
     for r0 in (0..rows).step_by(MR) {
@@ -271,8 +275,8 @@ mod x86 {
             }
         }
         for (r, acc_r) in acc.iter().enumerate() {
-            for v in 0..NV {
-                _mm512_storeu_si512(c.as_mut_ptr().add(r * ldc + v * NR).cast(), acc_r[v]);
+            for (v, &acc_v) in acc_r.iter().enumerate() {
+                _mm512_storeu_si512(c.as_mut_ptr().add(r * ldc + v * NR).cast(), acc_v);
             }
         }
     }
@@ -304,8 +308,8 @@ mod x86 {
             }
         }
         for (r, acc_r) in acc.iter().enumerate() {
-            for v in 0..NV {
-                _mm512_storeu_si512(c.as_mut_ptr().add(r * ldc + v * NR).cast(), acc_r[v]);
+            for (v, &acc_v) in acc_r.iter().enumerate() {
+                _mm512_storeu_si512(c.as_mut_ptr().add(r * ldc + v * NR).cast(), acc_v);
             }
         }
     }
