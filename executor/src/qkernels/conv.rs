@@ -187,9 +187,7 @@ pub fn conv2d_packed(
     let zp = i32::try_from(zp_x).map_err(|_| err(format!("zero point {zp_x} exceeds i32")))?;
     let x = x.as_standard_layout();
     let xs = x.as_slice().unwrap_or(&[]);
-    // Two vectorized reductions (a joint fold does not vectorize).
-    let xmin = xs.iter().copied().min().unwrap_or(zp).min(zp);
-    let xmax = xs.iter().copied().max().unwrap_or(zp).max(zp);
+    let (xmin, xmax) = min_max(xs, zp);
     let x_abs = (xmin as i64 - zp_x).abs().max((xmax as i64 - zp_x).abs());
     let acc = accumulator(geo.klen, x_abs, w.w_abs);
     let bias_of = |c: usize| bias.map_or(0, |b| b[c]);
@@ -235,6 +233,31 @@ pub fn conv2d_packed(
         (Layout::Wide(panels), _) => job.gemm_wide(panels, &mut out),
     }
     Array4::from_shape_vec((n, oh, ow, cout), out).map_err(|e| err(e.to_string()))
+}
+
+/// The smallest and largest of `xs` and `z`, with the widest vectors the CPU has (the scan
+/// runs once per layer call; without AVX2, `i32` min/max take several instructions per lane).
+fn min_max(xs: &[i32], z: i32) -> (i32, i32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F was detected.
+            return unsafe { x86::min_max_avx512(xs, z) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was detected.
+            return unsafe { x86::min_max_avx2(xs, z) };
+        }
+    }
+    min_max_generic(xs, z)
+}
+
+/// Two reductions, each of which vectorizes (a joint fold does not).
+#[inline(always)]
+fn min_max_generic(xs: &[i32], z: i32) -> (i32, i32) {
+    let lo = xs.iter().copied().fold(z, i32::min);
+    let hi = xs.iter().copied().fold(z, i32::max);
+    (lo, hi)
 }
 
 fn err(message: String) -> KernelError {
@@ -336,32 +359,52 @@ impl Rescale {
         })
     }
 
-    /// Output codes of channels `c0..c0 + acc.len()` from their accumulators.
-    fn apply(&self, c0: usize, acc: &[i32], out: &mut [i32]) {
+    /// Output codes of channels `cols` from `rows` rows of accumulators (`acc` rows of
+    /// length `ldc`, `out` rows of length `ld_out`, both starting at the block's channels).
+    fn apply(
+        &self,
+        cols: Range<usize>,
+        acc: &[i32],
+        ldc: usize,
+        rows: usize,
+        out: &mut [i32],
+        ld_out: usize,
+    ) {
         #[cfg(target_arch = "x86_64")]
         {
             if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
                 // SAFETY: AVX-512F and DQ were detected.
-                return unsafe { x86::rescale_avx512(self, c0, acc, out) };
+                return unsafe { x86::rescale_avx512(self, cols, acc, ldc, rows, out, ld_out) };
             }
         }
-        self.apply_generic(c0, acc, out)
+        self.apply_generic(cols, acc, ldc, rows, out, ld_out)
     }
 
     #[inline(always)]
-    fn apply_generic(&self, c0: usize, acc: &[i32], out: &mut [i32]) {
-        let n = acc.len();
+    fn apply_generic(
+        &self,
+        cols: Range<usize>,
+        acc: &[i32],
+        ldc: usize,
+        rows: usize,
+        out: &mut [i32],
+        ld_out: usize,
+    ) {
+        let n = cols.len();
         let (bias, mult, half) = (
-            &self.bias[c0..c0 + n],
-            &self.multiplier[c0..c0 + n],
-            &self.half[c0..c0 + n],
+            &self.bias[cols.clone()],
+            &self.multiplier[cols.clone()],
+            &self.half[cols.clone()],
         );
-        let (shift, zp) = (&self.shift[c0..c0 + n], &self.zero_point[c0..c0 + n]);
-        let (lo, hi) = (&self.lo[c0..c0 + n], &self.hi[c0..c0 + n]);
-        for j in 0..n {
-            let v = i64::from(acc[j]) + bias[j];
-            let r = (v * mult[j] + half[j]) >> shift[j];
-            out[j] = (r + zp[j]).max(lo[j]).min(hi[j]) as i32;
+        let (shift, zp) = (&self.shift[cols.clone()], &self.zero_point[cols.clone()]);
+        let (lo, hi) = (&self.lo[cols.clone()], &self.hi[cols]);
+        for r in 0..rows {
+            let (acc, out) = (&acc[r * ldc..][..n], &mut out[r * ld_out..][..n]);
+            for j in 0..n {
+                let v = i64::from(acc[j]) + bias[j];
+                let q = (v * mult[j] + half[j]) >> shift[j];
+                out[j] = (q + zp[j]).max(lo[j]).min(hi[j]) as i32;
+            }
         }
     }
 }
@@ -454,13 +497,8 @@ impl Job<'_> {
             return self.store(c, ldc, rows, cols, out);
         };
         let cout = self.w.dims.3;
-        for r in 0..rows {
-            t.apply(
-                cols.start,
-                &c[r * ldc..][..cols.len()],
-                &mut out[r * cout + cols.start..][..cols.len()],
-            );
-        }
+        let start = cols.start;
+        t.apply(cols, c, ldc, rows, &mut out[start..], cout);
     }
 
     /// Requantizes `rows` rows of the C block (row length `ldc`) holding output channels
@@ -625,11 +663,30 @@ fn depthwise_row_dispatch(job: &Job, t: &[i32], b: usize, oy: usize, acc: &mut [
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{depthwise_row, Job, Rescale};
+    use super::{depthwise_row, min_max_generic, Job, Rescale};
+    use std::ops::Range;
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn min_max_avx512(xs: &[i32], z: i32) -> (i32, i32) {
+        min_max_generic(xs, z)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn min_max_avx2(xs: &[i32], z: i32) -> (i32, i32) {
+        min_max_generic(xs, z)
+    }
 
     #[target_feature(enable = "avx512f,avx512dq")]
-    pub(super) unsafe fn rescale_avx512(t: &Rescale, c0: usize, acc: &[i32], out: &mut [i32]) {
-        t.apply_generic(c0, acc, out)
+    pub(super) unsafe fn rescale_avx512(
+        t: &Rescale,
+        cols: Range<usize>,
+        acc: &[i32],
+        ldc: usize,
+        rows: usize,
+        out: &mut [i32],
+        ld_out: usize,
+    ) {
+        t.apply_generic(cols, acc, ldc, rows, out, ld_out)
     }
 
     #[target_feature(enable = "avx512f")]
@@ -809,7 +866,7 @@ mod tests {
                     }
                 })
                 .collect();
-            t.apply(0, &acc, &mut out);
+            t.apply(0..37, &acc, 37, 1, &mut out, 37);
             for c in 0..37 {
                 assert_eq!(
                     out[c],
