@@ -1,7 +1,7 @@
 //! Throughput (images/s) of the interpreter on the reference models at batch 1 and 8 with
 //! 1 and 2 threads (rayon pool size), and peak memory against weights + the two largest
 //! activations. Not a test: run with `cargo bench -p hailo-executor --bench models`
-//! (`bench/ort_bench.py` runs it and onnxruntime and prints the ratio table).
+//! (`bench/ort_bench.py` compares with onnxruntime, through the quantizer's `emulation` bench).
 //!
 //! Every measurement is also printed as a `RESULT {json}` line for that script.
 //! `HAILO_BENCH_MODELS=resnet18,digits_cnn_opset13` restricts the models;

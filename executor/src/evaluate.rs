@@ -73,9 +73,17 @@ pub(crate) fn one_i32(a: ArrayD<i32>) -> Result<Vec<Value>, KernelError> {
 pub(crate) struct Signature<'a> {
     pub inputs: &'a [Type],
     pub results: &'a [Type],
+    /// Per operand, its value when it is a constant of the plan (so weights can be decoded
+    /// once, in [`Evaluate::prepare`]).
+    pub constants: &'a [Option<&'a Value>],
 }
 
 impl Signature<'_> {
+    /// Operand `i`'s value when it is a constant of the plan.
+    pub fn constant(&self, i: usize) -> Option<&Value> {
+        self.constants.get(i).copied().flatten()
+    }
+
     pub fn input_shape(&self, r: &OpReader, i: usize) -> Result<Vec<usize>, ExecError> {
         let ty = self
             .inputs

@@ -17,6 +17,7 @@ use hailo_dialect_quant::QuantType;
 use hailo_ir::builtin::{GRAPH, RETURN};
 use hailo_ir::{Attribute, Module, OpId, Type, ValueId};
 use ndarray::ArrayD;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 /// Which graph of a module to prepare.
@@ -99,12 +100,12 @@ pub struct Executor {
     /// Where each output comes from (a graph input, an op result or a constant).
     output_sources: Vec<Operand>,
     slots: usize,
-    /// Whether any op computes on integer codes (a `q` graph).
-    integer: bool,
 }
 
-/// What [`Executor::run_chunks`] calls with each sub-batch (and its index).
-pub(crate) type SubBatchRun<'a> = dyn FnMut(usize, &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> + 'a;
+/// What [`Executor::run_chunks`] runs on each sub-batch (with its index): its outputs and
+/// whatever else the caller collects.
+pub(crate) type SubBatchRun<'a, T> =
+    dyn Fn(usize, &[ArrayD<f32>]) -> Result<(Vec<ArrayD<f32>>, T)> + Sync + 'a;
 
 /// What [`Executor::run_observed`] calls with every layer output.
 pub type Observer<'a> = dyn FnMut(LayerOutput) -> Result<()> + 'a;
@@ -315,9 +316,17 @@ impl Executor {
                 .iter()
                 .map(|&v| m.value_type(v))
                 .collect();
+            let constants: Vec<Option<&Value>> = operands
+                .iter()
+                .map(|v| match slot_of.get(v) {
+                    Some(&Operand::Const(i)) => consts.get(i),
+                    _ => None,
+                })
+                .collect();
             let sig = Signature {
                 inputs: &in_types,
                 results: &out_types,
+                constants: &constants,
             };
             let domain = evaluation.domain();
             check_domain(&r, domain, &sig)?;
@@ -385,11 +394,6 @@ impl Executor {
             output_sources.push(src);
         }
         assign_last_uses(&mut steps, &output_sources);
-        let integer = m
-            .block_ops(block)
-            .into_iter()
-            .filter_map(|op| evaluators().get(m, op))
-            .any(|e| e.domain() == Domain::Integer);
         Ok(Executor {
             context,
             steps,
@@ -398,7 +402,6 @@ impl Executor {
             outputs,
             output_sources,
             slots,
-            integer,
         })
     }
 
@@ -429,27 +432,25 @@ impl Executor {
     ///
     /// A large batch runs in sub-batches whose largest activation stays within
     /// [`SUB_BATCH_BYTES`]: with big feature maps, eight images at once overflow the caches
-    /// and run slower per image than one at a time (mobilenet_v2: 37 vs 60 images/s). Integer
-    /// graphs run whole: their kernels' per-call setup (accumulator width, weight layout) is
-    /// amortized over the batch, and splitting it cost resnet18 a quarter of its batch-8
-    /// throughput.
+    /// and run slower per image than one at a time (mobilenet_v2: 37 vs 60 images/s). The
+    /// sub-batches run in parallel over the rayon pool. Integer graphs split the same way
+    /// (their kernels decode the weights once, at preparation).
     pub fn run(&self, inputs: &[ArrayD<f32>]) -> Result<Vec<ArrayD<f32>>> {
-        self.run_chunks(inputs, &mut |_, sub| self.execute(sub, None, None))
+        let run = |_, sub: &[ArrayD<f32>]| Ok((self.execute(sub, None, None)?, ()));
+        self.run_chunks(inputs, &run).map(|(outputs, _)| outputs)
     }
 
-    /// Splits `inputs` into the sub-batches [`Executor::run`] uses, calls `run` with each
-    /// (and its index) and joins the outputs.
-    pub(crate) fn run_chunks(
+    /// Splits `inputs` into the sub-batches [`Executor::run`] uses, runs `run` on each (with
+    /// its index) in parallel over the rayon pool and joins their outputs; also returns what
+    /// else each sub-batch's run returned, in order.
+    pub(crate) fn run_chunks<T: Send>(
         &self,
         inputs: &[ArrayD<f32>],
-        run: &mut SubBatchRun,
-    ) -> Result<Vec<ArrayD<f32>>> {
+        run: &SubBatchRun<T>,
+    ) -> Result<(Vec<ArrayD<f32>>, Vec<T>)> {
         let n = inputs
             .first()
             .map_or(0, |x| x.shape().first().copied().unwrap_or(0));
-        if self.integer {
-            return run(0, inputs);
-        }
         let per_sample = self
             .steps
             .iter()
@@ -459,28 +460,38 @@ impl Executor {
             .unwrap_or(0);
         let chunk = (SUB_BATCH_BYTES / per_sample.max(1)).max(1);
         if n <= chunk {
-            return run(0, inputs);
+            let (outputs, extra) = run(0, inputs)?;
+            return Ok((outputs, vec![extra]));
         }
-        let mut parts: Vec<Vec<ArrayD<f32>>> = Vec::new();
-        for (i, start) in (0..n).step_by(chunk).enumerate() {
-            let end = (start + chunk).min(n);
-            let sub: Vec<ArrayD<f32>> = inputs
-                .iter()
-                .map(|x| {
-                    x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end))
-                        .to_owned()
-                })
-                .collect();
-            parts.push(run(i, &sub)?);
-        }
-        (0..self.outputs.len())
+        // Sub-batches run in parallel over the pool: each thread keeps its own sub-batch in
+        // its cache, which scales better than splitting every op of one sub-batch.
+        let starts: Vec<usize> = (0..n).step_by(chunk).collect();
+        let (parts, extras): (Vec<Vec<ArrayD<f32>>>, Vec<T>) = starts
+            .par_iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = (start + chunk).min(n);
+                let sub: Vec<ArrayD<f32>> = inputs
+                    .iter()
+                    .map(|x| {
+                        x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(start..end))
+                            .to_owned()
+                    })
+                    .collect();
+                run(i, &sub)
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        let outputs = (0..self.outputs.len())
             .map(|i| {
                 let views: Vec<_> = parts.iter().map(|p| p[i].view()).collect();
                 ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| {
                     ExecError::Graph(format!("output {i}: cannot join sub-batches: {e}"))
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok((outputs, extras))
     }
 
     /// [`Executor::run`] on one batch, calling `observe` with every layer output as soon

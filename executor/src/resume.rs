@@ -115,9 +115,7 @@ impl Executor {
         recording: Option<&Recording>,
         stale: &FxHashSet<OpId>,
     ) -> Result<Resumed> {
-        let mut chunks = Vec::new();
-        let mut evaluated = 0;
-        let outputs = self.run_chunks(inputs, &mut |i, sub| {
+        let run = |i: usize, sub: &[ArrayD<f32>]| {
             let known = match recording {
                 Some(r) => Some(r.chunks.get(i).ok_or_else(|| {
                     ExecError::Graph(format!(
@@ -136,10 +134,11 @@ impl Executor {
                 evaluated: 0,
             };
             let out = self.execute_memo(sub, &mut memo)?;
-            evaluated += memo.evaluated;
-            chunks.push(memo.record);
-            Ok(out)
-        })?;
+            Ok((out, (memo.record, memo.evaluated)))
+        };
+        let (outputs, extras) = self.run_chunks(inputs, &run)?;
+        let evaluated = extras.iter().map(|(_, n)| n).sum();
+        let chunks = extras.into_iter().map(|(r, _)| r).collect();
         Ok(Resumed {
             outputs,
             recording: Recording { chunks },

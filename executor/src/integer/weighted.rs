@@ -1,17 +1,18 @@
 //! Integer evaluation of `q.conv2d`, `q.depthwise_conv2d` and `q.dense`: the accumulator of
 //! codes against the signed kernel plus the i32 bias, requantized per output channel.
 //! Dense runs as a 1×1 convolution; depthwise as a grouped convolution with one input
-//! channel per group.
+//! channel per group. A constant kernel (the usual case) is decoded once, at prepare.
 
 use super::{codes, entry, input_type, requant, result_type};
 use crate::attrs::OpReader;
 use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
-use crate::qkernels::conv::{conv2d, QConvGeometry};
+use crate::qkernels::conv::{conv2d_packed, QConvGeometry, QConvWeights};
 use crate::qkernels::Requant;
 use crate::value::{Arg, BufferPool, Value};
 use hailo_dialect_quant::ops as q;
+use ndarray::{ArrayView4, ArrayViewD};
 use ndarray::{Ix4, IxDyn};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -71,8 +72,17 @@ impl Evaluate for WeightedEval {
                 Form::Dense => 1,
             },
         };
+        let weights = match sig.constant(1) {
+            Some(Value::I32(k)) => Some(
+                kernel4(self.0, k.view())
+                    .and_then(|k4| QConvWeights::pack(k4, geometry.groups))
+                    .map_err(|e| r.err(e.message))?,
+            ),
+            _ => None,
+        };
         Prepared::kernel(Weighted {
             form: self.0,
+            weights,
             zp_x: input_type(r, sig, 0)?.zero_point(),
             geometry,
             requants,
@@ -82,6 +92,8 @@ impl Evaluate for WeightedEval {
 
 struct Weighted {
     form: Form,
+    /// The decoded kernel, when it is a constant.
+    weights: Option<QConvWeights>,
     zp_x: i64,
     geometry: QConvGeometry,
     requants: Vec<Requant>,
@@ -95,55 +107,64 @@ impl std::fmt::Debug for Weighted {
     }
 }
 
+/// The kernel operand as HWIO `[kh, kw, Cin/groups, Cout]`.
+fn kernel4(form: Form, k: ArrayViewD<'_, i32>) -> Result<ArrayView4<'_, i32>, KernelError> {
+    let err = |e: ndarray::ShapeError| KernelError::new(q::Conv2d::NAME, e.to_string());
+    match form {
+        Form::Dense => {
+            let &[kin, kout] = k.shape() else {
+                return Err(KernelError::new(
+                    q::Conv2d::NAME,
+                    format!("dense kernel must be [cin, cout], got {:?}", k.shape()),
+                ));
+            };
+            k.into_shape_with_order((1, 1, kin, kout)).map_err(err)
+        }
+        Form::Conv => k.into_dimensionality::<Ix4>().map_err(err),
+        Form::Depthwise => {
+            // A grouped convolution with one input channel per group.
+            let k4 = k.into_dimensionality::<Ix4>().map_err(err)?;
+            let (kh, kw, _, cout) = k4.dim();
+            k4.into_shape_with_order((kh, kw, 1, cout)).map_err(err)
+        }
+    }
+}
+
 impl Kernel for Weighted {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
         const OP: &str = q::Conv2d::NAME;
         let err = |e: ndarray::ShapeError| KernelError::new(OP, e.to_string());
         let x = codes(&args, 0, OP)?;
-        let k = codes(&args, 1, OP)?;
         let bias: Option<Vec<i64>> = match args.get(2) {
             Some(b) => Some(b.i32(OP)?.iter().map(|&v| v as i64).collect()),
             None => None,
         };
-        let (xs, ks) = (x.as_standard_layout(), k.as_standard_layout());
-        let (x4, k4) = match self.form {
-            Form::Dense => {
-                // A 1×1 convolution of the flattened sample.
-                let n = x.shape().first().copied().unwrap_or(1);
-                let cin = x.len() / n.max(1);
-                let &[kin, kout] = k.shape() else {
-                    return Err(KernelError::new(
-                        OP,
-                        format!("dense kernel must be [cin, cout], got {:?}", k.shape()),
-                    ));
-                };
-                (
-                    xs.view()
-                        .into_shape_with_order((n, 1, 1, cin))
-                        .map_err(err)?,
-                    ks.view()
-                        .into_shape_with_order((1, 1, kin, kout))
-                        .map_err(err)?,
-                )
-            }
-            Form::Conv => (
-                xs.view().into_dimensionality::<Ix4>().map_err(err)?,
-                ks.view().into_dimensionality::<Ix4>().map_err(err)?,
-            ),
-            Form::Depthwise => {
-                // A grouped convolution with one input channel per group.
-                let k4 = ks.view().into_dimensionality::<Ix4>().map_err(err)?;
-                let (kh, kw, _, cout) = k4.dim();
-                (
-                    xs.view().into_dimensionality::<Ix4>().map_err(err)?,
-                    k4.into_shape_with_order((kh, kw, 1, cout)).map_err(err)?,
-                )
+        let decoded;
+        let weights = match &self.weights {
+            Some(w) => w,
+            None => {
+                let k = codes(&args, 1, OP)?;
+                let ks = k.as_standard_layout();
+                decoded = QConvWeights::pack(kernel4(self.form, ks.view())?, self.geometry.groups)?;
+                &decoded
             }
         };
-        let y = conv2d(
+        let xs = x.as_standard_layout();
+        let x4 = match self.form {
+            // A 1×1 convolution of the flattened sample.
+            Form::Dense => {
+                let n = x.shape().first().copied().unwrap_or(1);
+                let cin = x.len() / n.max(1);
+                xs.view()
+                    .into_shape_with_order((n, 1, 1, cin))
+                    .map_err(err)?
+            }
+            Form::Conv | Form::Depthwise => xs.view().into_dimensionality::<Ix4>().map_err(err)?,
+        };
+        let y = conv2d_packed(
             x4,
             self.zp_x,
-            k4,
+            weights,
             bias.as_deref(),
             &self.geometry,
             &self.requants,

@@ -4,6 +4,7 @@
 use super::elementwise::broadcast_shape;
 use super::error::{ensure, KernelError};
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, Zip};
+use rayon::prelude::*;
 
 /// A scalar activation function with its constants, in the f32 form the kernels evaluate
 /// (compiled from the `hl` dialect's `Activation`, which defines the kinds and parameters).
@@ -174,6 +175,9 @@ impl Activation {
     }
 }
 
+/// Elements per parallel task of [`activate`].
+const PAR_CHUNK: usize = 16 * 1024;
+
 /// Applies `act` in place to every element.
 pub fn activate(act: Activation, mut x: ArrayViewMutD<f32>) {
     // The common cases get branch-free loops the compiler vectorises; the generic path
@@ -185,7 +189,15 @@ pub fn activate(act: Activation, mut x: ArrayViewMutD<f32>) {
         Activation::Relu6 => x.mapv_inplace(clamp(0.0, 6.0)),
         Activation::Clip { min, max } => x.mapv_inplace(clamp(min, max)),
         Activation::LeakyRelu { alpha } => x.mapv_inplace(|v| if v >= 0.0 { v } else { alpha * v }),
-        _ => x.mapv_inplace(|v| act.apply(v)),
+        _ => match x.as_slice_memory_order_mut() {
+            // Large tensors split across the rayon pool (the exp-based activations cost
+            // as much as the convolution producing them); the same scalar function per
+            // element, so the bits do not depend on the split.
+            Some(s) if s.len() > PAR_CHUNK => s
+                .par_chunks_mut(PAR_CHUNK)
+                .for_each(|c| c.iter_mut().for_each(|v| *v = act.apply(*v))),
+            _ => x.mapv_inplace(|v| act.apply(v)),
+        },
     }
 }
 

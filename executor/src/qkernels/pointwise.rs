@@ -56,6 +56,36 @@ fn shr_round(acc: i128, shift: u32) -> i128 {
 }
 
 impl Binary {
+    /// For add and subtract, the multipliers (mb negated for subtract) when the whole
+    /// computation fits `i64`: |m| < 2^31 and |x − z| ≤ 2^30 for every code (so |p| < 2^62),
+    /// shift ≤ 62 and |zero point| < 2^32; then `i64` gives the `i128` result bit for bit.
+    fn narrow(
+        self,
+        a: &ndarray::ArrayViewD<i32>,
+        za: i64,
+        b: &ndarray::ArrayViewD<i32>,
+        zb: i64,
+        out: &Requant,
+    ) -> Option<(i64, i64)> {
+        let (ma, mb) = match self {
+            Binary::Add { ma, mb } => (ma, mb),
+            Binary::Sub { ma, mb } => (ma, -mb),
+            _ => return None,
+        };
+        let small = |m: i64| m.unsigned_abs() < 1 << 31;
+        let codes_fit = |x: &ndarray::ArrayViewD<i32>, z: i64| {
+            let (lo, hi) = x.fold((i32::MAX, i32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            x.is_empty() || ((lo as i64 - z).abs() <= 1 << 30 && (hi as i64 - z).abs() <= 1 << 30)
+        };
+        (small(ma)
+            && small(mb)
+            && out.shift <= 62
+            && out.zero_point.unsigned_abs() < 1 << 32
+            && codes_fit(a, za)
+            && codes_fit(b, zb))
+        .then_some((ma, mb))
+    }
+
     /// The output code of input differences `a` = x1 − za and `b` = x2 − zb.
     fn apply(self, a: i128, b: i128, out: &Requant) -> i64 {
         let sat = |r: i128| {
@@ -101,6 +131,16 @@ pub fn binary(
     let a = a.broadcast(IxDyn(&shape)).ok_or_else(bad)?;
     let b = b.broadcast(IxDyn(&shape)).ok_or_else(bad)?;
     let mut y = ArrayD::<i32>::zeros(IxDyn(&shape));
+    if let Some((ma, mb)) = op.narrow(&a, za, &b, zb, out) {
+        // Same arithmetic in i64 (see `Binary::narrow`).
+        let (s, zp) = (out.shift, out.zero_point);
+        let half = if s == 0 { 0 } else { 1i64 << (s - 1) };
+        Zip::from(&mut y).and(&a).and(&b).for_each(|y, &x1, &x2| {
+            let p = ma * (x1 as i64 - za) + mb * (x2 as i64 - zb);
+            *y = (((p + half) >> s) + zp).clamp(out.lo, out.hi) as i32;
+        });
+        return Ok(y);
+    }
     Zip::from(&mut y).and(&a).and(&b).for_each(|y, &x1, &x2| {
         let (d1, d2) = (x1 as i128 - za as i128, x2 as i128 - zb as i128);
         *y = op.apply(d1, d2, out) as i32;

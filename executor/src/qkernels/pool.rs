@@ -64,9 +64,41 @@ fn pool(
     Ok(out)
 }
 
-/// Max pooling on codes; padding never wins.
+/// Max pooling on codes; padding never wins (a window entirely in padding gives `i32::MIN`).
+/// Each output pixel takes the running maximum of its taps over all channels at once.
 pub fn max_pool(x: ArrayView4<i32>, g: &QPoolGeometry) -> Result<Array4<i32>, KernelError> {
-    pool(x, g, q::MaxPool::NAME, |it, _| it.max().unwrap_or(i32::MIN))
+    let (n, h, w, c) = x.dim();
+    let (oh, ow) = out_dims(h, w, g, q::MaxPool::NAME)?;
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().unwrap_or(&[]);
+    let mut out = vec![i32::MIN; n * oh * ow * c];
+    for (p, o) in out.chunks_exact_mut(c.max(1)).enumerate() {
+        let (b, oy, ox) = (p / (oh * ow), p / ow % oh, p % ow);
+        for i in 0..g.kernel[0] {
+            let Some(iy) = (oy * g.strides[0] + i)
+                .checked_sub(g.pads[0])
+                .filter(|&v| v < h)
+            else {
+                continue;
+            };
+            for j in 0..g.kernel[1] {
+                let Some(ix) = (ox * g.strides[1] + j)
+                    .checked_sub(g.pads[1])
+                    .filter(|&v| v < w)
+                else {
+                    continue;
+                };
+                let src = &xs[((b * h + iy) * w + ix) * c..][..c];
+                for (o, &v) in o.iter_mut().zip(src) {
+                    *o = (*o).max(v);
+                }
+            }
+        }
+    }
+    Array4::from_shape_vec((n, oh, ow, c), out).map_err(|e| KernelError {
+        op: q::MaxPool::NAME,
+        message: e.to_string(),
+    })
 }
 
 /// y = zp_out + round(rescale(Σ(x − zp_in)) / count), saturated; padding counts as value 0.
