@@ -18,8 +18,9 @@ use hailo_executor::dataset::{Layout, Purpose, Source};
 use hailo_executor::Executor;
 use hailo_har::{read_har, summarize, write_har, HarState, QuantReport};
 use hailo_ir::pass::{pipeline, Instrumentation, OpPassManager, PassDef, Reproducer, Resources};
-use hailo_ir::{print_module, Attribute, Context, Module, PrintOptions};
+use hailo_ir::{print_module, Attribute, Context, Module, PrintOptions, Severity};
 use hailo_passes::conversion::hl_to_quant::HlToQuant;
+use hailo_target::Target;
 use ndarray::ArrayD;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -226,6 +227,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         )
         .map_err(|e| e.to_string())?;
         report_time = t.elapsed();
+        warnings.extend(hardware_warnings(&lowered, &meta.hw_arch));
         meta.state = HarState::Quantized;
         meta.quantization = Some(r.clone());
         report = Some(r);
@@ -256,6 +258,38 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         pipeline,
         instrumentation,
     })
+}
+
+/// What the compiler would refuse on the HAR's chip: `quant-to-phys` and the physical verifier
+/// (`phys-verify`: the guide's per-layer limits) run on a copy of the quantized graph, each
+/// error a warning now, so the model or its script can be fixed before `hailo compiler`.
+fn hardware_warnings(lowered: &Module, hw_arch: &str) -> Vec<String> {
+    let target = match Target::by_name(hw_arch) {
+        Ok(t) => t,
+        Err(e) => {
+            return vec![format!(
+                "the HAR's chip is unknown ({e}): its limits were not checked"
+            )]
+        }
+    };
+    let mut m = lowered.clone();
+    let mut resources = Resources::new();
+    resources.insert(target.clone());
+    let text = "builtin.module(builtin.graph(quant-to-phys,phys-verify))";
+    match run_pipeline(&mut m, text, &resources, &mut Instrumentation::default()) {
+        Ok(_) => Vec::new(),
+        Err(f) => f
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| {
+                format!(
+                    "{}: `hailo compiler` for {} will refuse this",
+                    d.message, target.name
+                )
+            })
+            .collect(),
+    }
 }
 
 /// The model script to apply: `--model-script`, else the HAR's own; `(name for messages, text)`.

@@ -18,6 +18,7 @@ pub(crate) fn context() -> Context {
     let mut ctx = Context::new();
     ctx.register(hailo_dialect_hl::dialect());
     ctx.register(hailo_dialect_quant::dialect());
+    ctx.register(hailo_dialect_phys::dialect());
     ctx
 }
 

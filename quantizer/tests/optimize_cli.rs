@@ -349,3 +349,54 @@ fn set_seed_seeds_the_random_calibration_set() {
     assert_ne!(ra, rc, "another seed, other calibration data");
     assert_ne!(ra, rd, "the seed is read");
 }
+
+/// A layer the Hailo-8 cannot run (padding that is none of VALID, SAME or SAME_TENSORFLOW)
+/// still quantizes, with a warning naming the layer and the limit that the compiler will refuse.
+#[test]
+fn layers_beyond_the_chip_limits_are_warned_at_optimize_time() {
+    let dir = scratch("limits");
+    let text = r#"builtin.module @pad {
+  builtin.graph @main(%x: tensor<1x8x8x3xf32>) -> tensor<1x8x8x2xf32> {
+    %i = hl.input_layer %x {layer = "input_layer1"} : tensor<1x8x8x3xf32>
+    %k = hl.const dense<0.5> : tensor<3x3x3x2xf32>
+    %c = hl.conv2d %i, %k {layer = "conv1", padding = "EXPLICIT", pads = [2, 2, 0, 0]} : tensor<1x8x8x2xf32>
+    %o = hl.output_layer %c {layer = "output_layer1"} : tensor<1x8x8x2xf32>
+    builtin.return %o : tensor<1x8x8x2xf32>
+  }
+}
+"#;
+    let ctx = common::ctx();
+    let m = hailo_ir::parse_module(&ctx, "pad.hir", text).expect("parses");
+    let har = dir.join("pad.har");
+    let meta = hailo_har::HarMetadata::default();
+    hailo_har::write_har(&m, &ctx, &meta, &har, false).expect("HAR written");
+    let calib = dir.join("calib.npy");
+    let x = ArrayD::from_shape_fn(ndarray::IxDyn(&[4, 8, 8, 3]), |i| {
+        (i[1] * 3 + i[3]) as f32 * 0.1
+    });
+    hailo_npz::write_npy(&calib, &hailo_npz::NpyArray::F32(x)).expect("npy written");
+    let summary = run_flow(&har, &calib, None, &dir.join("q.har")).expect("quantizes");
+    assert!(
+        summary.warnings.iter().any(|w| w.contains(
+            "phys-verify: layer 'conv1': pads [2, 2, 0, 0] are none of VALID, SAME or \
+             SAME_TENSORFLOW for a 8x8 input, kernel 3x3 and stride 1x1 (DFC guide 5.5): \
+             `hailo compiler` for hailo8 will refuse this"
+        )),
+        "{:?}",
+        summary.warnings
+    );
+    // The digits model fits the chip: no such warning.
+    let digits = digits_har(&dir);
+    let calib = dir.join("digits.npy");
+    let x = npz("digits_calib.npz", "x_nhwc");
+    hailo_npz::write_npy(&calib, &hailo_npz::NpyArray::F32(x)).expect("npy written");
+    let summary = run_flow(&digits, &calib, None, &dir.join("dq.har")).expect("quantizes");
+    assert!(
+        summary
+            .warnings
+            .iter()
+            .all(|w| !w.contains("hailo compiler")),
+        "{:?}",
+        summary.warnings
+    );
+}
