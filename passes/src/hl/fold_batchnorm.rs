@@ -7,8 +7,9 @@
 //! the batch norm's fused activation moves to the layer and its original names are appended
 //! to the layer's location.
 
-use super::fusion::{absorb, const_values, feeding_layer, fuse_locs, set_activation, set_const};
-use super::{body_ops, graphs};
+use super::fusion::{
+    absorb, const_values, feeding_layer, fuse_locs, rewrite_each, set_activation, set_const,
+};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::interfaces::{interface, FusedActivation, Weights};
 use hailo_ir::pass::options::NoOptions;
@@ -37,19 +38,9 @@ impl PassDef for FoldBatchnorm {
         root: OpId,
         _cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let mut changed = false;
-        for g in graphs(m, root) {
-            for bn in body_ops(m, g) {
-                if m.is_alive(bn) && m.op(bn).name_str() == hl::BatchNorm::NAME {
-                    changed |= fold(m, bn);
-                }
-            }
-        }
-        Ok(if changed {
-            Preserved::None
-        } else {
-            Preserved::All
-        })
+        Ok(rewrite_each::<hl::BatchNorm>(m, root, |m, _, bn| {
+            fold(m, bn)
+        }))
     }
 }
 

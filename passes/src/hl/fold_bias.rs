@@ -5,8 +5,9 @@
 //! constant is added to the layer's bias (created when absent), the add's fused activation moves
 //! to the layer and its original names are appended to the layer's location.
 
-use super::fusion::{absorb, const_values, feeding_layer, fuse_locs, set_activation, set_const};
-use super::{body_ops, graphs};
+use super::fusion::{
+    absorb, const_values, feeding_layer, fuse_locs, rewrite_each, set_activation, set_const,
+};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::interfaces::{interface, FusedActivation, Weights};
 use hailo_ir::pass::options::NoOptions;
@@ -35,19 +36,7 @@ impl PassDef for FoldBias {
         root: OpId,
         _cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let mut changed = false;
-        for g in graphs(m, root) {
-            for add in body_ops(m, g) {
-                if m.is_alive(add) && m.op(add).name_str() == hl::EwAdd::NAME {
-                    changed |= fold(m, add);
-                }
-            }
-        }
-        Ok(if changed {
-            Preserved::None
-        } else {
-            Preserved::All
-        })
+        Ok(rewrite_each::<hl::EwAdd>(m, root, |m, _, add| fold(m, add)))
     }
 }
 

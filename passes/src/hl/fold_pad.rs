@@ -5,8 +5,7 @@
 //! (`count_include_pad`), which is what pooling the zero-padded tensor did. The pad's original
 //! names are appended to the layer's location.
 
-use super::fusion::{fuse_locs, sole_user};
-use super::{body_ops, graphs};
+use super::fusion::{fuse_locs, rewrite_each, sole_user};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::ints;
 use hailo_ir::pass::options::NoOptions;
@@ -35,19 +34,7 @@ impl PassDef for FoldPad {
         root: OpId,
         _cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let mut changed = false;
-        for g in graphs(m, root) {
-            for pad in body_ops(m, g) {
-                if m.is_alive(pad) && m.op(pad).name_str() == hl::Pad::NAME {
-                    changed |= fold(m, pad);
-                }
-            }
-        }
-        Ok(if changed {
-            Preserved::None
-        } else {
-            Preserved::All
-        })
+        Ok(rewrite_each::<hl::Pad>(m, root, |m, _, pad| fold(m, pad)))
     }
 }
 

@@ -6,8 +6,7 @@
 //! kinds a layer can fuse (`Activation::fusable`) move; the others stay layers of their own. The
 //! activation's original names are appended to the layer's location.
 
-use super::fusion::{absorb, feeding_layer, fuse_locs, set_activation};
-use super::{body_ops, graphs};
+use super::fusion::{absorb, feeding_layer, fuse_locs, rewrite_each, set_activation};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::access::OpView;
 use hailo_dialect_hl::interfaces::{interface, FusedActivation};
@@ -37,19 +36,9 @@ impl PassDef for FuseActivation {
         root: OpId,
         _cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let mut changed = false;
-        for g in graphs(m, root) {
-            for act in body_ops(m, g) {
-                if m.is_alive(act) && m.op(act).name_str() == hl::ActivationOp::NAME {
-                    changed |= fuse(m, act);
-                }
-            }
-        }
-        Ok(if changed {
-            Preserved::None
-        } else {
-            Preserved::All
-        })
+        Ok(rewrite_each::<hl::ActivationOp>(m, root, |m, _, act| {
+            fuse(m, act)
+        }))
     }
 }
 

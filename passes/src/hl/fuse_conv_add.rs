@@ -11,8 +11,7 @@
 //! block's convs), the conv moves down to the add's place. The add's original names are
 //! appended to the conv's location; the float result is unchanged.
 
-use super::fusion::{absorb, fuse_locs, set_activation, set_const, sole_user};
-use super::{body_ops, graphs};
+use super::fusion::{absorb, fuse_locs, rewrite_each, set_activation, set_const, sole_user};
 use hailo_dialect_hl as hl;
 use hailo_ir::pass::options::NoOptions;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
@@ -40,20 +39,7 @@ impl PassDef for FuseConvAdd {
         root: OpId,
         _cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let mut changed = false;
-        for g in graphs(m, root) {
-            let ops = body_ops(m, g);
-            for &add in &ops {
-                if m.is_alive(add) && m.op(add).name_str() == hl::EwAdd::NAME {
-                    changed |= fuse(m, &ops, add);
-                }
-            }
-        }
-        Ok(if changed {
-            Preserved::None
-        } else {
-            Preserved::All
-        })
+        Ok(rewrite_each::<hl::EwAdd>(m, root, fuse))
     }
 }
 

@@ -4,9 +4,37 @@
 //! values, merging the locations of fused ops (their original framework names, which the
 //! parsing report reads back), and removing the absorbed op with the constants only it used.
 
+use super::{body_ops, graphs};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::builder::f32_tensor;
-use hailo_ir::{Attribute, Blob, DenseValues, Location, Module, OpId, OpSpec, Sym, ValueId};
+use hailo_ir::pass::Preserved;
+use hailo_ir::{
+    Attribute, Blob, DenseValues, Location, Module, OpId, OpSpec, OpType, Sym, ValueId,
+};
+
+/// Calls `rewrite(m, graph_ops, op)` on every live op of type `T` in the graphs under `root`,
+/// in block order (`graph_ops`: the graph's ops as listed before the walk); what the pass
+/// preserved: nothing if any call returned true (it changed the IR), else everything.
+pub(crate) fn rewrite_each<T: OpType>(
+    m: &mut Module,
+    root: OpId,
+    mut rewrite: impl FnMut(&mut Module, &[OpId], OpId) -> bool,
+) -> Preserved {
+    let mut changed = false;
+    for g in graphs(m, root) {
+        let ops = body_ops(m, g);
+        for &op in &ops {
+            if m.is_alive(op) && m.op(op).name_str() == T::NAME {
+                changed |= rewrite(m, &ops, op);
+            }
+        }
+    }
+    if changed {
+        Preserved::None
+    } else {
+        Preserved::All
+    }
+}
 
 /// The op that is the only reader of `v` (read once), if any.
 pub(crate) fn sole_user(m: &Module, v: ValueId) -> Option<OpId> {
