@@ -1,14 +1,16 @@
 //! Integer evaluation of `q.conv2d`, `q.depthwise_conv2d` and `q.dense`: the accumulator of
 //! codes against the signed kernel plus the i32 bias, requantized per output channel.
 //! Dense runs as a 1×1 convolution; depthwise as a grouped convolution with one input
-//! channel per group.
+//! channel per group. A `q.conv2d` with a fourth operand adds it (codes less their zero
+//! point, rescaled by `add_multiplier`/`add_shift` to the accumulator scale) before the
+//! requantization.
 
 use super::{codes, entry, input_type, requant, result_type};
 use crate::attrs::OpReader;
 use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
-use crate::qkernels::conv::{conv2d, QConvGeometry};
+use crate::qkernels::conv::{conv2d, Addend, QConvGeometry};
 use crate::qkernels::Requant;
 use crate::value::{Arg, BufferPool, Value};
 use hailo_dialect_quant::ops as q;
@@ -32,7 +34,7 @@ impl Evaluate for WeightedEval {
     }
 
     fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
-        sig.arity(r, 2, 3)?;
+        sig.arity(r, 2, if self.0 == Form::Conv { 4 } else { 3 })?;
         let t = result_type(r, sig)?;
         let multipliers = r.i64s("multiplier")?;
         let shifts = r.i64s("shift")?;
@@ -71,11 +73,33 @@ impl Evaluate for WeightedEval {
                 Form::Dense => 1,
             },
         };
+        let add = if sig.inputs.len() == 4 {
+            let (mults, shifts) = (r.i64s("add_multiplier")?, r.i64s("add_shift")?);
+            if mults.len() != requants.len() || shifts.len() != requants.len() {
+                return Err(r.err(format!(
+                    "'add_multiplier' and 'add_shift' need {} entries each",
+                    requants.len()
+                )));
+            }
+            let rescale = mults
+                .iter()
+                .zip(&shifts)
+                .map(|(&mu, &s)| {
+                    let s = u32::try_from(s)
+                        .map_err(|_| r.err(format!("'add_shift' must be non-negative, found {s}")))?;
+                    Ok((mu, s))
+                })
+                .collect::<Result<Vec<_>, ExecError>>()?;
+            Some((input_type(r, sig, 3)?.zero_point(), rescale))
+        } else {
+            None
+        };
         Prepared::kernel(Weighted {
             form: self.0,
             zp_x: input_type(r, sig, 0)?.zero_point(),
             geometry,
             requants,
+            add,
         })
     }
 }
@@ -85,6 +109,8 @@ struct Weighted {
     zp_x: i64,
     geometry: QConvGeometry,
     requants: Vec<Requant>,
+    /// The fused add's zero point and per-channel (multiplier, shift).
+    add: Option<(i64, Vec<(i64, u32)>)>,
 }
 
 impl std::fmt::Debug for Weighted {
@@ -140,11 +166,22 @@ impl Kernel for Weighted {
                 )
             }
         };
+        let addend = match &self.add {
+            Some((zero_point, rescale)) => Some(Addend {
+                codes: codes(&args, 3, OP)?
+                    .into_dimensionality::<Ix4>()
+                    .map_err(err)?,
+                zero_point: *zero_point,
+                rescale,
+            }),
+            None => None,
+        };
         let y = conv2d(
             x4,
             self.zp_x,
             k4,
             bias.as_deref(),
+            addend,
             &self.geometry,
             &self.requants,
         )?;

@@ -2,6 +2,9 @@
 //! with one input channel per group, dense a 1×1 convolution), accumulating
 //! Σ w·(x − zp_x) + bias and requantizing per output channel.
 //!
+//! A fused elementwise add (the convolution & add kernel) contributes its codes less their
+//! zero point, rescaled per output channel to the accumulator scale, before the requantization.
+//!
 //! Each output row is lowered to patches (im2col) and multiplied with the kernel rows. When
 //! the codes fit in `i16` and the layer's bound K·max|x − zp_x|·max|w| stays below 2^31 (K =
 //! kh·kw·Cin/groups terms; 8-bit × 8-bit layers up to K ≈ 66,000), the products accumulate
@@ -9,9 +12,9 @@
 //! activations, very long reductions) operands and accumulators are `i64`. The bound covers
 //! every partial sum, so both paths give identical results.
 
-use super::{requantize, KernelError, Requant};
+use super::{requantize, rescale, KernelError, Requant};
 use hailo_dialect_quant::ops as q;
-use ndarray::{Array4, ArrayView4};
+use ndarray::{Array4, ArrayView2, ArrayView4};
 use rayon::prelude::*;
 
 /// Geometry of an integer convolution.
@@ -22,6 +25,15 @@ pub struct QConvGeometry {
     /// `[top, left, bottom, right]`.
     pub pads: [usize; 4],
     pub groups: usize,
+}
+
+/// The second input of a convolution & add: codes `[N, OH, OW, Cout]` with `zero_point`,
+/// brought to the accumulator scale of channel c by `rescale[c] = (multiplier, shift)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Addend<'a> {
+    pub codes: ArrayView4<'a, i32>,
+    pub zero_point: i64,
+    pub rescale: &'a [(i64, u32)],
 }
 
 /// The accumulator a layer needs: `i32` lanes over `i16` operands, or `i64` throughout.
@@ -85,12 +97,14 @@ impl Lane for i64 {
 
 /// `x` codes `[N, H, W, Cin]` with zero point `zp_x`; `kernel` HWIO `[kh, kw, Cin/groups,
 /// Cout]` (signed codes, zero point 0); `bias` `[Cout]` at the accumulator scale;
-/// `requant[c]` per output channel. Padding contributes zero (the code `zp_x`).
+/// `requant[c]` per output channel; `add` a fused elementwise add of the output's shape.
+/// Padding contributes zero (the code `zp_x`).
 pub fn conv2d<'a>(
     x: ArrayView4<'a, i32>,
     zp_x: i64,
     kernel: ArrayView4<'a, i32>,
     bias: Option<&'a [i64]>,
+    add: Option<Addend<'a>>,
     g: &'a QConvGeometry,
     requant: &'a [Requant],
 ) -> Result<Array4<i32>, KernelError> {
@@ -107,11 +121,22 @@ pub fn conv2d<'a>(
             "{cout} output channels need {cout} requantizations and biases"
         )));
     }
+    if let Some(a) = &add {
+        let want = (x.dim().0, geo.oh, geo.ow, cout);
+        if a.codes.dim() != want || a.rescale.len() != cout {
+            return Err(err(format!(
+                "the fused add must be {want:?} with {cout} rescales, got {:?} with {}",
+                a.codes.dim(),
+                a.rescale.len()
+            )));
+        }
+    }
     let job = Job {
         x,
         zp_x,
         kernel,
         bias,
+        add,
         g,
         geo,
         requant,
@@ -179,6 +204,7 @@ struct Job<'a> {
     zp_x: i64,
     kernel: ArrayView4<'a, i32>,
     bias: Option<&'a [i64]>,
+    add: Option<Addend<'a>>,
     g: &'a QConvGeometry,
     geo: Geometry,
     requant: &'a [Requant],
@@ -226,7 +252,8 @@ impl Job<'_> {
                         }
                     }
                 }
-                self.output_row(&patches, &wt, orow, ow, cout_g);
+                let arow = self.add.map(|a| a.codes.slice_move(ndarray::s![b, oy, .., ..]));
+                self.output_row(&patches, &wt, arow, orow, ow, cout_g);
             });
         out
     }
@@ -240,6 +267,7 @@ impl Job<'_> {
         &self,
         patches: &[T],
         wt: &[T],
+        arow: Option<ArrayView2<i32>>,
         orow: &mut [i32],
         ow: usize,
         cout_g: usize,
@@ -251,7 +279,11 @@ impl Job<'_> {
             let b0 = self.bias.map_or(0, |bv| bv[oc]);
             for ox in 0..ow {
                 let patch = &patches[(ox * groups + grp) * klen..][..klen];
-                let acc = T::dot(patch, wrow) + b0;
+                let mut acc = T::dot(patch, wrow) + b0;
+                if let (Some(a), Some(ar)) = (&self.add, &arow) {
+                    let (mu, sh) = a.rescale[oc];
+                    acc += rescale(ar[[ox, oc]] as i64 - a.zero_point, mu, sh);
+                }
                 orow[ox * cout + oc] = requantize(acc, &self.requant[oc]);
             }
         }
@@ -306,6 +338,7 @@ mod tests {
             zp_x: 100,
             kernel: k.view(),
             bias: Some(&bias),
+            add: None,
             g: &g,
             geo: Geometry::new(x.dim(), k.dim(), &g).unwrap(),
             requant: &rq,
