@@ -355,7 +355,11 @@ fn rescale_pair(m: &Module, op: OpId, keys: [&str; 2], n: usize, shared: usize) 
         ));
     }
     if shift.len() != n && shift.len() != shared {
-        let counts = if shared == n { format!("{n}") } else { format!("{shared} or {n}") };
+        let counts = if shared == n {
+            format!("{n}")
+        } else {
+            format!("{shared} or {n}")
+        };
         return Err(format!(
             "attribute '{sk}' must have {counts} value(s), got {}",
             shift.len()

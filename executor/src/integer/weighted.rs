@@ -85,8 +85,9 @@ impl Evaluate for WeightedEval {
                 .iter()
                 .zip(&shifts)
                 .map(|(&mu, &s)| {
-                    let s = u32::try_from(s)
-                        .map_err(|_| r.err(format!("'add_shift' must be non-negative, found {s}")))?;
+                    let s = u32::try_from(s).map_err(|_| {
+                        r.err(format!("'add_shift' must be non-negative, found {s}"))
+                    })?;
                     Ok((mu, s))
                 })
                 .collect::<Result<Vec<_>, ExecError>>()?;

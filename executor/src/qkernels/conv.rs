@@ -252,7 +252,9 @@ impl Job<'_> {
                         }
                     }
                 }
-                let arow = self.add.map(|a| a.codes.slice_move(ndarray::s![b, oy, .., ..]));
+                let arow = self
+                    .add
+                    .map(|a| a.codes.slice_move(ndarray::s![b, oy, .., ..]));
                 self.output_row(&patches, &wt, arow, orow, ow, cout_g);
             });
         out

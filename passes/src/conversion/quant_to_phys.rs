@@ -235,9 +235,8 @@ impl ToPhys for ToLayer {
         if inputs > 1 {
             attrs.push(("inputs", Attribute::i64(inputs as i64)));
         }
-        let operands = fused_add.then(|| {
-            vec![q_operands[0], q_operands[3], q_operands[1], q_operands[2]]
-        });
+        let operands =
+            fused_add.then(|| vec![q_operands[0], q_operands[3], q_operands[1], q_operands[2]]);
         let input = q_operands[0];
         match self.window {
             Window::None => {}
