@@ -62,8 +62,36 @@ fn layer(m: &Module, op: hailo_ir::OpId) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// One physical layer: (defuse type, producers).
-type Layers = BTreeMap<String, (String, BTreeSet<String>)>;
+/// The named layers (each `name` or `name:rows[/rows_after]` when a `phys.buffer` sits on
+/// the edge) that value `v` comes from, through the unnamed ops between them.
+fn producers(
+    m: &Module,
+    named: &BTreeMap<hailo_ir::ValueId, String>,
+    v: hailo_ir::ValueId,
+) -> Vec<String> {
+    if let Some(n) = named.get(&v) {
+        return vec![n.clone()];
+    }
+    let Some(def) = m.defining_op(v) else {
+        return vec![];
+    };
+    let rows = |k: &str| m.attr(def, k).and_then(Attribute::as_i64);
+    let inner: Vec<String> = m
+        .op(def)
+        .operands()
+        .iter()
+        .flat_map(|&u| producers(m, named, u))
+        .collect();
+    match (rows("rows"), rows("rows_after")) {
+        (Some(r), None) => inner.into_iter().map(|n| format!("{n}:{r}")).collect(),
+        (Some(r), Some(a)) => inner.into_iter().map(|n| format!("{n}:{r}/{a}")).collect(),
+        _ => inner,
+    }
+}
+
+/// One physical layer: (defuse type, producers with the rows buffered on each edge, (cluster,
+/// subclusters)).
+type Layers = BTreeMap<String, (String, BTreeSet<String>, (String, String))>;
 
 /// The quantized, fused resnet_v1_50 with the script's model modifications.
 fn quantized(alls: &str) -> Option<Module> {
@@ -110,13 +138,9 @@ fn quantized(alls: &str) -> Option<Module> {
     let ctx = hailo_tools::context::full_context(false);
     let src = hailo_alls::SourceFile::new("resnet_v1_50.alls", alls);
     let checked = hailo_alls::check_source(&src, Default::default());
-    let mods = hailo_alls::modifications::apply_model_modifications(
-        &mut m,
-        &ctx,
-        &checked.script,
-        &shared(),
-    )
-    .expect("model modifications apply");
+    // Applies the script's model modifications (normalization1) to `m`.
+    hailo_alls::modifications::apply_model_modifications(&mut m, &ctx, &checked.script, &shared())
+        .expect("model modifications apply");
     let mut data = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[2, 224, 224, 3]));
     let mut s = 7u64;
     data.mapv_inplace(|_| {
@@ -127,11 +151,6 @@ fn quantized(alls: &str) -> Option<Module> {
     });
     let mut cfg = hailo_quantizer::QuantConfig::default();
     cfg.calibration.calibset_size = 2;
-    run(
-        &mut m,
-        &hailo_quantizer::pipeline::with_modifications(&mods, None),
-        &none,
-    );
     hailo_quantizer::quantize(&mut m, &[data], &cfg).expect("quantizes");
     Some(m)
 }
@@ -144,10 +163,33 @@ fn resnet_v1_50_replays_the_vendor_allocation() {
     let Some(mut m) = quantized(&alls_text) else {
         return;
     };
-    // Known difference: the script's softmax1 commands name a layer we cut.
+    // The compilation commands: the optimization stage is done (its globs name the network,
+    // `resnet_v1_50/*`, which the quantized module's layer list does not carry), and so is the
+    // normalization1 modification. Known differences: the softmax1 commands name a layer we
+    // cut, and `format_conversion` is not honoured yet, so the commands naming its layer
+    // auto_reshape_from_input_layer1_to_normalization1 go too; our graph has the Flatten
+    // reshape1 between avgpool1 and fc1 that the vendor's HN does not, so the script's
+    // buffers(avgpool1, fc1_d*) name no edge of ours, and fc1's parts (rank-2 dense
+    // results) have no buffered edges in our graph (buffers(fc1_d*, fc1_dc)).
+    let done = [
+        "quantization_param",
+        "post_quantization_optimization",
+        "model_optimization",
+        "normalization1 =",
+    ];
     let script_text: String = alls_text
         .lines()
-        .filter(|l| !l.contains("softmax1"))
+        .filter(|l| {
+            ![
+                "softmax1",
+                "auto_reshape_from_input_layer1",
+                "buffers(avgpool1, fc1_d",
+                "buffers(fc1_d",
+            ]
+            .iter()
+            .any(|n| l.contains(n))
+                && !done.iter().any(|d| l.starts_with(d))
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     let names: Vec<String> = m
@@ -159,7 +201,29 @@ fn resnet_v1_50_replays_the_vendor_allocation() {
         .expect("the compilation commands read");
     let mut resources = Resources::new();
     resources.insert(hailo_target::Target::hailo8());
-    run(&mut m, &script.pipeline(), &resources);
+    // The physical passes, then the verifier on its own: it rejects layers the vendor
+    // allocates (known differences, pinned below).
+    let pipeline = script.pipeline();
+    let passes = pipeline.replace(",phys-verify", "");
+    assert_ne!(passes, pipeline, "the pipeline ends with phys-verify");
+    run(&mut m, &passes, &resources);
+    let ctx = hailo_tools::context::full_context(false);
+    let mut pm = OpPassManager::parse(
+        "builtin.module(builtin.graph(phys-verify))",
+        &hailo_passes::registry(),
+    )
+    .expect("pipeline");
+    let top = m.top();
+    let rejected: Vec<String> = match pm.run_with(
+        &mut m,
+        &ctx,
+        top,
+        &mut Instrumentation::default(),
+        &resources,
+    ) {
+        Ok(_) => vec![],
+        Err(f) => f.diagnostics.iter().map(|d| d.message.clone()).collect(),
+    };
 
     // Our physical layers: every op with a resource model, plus the graph's boundary layers.
     let mut producer = BTreeMap::new();
@@ -177,14 +241,22 @@ fn resnet_v1_50_replays_the_vendor_allocation() {
             .op(op)
             .operands()
             .iter()
-            .filter_map(|v| producer.get(v).cloned())
+            .flat_map(|&v| producers(&m, &producer, v))
             .collect();
         let defuse = m
             .attr(op, "defuse")
             .and_then(Attribute::as_str)
             .unwrap_or("")
             .to_owned();
-        ours.insert(name.clone(), (defuse, preds));
+        let cluster = m
+            .attr(op, "cluster")
+            .and_then(Attribute::as_i64)
+            .map_or(String::new(), |v| v.to_string());
+        let sc = match rm.resources(&m, op) {
+            Ok(r) => r.subclusters.to_string(),
+            Err(e) => panic!("{name}: {e}"),
+        };
+        ours.insert(name.clone(), (defuse, preds, (cluster, sc)));
         if let (Some(c), Ok(r)) = (
             m.attr(op, "cluster").and_then(Attribute::as_i64),
             rm.resources(&m, op),
@@ -200,9 +272,16 @@ fn resnet_v1_50_replays_the_vendor_allocation() {
             let preds = r["buf_in_rows"]
                 .split(';')
                 .filter(|e| !e.is_empty())
-                .map(|e| e.split(':').next().unwrap_or(e).to_owned())
+                .map(str::to_owned)
                 .collect();
-            (r["layer"].clone(), (r["defuse_type"].to_lowercase(), preds))
+            (
+                r["layer"].clone(),
+                (
+                    r["defuse_type"].to_lowercase(),
+                    preds,
+                    (r["cluster"].clone(), r["subclusters"].clone()),
+                ),
+            )
         })
         .collect();
 
@@ -219,6 +298,11 @@ fn resnet_v1_50_replays_the_vendor_allocation() {
         .filter(|n| vendor[**n].1 != ours[**n].1)
         .map(|n| format!("{n}: vendor {:?}, ours {:?}", vendor[*n].1, ours[*n].1))
         .collect();
+    let placement_differs: Vec<String> = both
+        .iter()
+        .filter(|n| vendor[**n].2 != ours[**n].2)
+        .map(|n| format!("{n}: vendor {:?}, ours {:?}", vendor[*n].2, ours[*n].2))
+        .collect();
     let vendor_clusters: BTreeMap<i64, (u32, u32)> = rows("dumps_clusters.csv")
         .into_iter()
         .map(|r| {
@@ -230,9 +314,56 @@ fn resnet_v1_50_replays_the_vendor_allocation() {
         })
         .collect();
     eprintln!(
-        "vendor layers {}, ours {}, common {}\nonly in the dump: {only_vendor:?}\nonly ours: {only_ours:?}\ndefuse type differs: {defuse_differs:#?}\nproducers differ: {edges_differ:#?}\nclusters (lcu, sc): vendor {vendor_clusters:?}\n                   ours   {per_cluster:?}",
+        "vendor layers {}, ours {}, common {}\nonly in the dump: {only_vendor:?}\nonly ours: {only_ours:?}\ndefuse type differs: {defuse_differs:#?}\nproducers differ: {edges_differ:#?}\n(cluster, subclusters) differ: {placement_differs:#?}\nphys-verify rejects: {rejected:#?}\nclusters (lcu, sc): vendor {vendor_clusters:?}\n                   ours   {per_cluster:?}",
         vendor.len(),
         ours.len(),
         both.len()
+    );
+    // The agreement today. Every physical layer of the dump but the two below exists under
+    // its name, with the dump's defuse type (but the two partial concats), producers and rows
+    // on every edge (but the four below), cluster and subclusters; the per-cluster totals
+    // are the dump's.
+    assert_eq!((vendor.len(), ours.len(), both.len()), (112, 111, 110));
+    // Known: `format_conversion` is not honoured yet; hl.softmax has no integer lowering.
+    assert_eq!(
+        only_vendor,
+        [
+            "auto_reshape_from_input_layer1_to_normalization1",
+            "softmax1"
+        ]
+    );
+    // Known: our Flatten before the dense layer, which the vendor's HN does not have.
+    assert_eq!(only_ours, ["reshape1"]);
+    // Known: a script's partial concat is marked as part of the features defuse it feeds.
+    assert_eq!(
+        defuse_differs,
+        [
+            "concat_from_conv36_d0-2_to_conv36_dc: vendor '', ours 'features'",
+            "concat_from_conv39_d0-2_to_conv39_dc: vendor '', ours 'features'",
+        ]
+    );
+    // Known: reshape1 before fc1's parts; fc1's rank-2 parts have no buffered rows; the
+    // missing format conversion before normalization1.
+    assert_eq!(
+        edges_differ,
+        [
+            "fc1_d0: vendor {\"avgpool1:16/16\"}, ours {\"reshape1\"}",
+            "fc1_d1: vendor {\"avgpool1:16/16\"}, ours {\"reshape1\"}",
+            "fc1_dc: vendor {\"fc1_d0:64\", \"fc1_d1:66\"}, ours {\"fc1_d0\", \"fc1_d1\"}",
+            "normalization1: vendor {\"auto_reshape_from_input_layer1_to_normalization1:2/48\"}, ours {\"input_layer1:2\"}",
+        ]
+    );
+    assert_eq!(placement_differs, Vec::<String>::new());
+    assert_eq!(per_cluster, vendor_clusters);
+    // Known: the verifier rejects what the vendor allocates: TF-slim's 1x1 stride-2 max pools
+    // of the shortcut subsampling (not in its reading of Table 12) and fc1's rank-2 concat.
+    let rejected_layers: Vec<&str> = rejected
+        .iter()
+        .filter_map(|r| r.split('\'').nth(1))
+        .collect();
+    assert_eq!(
+        rejected_layers,
+        ["maxpool2", "maxpool3", "maxpool4", "fc1_dc"],
+        "{rejected:#?}"
     );
 }
