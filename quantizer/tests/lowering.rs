@@ -411,3 +411,28 @@ fn elementwise_ops_with_a_constant_operand_quantize_it_on_16_bits() {
     let snr = check_within(&text, &data, "mul1", "q.ew_mult", 0.6);
     assert!(snr >= 30.0, "{snr:.2} dB");
 }
+
+#[test]
+fn conv_with_a_fused_add_tracks_the_float_sum_within_half_a_step() {
+    // hl-fuse-conv-add's form: relu(conv1(in0) + in1). The add is rescaled to the accumulator
+    // grid (S_x·S_w, far finer than its own) and summed before the output rescale, so the
+    // integer result is the exactly rounded float result. The kernel is exact on its 8-bit
+    // grid (every channel's max |W| is 1.27, so S_w = 0.01 and every weight is a multiple of
+    // it); the 0.01 steps of slack cover the f32 representation of those weights.
+    let data = two_inputs(23, &[8, 4, 4, 3]);
+    let body = "    %k = hl.const dense<[[[[1.27, -1.27, 0.1], [0.5, 0.3, 1.27], [-0.25, 0.64, -0.7]]]]> : tensor<1x1x3x3xf32>\n    %b = hl.const dense<[0.1, -0.2, 0.3]> : tensor<3xf32>\n    %r0 = hl.conv2d %in0, %k, %b, %in1 {activation = \"relu\", layer = \"conv1\", padding = \"VALID\"} : tensor<8x4x4x3xf32>\n";
+    let text = graph(&["8x4x4x3", "8x4x4x3"], &["8x4x4x3"], body);
+    let (m, _, _, _) = run(&text, &data);
+    let op = m
+        .walk(m.top())
+        .into_iter()
+        .find(|&o| m.op(o).name_str() == "q.conv2d")
+        .expect("q.conv2d");
+    assert_eq!(
+        m.op(op).operands().len(),
+        4,
+        "the add is the conv's 4th operand"
+    );
+    let snr = check_within(&text, &data, "conv1", "q.conv2d", 0.01);
+    assert!(snr >= 30.0, "{snr:.2} dB");
+}

@@ -11,82 +11,19 @@
 
 mod common;
 
-use common::{models, npz};
-use hailo_ir::Module;
+use common::{models, shared_model, CALIB};
 use hailo_quantizer::{quantize, QuantConfig};
-use ndarray::{ArrayD, Axis, IxDyn, Slice};
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 use std::path::PathBuf;
-
-const CALIB: usize = 16;
-const EVAL: usize = 4;
-const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-const STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/shared_models.txt")
 }
 
-fn first(x: ArrayD<f32>, n: usize) -> ArrayD<f32> {
-    x.slice_axis(Axis(0), Slice::from(0..n)).to_owned()
-}
-
-fn nchw_to_nhwc(x: ArrayD<f32>) -> ArrayD<f32> {
-    x.permuted_axes(IxDyn(&[0, 2, 3, 1]))
-        .as_standard_layout()
-        .into_owned()
-}
-
-/// uint8 NHWC images → float NHWC (x/255, optionally ImageNet mean/std).
-fn images(name: &str, normalize: bool) -> ArrayD<f32> {
-    let mut x = npz(name, "images").mapv(|v| v / 255.0);
-    if normalize {
-        for (c, mut lane) in x.axis_iter_mut(Axis(3)).enumerate() {
-            lane.mapv_inplace(|v| (v - MEAN[c]) / STD[c]);
-        }
-    }
-    x
-}
-
-/// The converted model and its (calibration, evaluation) NHWC inputs.
-fn model(name: &str) -> (Module, ArrayD<f32>, ArrayD<f32>) {
-    let m = if name.ends_with("tflite") {
-        let graph =
-            hailo_tflite::read_tflite_file(&models().join("digits_cnn.tflite")).expect("reads");
-        hailo_tflite::to_hl::convert(&graph, &Default::default())
-            .expect("converts")
-            .0
-    } else {
-        let model = hailo_onnx::load(models().join(format!("{name}.onnx"))).expect("loads");
-        hailo_onnx::to_hl::convert(&model, &Default::default())
-            .expect("converts")
-            .module
-    };
-    let (calib, eval) = if name.starts_with("digits") {
-        (
-            npz("digits_calib.npz", "x_nhwc"),
-            npz("digits_test.npz", "x_nhwc"),
-        )
-    } else if name == "yolo_like_320" {
-        let x = images("calib_image_like_320.npz", false);
-        (
-            x.clone(),
-            x.slice_axis(Axis(0), Slice::from(CALIB..)).to_owned(),
-        )
-    } else {
-        let key = "input";
-        (
-            images("calib_image_like_224.npz", true),
-            nchw_to_nhwc(npz(&format!("{name}_ref.npz"), key)),
-        )
-    };
-    (m, first(calib, CALIB), first(eval, EVAL))
-}
-
 /// One golden line per output (`model output#i shape sha256`) or the model's error.
 fn golden_lines(name: &str) -> String {
-    let (mut m, calib, eval) = model(name);
+    let (mut m, calib, eval) = shared_model(name);
     let mut cfg = QuantConfig::default();
     cfg.calibration.calibset_size = CALIB;
     let outs = quantize(&mut m, &[calib], &cfg)

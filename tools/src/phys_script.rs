@@ -59,12 +59,22 @@ fn pass(name: &str, options: &[Option<String>]) -> String {
 }
 
 impl PhysScript {
-    /// The `hailo-opt` pipeline from quantized `q` graphs to verified physical graphs.
+    /// The `hailo-opt` pipeline from quantized `q` graphs to verified physical graphs. Shortcuts
+    /// and partial concats come before `phys-assign`, since a script assigns subclusters,
+    /// clusters and contexts to the layers they create too.
     pub fn pipeline(&self) -> String {
         let fps = (self.fps > 0.0).then(|| format!("fps={}", self.fps));
         let passes = [
             pass("quant-to-phys", std::slice::from_ref(&fps)),
             pass("phys-defuse", &[fps.clone(), list("layers", &self.defuse)]),
+            pass(
+                "phys-shortcuts",
+                &[
+                    list("shortcuts", &self.shortcuts),
+                    list("portals", &self.portals),
+                ],
+            ),
+            pass("phys-split-concats", &[list("partials", &self.partials)]),
             pass(
                 "phys-assign",
                 &[
@@ -83,14 +93,6 @@ impl PhysScript {
                     fps.clone().filter(|_| self.merge_min_utilization.is_some()),
                 ],
             ),
-            pass(
-                "phys-shortcuts",
-                &[
-                    list("shortcuts", &self.shortcuts),
-                    list("portals", &self.portals),
-                ],
-            ),
-            pass("phys-split-concats", &[list("partials", &self.partials)]),
             pass("phys-buffers", &[list("edges", &self.edges)]),
             "phys-verify".into(),
         ];
@@ -186,19 +188,33 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                         None => ("features", "_d", "_dc"),
                         Some("SPATIAL") => ("spatial", "_sd", "_sdc"),
                         Some("INPUT_FEATURES") => ("input_features", "_d", "_dc"),
-                        Some("COMPUTE_LANES") => ("compute_lanes", "", ""),
+                        Some("COMPUTE_LANES") => ("compute_lanes", "", ""), // named below
                         Some(other) => {
                             out.warnings
                                 .push(not_honoured(&format!("defuse_type={other}")));
                             continue;
                         }
                     };
-                let mut expected: Vec<String> =
-                    (0..n).map(|i| format!("{layer}{part}{i}")).collect();
-                if kind == "input_features" {
-                    expected.insert(0, format!("{layer}_fs"));
-                }
-                expected.push(format!("{layer}{join}"));
+                let expected: Vec<String> = match kind {
+                    // One part on n lanes between a splitter and a concat (phys-defuse).
+                    "compute_lanes" => [
+                        "_lanes_feature_splitter",
+                        &format!("_lanes_{n}"),
+                        "_lanes_concat",
+                    ]
+                    .iter()
+                    .map(|s| format!("{layer}{s}"))
+                    .collect(),
+                    _ => {
+                        let mut e: Vec<String> =
+                            (0..n).map(|i| format!("{layer}{part}{i}")).collect();
+                        if kind == "input_features" {
+                            e.insert(0, format!("{layer}_fs"));
+                        }
+                        e.push(format!("{layer}{join}"));
+                        e
+                    }
+                };
                 let given: Vec<&str> = lhs.iter().map(String::as_str).collect();
                 if !given.is_empty() && given != expected {
                     return Err(format!(

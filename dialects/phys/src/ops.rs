@@ -75,13 +75,16 @@ pub const MERGE: &[hailo_ir::AttrSpec] = &[
 /// The integer arithmetic of the `q` op a layer computes, carried unchanged so that the
 /// backend emits the same codes the integer emulation computes: padding (`pads`, as the `q`
 /// convolutions and pools spell it), the output rescale and saturation (`multiplier`, `shift`,
-/// `clamp`), an activation's table of output codes (`table`) and an average pool's divisor rule
+/// `clamp`), a fused add's rescale to the accumulator (`add_multiplier`, `add_shift`), an
+/// activation's table of output codes (`table`) and an average pool's divisor rule
 /// (`count_include_pad`). The `q` dialect's docs define each.
 pub const INTEGER_ARITHMETIC: &[hailo_ir::AttrSpec] = &[
     int_attr("pads", hailo_ir::AttrKind::I64Array),
     int_attr("multiplier", hailo_ir::AttrKind::I64Array),
     int_attr("shift", hailo_ir::AttrKind::I64Array),
     int_attr("clamp", hailo_ir::AttrKind::I64Array),
+    int_attr("add_multiplier", hailo_ir::AttrKind::I64Array),
+    int_attr("add_shift", hailo_ir::AttrKind::I64Array),
     int_attr("table", hailo_ir::AttrKind::I64Array),
     int_attr("count_include_pad", hailo_ir::AttrKind::Bool),
 ];

@@ -7,6 +7,11 @@
 //!   accumulator with per-output-channel `multiplier`/`shift` (see
 //!   [`crate::scheme::decompose_rescale`]) and saturate to `clamp = [lo, hi]` output codes
 //!   (which is also how fused ReLU/ReLU6 are expressed);
+//! - `q.conv2d` may take a fourth operand `ew_add` (the convolution & add kernel, guide
+//!   Table 10; needs the bias): an activation of the result's shape whose codes, less their
+//!   zero point, are rescaled to the accumulator scale with per-output-channel
+//!   `add_multiplier`/`add_shift` (≈ S_a / (S_x·S_w)) and added to the accumulator before the
+//!   output rescale and clamp;
 //! - `q.ew_add` / `q.ew_sub` rescale both inputs with `multiplier = [ma, mb]` and one `shift`;
 //!   `q.ew_max` / `q.ew_min` rescale each input the same way to the output type, saturate,
 //!   and take the larger / smaller code;
@@ -132,9 +137,9 @@ define_op! {
     #[doc = "`q.conv2d`: integer 2-D convolution."]
     pub struct Conv2d = "q.conv2d" {
         summary: "integer 2-D convolution", traits: [PURE],
-        operands { input: 0, kernel: 1, bias: 2 }
-        attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
-        hooks { verify: v_weighted }
+        operands { input: 0, kernel: 1, bias: 2, ew_add: 3 }
+        attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], add_multiplier: i64_array, add_shift: i64_array, layer: str }
+        hooks { verify: v_conv }
     }
 }
 
@@ -418,17 +423,29 @@ fn i64_list(m: &Module, op: OpId, key: &str) -> Result<Vec<i64>> {
 
 /// Checks `multiplier` (length `n`, values in 0..2^31) and `shift` (one or `n` values in 0..=62).
 fn check_rescale(m: &Module, op: OpId, n: usize) -> Result<()> {
-    let mult = i64_list(m, op, "multiplier")?;
-    let shift = i64_list(m, op, "shift")?;
+    rescale_pair(m, op, ["multiplier", "shift"], n, 1)
+}
+
+/// Checks the multiplier and shift attributes `keys`: `n` multipliers in 0..2^31, `n` or
+/// `shared` shifts in 0..=62.
+fn rescale_pair(m: &Module, op: OpId, keys: [&str; 2], n: usize, shared: usize) -> Result<()> {
+    let [mk, sk] = keys;
+    let mult = i64_list(m, op, mk)?;
+    let shift = i64_list(m, op, sk)?;
     if mult.len() != n {
         return Err(format!(
-            "attribute 'multiplier' must have {n} value(s), got {}",
+            "attribute '{mk}' must have {n} value(s), got {}",
             mult.len()
         ));
     }
-    if shift.len() != n && shift.len() != 1 {
+    if shift.len() != n && shift.len() != shared {
+        let counts = if shared == n {
+            format!("{n}")
+        } else {
+            format!("{shared} or {n}")
+        };
         return Err(format!(
-            "attribute 'shift' must have 1 or {n} value(s), got {}",
+            "attribute '{sk}' must have {counts} value(s), got {}",
             shift.len()
         ));
     }
@@ -527,8 +544,30 @@ fn v_const(m: &Module, op: OpId) -> Result<()> {
 }
 
 /// x, kernel, bias? with the bias at the accumulator scale S_x·S_w per output channel.
+/// `q.conv2d`: a weighted op, plus the optional `ew_add` operand and its rescale.
+fn v_conv(m: &Module, op: OpId) -> Result<()> {
+    let n = m.op(op).operands().len();
+    if n < 4 {
+        if m.attr(op, "add_multiplier").is_some() || m.attr(op, "add_shift").is_some() {
+            return Err("'add_multiplier'/'add_shift' need the 'ew_add' operand".into());
+        }
+        return v_weighted(m, op);
+    }
+    let t = operands(m, op, 4, 4, "input, kernel, bias and ew_add")?;
+    uniform(t[3], "ew_add")?;
+    same_shape(t[3], result(m, op), "ew_add and result")?;
+    let cout = *t[1].shape().unwrap_or(&[]).last().unwrap_or(&0) as usize;
+    rescale_pair(m, op, ["add_multiplier", "add_shift"], cout, cout)?;
+    weighted(m, op, &t[..3])
+}
+
 fn v_weighted(m: &Module, op: OpId) -> Result<()> {
     let t = operands(m, op, 2, 3, "input, kernel and optional bias")?;
+    weighted(m, op, &t)
+}
+
+/// The checks of a weighted op on its input, kernel and optional bias types `t`.
+fn weighted(m: &Module, op: OpId, t: &[Type]) -> Result<()> {
     let x = uniform(t[0], "input")?;
     let w = quant_of(t[1], "kernel")?;
     if !w.storage().signed() {

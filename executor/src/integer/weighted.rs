@@ -2,6 +2,12 @@
 //! codes against the signed kernel plus the i32 bias, requantized per output channel.
 //! Dense runs as a 1×1 convolution; depthwise as a grouped convolution with one input
 //! channel per group. A constant kernel (the usual case) is decoded once, at prepare.
+//!
+//! A `q.conv2d` with a fourth operand (the convolution & add of guide Table 10) adds its codes
+//! less their zero point, rescaled per output channel by `add_multiplier`/`add_shift` to the
+//! accumulator scale, before the requantization: the convolution runs with an identity
+//! requantization (accumulator plus bias, which must fit `i32`), then each output adds the
+//! term and is requantized.
 
 use super::{codes, entry, input_type, requant, result_type};
 use crate::attrs::OpReader;
@@ -9,7 +15,7 @@ use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
 use crate::qkernels::conv::{conv2d_packed, QConvGeometry, QConvWeights};
-use crate::qkernels::Requant;
+use crate::qkernels::{requantize, rescale, Requant};
 use crate::value::{Arg, BufferPool, Value};
 use hailo_dialect_quant::ops as q;
 use ndarray::{ArrayView4, ArrayViewD};
@@ -33,7 +39,7 @@ impl Evaluate for WeightedEval {
     }
 
     fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
-        sig.arity(r, 2, 3)?;
+        sig.arity(r, 2, 4)?;
         let t = result_type(r, sig)?;
         let multipliers = r.i64s("multiplier")?;
         let shifts = r.i64s("shift")?;
@@ -80,12 +86,35 @@ impl Evaluate for WeightedEval {
             ),
             _ => None,
         };
+        let add = if sig.inputs.len() == 4 {
+            let (mults, shifts) = (r.i64s("add_multiplier")?, r.i64s("add_shift")?);
+            if mults.len() != requants.len() || shifts.len() != requants.len() {
+                return Err(r.err(format!(
+                    "'add_multiplier' and 'add_shift' need {} entries each",
+                    requants.len()
+                )));
+            }
+            let rescale = mults
+                .iter()
+                .zip(&shifts)
+                .map(|(&mu, &s)| {
+                    let s = u32::try_from(s).map_err(|_| {
+                        r.err(format!("'add_shift' must be non-negative, found {s}"))
+                    })?;
+                    Ok((mu, s))
+                })
+                .collect::<Result<Vec<_>, ExecError>>()?;
+            Some((input_type(r, sig, 3)?.zero_point(), rescale))
+        } else {
+            None
+        };
         Prepared::kernel(Weighted {
             form: self.0,
             weights,
             zp_x: input_type(r, sig, 0)?.zero_point(),
             geometry,
             requants,
+            add,
         })
     }
 }
@@ -97,6 +126,51 @@ struct Weighted {
     zp_x: i64,
     geometry: QConvGeometry,
     requants: Vec<Requant>,
+    /// The fused add's zero point and per-channel (multiplier, shift).
+    add: Option<(i64, Vec<(i64, u32)>)>,
+}
+
+/// The requantization that leaves the accumulator (plus bias) as it is, within `i32`.
+const IDENTITY: Requant = Requant {
+    multiplier: 1 << 30,
+    shift: 30,
+    zero_point: 0,
+    lo: i32::MIN as i64,
+    hi: i32::MAX as i64,
+};
+
+impl Weighted {
+    /// Adds the fused add's codes `a` to the accumulators `acc` (`[N, H, W, Cout]`, from an
+    /// identity requantization) and requantizes them; an accumulator at the `i32` bounds may
+    /// have been clipped, which is an error rather than a silently wrong result.
+    fn add_and_requantize(
+        &self,
+        acc: ndarray::Array4<i32>,
+        a: ArrayViewD<i32>,
+        (zero_point, rescales): &(i64, Vec<(i64, u32)>),
+    ) -> Result<ndarray::Array4<i32>, KernelError> {
+        if a.shape() != acc.shape() {
+            return Err(KernelError::new(
+                q::Conv2d::NAME,
+                format!("the add input has shape {:?}, the output {:?}", a.shape(), acc.shape()),
+            ));
+        }
+        let cout = self.requants.len();
+        let mut out = acc;
+        for (i, (o, &code)) in out.iter_mut().zip(a.iter()).enumerate() {
+            if *o == i32::MIN || *o == i32::MAX {
+                return Err(KernelError::new(
+                    q::Conv2d::NAME,
+                    "the accumulator of a convolution & add exceeds i32".to_string(),
+                ));
+            }
+            let c = i % cout;
+            let (mu, sh) = rescales[c];
+            let v = i64::from(*o) + rescale(i64::from(code) - zero_point, mu, sh);
+            *o = requantize(v, &self.requants[c]);
+        }
+        Ok(out)
+    }
 }
 
 impl std::fmt::Debug for Weighted {
@@ -161,14 +235,29 @@ impl Kernel for Weighted {
             }
             Form::Conv | Form::Depthwise => xs.view().into_dimensionality::<Ix4>().map_err(err)?,
         };
-        let y = conv2d_packed(
-            x4,
-            self.zp_x,
-            weights,
-            bias.as_deref(),
-            &self.geometry,
-            &self.requants,
-        )?;
+        let y = match &self.add {
+            None => conv2d_packed(
+                x4,
+                self.zp_x,
+                weights,
+                bias.as_deref(),
+                &self.geometry,
+                &self.requants,
+            )?,
+            Some(add) => {
+                let identity = vec![IDENTITY; self.requants.len()];
+                let acc = conv2d_packed(
+                    x4,
+                    self.zp_x,
+                    weights,
+                    bias.as_deref(),
+                    &self.geometry,
+                    &identity,
+                )?;
+                let a = codes(&args, 3, OP)?;
+                self.add_and_requantize(acc, a.view(), add)?
+            }
+        };
         if self.form == Form::Dense {
             let (n, cout) = (y.shape()[0], y.shape()[3]);
             return one_i32(y.into_shape_with_order(IxDyn(&[n, cout])).map_err(err)?);

@@ -99,7 +99,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         kernel.storage = Storage::I8;
     }
     let tout = result_type(m, op)?;
-    emit(m, op, x, &tout, &kernel, act, qname, geometry)
+    emit(m, op, x, None, &tout, &kernel, act, qname, geometry)
 }
 
 /// The depthwise kernel of y[c] = a[c]·x[c] + b[c].

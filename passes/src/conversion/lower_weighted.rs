@@ -1,7 +1,18 @@
 //! `hl-to-quant` for weighted layers: `hl.conv2d`, `hl.depthwise_conv2d` and `hl.dense`
 //! read their float kernel and bias from `hl.const` operands; [`emit`] quantizes any float
 //! kernel (per-output-channel symmetric scales, i32 bias at the accumulator scale S_x·S_w,
-//! per-channel multiplier/shift to the output scale) and emits the `q` op. The per-pixel
+//! per-channel multiplier/shift to the output scale) and emits the `q` op.
+//!
+//! A convolution with a fused add (`hl-fuse-conv-add`: fourth operand `ew_add`) becomes a
+//! `q.conv2d` with that operand. Integer scheme: the add's codes, less their zero point, are
+//! brought to the accumulator scale S_x·S_w[c] of each output channel by
+//! `add_multiplier[c]·2^(−add_shift[c])` ≈ S_a / (S_x·S_w[c]) (rounding half up) and added to
+//! Σ w·(x − z_x) + bias; the sum then takes the conv's usual output rescale and clamp (which
+//! is the fused activation). The accumulator grid is far finer than the add's (S_x·S_w ≪ S_a),
+//! so the add loses at most half an accumulator step, and the only rounding that matters is
+//! the one to the output grid, as for a plain conv. The conv's calibrated range (`q_range`)
+//! is the range of its float result, activation(conv + add), i.e. of the pre-activation sum
+//! after the activation, as the vendor's fused layer reports it. The per-pixel
 //! affine layers of [`super::lower_affine`] reuse [`emit`] with kernels they compute.
 
 use super::hl_to_quant::{clamp, get, qtype_of, requantize_to, result_type, Res};
@@ -83,13 +94,10 @@ pub(super) fn const_values(m: &Module, v: ValueId) -> Res<Vec<f64>> {
 pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
     let name = m.op(op).name_str();
     let operands = m.op(op).operands().to_vec();
-    if operands.len() > 3 {
-        return Err(
-            "a convolution with a fused elementwise add (hl-fuse-conv-add) has no quantized \
-             form yet: quantize the graph without that pass (the add stays an ew_add layer)"
-                .into(),
-        );
+    if operands.len() > 3 && name != hl::Conv2d::NAME {
+        return Err("only hl.conv2d takes a fused elementwise add".into());
     }
+    let add = operands.get(3).map(|&a| get(map, a)).transpose()?;
     let mut x = get(map, operands[0])?;
     if let Some(bits) = m.attr(op, "q_in_bits").and_then(Attribute::as_i64) {
         let st = Storage::unsigned(bits as u32)
@@ -145,7 +153,7 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     };
     let tout = result_type(m, op)?;
     let act = Activation::fused(m, op)?;
-    emit(m, op, x, &tout, &k, act, qname, geometry)
+    emit(m, op, x, add, &tout, &k, act, qname, geometry)
 }
 
 /// `strides`, `dilations` and `pads` attributes of a q convolution.
@@ -161,13 +169,14 @@ pub(super) fn conv_attrs(
     ]
 }
 
-/// Quantizes `k` for input `x` and result type `tout` and emits `qname` (with the extra
-/// `geometry` attributes) in place of `op`.
+/// Quantizes `k` for input `x` (and the fused add `add`, if any) and result type `tout`
+/// and emits `qname` (with the extra `geometry` attributes) in place of `op`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn emit(
     m: &mut Module,
     op: OpId,
     x: ValueId,
+    add: Option<ValueId>,
     tout: &QuantType,
     k: &Kernel,
     act: Activation,
@@ -217,6 +226,16 @@ pub(super) fn emit(
         .and_then(Attribute::as_str)
         .unwrap_or("?")
         .to_owned();
+    let mut add_rescale = (Vec::new(), Vec::new());
+    if let Some(a) = add {
+        let ta = qtype_of(m, a)?;
+        for s in &acc {
+            let r = scheme::decompose_rescale(ta.scale_at(0) / s)
+                .map_err(|e| format!("fused add: {e}"))?;
+            add_rescale.0.push(r.multiplier);
+            add_rescale.1.push(r.shift as i64);
+        }
+    }
     let wt = QuantType::PerAxis {
         storage: k.storage,
         axis: k.shape.len() - 1,
@@ -246,6 +265,10 @@ pub(super) fn emit(
         ("shift", Attribute::i64_array(&shift)),
         ("clamp", clamp(tout, act)?),
     ];
+    if add.is_some() {
+        attrs.push(("add_multiplier", Attribute::i64_array(&add_rescale.0)));
+        attrs.push(("add_shift", Attribute::i64_array(&add_rescale.1)));
+    }
     attrs.extend(geometry);
     let out_shape = m
         .value_type(m.result(op, 0))
@@ -256,7 +279,7 @@ pub(super) fn emit(
         m,
         op,
         qname,
-        &[x, kv, bv],
+        &[&[x, kv, bv][..], add.as_slice()].concat(),
         tout.tensor(&out_shape),
         attrs,
     ))

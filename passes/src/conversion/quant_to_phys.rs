@@ -10,7 +10,7 @@
 //!
 //! | `q` op | becomes |
 //! |---|---|
-//! | `q.conv2d`, `q.depthwise_conv2d`, `q.dense` | `phys.layer` `conv`, `depthwise`, `dense`: kernel from the kernel operand, strides, dilations, groups |
+//! | `q.conv2d`, `q.depthwise_conv2d`, `q.dense` | `phys.layer` `conv`, `depthwise`, `dense`: kernel from the kernel operand, strides, dilations, groups; a `q.conv2d` with a fused add is a conv with 2 inputs (the add second, before the kernel) keeping `add_multiplier`/`add_shift` |
 //! | `q.ew_add`, `q.ew_sub`, `q.ew_mult`, `q.ew_max`, `q.ew_min` | `phys.layer` of the same kind with 2 inputs |
 //! | `q.maxpool`, `q.avgpool` | `phys.layer` `maxpool`, `avgpool` with their window |
 //! | `q.global_avgpool` | `phys.layer` `avgpool` whose window and stride are the input's height and width |
@@ -38,7 +38,7 @@ use hailo_dialect_phys::ops as phys;
 use hailo_dialect_phys::{resource_model, LayerKind};
 use hailo_dialect_quant::ops as q;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Diagnostic, ExternalModels, Module, OpId, OpSpec, Traits};
+use hailo_ir::{Attribute, Diagnostic, ExternalModels, Module, OpId, OpSpec, Traits, ValueId};
 use hailo_target::Target;
 use rustc_hash::FxHashSet;
 use std::sync::LazyLock;
@@ -173,6 +173,8 @@ struct Built {
     suffix: &'static str,
     /// A compute layer, whose subclusters this pass assigns.
     compute: bool,
+    /// Its operands, when not the `q` op's in their order.
+    operands: Option<Vec<ValueId>>,
 }
 
 /// The lowering of one `q` op type, attached in [`lowerings`].
@@ -226,10 +228,16 @@ impl ToPhys for ToLayer {
     fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>> {
         let (lo, _) = self.kind.inputs();
         let mut attrs = vec![("kind", Attribute::str(self.kind.name()))];
-        if lo > 1 {
-            attrs.push(("inputs", Attribute::i64(lo as i64)));
+        let q_operands = m.op(op).operands();
+        // A conv's fused add (`q.conv2d`'s fourth operand) is the layer's second feature map.
+        let fused_add = self.kind.weighted() && q_operands.len() == 4;
+        let inputs = if fused_add { 2 } else { lo };
+        if inputs > 1 {
+            attrs.push(("inputs", Attribute::i64(inputs as i64)));
         }
-        let input = m.op(op).operands()[0];
+        let operands =
+            fused_add.then(|| vec![q_operands[0], q_operands[3], q_operands[1], q_operands[2]]);
+        let input = q_operands[0];
         match self.window {
             Window::None => {}
             Window::KernelOperand => {
@@ -264,6 +272,7 @@ impl ToPhys for ToLayer {
             attrs,
             suffix: self.suffix,
             compute: true,
+            operands,
         }))
     }
 }
@@ -286,6 +295,7 @@ impl ToPhys for ToConcat {
             attrs: vec![("axis", Attribute::i64(axis))],
             suffix: "",
             compute: false,
+            operands: None,
         }))
     }
 }
@@ -310,6 +320,7 @@ impl ToPhys for ToReshape {
             ],
             suffix: "",
             compute: false,
+            operands: None,
         }))
     }
 }
@@ -375,7 +386,7 @@ fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Nam
     }
     let base = layer_name(m, op).ok_or("has no 'layer' name; physical layers are named")?;
     let mut spec = OpSpec::new(built.name)
-        .operands(m.op(op).operands())
+        .operands(built.operands.as_deref().unwrap_or(m.op(op).operands()))
         .results(&[m.value_type(m.result(op, 0))])
         .loc(m.op(op).loc.clone())
         .attr(

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use hailo_ir::{Blob, Context, Module};
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn, Slice};
 use std::path::PathBuf;
 
 /// A deterministic generator: uniform [0, 1) and N(0, 1) (Box–Muller over an LCG).
@@ -108,4 +108,67 @@ pub fn npz(name: &str, key: &str) -> ArrayD<f32> {
         .find(|(k, _)| k.trim_end_matches(".npy") == key)
         .map(|(_, a)| a.to_f32())
         .unwrap_or_else(|| panic!("{name} has no key {key}"))
+}
+
+/// Calibration and evaluation samples of [`shared_model`].
+pub const CALIB: usize = 16;
+pub const EVAL: usize = 4;
+const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+fn first(x: ArrayD<f32>, n: usize) -> ArrayD<f32> {
+    x.slice_axis(Axis(0), Slice::from(0..n)).to_owned()
+}
+
+fn nchw_to_nhwc(x: ArrayD<f32>) -> ArrayD<f32> {
+    x.permuted_axes(IxDyn(&[0, 2, 3, 1]))
+        .as_standard_layout()
+        .into_owned()
+}
+
+/// uint8 NHWC images → float NHWC (x/255, optionally ImageNet mean/std).
+fn images(name: &str, normalize: bool) -> ArrayD<f32> {
+    let mut x = npz(name, "images").mapv(|v| v / 255.0);
+    if normalize {
+        for (c, mut lane) in x.axis_iter_mut(Axis(3)).enumerate() {
+            lane.mapv_inplace(|v| (v - MEAN[c]) / STD[c]);
+        }
+    }
+    x
+}
+
+/// A shared model converted (ONNX or TFLite frontend, `hailo-parse`) and its
+/// (calibration, evaluation) NHWC inputs: `CALIB` and `EVAL` samples.
+pub fn shared_model(name: &str) -> (Module, ArrayD<f32>, ArrayD<f32>) {
+    let m = if name.ends_with("tflite") {
+        let graph =
+            hailo_tflite::read_tflite_file(&models().join("digits_cnn.tflite")).expect("reads");
+        hailo_tflite::to_hl::convert(&graph, &Default::default())
+            .expect("converts")
+            .0
+    } else {
+        let model = hailo_onnx::load(models().join(format!("{name}.onnx"))).expect("loads");
+        hailo_onnx::to_hl::convert(&model, &Default::default())
+            .expect("converts")
+            .module
+    };
+    let (calib, eval) = if name.starts_with("digits") {
+        (
+            npz("digits_calib.npz", "x_nhwc"),
+            npz("digits_test.npz", "x_nhwc"),
+        )
+    } else if name == "yolo_like_320" {
+        let x = images("calib_image_like_320.npz", false);
+        (
+            x.clone(),
+            x.slice_axis(Axis(0), Slice::from(CALIB..)).to_owned(),
+        )
+    } else {
+        let key = "input";
+        (
+            images("calib_image_like_224.npz", true),
+            nchw_to_nhwc(npz(&format!("{name}_ref.npz"), key)),
+        )
+    };
+    (m, first(calib, CALIB), first(eval, EVAL))
 }
