@@ -152,7 +152,11 @@ impl Weighted {
         if a.shape() != acc.shape() {
             return Err(KernelError::new(
                 q::Conv2d::NAME,
-                format!("the add input has shape {:?}, the output {:?}", a.shape(), acc.shape()),
+                format!(
+                    "the add input has shape {:?}, the output {:?}",
+                    a.shape(),
+                    acc.shape()
+                ),
             ));
         }
         let cout = self.requants.len();

@@ -83,7 +83,7 @@ fn grouped_conv_matches_f64_reference_within_one_lsb() {
         pads: [1, 0, 1, 1],
         groups,
     };
-    let y = conv2d(x.view(), zx, k.view(), Some(&bias), None, &g, &r).unwrap();
+    let y = conv2d(x.view(), zx, k.view(), Some(&bias), &g, &r).unwrap();
     assert_eq!(y.dim(), (2, 4, 5, 6));
     let cin_g = cin / groups;
     let mut worst = 0.0f64;
