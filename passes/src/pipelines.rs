@@ -7,6 +7,14 @@ use hailo_ir::pass::PipelineInfo;
 pub const HAILO_PARSE: &str =
     "builtin.graph(hl-fold-pad,hl-fold-bias,hl-fold-batchnorm,hl-fuse-activation,hl-name-layers)";
 
+/// The float graph rewrites `hailo optimize` runs before calibrating when the model script
+/// leaves the guide's `pre_quantization_optimization` defaults on.
+macro_rules! fp_optimize {
+    () => {
+        "hl-fuse-conv-add"
+    };
+}
+
 pub fn pipelines() -> Vec<PipelineInfo> {
     vec![
         PipelineInfo {
@@ -20,11 +28,20 @@ pub fn pipelines() -> Vec<PipelineInfo> {
             text: HAILO_PARSE,
         },
         PipelineInfo {
+            name: "hailo-fp-optimize",
+            summary: "The default pre-quantization rewrites of `hailo optimize` (ew_add_fusing)",
+            text: concat!("builtin.graph(", fp_optimize!(), ")"),
+        },
+        PipelineInfo {
             name: "hailo-quantize",
             summary: "Quantize every graph as `hailo optimize` does without a model script \
                       (a8_w8; needs --calib-set)",
-            text: "builtin.graph(quant-split-activations,quant-calibrate,quant-ranges,\
-                   quant-precision,quant-weight-clipping),hl-to-quant",
+            text: concat!(
+                "builtin.graph(",
+                fp_optimize!(),
+                ",quant-split-activations,quant-calibrate,quant-ranges,\
+                 quant-precision,quant-weight-clipping),hl-to-quant"
+            ),
         },
     ]
 }

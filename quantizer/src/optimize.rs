@@ -46,6 +46,9 @@ pub struct QuantConfig {
     /// `quantization_param(quantization_groups=n)`: weight scales per layer (default: one per
     /// output channel).
     pub quant_groups: FxHashMap<String, usize>,
+    /// `pre_quantization_optimization(ew_add_fusing, policy=…)`: fuse residual adds into the
+    /// convolution producing one operand before calibrating (the guide's default: enabled).
+    pub ew_add_fusing: bool,
 }
 
 impl Default for QuantConfig {
@@ -63,6 +66,7 @@ impl Default for QuantConfig {
             auto_16bit_ratio: 0.0,
             compression_level: 0,
             quant_groups: FxHashMap::default(),
+            ew_add_fusing: true,
         }
     }
 }

@@ -57,11 +57,27 @@ pub fn with_modifications(modifications: &[String], cfg: Option<&QuantConfig>) -
     format!("builtin.module({})", elements.join(","))
 }
 
-/// The passes on the graph that calibrate it and record every decision as `q_*` annotations
-/// (everything but the lowering).
+/// The passes on the graph that rewrite the float graph for quantization, calibrate it and
+/// record every decision as `q_*` annotations (everything but the lowering).
 pub fn graph_passes(cfg: &QuantConfig) -> Vec<String> {
-    let mut passes = measure_passes(cfg);
+    let mut passes = fp_optimize_passes(cfg);
+    passes.extend(measure_passes(cfg));
     passes.extend(decide_passes(cfg));
+    passes
+}
+
+/// The pre-quantization graph rewrites the script leaves on (the guide's
+/// `pre_quantization_optimization` defaults: `ew_add_fusing`).
+fn fp_optimize_passes(cfg: &QuantConfig) -> Vec<String> {
+    let mut passes = Vec::new();
+    if cfg.ew_add_fusing {
+        // Layers of different precision modes are not fused.
+        passes.push(format!(
+            "hl-fuse-conv-add{{default={} layers={}}}",
+            mode(cfg.default_precision),
+            list(&cfg.precision, |p| mode(*p))
+        ));
+    }
     passes
 }
 

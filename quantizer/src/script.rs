@@ -90,6 +90,9 @@ fn why_not(command: &str, feature: Option<&str>, arg: &str) -> String {
             later("dead-channel handling (pre_quantization_optimization(dead_channels_removal))")
         }
         ("quantization_param", _, "output_encoding_vector") => later("per-channel output encoding"),
+        ("pre_quantization_optimization", Some("ew_add_fusing"), "infusible_ew_add_type") => {
+            later("replacing an add that cannot fuse by a convolution (infusible_ew_add_type=conv)")
+        }
         ("pre_quantization_optimization" | "post_quantization_optimization", Some(f), "") => {
             later(&format!("the '{f}' algorithm"))
         }
@@ -180,6 +183,19 @@ fn handle(
         }
         ("pre_quantization_optimization", Some("weights_clipping")) => {
             weights_clipping(cfg, r, targets)
+        }
+        ("pre_quantization_optimization", Some("ew_add_fusing")) => {
+            if let Some(p) = r.word("policy") {
+                cfg.ew_add_fusing = p == "enabled";
+            }
+            // An add that cannot fuse stays an add layer: the default, and what this version does.
+            if r.t
+                .get("infusible_ew_add_type")
+                .and_then(TypedValue::as_word)
+                == Some("ew_add")
+            {
+                r.get("infusible_ew_add_type");
+            }
         }
         ("pre_quantization_optimization", Some("activation_clipping")) => {
             let layers = if targets.is_empty() { all } else { targets };

@@ -1,15 +1,14 @@
-//! Whether `hl-fuse-conv-add` keeps quantized accuracy: each shared model with residual adds is
-//! quantized as the shared goldens do (a8_w8 defaults, 16 calibration samples) with and without
-//! the fusion, and the output SNR against the float model on the 4 held-out samples is
+//! Whether `hl-fuse-conv-add` (on by default: `ew_add_fusing`) keeps quantized accuracy: each
+//! shared model with residual adds is quantized as the shared goldens do (a8_w8 defaults, 16
+//! calibration samples) with and without the fusion, and the output SNR against the float model on the 4 held-out samples is
 //! compared. Fused, a residual add runs in the conv's accumulator instead of as an `ew_add`
 //! layer of its own on two 8-bit inputs, so the sum is requantized once instead of twice; the
 //! fused SNR must not fall below the unfused one by more than 0.1 dB.
 
 mod common;
 
-use common::{ctx, shared_model, CALIB};
+use common::{shared_model, CALIB};
 use hailo_executor::{Executor, GraphRef};
-use hailo_ir::pass::{Instrumentation, OpPassManager};
 use hailo_ir::Module;
 use hailo_passes::quant::snr::snr_db;
 use hailo_quantizer::{quantize, QuantConfig};
@@ -22,27 +21,17 @@ fn count(m: &Module, name: &str) -> usize {
         .count()
 }
 
-/// (output SNR in dB, number of hl.ew_add) of `m` quantized, optionally after the fusion.
+/// (output SNR in dB, number of hl.ew_add) of `m` quantized, with or without the fusion.
 fn snr(mut m: Module, calib: &ArrayD<f32>, eval: &ArrayD<f32>, fuse: bool) -> (f64, usize) {
     let float = Executor::new(&m, GraphRef::First)
         .expect("float")
         .run(std::slice::from_ref(eval))
         .expect("float runs");
-    if fuse {
-        let ctx = ctx();
-        let mut pm = OpPassManager::parse(
-            "builtin.module(builtin.graph(hl-fuse-conv-add))",
-            &hailo_passes::registry(),
-        )
-        .expect("pipeline");
-        let top = m.top();
-        pm.run(&mut m, &ctx, top, &mut Instrumentation::default())
-            .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
-    }
-    let adds = count(&m, "hl.ew_add");
     let mut cfg = QuantConfig::default();
     cfg.calibration.calibset_size = CALIB;
+    cfg.ew_add_fusing = fuse;
     quantize(&mut m, std::slice::from_ref(calib), &cfg).expect("quantizes");
+    let adds = count(&m, "q.ew_add");
     let out = hailo_quantizer::infer(&m, std::slice::from_ref(eval)).expect("runs");
     (snr_db(&float, &out), adds)
 }

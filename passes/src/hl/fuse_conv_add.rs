@@ -10,26 +10,41 @@
 //! the other operand is computed after the conv (torchvision's downsample conv follows the
 //! block's convs), the conv moves down to the add's place. The add's original names are
 //! appended to the conv's location; the float result is unchanged.
+//!
+//! As in the DFC, layers with incompatible precision modes are not fused: the options carry
+//! the model script's precision modes (`quant-precision`'s `default` and `layers`), and a conv
+//! whose mode differs from the add's keeps the add a layer of its own.
 
 use super::fusion::{absorb, fuse_locs, rewrite_each, set_activation, set_const, sole_user};
+use crate::quant::assign_precision::PrecisionSettings;
+use crate::quant::layer_of;
 use hailo_dialect_hl as hl;
-use hailo_ir::pass::options::NoOptions;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Module, OpId, ValueId};
 
-pub struct FuseConvAdd(NoOptions);
+hailo_ir::pass_options! {
+    pub struct FuseConvAddOptions {
+        /// Precision mode of layers not listed (as `quant-precision` will set it).
+        default: String = "a8_w8".to_owned(),
+        /// Per-layer precision modes, `layer:mode`: a conv and an add of different modes are
+        /// not fused.
+        layers: Vec<String> = Vec::new(),
+    }
+}
+
+pub struct FuseConvAdd(FuseConvAddOptions);
 
 impl PassDef for FuseConvAdd {
     const NAME: &'static str = "hl-fuse-conv-add";
     const SUMMARY: &'static str =
         "Fuse an elementwise add into the convolution producing one of its operands";
     const ANCHOR: Option<&'static str> = None;
-    type Options = NoOptions;
+    type Options = FuseConvAddOptions;
 
-    fn new(o: NoOptions) -> Self {
+    fn new(o: FuseConvAddOptions) -> Self {
         FuseConvAdd(o)
     }
-    fn options(&self) -> &NoOptions {
+    fn options(&self) -> &FuseConvAddOptions {
         &self.0
     }
 
@@ -37,9 +52,13 @@ impl PassDef for FuseConvAdd {
         &mut self,
         m: &mut Module,
         root: OpId,
-        _cx: &mut PassCx<'_>,
+        cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        Ok(rewrite_each::<hl::EwAdd>(m, root, fuse))
+        let modes = PrecisionSettings::parse(&self.0.default, &self.0.layers, &[])
+            .map_err(|e| cx.fail_at(m, root, e))?;
+        Ok(rewrite_each::<hl::EwAdd>(m, root, |m, order, add| {
+            fuse(m, order, add, &modes)
+        }))
     }
 }
 
@@ -64,9 +83,10 @@ fn table_10(m: &Module, conv: OpId) -> bool {
         && p.activation == hl::Activation::Linear
 }
 
-/// Fuses `add` into the conv producing one operand; true if it did. `order` is the graph's op
-/// order when the pass started.
-fn fuse(m: &mut Module, order: &[OpId], add: OpId) -> bool {
+/// Fuses `add` into the conv producing one operand (of the add's precision mode in `modes`);
+/// true if it did. `order` is the graph's op order when the pass started.
+fn fuse(m: &mut Module, order: &[OpId], add: OpId, modes: &PrecisionSettings) -> bool {
+    let add_mode = modes.of(&layer_of(m, add));
     let pos = |m: &Module, v: ValueId| {
         m.defining_op(v)
             .and_then(|d| order.iter().position(|&o| o == d))
@@ -81,7 +101,9 @@ fn fuse(m: &mut Module, order: &[OpId], add: OpId) -> bool {
         .into_iter()
         .filter_map(|(x, other)| {
             let conv = m.defining_op(x)?;
-            let ok = table_10(m, conv) && sole_user(m, x) == Some(add);
+            let ok = table_10(m, conv)
+                && sole_user(m, x) == Some(add)
+                && modes.of(&layer_of(m, conv)) == add_mode;
             ok.then(|| (conv, other, pos(m, x)))
         })
         .collect();

@@ -62,6 +62,21 @@ pub struct PrecisionSettings {
 }
 
 impl PrecisionSettings {
+    /// The settings of the options `default`, `layers` and `bias-modes` (`layer:value` lists).
+    pub fn parse(
+        default: &str,
+        layers: &[String],
+        bias_modes: &[String],
+    ) -> Result<PrecisionSettings, String> {
+        let mode =
+            |s: &str| Precision::parse(s).ok_or_else(|| format!("unknown precision mode '{s}'"));
+        Ok(PrecisionSettings {
+            default: mode(default)?,
+            layers: per_layer(layers, "layers", mode)?,
+            bias_modes: per_layer(bias_modes, "bias-modes", |v| Ok(v.to_owned()))?,
+        })
+    }
+
     pub fn of(&self, layer: &str) -> Precision {
         self.layers.get(layer).copied().unwrap_or(self.default)
     }
@@ -176,13 +191,7 @@ impl AssignPrecision {
     }
 
     fn settings(&self) -> Result<PrecisionSettings, String> {
-        let mode =
-            |s: &str| Precision::parse(s).ok_or_else(|| format!("unknown precision mode '{s}'"));
-        Ok(PrecisionSettings {
-            default: mode(&self.0.default)?,
-            layers: per_layer(&self.0.layers, "layers", |v| mode(v))?,
-            bias_modes: per_layer(&self.0.bias_modes, "bias-modes", |v| Ok(v.to_owned()))?,
-        })
+        PrecisionSettings::parse(&self.0.default, &self.0.layers, &self.0.bias_modes)
     }
 }
 
