@@ -3,6 +3,7 @@
 
 use super::elementwise::broadcast_shape;
 use super::error::{ensure, KernelError};
+use super::vexp::{self, sigmoid};
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, Zip};
 use rayon::prelude::*;
 
@@ -86,10 +87,6 @@ pub enum Activation {
     Less {
         value: f32,
     },
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 fn softplus(x: f32) -> f32 {
@@ -189,6 +186,9 @@ pub fn activate(act: Activation, mut x: ArrayViewMutD<f32>) {
         Activation::Relu6 => x.mapv_inplace(clamp(0.0, 6.0)),
         Activation::Clip { min, max } => x.mapv_inplace(clamp(min, max)),
         Activation::LeakyRelu { alpha } => x.mapv_inplace(|v| if v >= 0.0 { v } else { alpha * v }),
+        Activation::Sigmoid => map_exp_based(x, sigmoid),
+        Activation::Silu => map_exp_based(x, |v| v * sigmoid(v)),
+        Activation::Swish { beta } => map_exp_based(x, move |v| v * sigmoid(beta * v)),
         _ => match x.as_slice_memory_order_mut() {
             // Large tensors split across the rayon pool (the exp-based activations cost
             // as much as the convolution producing them); the same scalar function per
@@ -198,6 +198,16 @@ pub fn activate(act: Activation, mut x: ArrayViewMutD<f32>) {
                 .for_each(|c| c.iter_mut().for_each(|v| *v = act.apply(*v))),
             _ => x.mapv_inplace(|v| act.apply(v)),
         },
+    }
+}
+
+/// Applies `f` (an activation built on [`vexp::exp`], equal to its [`Activation::apply`]) in
+/// place: vectorised, and split across the rayon pool when large.
+fn map_exp_based(mut x: ArrayViewMutD<f32>, f: impl Fn(f32) -> f32 + Copy + Send + Sync) {
+    match x.as_slice_memory_order_mut() {
+        Some(s) if s.len() > PAR_CHUNK => s.par_chunks_mut(PAR_CHUNK).for_each(|c| vexp::map(c, f)),
+        Some(s) => vexp::map(s, f),
+        None => x.mapv_inplace(f),
     }
 }
 

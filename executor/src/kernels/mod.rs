@@ -28,6 +28,7 @@ pub mod reduce;
 pub mod resize;
 pub mod shape;
 pub mod softmax;
+pub mod vexp;
 mod window;
 
 pub use error::KernelError;
