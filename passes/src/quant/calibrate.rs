@@ -140,14 +140,60 @@ fn observe_ranges(
         let r = ranges
             .entry(out.layer.to_owned())
             .or_insert((f32::INFINITY, f32::NEG_INFINITY));
-        for &v in out.value.iter() {
-            r.0 = r.0.min(v);
-            r.1 = r.1.max(v);
-        }
+        let (lo, hi) = match out.value.as_slice_memory_order() {
+            Some(s) => min_max(s),
+            None => min_max(&out.value.iter().copied().collect::<Vec<f32>>()),
+        };
+        *r = (r.0.min(lo), r.1.max(hi));
         Ok(())
     };
     executor.run_batches(data, samples, batch, &mut observe, &mut |done| {
         bar.set_position(done as u64)
     })?;
     Ok(ranges)
+}
+
+/// The smallest and largest value of `s`, ignoring NaN (as `f32::min`/`max` do), reduced in 16
+/// independent lanes so the loop compiles to vector min/max.
+fn min_max(s: &[f32]) -> (f32, f32) {
+    const LANES: usize = 16;
+    let mut lo = [f32::INFINITY; LANES];
+    let mut hi = [f32::NEG_INFINITY; LANES];
+    let chunks = s.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            lo[i] = if c[i] < lo[i] { c[i] } else { lo[i] };
+            hi[i] = if c[i] > hi[i] { c[i] } else { hi[i] };
+        }
+    }
+    let fold = |init: (f32, f32), v: &[f32]| {
+        v.iter().fold(init, |(l, h), &x| {
+            (if x < l { x } else { l }, if x > h { x } else { h })
+        })
+    };
+    let (l, h) = fold((f32::INFINITY, f32::NEG_INFINITY), tail);
+    let l = lo.iter().fold(l, |a, &b| a.min(b));
+    (l, hi.iter().fold(h, |a, &b| a.max(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::min_max;
+
+    #[test]
+    fn min_max_equals_the_naive_reduction_and_ignores_nan() {
+        let s: Vec<f32> = (0..1037)
+            .map(|i| ((i * 7919) % 1013) as f32 - 500.5)
+            .chain([f32::NAN, 3.0])
+            .collect();
+        let naive = s
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        assert_eq!(min_max(&s), naive);
+        assert_eq!(min_max(&s[..5]), (-500.5, 327.5));
+        assert_eq!(min_max(&[]), (f32::INFINITY, f32::NEG_INFINITY));
+    }
 }
