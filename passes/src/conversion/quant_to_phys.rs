@@ -3,7 +3,8 @@
 //!
 //! Every later physical pass (defuse, merge, shortcuts, buffers) and the allocator work on `phys`
 //! ops, which carry what a layer costs through their `ResourceModel`; this pass is where a
-//! network gets there. It is one-to-one: each `q` compute op becomes one `phys` op with the same
+//! network gets there. It is one-to-one (but for a Flatten before dense layers, below): each
+//! `q` compute op becomes one `phys` op with the same
 //! result type (the `q` types stay on the values), the same `layer` name and location, and its
 //! integer arithmetic (`pads`, `multiplier`, `shift`, `clamp`, `table`, `count_include_pad`)
 //! unchanged.
@@ -31,8 +32,9 @@
 //! a MAC-driven layer (its `ResourceModel` gives its work) gets the smallest count `n ≤ 8` whose
 //! MAC bound `n × 64 × clock × η / MACs` reaches the `fps` option on the driver's target
 //! (`hailo-opt --hw-arch`), in 8x8 mode; every other layer gets 1 (§4: "1 LCU, 1 SC, 1 APU, 1 IA
-//! each"), but the kinds the vendor runs off the core (softmax) get 0. A layer that even 8 subclusters cannot bring to `fps` gets 8: `phys-defuse` with the
-//! same `fps` splits it into parts that do. `fps = 0` asks for no rate: 1 subcluster per layer. The DFC gives many
+//! each"), but the kinds the vendor runs off the core (softmax) get 0. A layer that even 8
+//! subclusters cannot bring to `fps` gets 8: `phys-defuse` with the same `fps` splits it into
+//! parts that do. `fps = 0` asks for no rate: 1 subcluster per layer. The DFC gives many
 //! layers more than this bound (§5: its greedy spends the budget up to the utilization threshold),
 //! which the allocator will do; this pass does not guess that.
 
