@@ -28,6 +28,8 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<phys::buffers::PhysBuffers>(),
             PassInfo::of::<phys::defuse::PhysDefuse>(),
             PassInfo::of::<phys::merge::PhysMerge>(),
+            PassInfo::of::<phys::output_mux::PhysOutputMux>(),
+            PassInfo::of::<phys::remove_nodes::PhysRemoveNodes>(),
             PassInfo::of::<phys::shortcuts::PhysShortcuts>(),
             PassInfo::of::<phys::split_concats::PhysSplitConcats>(),
             PassInfo::of::<phys::verify::PhysVerify>(),

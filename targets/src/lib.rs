@@ -268,7 +268,7 @@ impl Target {
             mac_efficiency: Param::known(
                 1.0,
                 Confidence::Low,
-                "1.0 makes the MAC model an upper bound. Published FPS over that bound on resnet_v1_50: 1372/1771 = 0.77 (v2.18); 1328.83/1771.5 = 0.75 (2022 allocation, bottleneck 3x3 convs at 8 SCs); the per-layer factor is not identifiable from the dumps (§5, §10)",
+                "1.0 makes the MAC model an upper bound. Published FPS over that bound on resnet_v1_50: 1372/1771.5 = 0.77 (v2.18, 3x3 convs conv4/conv7 at 8 SCs in 8x8); 1328.83/1771.5 = 0.75 (2022 allocation, 3x3 convs conv3/conv7 at 8 SCs in 16x4; the resources doc's 6-SC `conv4` of that allocation is the 1x1 projection, the 2022 HN numbering the 3x3 conv first); the per-layer factor is not identifiable from the dumps (§5, §10)",
             ),
         }
     }

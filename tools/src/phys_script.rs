@@ -10,12 +10,17 @@
 //! | `place(c, [l...])`, `context_k = context([l...])`, `context_k.place(...)` | `phys-assign{clusters, contexts}` |
 //! | `s = shortcut(a, [b...])` | `phys-shortcuts{shortcuts=[a:b+...:s]}` |
 //! | `p = portal(a, b)`, `l4_portal(a, b)`, `ddr(a, b)` | `phys-shortcuts{portals=[l3/l4/ddr:a:b:p]}` |
+//! | `f = format_conversion(a, b, k)` with `k` a layout change `x_to_y` of [`LAYOUTS`] (`tf_rgb_to_hailo_rgb`) | `phys-shortcuts{conversions=[a:b:k:f]}` |
 //! | `m = merge(a, b)`, `allocator_param(merge_min_layer_utilization=u)` | `phys-merge{layers=[a+b:m] min-utilization=u}` |
 //! | `c = concat([a, b, ...], join)` | `phys-split-concats{partials=[a+b+...:join:c]}` |
+//! | `m = output_mux([a, b, ...])` | `phys-output-mux{muxes=[a+b+...:m]}` |
+//! | `remove_node(a)` | `phys-remove-nodes{layers=[a]}` (right after `quant-to-phys`: it names the network's layers) |
 //! | `buffers(a, b, n1[, n2])` | `phys-buffers{edges=[a:b:n1[:n2]]}` |
 //!
-//! then `phys-verify`. Every other compilation command (`output_mux`, `feature_splitter`, `shape_splitter`, `remove_node`,
-//! `format_conversion`, and the `*_param` settings other than the above)
+//! then `phys-verify`. Every other compilation command (`feature_splitter`, `shape_splitter`,
+//! the shape-changing `format_conversion`s (`spatial_reshape`, `transpose_matmul`, ...; the
+//! user guide does not document the command, the vendor's scripts write it), and the `*_param`
+//! settings other than the above)
 //! is not honoured yet: each gets a located warning, so a user knows the physical graph does not
 //! follow it. Layer names are resolved against the model's layers and the names earlier
 //! statements define (`hailo_alls::LayerScope`).
@@ -25,6 +30,10 @@ use hailo_alls::spec::Stage;
 use hailo_alls::value::TypedValue;
 use hailo_alls::{check_source, CheckOptions, Diagnostic, LayerScope, SourceFile};
 use std::collections::BTreeMap;
+
+/// The boundary layouts a `format_conversion(a, b, x_to_y)` converts between without changing
+/// the tensor's shape (the vendor's scripts: `tf_rgb_to_hailo_rgb`, `hailo_rgb_to_f8cr`, ...).
+pub const LAYOUTS: [&str; 5] = ["tf_rgb", "hailo_rgb", "f8cr", "lcu", "ppu"];
 
 /// The pipeline a script asks for, and what it could not honour.
 #[derive(Debug, Default)]
@@ -39,6 +48,9 @@ pub struct PhysScript {
     merge_min_utilization: Option<f64>,
     shortcuts: Vec<String>,
     portals: Vec<String>,
+    conversions: Vec<String>,
+    removals: Vec<String>,
+    muxes: Vec<String>,
     partials: Vec<String>,
     edges: Vec<String>,
     /// Located warnings (`file:line:col: warning: ...`), in script order.
@@ -66,12 +78,14 @@ impl PhysScript {
         let fps = (self.fps > 0.0).then(|| format!("fps={}", self.fps));
         let passes = [
             pass("quant-to-phys", std::slice::from_ref(&fps)),
+            pass("phys-remove-nodes", &[list("layers", &self.removals)]),
             pass("phys-defuse", &[fps.clone(), list("layers", &self.defuse)]),
             pass(
                 "phys-shortcuts",
                 &[
                     list("shortcuts", &self.shortcuts),
                     list("portals", &self.portals),
+                    list("conversions", &self.conversions),
                 ],
             ),
             pass("phys-split-concats", &[list("partials", &self.partials)]),
@@ -93,6 +107,7 @@ impl PhysScript {
                     fps.clone().filter(|_| self.merge_min_utilization.is_some()),
                 ],
             ),
+            pass("phys-output-mux", &[list("muxes", &self.muxes)]),
             pass("phys-buffers", &[list("edges", &self.edges)]),
             "phys-verify".into(),
         ];
@@ -137,6 +152,37 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
         .enumerate()
         .map(|(i, n)| (n, i))
         .collect();
+    // `format_conversion` is not in the guide's command tables, so the checker keeps it as
+    // written: its layers are its first two words, what it converts the third.
+    for command in &checked.script.commands {
+        let s = &command.statement;
+        if command.typed.is_some() || s.command.text != "format_conversion" {
+            continue;
+        }
+        let words: Vec<Option<&str>> = s
+            .args
+            .iter()
+            .map(|a| match (&a.key, &a.value.kind) {
+                (None, ValueKind::Word(w)) => Some(w.as_str()),
+                _ => None,
+            })
+            .collect();
+        let layout = |k: &str| {
+            k.split_once("_to_")
+                .is_some_and(|(a, b)| LAYOUTS.contains(&a) && LAYOUTS.contains(&b))
+        };
+        match (&words[..], &s.targets) {
+            ([Some(from), Some(to), Some(kind)], Some(Targets::Names(n))) if layout(kind) => {
+                let name = n.first().map_or_else(String::new, |n| format!(":{}", n.text));
+                out.conversions.push(format!("{from}:{to}:{kind}{name}"));
+            }
+            _ => out.warnings.push(format!(
+                "{}: warning: a format_conversion other than a layout change ({}) is not honoured yet by the physical passes",
+                at(s),
+                LAYOUTS.join(", ")
+            )),
+        }
+    }
     for r in resolved {
         let command = &checked.script.commands[r.index];
         let Some(typed) = &command.typed else {
@@ -325,6 +371,12 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                     layers("layers_from").join("+"),
                     first("layer_to")
                 ));
+            }
+            "remove_node" => out.removals.push(first("layer_name")),
+            "output_mux" => {
+                let name = lhs.first().map_or_else(String::new, |n| format!(":{n}"));
+                out.muxes
+                    .push(format!("{}{name}", layers("layers").join("+")));
             }
             "network_group" | "from_tf" => {}
             other => out.warnings.push(not_honoured(&format!("`{other}`"))),

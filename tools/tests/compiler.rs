@@ -56,9 +56,9 @@ fn a_model_script_shapes_the_physical_layers() {
     assert_eq!(
         err,
         "c.alls:7:1: warning: `allocator_param(timeout)` is not honoured yet by the physical passes\n\
-         builtin.module(builtin.graph(quant-to-phys{fps=50000},phys-defuse{fps=50000 layers=[conv2:2:features]},\
+         builtin.module(builtin.graph(quant-to-phys{fps=50000},phys-remove-nodes,phys-defuse{fps=50000 layers=[conv2:2:features]},\
          phys-shortcuts,phys-split-concats,phys-assign{subclusters=[conv2_d0:4] clusters=[conv1:3]},phys-merge{layers=[maxpool1+avgpool1:m1]},\
-         phys-buffers{edges=[conv1:conv2_d0:9]},phys-verify))\n\
+         phys-output-mux,phys-buffers{edges=[conv1:conv2_d0:9]},phys-verify))\n\
          wrote p.hir (physical IR)\n"
     );
     let hir = std::fs::read_to_string(dir.join("p.hir")).unwrap();
@@ -70,7 +70,9 @@ fn a_model_script_shapes_the_physical_layers() {
     // automatically in 2 parts of 64 features at 10,851 fps per subcluster -> 5 each.
     // Buffers: window + stride (3x3/2: 5, 3x3/1: 4, 2x2/2 pool: 4, 4x4/4 pool: 8, else 2);
     // 9 rows by the script on conv1 -> conv2_d0, so conv2_d1's output waits (9 - 5) / 16 of a
-    // frame longer at the concat: 2 + 4/16 x 8 = 4 rows. No buffer on the rank-2 edge into fc1.
+    // frame longer at the concat: 2 + 4/16 x 8 = 4 rows. fc1 reads the global pool's 1x1 map
+    // (the Flatten between them goes, as in the vendor's graphs), and its [1, 10] output
+    // streams to the host through 2 rows.
     assert_eq!(
         phys_summary(&m),
         [
@@ -95,8 +97,8 @@ fn a_model_script_shapes_the_physical_layers() {
             "phys.buffer rows=8 : 1x4x4x128",
             "phys.layer layer=\"avgpool1\" kind=\"avgpool\" subclusters=1 merged=\"m1\" merge_index=1 : 1x1x1x128",
             "phys.buffer rows=2 : 1x1x1x128",
-            "phys.format_conversion layer=\"reshape1\" subclusters=1 : 1x128",
             "phys.layer layer=\"fc1\" kind=\"dense\" subclusters=1 : 1x10",
+            "phys.buffer rows=2 : 1x10",
         ]
     );
 }

@@ -1,6 +1,7 @@
 //! `quant-to-phys` end to end on the shared `digits_cnn` model: parsed from ONNX, quantized on its
 //! calibration set, lowered to `phys`. Every `q` compute layer must become exactly one physical
-//! layer of the same name and type, and each weighted layer must get the subclusters and weight
+//! layer of the same name and type (but the Flatten of the global pool's 1x1 map before the dense
+//! layer, which goes: the dense layer reads the map), and each weighted layer must get the subclusters and weight
 //! bytes the resources doc's formulas give from the `q` op's own shapes (§4: `SC = ceil(MACs × FPS
 //! / (64 × 400e6))` on the Hailo-8; one byte per 8-bit weight and four per i32 bias).
 
@@ -80,14 +81,27 @@ fn every_q_layer_of_digits_cnn_becomes_one_phys_layer_with_its_subclusters() {
             || q::Dequantize::cast(m, op).is_some()
             || q::Const::cast(m, op).is_some()
     };
+    // A reshape of [N, 1, 1, C] to [N, C] read by dense layers only.
+    let flattens = |m: &Module, op: OpId| {
+        if q::Reshape::cast(m, op).is_none() {
+            return false;
+        }
+        let x = shape(m, m.op(op).operands()[0]);
+        let uses = m.value(m.result(op, 0)).uses();
+        x.len() == 4 && x[1..3] == [1, 1] && uses.iter().all(|u| q::Dense::cast(m, u.op).is_some())
+    };
     let mut before: BTreeMap<String, (hailo_ir::Type, Option<(u64, u64)>)> = BTreeMap::new();
+    let mut flattened = Vec::new();
     for op in m.walk(graph) {
-        if q_ops.def(&m, op).is_some() && !stays(&m, op) {
+        if flattens(&m, op) {
+            flattened.push(layer(&m, op));
+        } else if q_ops.def(&m, op).is_some() && !stays(&m, op) {
             let ty = m.value_type(m.result(op, 0));
             let prior = before.insert(layer(&m, op), (ty, expected_work(&m, op)));
             assert!(prior.is_none(), "two q ops named {}", layer(&m, op));
         }
     }
+    assert_eq!(flattened, ["reshape1"]);
     let weighted = before.values().filter(|(_, w)| w.is_some()).count();
     assert!(
         before.len() >= 6 && weighted >= 3,
@@ -142,7 +156,7 @@ fn every_q_layer_of_digits_cnn_becomes_one_phys_layer_with_its_subclusters() {
             .resources(&m, op)
             .expect("resources");
         let Some((macs, bytes)) = work else {
-            // Pools and the flatten between two layers: one of each on the core (§4).
+            // Pools: one of each on the core (§4).
             assert_eq!((r.layer_controllers, r.subclusters), (1, 1), "{name}");
             continue;
         };

@@ -24,10 +24,18 @@ pub enum LayerKind {
     Resize,
     Normalization,
     PrecisionChange,
+    /// Softmax over the last axis: off the core (0 subclusters) in all four dumps with a
+    /// softmax layer (the classifiers' `softmax1`; transformers decompose theirs, resources
+    /// doc §2 and §4).
+    Softmax,
 }
 
 /// Name, feature-map inputs (min, max), weighted, MAC-driven.
 struct KindInfo(LayerKind, &'static str, (usize, usize), bool, bool);
+
+/// Kinds that run off the neural core (0 subclusters, no layer controller) unless a script
+/// places them on it.
+const OFF_CORE: &[LayerKind] = &[LayerKind::Softmax];
 
 const KINDS: &[KindInfo] = &[
     // A conv's optional second input is an elementwise add fused into it (resources doc §4).
@@ -60,6 +68,7 @@ const KINDS: &[KindInfo] = &[
         false,
         false,
     ),
+    KindInfo(LayerKind::Softmax, "softmax", (1, 1), false, false),
 ];
 
 impl LayerKind {
@@ -96,6 +105,12 @@ impl LayerKind {
     /// and depthwise as far as the MAC bound goes; the helpers are not MAC-driven).
     pub fn mac_driven(self) -> bool {
         self.info().4
+    }
+
+    /// The subclusters the layer takes before any allocation: 0 for the kinds the vendor runs
+    /// off the core ([`OFF_CORE`]), else 1 (resources doc §4: "1 LCU, 1 SC, 1 APU, 1 IA each").
+    pub fn default_subclusters(self) -> u32 {
+        u32::from(!OFF_CORE.contains(&self))
     }
 
     /// Whether 16x4 mode supports this kernel, stride and dilation (`[h, w]` each): the DFC

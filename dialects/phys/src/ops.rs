@@ -204,7 +204,9 @@ define_op! {
 }
 
 define_op! {
-    /// `%y = phys.output_mux %a, %b {layer = ...}`: several outputs sent to the host over one stream.
+    /// `%a2, %b2 = phys.output_mux %a, %b {layer = ...}`: several graph outputs sent to the host
+    /// over one stream (`output_mux([a, b])`); its results are its operands again, as the host
+    /// splits the stream.
     pub struct OutputMux = "phys.output_mux" {
         summary: "several outputs over one output stream", traits: [PURE],
         attrs { layer: str [required = "the physical layer name, a string"] }
@@ -217,7 +219,8 @@ define_op! {
 define_op! {
     /// `%y = phys.buffer %x {rows = 5, rows_after = 4}`: the rows of its input the edge into the
     /// consumer holds (`buffers(src, dst, rows[, rows_after])`); `rows_after` is the second size on
-    /// an edge that crosses clusters.
+    /// an edge that crosses clusters. Its input is an NHWC map or a dense output `[N, C]`, which
+    /// is one row (the dumps buffer those edges too: `buffers(fc1_d0, fc1_dc, 64)`).
     pub struct Buffer = "phys.buffer" {
         summary: "rows buffered on an edge between physical layers", traits: [PURE],
         operands { input: 0 }
@@ -513,8 +516,25 @@ fn v_format_conversion(m: &Module, op: OpId) -> Result<()> {
 }
 
 fn v_output_mux(m: &Module, op: OpId) -> Result<()> {
-    counts(m, op, (2, usize::MAX), (1, 1))?;
-    check_quantized(m, op, usize::MAX)
+    let n = m.op(op).operands().len();
+    counts(m, op, (2, usize::MAX), (n, n))?;
+    check_quantized(m, op, usize::MAX)?;
+    for (i, (&a, &r)) in m
+        .op(op)
+        .operands()
+        .iter()
+        .zip(m.op(op).results())
+        .enumerate()
+    {
+        if m.value_type(a) != m.value_type(r) {
+            return Err(format!(
+                "result {i} type '{}' differs from operand {i}'s '{}'",
+                m.value_type(r),
+                m.value_type(a)
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn v_buffer(m: &Module, op: OpId) -> Result<()> {
@@ -528,9 +548,9 @@ fn v_buffer(m: &Module, op: OpId) -> Result<()> {
         }
     }
     let shape = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]);
-    if shape.len() != 4 {
+    if shape.len() != 4 && shape.len() != 2 {
         return Err(format!(
-            "buffers hold rows of an NHWC feature map, got shape {shape:?}"
+            "buffers hold rows of an NHWC feature map or of a dense output [N, C] (one row), got shape {shape:?}"
         ));
     }
     Ok(())

@@ -306,14 +306,18 @@ impl ResourceModel for FormatConversionCost {
     }
 }
 
-/// `phys.buffer`: no layer resources; `rows + rows_after` rows of its NHWC input in memory (the
-/// two sizes sit in the source and destination clusters of a cross-cluster edge).
+/// `phys.buffer`: no layer resources; `rows + rows_after` rows of its NHWC input (a dense output
+/// `[N, C]` is one row) in memory (the two sizes sit in the source and destination clusters of
+/// a cross-cluster edge).
 pub struct BufferCost;
 
 impl ResourceModel for BufferCost {
     fn resources(&self, m: &Module, op: OpId) -> Result<Resources> {
         let ty = m.value_type(m.result(op, 0));
-        let [_, h, _, _] = nhwc(ty.shape().unwrap_or(&[]), "a buffered feature map")?;
+        let h = match ty.shape().unwrap_or(&[]) {
+            [n, c] if *n > 0 && *c > 0 => 1,
+            s => nhwc(s, "a buffered feature map")?[1],
+        };
         let rows = ["rows", "rows_after"]
             .iter()
             .filter_map(|k| m.attr(op, k).and_then(Attribute::as_i64))

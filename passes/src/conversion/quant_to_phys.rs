@@ -3,7 +3,8 @@
 //!
 //! Every later physical pass (defuse, merge, shortcuts, buffers) and the allocator work on `phys`
 //! ops, which carry what a layer costs through their `ResourceModel`; this pass is where a
-//! network gets there. It is one-to-one: each `q` compute op becomes one `phys` op with the same
+//! network gets there. It is one-to-one (but for a Flatten before dense layers, below): each
+//! `q` compute op becomes one `phys` op with the same
 //! result type (the `q` types stay on the values), the same `layer` name and location, and its
 //! integer arithmetic (`pads`, `multiplier`, `shift`, `clamp`, `table`, `count_include_pad`)
 //! unchanged.
@@ -15,9 +16,11 @@
 //! | `q.maxpool`, `q.avgpool` | `phys.layer` `maxpool`, `avgpool` with their window |
 //! | `q.global_avgpool` | `phys.layer` `avgpool` whose window and stride are the input's height and width |
 //! | `q.lut` | `phys.layer` `activation` with its table |
+//! | `q.softmax` | `phys.layer` `softmax` with its table and rescale, off the core (0 subclusters) |
 //! | `q.requantize` | `phys.layer` `precision_change`, named `<layer>_precision_change` (`hl-to-quant` names a requantize after the layer it feeds) |
 //! | `q.concat` | `phys.concat` |
 //! | `q.reshape` | `phys.format_conversion` `reshape`: host side (0 subclusters) when it reads a graph input's `q.quantize` or feeds only `q.dequantize`s, else on the core (1 subcluster; resources doc §4) |
+//! | `q.reshape` of `[N, 1, 1, C]` to `[N, C]` read only by `q.dense` | nothing: the dense layers read the `[N, 1, 1, C]` map (a dense layer reads a conv's or pool's output directly, DFC guide §5.5.3; the vendor's graphs have no such layer) |
 //! | `q.quantize`, `q.dequantize`, `q.const` | stay: HailoRT converts between floats and codes on the host, and the constants are the layers' kernels and biases |
 //!
 //! Any other op (`q.ew_div`, `q.slice`, `q.resize`, `q.transpose`, `q.pad`, ops of other
@@ -29,12 +32,13 @@
 //! a MAC-driven layer (its `ResourceModel` gives its work) gets the smallest count `n ≤ 8` whose
 //! MAC bound `n × 64 × clock × η / MACs` reaches the `fps` option on the driver's target
 //! (`hailo-opt --hw-arch`), in 8x8 mode; every other layer gets 1 (§4: "1 LCU, 1 SC, 1 APU, 1 IA
-//! each"). A layer that even 8 subclusters cannot bring to `fps` gets 8: `phys-defuse` with the
-//! same `fps` splits it into parts that do. `fps = 0` asks for no rate: 1 subcluster per layer. The DFC gives many
+//! each"), but the kinds the vendor runs off the core (softmax) get 0. A layer that even 8
+//! subclusters cannot bring to `fps` gets 8: `phys-defuse` with the same `fps` splits it into
+//! parts that do. `fps = 0` asks for no rate: 1 subcluster per layer. The DFC gives many
 //! layers more than this bound (§5: its greedy spends the budget up to the utilization threshold),
 //! which the allocator will do; this pass does not guess that.
 
-use hailo_dialect_phys::ops as phys;
+use hailo_dialect_phys::ops::{self as phys, LayerParams};
 use hailo_dialect_phys::{resource_model, LayerKind};
 use hailo_dialect_quant::ops as q;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
@@ -177,17 +181,25 @@ struct Built {
     operands: Option<Vec<ValueId>>,
 }
 
+/// What a `q` op becomes.
+enum Lowered {
+    /// One phys op.
+    Op(Built),
+    /// Nothing: its users read its (only) operand.
+    Forward,
+}
+
 /// The lowering of one `q` op type, attached in [`lowerings`].
 trait ToPhys: Sync {
     /// `None` when the op stays as it is.
-    fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>>;
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>>;
 }
 
 /// Ops that stay as they are.
 struct Keep;
 
 impl ToPhys for Keep {
-    fn build(&self, _: &Module, _: OpId) -> Res<Option<Built>> {
+    fn build(&self, _: &Module, _: OpId) -> Res<Option<Lowered>> {
         Ok(None)
     }
 }
@@ -225,7 +237,7 @@ fn attr(m: &Module, op: OpId, key: &str) -> Option<Attribute> {
 }
 
 impl ToPhys for ToLayer {
-    fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>> {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
         let (lo, _) = self.kind.inputs();
         let mut attrs = vec![("kind", Attribute::str(self.kind.name()))];
         let q_operands = m.op(op).operands();
@@ -267,13 +279,13 @@ impl ToPhys for ToLayer {
         for spec in phys::INTEGER_ARITHMETIC {
             attrs.extend(attr(m, op, spec.name).map(|a| (spec.name, a)));
         }
-        Ok(Some(Built {
+        Ok(Some(Lowered::Op(Built {
             name: phys::Layer::NAME,
             attrs,
             suffix: self.suffix,
             compute: true,
             operands,
-        }))
+        })))
     }
 }
 
@@ -281,7 +293,7 @@ impl ToPhys for ToLayer {
 struct ToConcat;
 
 impl ToPhys for ToConcat {
-    fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>> {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
         let rank = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]).len() as i64;
         let axis = q::Concat::cast(m, op)
             .and_then(|c| c.axis(m))
@@ -290,21 +302,35 @@ impl ToPhys for ToConcat {
         if !(0..rank).contains(&axis) {
             return Err(format!("axis {axis} is outside a rank-{rank} result"));
         }
-        Ok(Some(Built {
+        Ok(Some(Lowered::Op(Built {
             name: phys::Concat::NAME,
             attrs: vec![("axis", Attribute::i64(axis))],
             suffix: "",
             compute: false,
             operands: None,
-        }))
+        })))
     }
 }
 
-/// `q.reshape` → `phys.format_conversion`, host side at the graph boundary.
+/// `q.reshape` → `phys.format_conversion`, host side at the graph boundary; nothing when it
+/// only flattens a 1×1 map for dense layers ([`flattens_for_dense`]).
 struct ToReshape;
 
+/// `op` turns `[N, 1, 1, C]` into `[N, C]` and only `q.dense` ops read it.
+fn flattens_for_dense(m: &Module, op: OpId) -> bool {
+    let x = m.value_type(m.op(op).operands()[0]).shape().unwrap_or(&[]);
+    let y = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]);
+    let uses = m.value(m.result(op, 0)).uses();
+    matches!((x, y), ([n, 1, 1, c], [n2, c2]) if n == n2 && c == c2)
+        && !uses.is_empty()
+        && uses.iter().all(|u| q::Dense::cast(m, u.op).is_some())
+}
+
 impl ToPhys for ToReshape {
-    fn build(&self, m: &Module, op: OpId) -> Res<Option<Built>> {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
+        if flattens_for_dense(m, op) {
+            return Ok(Some(Lowered::Forward));
+        }
         let reads_input = m
             .defining_op(m.op(op).operands()[0])
             .is_some_and(|d| q::Quantize::cast(m, d).is_some());
@@ -312,7 +338,7 @@ impl ToPhys for ToReshape {
         let feeds_output =
             !uses.is_empty() && uses.iter().all(|u| q::Dequantize::cast(m, u.op).is_some());
         let on_core = !(reads_input || feeds_output);
-        Ok(Some(Built {
+        Ok(Some(Lowered::Op(Built {
             name: phys::FormatConversion::NAME,
             attrs: vec![
                 ("conversion", Attribute::str("reshape")),
@@ -321,7 +347,7 @@ impl ToPhys for ToReshape {
             suffix: "",
             compute: false,
             operands: None,
-        }))
+        })))
     }
 }
 
@@ -338,6 +364,7 @@ static MAXPOOL: ToLayer = layer(LayerKind::MaxPool, Window::Attributes);
 static AVGPOOL: ToLayer = layer(LayerKind::AvgPool, Window::Attributes);
 static GLOBAL_AVGPOOL: ToLayer = layer(LayerKind::AvgPool, Window::WholeInput);
 static LUT: ToLayer = layer(LayerKind::Activation, Window::None);
+static SOFTMAX: ToLayer = layer(LayerKind::Softmax, Window::None);
 static REQUANTIZE: ToLayer = ToLayer {
     kind: LayerKind::PrecisionChange,
     window: Window::None,
@@ -365,6 +392,7 @@ fn lowerings() -> &'static ExternalModels<dyn ToPhys> {
             .attach::<q::AvgPool>(&AVGPOOL)
             .attach::<q::GlobalAvgPool>(&GLOBAL_AVGPOOL)
             .attach::<q::Lut>(&LUT)
+            .attach::<q::Softmax>(&SOFTMAX)
             .attach::<q::Requantize>(&REQUANTIZE)
             .attach::<q::Concat>(&CONCAT)
             .attach::<q::Reshape>(&RESHAPE)
@@ -375,8 +403,15 @@ fn lowerings() -> &'static ExternalModels<dyn ToPhys> {
 /// Replaces `op` by its phys op and assigns its subclusters; `false` when `op` stays.
 fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Names) -> Res<bool> {
     let lowering = lowerings().get(m, op).ok_or("no physical lowering yet")?;
-    let Some(built) = lowering.build(m, op)? else {
-        return Ok(false);
+    let built = match lowering.build(m, op)? {
+        None => return Ok(false),
+        Some(Lowered::Forward) => {
+            let (x, y) = (m.op(op).operands()[0], m.result(op, 0));
+            m.replace_all_uses(y, x);
+            m.erase_op(op);
+            return Ok(true);
+        }
+        Some(Lowered::Op(built)) => built,
     };
     if m.op(op).results().len() != 1 {
         return Err(format!(
@@ -415,11 +450,12 @@ fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Nam
 
 /// The fewest subclusters with which `layer` reaches `fps` on `target` by its resource model's
 /// MAC bound, at most the target's per-layer limit (`phys-defuse{fps}` splits a layer the limit
-/// cannot bring to `fps`); 1 when the MAC model does not bound it.
+/// cannot bring to `fps`); the kind's default (1, or 0 off the core) when the MAC model does not
+/// bound it.
 fn subclusters(m: &Module, layer: OpId, fps: f64, target: &Target) -> Res<u32> {
     let model = resource_model(m, layer).ok_or("the built op has no resource model")?;
     let Some(work) = model.work(m, layer)? else {
-        return Ok(1);
+        return Ok(LayerParams::of(m, layer)?.kind.default_subclusters());
     };
     Ok(work
         .fewest_subclusters(fps, target)

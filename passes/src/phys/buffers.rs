@@ -1,5 +1,6 @@
-//! `phys-buffers`: puts a `phys.buffer` on every feature-map edge into a physical layer, with
-//! the rows of the producer's output the edge must hold.
+//! `phys-buffers`: puts a `phys.buffer` on every feature-map edge into a physical layer or a
+//! graph output (`q.dequantize`: the map streams to the host, `buffers(softmax1,
+//! output_layer1, 2)` in the dumps), with the rows of the producer's output the edge must hold.
 //!
 //! Layers stream rows to each other through buffers in cluster memory; how deep each one is
 //! decides memory use and whether reconverging paths stall. The rows (resources doc §6, [I]):
@@ -18,13 +19,15 @@
 //! - **Manual** (option `edges`, the model script's `buffers(src, dst, n1[, n2])`): `src:dst:n1[:n2]`
 //!   sets an edge's rows, over the rules above.
 //!
-//! Only NHWC edges hold rows; rank-2 edges (into dense layers) get no buffer. An edge that would
+//! NHWC edges hold rows of the map; a rank-2 edge (a dense layer's output `[N, C]`) holds rows
+//! of one row per frame, as the dumps' `buffers(fc1_d0, fc1_dc, 64)` do. An edge that would
 //! need more rows than a buffer holds (255) is an error naming it: such a skip goes through an
 //! L3/L4 portal instead (`phys-shortcuts`, model-script `portal`/`l4_portal`). Edges that already
 //! have a buffer are left as they are.
 
 use hailo_dialect_phys::ops::{self as phys, LayerParams};
 use hailo_dialect_phys::resource_model;
+use hailo_dialect_quant::ops as q;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Module, OpId, OpSpec, ValueId};
 use hailo_target::Target;
@@ -79,7 +82,8 @@ impl PassDef for PhysBuffers {
         let mut latency: BTreeMap<ValueId, f64> = BTreeMap::new();
         let mut added = 0;
         for op in m.block_ops(block) {
-            if resource_model(m, op).is_none() || phys::Buffer::cast(m, op).is_some() {
+            let consumer = resource_model(m, op).is_some() || q::Dequantize::cast(m, op).is_some();
+            if !consumer || phys::Buffer::cast(m, op).is_some() {
                 continue;
             }
             let edges = input_edges(m, op);
@@ -223,10 +227,11 @@ fn buffered(m: &Module, v: ValueId) -> Option<(ValueId, i64)> {
     Some((m.op(op).operands()[0], rows))
 }
 
-/// The rows of an NHWC value; `None` for other ranks.
+/// The rows of an NHWC value, 1 for a dense output `[N, C]`; `None` for other ranks.
 fn height(m: &Module, v: ValueId) -> Option<i64> {
     match m.value_type(v).shape()? {
         [_, h, _, _] if *h > 0 => Some(*h),
+        [_, _] => Some(1),
         _ => None,
     }
 }

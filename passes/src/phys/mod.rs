@@ -5,6 +5,8 @@ pub mod assign;
 pub mod buffers;
 pub mod defuse;
 pub mod merge;
+pub mod output_mux;
+pub mod remove_nodes;
 pub mod shortcuts;
 pub mod split_concats;
 pub mod verify;

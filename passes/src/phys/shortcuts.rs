@@ -1,18 +1,25 @@
-//! `phys-shortcuts`: puts shortcut layers and portals on edges the model script names.
+//! `phys-shortcuts`: puts shortcut layers, portals and format conversions on edges the model
+//! script names.
 //!
 //! A shortcut is an identity layer that relays a feature map (to another cluster, or to split a
 //! long edge's buffer); a portal carries a long skip through cluster memory (L3), device memory
-//! (L4) or the host (DDR) instead of a buffer, with no layer controller (resources doc §6). The
-//! model script says where: `sh = shortcut(src, [dst, ...])`, `p = portal(src, dst)`,
-//! `p = l4_portal(src, dst)`, `p = ddr(src, dst)`. Each becomes one op on the edges from `src`
-//! into the named consumers, which read it instead of `src`.
+//! (L4) or the host (DDR) instead of a buffer, with no layer controller (resources doc §6); a
+//! format conversion changes the layout of a boundary tensor (the vendor's
+//! `auto_reshape_from_input_layer1_to_normalization1 = format_conversion(input_layer1,
+//! normalization1, tf_rgb_to_hailo_rgb)`), on the host side (0 subclusters) unless a
+//! `compilation_param` gives it subclusters. The model script says where:
+//! `sh = shortcut(src, [dst, ...])`, `p = portal(src, dst)`, `p = l4_portal(src, dst)`,
+//! `p = ddr(src, dst)`, `f = format_conversion(src, dst, kind)`. Each becomes one op on the
+//! edges from `src` into the named consumers, which read it instead of `src`.
 //!
 //! Options (one entry per command; the name is the command's left-hand side, or the vendor's
 //! default name when omitted):
 //! - `shortcuts`: `src:dst1+dst2+...[:name]`, default name `sh_from_<src>_to_<dsts>` with the
 //!   consumers as a run (`sh_from_conv15_to_conv18_d0-3`);
 //! - `portals`: `memory:src:dst[:name]` with memory `l3`, `l4` or `ddr`, default names
-//!   `portal_from_`, `l4_portal_from_`, `ddr_portal_from_<src>_to_<dst>`.
+//!   `portal_from_`, `l4_portal_from_`, `ddr_portal_from_<src>_to_<dst>`;
+//! - `conversions`: `src:dst:kind[:name]` (a layout conversion that keeps the tensor's shape,
+//!   e.g. `tf_rgb_to_hailo_rgb`), default name `format_conversion_from_<src>_to_<dst>`.
 //!
 //! Placing shortcuts and portals automatically (where the allocator or the buffer sizes ask for
 //! them) is not built: `phys-buffers` reports an edge too long for a buffer, naming it.
@@ -29,6 +36,8 @@ hailo_ir::pass_options! {
         shortcuts: Vec<String> = Vec::new(),
         /// Portals, `l3|l4|ddr:src:dst[:name]` (`portal`, `l4_portal`, `ddr`).
         portals: Vec<String> = Vec::new(),
+        /// Format conversions, `src:dst:kind[:name]` (`format_conversion(src, dst, kind)`).
+        conversions: Vec<String> = Vec::new(),
     }
 }
 
@@ -36,9 +45,10 @@ pub struct PhysShortcuts(PhysShortcutsOptions);
 
 impl PassDef for PhysShortcuts {
     const NAME: &'static str = "phys-shortcuts";
-    const SUMMARY: &'static str = "Put shortcut layers and L3/L4/DDR portals on named edges";
-    const DESCRIPTION: &'static str = "From the model script's shortcut, portal, l4_portal \
-        and ddr commands (options `shortcuts` and `portals`).";
+    const SUMMARY: &'static str =
+        "Put shortcut layers, L3/L4/DDR portals and format conversions on named edges";
+    const DESCRIPTION: &'static str = "From the model script's shortcut, portal, l4_portal, \
+        ddr and format_conversion commands (options `shortcuts`, `portals`, `conversions`).";
     const ANCHOR: Option<&'static str> = Some(hailo_ir::builtin::GRAPH);
     type Options = PhysShortcutsOptions;
 
@@ -62,6 +72,9 @@ impl PassDef for PhysShortcuts {
         for text in &self.0.portals {
             edits.push(parse_portal(text).map_err(|e| cx.fail_at(m, graph, e))?);
         }
+        for text in &self.0.conversions {
+            edits.push(parse_conversion(text).map_err(|e| cx.fail_at(m, graph, e))?);
+        }
         let block = m.region(m.op(graph).regions()[0]).blocks()[0];
         let layers: BTreeMap<String, OpId> = m
             .block_ops(block)
@@ -74,7 +87,11 @@ impl PassDef for PhysShortcuts {
         for edit in &edits {
             insert(m, &layers, edit).map_err(|e| cx.fail_at(m, graph, e))?;
         }
-        cx.stat("relays", "shortcuts and portals added", edits.len() as u64);
+        cx.stat(
+            "relays",
+            "shortcuts, portals and conversions added",
+            edits.len() as u64,
+        );
         Ok(if edits.is_empty() {
             Preserved::All
         } else {
@@ -85,13 +102,20 @@ impl PassDef for PhysShortcuts {
 
 type Res<T> = Result<T, String>;
 
-/// One shortcut or portal to add.
+/// What a relay is.
+enum Kind {
+    Shortcut,
+    Portal(PortalMemory),
+    /// A format conversion, with what it converts.
+    Conversion(String),
+}
+
+/// One shortcut, portal or format conversion to add.
 struct Relay {
     src: String,
     dsts: Vec<String>,
     name: String,
-    /// `None` for a shortcut.
-    memory: Option<(PortalMemory, &'static str)>,
+    kind: Kind,
 }
 
 fn parse_shortcut(text: &str) -> Res<Relay> {
@@ -119,7 +143,7 @@ fn parse_shortcut(text: &str) -> Res<Relay> {
         name: name.map_or_else(default, str::to_owned),
         src: src.to_owned(),
         dsts,
-        memory: None,
+        kind: Kind::Shortcut,
     })
 }
 
@@ -147,7 +171,29 @@ fn parse_portal(text: &str) -> Res<Relay> {
         ),
         src: src.to_owned(),
         dsts: vec![dst.to_owned()],
-        memory: Some(memory),
+        kind: Kind::Portal(memory.0),
+    })
+}
+
+fn parse_conversion(text: &str) -> Res<Relay> {
+    let bad = || format!("'conversions' entry '{text}' must be src:dst:kind[:name]");
+    let f: Vec<&str> = text.split(':').collect();
+    let (src, dst, kind, name) = match f[..] {
+        [src, dst, kind] => (src, dst, kind, None),
+        [src, dst, kind, name] => (src, dst, kind, Some(name)),
+        _ => return Err(bad()),
+    };
+    if [src, dst, kind].iter().any(|s| s.is_empty()) || name == Some("") {
+        return Err(bad());
+    }
+    Ok(Relay {
+        name: name.map_or_else(
+            || format!("format_conversion_from_{src}_to_{dst}"),
+            str::to_owned,
+        ),
+        src: src.to_owned(),
+        dsts: vec![dst.to_owned()],
+        kind: Kind::Conversion(kind.to_owned()),
     })
 }
 
@@ -190,18 +236,22 @@ fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res
         }
         edges.extend(uses.into_iter().map(|i| (dst, i)));
     }
-    let (op_name, memory) = match relay.memory {
-        None => (phys::Shortcut::NAME, None),
-        Some((mem, _)) => (phys::Portal::NAME, Some(mem)),
+    let spec = OpSpec::new(match relay.kind {
+        Kind::Shortcut => phys::Shortcut::NAME,
+        Kind::Portal(_) => phys::Portal::NAME,
+        Kind::Conversion(_) => phys::FormatConversion::NAME,
+    })
+    .operands(&[value])
+    .results(&[m.value_type(value)])
+    .loc(m.op(dsts[0]).loc.clone())
+    .attr("layer", Attribute::str(&relay.name));
+    let spec = match &relay.kind {
+        Kind::Shortcut => spec,
+        Kind::Portal(mem) => spec.attr("memory", Attribute::str(mem.name())),
+        Kind::Conversion(kind) => spec
+            .attr("conversion", Attribute::str(kind))
+            .attr("subclusters", Attribute::i64(0)),
     };
-    let mut spec = OpSpec::new(op_name)
-        .operands(&[value])
-        .results(&[m.value_type(value)])
-        .loc(m.op(dsts[0]).loc.clone())
-        .attr("layer", Attribute::str(&relay.name));
-    if let Some(mem) = memory {
-        spec = spec.attr("memory", Attribute::str(mem.name()));
-    }
     let op = m.create_op(spec);
     let first = *dsts
         .iter()

@@ -6,7 +6,9 @@
 //! axis, which takes their place (so the order of the features is kept). Partial concats are
 //! named as the vendor names its own (`concat_from_conv36_d0-2_to_conv36_dc`): the first input,
 //! a dash and the last input's trailing index when both are parts of one layer (else its whole
-//! name), `_to_` and the concat they feed. They carry the join's `origin` and `defuse`.
+//! name), `_to_` and the concat they feed. They carry the join's `origin` but no `defuse` role:
+//! the vendor's dumps list them as plain concats (`concat_from_conv36_d0-2_to_conv36_dc`, kind
+//! `concat`, no defuse type).
 //!
 //! **Manual** (`partials`, the model script's `name = concat([a, b, c], join)`): `a+b+c:join[:name]`
 //! joins inputs `a`, `b`, `c` of the concat `join`, which must read them one after the other, in
@@ -169,10 +171,8 @@ fn partial(
         .loc(m.op(concat).loc.clone())
         .attr("layer", Attribute::str(name))
         .attr("axis", Attribute::i64(axis));
-    for key in ["origin", "defuse"] {
-        if let Some(a) = m.attr(concat, key) {
-            spec = spec.attr(key, a.clone());
-        }
+    if let Some(a) = m.attr(concat, "origin") {
+        spec = spec.attr("origin", a.clone());
     }
     let partial = m.create_op(spec);
     m.insert_before(concat, partial);

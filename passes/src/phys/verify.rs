@@ -12,8 +12,8 @@
 //! | conv with a fused add (2 inputs): kernel in {1,3,5,7}², stride 1×1, dilation 1×1 | Table 10 |
 //! | group conv other than 1×1/1, 1×1/2, 3×3/1, 7×7/2: output features per group a multiple of 8 or < 8 | §5.5.8 |
 //! | deconv: (kernel, rate) in Table 14 | Table 14 |
-//! | max pool: (kernel, stride) in Table 12, or both between 2 and the input's height and width | Table 12 |
-//! | concat: at most 4 inputs, NHWC; a concat that is no defuse's join joins features | §5.5.5 |
+//! | max pool: (kernel, stride) in Table 12, or both between 2 and the input's height and width, or a 1×1 window at a stride above 1 and up to the input's height and width (a subsample: TF-slim's shortcut `subsample`, allocated as `maxpool2`–`4` in both resnet_v1_50 dumps) | Table 12, dumps |
+//! | concat: at most 4 inputs, joining the features of NHWC maps or of dense outputs `[N, C]` (a dense layer's features defuse); a spatial defuse's join and the partial concats feeding it also rows or columns | §5.5.5, §5.4.2 (defuse) |
 //! | activation: a table with one output code per input code, each in the result's range | the APU's lookup (resources doc §4) |
 //!
 //! Convolution and depthwise kernels, strides and dilations are otherwise free ("any other" in
@@ -129,10 +129,17 @@ fn check_concat(m: &Module, op: OpId) -> Option<String> {
         .shape()
         .map_or(0, <[i64]>::len);
     let axis = m.attr(op, "axis").and_then(Attribute::as_i64).unwrap_or(3);
-    let join = m.attr(op, "defuse").is_some();
-    if rank != 4 || (!join && axis != 3) {
+    let features = (rank == 4 || rank == 2) && axis == rank as i64 - 1;
+    // A spatial defuse's join, or a partial concat feeding one, joins rows or columns.
+    let is_join = |o: OpId| phys::Concat::cast(m, o).is_some() && m.attr(o, "defuse").is_some();
+    let join = is_join(op)
+        || m.value(m.result(op, 0))
+            .uses()
+            .iter()
+            .any(|u| is_join(u.op));
+    if !(features || (join && rank == 4)) {
         return Some(format!(
-            "a concat joins NHWC features (axis 3, DFC guide 5.5.5), got rank {rank}, axis {axis}"
+            "a concat joins features: of NHWC maps (axis 3, DFC guide 5.5.5) or of dense outputs [N, C] (axis 1); only a spatial defuse's joins take rows or columns; got rank {rank}, axis {axis}"
         ));
     }
     None
@@ -208,11 +215,14 @@ fn check_layer(m: &Module, op: OpId, p: &LayerParams) -> Vec<String> {
                     | ([5, 5] | [9, 9] | [13, 13], [1, 1])
             );
             let x = m.value_type(m.op(op).operands()[0]).shape().unwrap_or(&[]);
-            let any_other = x.len() == 4
-                && (0..2).all(|i| (2..=x[i + 1]).contains(&k[i]) && (2..=x[i + 1]).contains(&s[i]));
-            if !(listed || any_other) {
+            let within = |lo: i64, v: [i64; 2]| {
+                x.len() == 4 && (0..2).all(|i| (lo..=x[i + 1]).contains(&v[i]))
+            };
+            let any_other = within(2, k) && within(2, s);
+            let subsample = k == [1, 1] && s != [1, 1] && within(1, s);
+            if !(listed || any_other || subsample) {
                 out.push(format!(
-                    "a max pool with kernel {} and stride {} is not in the DFC guide's Table 12 (else kernel and stride must be between 2 and the input's height and width)",
+                    "a max pool with kernel {} and stride {} is not in the DFC guide's Table 12 (else kernel and stride must be between 2 and the input's height and width, or a 1x1 kernel subsample with a stride above 1)",
                     pair(k),
                     pair(s)
                 ));
