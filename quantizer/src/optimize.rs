@@ -46,6 +46,16 @@ pub struct QuantConfig {
     /// `quantization_param(quantization_groups=n)`: weight scales per layer (default: one per
     /// output channel).
     pub quant_groups: FxHashMap<String, usize>,
+    /// `pre_quantization_optimization(equalization, policy=...)` (the guide's default:
+    /// enabled), with the per-layer `policy` and `equalization_target` settings.
+    pub equalization: bool,
+    pub equalization_layers: FxHashMap<String, String>,
+    pub equalization_targets: FxHashMap<String, String>,
+    /// `pre_quantization_optimization(zero_static_channels, policy=..., eps=...)` (the guide's
+    /// default: enabled, eps 1e-7), with the per-layer policy.
+    pub zero_static_channels: bool,
+    pub zero_static_eps: f64,
+    pub zero_static_layers: FxHashMap<String, String>,
 }
 
 impl Default for QuantConfig {
@@ -63,6 +73,12 @@ impl Default for QuantConfig {
             auto_16bit_ratio: 0.0,
             compression_level: 0,
             quant_groups: FxHashMap::default(),
+            equalization: true,
+            equalization_layers: FxHashMap::default(),
+            equalization_targets: FxHashMap::default(),
+            zero_static_channels: true,
+            zero_static_eps: 1e-7,
+            zero_static_layers: FxHashMap::default(),
         }
     }
 }

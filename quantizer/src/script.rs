@@ -178,6 +178,39 @@ fn handle(
                 r.get("optimization_level");
             }
         }
+        ("pre_quantization_optimization", Some("equalization")) => {
+            let policy = r.word("policy");
+            let target = r.word("equalization_target");
+            if targets.is_empty() {
+                if let Some(p) = policy {
+                    cfg.equalization = p == "enabled";
+                }
+            }
+            for l in targets {
+                if let Some(p) = policy {
+                    cfg.equalization_layers.insert(l.clone(), p.to_owned());
+                }
+                if let Some(t) = target {
+                    cfg.equalization_targets.insert(l.clone(), t.to_owned());
+                }
+            }
+        }
+        ("pre_quantization_optimization", Some("zero_static_channels")) => {
+            let policy = r.word("policy");
+            if let Some(eps) = r.f64("eps") {
+                cfg.zero_static_eps = eps;
+            }
+            if targets.is_empty() {
+                if let Some(p) = policy {
+                    cfg.zero_static_channels = p == "enabled";
+                }
+            }
+            for l in targets {
+                if let Some(p) = policy {
+                    cfg.zero_static_layers.insert(l.clone(), p.to_owned());
+                }
+            }
+        }
         ("pre_quantization_optimization", Some("weights_clipping")) => {
             weights_clipping(cfg, r, targets)
         }

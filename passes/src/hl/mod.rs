@@ -11,7 +11,7 @@ pub mod fold_bias;
 pub mod fold_pad;
 pub mod fuse_activation;
 pub mod fuse_conv_add;
-mod fusion;
+pub(crate) mod fusion;
 pub mod input_conversion;
 pub mod logits_layer;
 pub mod name_layers;

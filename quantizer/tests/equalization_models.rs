@@ -1,0 +1,93 @@
+//! What equalization (`quant-equalize`, on by default as the guide says) does to the output
+//! SNR of the shared models at a8_w8, against their float outputs (issue 16's protocol):
+//! digits_mbv2 with per-tensor weights (`quantization_groups=1` on every weighted layer, one
+//! scale per layer: the setting equalization exists for) on the 359 test samples, calibrated
+//! on the 256 samples of digits_calib.npz; and resnet18, mobilenet_v2 and squeezenet1_1 with
+//! the default per-channel weights on the 4 reference inputs, calibrated on the first 32
+//! images of calib_image_like_224.npz. Each test asserts the measured figures.
+
+mod common;
+
+use common::{npz, shared_model_with};
+use hailo_dialect_hl::interfaces::{interface, Weights};
+use hailo_executor::{Executor, GraphRef};
+use hailo_ir::{Attribute, Module};
+use hailo_passes::quant::snr::snr_db;
+use hailo_quantizer::{quantize, QuantConfig};
+use ndarray::ArrayD;
+
+/// Output SNR (dB) of `m` quantized with `cfg` (calibration `calib`) on `x`, against its
+/// float outputs.
+fn quantized_snr(mut m: Module, calib: ArrayD<f32>, x: &ArrayD<f32>, cfg: &QuantConfig) -> f64 {
+    let float = Executor::new(&m, "main")
+        .expect("prepares")
+        .run(std::slice::from_ref(x))
+        .expect("runs");
+    quantize(&mut m, &[calib], cfg).expect("quantizes");
+    let q = Executor::new(&m, GraphRef::First)
+        .expect("prepares")
+        .run(std::slice::from_ref(x))
+        .expect("emulates");
+    snr_db(&float, &q)
+}
+
+fn config(samples: usize, equalization: bool) -> QuantConfig {
+    let mut cfg = QuantConfig {
+        equalization,
+        ..QuantConfig::default()
+    };
+    cfg.calibration.calibset_size = samples;
+    cfg.calibration.quiet = true;
+    cfg
+}
+
+/// `quantization_groups=1` on every weighted layer of `m`.
+fn per_tensor(m: &Module, cfg: &mut QuantConfig) {
+    for op in m.walk(m.top()) {
+        if interface::<dyn Weights>(m, op).is_some() {
+            if let Some(l) = m.attr(op, "layer").and_then(Attribute::as_str) {
+                cfg.quant_groups.insert(l.to_owned(), 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn digits_mbv2_per_tensor_weights_with_and_without_equalization() {
+    let (m, calib, _) = shared_model_with("digits_mbv2", 256);
+    let x = npz("digits_test.npz", "x_nhwc");
+    let snr = |eq: bool| {
+        let mut cfg = config(256, eq);
+        per_tensor(&m, &mut cfg);
+        quantized_snr(m.clone(), calib.clone(), &x, &cfg)
+    };
+    let (without, with) = (snr(false), snr(true));
+    eprintln!("digits_mbv2 per-tensor a8_w8 test-logits SNR: {without:.2} dB without equalization, {with:.2} dB with");
+    assert!(with >= without - 0.05, "{without:.2} -> {with:.2} dB");
+}
+
+fn imagenet_model(name: &str) -> (f64, f64) {
+    let (m, calib, x) = shared_model_with(name, 32);
+    let snr = |eq: bool| quantized_snr(m.clone(), calib.clone(), &x, &config(32, eq));
+    let (without, with) = (snr(false), snr(true));
+    eprintln!("{name} a8_w8 output SNR: {without:.2} dB without equalization, {with:.2} dB with");
+    (without, with)
+}
+
+#[test]
+fn resnet18_equalization() {
+    let (without, with) = imagenet_model("resnet18");
+    assert!(with >= without - 0.05, "{without:.2} -> {with:.2} dB");
+}
+
+#[test]
+fn mobilenet_v2_equalization() {
+    let (without, with) = imagenet_model("mobilenet_v2");
+    assert!(with >= without - 0.05, "{without:.2} -> {with:.2} dB");
+}
+
+#[test]
+fn squeezenet1_1_equalization() {
+    let (without, with) = imagenet_model("squeezenet1_1");
+    assert!(with >= without - 0.05, "{without:.2} -> {with:.2} dB");
+}
