@@ -15,6 +15,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::fold_pad::FoldPad>(),
             PassInfo::of::<hl::fuse_activation::FuseActivation>(),
             PassInfo::of::<hl::fuse_conv_add::FuseConvAdd>(),
+            PassInfo::of::<hl::global_avgpool_reduction::GlobalAvgpoolReduction>(),
             PassInfo::of::<conversion::hl_to_quant::HlToQuant>(),
             PassInfo::of::<hl::input_conversion::InputConversion>(),
             PassInfo::of::<hl::logits_layer::LogitsLayer>(),

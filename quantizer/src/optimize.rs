@@ -56,6 +56,8 @@ pub struct QuantConfig {
     pub zero_static_channels: bool,
     pub zero_static_eps: f64,
     pub zero_static_layers: FxHashMap<String, String>,
+    /// `pre_quantization_optimization(global_avgpool_reduction, layers=..., division_factors=[fh, fw])`.
+    pub global_avgpool_reduction: FxHashMap<String, (i64, i64)>,
 }
 
 impl Default for QuantConfig {
@@ -79,6 +81,7 @@ impl Default for QuantConfig {
             zero_static_channels: true,
             zero_static_eps: 1e-7,
             zero_static_layers: FxHashMap::default(),
+            global_avgpool_reduction: FxHashMap::default(),
         }
     }
 }

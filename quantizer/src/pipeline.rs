@@ -77,7 +77,7 @@ fn policy(enabled: bool) -> &'static str {
 }
 
 /// The full-precision optimizations of `pre_quantization_optimization`, in the guide's order
-/// (zero-static channels, then equalization). A pass that is switched off globally still
+/// (zero-static channels, equalization, global average pool reduction). A pass that is switched off globally still
 /// runs when a layer enables it.
 fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
     let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
@@ -97,6 +97,12 @@ fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
             policy(cfg.equalization),
             list(&cfg.equalization_layers, |p| p.clone()),
             list(&cfg.equalization_targets, |t| t.clone()),
+        ));
+    }
+    if !cfg.global_avgpool_reduction.is_empty() {
+        passes.push(format!(
+            "hl-global-avgpool-reduction{{layers={}}}",
+            list(&cfg.global_avgpool_reduction, |(h, w)| format!("{h}:{w}")),
         ));
     }
     passes

@@ -211,6 +211,14 @@ fn handle(
                 }
             }
         }
+        ("pre_quantization_optimization", Some("global_avgpool_reduction")) => {
+            if let Some((h, w)) = r.pair("division_factors") {
+                for l in targets {
+                    cfg.global_avgpool_reduction
+                        .insert(l.clone(), (h as i64, w as i64));
+                }
+            }
+        }
         ("pre_quantization_optimization", Some("weights_clipping")) => {
             weights_clipping(cfg, r, targets)
         }

@@ -395,7 +395,7 @@ fn one_step_equalization_reaches_the_bounds_and_lifts_per_tensor_w8() {
     let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     run(
         &mut m,
-        "quant-equalize{samples=256 max-scale=1000.0}",
+        "quant-equalize{samples=256 max-scale=10000.0}",
         &calib,
     );
     let (rw, ra) = maxima(&m);
@@ -405,8 +405,9 @@ fn one_step_equalization_reaches_the_bounds_and_lifts_per_tensor_w8() {
     for c in 0..96 {
         let at_w = (rw[c] - big_w).abs() <= 1e-5 * big_w;
         let at_a = (ra[c] - big_a).abs() <= 1e-5 * big_a;
+        let capped = (rw[c] / rw0[c] - 1e4).abs() <= 1e-3;
         assert!(
-            at_w || at_a || ra[c] == 0.0,
+            at_w || at_a || capped || ra[c] == 0.0,
             "channel {c}: weights {} of {big_w}, activations {} of {big_a}",
             rw[c],
             ra[c]

@@ -12,6 +12,7 @@ pub mod fold_pad;
 pub mod fuse_activation;
 pub mod fuse_conv_add;
 pub(crate) mod fusion;
+pub mod global_avgpool_reduction;
 pub mod input_conversion;
 pub mod logits_layer;
 pub mod name_layers;
