@@ -22,8 +22,8 @@ pub fn pipelines() -> Vec<PipelineInfo> {
         PipelineInfo {
             name: "hailo-quantize",
             summary: "Quantize every graph as `hailo optimize` does without a model script \
-                      (zero-static channels, equalization, a8_w8; needs --calib-set)",
-            text: "builtin.graph(quant-zero-static-channels,quant-equalize,\
+                      (zero-static channels, a8_w8; needs --calib-set)",
+            text: "builtin.graph(quant-zero-static-channels,\
                    quant-split-activations,quant-calibrate,quant-ranges,\
                    quant-precision,quant-weight-clipping),hl-to-quant",
         },

@@ -1,4 +1,4 @@
-//! Quantization as a pass pipeline: `quant-zero-static-channels`, `quant-equalize`,
+//! Quantization as a pass pipeline: `quant-zero-static-channels`,
 //! `quant-split-activations`, `quant-calibrate`,
 //! `quant-ranges`, `quant-precision`, `quant-weight-clipping` and `hl-to-quant`, run by the pass
 //! manager with the calibration set as a resource, give byte for byte the IR (weights included)
@@ -15,7 +15,7 @@ use hailo_ir::pass::{Instrumentation, OpPassManager, Resources};
 use hailo_passes::quant::clipping::WeightClipping;
 use hailo_quantizer::{quantize, Precision, QuantConfig};
 
-const DEFAULTS: &str = "builtin.module(builtin.graph(quant-zero-static-channels,quant-equalize,\
+const DEFAULTS: &str = "builtin.module(builtin.graph(quant-zero-static-channels,\
     quant-split-activations,quant-calibrate{samples=64 batch-size=8},quant-ranges),hl-to-quant)";
 
 fn full_text(m: &hailo_ir::Module) -> String {
