@@ -23,6 +23,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<hl::nms_postprocess::NmsPostprocess>(),
             PassInfo::of::<hl::normalization::Normalization>(),
             PassInfo::of::<hl::resize::Resize>(),
+            PassInfo::of::<hl::se_optimization::SeOptimization>(),
             PassInfo::of::<hl::set_seed::SetSeed>(),
             PassInfo::of::<hl::transpose::Transpose>(),
             PassInfo::of::<phys::assign::PhysAssign>(),

@@ -62,6 +62,19 @@ pub struct QuantConfig {
     pub zero_static_layers: FxHashMap<String, String>,
     /// `pre_quantization_optimization(global_avgpool_reduction, layers=..., division_factors=[fh, fw])`.
     pub global_avgpool_reduction: FxHashMap<String, (i64, i64)>,
+    /// `pre_quantization_optimization(se_optimization, method=tse, ...)`.
+    pub se_optimization: Option<TseConfig>,
+}
+
+/// The settings of tiled squeeze-and-excite (the options of `hl-se-optimization`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TseConfig {
+    /// `sequential` or `custom`.
+    pub mode: String,
+    pub count: i64,
+    /// The global average pools of the blocks (custom mode).
+    pub layers: Vec<String>,
+    pub tile_height: Vec<i64>,
 }
 
 impl Default for QuantConfig {
@@ -86,6 +99,7 @@ impl Default for QuantConfig {
             zero_static_eps: 1e-7,
             zero_static_layers: FxHashMap::default(),
             global_avgpool_reduction: FxHashMap::default(),
+            se_optimization: None,
         }
     }
 }

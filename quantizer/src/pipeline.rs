@@ -77,7 +77,8 @@ fn policy(enabled: bool) -> &'static str {
 }
 
 /// The full-precision optimizations of `pre_quantization_optimization`, in the guide's order
-/// (zero-static channels, equalization, global average pool reduction). A pass that is switched off globally still
+/// (zero-static channels, tiled squeeze-and-excite, equalization, global average pool
+/// reduction). A pass that is switched off globally still
 /// runs when a layer enables it.
 fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
     let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
@@ -89,6 +90,16 @@ fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
             cfg.zero_static_eps,
             policy(cfg.zero_static_channels),
             list(&cfg.zero_static_layers, |p| p.clone()),
+        ));
+    }
+    if let Some(t) = &cfg.se_optimization {
+        let heights: Vec<String> = t.tile_height.iter().map(i64::to_string).collect();
+        passes.push(format!(
+            "hl-se-optimization{{mode={} count={} layers=[{}] tile-height=[{}]}}",
+            t.mode,
+            t.count,
+            t.layers.join(","),
+            heights.join(","),
         ));
     }
     if cfg.equalization || enables(&cfg.equalization_layers) {

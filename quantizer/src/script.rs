@@ -219,6 +219,34 @@ fn handle(
                 }
             }
         }
+        ("pre_quantization_optimization", Some("se_optimization"))
+            if r.t
+                .get("method")
+                .and_then(TypedValue::as_word)
+                .unwrap_or("tse")
+                == "tse" =>
+        {
+            r.get("method");
+            let mode = r.word("mode").unwrap_or("disabled");
+            let tile_height = match r.get("tile_height") {
+                Some(v) => match v.as_list() {
+                    Some(l) => l
+                        .iter()
+                        .filter_map(TypedValue::as_f64)
+                        .map(|h| h as i64)
+                        .collect(),
+                    None => v.as_f64().map(|h| vec![h as i64]).unwrap_or_default(),
+                },
+                None => vec![7],
+            };
+            let count = r.f64("count").unwrap_or(0.0) as i64;
+            cfg.se_optimization = (mode != "disabled").then(|| crate::optimize::TseConfig {
+                mode: mode.to_owned(),
+                count,
+                layers: targets.to_vec(),
+                tile_height,
+            });
+        }
         ("pre_quantization_optimization", Some("weights_clipping")) => {
             weights_clipping(cfg, r, targets)
         }

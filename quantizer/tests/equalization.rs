@@ -3,8 +3,9 @@
 //! conv→DW→conv, PReLU, pools and a concat between), reaches the one-step bounds, and lifts a
 //! per-tensor W8 pair with injected channel imbalance; pairs joined by SiLU, sigmoid or a
 //! residual add stay bit-identical; `quant-zero-static-channels` zeroes planted dead and
-//! static channels without changing the outputs. A pass that returns its input unchanged
-//! fails every test.
+//! static channels without changing the outputs; and item 9: `hl-se-optimization` (TSE)
+//! equals SE when the tile covers the map and SE on each stripe alone otherwise. A pass that
+//! returns its input unchanged fails every test.
 
 mod common;
 
@@ -471,4 +472,115 @@ fn zero_static_channels_removes_planted_dead_and_static_channels() {
     assert!(k.iter().enumerate().any(|(i, &w)| i % 16 == 0 && w != 0.0));
     let change = relative_change(&before, &outputs(&m, &held_out));
     assert!(change <= 1e-6, "float outputs changed by {change:e}");
+}
+
+/// A squeeze-and-excite block on an 8×4×6 map (quantization.md §8).
+const SE: &str = r#"builtin.module @net {
+  builtin.graph @main(%x: tensor<1x8x4x6xf32>) -> tensor<1x8x4x6xf32> {
+    %0 = hl.input_layer %x {layer = "input_layer1"} : tensor<1x8x4x6xf32>
+    %1 = hl.global_avgpool %0 {layer = "avgpool1"} : tensor<1x1x1x6xf32>
+    %w1 = hl.const dense_resource<conv1.kernel> : tensor<1x1x6x3xf32>
+    %b1 = hl.const dense_resource<conv1.bias> : tensor<3xf32>
+    %2 = hl.conv2d %1, %w1, %b1 {layer = "conv1", activation = "relu"} : tensor<1x1x1x3xf32>
+    %w2 = hl.const dense_resource<conv2.kernel> : tensor<1x1x3x6xf32>
+    %b2 = hl.const dense_resource<conv2.bias> : tensor<6xf32>
+    %3 = hl.conv2d %2, %w2, %b2 {layer = "conv2", activation = "sigmoid"} : tensor<1x1x1x6xf32>
+    %4 = hl.ew_mult %0, %3 {layer = "ew_mult1"} : tensor<1x8x4x6xf32>
+    %5 = hl.output_layer %4 {layer = "output_layer1"} : tensor<1x8x4x6xf32>
+    builtin.return %5 : tensor<1x8x4x6xf32>
+  }
+}
+"#;
+
+/// Naive f64 SE applied to every stripe of `t` rows of `x` `[n, 8, 4, 6]` on its own.
+fn naive_tse(m: &Module, x: &ArrayD<f32>, t: usize) -> Vec<f64> {
+    let (w1, b1, w2, b2) = (
+        f64s(&blob(m, "conv1.kernel")),
+        f64s(&blob(m, "conv1.bias")),
+        f64s(&blob(m, "conv2.kernel")),
+        f64s(&blob(m, "conv2.bias")),
+    );
+    let n = x.shape()[0];
+    let at = |s: usize, r: usize, c: usize, k: usize| f64::from(x[[s, r, c, k]]);
+    let mut y = vec![0.0; n * 8 * 4 * 6];
+    for s in 0..n {
+        for stripe in (0..8).step_by(t) {
+            let d: Vec<f64> = (0..6)
+                .map(|k| {
+                    let sum: f64 = (stripe..stripe + t)
+                        .flat_map(|r| (0..4).map(move |c| (r, c)))
+                        .map(|(r, c)| at(s, r, c, k))
+                        .sum();
+                    sum / (t * 4) as f64
+                })
+                .collect();
+            let hidden: Vec<f64> = (0..3)
+                .map(|j| ((0..6).map(|k| d[k] * w1[k * 3 + j]).sum::<f64>() + b1[j]).max(0.0))
+                .collect();
+            let gate: Vec<f64> = (0..6)
+                .map(|k| {
+                    let z = (0..3).map(|j| hidden[j] * w2[j * 6 + k]).sum::<f64>() + b2[k];
+                    1.0 / (1.0 + (-z).exp())
+                })
+                .collect();
+            for r in stripe..stripe + t {
+                for c in 0..4 {
+                    for k in 0..6 {
+                        y[((s * 8 + r) * 4 + c) * 6 + k] = at(s, r, c, k) * gate[k];
+                    }
+                }
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn tse_equals_se_when_the_tile_covers_the_map_and_se_per_stripe_otherwise() {
+    let blobs = [
+        ("conv1.kernel", 18, 0.8),
+        ("conv1.bias", 3, 0.3),
+        ("conv2.kernel", 18, 0.8),
+        ("conv2.bias", 6, 0.3),
+    ];
+    let x = Rng(12).array(&[4, 8, 4, 6]);
+    let se = module(SE, &blobs, 13);
+    let reference = outputs(&se, &x);
+    let close = |a: &[f64], b: &ArrayD<f32>| {
+        a.iter()
+            .zip(b.iter())
+            .map(|(p, &q)| (p - f64::from(q)).abs())
+            .fold(0.0, f64::max)
+    };
+    // The plain SE matches the naive reference with one stripe of 8 rows.
+    assert!(close(&naive_tse(&se, &x, 8), &reference[0]) <= 1e-5);
+    let mut whole = se.clone();
+    run(
+        &mut whole,
+        "hl-se-optimization{mode=sequential count=1 tile-height=[8]}",
+        &x,
+    );
+    assert!(relative_change(&reference, &outputs(&whole, &x)) <= 1e-6);
+    let mut tiled = se.clone();
+    run(
+        &mut tiled,
+        "hl-se-optimization{mode=sequential count=1 tile-height=[2]}",
+        &x,
+    );
+    let y = outputs(&tiled, &x);
+    let err = close(&naive_tse(&se, &x, 2), &y[0]);
+    assert!(err <= 1e-5, "stripe-wise SE differs by {err:e}");
+    assert!(
+        relative_change(&reference, &y) > 1e-3,
+        "the tiling changed nothing"
+    );
+    // Rows outside the first stripe do not reach it.
+    let mut x2 = x.clone();
+    x2.slice_mut(ndarray::s![.., 2.., .., ..])
+        .mapv_inplace(|v| v * 3.0 + 1.0);
+    let y2 = outputs(&tiled, &x2);
+    assert_eq!(
+        y[0].slice(ndarray::s![.., ..2, .., ..]),
+        y2[0].slice(ndarray::s![.., ..2, .., ..])
+    );
 }

@@ -1,10 +1,13 @@
-//! What equalization (`quant-equalize`, on by default as the guide says) does to the output
+//! What equalization (`quant-equalize`) does to the output
 //! SNR of the shared models at a8_w8, against their float outputs (issue 16's protocol):
 //! digits_mbv2 with per-tensor weights (`quantization_groups=1` on every weighted layer, one
 //! scale per layer: the setting equalization exists for) on the 359 test samples, calibrated
 //! on the 256 samples of digits_calib.npz; and resnet18, mobilenet_v2 and squeezenet1_1 with
 //! the default per-channel weights on the 4 reference inputs, calibrated on the first 32
-//! images of calib_image_like_224.npz. Each test asserts the measured figures.
+//! images of calib_image_like_224.npz, and the same with per-tensor weights. Each test asserts
+//! the measured figures (minus 0.1 dB). With this compiler's default per-channel weights,
+//! equalization lowers the SNR of all three by 0.1–0.3 dB, which is why `hailo optimize` does
+//! not run it unless a script enables it.
 
 mod common;
 
@@ -63,7 +66,13 @@ fn digits_mbv2_per_tensor_weights_with_and_without_equalization() {
     };
     let (without, with) = (snr(false), snr(true));
     eprintln!("digits_mbv2 per-tensor a8_w8 test-logits SNR: {without:.2} dB without equalization, {with:.2} dB with");
-    assert!(with >= without - 0.05, "{without:.2} -> {with:.2} dB");
+    // Measured: 28.53 dB both ways. Every pair of digits_mbv2 is joined by a ReLU6 (a
+    // per-tensor clip no scale passes) or a residual add, so equalization finds no group.
+    assert!(without >= 28.4, "{without:.2} dB without equalization");
+    assert!(
+        (with - without).abs() <= 0.05,
+        "{without:.2} -> {with:.2} dB"
+    );
 }
 
 /// Output SNRs (dB) of `name` without and with equalization, per-channel weights (the
@@ -87,20 +96,32 @@ fn imagenet_model(name: &str) -> [(f64, f64); 2] {
     r
 }
 
+/// `[(per-channel without, with), (per-tensor without, with)]` are at least `floor` (the
+/// measured figures minus 0.1 dB).
+fn assert_at_least(name: &str, got: [(f64, f64); 2], floor: [(f64, f64); 2]) {
+    for ((g, f), what) in got.iter().zip(&floor).zip(["per-channel", "per-tensor"]) {
+        assert!(g.0 >= f.0 && g.1 >= f.1, "{name} {what}: {g:?} below {f:?}");
+    }
+}
+
+/// Measured: per-channel 26.08 / 25.76 dB, per-tensor 22.05 / 21.18 dB (without / with).
 #[test]
 fn resnet18_equalization() {
-    let [channel, tensor] = imagenet_model("resnet18");
-    eprintln!("{channel:?} {tensor:?}");
+    let got = imagenet_model("resnet18");
+    assert_at_least("resnet18", got, [(25.98, 25.66), (21.95, 21.08)]);
 }
 
+/// Measured: per-channel 12.60 / 12.49 dB, per-tensor 11.24 / 11.79 dB (ReLU6 blocks most
+/// pairs; the linear projections feeding an expansion conv are equalized).
 #[test]
 fn mobilenet_v2_equalization() {
-    let [channel, tensor] = imagenet_model("mobilenet_v2");
-    eprintln!("{channel:?} {tensor:?}");
+    let got = imagenet_model("mobilenet_v2");
+    assert_at_least("mobilenet_v2", got, [(12.50, 12.39), (11.14, 11.69)]);
 }
 
+/// Measured: per-channel 36.47 / 36.19 dB, per-tensor 34.76 / 35.20 dB.
 #[test]
 fn squeezenet1_1_equalization() {
-    let [channel, tensor] = imagenet_model("squeezenet1_1");
-    eprintln!("{channel:?} {tensor:?}");
+    let got = imagenet_model("squeezenet1_1");
+    assert_at_least("squeezenet1_1", got, [(36.37, 36.09), (34.66, 35.10)]);
 }

@@ -19,6 +19,7 @@ pub mod name_layers;
 pub mod nms_postprocess;
 pub mod normalization;
 pub mod resize;
+pub mod se_optimization;
 pub mod set_seed;
 pub mod transpose;
 
