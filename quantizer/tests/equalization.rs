@@ -20,8 +20,13 @@ use ndarray::ArrayD;
 fn run(m: &mut Module, passes: &str, calib: &ArrayD<f32>) {
     let text = format!("builtin.module(builtin.graph({passes}))");
     let mut inst = Instrumentation::default();
-    run_pipeline(m, &text, &resources(&[calib.clone()], true), &mut inst)
-        .unwrap_or_else(|f| panic!("{passes}: {:?}", f.diagnostics));
+    run_pipeline(
+        m,
+        &text,
+        &resources(std::slice::from_ref(calib), true),
+        &mut inst,
+    )
+    .unwrap_or_else(|f| panic!("{passes}: {:?}", f.diagnostics));
 }
 
 fn outputs(m: &Module, x: &ArrayD<f32>) -> Vec<ArrayD<f32>> {

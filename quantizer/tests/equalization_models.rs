@@ -111,8 +111,9 @@ fn resnet18_equalization() {
     assert_at_least("resnet18", got, [(25.98, 25.66), (21.95, 21.08)]);
 }
 
-/// Measured: per-channel 12.60 / 12.49 dB, per-tensor 11.24 / 11.79 dB (ReLU6 blocks most
-/// pairs; the linear projections feeding an expansion conv are equalized).
+/// Measured: per-channel 12.60 / 12.49 dB, per-tensor 11.24 / 11.79 dB (ReLU6 and the
+/// residual adds block most pairs; the few linear projections that feed a convolution
+/// directly are equalized).
 #[test]
 fn mobilenet_v2_equalization() {
     let got = imagenet_model("mobilenet_v2");

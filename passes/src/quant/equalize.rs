@@ -154,7 +154,7 @@ fn parse_policy(p: &str) -> Result<Option<bool>, String> {
 impl Equalize {
     fn settings(&self) -> Result<Settings, String> {
         let o = &self.0;
-        if !(o.max_scale >= 1.0) {
+        if o.max_scale.is_nan() || o.max_scale < 1.0 {
             return Err(format!(
                 "'max-scale' must be at least 1, got {}",
                 o.max_scale

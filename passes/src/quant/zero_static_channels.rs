@@ -70,7 +70,7 @@ impl PassDef for ZeroStaticChannels {
         };
         let settings = policy(&o.policy).and_then(|default| {
             let default = default.ok_or("'policy' must be enabled or disabled")?;
-            if !(o.eps >= 0.0) {
+            if o.eps.is_nan() || o.eps < 0.0 {
                 return Err(format!("'eps' must be at least 0, got {}", o.eps));
             }
             Ok((default, per_layer(&o.layers, "layers", policy)?))
