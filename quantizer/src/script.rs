@@ -74,8 +74,9 @@ fn why_not(command: &str, feature: Option<&str>, arg: &str) -> String {
     let later = |what: &str| format!("{what} is not built yet");
     match (command, feature, arg) {
         ("model_optimization_flavor", _, "optimization_level") => {
-            "optimization levels pick equalization, bias correction, fine-tuning and AdaRound, \
-             none of which is built yet (calibration, clipping and precision run as at every level)"
+            "optimization levels pick bias correction, fine-tuning and AdaRound, which are not \
+             built yet, on top of equalization (pre_quantization_optimization(equalization) runs \
+             it; calibration, clipping and precision run as at every level)"
                 .into()
         }
         ("model_optimization_flavor", _, "batch_size") => {
