@@ -589,3 +589,47 @@ fn tse_equals_se_when_the_tile_covers_the_map_and_se_per_stripe_otherwise() {
         y2[0].slice(ndarray::s![.., ..2, .., ..])
     );
 }
+
+/// The model-script commands become the passes' options, with nothing reported as not applied.
+#[test]
+fn script_commands_become_full_precision_passes() {
+    let script = "pre_quantization_optimization(equalization, policy=enabled)\n\
+        pre_quantization_optimization(equalization, layers=[conv2], policy=disabled, equalization_target=weights)\n\
+        pre_quantization_optimization(zero_static_channels, eps=1e-5)\n\
+        pre_quantization_optimization(zero_static_channels, layers=[conv1], policy=disabled)\n\
+        pre_quantization_optimization(se_optimization, method=tse, mode=sequential, count=1, tile_height=4)\n\
+        pre_quantization_optimization(global_avgpool_reduction, layers=avgpool1, division_factors=[2, 2])\n";
+    let layers: Vec<String> = ["conv1", "conv2", "avgpool1", "ew_mult1"]
+        .iter()
+        .map(|l| format!("net/{l}"))
+        .collect();
+    let mut cfg = hailo_quantizer::QuantConfig::default();
+    let warnings = hailo_quantizer::script::apply_script(
+        &mut cfg,
+        "t.alls",
+        script,
+        &layers,
+        &Default::default(),
+    )
+    .expect("applies");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let text = hailo_quantizer::pipeline::of(&cfg);
+    for expect in [
+        "quant-zero-static-channels{samples=64 batch-size=8 eps=1e-5 policy=enabled layers=[conv1:disabled]}",
+        "hl-se-optimization{mode=sequential count=1 layers=[] tile-height=[4]}",
+        "quant-equalize{samples=64 batch-size=8 policy=enabled layers=[conv2:disabled] targets=[conv2:weights]}",
+        "hl-global-avgpool-reduction{layers=[avgpool1:2:2]}",
+    ] {
+        assert!(text.contains(expect), "{text}");
+    }
+    // The guide's order: zero-static channels, TSE, equalization, global average pool reduction.
+    let at = |p: &str| text.find(p).expect("present");
+    assert!(at("quant-zero-static") < at("hl-se-opt") && at("hl-se-opt") < at("quant-equalize"));
+    assert!(
+        at("quant-equalize") < at("hl-global-avgpool")
+            && at("hl-global-avgpool") < at("quant-calibrate")
+    );
+    // Without a script: zero-static channels only.
+    let default = hailo_quantizer::pipeline::of(&hailo_quantizer::QuantConfig::default());
+    assert!(default.contains("quant-zero-static-channels") && !default.contains("quant-equalize"));
+}
