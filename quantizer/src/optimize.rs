@@ -49,6 +49,35 @@ pub struct QuantConfig {
     /// `pre_quantization_optimization(ew_add_fusing, policy=…)`: fuse residual adds into the
     /// convolution producing one operand before calibrating (the guide's default: enabled).
     pub ew_add_fusing: bool,
+    /// `pre_quantization_optimization(equalization, policy=...)`, with the per-layer `policy`
+    /// and `equalization_target` settings. Off unless a script enables it, although the guide
+    /// enables it by default: the guide's default weights have one scale per layer
+    /// (`quantization_groups=1`), which equalization exists for, while this compiler's default
+    /// is one scale per output channel, where it measurably lowers the output SNR
+    /// (`tests/equalization_models.rs`).
+    pub equalization: bool,
+    pub equalization_layers: FxHashMap<String, String>,
+    pub equalization_targets: FxHashMap<String, String>,
+    /// `pre_quantization_optimization(zero_static_channels, policy=..., eps=...)` (the guide's
+    /// default: enabled, eps 1e-7), with the per-layer policy.
+    pub zero_static_channels: bool,
+    pub zero_static_eps: f64,
+    pub zero_static_layers: FxHashMap<String, String>,
+    /// `pre_quantization_optimization(global_avgpool_reduction, layers=..., division_factors=[fh, fw])`.
+    pub global_avgpool_reduction: FxHashMap<String, (i64, i64)>,
+    /// `pre_quantization_optimization(se_optimization, method=tse, ...)`.
+    pub se_optimization: Option<TseConfig>,
+}
+
+/// The settings of tiled squeeze-and-excite (the options of `hl-se-optimization`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TseConfig {
+    /// `sequential` or `custom`.
+    pub mode: String,
+    pub count: i64,
+    /// The global average pools of the blocks (custom mode).
+    pub layers: Vec<String>,
+    pub tile_height: Vec<i64>,
 }
 
 impl Default for QuantConfig {
@@ -67,6 +96,14 @@ impl Default for QuantConfig {
             compression_level: 0,
             quant_groups: FxHashMap::default(),
             ew_add_fusing: true,
+            equalization: false,
+            equalization_layers: FxHashMap::default(),
+            equalization_targets: FxHashMap::default(),
+            zero_static_channels: true,
+            zero_static_eps: 1e-7,
+            zero_static_layers: FxHashMap::default(),
+            global_avgpool_reduction: FxHashMap::default(),
+            se_optimization: None,
         }
     }
 }

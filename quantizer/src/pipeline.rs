@@ -9,6 +9,7 @@
 use crate::optimize::QuantConfig;
 use hailo_passes::quant::clipping::WeightClipping;
 use hailo_passes::quant::precision::Precision;
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// `aX_wY` or `aX_wY_aZ`.
@@ -57,21 +58,67 @@ pub fn with_modifications(modifications: &[String], cfg: Option<&QuantConfig>) -
     format!("builtin.module({})", elements.join(","))
 }
 
-/// The passes on the graph that rewrite the float graph for quantization, calibrate it and
-/// record every decision as `q_*` annotations (everything but the lowering).
+/// The passes on the graph that calibrate it and record every decision as `q_*` annotations
+/// (everything but the lowering), after the full-precision optimizations.
 pub fn graph_passes(cfg: &QuantConfig) -> Vec<String> {
-    let mut passes = fp_optimize_passes(cfg);
+    let mut passes = full_precision_passes(cfg);
     passes.extend(measure_passes(cfg));
     passes.extend(decide_passes(cfg));
     passes
 }
 
-/// The pre-quantization graph rewrites the script leaves on (the guide's
-/// `pre_quantization_optimization` defaults: `ew_add_fusing`).
-fn fp_optimize_passes(cfg: &QuantConfig) -> Vec<String> {
+/// `policy` for a global switch.
+fn policy(enabled: bool) -> &'static str {
+    if enabled {
+        "enabled"
+    } else {
+        "disabled"
+    }
+}
+
+/// The full-precision optimizations of `pre_quantization_optimization`, in the guide's order
+/// (zero-static channels, tiled squeeze-and-excite, equalization, global average pool
+/// reduction), then `ew_add_fusing`. A pass that is switched off globally still
+/// runs when a layer enables it.
+fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
+    let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
+    let enables = |m: &FxHashMap<String, String>| m.values().any(|p| p == "enabled");
     let mut passes = Vec::new();
+    if cfg.zero_static_channels || enables(&cfg.zero_static_layers) {
+        passes.push(format!(
+            "quant-zero-static-channels{{samples={samples} batch-size={batch} eps={:?} policy={} layers={}}}",
+            cfg.zero_static_eps,
+            policy(cfg.zero_static_channels),
+            list(&cfg.zero_static_layers, |p| p.clone()),
+        ));
+    }
+    if let Some(t) = &cfg.se_optimization {
+        let heights: Vec<String> = t.tile_height.iter().map(i64::to_string).collect();
+        passes.push(format!(
+            "hl-se-optimization{{mode={} count={} layers=[{}] tile-height=[{}]}}",
+            t.mode,
+            t.count,
+            t.layers.join(","),
+            heights.join(","),
+        ));
+    }
+    if cfg.equalization || enables(&cfg.equalization_layers) {
+        passes.push(format!(
+            "quant-equalize{{samples={samples} batch-size={batch} policy={} layers={} targets={}}}",
+            policy(cfg.equalization),
+            list(&cfg.equalization_layers, |p| p.clone()),
+            list(&cfg.equalization_targets, |t| t.clone()),
+        ));
+    }
+    if !cfg.global_avgpool_reduction.is_empty() {
+        passes.push(format!(
+            "hl-global-avgpool-reduction{{layers={}}}",
+            list(&cfg.global_avgpool_reduction, |(h, w)| format!("{h}:{w}")),
+        ));
+    }
     if cfg.ew_add_fusing {
-        // Layers of different precision modes are not fused.
+        // Last: the statistics of the passes above are of unfused layers. Layers of different
+        // precision modes are not fused.
         passes.push(format!(
             "hl-fuse-conv-add{{default={} layers={}}}",
             mode(cfg.default_precision),

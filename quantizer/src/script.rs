@@ -74,8 +74,9 @@ fn why_not(command: &str, feature: Option<&str>, arg: &str) -> String {
     let later = |what: &str| format!("{what} is not built yet");
     match (command, feature, arg) {
         ("model_optimization_flavor", _, "optimization_level") => {
-            "optimization levels pick equalization, bias correction, fine-tuning and AdaRound, \
-             none of which is built yet (calibration, clipping and precision run as at every level)"
+            "optimization levels pick bias correction, fine-tuning and AdaRound, which are not \
+             built yet, on top of equalization (pre_quantization_optimization(equalization) runs \
+             it; calibration, clipping and precision run as at every level)"
                 .into()
         }
         ("model_optimization_flavor", _, "batch_size") => {
@@ -180,6 +181,75 @@ fn handle(
             if r.t.get("optimization_level").and_then(TypedValue::as_f64) == Some(-100.0) {
                 r.get("optimization_level");
             }
+        }
+        ("pre_quantization_optimization", Some("equalization")) => {
+            let policy = r.word("policy");
+            let target = r.word("equalization_target");
+            if targets.is_empty() {
+                if let Some(p) = policy {
+                    cfg.equalization = p == "enabled";
+                }
+            }
+            for l in targets {
+                if let Some(p) = policy {
+                    cfg.equalization_layers.insert(l.clone(), p.to_owned());
+                }
+                if let Some(t) = target {
+                    cfg.equalization_targets.insert(l.clone(), t.to_owned());
+                }
+            }
+        }
+        ("pre_quantization_optimization", Some("zero_static_channels")) => {
+            let policy = r.word("policy");
+            if let Some(eps) = r.f64("eps") {
+                cfg.zero_static_eps = eps;
+            }
+            if targets.is_empty() {
+                if let Some(p) = policy {
+                    cfg.zero_static_channels = p == "enabled";
+                }
+            }
+            for l in targets {
+                if let Some(p) = policy {
+                    cfg.zero_static_layers.insert(l.clone(), p.to_owned());
+                }
+            }
+        }
+        ("pre_quantization_optimization", Some("global_avgpool_reduction")) => {
+            if let Some((h, w)) = r.pair("division_factors") {
+                for l in targets {
+                    cfg.global_avgpool_reduction
+                        .insert(l.clone(), (h as i64, w as i64));
+                }
+            }
+        }
+        ("pre_quantization_optimization", Some("se_optimization"))
+            if r.t
+                .get("method")
+                .and_then(TypedValue::as_word)
+                .unwrap_or("tse")
+                == "tse" =>
+        {
+            r.get("method");
+            let mode = r.word("mode").unwrap_or("disabled");
+            let tile_height = match r.get("tile_height") {
+                Some(v) => match v.as_list() {
+                    Some(l) => l
+                        .iter()
+                        .filter_map(TypedValue::as_f64)
+                        .map(|h| h as i64)
+                        .collect(),
+                    None => v.as_f64().map(|h| vec![h as i64]).unwrap_or_default(),
+                },
+                None => vec![7],
+            };
+            let count = r.f64("count").unwrap_or(0.0) as i64;
+            cfg.se_optimization = (mode != "disabled").then(|| crate::optimize::TseConfig {
+                mode: mode.to_owned(),
+                count,
+                layers: targets.to_vec(),
+                tile_height,
+            });
         }
         ("pre_quantization_optimization", Some("weights_clipping")) => {
             weights_clipping(cfg, r, targets)

@@ -10,7 +10,9 @@
 //!   inputs' precisions;
 //! - [`FusedActivation`]: the op applies an activation to its result
 //!   (attribute `activation` and its parameters);
-//! - [`HnExport`]: the op's HN layer type and params (see [`crate::hn`]).
+//! - [`HnExport`]: the op's HN layer type and params (see [`crate::hn`]);
+//! - [`ChannelScaling`]: the op commutes with a positive per-channel scaling of its data
+//!   inputs (equalization scales channels through it, quantization.md §3).
 
 use crate::access::Result;
 use crate::hn::HnLayer;
@@ -92,6 +94,67 @@ pub struct ActivationAttr;
 impl FusedActivation for ActivationAttr {
     fn activation(&self, m: &Module, op: OpId) -> Result<Activation> {
         Activation::fused(m, op)
+    }
+}
+
+/// An op through which a positive scaling of each channel (last axis) of its data inputs
+/// passes unchanged to its result: `f(s ⊙ x) = s ⊙ f(x)` for every `s > 0` (ReLU, leaky and
+/// PReLU, pools, a reshape that keeps the channel axis, a concat along it, where `s` is the
+/// concatenation of the inputs' scales). Equalization (quantization.md §3) moves scales
+/// between weighted layers through such ops only.
+pub trait ChannelScaling: Sync {
+    /// Whether `op`, with its attributes and types, commutes with channel scaling.
+    fn commutes(&self, m: &Module, op: OpId) -> bool;
+}
+
+/// Every instance commutes (pools, PReLU).
+pub struct AlwaysCommutes;
+
+impl ChannelScaling for AlwaysCommutes {
+    fn commutes(&self, _: &Module, _: OpId) -> bool {
+        true
+    }
+}
+
+/// A standalone activation commutes when its kind is positively homogeneous.
+pub struct HomogeneousKind;
+
+impl ChannelScaling for HomogeneousKind {
+    fn commutes(&self, m: &Module, op: OpId) -> bool {
+        Activation::from_attrs(&crate::access::OpView::new(m, op), "kind", false)
+            .is_ok_and(Activation::positively_homogeneous)
+    }
+}
+
+/// A reshape commutes when it keeps the channel (last) axis.
+pub struct KeepsChannels;
+
+impl ChannelScaling for KeepsChannels {
+    fn commutes(&self, m: &Module, op: OpId) -> bool {
+        let last = |v| {
+            m.value_type(v)
+                .shape()
+                .and_then(|s: &[i64]| s.last().copied())
+        };
+        let (Some(&x), Some(&y)) = (m.op(op).operands().first(), m.op(op).results().first()) else {
+            return false;
+        };
+        last(x).is_some() && last(x) == last(y)
+    }
+}
+
+/// A concat commutes when it joins along the channel (last) axis.
+pub struct JoinsChannels;
+
+impl ChannelScaling for JoinsChannels {
+    fn commutes(&self, m: &Module, op: OpId) -> bool {
+        let rank = m
+            .op(op)
+            .results()
+            .first()
+            .and_then(|&v| m.value_type(v).shape().map(<[i64]>::len));
+        let axis = m.attr(op, "axis").and_then(hailo_ir::Attribute::as_i64);
+        matches!((rank, axis), (Some(r), Some(a)) if a + 1 == r as i64)
     }
 }
 

@@ -11,13 +11,15 @@ pub mod fold_bias;
 pub mod fold_pad;
 pub mod fuse_activation;
 pub mod fuse_conv_add;
-mod fusion;
+pub(crate) mod fusion;
+pub mod global_avgpool_reduction;
 pub mod input_conversion;
 pub mod logits_layer;
 pub mod name_layers;
 pub mod nms_postprocess;
 pub mod normalization;
 pub mod resize;
+pub mod se_optimization;
 pub mod set_seed;
 pub mod transpose;
 

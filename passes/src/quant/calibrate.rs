@@ -7,11 +7,10 @@
 //! is a pass reading them, testable on a small graph with a small calibration file. Like the
 //! DFC, calibration uses the set whole when it has fewer samples than asked, with a warning.
 
-use hailo_executor::dataset::CalibrationSet;
-use hailo_executor::{Executor, GraphRef, LayerOutput};
+use super::channel_stats::run_calibration;
+use hailo_executor::LayerOutput;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Diagnostic, Module, OpId};
-use ndarray::ArrayD;
+use hailo_ir::{Attribute, Module, OpId};
 use rustc_hash::FxHashMap;
 
 hailo_ir::pass_options! {
@@ -50,53 +49,25 @@ impl PassDef for Calibrate {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let loc = m.op(graph).loc.clone();
-        let fail = |cx: &mut PassCx<'_>, msg: String| cx.fail_at(m, graph, msg);
-        let (Ok(samples), Ok(batch)) = (
-            usize::try_from(self.0.samples),
-            usize::try_from(self.0.batch_size),
-        ) else {
-            return Err(fail(
-                cx,
-                "'samples' and 'batch-size' must be positive".into(),
-            ));
-        };
-        if samples == 0 || batch == 0 {
-            return Err(fail(
-                cx,
-                "'samples' and 'batch-size' must be positive".into(),
-            ));
-        }
-        let Some(set) = cx.resource::<CalibrationSet>() else {
-            return Err(fail(
-                cx,
-                "needs a calibration set (hailo-opt --calib-set FILE; hailo optimize --calib-set-path FILE)".into(),
-            ));
-        };
-        let available = set.len();
-        if available == 0 {
-            return Err(fail(cx, "the calibration set is empty".into()));
-        }
-        if available < samples {
-            cx.diags.emit(Diagnostic::warning(
-                loc.clone(),
-                format!(
-                    "{}: the calibration set has {available} samples, fewer than samples={samples}; using all of them",
-                    Self::NAME
-                ),
-            ));
-        }
-        let executor = match Executor::new(m, GraphRef::Id(graph)) {
-            Ok(e) => e,
-            Err(e) => return Err(fail(cx, e.to_string())),
-        };
-        let bar = super::progress(cx, "calibration", samples.min(available));
-        let ranges = observe_ranges(&executor, &set.0, samples.min(available), batch, &bar);
-        bar.finish_and_clear();
-        let ranges = match ranges {
-            Ok(r) => r,
-            Err(e) => return Err(fail(cx, e.to_string())),
-        };
+        let mut ranges: FxHashMap<String, (f32, f32)> = FxHashMap::default();
+        run_calibration(
+            m,
+            graph,
+            cx,
+            (Self::NAME, "calibration"),
+            (self.0.samples, self.0.batch_size),
+            &mut |out: LayerOutput| {
+                let r = ranges
+                    .entry(out.layer.to_owned())
+                    .or_insert((f32::INFINITY, f32::NEG_INFINITY));
+                let (lo, hi) = match out.value.as_slice_memory_order() {
+                    Some(s) => min_max(s),
+                    None => min_max(&out.value.iter().copied().collect::<Vec<f32>>()),
+                };
+                *r = (r.0.min(lo), r.1.max(hi));
+                Ok(())
+            },
+        )?;
         let mut recorded = 0;
         for op in m.walk(graph) {
             let Some(layer) = m.attr(op, "layer").and_then(Attribute::as_str) else {
@@ -125,32 +96,6 @@ impl PassDef for Calibrate {
         cx.stat("layers", "Layers whose output range was recorded", recorded);
         Ok(Preserved::All)
     }
-}
-
-/// Per observed layer output, the smallest and largest value over the first `samples`.
-fn observe_ranges(
-    executor: &Executor,
-    data: &[ArrayD<f32>],
-    samples: usize,
-    batch: usize,
-    bar: &indicatif::ProgressBar,
-) -> hailo_executor::Result<FxHashMap<String, (f32, f32)>> {
-    let mut ranges: FxHashMap<String, (f32, f32)> = FxHashMap::default();
-    let mut observe = |out: LayerOutput| {
-        let r = ranges
-            .entry(out.layer.to_owned())
-            .or_insert((f32::INFINITY, f32::NEG_INFINITY));
-        let (lo, hi) = match out.value.as_slice_memory_order() {
-            Some(s) => min_max(s),
-            None => min_max(&out.value.iter().copied().collect::<Vec<f32>>()),
-        };
-        *r = (r.0.min(lo), r.1.max(hi));
-        Ok(())
-    };
-    executor.run_batches(data, samples, batch, &mut observe, &mut |done| {
-        bar.set_position(done as u64)
-    })?;
-    Ok(ranges)
 }
 
 /// The smallest and largest value of `s`, ignoring NaN (as `f32::min`/`max` do), reduced in 16

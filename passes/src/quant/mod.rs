@@ -6,7 +6,9 @@ pub mod activation_clipping;
 pub mod activations;
 pub mod assign_precision;
 pub mod calibrate;
+pub mod channel_stats;
 pub mod clipping;
+pub mod equalize;
 pub mod groups;
 pub mod precision;
 pub mod ranges;
@@ -14,6 +16,7 @@ pub mod sensitivity;
 pub mod snr;
 pub mod split_activations;
 pub mod weight_clipping;
+pub mod zero_static_channels;
 
 use hailo_ir::{Attribute, Module, OpId};
 use indicatif::{ProgressBar, ProgressStyle};

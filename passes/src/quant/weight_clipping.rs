@@ -116,7 +116,8 @@ pub fn clip_weights(m: &mut Module, ops: &[OpId], settings: &ClipSettings) -> Re
         let mode = settings.layers.get(&layer).unwrap_or(&settings.default);
         let mut t = channel_thresholds(m, op, storage, mode)?;
         if let Some(&n) = settings.groups.get(&layer) {
-            if DepthwiseConv2d::cast(m, op).is_some() || !(1..=4).contains(&n) {
+            // One group (one scale for the layer, the guide's default) fits every layer.
+            if (DepthwiseConv2d::cast(m, op).is_some() && n != 1) || !(1..=4).contains(&n) {
                 return Err(format!(
                     "layer '{layer}': quantization_groups={n} needs a conv or dense layer and 1 <= n <= 4 (guide §5.3: not depthwise)"
                 ));

@@ -140,6 +140,11 @@ fn images(name: &str, normalize: bool) -> ArrayD<f32> {
 /// A shared model converted (ONNX or TFLite frontend, `hailo-parse`) and its
 /// (calibration, evaluation) NHWC inputs: `CALIB` and `EVAL` samples.
 pub fn shared_model(name: &str) -> (Module, ArrayD<f32>, ArrayD<f32>) {
+    shared_model_with(name, CALIB)
+}
+
+/// [`shared_model`] with `calib` calibration samples.
+pub fn shared_model_with(name: &str, calib_n: usize) -> (Module, ArrayD<f32>, ArrayD<f32>) {
     let m = if name.ends_with("tflite") {
         let graph =
             hailo_tflite::read_tflite_file(&models().join("digits_cnn.tflite")).expect("reads");
@@ -170,5 +175,5 @@ pub fn shared_model(name: &str) -> (Module, ArrayD<f32>, ArrayD<f32>) {
             nchw_to_nhwc(npz(&format!("{name}_ref.npz"), key)),
         )
     };
-    (m, first(calib, CALIB), first(eval, EVAL))
+    (m, first(calib, calib_n), first(eval, EVAL))
 }

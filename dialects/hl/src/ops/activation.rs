@@ -14,7 +14,7 @@ define_op! {
         operands { input: 0 }
         attrs { kind: str [required = "the activation kind, e.g. \"relu\""], layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
-        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("activation", &[], crate::hn::ACTIVATION_OP) }
+        interfaces { crate::interfaces::ChannelScaling => crate::interfaces::HomogeneousKind, crate::interfaces::HnExport => crate::hn::HnLayer::new("activation", &[], crate::hn::ACTIVATION_OP) }
         hooks { verify: verify_activation, fold: fold_linear }
     }
 }
@@ -26,7 +26,7 @@ define_op! {
         operands { input: 0, slope: 1 }
         attrs { layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("prelu", &["slope"], &[]) }
+        interfaces { crate::interfaces::ChannelScaling => crate::interfaces::AlwaysCommutes, crate::interfaces::HnExport => crate::hn::HnLayer::new("prelu", &["slope"], &[]) }
         hooks { verify: verify_prelu, infer: infer_prelu }
     }
 }
@@ -285,6 +285,16 @@ impl Activation {
             | Activation::Neg
             | Activation::Reciprocal => false,
         }
+    }
+
+    /// Whether `f(s·x) = s·f(x)` for every `s > 0` (identity, ReLU, leaky ReLU): a positive
+    /// per-channel scale passes through it (equalization, quantization.md §3). ReLU6 and clip
+    /// do not: their bound is one number for every channel.
+    pub fn positively_homogeneous(self) -> bool {
+        matches!(
+            self,
+            Activation::Linear | Activation::Relu | Activation::Leaky { .. }
+        )
     }
 
     /// The activation of `x` in f64 (what a lookup table of quantized codes is built from);

@@ -15,7 +15,7 @@ define_op! {
         operands { input: 0 }
         attrs { layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("reshape", &[], &[]) }
+        interfaces { crate::interfaces::ChannelScaling => crate::interfaces::KeepsChannels, crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("reshape", &[], &[]) }
         hooks { verify: verify_unary, infer: infer_reshape, fold: fold_identity, patterns: || vec![Box::new(ReshapeOfReshape)] }
     }
 }

@@ -17,7 +17,7 @@ define_op! {
         operands { input: 0 }
         attrs { kernel: i64_array, strides: i64_array, padding: str, pads: i64_array, ceil_mode: bool, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("maxpool", &[], crate::hn::POOL) }
+        interfaces { crate::interfaces::ChannelScaling => crate::interfaces::AlwaysCommutes, crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("maxpool", &[], crate::hn::POOL) }
         hooks { verify: verify_unary, infer: infer_pool }
     }
 }
@@ -29,7 +29,7 @@ define_op! {
         operands { input: 0 }
         attrs { kernel: i64_array, strides: i64_array, padding: str, pads: i64_array, ceil_mode: bool, count_include_pad: bool, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("avgpool", &[], crate::hn::POOL) }
+        interfaces { crate::interfaces::ChannelScaling => crate::interfaces::AlwaysCommutes, crate::interfaces::HnExport => crate::hn::HnLayer::new("avgpool", &[], crate::hn::POOL) }
         hooks { verify: verify_unary, infer: infer_pool }
     }
 }
@@ -41,7 +41,7 @@ define_op! {
         operands { input: 0 }
         attrs { layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::HnExport => crate::hn::HnLayer::new("global_avg_pool", &[], &[]) }
+        interfaces { crate::interfaces::ChannelScaling => crate::interfaces::AlwaysCommutes, crate::interfaces::HnExport => crate::hn::HnLayer::new("global_avg_pool", &[], &[]) }
         hooks { verify: verify_unary, infer: infer_global }
     }
 }
@@ -53,7 +53,7 @@ define_op! {
         operands { input: 0 }
         attrs { layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("global_max_pool", &[], &[]) }
+        interfaces { crate::interfaces::ChannelScaling => crate::interfaces::AlwaysCommutes, crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::MovesCodes, crate::interfaces::HnExport => crate::hn::HnLayer::new("global_max_pool", &[], &[]) }
         hooks { verify: verify_unary, infer: infer_global }
     }
 }

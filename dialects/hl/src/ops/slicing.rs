@@ -12,7 +12,7 @@ define_op! {
         summary: "Concatenation along an axis", traits: [PURE],
         attrs { axis: i64, layer: str [required = "the Hailo layer name, a string"] }
         attr_groups [super::QUANT_ANNOTATIONS]
-        interfaces { crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::JoinsInputs, crate::interfaces::HnExport => crate::hn::HnLayer::new("concat", &[], &[("axis", crate::hn::HnParam::Same)]) }
+        interfaces { crate::interfaces::ChannelScaling => crate::interfaces::JoinsChannels, crate::interfaces::PrecisionGroup => crate::interfaces::GroupRole::JoinsInputs, crate::interfaces::HnExport => crate::hn::HnLayer::new("concat", &[], &[("axis", crate::hn::HnParam::Same)]) }
         hooks { verify: verify_concat, infer: infer_concat }
     }
 }
