@@ -76,8 +76,9 @@ fn main() {
         "squeezenet1_1",
         "yolo_like_320",
     ];
-    let (modes, args): (Vec<String>, Vec<String>) =
-        std::env::args().skip(1).partition(|a| a.starts_with("--mode="));
+    let (modes, args): (Vec<String>, Vec<String>) = std::env::args()
+        .skip(1)
+        .partition(|a| a.starts_with("--mode="));
     let mode = modes
         .last()
         .map_or("a8_w8", |m| m.trim_start_matches("--mode="));

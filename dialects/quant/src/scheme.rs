@@ -307,11 +307,15 @@ mod tests {
         let v = single(12345.0, 1.0).expect("fits").value;
         assert!((v - 12345).abs() <= 8, "{v}");
         assert_eq!(single(-200.0, 1.0).map(|q| q.value), Ok(-200));
-        assert_eq!(single(-(255.0 * 128.0) * 32768.0, 1.0).map(|q| q.value), Ok(-(255 * 128) << 15));
+        assert_eq!(
+            single(-(255.0 * 128.0) * 32768.0, 1.0).map(|q| q.value),
+            Ok(-(255 * 128) << 15)
+        );
         // Beyond its range it is an error naming the way out.
         let e = single(2.5, 1e-10).unwrap_err();
         assert!(
-            e.contains("beyond single_scale_decomposition") && e.contains("double_scale_initialization"),
+            e.contains("beyond single_scale_decomposition")
+                && e.contains("double_scale_initialization"),
             "{e}"
         );
         assert!(double(f64::INFINITY, 1.0).is_err());
