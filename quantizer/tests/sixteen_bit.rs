@@ -265,3 +265,28 @@ fn split_activations_take_their_layers_precision() {
     assert_eq!(table.len(), 65536);
     assert_eq!(result_type(&q, "conv2").storage(), Storage::U8);
 }
+
+/// `bias_mode` in the guide's own spelling (`double_scale_INITIALIZATION`) reaches the
+/// lowering; an unknown mode is a located script error, not a late lowering failure.
+#[test]
+fn bias_mode_is_checked_when_the_script_is_read() {
+    let q = quantized(
+        net(0.5),
+        "quantization_param([conv1, conv2], precision_mode=a16_w16)\nquantization_param(conv2, bias_mode=double_scale_INITIALIZATION)\n",
+    )
+    .expect("lowers");
+    assert_eq!(result_type(&q, "conv2").storage(), Storage::U16);
+    let mut cfg = QuantConfig::default();
+    let e = apply_script(
+        &mut cfg,
+        "t.alls",
+        "quantization_param(conv2, bias_mode=triple_scale)\n",
+        &["net/conv2".to_owned()],
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("t.alls:1:37: error: invalid value `triple_scale` for `bias_mode`"),
+        "{e}"
+    );
+}
