@@ -32,10 +32,8 @@ const fn optional(name: &'static str, kind: AttrKind) -> AttrSpec {
 
 /// The annotations the quantizer writes on any layer and `hl-to-quant` reads:
 /// the calibrated output range, the chosen activation, weight and input bit
-/// widths, the bias mode and the weight clipping range; and `split_from`, the layer an
-/// activation was split off (`quant-split-activations`), whose precision it takes.
+/// widths, the bias mode and the weight clipping range.
 pub const QUANT_ANNOTATIONS: &[AttrSpec] = &[
-    optional("split_from", AttrKind::Str),
     optional("q_range", AttrKind::F64Array),
     optional("q_bits", AttrKind::I64),
     optional("q_wbits", AttrKind::I64),
