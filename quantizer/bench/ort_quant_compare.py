@@ -6,6 +6,8 @@ For every ONNX model in shared/models: quantize_static (QDQ, MinMax calibration)
 and per-tensor on the first <=64 calibration samples, run the float and quantized models on
 the evaluation set (digits_test for the digits models, the *_ref.npz inputs otherwise), and
 print output SNR = 10*log10(sum y^2 / sum (y - yq)^2) over all outputs, as a markdown table.
+With --a16w8: 16-bit activations (QUInt16) and 8-bit weights instead, to compare with
+`snr_per_model --mode=a16_w8`.
 
 Needs numpy, onnx, onnxruntime (e.g. /work/main/.venv). Not part of any test.
 """
@@ -62,8 +64,12 @@ def snr(ref, approx):
 
 
 def main():
-    names = sys.argv[1:] or NAMES
-    print("| model | calib | eval | ORT per-channel MinMax (dB) | ORT per-tensor MinMax (dB) |")
+    args = sys.argv[1:]
+    a16 = "--a16w8" in args
+    names = [a for a in args if not a.startswith("--")] or NAMES
+    act = QuantType.QUInt16 if a16 else QuantType.QUInt8
+    bits = "a16w8 " if a16 else ""
+    print(f"| model | calib | eval | ORT {bits}per-channel MinMax (dB) | ORT {bits}per-tensor MinMax (dB) |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -78,9 +84,11 @@ def main():
             for per_channel in (True, False):
                 q = f"{tmp}/{name}_{per_channel}.onnx"
                 quantize_static(pre, q, Reader(input_name, calib), quant_format=QuantFormat.QDQ,
-                                per_channel=per_channel, activation_type=QuantType.QUInt8,
+                                per_channel=per_channel, activation_type=act,
                                 weight_type=QuantType.QInt8,
-                                calibrate_method=CalibrationMethod.MinMax)
+                                calibrate_method=CalibrationMethod.MinMax,
+                                # 16-bit Q/DQ needs opset 21 or the com.microsoft ops.
+                                extra_options={"UseQDQContribOps": a16})
                 row.append(snr(ref, run(q, input_name, ev)))
             print(f"| {name} | {len(calib)} | {len(ev)} | {row[0]:.2f} | {row[1]:.2f} |", flush=True)
 

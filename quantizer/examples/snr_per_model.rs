@@ -1,9 +1,10 @@
-//! Dev benchmark: a8_w8 output SNR (dB) of our quantized emulation against the float
-//! interpreter for every ONNX model in `shared/models`, on the same calibration and
-//! evaluation data as `bench/ort_quant_compare.py`. Run from the repo root:
-//! `cargo run --release -p hailo-quantizer --example snr_per_model [model ...]`.
+//! Dev benchmark: output SNR (dB) of our quantized emulation against the float interpreter
+//! for every ONNX model in `shared/models`, on the same calibration and evaluation data as
+//! `bench/ort_quant_compare.py`. Run from the repo root:
+//! `cargo run --release -p hailo-quantizer --example snr_per_model [--mode=a16_w8] [model ...]`
+//! (`--mode`: the precision mode of every layer, a8_w8 by default).
 
-use hailo_quantizer::{quantize, QuantConfig};
+use hailo_quantizer::{quantize, Precision, QuantConfig};
 use ndarray::{ArrayD, Axis, IxDyn};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -75,8 +76,15 @@ fn main() {
         "squeezenet1_1",
         "yolo_like_320",
     ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    println!("| model | calib | eval | a8_w8 output SNR (dB) | quantize s | emulate s |");
+    let (modes, args): (Vec<String>, Vec<String>) = std::env::args()
+        .skip(1)
+        .partition(|a| a.starts_with("--mode="));
+    let mode = modes
+        .last()
+        .map_or("a8_w8", |m| m.trim_start_matches("--mode="));
+    let precision =
+        Precision::parse(mode).unwrap_or_else(|| panic!("unknown precision mode '{mode}'"));
+    println!("| model | calib | eval | {mode} output SNR (dB) | quantize s | emulate s |");
     println!("|---|---|---|---|---|---|");
     for name in all
         .iter()
@@ -94,6 +102,7 @@ fn main() {
             .expect("runs");
         let mut cfg = QuantConfig::default();
         cfg.calibration.calibset_size = n;
+        cfg.default_precision = precision;
         let t = Instant::now();
         if let Err(e) = quantize(&mut m, &[calib], &cfg) {
             println!("| {name} | {n} | {} | error: {e} | | |", eval.shape()[0]);

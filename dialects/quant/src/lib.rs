@@ -8,7 +8,7 @@ pub mod ops;
 pub mod scheme;
 pub mod types;
 
-pub use scheme::{BiasMode, Rescale};
+pub use scheme::{BiasMode, QuantBias, Rescale};
 pub use types::{QuantType, Storage};
 
 use hailo_ir::Dialect;

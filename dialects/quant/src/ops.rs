@@ -3,7 +3,9 @@
 //! quantized operand and result types and the integer arithmetic spelled out:
 //!
 //! - weighted ops (`q.conv2d`, `q.depthwise_conv2d`, `q.dense`) take a `!q.per_axis` signed
-//!   kernel, an optional i32 bias at the accumulator scale S_x·S_w, and requantize the
+//!   kernel, an optional i32 bias at the accumulator scale S_x·S_w (or, with
+//!   `bias_shift = [e, ...]`, at S_x·S_w·2^e per channel: the accumulator starts at
+//!   bias·2^e, the `double_scale_initialization` bias mode), and requantize the
 //!   accumulator with per-output-channel `multiplier`/`shift` (see
 //!   [`crate::scheme::decompose_rescale`]) and saturate to `clamp = [lo, hi]` output codes
 //!   (which is also how fused ReLU/ReLU6 are expressed);
@@ -138,7 +140,7 @@ define_op! {
     pub struct Conv2d = "q.conv2d" {
         summary: "integer 2-D convolution", traits: [PURE],
         operands { input: 0, kernel: 1, bias: 2, ew_add: 3 }
-        attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], add_multiplier: i64_array, add_shift: i64_array, layer: str }
+        attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], bias_shift: i64_array, add_multiplier: i64_array, add_shift: i64_array, layer: str }
         hooks { verify: v_conv }
     }
 }
@@ -148,7 +150,7 @@ define_op! {
     pub struct DepthwiseConv2d = "q.depthwise_conv2d" {
         summary: "integer depthwise convolution", traits: [PURE],
         operands { input: 0, kernel: 1, bias: 2 }
-        attrs { strides: i64_array, dilations: i64_array, pads: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        attrs { strides: i64_array, dilations: i64_array, pads: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], bias_shift: i64_array, layer: str }
         hooks { verify: v_weighted }
     }
 }
@@ -158,7 +160,7 @@ define_op! {
     pub struct Dense = "q.dense" {
         summary: "integer fully connected layer", traits: [PURE],
         operands { input: 0, kernel: 1, bias: 2 }
-        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        attrs { multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], bias_shift: i64_array, layer: str }
         hooks { verify: v_weighted }
     }
 }
@@ -595,15 +597,33 @@ fn weighted(m: &Module, op: OpId, t: &[Type]) -> Result<()> {
                 "bias must be tensor<{cout}x!q.per_axis<i32:f32, ...>>, got '{bt}'"
             ));
         }
-        for c in 0..cout {
-            let acc = x.scale_at(0) * w.scale_at(c);
+        let shifts = match m.attr(op, "bias_shift") {
+            Some(_) => i64_list(m, op, "bias_shift")?,
+            None => vec![0; cout],
+        };
+        if shifts.len() != cout {
+            return Err(format!(
+                "attribute 'bias_shift' must have {cout} value(s), got {}",
+                shifts.len()
+            ));
+        }
+        for (c, &e) in shifts.iter().enumerate() {
+            if !(0..=i64::from(crate::scheme::MAX_BIAS_SHIFT)).contains(&e) {
+                return Err(format!(
+                    "'bias_shift' of channel {c} is {e}, outside 0..={}",
+                    crate::scheme::MAX_BIAS_SHIFT
+                ));
+            }
+            let acc = x.scale_at(0) * w.scale_at(c) * (1u64 << e) as f64;
             if (b.scale_at(c) - acc).abs() > acc * 1e-9 {
                 return Err(format!(
-                    "bias scale of channel {c} is {} but the accumulator scale S_x·S_w is {acc}",
+                    "bias scale of channel {c} is {} but the accumulator scale S_x·S_w·2^bias_shift is {acc}",
                     b.scale_at(c)
                 ));
             }
         }
+    } else if m.attr(op, "bias_shift").is_some() {
+        return Err("'bias_shift' needs the bias operand".into());
     }
     check_rescale(m, op, cout)?;
     check_clamp(m, op, &out)

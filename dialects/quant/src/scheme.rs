@@ -98,13 +98,19 @@ pub fn decompose_rescale(ratio: f64) -> Result<Rescale, String> {
     Ok(Rescale { multiplier, shift })
 }
 
-/// How a layer's bias is represented (`quantization_param(bias_mode=...)`, guide §5.3).
+/// How a layer's bias is represented (`quantization_param(bias_mode=...)`, guide §5.3). Both
+/// meanings are inferred from the guide's one line each (quantization.md §9 [I]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BiasMode {
-    /// `single_scale_decomposition`: the bias is a product UINT8 × INT8 × 2^UINT4 in
-    /// accumulator units (the guide's "3 values"); inferred meaning, quantization.md §9.
+    /// `single_scale_decomposition`: "the bias is represented by 3 values: UINT8*INT8*UINT4",
+    /// read as the product u · i · 2^k in accumulator units (u ∈ 0..=255, i ∈ −128..=127,
+    /// k ∈ 0..=15): about 15 significant bits, magnitudes up to 255·128·2^15 ≈ 2^30.
     SingleScaleDecomposition,
-    /// `double_scale_initialization`: the bias is held exactly at the accumulator scale.
+    /// `double_scale_initialization`: "the layer uses 16-bit to represent the bias", read as
+    /// two 16-bit words (one 32-bit value `B`) on a second scale of its own, S_x·S_w·2^e, with
+    /// which the accumulator is initialized (`B · 2^e`). `e` is 0 while the bias fits 32 bits
+    /// at the accumulator scale and grows by one per bit it needs beyond, so a large bias at a
+    /// tiny accumulator scale (16-bit activations and weights) keeps 31 significant bits.
     DoubleScaleInitialization,
 }
 
@@ -124,28 +130,84 @@ impl BiasMode {
     }
 }
 
-/// The bias in accumulator units (scale `acc_scale` = S_x · S_w), saturated to i32.
-pub fn quantize_bias(b: f64, acc_scale: f64, mode: BiasMode) -> i64 {
-    let exact = round_half_even(b / acc_scale).clamp(i32::MIN as f64, i32::MAX as f64);
-    match mode {
-        BiasMode::DoubleScaleInitialization => exact as i64,
-        BiasMode::SingleScaleDecomposition => nearest_u8_i8_pow2(exact),
+/// A quantized bias: `value · 2^shift` accumulator units, `value` within `i32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuantBias {
+    pub value: i64,
+    pub shift: u32,
+}
+
+impl QuantBias {
+    /// The bias in accumulator units.
+    pub fn accumulator_units(self) -> i64 {
+        self.value << self.shift
     }
 }
 
-/// The value u · i · 2^k (u in 0..=255, i in −128..=127, k in 0..=15) nearest to `t`.
+/// Largest bias shift of `double_scale_initialization`: `value · 2^shift` stays within `i64`.
+pub const MAX_BIAS_SHIFT: u32 = 31;
+
+/// The largest magnitudes of `single_scale_decomposition` (u8 · i8 · 2^15), positive and negative.
+const SINGLE_MAX: (i64, i64) = ((255 * 127) << 15, (255 * 128) << 15);
+
+/// The bias `b` in accumulator units (scale `acc_scale` = S_x · S_w) as `mode` represents
+/// it, or why it cannot be.
+pub fn quantize_bias(b: f64, acc_scale: f64, mode: BiasMode) -> Result<QuantBias, String> {
+    let t = b / acc_scale;
+    if !t.is_finite() {
+        return Err(format!(
+            "bias {b} is not finite at the accumulator scale {acc_scale:e}"
+        ));
+    }
+    match mode {
+        BiasMode::DoubleScaleInitialization => {
+            let mut shift = 0u32;
+            loop {
+                let v = round_half_even(t / (1u64 << shift) as f64);
+                if v.abs() <= f64::from(i32::MAX) {
+                    return Ok(QuantBias {
+                        value: v as i64,
+                        shift,
+                    });
+                }
+                if shift == MAX_BIAS_SHIFT {
+                    return Err(format!(
+                        "bias {b} is {t:e} accumulator units (scale {acc_scale:e}), beyond 2^62 even with double_scale_initialization (narrow the input range or the bias)"
+                    ));
+                }
+                shift += 1;
+            }
+        }
+        BiasMode::SingleScaleDecomposition => {
+            let limit = if t < 0.0 { SINGLE_MAX.1 } else { SINGLE_MAX.0 };
+            if t.abs() > limit as f64 {
+                return Err(format!(
+                    "bias {b} is {t:e} accumulator units (scale {acc_scale:e}), beyond single_scale_decomposition's u8·i8·2^15 (±{limit}); set quantization_param(<layer>, bias_mode=double_scale_initialization)"
+                ));
+            }
+            Ok(QuantBias {
+                value: nearest_u8_i8_pow2(round_half_even(t)),
+                shift: 0,
+            })
+        }
+    }
+}
+
+/// The value u · i · 2^k (u in 0..=255, i in −128..=127, k in 0..=15) nearest to `t`
+/// (|t| within [`SINGLE_MAX`]).
 fn nearest_u8_i8_pow2(t: f64) -> i64 {
     let mut best = 0i64;
     let mut best_err = t.abs();
+    let imax = if t < 0.0 { 128 } else { 127 };
     for k in 0..16 {
         let p = (1i64 << k) as f64;
         let target = t.abs() / p;
-        if target > 255.0 * 128.0 + 255.0 {
+        if target > 255.0 * f64::from(imax) + 255.0 {
             continue;
         }
-        for i in 1..=128i64 {
-            let u = (target / i as f64).round().min(255.0) as i64;
-            let v = (u * i) << k;
+        for i in 1..=imax {
+            let u = (target / f64::from(i)).round().min(255.0) as i64;
+            let v = (u * i64::from(i)) << k;
             let err = (v as f64 - t.abs()).abs();
             if err < best_err {
                 best_err = err;
@@ -157,9 +219,9 @@ fn nearest_u8_i8_pow2(t: f64) -> i64 {
         }
     }
     if t < 0.0 {
-        -best.min((128 * 255) << 15)
+        -best
     } else {
-        best.min((127 * 255) << 15)
+        best
     }
 }
 
@@ -223,17 +285,40 @@ mod tests {
 
     #[test]
     fn bias_modes() {
-        // Double keeps the exact accumulator-scale integer.
+        let double = |b: f64, s: f64| quantize_bias(b, s, BiasMode::DoubleScaleInitialization);
+        let single = |b: f64, s: f64| quantize_bias(b, s, BiasMode::SingleScaleDecomposition);
+        // Double keeps the exact accumulator-scale integer while it fits 32 bits.
         assert_eq!(
-            quantize_bias(12345.4, 1.0, BiasMode::DoubleScaleInitialization),
-            12345
+            double(12345.4, 1.0),
+            Ok(QuantBias {
+                value: 12345,
+                shift: 0
+            })
         );
+        // Beyond, it moves to its own scale 2^e coarser: 3·2^33 + 6 units need e = 4 (at
+        // e = 3, 3·2^30 exceeds i32) and round to 3·2^29 there.
+        let q = double(3.0 * 2f64.powi(33) + 6.0, 1.0).expect("fits");
+        assert_eq!((q.value, q.shift), (3 << 29, 4));
+        assert_eq!(q.accumulator_units(), 3 << 33);
+        let q = double(-2.5, 1e-10).expect("fits");
+        assert_eq!(q.shift, 4);
+        assert!((q.accumulator_units() as f64 + 2.5e10).abs() <= 8.0);
         // Single is a product u8 * i8 * 2^k: 12345 = 3 * 5 * 823 is not, so it moves to a near one.
-        let v = quantize_bias(12345.0, 1.0, BiasMode::SingleScaleDecomposition);
+        let v = single(12345.0, 1.0).expect("fits").value;
         assert!((v - 12345).abs() <= 8, "{v}");
+        assert_eq!(single(-200.0, 1.0).map(|q| q.value), Ok(-200));
         assert_eq!(
-            quantize_bias(-200.0, 1.0, BiasMode::SingleScaleDecomposition),
-            -200
+            single(-(255.0 * 128.0) * 32768.0, 1.0).map(|q| q.value),
+            Ok(-(255 * 128) << 15)
         );
+        // Beyond its range it is an error naming the way out.
+        let e = single(2.5, 1e-10).unwrap_err();
+        assert!(
+            e.contains("beyond single_scale_decomposition")
+                && e.contains("double_scale_initialization"),
+            "{e}"
+        );
+        assert!(double(f64::INFINITY, 1.0).is_err());
+        assert!(double(1e30, 1e-10).unwrap_err().contains("beyond 2^62"));
     }
 }

@@ -1,5 +1,7 @@
 //! Integer evaluation of `q.conv2d`, `q.depthwise_conv2d` and `q.dense`: the accumulator of
-//! codes against the signed kernel plus the i32 bias, requantized per output channel.
+//! codes against the signed kernel plus the i32 bias (shifted left by the op's per-channel
+//! `bias_shift`, when it has one: the bias then sits on a coarser scale of its own),
+//! requantized per output channel.
 //! Dense runs as a 1×1 convolution; depthwise as a grouped convolution with one input
 //! channel per group. A constant kernel (the usual case) is decoded once, at prepare.
 //!
@@ -108,8 +110,28 @@ impl Evaluate for WeightedEval {
         } else {
             None
         };
+        let bias_shift = match r.i64s_opt("bias_shift")? {
+            None => vec![0; requants.len()],
+            Some(v) if v.len() == requants.len() => v
+                .into_iter()
+                .map(|e| {
+                    u32::try_from(e)
+                        .ok()
+                        .filter(|&e| e <= hailo_dialect_quant::scheme::MAX_BIAS_SHIFT)
+                        .ok_or_else(|| r.err(format!("'bias_shift' {e} is outside 0..=31")))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(v) => {
+                return Err(r.err(format!(
+                    "'bias_shift' needs {} entries, found {}",
+                    requants.len(),
+                    v.len()
+                )))
+            }
+        };
         Prepared::kernel(Weighted {
             form: self.0,
+            bias_shift,
             weights,
             zp_x: input_type(r, sig, 0)?.zero_point(),
             geometry,
@@ -121,6 +143,8 @@ impl Evaluate for WeightedEval {
 
 struct Weighted {
     form: Form,
+    /// Per output channel: the bias operand is in units of 2^shift accumulator steps.
+    bias_shift: Vec<u32>,
     /// The decoded kernel, when it is a constant.
     weights: Option<QConvWeights>,
     zp_x: i64,
@@ -214,7 +238,13 @@ impl Kernel for Weighted {
         let err = |e: ndarray::ShapeError| KernelError::new(OP, e.to_string());
         let x = codes(&args, 0, OP)?;
         let bias: Option<Vec<i64>> = match args.get(2) {
-            Some(b) => Some(b.i32(OP)?.iter().map(|&v| v as i64).collect()),
+            Some(b) => Some(
+                b.i32(OP)?
+                    .iter()
+                    .zip(&self.bias_shift)
+                    .map(|(&v, &e)| i64::from(v) << e)
+                    .collect(),
+            ),
             None => None,
         };
         let decoded;

@@ -1,7 +1,9 @@
 //! `hl-to-quant` for weighted layers: `hl.conv2d`, `hl.depthwise_conv2d` and `hl.dense`
 //! read their float kernel and bias from `hl.const` operands; [`emit`] quantizes any float
-//! kernel (per-output-channel symmetric scales, i32 bias at the accumulator scale S_x·S_w,
-//! per-channel multiplier/shift to the output scale) and emits the `q` op.
+//! kernel (per-output-channel symmetric scales, an i32 bias at the accumulator scale S_x·S_w
+//! or, in `double_scale_initialization` mode when it does not fit there, at S_x·S_w·2^e with
+//! the op's `bias_shift = [e, ...]`; per-channel multiplier/shift to the output scale) and
+//! emits the `q` op.
 //!
 //! A convolution with a fused add (`hl-fuse-conv-add`: fourth operand `ew_add`) becomes a
 //! `q.conv2d` with that operand. Integer scheme: the add's codes, less their zero point, are
@@ -206,13 +208,12 @@ pub(super) fn emit(
         .collect();
     let acc: Vec<f64> = scales.iter().map(|s| s * tx.scale_at(0)).collect();
     let mut bq = Vec::with_capacity(cout);
+    let mut bias_shift = Vec::with_capacity(cout);
     for (c, (&b, &a)) in k.bias.iter().zip(&acc).enumerate() {
-        if (b / a).abs() > f64::from(i32::MAX) {
-            return Err(format!(
-                "bias {b} of output channel {c} does not fit i32 at the accumulator scale {a:e} (narrow the input range or the bias)"
-            ));
-        }
-        bq.push(scheme::quantize_bias(b, a, k.bias_mode) as i32);
+        let q = scheme::quantize_bias(b, a, k.bias_mode)
+            .map_err(|e| format!("output channel {c}: {e}"))?;
+        bq.push(q.value as i32);
+        bias_shift.push(i64::from(q.shift));
     }
     let mut mult = Vec::with_capacity(cout);
     let mut shift = Vec::with_capacity(cout);
@@ -248,10 +249,15 @@ pub(super) fn emit(
         &codes,
         wt.tensor(&k.shape),
     );
+    // The bias's own scale: the accumulator's, times 2^shift where it needs one.
     let bt = QuantType::PerAxis {
         storage: Storage::I32,
         axis: 0,
-        scales: acc,
+        scales: acc
+            .iter()
+            .zip(&bias_shift)
+            .map(|(a, &e)| a * (1u64 << e) as f64)
+            .collect(),
     };
     let bv = int_const(
         m,
@@ -265,6 +271,9 @@ pub(super) fn emit(
         ("shift", Attribute::i64_array(&shift)),
         ("clamp", clamp(tout, act)?),
     ];
+    if bias_shift.iter().any(|&e| e > 0) {
+        attrs.push(("bias_shift", Attribute::i64_array(&bias_shift)));
+    }
     if add.is_some() {
         attrs.push(("add_multiplier", Attribute::i64_array(&add_rescale.0)));
         attrs.push(("add_shift", Attribute::i64_array(&add_rescale.1)));

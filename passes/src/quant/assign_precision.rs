@@ -1,7 +1,9 @@
 //! `quant-precision`: each layer's bits from the model script's precision modes
 //! (`quantization_param(precision_mode=…, bias_mode=…)`): `q_bits` (result activation bits,
 //! the highest of its precision group, quantization.md §9), and on weighted layers `q_wbits`,
-//! `q_in_bits` (three-part modes) and `q_bias_mode`.
+//! `q_in_bits` (three-part modes) and `q_bias_mode`. An activation that
+//! `quant-split-activations` split off a layer (`split_from`) has that layer's precision
+//! unless the options name it.
 //!
 //! Per-layer settings are options, so a dumped pipeline replays the same decisions:
 //! `quant-precision{default=a8_w8 layers=[conv1:a16_w16,conv3:a8_w4] bias-modes=[conv1:single_scale_decomposition]}`.
@@ -79,6 +81,16 @@ impl PrecisionSettings {
 
     pub fn of(&self, layer: &str) -> Precision {
         self.layers.get(layer).copied().unwrap_or(self.default)
+    }
+
+    /// The precision of `op`'s layer; an activation split off a layer
+    /// (`split_from`) that is not listed itself takes that layer's.
+    pub fn of_op(&self, m: &Module, op: OpId) -> Precision {
+        let layer = layer_of(m, op);
+        match m.attr(op, "split_from").and_then(Attribute::as_str) {
+            Some(from) if !self.layers.contains_key(&layer) => self.of(from),
+            _ => self.of(&layer),
+        }
     }
 }
 
@@ -209,7 +221,7 @@ pub fn assign_precision(m: &mut Module, ops: &[OpId], settings: &PrecisionSettin
     let mut groups = precision_groups(m, ops);
     let mut group_bits: FxHashMap<OpId, i64> = FxHashMap::default();
     for &op in ops {
-        let bits = settings.of(&layer_of(m, op)).bits().0;
+        let bits = settings.of_op(m, op).bits().0;
         let e = group_bits.entry(groups.find(op)).or_insert(bits);
         *e = (*e).max(bits);
     }

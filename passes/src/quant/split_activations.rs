@@ -3,6 +3,8 @@
 //! into their own `hl.activation` layer named `<layer>_activation`, so calibration sees the
 //! pre-activation range and `hl-to-quant` lowers the activation to a `q.lut` between two
 //! quantized types (the Hailo-8 applies such activations in a separate table stage).
+//! The new layer records `split_from = "<layer>"`: the model script names the original
+//! layer, so `quant-precision` gives the split activation that layer's precision.
 
 use hailo_dialect_hl::interfaces::{interface, FusedActivation};
 use hailo_dialect_hl::ops::activation::KINDS;
@@ -99,6 +101,7 @@ pub fn split_activations(m: &mut Module, graph: hailo_ir::OpId) -> Result<Vec<St
             .results(&[m.value_type(out)])
             .attr("kind", Attribute::str(act.name()))
             .attr("layer", Attribute::str(&name))
+            .attr("split_from", Attribute::str(&layer))
             .loc(m.op(op).loc.clone());
         for p in params {
             if let Some(v) = m.remove_attr(op, p) {

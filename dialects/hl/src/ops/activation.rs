@@ -9,10 +9,12 @@ use hailo_ir::{define_op, Attribute, FoldResult, Module, OpDef, OpId, Type};
 
 define_op! {
     /// `%y = hl.activation %x {kind = "leaky", alpha = 0.1, layer = "activation1"}`.
+    /// `split_from = "conv1"`: the layer `quant-split-activations` split it off, whose
+    /// precision it takes.
     pub struct ActivationOp = "hl.activation" {
         summary: "Standalone activation (attribute `kind`)", traits: [PURE, ELEMENTWISE, SAME_OPERANDS_AND_RESULT_TYPE],
         operands { input: 0 }
-        attrs { kind: str [required = "the activation kind, e.g. \"relu\""], layer: str [required = "the Hailo layer name, a string"] }
+        attrs { kind: str [required = "the activation kind, e.g. \"relu\""], layer: str [required = "the Hailo layer name, a string"], split_from: str }
         attr_groups [super::QUANT_ANNOTATIONS, super::ACTIVATION_PARAMS]
         interfaces { crate::interfaces::ChannelScaling => crate::interfaces::HomogeneousKind, crate::interfaces::HnExport => crate::hn::HnLayer::new("activation", &[], crate::hn::ACTIVATION_OP) }
         hooks { verify: verify_activation, fold: fold_linear }
