@@ -1,7 +1,9 @@
 //! Dev benchmark: a8_w8 output SNR (dB) of our quantized emulation against the float
 //! interpreter for every ONNX model in `shared/models`, on the same calibration and
-//! evaluation data as `bench/ort_quant_compare.py`. Run from the repo root:
-//! `cargo run --release -p hailo-quantizer --example snr_per_model [model ...]`.
+//! evaluation data as `bench/ort_quant_compare.py` (issue 16's protocol: the first 32
+//! calibration images, or the 256 digits samples). Run from the repo root:
+//! `cargo run --release -p hailo-quantizer --example snr_per_model [--level L] [model ...]`
+//! (`--level`: the optimization level; default: the guide's default for the set size).
 
 use hailo_quantizer::{quantize, QuantConfig};
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -75,7 +77,15 @@ fn main() {
         "squeezenet1_1",
         "yolo_like_320",
     ];
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let level = args.iter().position(|a| a == "--level").map(|i| {
+        let l = args
+            .get(i + 1)
+            .and_then(|v| v.parse::<i64>().ok())
+            .expect("--level N");
+        args.drain(i..i + 2);
+        l
+    });
     println!("| model | calib | eval | a8_w8 output SNR (dB) | quantize s | emulate s |");
     println!("|---|---|---|---|---|---|");
     for name in all
@@ -87,13 +97,15 @@ fn main() {
             .expect("converts")
             .module;
         let (calib, eval) = data(name);
-        let n = calib.shape()[0].min(64);
+        let n = calib.shape()[0].min(if name.starts_with("digits") { 256 } else { 32 });
+        let calib = calib.slice_axis(Axis(0), (0..n).into()).to_owned();
         let float = hailo_executor::Executor::new(&m, "main")
             .expect("prepares")
             .run(std::slice::from_ref(&eval))
             .expect("runs");
         let mut cfg = QuantConfig::default();
         cfg.calibration.calibset_size = n;
+        cfg.optimization_level = level;
         let t = Instant::now();
         if let Err(e) = quantize(&mut m, &[calib], &cfg) {
             println!("| {name} | {n} | {} | error: {e} | | |", eval.shape()[0]);
