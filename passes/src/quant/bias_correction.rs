@@ -34,14 +34,10 @@ use hailo_dialect_quant::ops as q;
 use hailo_dialect_quant::scheme::{quantize_bias, BiasMode};
 use hailo_dialect_quant::QuantType;
 use hailo_executor::dataset::CalibrationSet;
-use hailo_executor::kernels::conv::{conv2d, Conv2dParams};
-use hailo_executor::kernels::dense::dense;
-use hailo_executor::kernels::depthwise::depthwise_conv2d;
-use hailo_executor::kernels::Padding;
 use hailo_executor::{Executor, GraphRef, Recording};
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Blob, Module, OpId};
-use ndarray::{ArrayD, Axis, Ix2, Ix4};
+use ndarray::{ArrayD, Axis};
 use rustc_hash::FxHashSet;
 
 hailo_ir::pass_options! {
@@ -238,67 +234,82 @@ fn mean_error(
         .iter()
         .map(|&d| d as usize)
         .collect();
-    let w: Vec<f32> = super::weight_clipping::kernel_values(m, fo[1])?
-        .into_iter()
-        .map(|v| v as f32)
-        .collect();
+    let w = super::weight_clipping::kernel_values(m, fo[1])?;
     let cout = *kshape.last().ok_or("kernel of rank 0")?;
-    let wq = dequantized_kernel(lowered, qo[1])?;
-    let w = ArrayD::from_shape_vec(kshape.clone(), w).map_err(|e| e.to_string())?;
-    let wq = ArrayD::from_shape_vec(kshape, wq).map_err(|e| e.to_string())?;
-    let name = lowered.op(qop).name_str();
-    let apply = |x: &ArrayD<f32>, w: &ArrayD<f32>| -> Result<ArrayD<f32>, String> {
-        if name == q::DENSE {
-            let n = x.shape()[0];
-            let x2 = x
-                .view()
-                .into_shape_with_order((n, x.len() / n.max(1)))
-                .map_err(|e| e.to_string())?;
-            let w2 = w
-                .view()
-                .into_dimensionality::<Ix2>()
-                .map_err(|e| e.to_string())?;
-            return Ok(dense(x2, w2, None).map_err(|e| e.to_string())?.into_dyn());
+    let wq: Vec<f64> = dequantized_kernel(lowered, qo[1])?
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let out = m
+        .value_type(m.result(op, 0))
+        .shape()
+        .unwrap_or(&[])
+        .to_vec();
+    let g = if lowered.op(qop).name_str() == q::DENSE {
+        // A dense layer is a 1×1 convolution of the flattened input.
+        Geometry {
+            kernel: [1, 1],
+            stride: [1, 1],
+            dilation: [1, 1],
+            pads: [0, 0],
+            out: [1, 1],
+            groups: 1,
         }
-        let p = conv_params(lowered, qop, x.shape()[3])?;
-        let (x4, w4) = (
-            x.view()
-                .into_dimensionality::<Ix4>()
-                .map_err(|e| e.to_string())?,
-            w.view()
-                .into_dimensionality::<Ix4>()
-                .map_err(|e| e.to_string())?,
-        );
-        let out = if name == q::DEPTHWISE_CONV2D {
-            depthwise_conv2d(x4, w4, None, &p)
-        } else {
-            conv2d(x4, w4, None, &p)
-        };
-        Ok(out.map_err(|e| e.to_string())?.into_dyn())
+    } else {
+        geometry(
+            lowered,
+            qop,
+            &kshape,
+            &out,
+            x.shape().get(3).copied().unwrap_or(1),
+        )?
     };
-    let mut diff = apply(&xq, &wq)? - apply(&x, &w)?;
+    let mut eps: Vec<f64> = mean_output(&xq, &wq, &g, cout)?
+        .iter()
+        .zip(mean_output(&x, &w, &g, cout)?)
+        .map(|(a, b)| a - b)
+        .collect();
     if let (Some(&fa), Some(&qa)) = (fo.get(3), qo.get(3)) {
         let a = float
             .value(fa)
             .ok_or("the float run did not record the fused add's operand")?;
-        diff = diff + dequantized(lowered, emulated, qa)? - a;
+        let d = dequantized(lowered, emulated, qa)? - a;
+        let count = (d.len() / cout.max(1)).max(1) as f64;
+        for (i, &v) in d.iter().enumerate() {
+            eps[i % cout] += f64::from(v) / count;
+        }
     }
-    let mut sums = vec![0.0f64; cout];
-    for (i, &d) in diff.iter().enumerate() {
-        sums[i % cout] += f64::from(d);
-    }
-    let count = (diff.len() / cout.max(1)).max(1) as f64;
-    Ok(sums.into_iter().map(|s| s / count).collect())
+    Ok(eps)
 }
 
-/// The convolution geometry of the lowered op `qop` (input channels `cin`).
-fn conv_params(lowered: &Module, qop: OpId, cin: usize) -> Result<Conv2dParams, String> {
-    let ints = |k: &str| -> Result<Vec<usize>, String> {
+/// Where a convolution's kernel taps read its input.
+struct Geometry {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    /// Top and left padding.
+    pads: [usize; 2],
+    /// Output rows and columns.
+    out: [usize; 2],
+    groups: usize,
+}
+
+/// The geometry of the lowered convolution `qop` (kernel shape `k`, `hl` result shape `out`,
+/// `cin` input channels).
+fn geometry(
+    lowered: &Module,
+    qop: OpId,
+    k: &[usize],
+    out: &[i64],
+    cin: usize,
+) -> Result<Geometry, String> {
+    let ints = |key: &str| -> Result<Vec<usize>, String> {
         lowered
-            .attr(qop, k)
+            .attr(qop, key)
             .and_then(Attribute::as_i64_array)
+            .filter(|v| v.len() >= 2)
             .map(|v| v.iter().map(|&x| x.max(0) as usize).collect())
-            .ok_or_else(|| format!("the lowered layer has no '{k}'"))
+            .ok_or_else(|| format!("the lowered layer has no '{key}'"))
     };
     let (s, d, p) = (ints("strides")?, ints("dilations")?, ints("pads")?);
     let groups = if lowered.op(qop).name_str() == q::DEPTHWISE_CONV2D {
@@ -309,17 +320,78 @@ fn conv_params(lowered: &Module, qop: OpId, cin: usize) -> Result<Conv2dParams, 
             .and_then(Attribute::as_i64)
             .map_or(1, |g| g.max(1) as usize)
     };
-    Ok(Conv2dParams {
-        stride: [s[0], s[1]],
-        dilation: [d[0], d[1]],
-        pads: Padding {
-            top: p[0],
-            left: p[1],
-            bottom: p[2],
-            right: p[3],
-        },
-        groups,
-    })
+    match (k, out) {
+        ([kh, kw, _, _], [_, oh, ow, _]) => Ok(Geometry {
+            kernel: [*kh, *kw],
+            stride: [s[0], s[1]],
+            dilation: [d[0], d[1]],
+            pads: [p[0], p[1]],
+            out: [*oh as usize, *ow as usize],
+            groups,
+        }),
+        _ => Err(format!("kernel {k:?} or output {out:?} is not rank 4")),
+    }
+}
+
+/// The mean of each output channel of the convolution of `x` ([n, h, w, cin], or [n, cin]
+/// for a dense layer) with the flat HWIO kernel `w`, without the bias. By linearity it is
+/// Σ over taps and input channels of the weight times the mean input value that tap reads
+/// (zero in the padding), so no convolution runs: one pass over the taps of every output
+/// position, far cheaper than the convolution itself.
+fn mean_output(x: &ArrayD<f32>, w: &[f64], g: &Geometry, cout: usize) -> Result<Vec<f64>, String> {
+    let x = x.as_standard_layout();
+    let n = x.shape().first().copied().unwrap_or(1).max(1);
+    let (h, wd, cin) = match x.shape() {
+        [_, h, w, c] => (*h, *w, *c),
+        _ => (1, 1, x.len() / n),
+    };
+    let data = x.as_slice().ok_or("the layer input is not contiguous")?;
+    let [kh, kw] = g.kernel;
+    let mut sums = vec![0.0f64; kh * kw * cin];
+    for s in 0..n {
+        for oy in 0..g.out[0] {
+            for ox in 0..g.out[1] {
+                for i in 0..kh {
+                    let y = (oy * g.stride[0] + i * g.dilation[0]).checked_sub(g.pads[0]);
+                    let Some(y) = y.filter(|&y| y < h) else {
+                        continue;
+                    };
+                    for j in 0..kw {
+                        let xx = (ox * g.stride[1] + j * g.dilation[1]).checked_sub(g.pads[1]);
+                        let Some(xx) = xx.filter(|&v| v < wd) else {
+                            continue;
+                        };
+                        let row = &data[((s * h + y) * wd + xx) * cin..][..cin];
+                        let acc = &mut sums[(i * kw + j) * cin..][..cin];
+                        for (a, &v) in acc.iter_mut().zip(row) {
+                            *a += f64::from(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let count = (n * g.out[0] * g.out[1]).max(1) as f64;
+    let cin_g = cin / g.groups.max(1);
+    let cout_g = (cout / g.groups.max(1)).max(1);
+    if w.len() != kh * kw * cin_g * cout {
+        return Err(format!(
+            "kernel of {} values for {kh}x{kw}x{cin_g}x{cout}",
+            w.len()
+        ));
+    }
+    Ok((0..cout)
+        .map(|c| {
+            let base = (c / cout_g) * cin_g;
+            let mut e = 0.0;
+            for t in 0..kh * kw {
+                for k in 0..cin_g {
+                    e += w[(t * cin_g + k) * cout + c] * sums[t * cin + base + k];
+                }
+            }
+            e / count
+        })
+        .collect())
 }
 
 /// Re-quantizes the bias of `op` less `correction` into the bias constant of the lowered op
