@@ -2,15 +2,17 @@
 //! runs, its calibration-size rule, and the guide's default level when the script sets none.
 //!
 //! The guide's table (which it says "might change every version"):
-//! -100 nothing; 0 equalization; 1 equalization + iterative bias correction; 2 equalization +
-//! fine-tuning (4 epochs, 1024 images); 3 equalization + AdaRound (256 images); 4 equalization
-//! + AdaRound (1024 images). Levels 2 and 4 require 1024 calibration samples and level 3
-//! 256. The guide's default is "2 for GPU and 1024 images, 1 for GPU and less than 1024
-//! images, and 0 for CPU only"; this compiler runs on the CPU only, so a script that sets no
-//! level runs level 0 ([`default_level`]). (Level 1 by default would change every model's
-//! quantized result: measured in issue 16's protocol, bias correction gains 0.3 to 3.2 dB on
-//! four of five shared models but loses 0.1 dB on mobilenet_v2, and it is not yet fast
-//! enough to run on every `hailo optimize`.)
+//! level -100 runs nothing; level 0 equalization; level 1 equalization and iterative bias
+//! correction; level 2 equalization and fine-tuning (4 epochs, 1024 images); level 3
+//! equalization and AdaRound (256 images); level 4 equalization and AdaRound (1024 images).
+//! Levels 2 and 4 require 1024 calibration samples and level 3 requires 256.
+//!
+//! The guide's default is "2 for GPU and 1024 images, 1 for GPU and less than 1024 images,
+//! and 0 for CPU only"; this compiler runs on the CPU only, so a script that sets no level
+//! runs level 0 ([`default_level`]). Level 1 by default would change every model's quantized
+//! result: measured in issue 16's protocol, bias correction gains on four of five shared
+//! models but loses 0.1 dB on mobilenet_v2, and it is not yet fast enough to run on every
+//! `hailo optimize`.
 //!
 //! An algorithm is run by the pass [`Algorithm::pass`] names; one that is not built yet is
 //! named in a warning. Fine-tuning and AdaRound both train the biases (AdaRound's

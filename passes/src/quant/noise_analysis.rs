@@ -242,7 +242,10 @@ fn partial_snr(
             .and_then(|&v| reference.recording.value(v))
         {
             if f.shape() == o.value.shape() {
-                out.insert(o.layer.to_owned(), snr_db(&[f], &[o.value.clone()]));
+                out.insert(
+                    o.layer.to_owned(),
+                    snr_db(&[f], std::slice::from_ref(o.value)),
+                );
             }
         }
         Ok(())
