@@ -65,12 +65,29 @@ fn the_level_picks_bias_correction_and_the_policy_overrides_it() {
 }
 
 #[test]
-fn a_level_outside_the_table_is_reported() {
-    let (bc, warnings) = passes("model_optimization_flavor(optimization_level=7)\n");
+fn a_level_outside_the_table_is_reported_or_rejected() {
+    // In the checker's range (-100..=4) but not one of the guide's levels: reported.
+    let (bc, warnings) = passes("model_optimization_flavor(optimization_level=-1)\n");
     assert!(bc.is_empty());
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].contains("'optimization_level': accepted but not applied: the guide's levels are -100 and 0 to 4"),
+        warnings[0].contains(
+            "'optimization_level': accepted but not applied: the guide's levels are -100 and 0 to 4"
+        ),
         "{warnings:?}"
+    );
+    // Out of the checker's range: a located error.
+    let mut cfg = QuantConfig::default();
+    let e = apply_script(
+        &mut cfg,
+        "s.alls",
+        "model_optimization_flavor(optimization_level=7)\n",
+        &[],
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
+    assert!(
+        e.starts_with("s.alls:1:46: error: value `7` for `optimization_level` is out of range"),
+        "{e}"
     );
 }
