@@ -483,6 +483,10 @@ impl Executor {
             .collect::<Result<Vec<_>>>()?
             .into_iter()
             .unzip();
+        if parts.iter().any(Vec::is_empty) {
+            // Runs stopped early have no outputs to join.
+            return Ok((Vec::new(), extras));
+        }
         let outputs = (0..self.outputs.len())
             .map(|i| {
                 let views: Vec<_> = parts.iter().map(|p| p[i].view()).collect();
@@ -590,6 +594,10 @@ impl Executor {
                 if let Some(v) = slots[s].take() {
                     pool.release(v);
                 }
+            }
+            if memo.as_ref().is_some_and(|m| m.stop == Some(step.id)) {
+                // A run stopped early has no outputs (see `Executor::run_resumed_until`).
+                return Ok(Vec::new());
             }
         }
         self.output_sources

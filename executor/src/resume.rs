@@ -41,6 +41,42 @@ impl Recording {
             .collect();
         ndarray::concatenate(ndarray::Axis(0), &parts?).ok()
     }
+
+    /// Replaces the recorded value of `v` by `value` (all samples; split into the recorded
+    /// sub-batches): a resumed run whose stale ops read `v` sees `value` instead, as if the
+    /// op defining `v` had computed it (noise analysis quantizes one layer's output this
+    /// way). False when `v` is not recorded or `value`'s batch differs.
+    pub fn replace(&mut self, v: ValueId, value: &ArrayD<f32>) -> bool {
+        let sizes: Option<Vec<usize>> = self
+            .chunks
+            .iter()
+            .map(|c| c.get(&v).map(|x| x.shape().first().copied().unwrap_or(0)))
+            .collect();
+        let Some(sizes) = sizes else { return false };
+        if sizes.iter().sum::<usize>() != value.shape().first().copied().unwrap_or(0) {
+            return false;
+        }
+        let mut start = 0;
+        for (c, n) in self.chunks.iter_mut().zip(sizes) {
+            let part = value.slice_axis(ndarray::Axis(0), (start..start + n).into());
+            c.insert(v, Value::F32(part.to_owned()));
+            start += n;
+        }
+        true
+    }
+
+    /// The recorded integer codes of `v` (values of a `q` graph; sub-batches joined), if any.
+    pub fn codes(&self, v: ValueId) -> Option<ArrayD<i32>> {
+        let parts: Option<Vec<_>> = self
+            .chunks
+            .iter()
+            .map(|c| match c.get(&v) {
+                Some(Value::I32(a)) => Some(a.view()),
+                _ => None,
+            })
+            .collect();
+        ndarray::concatenate(ndarray::Axis(0), &parts?).ok()
+    }
 }
 
 /// The outputs of a recorded or resumed run, its recording, and how many ops it evaluated
@@ -56,6 +92,8 @@ pub struct Resumed {
 pub(crate) struct Memo<'a> {
     known: Option<&'a FxHashMap<ValueId, Value>>,
     stale: &'a FxHashSet<OpId>,
+    /// The op after which the run stops (values after it are not recorded).
+    pub(crate) stop: Option<OpId>,
     /// Values recomputed in this run (their readers must be evaluated too).
     fresh: FxHashSet<ValueId>,
     pub(crate) record: FxHashMap<ValueId, Value>,
@@ -93,7 +131,7 @@ impl<'a> Memo<'a> {
 impl Executor {
     /// [`Executor::run`], keeping every value it computes.
     pub fn run_recorded(&self, inputs: &[ArrayD<f32>]) -> Result<Resumed> {
-        self.resume(inputs, None, &FxHashSet::default())
+        self.resume(inputs, None, &FxHashSet::default(), None)
     }
 
     /// [`Executor::run`] after the ops `stale` changed, given the recording of a run of the
@@ -106,7 +144,21 @@ impl Executor {
         recording: &Recording,
         stale: &FxHashSet<OpId>,
     ) -> Result<Resumed> {
-        self.resume(inputs, Some(recording), stale)
+        self.resume(inputs, Some(recording), stale, None)
+    }
+
+    /// [`Executor::run_resumed`] that stops after op `stop`: a pass that needs one layer's
+    /// input after a change (bias correction) does not run the rest of the graph. The run has
+    /// no outputs, and its recording lacks the values after `stop`, so a later resumed run
+    /// from it evaluates those ops (and what depends on them) again.
+    pub fn run_resumed_until(
+        &self,
+        inputs: &[ArrayD<f32>],
+        recording: &Recording,
+        stale: &FxHashSet<OpId>,
+        stop: OpId,
+    ) -> Result<Resumed> {
+        self.resume(inputs, Some(recording), stale, Some(stop))
     }
 
     fn resume(
@@ -114,6 +166,7 @@ impl Executor {
         inputs: &[ArrayD<f32>],
         recording: Option<&Recording>,
         stale: &FxHashSet<OpId>,
+        stop: Option<OpId>,
     ) -> Result<Resumed> {
         let run = |i: usize, sub: &[ArrayD<f32>]| {
             let known = match recording {
@@ -129,6 +182,7 @@ impl Executor {
             let mut memo = Memo {
                 known,
                 stale,
+                stop,
                 fresh: FxHashSet::default(),
                 record: FxHashMap::default(),
                 evaluated: 0,

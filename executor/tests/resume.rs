@@ -98,3 +98,44 @@ fn resumed_run_equals_full_run_and_evaluates_only_what_follows() {
         .expect("resumes");
     assert_eq!((nothing.evaluated, &nothing.outputs), (0, &full));
 }
+
+/// A run stopped after an op records the values up to it; a resumed run from that partial
+/// recording evaluates what was not recorded and gives the full run's outputs.
+#[test]
+fn run_stopped_early_then_resumed_equals_full_run() {
+    let onnx = hailo_onnx::load(models().join("mobilenet_v2.onnx")).expect("loads");
+    let mut m = hailo_onnx::to_hl::convert(&onnx, &Default::default())
+        .expect("converts")
+        .module;
+    let x = vec![calib(12)];
+    let recording = Executor::new(&m, GraphRef::First)
+        .expect("prepares")
+        .run_recorded(&x)
+        .expect("runs")
+        .recording;
+    let convs: Vec<OpId> = m
+        .walk(m.top())
+        .into_iter()
+        .filter(|&o| m.op(o).name_str() == "hl.conv2d")
+        .collect();
+    let (changed, stop) = (convs[convs.len() / 3], convs[2 * convs.len() / 3]);
+    scale_kernel(&mut m, changed);
+    let after = Executor::new(&m, GraphRef::First).expect("prepares");
+    let full = after.run_recorded(&x).expect("runs");
+    let stale: FxHashSet<OpId> = std::iter::once(changed).collect();
+    let partial = after
+        .run_resumed_until(&x, &recording, &stale, stop)
+        .expect("resumes");
+    assert!(partial.outputs.is_empty());
+    assert!(partial.evaluated < downstream(&m, changed) * recording.sub_batches());
+    let stop_out = m.result(stop, 0);
+    assert_eq!(
+        partial.recording.value(stop_out),
+        full.recording.value(stop_out)
+    );
+    let rest = after
+        .run_resumed(&x, &partial.recording, &FxHashSet::default())
+        .expect("resumes");
+    assert_eq!(rest.outputs, full.outputs);
+    assert!(rest.evaluated > 0);
+}

@@ -1,8 +1,10 @@
 //! Dev benchmark: output SNR (dB) of our quantized emulation against the float interpreter
 //! for every ONNX model in `shared/models`, on the same calibration and evaluation data as
-//! `bench/ort_quant_compare.py`. Run from the repo root:
-//! `cargo run --release -p hailo-quantizer --example snr_per_model [--mode=a16_w8] [model ...]`
-//! (`--mode`: the precision mode of every layer, a8_w8 by default).
+//! `bench/ort_quant_compare.py` (issue 16's protocol: the first 32 calibration images, or the
+//! 256 digits samples). Run from the repo root:
+//! `cargo run --release -p hailo-quantizer --example snr_per_model [--mode=a16_w8] [--level L] [model ...]`
+//! (`--mode`: the precision mode of every layer, a8_w8 by default; `--level`: the optimization
+//! level, by default the guide's default for the set size).
 
 use hailo_quantizer::{quantize, Precision, QuantConfig};
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -76,9 +78,17 @@ fn main() {
         "squeezenet1_1",
         "yolo_like_320",
     ];
-    let (modes, args): (Vec<String>, Vec<String>) = std::env::args()
-        .skip(1)
-        .partition(|a| a.starts_with("--mode="));
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let level = args.iter().position(|a| a == "--level").map(|i| {
+        let l = args
+            .get(i + 1)
+            .and_then(|v| v.parse::<i64>().ok())
+            .expect("--level N");
+        args.drain(i..i + 2);
+        l
+    });
+    let (modes, args): (Vec<String>, Vec<String>) =
+        args.into_iter().partition(|a| a.starts_with("--mode="));
     let mode = modes
         .last()
         .map_or("a8_w8", |m| m.trim_start_matches("--mode="));
@@ -95,7 +105,8 @@ fn main() {
             .expect("converts")
             .module;
         let (calib, eval) = data(name);
-        let n = calib.shape()[0].min(64);
+        let n = calib.shape()[0].min(if name.starts_with("digits") { 256 } else { 32 });
+        let calib = calib.slice_axis(Axis(0), (0..n).into()).to_owned();
         let float = hailo_executor::Executor::new(&m, "main")
             .expect("prepares")
             .run(std::slice::from_ref(&eval))
@@ -103,6 +114,7 @@ fn main() {
         let mut cfg = QuantConfig::default();
         cfg.calibration.calibset_size = n;
         cfg.default_precision = precision;
+        cfg.optimization_level = level;
         let t = Instant::now();
         if let Err(e) = quantize(&mut m, &[calib], &cfg) {
             println!("| {name} | {n} | {} | error: {e} | | |", eval.shape()[0]);

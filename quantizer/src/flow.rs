@@ -64,6 +64,9 @@ pub struct OptimizeSummary {
     /// Script arguments accepted but not applied, settings the run adjusted to go on (a
     /// calibration set smaller than calibset_size) and the passes' warnings.
     pub warnings: Vec<String>,
+    /// What the run chose because the script did not say (the guide's default optimization
+    /// level and what of it is not built): shown unless `--quiet`.
+    pub defaults: Vec<String>,
     /// With `dump_pipeline`: the pipeline that ran (every option printed), which `hailo-opt
     /// --calib-set` replays on the HAR's graph.
     pub pipeline: Option<String>,
@@ -190,6 +193,15 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
     } else {
         Vec::new()
     };
+    let mut defaults = Vec::new();
+    if quantize && req.pass_pipeline.is_none() {
+        let level = crate::levels::messages(&cfg);
+        if cfg.optimization_level.is_some() {
+            warnings.extend(level);
+        } else {
+            defaults.extend(level);
+        }
+    }
     let text = match &req.pass_pipeline {
         Some(p) => p.clone(),
         None => crate::pipeline::with_modifications(&modifications, quantize.then_some(&cfg)),
@@ -255,6 +267,7 @@ pub fn optimize_har(req: &OptimizeRequest) -> Result<OptimizeSummary, String> {
         report,
         notes,
         warnings,
+        defaults,
         pipeline,
         instrumentation,
     })

@@ -2,7 +2,8 @@
 //!
 //! The quantization steps are passes in `hailo_passes::quant` (activation splitting,
 //! calibration, activation clipping, ranges, precision with the automatic 4/16-bit choice by
-//! layer noise analysis, weight clipping). Here: [`pipeline`] turns the model script's
+//! layer noise analysis, weight clipping, bias correction). Here: [`levels`] picks the
+//! algorithms of an optimization level, [`pipeline`] turns the model script's
 //! settings into those passes; [`optimize`] runs them and lowers the graph with `hl-to-quant`;
 //! the executor (`hailo_executor::Executor`) runs the resulting integer graph and [`infer`]
 //! runs a whole model through it; [`report`] builds the per-layer report.
@@ -12,6 +13,7 @@ pub mod calib;
 pub mod error;
 pub mod flow;
 pub mod infer;
+pub mod levels;
 pub mod optimize;
 pub mod pipeline;
 pub mod report;

@@ -41,8 +41,20 @@ pub struct QuantConfig {
     /// `default_precision` instead).
     pub auto_16bit_ratio: f64,
     /// `model_optimization_flavor(compression_level=l)`: the 4-bit ratio 0.2·l on large
-    /// networks when `auto_4bit_ratio` is not given ([`compression_ratio`]).
+    /// networks when `auto_4bit_ratio` is not given ([`compression_ratio`]); the guide's
+    /// default is 1.
     pub compression_level: u8,
+    /// Whether the script set `compression_level` (a default level reverted on a small
+    /// network is not worth a warning).
+    pub compression_level_set: bool,
+    /// `model_optimization_flavor(optimization_level=l)`; `None`: the guide's default for the
+    /// calibration size ([`crate::levels`]).
+    pub optimization_level: Option<i64>,
+    /// `post_quantization_optimization(bias_correction, policy=...)` without layers:
+    /// `Some(enabled)`; `None`: the optimization level decides.
+    pub bias_correction: Option<bool>,
+    /// Per-layer bias correction policies (`layers=[...]`).
+    pub bias_correction_layers: FxHashMap<String, bool>,
     /// `quantization_param(quantization_groups=n)`: weight scales per layer (default: one per
     /// output channel).
     pub quant_groups: FxHashMap<String, usize>,
@@ -93,7 +105,11 @@ impl Default for QuantConfig {
             weight_clipping_layers: FxHashMap::default(),
             auto_4bit_ratio: 0.0,
             auto_16bit_ratio: 0.0,
-            compression_level: 0,
+            compression_level: 1,
+            compression_level_set: false,
+            optimization_level: None,
+            bias_correction: None,
+            bias_correction_layers: FxHashMap::default(),
             quant_groups: FxHashMap::default(),
             ew_add_fusing: true,
             equalization: false,

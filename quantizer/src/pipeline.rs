@@ -4,7 +4,8 @@
 //!
 //! Every setting of [`QuantConfig`] is an option of one `quant-*` pass; the automatic 4- and
 //! 16-bit choices (`auto_4bit_weights_ratio`, `auto_16bit_weights_ratio`, `compression_level`)
-//! are options of `quant-precision`, which measures sensitivity on the calibration set.
+//! are options of `quant-precision`, which measures sensitivity on the calibration set. The
+//! optimization level's post-quantization algorithms (bias correction) follow the decisions.
 
 use crate::optimize::QuantConfig;
 use hailo_passes::quant::clipping::WeightClipping;
@@ -64,6 +65,7 @@ pub fn graph_passes(cfg: &QuantConfig) -> Vec<String> {
     let mut passes = full_precision_passes(cfg);
     passes.extend(measure_passes(cfg));
     passes.extend(decide_passes(cfg));
+    passes.extend(post_quantization_passes(cfg));
     passes
 }
 
@@ -128,6 +130,24 @@ fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
     passes
 }
 
+/// The post-quantization algorithms of the optimization level ([`crate::levels`]) as the
+/// script's per-algorithm policies adjust them: bias correction on the calibration set.
+fn post_quantization_passes(cfg: &QuantConfig) -> Vec<String> {
+    let by_level = crate::levels::algorithms(crate::levels::level_of(cfg))
+        .contains(&crate::levels::Algorithm::BiasCorrection);
+    let enabled = cfg.bias_correction.unwrap_or(by_level);
+    if !enabled && !cfg.bias_correction_layers.values().any(|&e| e) {
+        return Vec::new();
+    }
+    let policy = |e: bool| if e { "enabled" } else { "disabled" }.to_owned();
+    vec![format!(
+        "quant-bias-correction{{samples={} default={} layers={}}}",
+        cfg.calibration.calibset_size,
+        policy(enabled),
+        list(&cfg.bias_correction_layers, |e| policy(*e)),
+    )]
+}
+
 /// The passes that measure: activation splitting, calibration and activation clipping.
 fn measure_passes(cfg: &QuantConfig) -> Vec<String> {
     let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
@@ -168,10 +188,15 @@ fn decide_passes(cfg: &QuantConfig) -> Vec<String> {
     let auto =
         if cfg.auto_4bit_ratio > 0.0 || cfg.auto_16bit_ratio > 0.0 || cfg.compression_level > 0 {
             format!(
-                " auto-4bit-ratio={:?} auto-16bit-ratio={:?} compression-level={} samples={}",
+                " auto-4bit-ratio={:?} auto-16bit-ratio={:?} compression-level={}{} samples={}",
                 cfg.auto_4bit_ratio,
                 cfg.auto_16bit_ratio,
                 cfg.compression_level,
+                if cfg.compression_level_set {
+                    ""
+                } else {
+                    " compression-default=true"
+                },
                 sensitivity_samples(cfg)
             )
         } else {

@@ -153,5 +153,6 @@ pub fn build_report(
         weight_bit_ratios,
         auto_4bit_layers: prepared.auto_4bit.clone(),
         layers,
+        noise: None,
     })
 }

@@ -74,10 +74,7 @@ fn why_not(command: &str, feature: Option<&str>, arg: &str) -> String {
     let later = |what: &str| format!("{what} is not built yet");
     match (command, feature, arg) {
         ("model_optimization_flavor", _, "optimization_level") => {
-            "optimization levels pick bias correction, fine-tuning and AdaRound, which are not \
-             built yet, on top of equalization (pre_quantization_optimization(equalization) runs \
-             it; calibration, clipping and precision run as at every level)"
-                .into()
+            "the guide's levels are -100 and 0 to 4".into()
         }
         ("model_optimization_flavor", _, "batch_size") => {
             "it sets the batch of AdaRound and fine-tuning, which are not built yet; \
@@ -176,10 +173,36 @@ fn handle(
         ("model_optimization_flavor", _) => {
             if let Some(l) = r.f64("compression_level") {
                 cfg.compression_level = l as u8;
+                cfg.compression_level_set = true;
             }
-            // -100 switches every default algorithm off: calibration alone is exactly that.
-            if r.t.get("optimization_level").and_then(TypedValue::as_f64) == Some(-100.0) {
+            // A level outside the guide's table stays unread, so it is reported.
+            let level = r.t.get("optimization_level").and_then(TypedValue::as_f64);
+            if let Some(l) = level.filter(|&l| crate::levels::is_level(l as i64)) {
                 r.get("optimization_level");
+                cfg.optimization_level = Some(l as i64);
+            }
+        }
+        ("post_quantization_optimization", Some("bias_correction")) => {
+            // Layer results are held in memory: there is no disk cache to compress.
+            r.get("cache_compression");
+            let enabled = match r.word("policy") {
+                Some("enabled") => Some(true),
+                Some("disabled") => Some(false),
+                _ => None,
+            };
+            match (enabled, targets.is_empty()) {
+                (e, true) => cfg.bias_correction = e.or(cfg.bias_correction),
+                (Some(e), false) => {
+                    for l in targets {
+                        cfg.bias_correction_layers.insert(l.clone(), e);
+                    }
+                }
+                // `allowed` on layers: they follow the global policy.
+                (None, false) => {
+                    for l in targets {
+                        cfg.bias_correction_layers.remove(l);
+                    }
+                }
             }
         }
         ("pre_quantization_optimization", Some("equalization")) => {

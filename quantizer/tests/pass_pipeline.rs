@@ -149,7 +149,9 @@ fn automatic_bit_choice_pipeline_equals_library_flow() {
     };
     let pipeline = hailo_quantizer::pipeline::of(&cfg);
     assert!(
-        pipeline.contains("auto-4bit-ratio=0.3 auto-16bit-ratio=0.2 compression-level=0 samples=8"),
+        pipeline.contains(
+            "auto-4bit-ratio=0.3 auto-16bit-ratio=0.2 compression-level=1 compression-default=true samples=8"
+        ),
         "{pipeline}"
     );
     let expect = ["per_axis<i4:f32", "per_axis<i16:f32"];

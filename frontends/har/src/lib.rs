@@ -20,7 +20,7 @@ mod weights;
 
 pub use error::HarError;
 pub use metadata::{HarMetadata, HarState, METADATA_MEMBER};
-pub use quant::{LayerQuant, QuantReport, QUANT_MEMBER};
+pub use quant::{LayerNoise, LayerQuant, NoiseReport, QuantReport, QUANT_MEMBER};
 
 use hailo_ir::{print_module, Attribute, Blob, Context, Module, PrintOptions, Type};
 use hailo_npz::NpyArray;

@@ -46,6 +46,40 @@ pub struct QuantReport {
     /// Layers `auto_4bit_weights_ratio` put at 4 bits.
     pub auto_4bit_layers: Vec<String>,
     pub layers: Vec<LayerQuant>,
+    /// The last `hailo analyze-noise` run on this HAR, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseReport>,
+}
+
+/// One layer of a layer noise analysis (`hailo analyze-noise`; the DFC's
+/// `layer_noise_analysis/snr` and `.../partial_snr`). `None`: exact (no noise).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerNoise {
+    pub layer: String,
+    /// Output SNR (dB, over all outputs) with only this layer quantized.
+    pub snr_db: Option<f64>,
+    /// SNR (dB) at this layer's own output with every layer quantized.
+    pub partial_snr_db: Option<f64>,
+}
+
+/// A layer noise analysis: the samples it ran on and every analyzed layer, in graph order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoiseReport {
+    pub samples: usize,
+    pub layers: Vec<LayerNoise>,
+}
+
+impl NoiseReport {
+    /// The threshold under which a layer is flagged (the DFC profiler's).
+    pub const LOW_SNR_DB: f64 = 10.0;
+
+    /// Layers whose single-layer output SNR is under [`Self::LOW_SNR_DB`].
+    pub fn low_snr_layers(&self) -> Vec<&LayerNoise> {
+        self.layers
+            .iter()
+            .filter(|l| l.snr_db.is_some_and(|s| s < Self::LOW_SNR_DB))
+            .collect()
+    }
 }
 
 impl QuantReport {

@@ -212,6 +212,14 @@ fn quantization_report_round_trips_as_its_own_member() {
             range: Some([-1.5, 3.25]),
             partial_snr_db: Some(24.125),
         }],
+        noise: Some(hailo_har::NoiseReport {
+            samples: 16,
+            layers: vec![hailo_har::LayerNoise {
+                layer: "conv1".into(),
+                snr_db: Some(8.5),
+                partial_snr_db: None,
+            }],
+        }),
     };
     let quantized = HarMetadata {
         state: HarState::Quantized,

@@ -11,7 +11,9 @@
 //!   modes such as `a8_w8_a16`); an input of other bits is requantized to them first;
 //! - `q_wclip = [t0, t1, ...]`: per-output-channel weight clipping thresholds (default
 //!   max |W| of each channel);
-//! - `q_bias_mode`: `single_scale_decomposition` or `double_scale_initialization` (default).
+//! - `q_bias_mode`: `single_scale_decomposition` or `double_scale_initialization` (default);
+//! - `q_bias_correction = [e0, e1, ...]`: per-output-channel amounts subtracted from a
+//!   weighted layer's float bias before it is quantized (`quant-bias-correction`).
 //!
 //! `hl.resize` (nearest and bilinear), `hl.maxpool`, `hl.reshape`, `hl.slice` and `hl.split`
 //! move codes and keep their input's type ([`super::lower_layout`]); `hl.concat`

@@ -18,6 +18,7 @@
 //! affine layers of [`super::lower_affine`] reuse [`emit`] with kernels they compute.
 
 use super::hl_to_quant::{clamp, get, qtype_of, requantize_to, result_type, Res};
+use crate::quant::bias_correction::CORRECTION;
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::{Activation, ConvParams};
 use hailo_dialect_quant::ops as q;
@@ -114,10 +115,21 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     let kshape = m.value_type(operands[1]).shape().unwrap_or(&[]).to_vec();
     let cout = *kshape.last().ok_or("kernel has rank 0")? as usize;
     let w = const_values(m, operands[1])?;
-    let bias = match operands.get(2) {
+    let mut bias = match operands.get(2) {
         Some(&b) => const_values(m, b)?,
         None => vec![0.0; cout],
     };
+    if let Some(c) = m.attr(op, CORRECTION).and_then(Attribute::as_f64_array) {
+        if c.len() != cout {
+            return Err(format!(
+                "'{CORRECTION}' has {} values for {cout} output channels",
+                c.len()
+            ));
+        }
+        for (b, e) in bias.iter_mut().zip(c) {
+            *b -= e;
+        }
+    }
     let wbits = m
         .attr(op, "q_wbits")
         .and_then(Attribute::as_i64)

@@ -45,6 +45,9 @@ hailo_ir::pass_options! {
         /// `compression_level`: the 4-bit ratio 0.2 per level on large networks, when
         /// `auto-4bit-ratio` is 0.
         compression_level: i64 = 0,
+        /// The compression level is the guide's default, not the script's: reverting it on a
+        /// small network is not reported.
+        compression_default: bool = false,
         /// Calibration samples the sensitivity of each layer is measured on.
         samples: i64 = 8,
     }
@@ -142,8 +145,10 @@ impl AssignPrecision {
                 .sum();
             let level = u8::try_from(o.compression_level.min(5)).unwrap_or(5);
             ratio_4 = compression_ratio(level, total).unwrap_or_else(|note| {
-                let loc = m.op(graph).loc.clone();
-                cx.diags.emit(Diagnostic::warning(loc, note));
+                if !o.compression_default {
+                    let loc = m.op(graph).loc.clone();
+                    cx.diags.emit(Diagnostic::warning(loc, note));
+                }
                 0.0
             });
         }

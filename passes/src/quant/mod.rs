@@ -5,11 +5,14 @@
 pub mod activation_clipping;
 pub mod activations;
 pub mod assign_precision;
+pub mod bias_correction;
 pub mod calibrate;
 pub mod channel_stats;
 pub mod clipping;
 pub mod equalize;
 pub mod groups;
+pub mod lowered;
+pub mod noise_analysis;
 pub mod precision;
 pub mod ranges;
 pub mod sensitivity;
@@ -28,12 +31,23 @@ pub struct ShowProgress;
 
 /// A progress bar over `len` samples labelled `what`, hidden unless the driver asked for bars.
 pub fn progress(cx: &hailo_ir::pass::PassCx<'_>, what: &str, len: usize) -> ProgressBar {
+    progress_in(cx, what, len, "samples")
+}
+
+/// A progress bar over `len` items counted in `unit` (`samples`, `layers`), labelled `what`,
+/// hidden unless the driver asked for bars.
+pub fn progress_in(
+    cx: &hailo_ir::pass::PassCx<'_>,
+    what: &str,
+    len: usize,
+    unit: &str,
+) -> ProgressBar {
     if cx.resource::<ShowProgress>().is_none() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} samples"))
+        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} {unit}"))
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod toy;
+
 use hailo_ir::{Blob, Context, Module};
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 use std::path::PathBuf;

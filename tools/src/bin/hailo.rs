@@ -41,7 +41,7 @@ enum Command {
     /// Check model scripts (.alls).
     ModelScript(hailo_tools::cmd::model_script::Args),
     /// Analyze quantization noise layer by layer.
-    AnalyzeNoise(hailo_tools::cmd::unimplemented::Args),
+    AnalyzeNoise(hailo_tools::cmd::analyze_noise::Args),
     /// Render a HAR as a graph.
     Visualizer(hailo_tools::cmd::unimplemented::Args),
     /// Inspect and check HEF files.
@@ -63,7 +63,9 @@ fn main() -> ExitCode {
         Command::Hef(args) => return hailo_tools::cmd::hef::run(args, cli.quiet),
         Command::Compiler(args) => return hailo_tools::cmd::compiler::run(args, cli.quiet),
         Command::Profiler(_) => "profiler",
-        Command::AnalyzeNoise(_) => "analyze-noise",
+        Command::AnalyzeNoise(args) => {
+            return hailo_tools::cmd::analyze_noise::run(args, cli.quiet)
+        }
         Command::Visualizer(_) => "visualizer",
     };
     hailo_tools::cmd::unimplemented::run(name)

@@ -129,6 +129,10 @@ fn text_report(s: &HarSummary, meta: &HarMetadata) -> String {
     ));
     if let Some(q) = &meta.quantization {
         out.push_str(&quant_report(q));
+        if let Some(n) = &q.noise {
+            out.push('\n');
+            out.push_str(&super::analyze_noise::noise_table(n));
+        }
     }
     out
 }

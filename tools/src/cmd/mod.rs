@@ -1,4 +1,5 @@
 //! One module per `hailo` subcommand.
+pub mod analyze_noise;
 pub mod compiler;
 pub mod har;
 pub mod hef;

@@ -86,6 +86,11 @@ pub fn run(args: Args, quiet: bool) -> ExitCode {
             for n in &summary.notes {
                 eprintln!("note: {n}");
             }
+            if !quiet {
+                for n in &summary.defaults {
+                    eprintln!("note: {n}");
+                }
+            }
             if let Some(p) = &summary.pipeline {
                 eprintln!("Pass Manager with 1 top-level anchor:\n{p}");
             }

@@ -32,7 +32,7 @@ const fn optional(name: &'static str, kind: AttrKind) -> AttrSpec {
 
 /// The annotations the quantizer writes on any layer and `hl-to-quant` reads:
 /// the calibrated output range, the chosen activation, weight and input bit
-/// widths, the bias mode and the weight clipping range.
+/// widths, the bias mode, the weight clipping range and the bias correction.
 pub const QUANT_ANNOTATIONS: &[AttrSpec] = &[
     optional("q_range", AttrKind::F64Array),
     optional("q_bits", AttrKind::I64),
@@ -40,6 +40,7 @@ pub const QUANT_ANNOTATIONS: &[AttrSpec] = &[
     optional("q_in_bits", AttrKind::I64),
     optional("q_bias_mode", AttrKind::Str),
     optional("q_wclip", AttrKind::F64Array),
+    optional("q_bias_correction", AttrKind::F64Array),
 ];
 
 /// The parameters of the activation kinds that take them (see [`activation::KINDS`]), on
