@@ -1,5 +1,5 @@
-//! `hl-to-quant` for weighted layers: `hl.conv2d`, `hl.depthwise_conv2d` and `hl.dense`
-//! read their float kernel and bias from `hl.const` operands; [`emit`] quantizes any float
+//! `hl-to-quant` for weighted layers: `hl.conv2d`, `hl.depthwise_conv2d`, `hl.deconv2d`
+//! (`q.deconv2d`, the same kernel quantization) and `hl.dense` read their float kernel and bias from `hl.const` operands; [`emit`] quantizes any float
 //! kernel (per-output-channel symmetric scales, i32 bias at the accumulator scale S_x·S_w,
 //! per-channel multiplier/shift to the output scale) and emits the `q` op.
 //!
@@ -90,7 +90,7 @@ pub(super) fn const_values(m: &Module, v: ValueId) -> Res<Vec<f64>> {
     }
 }
 
-/// Lowers `hl.conv2d`, `hl.depthwise_conv2d` and `hl.dense`.
+/// Lowers `hl.conv2d`, `hl.depthwise_conv2d`, `hl.deconv2d` and `hl.dense`.
 pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
     let name = m.op(op).name_str();
     let operands = m.op(op).operands().to_vec();
@@ -140,6 +140,15 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     }
     let (qname, geometry) = match name {
         hl::Dense::NAME => (q::DENSE, vec![]),
+        hl::Deconv2d::NAME => {
+            // The transposed convolution keeps hl.deconv2d's geometry as written.
+            let keys = ["strides", "dilations", "groups", "pads", "output_padding"];
+            let g = keys
+                .into_iter()
+                .filter_map(|k| m.attr(op, k).cloned().map(|a| (k, a)))
+                .collect();
+            (q::DECONV2D, g)
+        }
         _ => {
             let p = ConvParams::of(m, op)?;
             let mut g = conv_attrs(p.strides, p.dilations, p.pads);
