@@ -207,6 +207,7 @@ pub(crate) fn evaluators() -> &'static ExternalModels<dyn Evaluate> {
             .attach::<q::Prelu>(&int::PRELU)
             .attach::<q::ArgMax>(&int::index::ARGMAX)
             .attach::<q::OneHot>(&int::index::ONE_HOT)
+            .attach::<q::FormatConversion>(&int::layout::FORMAT)
     });
     &MODELS
 }

@@ -445,6 +445,18 @@ fn conv_with_a_fused_add_tracks_the_float_sum_within_half_a_step() {
     assert!(snr >= 30.0, "{snr:.2} dB");
 }
 
+/// `values` as a nested dense literal of `shape` (row-major).
+fn nested(values: &[String], shape: &[usize]) -> String {
+    match shape {
+        [] | [_] => format!("[{}]", values.join(", ")),
+        [n, rest @ ..] => {
+            let step = values.len() / n;
+            let parts: Vec<String> = values.chunks(step).map(|c| nested(c, rest)).collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
 #[test]
 fn deconv_is_an_exact_integer_transposed_convolution() {
     // Every output channel's max |W| is 1.27 and every weight a multiple of 0.01, so the
@@ -460,12 +472,15 @@ fn deconv_is_an_exact_integer_transposed_convolution() {
     let data = vec![Rng(31).array(&[8, 3, 3, 2])];
     for (attrs, out) in [
         ("strides = [2, 2]", "8x6x6x3"),
-        ("strides = [2, 2], pads = [1, 0, 0, 1], output_padding = [1, 1]", "8x6x6x3"),
+        (
+            "strides = [2, 2], pads = [1, 0, 0, 1], output_padding = [1, 1]",
+            "8x6x6x3",
+        ),
         ("strides = [1, 1], dilations = [2, 2]", "8x5x5x3"),
     ] {
         let body = format!(
-            "    %k = hl.const dense<[{}]> : tensor<2x2x2x3xf32>\n    %b = hl.const dense<[0.1, -0.2, 0.3]> : tensor<3xf32>\n    %r0 = hl.deconv2d %in0, %k, %b {{{attrs}, layer = \"deconv1\"}} : tensor<{out}xf32>\n",
-            w.join(", ")
+            "    %k = hl.const dense<{}> : tensor<2x2x2x3xf32>\n    %b = hl.const dense<[0.1, -0.2, 0.3]> : tensor<3xf32>\n    %r0 = hl.deconv2d %in0, %k, %b {{{attrs}, layer = \"deconv1\"}} : tensor<{out}xf32>\n",
+            nested(&w, &[2, 2, 2, 3])
         );
         let text = graph(&["8x3x3x2"], &[out], &body);
         let snr = check_within(&text, &data, "deconv1", "q.deconv2d", 0.01);
@@ -480,6 +495,17 @@ fn prelu_rescales_each_side_exactly() {
     let text = graph(&["8x4x4x4"], &["8x4x4x4"], body);
     let snr = check_within(&text, &data, "prelu1", "q.prelu", 0.01);
     assert!(snr >= 35.0, "{snr:.2} dB");
+    // A slope varying along H and C (ONNX broadcasting): one slope per element of a sample.
+    let a: Vec<String> = (0..16)
+        .map(|i| format!("{:?}", 0.25 * (i % 5) as f64 - 0.5))
+        .collect();
+    let body = format!(
+        "    %a = hl.const dense<{}> : tensor<4x1x4xf32>\n    %r0 = hl.prelu %in0, %a {{layer = \"prelu1\"}} : tensor<8x4x4x4xf32>\n",
+        nested(&a, &[4, 1, 4])
+    );
+    let text = graph(&["8x4x4x4"], &["8x4x4x4"], &body);
+    let snr = check_within(&text, &data, "prelu1", "q.prelu", 0.01);
+    assert!(snr >= 35.0, "per-element slopes: {snr:.2} dB");
 }
 
 #[test]
@@ -525,20 +551,50 @@ fn softmax_and_norms_over_other_axes_move_the_axes_last() {
     let text = graph(&["4x8x3x5"], &["4x8x3x5"], body);
     let snr = check_within(&text, &data, "lsm1", "q.log_softmax", 0.05);
     assert!(snr >= 30.0, "log_softmax axis 2: {snr:.2} dB");
-    // Layer norm over axes 1 and 2 with per-element gamma / beta of shape [8, 3].
-    let g: Vec<String> = (0..24).map(|i| format!("{:?}", 0.5 + 0.125 * (i % 7) as f64 - 0.25 * (i % 3) as f64)).collect();
-    let b: Vec<String> = (0..24).map(|i| format!("{:?}", 0.1 * (i % 5) as f64 - 0.2)).collect();
+    // Layer norm over axes 2 and 3 with per-element gamma / beta of shape [3, 5] (the float
+    // executor takes trailing axes; the lowering merges them into one).
+    let g: Vec<String> = (0..15)
+        .map(|i| format!("{:?}", 0.5 + 0.125 * (i % 7) as f64 - 0.25 * (i % 3) as f64))
+        .collect();
+    let b: Vec<String> = (0..15)
+        .map(|i| format!("{:?}", 0.1 * (i % 5) as f64 - 0.2))
+        .collect();
     let body = format!(
-        "    %g = hl.const dense<[{}]> : tensor<8x3xf32>\n    %b = hl.const dense<[{}]> : tensor<8x3xf32>\n    %r0 = hl.layer_norm %in0, %g, %b {{axes = [1, 2], epsilon = 1.0e-5, layer = \"ln1\"}} : tensor<4x8x3x5xf32>\n",
-        g.join(", "),
-        b.join(", ")
+        "    %g = hl.const dense<{}> : tensor<3x5xf32>\n    %b = hl.const dense<{}> : tensor<3x5xf32>\n    %r0 = hl.layer_norm %in0, %g, %b {{axes = [2, 3], epsilon = 1.0e-5, layer = \"ln1\"}} : tensor<4x8x3x5xf32>\n",
+        nested(&g, &[3, 5]),
+        nested(&b, &[3, 5])
     );
     let text = graph(&["4x8x3x5"], &["4x8x3x5"], &body);
     let snr = check_within(&text, &data, "ln1", "q.layer_norm", 0.02);
-    assert!(snr >= 30.0, "layer norm axes [1, 2]: {snr:.2} dB");
+    assert!(snr >= 30.0, "layer norm axes [2, 3]: {snr:.2} dB");
     // L2 normalization along axis 1 (not centred).
     let body = "    %r0 = hl.l2_norm %in0 {axis = 1, epsilon = 1.0e-12, layer = \"l2n1\"} : tensor<4x8x3x5xf32>\n";
     let text = graph(&["4x8x3x5"], &["4x8x3x5"], body);
     let snr = check_within(&text, &data, "l2n1", "q.layer_norm", 0.02);
     assert!(snr >= 30.0, "l2 norm: {snr:.2} dB");
+}
+
+#[test]
+fn format_conversions_move_codes_exactly() {
+    let data = vec![Rng(37)
+        .array(&[8, 6, 4, 1])
+        .mapv(|v| (v * 40.0 + 128.0).clamp(0.0, 255.0))];
+    for conversion in [
+        "nv12_to_hailo_yuv",
+        "nv21_to_hailo_yuv",
+        "i420_to_hailo_yuv",
+    ] {
+        let body = format!(
+            "    %r0 = hl.format_conversion %in0 {{conversion = \"{conversion}\", layer = \"fc1\"}} : tensor<8x4x4x3xf32>\n"
+        );
+        let text = graph(&["8x6x4x1"], &["8x4x4x3"], &body);
+        let (_, deq, out, _) = run(&text, &data);
+        // Every output is one of the dequantized input's values, bit for bit.
+        let inputs: std::collections::BTreeSet<u32> = deq[0].iter().map(|v| v.to_bits()).collect();
+        assert!(
+            out[0].iter().all(|v| inputs.contains(&v.to_bits())),
+            "{conversion}"
+        );
+        check_exact(&text, &data, "fc1", "q.format_conversion");
+    }
 }

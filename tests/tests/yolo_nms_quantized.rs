@@ -2,7 +2,7 @@
 //! `yolo_like_320.onnx` with the model zoo's YOLOv5 `nms_postprocess` command (the corpus's
 //! `nms_postprocess("…/yolov5m_nms_config.json", yolov5, engine=cpu)`, its config adapted to
 //! this model: image size 320 and the model's three head layers) is optimized as
-//! `hailo optimize` does (a8_w8, 64 calibration images). On the model's reference inputs the
+//! `hailo optimize` does (a8_w8, the 32 images of `calib_image_like_320.npz`). On the model's reference inputs the
 //! quantized emulation must find at least 90% of the float emulation's detections: same
 //! image, same class, IoU ≥ 0.5 (each quantized box matched once, best float scores first).
 
@@ -11,7 +11,7 @@ use hailo_executor::{Executor, GraphRef};
 use hailo_npz::{write_npy, NpyArray};
 use hailo_quantizer::flow::{optimize_har, read_quantized, CalibSource, OptimizeRequest};
 use hailo_tests::{models_dir, read_f32_npz, to_nhwc};
-use ndarray::{ArrayD, ArrayView4, Axis, Ix4, Slice};
+use ndarray::{ArrayD, ArrayView4, Ix4};
 use std::path::PathBuf;
 
 /// The corpus's YOLOv5 NMS config (the one `nms_postprocess(..., yolov5, engine=cpu)` names
@@ -152,12 +152,14 @@ fn quantized_yolov5_nms_keeps_at_least_90_percent_of_float_detections() {
     )
     .expect("script written");
 
-    // 64 calibration images (x / 255, as the model takes them).
+    // The 32 calibration images of the shared set (x / 255, as the model takes them).
     let calib = read_f32_npz("calib_image_like_320.npz").expect("calibration images");
-    let images = &calib.iter().find(|(k, _)| k.starts_with("images")).expect("images").1;
-    let images = images
-        .slice_axis(Axis(0), Slice::from(0..64))
-        .mapv(|v| v / 255.0);
+    let images = &calib
+        .iter()
+        .find(|(k, _)| k.starts_with("images"))
+        .expect("images")
+        .1;
+    let images = images.mapv(|v| v / 255.0);
     let calib_path = dir.join("calib.npy");
     write_npy(&calib_path, &NpyArray::F32(images)).expect("calibration set written");
     let out = dir.join("yolo_q.har");
@@ -178,14 +180,25 @@ fn quantized_yolov5_nms_keeps_at_least_90_percent_of_float_detections() {
 
     // The reference inputs, NCHW in the reference file.
     let refs = read_f32_npz("yolo_like_320_ref.npz").expect("reference");
-    let x: ArrayD<f32> = to_nhwc(&refs.iter().find(|(k, _)| k.starts_with("images")).expect("images").1);
+    let x: ArrayD<f32> = to_nhwc(
+        &refs
+            .iter()
+            .find(|(k, _)| k.starts_with("images"))
+            .expect("images")
+            .1,
+    );
     let float = Executor::new(&q, GraphRef::First)
         .expect("float plan")
         .run(std::slice::from_ref(&x))
         .expect("float emulation runs");
     let quant = hailo_quantizer::infer(&q, &[x]).expect("quantized emulation runs");
     assert_eq!((float.len(), quant.len()), (1, 1), "one NMS output");
-    let view = |a: &ArrayD<f32>| a.view().into_dimensionality::<Ix4>().expect("rank 4").to_owned();
+    let view = |a: &ArrayD<f32>| {
+        a.view()
+            .into_dimensionality::<Ix4>()
+            .expect("rank 4")
+            .to_owned()
+    };
     let (f, qd) = (view(&float[0]), view(&quant[0]));
     assert_eq!(f.dim(), qd.dim());
     let (fd, qdets) = (detections(f.view()), detections(qd.view()));
@@ -197,7 +210,15 @@ fn quantized_yolov5_nms_keeps_at_least_90_percent_of_float_detections() {
         qdets.len(),
         100.0 * ratio
     );
-    assert!(fd.len() >= 10, "only {} float detections: the case is too thin", fd.len());
-    assert!(ratio >= 0.9, "{hits} of {} float detections matched", fd.len());
+    assert!(
+        fd.len() >= 10,
+        "only {} float detections: the case is too thin",
+        fd.len()
+    );
+    assert!(
+        ratio >= 0.9,
+        "{hits} of {} float detections matched",
+        fd.len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

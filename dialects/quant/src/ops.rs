@@ -53,11 +53,14 @@
 //!   kernel tap, is added to the accumulator of the output pixel the tap reaches; the full
 //!   output is cropped by `pads` and extended by `output_padding` as ONNX's ConvTranspose;
 //! - `q.prelu`: d = x − zx is rescaled by `multiplier[0]` where d ≥ 0 and by the signed
-//!   per-channel (last axis) `slope_multiplier[c]` where d < 0, one shared `shift`;
+//!   `slope_multiplier` where d < 0 (one for all, one per channel of the last axis, or one
+//!   per element of a sample, row-major), one shared `shift`;
 //! - `q.argmax` (`axis`, `keepdims`): the index of the first largest code along the axis,
 //!   as a code of a scale-1, zero-point-0 unsigned result (the index itself);
 //! - `q.one_hot` (`depth`): `table` gives the class of every input code (−1: none); the
 //!   result is the `on` code at that class and the `off` code elsewhere, on a new last axis;
+//! - `q.format_conversion` (`conversion`, `emulator_support` as `hl.format_conversion`)
+//!   moves the codes of a camera format into 3 channels and keeps the input's type;
 //! - `q.quantize` / `q.dequantize` cross between f32 and codes at the graph boundary, and
 //!   `q.requantize` changes scale and zero point.
 
@@ -99,6 +102,7 @@ pub const DECONV2D: &str = Deconv2d::NAME;
 pub const PRELU: &str = Prelu::NAME;
 pub const ARGMAX: &str = ArgMax::NAME;
 pub const ONE_HOT: &str = OneHot::NAME;
+pub const FORMAT_CONVERSION: &str = FormatConversion::NAME;
 
 /// The `kind`s of `q.reduce`.
 pub const REDUCE_KINDS: [&str; 6] = ["sum", "mean", "max", "min", "sum_square", "l2"];
@@ -396,6 +400,16 @@ define_op! {
     }
 }
 
+define_op! {
+    #[doc = "`q.format_conversion`: camera format (YUY2/NV12/NV21/I420/RGBX) codes to 3 channels."]
+    pub struct FormatConversion = "q.format_conversion" {
+        summary: "camera format codes to 3 channels", traits: [PURE],
+        operands { input: 0 }
+        attrs { conversion: str [required], emulator_support: bool, layer: str }
+        hooks { verify: v_same_type }
+    }
+}
+
 pub fn defs() -> Vec<OpDef> {
     vec![
         Quantize::def(),
@@ -430,6 +444,7 @@ pub fn defs() -> Vec<OpDef> {
         Prelu::def(),
         ArgMax::def(),
         OneHot::def(),
+        FormatConversion::def(),
     ]
 }
 
@@ -1054,11 +1069,13 @@ fn v_prelu(m: &Module, op: OpId) -> Result<()> {
     same_shape(t[0], result(m, op), "operand and result")?;
     check_rescale(m, op, 1)?;
     check_clamp(m, op, &out)?;
-    let c = *shape_of(t[0]).last().unwrap_or(&1) as usize;
+    let x = shape_of(t[0]);
+    let c = *x.last().unwrap_or(&1) as usize;
+    let sample: i64 = x.iter().skip(1).product();
     let slopes = i64_list(m, op, "slope_multiplier")?;
-    if slopes.len() != c && slopes.len() != 1 {
+    if slopes.len() != c && slopes.len() != 1 && slopes.len() as i64 != sample {
         return Err(format!(
-            "attribute 'slope_multiplier' must have 1 or {c} value(s) (one per channel), got {}",
+            "attribute 'slope_multiplier' must have 1, {c} (one per channel) or {sample} (one per element of a sample) value(s), got {}",
             slopes.len()
         ));
     }
@@ -1103,7 +1120,9 @@ fn v_argmax(m: &Module, op: OpId) -> Result<()> {
     }
     let got = shape_of(result(m, op));
     if got != want {
-        return Err(format!("result shape {got:?} is not the reduced shape {want:?}"));
+        return Err(format!(
+            "result shape {got:?} is not the reduced shape {want:?}"
+        ));
     }
     Ok(())
 }

@@ -21,7 +21,14 @@ pub struct QDeconvGeometry {
 }
 
 /// One output extent: `(in − 1)·stride + dilation·(k − 1) + 1 + extra − pads`.
-fn extent(input: usize, k: usize, stride: usize, dilation: usize, extra: usize, pads: usize) -> Option<usize> {
+fn extent(
+    input: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    extra: usize,
+    pads: usize,
+) -> Option<usize> {
     let full = (input.checked_sub(1)? * stride) + dilation * k.checked_sub(1)? + 1 + extra;
     full.checked_sub(pads).filter(|&e| e > 0)
 }
@@ -57,8 +64,22 @@ pub fn deconv2d(
         "strides and dilations must be positive"
     );
     let [top, left, bottom, right] = g.pads;
-    let oh = extent(h, kh, g.strides[0], g.dilations[0], g.output_padding[0], top + bottom);
-    let ow = extent(wd, kw, g.strides[1], g.dilations[1], g.output_padding[1], left + right);
+    let oh = extent(
+        h,
+        kh,
+        g.strides[0],
+        g.dilations[0],
+        g.output_padding[0],
+        top + bottom,
+    );
+    let ow = extent(
+        wd,
+        kw,
+        g.strides[1],
+        g.dilations[1],
+        g.output_padding[1],
+        left + right,
+    );
     let (Some(oh), Some(ow)) = (oh, ow) else {
         return Err(KernelError::new(OP, "the pads remove the whole output"));
     };

@@ -23,7 +23,11 @@ pub fn argmax(x: ArrayViewD<i32>, axis: usize, keepdims: bool) -> Result<ArrayD<
         }
         best as i32
     });
-    Ok(if keepdims { y.insert_axis(Axis(axis)) } else { y })
+    Ok(if keepdims {
+        y.insert_axis(Axis(axis))
+    } else {
+        y
+    })
 }
 
 /// `on` at the class `table[x − qmin_in]` of every code (none for −1), `off` elsewhere, on a
@@ -47,7 +51,10 @@ pub fn one_hot(
             .ok_or_else(|| {
                 KernelError::new(
                     q::OneHot::NAME,
-                    format!("input code {c} is outside the table of {} entries", table.len()),
+                    format!(
+                        "input code {c} is outside the table of {} entries",
+                        table.len()
+                    ),
                 )
             })?;
         if let Some(slot) = usize::try_from(*class).ok().filter(|&k| k < depth) {

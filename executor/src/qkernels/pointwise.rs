@@ -176,7 +176,8 @@ pub fn requantize_tensor(x: ArrayViewD<i32>, zp_in: i64, out: &Requant) -> Array
 }
 
 /// PReLU: d = x − zp_in, y = requantize(d) with `out`'s multiplier where d ≥ 0, and with
-/// the signed `slopes[c]` (c the index along the last axis; one entry for all) where d < 0.
+/// the signed `slopes[i mod len]` where d < 0 (i the row-major element index: one entry for
+/// all, one per channel of the last axis, or one per element of a sample).
 pub fn prelu(
     x: ArrayViewD<i32>,
     zp_in: i64,
@@ -184,10 +185,14 @@ pub fn prelu(
     out: &Requant,
 ) -> Result<ArrayD<i32>, KernelError> {
     let c = x.shape().last().copied().unwrap_or(1);
-    if slopes.len() != c && slopes.len() != 1 {
+    let sample: usize = x.shape().iter().skip(1).product();
+    if slopes.is_empty() || (slopes.len() != c && slopes.len() != 1 && slopes.len() != sample) {
         return Err(KernelError {
             op: q::Prelu::NAME,
-            message: format!("{} slopes for {c} channels", slopes.len()),
+            message: format!(
+                "{} slopes for {c} channels ({sample} elements per sample)",
+                slopes.len()
+            ),
         });
     }
     let xs = x.as_standard_layout();
@@ -199,7 +204,7 @@ pub fn prelu(
             let m = if d >= 0 {
                 out.multiplier
             } else {
-                slopes[if slopes.len() == 1 { 0 } else { i % c }]
+                slopes[i % slopes.len()]
             };
             let r = rescale(d, m, out.shift);
             r.saturating_add(out.zero_point).clamp(out.lo, out.hi) as i32

@@ -51,7 +51,14 @@ impl Moved {
         let t = qtype_of(m, x)?;
         let attrs = vec![("perm", Attribute::i64_array(&self.perm))];
         let p = emit(m, at, q::TRANSPOSE, &[x], t.tensor(&self.permuted), attrs);
-        Ok(emit(m, at, q::RESHAPE, &[p], t.tensor(&self.merged), vec![]))
+        Ok(emit(
+            m,
+            at,
+            q::RESHAPE,
+            &[p],
+            t.tensor(&self.merged),
+            vec![],
+        ))
     }
 
     /// `y` (of the merged shape, type `t`) brought back to the original shape.

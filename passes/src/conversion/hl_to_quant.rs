@@ -306,6 +306,7 @@ fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
             .attach::<hl::SpaceToDepth>(&REARRANGE)
             .attach::<hl::FeatureShuffle>(&REARRANGE)
             .attach::<hl::Pad>(&REARRANGE)
+            .attach::<hl::FormatConversion>(&REARRANGE)
             .attach::<hl::Normalization>(&AFFINE)
             .attach::<hl::BatchNorm>(&AFFINE)
             .attach::<hl::ColorConversion>(&AFFINE)

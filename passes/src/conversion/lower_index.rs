@@ -70,7 +70,8 @@ pub(super) fn one_hot(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId
         .attr(op, "depth")
         .and_then(Attribute::as_i64)
         .ok_or("missing 'depth'")?;
-    let value = |k: &str, default: f64| m.attr(op, k).and_then(Attribute::as_f64).unwrap_or(default);
+    let value =
+        |k: &str, default: f64| m.attr(op, k).and_then(Attribute::as_f64).unwrap_or(default);
     let code = |v: f64| scheme::quantize(v, tout.scale_at(0), tout.zero_point(), tout.storage());
     let (on, off) = (code(value("on_value", 1.0)), code(value("off_value", 0.0)));
     let (s, z) = (tin.scale_at(0), tin.zero_point());

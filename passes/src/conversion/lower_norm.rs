@@ -177,14 +177,16 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         &a.beta,
         bt.tensor(&[c as i64]),
     );
-    let attrs = vec![
+    let mut attrs = vec![
         ("axes", Attribute::i64_array(&axes)),
         ("epsilon", Attribute::i64(scheme::round_half_even(e) as i64)),
         ("multiplier", Attribute::i64_array(&mult)),
         ("shift", Attribute::i64_array(&shift)),
         ("clamp", clamp(&tout, Activation::Linear)?),
-        ("center", Attribute::Bool(!l2)),
     ];
+    if l2 {
+        attrs.push(("center", Attribute::Bool(false)));
+    }
     let y = emit(
         m,
         op,
