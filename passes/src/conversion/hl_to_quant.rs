@@ -428,11 +428,16 @@ fn avg_pool(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowe
     )])
 }
 
-/// Inputs of another type than the concat's are requantized to it first.
+/// Inputs of another type than the concat's are requantized to it first; a constant input
+/// (a class token) is quantized on its own 16-bit grid, then requantized.
 fn concat(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
     let operands = m.op(op).operands().to_vec();
     let out_shape = shape_of(m, m.result(op, 0));
-    let ins: Vec<ValueId> = operands.iter().map(|&v| get(map, v)).collect::<Res<_>>()?;
+    let ins: Vec<ValueId> = operands
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| data_operand(m, op, map, v, &format!("in{i}")))
+        .collect::<Res<_>>()?;
     let first = *ins.first().ok_or("has no operand")?;
     let tout = match m.attr(op, "q_range") {
         Some(_) => result_type(m, op)?,

@@ -104,9 +104,15 @@ pub(super) fn pow(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -
     if Activation::fused(m, op)? != Activation::Linear {
         return Err("a fused activation after ew_pow has no integer lowering".into());
     }
+    let shape = out_shape(m, op);
+    if m.value_type(x).shape() != Some(&shape[..]) {
+        return Err(format!(
+            "the constant exponent broadcasts the input to {shape:?}; a table keeps the input's shape"
+        ));
+    }
     let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
     let table = lut::table(Activation::Pow { exponent }, &tin, &tout);
     let attrs = vec![("table", Attribute::i64_array(&table))];
-    let ty = tout.tensor(&out_shape(m, op));
+    let ty = tout.tensor(&shape);
     Ok(emit(m, op, q::LUT, &[x], ty, attrs))
 }
