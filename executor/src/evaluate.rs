@@ -203,6 +203,11 @@ pub(crate) fn evaluators() -> &'static ExternalModels<dyn Evaluate> {
             .attach::<q::LogSoftmax>(&int::attention::LOG_SOFTMAX)
             .attach::<q::LayerNorm>(&int::attention::LAYER_NORM)
             .attach::<q::Reduce>(&int::attention::REDUCE)
+            .attach::<q::Deconv2d>(&int::deconv::DECONV)
+            .attach::<q::Prelu>(&int::PRELU)
+            .attach::<q::ArgMax>(&int::index::ARGMAX)
+            .attach::<q::OneHot>(&int::index::ONE_HOT)
+            .attach::<q::FormatConversion>(&int::layout::FORMAT)
     });
     &MODELS
 }

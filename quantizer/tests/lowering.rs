@@ -83,13 +83,21 @@ fn run(text: &str, data: &[ArrayD<f32>]) -> Run {
     (m, seen.into_iter().map(|s| s.1).collect(), out, float)
 }
 
-/// (scale, float range) of the quantized result of `layer`.
-fn out_type(m: &Module, layer: &str) -> (f64, (f64, f64)) {
+/// (scale, float range) of the result of the `qname` op of `layer` (its first q op that is
+/// not a constant when `qname` is empty).
+fn out_type(m: &Module, layer: &str, qname: &str) -> (f64, (f64, f64)) {
     let op = m
         .walk(m.top())
         .into_iter()
         .filter(|&o| m.attr(o, "layer").and_then(Attribute::as_str) == Some(layer))
-        .find(|&o| m.op(o).name_str().starts_with("q.") && m.op(o).name_str() != "q.const")
+        .find(|&o| {
+            let n = m.op(o).name_str();
+            if qname.is_empty() {
+                n.starts_with("q.") && n != "q.const"
+            } else {
+                n == qname
+            }
+        })
         .expect("layer lowered");
     let t = QuantType::parse(m.value_type(m.result(op, 0))).expect("quantized");
     (t.scale_at(0), t.float_range())
@@ -116,7 +124,7 @@ fn check_within(text: &str, data: &[ArrayD<f32>], layer: &str, qname: &str, slac
         .expect("float")
         .run(&deq)
         .expect("runs");
-    let (s, (lo, hi)) = out_type(&m, layer);
+    let (s, (lo, hi)) = out_type(&m, layer, qname);
     for (q, r) in out.iter().zip(&reference) {
         assert_eq!(q.shape(), r.shape());
         for (&a, &b) in q.iter().zip(r.iter()) {
@@ -252,7 +260,7 @@ fn color_conversion_is_a_1x1_conv_within_half_a_step_and_weight_rounding() {
     let max_x = deq[0]
         .iter()
         .fold(0.0f64, |a, &v| a.max(f64::from(v).abs()));
-    let (s, _) = out_type(&m, "color1");
+    let (s, _) = out_type(&m, "color1", "");
     let slack = 3.0 * max_x * 1.765 / 65534.0 / s;
     assert!(slack < 0.05, "slack {slack}");
     let snr = check_within(&text, &data, "color1", "q.conv2d", slack);
@@ -435,4 +443,158 @@ fn conv_with_a_fused_add_tracks_the_float_sum_within_half_a_step() {
     );
     let snr = check_within(&text, &data, "conv1", "q.conv2d", 0.01);
     assert!(snr >= 30.0, "{snr:.2} dB");
+}
+
+/// `values` as a nested dense literal of `shape` (row-major).
+fn nested(values: &[String], shape: &[usize]) -> String {
+    match shape {
+        [] | [_] => format!("[{}]", values.join(", ")),
+        [n, rest @ ..] => {
+            let step = values.len() / n;
+            let parts: Vec<String> = values.chunks(step).map(|c| nested(c, rest)).collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
+#[test]
+fn deconv_is_an_exact_integer_transposed_convolution() {
+    // Every output channel's max |W| is 1.27 and every weight a multiple of 0.01, so the
+    // 8-bit kernel is exact (S_w = 0.01) and the integer result is the exactly rounded float
+    // one; 0.01 steps of slack cover the f32 representation of the weights.
+    let c0 = [1.27, 0.5, -0.3, 0.25, -1.27, 0.64, 0.1, -0.7];
+    let c1 = [-1.27, 0.2, 0.33, -0.5, 1.0, -0.25, 0.75, 0.05];
+    let c2 = [0.9, 1.27, -0.4, 0.6, -0.8, 0.12, -1.27, 0.3];
+    let w: Vec<String> = (0..8)
+        .flat_map(|j| [c0[j], c1[j], c2[j]])
+        .map(|v: f64| format!("{v:?}"))
+        .collect();
+    let data = vec![Rng(31).array(&[8, 3, 3, 2])];
+    for (attrs, out) in [
+        ("strides = [2, 2]", "8x6x6x3"),
+        (
+            "strides = [2, 2], pads = [1, 0, 0, 1], output_padding = [1, 1]",
+            "8x6x6x3",
+        ),
+        ("strides = [1, 1], dilations = [2, 2]", "8x5x5x3"),
+    ] {
+        let body = format!(
+            "    %k = hl.const dense<{}> : tensor<2x2x2x3xf32>\n    %b = hl.const dense<[0.1, -0.2, 0.3]> : tensor<3xf32>\n    %r0 = hl.deconv2d %in0, %k, %b {{{attrs}, layer = \"deconv1\"}} : tensor<{out}xf32>\n",
+            nested(&w, &[2, 2, 2, 3])
+        );
+        let text = graph(&["8x3x3x2"], &[out], &body);
+        let snr = check_within(&text, &data, "deconv1", "q.deconv2d", 0.01);
+        assert!(snr >= 30.0, "{attrs}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn prelu_rescales_each_side_exactly() {
+    let data = vec![Rng(32).array(&[8, 4, 4, 4])];
+    let body = "    %a = hl.const dense<[0.1, -0.5, 0.25, 2.0]> : tensor<4xf32>\n    %r0 = hl.prelu %in0, %a {layer = \"prelu1\"} : tensor<8x4x4x4xf32>\n";
+    let text = graph(&["8x4x4x4"], &["8x4x4x4"], body);
+    let snr = check_within(&text, &data, "prelu1", "q.prelu", 0.01);
+    assert!(snr >= 35.0, "{snr:.2} dB");
+    // A slope varying along H and C (ONNX broadcasting): one slope per element of a sample.
+    let a: Vec<String> = (0..16)
+        .map(|i| format!("{:?}", 0.25 * (i % 5) as f64 - 0.5))
+        .collect();
+    let body = format!(
+        "    %a = hl.const dense<{}> : tensor<4x1x4xf32>\n    %r0 = hl.prelu %in0, %a {{layer = \"prelu1\"}} : tensor<8x4x4x4xf32>\n",
+        nested(&a, &[4, 1, 4])
+    );
+    let text = graph(&["8x4x4x4"], &["8x4x4x4"], &body);
+    let snr = check_within(&text, &data, "prelu1", "q.prelu", 0.01);
+    assert!(snr >= 35.0, "per-element slopes: {snr:.2} dB");
+}
+
+#[test]
+fn argmax_and_one_hot_are_exact() {
+    let data = vec![Rng(33).array(&[8, 4, 4, 6])];
+    let body = "    %r0 = hl.argmax %in0 {axis = 3, keepdims = false, layer = \"argmax1\"} : tensor<8x4x4xf32>\n";
+    let text = graph(&["8x4x4x6"], &["8x4x4"], body);
+    let (m, deq, out, _) = run(&text, &data);
+    check_exact(&text, &data, "argmax1", "q.argmax");
+    // Not a constant: the indices spread over the axis.
+    let distinct: std::collections::BTreeSet<i64> = out[0].iter().map(|&v| v as i64).collect();
+    assert_eq!(distinct.len(), 6, "{distinct:?}");
+    assert_eq!(deq[0].shape(), [8, 4, 4, 6]);
+    drop(m);
+    let data = vec![Rng(34).array(&[8, 6]).mapv(|v| v * 3.0 + 1.5)];
+    let body = "    %r0 = hl.one_hot %in0 {depth = 5, layer = \"onehot1\", off_value = -1.0, on_value = 2.0} : tensor<8x6x5xf32>\n";
+    let text = graph(&["8x6"], &["8x6x5"], body);
+    let snr = check_exact(&text, &data, "onehot1", "q.one_hot");
+    assert!(snr >= 40.0, "{snr:.2} dB");
+}
+
+#[test]
+fn pow_by_a_constant_is_a_table_within_half_a_step() {
+    let data = vec![Rng(35).array(&[8, 4, 16]).mapv(|v| v.abs() + 0.1)];
+    for e in ["2.0", "0.5", "-1.0"] {
+        let body = format!(
+            "    %e = hl.const dense<[{e}]> : tensor<1xf32>\n    %r0 = hl.ew_pow %in0, %e {{layer = \"pow1\"}} : tensor<8x4x16xf32>\n"
+        );
+        let text = graph(&["8x4x16"], &["8x4x16"], &body);
+        let snr = check_exact(&text, &data, "pow1", "q.lut");
+        assert!(snr >= 25.0, "x^{e}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn softmax_and_norms_over_other_axes_move_the_axes_last() {
+    let data = vec![Rng(36).array(&[4, 8, 3, 5]).mapv(|v| v * 2.0 + 0.3)];
+    let body = "    %r0 = hl.softmax %in0 {axis = 1, layer = \"softmax1\"} : tensor<4x8x3x5xf32>\n";
+    let text = graph(&["4x8x3x5"], &["4x8x3x5"], body);
+    let snr = check_within(&text, &data, "softmax1", "q.softmax", 0.02);
+    assert!(snr >= 30.0, "softmax axis 1: {snr:.2} dB");
+    let body = "    %r0 = hl.log_softmax %in0 {axis = 2, layer = \"lsm1\"} : tensor<4x8x3x5xf32>\n";
+    let text = graph(&["4x8x3x5"], &["4x8x3x5"], body);
+    let snr = check_within(&text, &data, "lsm1", "q.log_softmax", 0.05);
+    assert!(snr >= 30.0, "log_softmax axis 2: {snr:.2} dB");
+    // Layer norm over axes 2 and 3 with per-element gamma / beta of shape [3, 5] (the float
+    // executor takes trailing axes; the lowering merges them into one).
+    let g: Vec<String> = (0..15)
+        .map(|i| format!("{:?}", 0.5 + 0.125 * (i % 7) as f64 - 0.25 * (i % 3) as f64))
+        .collect();
+    let b: Vec<String> = (0..15)
+        .map(|i| format!("{:?}", 0.1 * (i % 5) as f64 - 0.2))
+        .collect();
+    let body = format!(
+        "    %g = hl.const dense<{}> : tensor<3x5xf32>\n    %b = hl.const dense<{}> : tensor<3x5xf32>\n    %r0 = hl.layer_norm %in0, %g, %b {{axes = [2, 3], epsilon = 1.0e-5, layer = \"ln1\"}} : tensor<4x8x3x5xf32>\n",
+        nested(&g, &[3, 5]),
+        nested(&b, &[3, 5])
+    );
+    let text = graph(&["4x8x3x5"], &["4x8x3x5"], &body);
+    let snr = check_within(&text, &data, "ln1", "q.layer_norm", 0.02);
+    assert!(snr >= 30.0, "layer norm axes [2, 3]: {snr:.2} dB");
+    // L2 normalization along axis 1 (not centred).
+    let body = "    %r0 = hl.l2_norm %in0 {axis = 1, epsilon = 1.0e-12, layer = \"l2n1\"} : tensor<4x8x3x5xf32>\n";
+    let text = graph(&["4x8x3x5"], &["4x8x3x5"], body);
+    let snr = check_within(&text, &data, "l2n1", "q.layer_norm", 0.02);
+    assert!(snr >= 30.0, "l2 norm: {snr:.2} dB");
+}
+
+#[test]
+fn format_conversions_move_codes_exactly() {
+    let data = vec![Rng(37)
+        .array(&[8, 6, 4, 1])
+        .mapv(|v| (v * 40.0 + 128.0).clamp(0.0, 255.0))];
+    for conversion in [
+        "nv12_to_hailo_yuv",
+        "nv21_to_hailo_yuv",
+        "i420_to_hailo_yuv",
+    ] {
+        let body = format!(
+            "    %r0 = hl.format_conversion %in0 {{conversion = \"{conversion}\", layer = \"fc1\"}} : tensor<8x4x4x3xf32>\n"
+        );
+        let text = graph(&["8x6x4x1"], &["8x4x4x3"], &body);
+        let (_, deq, out, _) = run(&text, &data);
+        // Every output is one of the dequantized input's values, bit for bit.
+        let inputs: std::collections::BTreeSet<u32> = deq[0].iter().map(|v| v.to_bits()).collect();
+        assert!(
+            out[0].iter().all(|v| inputs.contains(&v.to_bits())),
+            "{conversion}"
+        );
+        check_exact(&text, &data, "fc1", "q.format_conversion");
+    }
 }

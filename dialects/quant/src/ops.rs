@@ -44,10 +44,25 @@
 //!   the same op over the spatial axes): exact integer mean and variance of the codes, a
 //!   16-bit normalized value n = round(2^15 · D / sqrt(V + `epsilon`)), then
 //!   y = requantize(γ·n + β) per channel with an i16 `gamma` and an i32 `beta` operand;
+//!   with `center = false` (the L2 normalization) the codes are not centred (D = x − zp)
+//!   and n = round(2^15 · D / sqrt(max(V, `epsilon`)));
 //! - `q.reduce` (`kind` sum / mean / max / min / sum_square / l2 over `axes`, `keepdims`)
 //!   reduces the codes minus the zero point (mean divides the sum by the count; sum_square
 //!   sums their squares; l2 is the integer square root of that sum with 16 fractional bits)
 //!   and rescales to the output;
+//! - `q.deconv2d` is the transposed convolution of `hl.deconv2d` with a weighted op's
+//!   kernel, bias and per-channel rescale: every input code less its zero point, times each
+//!   kernel tap, is added to the accumulator of the output pixel the tap reaches; the full
+//!   output is cropped by `pads` and extended by `output_padding` as ONNX's ConvTranspose;
+//! - `q.prelu`: d = x − zx is rescaled by `multiplier[0]` where d ≥ 0 and by the signed
+//!   `slope_multiplier` where d < 0 (one for all, one per channel of the last axis, or one
+//!   per element of a sample, row-major), one shared `shift`;
+//! - `q.argmax` (`axis`, `keepdims`): the index of the first largest code along the axis,
+//!   as a code of a scale-1, zero-point-0 unsigned result (the index itself);
+//! - `q.one_hot` (`depth`): `table` gives the class of every input code (−1: none); the
+//!   result is the `on` code at that class and the `off` code elsewhere, on a new last axis;
+//! - `q.format_conversion` (`conversion`, `emulator_support` as `hl.format_conversion`)
+//!   moves the codes of a camera format into 3 channels and keeps the input's type;
 //! - `q.quantize` / `q.dequantize` cross between f32 and codes at the graph boundary, and
 //!   `q.requantize` changes scale and zero point.
 
@@ -85,6 +100,11 @@ pub const SOFTMAX: &str = Softmax::NAME;
 pub const LOG_SOFTMAX: &str = LogSoftmax::NAME;
 pub const LAYER_NORM: &str = LayerNorm::NAME;
 pub const REDUCE: &str = Reduce::NAME;
+pub const DECONV2D: &str = Deconv2d::NAME;
+pub const PRELU: &str = Prelu::NAME;
+pub const ARGMAX: &str = ArgMax::NAME;
+pub const ONE_HOT: &str = OneHot::NAME;
+pub const FORMAT_CONVERSION: &str = FormatConversion::NAME;
 
 /// The `kind`s of `q.reduce`.
 pub const REDUCE_KINDS: [&str; 6] = ["sum", "mean", "max", "min", "sum_square", "l2"];
@@ -327,7 +347,7 @@ define_op! {
     pub struct LayerNorm = "q.layer_norm" {
         summary: "integer normalization over axes with a per-channel affine", traits: [PURE],
         operands { input: 0, gamma: 1, beta: 2 }
-        attrs { axes: i64_array [required], epsilon: i64 [required], multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        attrs { axes: i64_array [required], epsilon: i64 [required], center: bool, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
         hooks { verify: v_layer_norm }
     }
 }
@@ -339,6 +359,56 @@ define_op! {
         operands { input: 0 }
         attrs { kind: str [required], axes: i64_array [required], keepdims: bool, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
         hooks { verify: v_reduce }
+    }
+}
+
+define_op! {
+    #[doc = "`q.deconv2d`: integer transposed 2-D convolution."]
+    pub struct Deconv2d = "q.deconv2d" {
+        summary: "integer transposed 2-D convolution", traits: [PURE],
+        operands { input: 0, kernel: 1, bias: 2 }
+        attrs { strides: i64_array, dilations: i64_array, groups: i64, pads: i64_array, output_padding: i64_array, multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_weighted }
+    }
+}
+
+define_op! {
+    #[doc = "`q.prelu`: per-channel slope on negative codes."]
+    pub struct Prelu = "q.prelu" {
+        summary: "per-channel slope on negative codes", traits: [PURE],
+        operands { input: 0 }
+        attrs { multiplier: i64_array [required], slope_multiplier: i64_array [required], shift: i64_array [required], clamp: i64_array [required], layer: str }
+        hooks { verify: v_prelu }
+    }
+}
+
+define_op! {
+    #[doc = "`q.argmax`: index of the first largest code along an axis."]
+    pub struct ArgMax = "q.argmax" {
+        summary: "index of the first largest code along an axis", traits: [PURE],
+        operands { input: 0 }
+        attrs { axis: i64 [required], keepdims: bool, layer: str }
+        hooks { verify: v_argmax }
+    }
+}
+
+define_op! {
+    #[doc = "`q.one_hot`: on/off codes on a new last axis, the class of each input code from a table."]
+    pub struct OneHot = "q.one_hot" {
+        summary: "on/off codes on a new last axis from a class table", traits: [PURE],
+        operands { input: 0 }
+        attrs { table: i64_array [required], on: i64 [required], off: i64 [required], layer: str }
+        hooks { verify: v_one_hot }
+    }
+}
+
+define_op! {
+    #[doc = "`q.format_conversion`: camera format (YUY2/NV12/NV21/I420/RGBX) codes to 3 channels."]
+    pub struct FormatConversion = "q.format_conversion" {
+        summary: "camera format codes to 3 channels", traits: [PURE],
+        operands { input: 0 }
+        attrs { conversion: str [required], emulator_support: bool, layer: str }
+        hooks { verify: v_same_type }
     }
 }
 
@@ -372,6 +442,11 @@ pub fn defs() -> Vec<OpDef> {
         LogSoftmax::def(),
         LayerNorm::def(),
         Reduce::def(),
+        Deconv2d::def(),
+        Prelu::def(),
+        ArgMax::def(),
+        OneHot::def(),
+        FormatConversion::def(),
     ]
 }
 
@@ -1003,6 +1078,105 @@ fn v_reduce(m: &Module, op: OpId) -> Result<()> {
         return Err(format!(
             "result shape {got:?} is not the reduced shape {want:?}"
         ));
+    }
+    Ok(())
+}
+
+fn v_prelu(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    uniform(t[0], "operand")?;
+    let out = uniform(result(m, op), "result")?;
+    same_shape(t[0], result(m, op), "operand and result")?;
+    check_rescale(m, op, 1)?;
+    check_clamp(m, op, &out)?;
+    let x = shape_of(t[0]);
+    let c = *x.last().unwrap_or(&1) as usize;
+    let sample: i64 = x.iter().skip(1).product();
+    let slopes = i64_list(m, op, "slope_multiplier")?;
+    if slopes.len() != c && slopes.len() != 1 && slopes.len() as i64 != sample {
+        return Err(format!(
+            "attribute 'slope_multiplier' must have 1, {c} (one per channel) or {sample} (one per element of a sample) value(s), got {}",
+            slopes.len()
+        ));
+    }
+    if let Some(x) = slopes.iter().find(|x| x.unsigned_abs() >= 1 << 31) {
+        return Err(format!("slope multiplier {x} is outside (-2^31, 2^31)"));
+    }
+    Ok(())
+}
+
+fn v_argmax(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    uniform(t[0], "operand")?;
+    let out = uniform(result(m, op), "result")?;
+    if out.scale_at(0) != 1.0 || out.zero_point() != 0 {
+        return Err(format!(
+            "result must hold the index itself (scale 1, zero point 0), got '{}'",
+            result(m, op).element()
+        ));
+    }
+    let x = shape_of(t[0]);
+    let axis = m.attr(op, "axis").and_then(Attribute::as_i64).unwrap_or(-1);
+    let a = usize::try_from(axis)
+        .ok()
+        .filter(|&a| a < x.len())
+        .ok_or_else(|| format!("attribute 'axis' {axis} is outside [0, {})", x.len()))?;
+    if x[a] - 1 > out.storage().qmax() {
+        return Err(format!(
+            "index up to {} does not fit the result storage '{}'",
+            x[a] - 1,
+            out.storage().name()
+        ));
+    }
+    let keep = m
+        .attr(op, "keepdims")
+        .and_then(Attribute::as_bool)
+        .unwrap_or(false);
+    let mut want = x.clone();
+    if keep {
+        want[a] = 1;
+    } else {
+        want.remove(a);
+    }
+    let got = shape_of(result(m, op));
+    if got != want {
+        return Err(format!(
+            "result shape {got:?} is not the reduced shape {want:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn v_one_hot(m: &Module, op: OpId) -> Result<()> {
+    let t = operands(m, op, 1, 1, "one quantized operand")?;
+    let x = uniform(t[0], "operand")?;
+    let out = uniform(result(m, op), "result")?;
+    let mut want = shape_of(t[0]);
+    let got = shape_of(result(m, op));
+    let depth = *got.last().unwrap_or(&0);
+    want.push(depth);
+    if got != want || depth < 1 {
+        return Err(format!(
+            "result shape {got:?} must be the operand's with a last axis of the depth"
+        ));
+    }
+    let table = i64_list(m, op, "table")?;
+    let codes = x.storage().qmax() - x.storage().qmin() + 1;
+    if table.len() as i64 != codes {
+        return Err(format!(
+            "attribute 'table' must have one class per input code ({codes}), got {}",
+            table.len()
+        ));
+    }
+    if let Some(c) = table.iter().find(|&&c| c < -1 || c >= depth) {
+        return Err(format!("class {c} in 'table' is outside [-1, {depth})"));
+    }
+    let st = out.storage();
+    for k in ["on", "off"] {
+        let v = m.attr(op, k).and_then(Attribute::as_i64).unwrap_or(0);
+        if !(st.qmin()..=st.qmax()).contains(&v) {
+            return Err(format!("'{k}' code {v} is outside the result storage"));
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Integer evaluation of `q.matmul`, `q.softmax`, `q.log_softmax`, `q.layer_norm` and `q.reduce`: each reads
 //! its rescale and zero points once into a kernel of [`crate::qkernels::attention`].
 
-use super::{codes, entry, input_type, requant, result_type, single_requant};
+use super::{codes, entry, input_type, single_requant};
 use crate::attrs::OpReader;
 use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
@@ -138,24 +138,12 @@ impl Evaluate for LayerNormEval {
 
     fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 3, 3)?;
-        let t = result_type(r, sig)?;
-        let mult = r.i64s("multiplier")?;
-        let shifts = r.i64s("shift")?;
-        let out = mult
-            .iter()
-            .enumerate()
-            .map(|(c, &mu)| {
-                let s = match shifts.get(c) {
-                    Some(&s) => s,
-                    None => entry(r, "shift", 0)?,
-                };
-                requant(r, mu, s, t)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let out = super::weighted::channel_requants(r, sig)?;
         Prepared::kernel(LayerNorm {
             zp: input_type(r, sig, 0)?.zero_point(),
             axes: axes(r, sig.input_rank(r)?)?,
             eps: r.i64("epsilon")?,
+            center: r.bool_or("center", true)?,
             out,
         })
     }
@@ -166,6 +154,7 @@ struct LayerNorm {
     zp: i64,
     axes: Vec<usize>,
     eps: i64,
+    center: bool,
     out: Vec<Requant>,
 }
 
@@ -176,7 +165,14 @@ impl Kernel for LayerNorm {
         let gamma: Vec<i64> = codes(&args, 1, OP)?.iter().map(|&v| v as i64).collect();
         let beta: Vec<i64> = codes(&args, 2, OP)?.iter().map(|&v| v as i64).collect();
         one_i32(k::layer_norm(
-            x, self.zp, &self.axes, self.eps, &gamma, &beta, &self.out,
+            x,
+            self.zp,
+            &self.axes,
+            self.eps,
+            self.center,
+            &gamma,
+            &beta,
+            &self.out,
         )?)
     }
 }

@@ -1,15 +1,16 @@
 //! Integer evaluation of the `q` ops that move codes unchanged: slice, transpose, pad,
-//! concat and reshape.
+//! concat, reshape and format conversion.
 
 use super::codes;
 use crate::attrs::OpReader;
 use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
+use crate::kernels::color::{format_conversion, FormatConversion};
 use crate::kernels::KernelError;
 use crate::qkernels::shape::{pad, slice, transpose, QPadMode};
 use crate::value::{Arg, BufferPool, Value};
 use hailo_dialect_quant::ops as q;
-use ndarray::{Axis, IxDyn};
+use ndarray::{Axis, Ix4, IxDyn};
 
 /// `q.slice` (`starts`, `ends`, `steps` of the non-batch axes).
 pub(crate) struct SliceEval;
@@ -164,5 +165,41 @@ impl Kernel for Reshape {
             x.into_shape_with_order(IxDyn(&shape))
                 .map_err(|e| KernelError::new(OP, e.to_string()))?,
         )
+    }
+}
+
+/// `q.format_conversion`: the float kernel's gather, on codes (`emulator_support = false`:
+/// the input is already converted and passes through).
+pub(crate) struct FormatEval;
+pub(crate) const FORMAT: FormatEval = FormatEval;
+
+impl Evaluate for FormatEval {
+    fn domain(&self) -> Domain {
+        Domain::Integer
+    }
+
+    fn prepare(&self, r: &OpReader, _: &Signature) -> Result<Prepared, ExecError> {
+        let name = r.str_or("conversion", "")?;
+        let kind = FormatConversion::from_name(name)
+            .ok_or_else(|| r.err(format!("unknown format conversion '{name}'")))?;
+        let convert = r.bool_or("emulator_support", true)?;
+        Prepared::kernel(Format(convert.then_some(kind)))
+    }
+}
+
+#[derive(Debug)]
+struct Format(Option<FormatConversion>);
+
+impl Kernel for Format {
+    fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
+        const OP: &str = q::FormatConversion::NAME;
+        let x = codes(&args, 0, OP)?;
+        let Some(kind) = self.0 else {
+            return one_i32(x.to_owned());
+        };
+        let x4 = x
+            .into_dimensionality::<Ix4>()
+            .map_err(|_| KernelError::new(OP, "expects a rank-4 NHWC input"))?;
+        one_i32(format_conversion(x4, kind)?.into_dyn())
     }
 }

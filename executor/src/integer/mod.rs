@@ -5,6 +5,8 @@
 
 pub(crate) mod attention;
 pub(crate) mod binary;
+pub(crate) mod deconv;
+pub(crate) mod index;
 pub(crate) mod layout;
 pub(crate) mod spatial;
 pub(crate) mod weighted;
@@ -244,5 +246,38 @@ impl Kernel for Lut {
     fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
         let x = codes(&args, 0, q::Lut::NAME)?;
         one_i32(pointwise::lut(x, self.qmin_in, &self.table)?)
+    }
+}
+
+/// `q.prelu`: the positive side rescaled by `multiplier`, the negative by the channel's
+/// signed `slope_multiplier`, one `shift`.
+pub(crate) struct PreluEval;
+pub(crate) const PRELU: PreluEval = PreluEval;
+
+impl Evaluate for PreluEval {
+    fn domain(&self) -> Domain {
+        Domain::Integer
+    }
+
+    fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
+        Prepared::kernel(Prelu {
+            zp_in: input_type(r, sig, 0)?.zero_point(),
+            slopes: r.i64s("slope_multiplier")?,
+            out: single_requant(r, sig)?,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Prelu {
+    zp_in: i64,
+    slopes: Vec<i64>,
+    out: Requant,
+}
+
+impl Kernel for Prelu {
+    fn run(&self, args: Vec<Arg>, _: &mut BufferPool) -> Result<Vec<Value>, KernelError> {
+        let x = codes(&args, 0, q::Prelu::NAME)?;
+        one_i32(pointwise::prelu(x, self.zp_in, &self.slopes, &self.out)?)
     }
 }

@@ -42,20 +42,7 @@ impl Evaluate for WeightedEval {
 
     fn prepare(&self, r: &OpReader, sig: &Signature) -> Result<Prepared, ExecError> {
         sig.arity(r, 2, 4)?;
-        let t = result_type(r, sig)?;
-        let multipliers = r.i64s("multiplier")?;
-        let shifts = r.i64s("shift")?;
-        let requants = multipliers
-            .iter()
-            .enumerate()
-            .map(|(c, &mu)| {
-                let shift = match shifts.get(c) {
-                    Some(&s) => s,
-                    None => entry(r, "shift", 0)?,
-                };
-                requant(r, mu, shift, t)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let requants = channel_requants(r, sig)?;
         let pair = |key: &str| -> Result<[usize; 2], ExecError> { r.pair_or(key, 1) };
         let p = r.usizes_or("pads", &[0, 0, 0, 0])?;
         let geometry = QConvGeometry {
@@ -139,6 +126,24 @@ impl Evaluate for WeightedEval {
             add,
         })
     }
+}
+
+/// The per-output-channel rescales of a weighted op (`multiplier` per channel, `shift` per
+/// channel or one for all) to its result type.
+pub(super) fn channel_requants(r: &OpReader, sig: &Signature) -> Result<Vec<Requant>, ExecError> {
+    let t = result_type(r, sig)?;
+    let shifts = r.i64s("shift")?;
+    r.i64s("multiplier")?
+        .iter()
+        .enumerate()
+        .map(|(c, &mu)| {
+            let shift = match shifts.get(c) {
+                Some(&s) => s,
+                None => entry(r, "shift", 0)?,
+            };
+            requant(r, mu, shift, t)
+        })
+        .collect()
 }
 
 struct Weighted {

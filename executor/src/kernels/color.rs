@@ -58,10 +58,10 @@ impl FormatConversion {
 
 /// Unpacks a camera frame to `[N, H, W, 3]` (YUV, or RGB for RGBX); chroma samples shared by a
 /// 2×2 block (NV12/NV21/I420) or a pixel pair (YUY2) are replicated, as OpenCV does.
-pub fn format_conversion(
-    x: ArrayView4<f32>,
+pub fn format_conversion<T: Copy>(
+    x: ArrayView4<T>,
     kind: FormatConversion,
-) -> Result<Array4<f32>, KernelError> {
+) -> Result<Array4<T>, KernelError> {
     const OP: &str = "format_conversion";
     let (n, hi, w, c) = x.dim();
     match kind {

@@ -203,12 +203,15 @@ const SQRT_FRAC_BITS: u32 = 16;
 /// Normalization over `axes` with a per-channel (last axis) affine. For each group of `n`
 /// codes: S = Σ(x − zp), D = n·(x − zp) − S, V = Σ D², r = isqrt((V + eps)·2^32),
 /// t = round(D · 2^31 / r) (a signed 16-bit value, 1.0 = 2^15), then
-/// y = requantize(gamma[c]·t + beta[c]) with channel c's rescale.
+/// y = requantize(gamma[c]·t + beta[c]) with channel c's rescale. Without `center` (the L2
+/// normalization): D = x − zp and r = isqrt(max(V, eps)·2^32).
+#[allow(clippy::too_many_arguments)]
 pub fn layer_norm(
     x: ArrayViewD<i32>,
     zp: i64,
     axes: &[usize],
     eps: i64,
+    center: bool,
     gamma: &[i64],
     beta: &[i64],
     out: &[Requant],
@@ -242,14 +245,23 @@ pub fn layer_norm(
     let one = 1i128 << (q::FRAC_BITS_16 + SQRT_FRAC_BITS);
     for r in 0..rows {
         let row = &flat[r * group..(r + 1) * group];
-        let s: i128 = row.iter().map(|&v| v as i128 - zp as i128).sum();
-        let n = group as i128;
+        let (n, s) = if center {
+            let s: i128 = row.iter().map(|&v| v as i128 - zp as i128).sum();
+            (group as i128, s)
+        } else {
+            (1, 0)
+        };
         let d: Vec<i128> = row
             .iter()
             .map(|&v| n * (v as i128 - zp as i128) - s)
             .collect();
         let var: i128 = d.iter().map(|&v| v * v).sum();
-        let root = isqrt(((var + eps as i128) as u128) << (2 * SQRT_FRAC_BITS)) as i128;
+        let var = if center {
+            var + eps as i128
+        } else {
+            var.max(eps as i128)
+        };
+        let root = isqrt((var as u128) << (2 * SQRT_FRAC_BITS)) as i128;
         for (i, &di) in d.iter().enumerate() {
             let flat_i = r * group + i;
             let ch = channel(flat_i, &shape_p, &perm, rank);

@@ -9,7 +9,9 @@
 
 pub mod attention;
 pub mod conv;
+pub mod deconv;
 pub mod igemm;
+pub mod index;
 pub mod pointwise;
 pub mod pool;
 pub mod shape;

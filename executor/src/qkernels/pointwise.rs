@@ -1,5 +1,5 @@
 //! Elementwise integer kernels: two-input ops ([`Binary`]: add/subtract/max/min with per-input
-//! rescale, multiply and divide with one rescale), table lookup activations, and
+//! rescale, multiply and divide with one rescale), table lookup activations, PReLU, and
 //! requantization of a whole tensor.
 
 use super::{rescale, KernelError, Requant};
@@ -172,5 +172,46 @@ pub fn requantize_tensor(x: ArrayViewD<i32>, zp_in: i64, out: &Requant) -> Array
     x.mapv(|c| {
         let v = rescale(c as i64 - zp_in, out.multiplier, out.shift);
         v.saturating_add(out.zero_point).clamp(out.lo, out.hi) as i32
+    })
+}
+
+/// PReLU: d = x − zp_in, y = requantize(d) with `out`'s multiplier where d ≥ 0, and with
+/// the signed `slopes[i mod len]` where d < 0 (i the row-major element index: one entry for
+/// all, one per channel of the last axis, or one per element of a sample).
+pub fn prelu(
+    x: ArrayViewD<i32>,
+    zp_in: i64,
+    slopes: &[i64],
+    out: &Requant,
+) -> Result<ArrayD<i32>, KernelError> {
+    let c = x.shape().last().copied().unwrap_or(1);
+    let sample: usize = x.shape().iter().skip(1).product();
+    if slopes.is_empty() || (slopes.len() != c && slopes.len() != 1 && slopes.len() != sample) {
+        return Err(KernelError {
+            op: q::Prelu::NAME,
+            message: format!(
+                "{} slopes for {c} channels ({sample} elements per sample)",
+                slopes.len()
+            ),
+        });
+    }
+    let xs = x.as_standard_layout();
+    let y: Vec<i32> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let d = v as i64 - zp_in;
+            let m = if d >= 0 {
+                out.multiplier
+            } else {
+                slopes[i % slopes.len()]
+            };
+            let r = rescale(d, m, out.shift);
+            r.saturating_add(out.zero_point).clamp(out.lo, out.hi) as i32
+        })
+        .collect();
+    ArrayD::from_shape_vec(x.raw_dim(), y).map_err(|e| KernelError {
+        op: q::Prelu::NAME,
+        message: e.to_string(),
     })
 }

@@ -124,7 +124,7 @@ fn layer_and_instance_norm_match_the_float_normalization() {
             .collect();
         let sy = 8.0 / 255.0;
         let out: Vec<Requant> = sg.iter().map(|s| rq(s / 32768.0 / sy, 128)).collect();
-        let y = layer_norm(x.view(), zp, &axes, e, &g, &b, &out).unwrap();
+        let y = layer_norm(x.view(), zp, &axes, e, true, &g, &b, &out).unwrap();
         assert_eq!(y.shape(), x.shape());
         let xf = x.mapv(|v| (v as i64 - zp) as f64 * s);
         // Statistics per group: move the reduced axes last.

@@ -24,18 +24,21 @@
 //! transpose, depth_to_space, space_to_depth, feature_shuffle and pad move codes
 //! ([`super::lower_rearrange`]). The transformer layers — data-driven `hl.matmul` and
 //! `hl.softmax` / `hl.log_softmax` ([`super::lower_attention`]), `hl.layer_norm` / `hl.instance_norm`
-//! ([`super::lower_norm`]) and `hl.reduce` ([`super::lower_reduce`]) — have integer ops of
-//! their own. A data operand that is an `hl.const` (a position embedding, an attention
+//! ([`super::lower_norm`], also `hl.l2_norm`) and `hl.reduce` ([`super::lower_reduce`]) —
+//! have integer ops of their own, as do `hl.deconv2d` (in [`super::lower_weighted`]),
+//! `hl.prelu` and `hl.ew_pow` with a constant exponent ([`super::lower_pointwise`]),
+//! `hl.argmax` and `hl.one_hot` ([`super::lower_index`]). A data operand that is an `hl.const` (a position embedding, an attention
 //! scale) is quantized on its own 16-bit grid ([`data_operand`]).
 //!
 //! Graph inputs and outputs stay f32: input layers become `q.quantize`, output layers
-//! `q.dequantize`. Fused ReLU/ReLU6 become the output clamp; other fused activations must be
+//! `q.dequantize`. Host post-processing (`hl.nms`) stays float on dequantized operands
+//! ([`super::lower_host`]). Fused ReLU/ReLU6 become the output clamp; other fused activations must be
 //! split into `hl.activation` first (the quantizer does), which lowers to `q.lut`. An op with
 //! no integer lowering is an error naming its layer.
 
 use super::{
-    lower_affine, lower_attention, lower_ew, lower_layout, lower_norm, lower_rearrange,
-    lower_reduce, lower_weighted, lut,
+    lower_affine, lower_attention, lower_ew, lower_host, lower_index, lower_layout, lower_norm,
+    lower_pointwise, lower_rearrange, lower_reduce, lower_weighted, lut,
 };
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::{Activation, PoolParams};
@@ -279,6 +282,11 @@ const MATMUL: Lowering = single!(lower_attention::matmul);
 const SOFTMAX: Lowering = single!(lower_attention::softmax);
 const NORM: Lowering = single!(lower_norm::lower);
 const REDUCE: Lowering = single!(lower_reduce::lower);
+const PRELU: Lowering = single!(lower_pointwise::prelu);
+const POW: Lowering = single!(lower_pointwise::pow);
+const ARGMAX: Lowering = single!(lower_index::argmax);
+const ONE_HOT: Lowering = single!(lower_index::one_hot);
+const HOST: Lowering = Lowering(lower_host::lower);
 
 /// Every `hl` op with an integer lowering.
 fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
@@ -289,11 +297,18 @@ fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
             .attach::<hl::Conv2d>(&WEIGHTED)
             .attach::<hl::DepthwiseConv2d>(&WEIGHTED)
             .attach::<hl::Dense>(&WEIGHTED)
+            .attach::<hl::Deconv2d>(&WEIGHTED)
+            .attach::<hl::Prelu>(&PRELU)
+            .attach::<hl::ArgMax>(&ARGMAX)
+            .attach::<hl::OneHot>(&ONE_HOT)
+            .attach::<hl::EwPow>(&POW)
+            .attach::<hl::Nms>(&HOST)
             .attach::<hl::Transpose>(&REARRANGE)
             .attach::<hl::DepthToSpace>(&REARRANGE)
             .attach::<hl::SpaceToDepth>(&REARRANGE)
             .attach::<hl::FeatureShuffle>(&REARRANGE)
             .attach::<hl::Pad>(&REARRANGE)
+            .attach::<hl::FormatConversion>(&REARRANGE)
             .attach::<hl::Normalization>(&AFFINE)
             .attach::<hl::BatchNorm>(&AFFINE)
             .attach::<hl::ColorConversion>(&AFFINE)
@@ -318,6 +333,7 @@ fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
             .attach::<hl::LogSoftmax>(&SOFTMAX)
             .attach::<hl::LayerNorm>(&NORM)
             .attach::<hl::InstanceNorm>(&NORM)
+            .attach::<hl::L2Norm>(&NORM)
             .attach::<hl::Reduce>(&REDUCE)
     });
     &MODELS
@@ -354,8 +370,12 @@ fn operand_and_shape(
     Ok((get(map, first)?, shape_of(m, m.result(op, 0))))
 }
 
+/// `q.dequantize`, or the output layer kept as it is after a float host post-process.
 fn output_layer(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
     let (x, out_shape) = operand_and_shape(m, op, map)?;
+    if QuantType::parse(m.value_type(x)).is_none() {
+        return lower_host::lower(m, op, map);
+    }
     Ok(vec![emit(
         m,
         op,
@@ -410,11 +430,16 @@ fn avg_pool(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowe
     )])
 }
 
-/// Inputs of another type than the concat's are requantized to it first.
+/// Inputs of another type than the concat's are requantized to it first; a constant input
+/// (a class token) is quantized on its own 16-bit grid, then requantized.
 fn concat(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
     let operands = m.op(op).operands().to_vec();
     let out_shape = shape_of(m, m.result(op, 0));
-    let ins: Vec<ValueId> = operands.iter().map(|&v| get(map, v)).collect::<Res<_>>()?;
+    let ins: Vec<ValueId> = operands
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| data_operand(m, op, map, v, &format!("in{i}")))
+        .collect::<Res<_>>()?;
     let first = *ins.first().ok_or("has no operand")?;
     let tout = match m.attr(op, "q_range") {
         Some(_) => result_type(m, op)?,
@@ -447,8 +472,7 @@ fn activation(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lo
     let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
     let view = hailo_dialect_hl::access::OpView::new(m, op);
     let act = Activation::from_attrs(&view, "kind", false)?;
-    let table = lut::table(act, &tin, &tout)
-        .ok_or_else(|| format!("activation '{}' has no table lowering yet", act.name()))?;
+    let table = lut::table(act, &tin, &tout);
     let attrs = vec![("table", Attribute::i64_array(&table))];
     Ok(vec![emit(
         m,

@@ -1,5 +1,6 @@
-//! `hl-to-quant` for `hl.layer_norm` (over the last axis) and `hl.instance_norm` (over H
-//! and W of NHWC): both become `q.layer_norm`, the guide's `layer_norm_decomposition` as one
+//! `hl-to-quant` for `hl.layer_norm` (over any axes: they are moved last and merged into one
+//! around the op, [`super::axes_last`], so γ and β apply per element of the normalized axes)
+//! and `hl.instance_norm` (over H and W of NHWC, γ and β per channel): both become `q.layer_norm`, the guide's `layer_norm_decomposition` as one
 //! integer op. Its stages are the DFC's decomposed block (reduce_mean → ew_sub → square →
 //! reduce → var_inv → ew_mult → affine), with the intermediates exact integers or 16-bit:
 //! - mean and centring are exact: D = n·(x − zp) − Σ(x − zp) (no rounding at all);
@@ -8,9 +9,14 @@
 //! - the affine γ·sqrt(n)·t·2^−15 + β runs as a 16-bit per-channel weight times t plus an
 //!   i32 bias at the accumulator scale S_γ·2^−15, rescaled per channel to the output.
 //!
+//! `hl.l2_norm` (x / sqrt(max(Σx², ε)) along `axis`) is the same op without centring
+//! (`center = false`): D = x − zp, the normalized value t = round(2^15·D/sqrt(max(V, E)))
+//! with E = ε/S_x², and the affine is the identity (γ = 1, β = 0).
+//!
 //! The weight scale of a channel is the larger of |γ·sqrt(n)|/32767 and what keeps β inside
 //! i32 (|β|·2^15/(2^31 − 1)).
 
+use super::axes_last::Moved;
 use super::hl_to_quant::{clamp, data_operand, emit, qtype_of, result_type, Res};
 use super::lower_weighted::{const_values, int_const};
 use hailo_dialect_hl as hl;
@@ -52,7 +58,7 @@ fn affine(w: &[f64], b: &[f64]) -> Res<Affine> {
     Ok(out)
 }
 
-/// Lowers `hl.layer_norm` and `hl.instance_norm`.
+/// Lowers `hl.layer_norm`, `hl.instance_norm` and `hl.l2_norm`.
 pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
     let operands = m.op(op).operands().to_vec();
     let x = data_operand(m, op, map, operands[0], "input")?;
@@ -63,24 +69,45 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         .unwrap_or(&[])
         .to_vec();
     let rank = shape.len();
-    let c = *shape.last().ok_or("input has rank 0")? as usize;
-    let axes: Vec<i64> = if hl::InstanceNorm::cast(m, op).is_some() {
+    let l2 = hl::L2Norm::cast(m, op).is_some();
+    if rank == 0 {
+        return Err("input has rank 0".into());
+    }
+    // Instance norm: statistics over H and W, the affine per channel (the kernel's own
+    // layout). Layer norm: the normalized axes moved last and merged into one, which then
+    // carries both the statistics and the per-element affine.
+    let (axes, moved): (Vec<i64>, Option<Moved>) = if hl::InstanceNorm::cast(m, op).is_some() {
         if rank != 4 {
             return Err(format!("instance norm needs an NHWC input, got {shape:?}"));
         }
-        vec![1, 2]
+        (vec![1, 2], None)
     } else {
-        let axes = m
-            .attr(op, "axes")
-            .and_then(Attribute::as_i64_array)
-            .ok_or("missing 'axes'")?;
-        if axes != [rank as i64 - 1] {
-            return Err(format!(
-                "layer norm over axes {axes:?} of a rank-{rank} tensor has no integer lowering yet (only the last axis)"
-            ));
+        let given = match m.attr(op, "axis").and_then(Attribute::as_i64) {
+            Some(a) if l2 => vec![a],
+            _ => m
+                .attr(op, "axes")
+                .and_then(Attribute::as_i64_array)
+                .ok_or("missing 'axes'")?,
+        };
+        let mut axes: Vec<usize> = given
+            .iter()
+            .map(|&a| if a < 0 { a + rank as i64 } else { a } as usize)
+            .collect();
+        axes.sort_unstable();
+        axes.dedup();
+        if axes.is_empty() || axes.iter().any(|&a| a >= rank) {
+            return Err(format!("'axes' {axes:?} do not fit rank {rank}"));
         }
-        axes
+        let mv = Moved::new(&shape, &axes);
+        let last = mv.merged.len() as i64 - 1;
+        (vec![last], Some(mv))
     };
+    let shape = moved.as_ref().map_or(shape, |mv| mv.merged.clone());
+    let x = match &moved {
+        Some(mv) => mv.forward(m, op, x)?,
+        None => x,
+    };
+    let c = shape[shape.len() - 1] as usize;
     let n: i64 = axes.iter().map(|&a| shape[a as usize]).product();
     let param = |i: usize, default: f64| -> Res<Vec<f64>> {
         match operands.get(i) {
@@ -100,14 +127,19 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         .attr(op, "epsilon")
         .and_then(Attribute::as_f64)
         .unwrap_or(1e-5);
-    let e = (n as f64).powi(3) * eps / tin.scale_at(0).powi(2);
+    // Centred, D = n·(x − μ)/S_x, so ε enters as n³·ε/S_x²; the L2 norm's D = x/S_x.
+    let e = if l2 { 1.0 } else { (n as f64).powi(3) } * eps / tin.scale_at(0).powi(2);
     if !(0.0..=(1u64 << 62) as f64).contains(&e) {
         return Err(format!(
             "epsilon {eps} is {e:e} in code units at input scale {:e} (it must fit 2^62)",
             tin.scale_at(0)
         ));
     }
-    let w: Vec<f64> = gamma.iter().map(|g| g * (n as f64).sqrt()).collect();
+    let w: Vec<f64> = if l2 {
+        gamma
+    } else {
+        gamma.iter().map(|g| g * (n as f64).sqrt()).collect()
+    };
     let a = affine(&w, &beta)?;
     let mut mult = Vec::with_capacity(c);
     let mut shift = Vec::with_capacity(c);
@@ -145,19 +177,26 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         &a.beta,
         bt.tensor(&[c as i64]),
     );
-    let attrs = vec![
+    let mut attrs = vec![
         ("axes", Attribute::i64_array(&axes)),
         ("epsilon", Attribute::i64(scheme::round_half_even(e) as i64)),
         ("multiplier", Attribute::i64_array(&mult)),
         ("shift", Attribute::i64_array(&shift)),
         ("clamp", clamp(&tout, Activation::Linear)?),
     ];
-    Ok(emit(
+    if l2 {
+        attrs.push(("center", Attribute::Bool(false)));
+    }
+    let y = emit(
         m,
         op,
         q::LAYER_NORM,
         &[x, gv, bv],
         tout.tensor(&shape),
         attrs,
-    ))
+    );
+    Ok(match &moved {
+        Some(mv) => mv.back(m, op, y, &tout),
+        None => y,
+    })
 }

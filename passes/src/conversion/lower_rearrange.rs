@@ -38,6 +38,20 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
             let attrs = vec![("perm", Attribute::i64_array(&perm))];
             return Ok(emit(m, op, q::TRANSPOSE, &[x], tx.tensor(&out), attrs));
         }
+        hl::FormatConversion::NAME => {
+            let attrs = ["conversion", "emulator_support"]
+                .into_iter()
+                .filter_map(|k| m.attr(op, k).cloned().map(|a| (k, a)))
+                .collect();
+            return Ok(emit(
+                m,
+                op,
+                q::FORMAT_CONVERSION,
+                &[x],
+                tx.tensor(&out),
+                attrs,
+            ));
+        }
         hl::Pad::NAME => {
             let pads = m
                 .attr(op, "pads")

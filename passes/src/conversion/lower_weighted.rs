@@ -1,9 +1,9 @@
-//! `hl-to-quant` for weighted layers: `hl.conv2d`, `hl.depthwise_conv2d` and `hl.dense`
-//! read their float kernel and bias from `hl.const` operands; [`emit`] quantizes any float
-//! kernel (per-output-channel symmetric scales, an i32 bias at the accumulator scale S_x·S_w
-//! or, in `double_scale_initialization` mode when it does not fit there, at S_x·S_w·2^e with
-//! the op's `bias_shift = [e, ...]`; per-channel multiplier/shift to the output scale) and
-//! emits the `q` op.
+//! `hl-to-quant` for weighted layers: `hl.conv2d`, `hl.depthwise_conv2d`, `hl.deconv2d`
+//! (`q.deconv2d`, the same kernel quantization) and `hl.dense` read their float kernel and bias
+//! from `hl.const` operands; [`emit`] quantizes any float kernel (per-output-channel symmetric
+//! scales, an i32 bias at the accumulator scale S_x·S_w or, in `double_scale_initialization`
+//! mode when it does not fit there, at S_x·S_w·2^e with the op's `bias_shift = [e, ...]`;
+//! per-channel multiplier/shift to the output scale) and emits the `q` op.
 //!
 //! A convolution with a fused add (`hl-fuse-conv-add`: fourth operand `ew_add`) becomes a
 //! `q.conv2d` with that operand. Integer scheme: the add's codes, less their zero point, are
@@ -93,7 +93,7 @@ pub(super) fn const_values(m: &Module, v: ValueId) -> Res<Vec<f64>> {
     }
 }
 
-/// Lowers `hl.conv2d`, `hl.depthwise_conv2d` and `hl.dense`.
+/// Lowers `hl.conv2d`, `hl.depthwise_conv2d`, `hl.deconv2d` and `hl.dense`.
 pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
     let name = m.op(op).name_str();
     let operands = m.op(op).operands().to_vec();
@@ -154,6 +154,15 @@ pub(super) fn lower(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     }
     let (qname, geometry) = match name {
         hl::Dense::NAME => (q::DENSE, vec![]),
+        hl::Deconv2d::NAME => {
+            // The transposed convolution keeps hl.deconv2d's geometry as written.
+            let keys = ["strides", "dilations", "groups", "pads", "output_padding"];
+            let g = keys
+                .into_iter()
+                .filter_map(|k| m.attr(op, k).cloned().map(|a| (k, a)))
+                .collect();
+            (q::DECONV2D, g)
+        }
         _ => {
             let p = ConvParams::of(m, op)?;
             let mut g = conv_attrs(p.strides, p.dilations, p.pads);

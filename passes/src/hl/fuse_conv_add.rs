@@ -13,7 +13,9 @@
 //!
 //! As in the DFC, layers with incompatible precision modes are not fused: the options carry
 //! the model script's precision modes (`quant-precision`'s `default` and `layers`), and a conv
-//! whose mode differs from the add's keeps the add a layer of its own.
+//! whose mode differs from the add's keeps the add a layer of its own. Layers with 16-bit
+//! activations or weights are not fused either: the fused kernel adds the other operand at the
+//! accumulator scale in 32 bits, which 16×16-bit products at their tiny scale overflow.
 
 use super::fusion::{absorb, fuse_locs, rewrite_each, set_activation, set_const, sole_user};
 use crate::quant::assign_precision::PrecisionSettings;
@@ -87,6 +89,9 @@ fn table_10(m: &Module, conv: OpId) -> bool {
 /// true if it did. `order` is the graph's op order when the pass started.
 fn fuse(m: &mut Module, order: &[OpId], add: OpId, modes: &PrecisionSettings) -> bool {
     let add_mode = modes.of(&layer_of(m, add));
+    if add_mode.output > 8 || add_mode.weights > 8 || add_mode.input.unwrap_or(8) > 8 {
+        return false;
+    }
     let pos = |m: &Module, v: ValueId| {
         m.defining_op(v)
             .and_then(|d| order.iter().position(|&o| o == d))

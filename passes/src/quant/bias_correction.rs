@@ -415,12 +415,16 @@ fn set_bias_codes(
     let qb = lowered.op(qop).operands()[2];
     let acc = QuantType::parse(lowered.value_type(qb)).ok_or("the bias is not quantized")?;
     let (_, key) = const_codes(lowered, qb)?;
-    let bytes: Vec<u8> = bias
-        .iter()
-        .zip(correction)
-        .enumerate()
-        .flat_map(|(c, (b, e))| (quantize_bias(b - e, acc.scale_at(c), mode) as i32).to_le_bytes())
-        .collect();
+    // The bias type's scale already holds the lowering's `bias_shift`; the corrected bias must
+    // fit at that scale.
+    let mut bytes = Vec::with_capacity(4 * cout);
+    for (c, (b, e)) in bias.iter().zip(correction).enumerate() {
+        let q = quantize_bias(b - e, acc.scale_at(c), mode)?;
+        let code = i32::try_from(q.accumulator_units()).map_err(|_| {
+            format!("the corrected bias of channel {c} does not fit its 32-bit bias scale")
+        })?;
+        bytes.extend(code.to_le_bytes());
+    }
     lowered.resources.insert(&key, Blob::new(4, bytes));
     Ok(())
 }

@@ -299,11 +299,11 @@ impl Activation {
         )
     }
 
-    /// The activation of `x` in f64 (what a lookup table of quantized codes is built from);
-    /// `None` for kinds without a table lowering yet.
-    pub fn eval(self, x: f64) -> Option<f64> {
+    /// The activation of `x` in f64 (what a lookup table of quantized codes is built from),
+    /// as the float executor defines each kind.
+    pub fn eval(self, x: f64) -> f64 {
         let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
-        Some(match self {
+        match self {
             Activation::Linear => x,
             Activation::Relu => x.max(0.0),
             Activation::Relu6 => x.clamp(0.0, 6.0),
@@ -340,9 +340,29 @@ impl Activation {
             Activation::Neg => -x,
             Activation::Exp => x.exp(),
             Activation::Square => x * x,
-            Activation::Clip { min, max } => x.clamp(min, max),
-            _ => return None,
-        })
+            Activation::Clip { min, max } => x.max(min).min(max),
+            Activation::Log => x.ln(),
+            Activation::Sqrt => x.sqrt(),
+            Activation::Pow { exponent } => x.powf(exponent),
+            Activation::Reciprocal => 1.0 / x,
+            Activation::Threshold { threshold } => {
+                if x >= threshold {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Activation::Delta { value } => {
+                if x == 0.0 {
+                    0.0
+                } else {
+                    value
+                }
+            }
+            Activation::Equal { value } => f64::from(u8::from(x == value)),
+            Activation::Greater { value } => f64::from(u8::from(x > value)),
+            Activation::Less { value } => f64::from(u8::from(x < value)),
+        }
     }
 
     /// The rules a verified activation follows beyond its kind and parameters.
