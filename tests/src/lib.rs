@@ -1,6 +1,6 @@
 //! Shared helpers of the cross-crate tests in `tests/tests/`: locating the reference models,
 //! converting ONNX models to `hl`, comparing arrays with tolerances, and (`mutate`) the
-//! seeded input mutator of the hostile-input sweep.
+//! seeded input mutator of the hostile-input sweep, and the manifests of expected failures.
 
 pub mod mutate;
 
@@ -95,4 +95,34 @@ pub fn compare(
         }
     }
     Ok(a)
+}
+
+/// `name -> reason` from a manifest of expected failures (`name  reason` per line, `#`
+/// comments); panics on a line without a reason or a name listed twice.
+pub fn read_manifest(path: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = std::collections::BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, reason) = line
+            .split_once(char::is_whitespace)
+            .map(|(c, r)| (c, r.trim()))
+            .unwrap_or((line, ""));
+        assert!(
+            !reason.is_empty(),
+            "{}:{}: '{name}' has no reason; write `name  reason`",
+            path.display(),
+            n + 1
+        );
+        assert!(
+            out.insert(name.to_owned(), reason.to_owned()).is_none(),
+            "{}:{}: '{name}' listed twice",
+            path.display(),
+            n + 1
+        );
+    }
+    out
 }

@@ -15,41 +15,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use hailo_executor::Executor;
-use hailo_tests::{compare, to_nchw, to_nhwc};
+use hailo_tests::{compare, read_manifest, to_nchw, to_nhwc};
 use ndarray::ArrayD;
 
 fn conformance_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance")
-}
-
-/// `case -> reason` from the manifest (`case  reason` per line, `#` comments).
-fn read_manifest(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (case, reason) = line
-            .split_once(char::is_whitespace)
-            .map(|(c, r)| (c, r.trim()))
-            .unwrap_or((line, ""));
-        assert!(
-            !reason.is_empty(),
-            "{}:{}: '{case}' has no reason; write `case  reason`",
-            path.display(),
-            n + 1
-        );
-        let dup = out.insert(case.to_string(), reason.to_string());
-        assert!(
-            dup.is_none(),
-            "{}:{}: '{case}' listed twice",
-            path.display(),
-            n + 1
-        );
-    }
-    out
 }
 
 /// Runs one case; `Err` says which stage failed and how.

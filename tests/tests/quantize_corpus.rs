@@ -20,7 +20,7 @@ use hailo_executor::{Executor, GraphRef};
 use hailo_ir::Module;
 use hailo_quantizer::optimize::first_graph;
 use hailo_quantizer::{quantize, QuantConfig};
-use hailo_tests::{models_dir, to_nhwc};
+use hailo_tests::{models_dir, read_manifest, to_nhwc};
 use ndarray::{ArrayD, Axis, Slice};
 
 fn repo() -> PathBuf {
@@ -251,35 +251,6 @@ fn optimize(e: &Entry, mut m: Module) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// `model -> reason` from the manifest (`model  reason` per line, `#` comments).
-fn read_manifest(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (name, reason) = line
-            .split_once(char::is_whitespace)
-            .map(|(c, r)| (c, r.trim()))
-            .unwrap_or((line, ""));
-        assert!(
-            !reason.is_empty(),
-            "{}:{}: '{name}' has no reason",
-            path.display(),
-            n + 1
-        );
-        assert!(
-            out.insert(name.to_owned(), reason.to_owned()).is_none(),
-            "{}:{}: '{name}' listed twice",
-            path.display(),
-            n + 1
-        );
-    }
-    out
 }
 
 #[test]
