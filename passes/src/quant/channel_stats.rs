@@ -30,12 +30,22 @@ impl ChannelStats {
             self.sum = vec![0.0; c];
             self.sum_sq = vec![0.0; c];
         }
-        for (i, &v) in value.iter().enumerate() {
-            let k = i % c;
-            self.min[k] = self.min[k].min(v);
-            self.max[k] = self.max[k].max(v);
-            self.sum[k] += f64::from(v);
-            self.sum_sq[k] += f64::from(v) * f64::from(v);
+        // Channels last: one row of `c` values per position, each channel summed in row order.
+        let owned;
+        let values = match value.as_slice() {
+            Some(s) => s,
+            None => {
+                owned = value.iter().copied().collect::<Vec<f32>>();
+                &owned
+            }
+        };
+        for row in values.chunks_exact(c) {
+            for (k, &v) in row.iter().enumerate() {
+                self.min[k] = self.min[k].min(v);
+                self.max[k] = self.max[k].max(v);
+                self.sum[k] += f64::from(v);
+                self.sum_sq[k] += f64::from(v) * f64::from(v);
+            }
         }
         self.count += (value.len() / c) as u64;
     }
