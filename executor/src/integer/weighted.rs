@@ -22,6 +22,7 @@ use crate::value::{Arg, BufferPool, Value};
 use hailo_dialect_quant::ops as q;
 use ndarray::{ArrayView4, ArrayViewD};
 use ndarray::{Ix4, IxDyn};
+use rayon::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Form {
@@ -188,20 +189,34 @@ impl Weighted {
                 ),
             ));
         }
-        let cout = self.requants.len();
-        let mut out = acc;
-        for (i, (o, &code)) in out.iter_mut().zip(a.iter()).enumerate() {
-            if *o == i32::MIN || *o == i32::MAX {
-                return Err(KernelError::new(
-                    q::Conv2d::NAME,
-                    "the accumulator of a convolution & add exceeds i32".to_string(),
-                ));
-            }
-            let c = i % cout;
-            let (mu, sh) = rescales[c];
-            let v = i64::from(*o) + rescale(i64::from(code) - zero_point, mu, sh);
-            *o = requantize(v, &self.requants[c]);
-        }
+        let cout = self.requants.len().max(1);
+        let mut out = acc.as_standard_layout().into_owned();
+        let a = a.as_standard_layout();
+        let (Some(o), Some(a)) = (out.as_slice_mut(), a.as_slice()) else {
+            let msg = "the accumulators or the add input are not contiguous";
+            return Err(KernelError::new(q::Conv2d::NAME, msg.to_string()));
+        };
+        // Rows of `cout` channels, blocks of rows in parallel: elementwise, so the bits do not
+        // depend on the split.
+        const ROWS: usize = 256;
+        o.par_chunks_mut(ROWS * cout)
+            .zip(a.par_chunks(ROWS * cout))
+            .try_for_each(|(ob, ab)| {
+                for (orow, arow) in ob.chunks_exact_mut(cout).zip(ab.chunks_exact(cout)) {
+                    for (c, (o, &code)) in orow.iter_mut().zip(arow).enumerate() {
+                        if *o == i32::MIN || *o == i32::MAX {
+                            return Err(KernelError::new(
+                                q::Conv2d::NAME,
+                                "the accumulator of a convolution & add exceeds i32".to_string(),
+                            ));
+                        }
+                        let (mu, sh) = rescales[c];
+                        let v = i64::from(*o) + rescale(i64::from(code) - zero_point, mu, sh);
+                        *o = requantize(v, &self.requants[c]);
+                    }
+                }
+                Ok(())
+            })?;
         Ok(out)
     }
 }
