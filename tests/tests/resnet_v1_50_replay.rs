@@ -405,6 +405,17 @@ fn resnet_v1_50_replays_the_2022_allocation() {
     );
 }
 
+/// The lowest rate and the layers within 0.01% of it.
+fn bottleneck(rates: &BTreeMap<String, f64>) -> (f64, Vec<&str>) {
+    let min = rates.values().copied().fold(f64::INFINITY, f64::min);
+    let layers = rates
+        .iter()
+        .filter(|(_, &f)| f < min * 1.0001)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    (min, layers)
+}
+
 /// Each MAC-driven layer's rate by the resource model (`SC × 64 × 400 MHz × η / MACs`, η = 1 on
 /// the built-in Hailo-8), by name.
 fn rates(m: &Module) -> BTreeMap<String, f64> {
@@ -434,12 +445,7 @@ fn resnet_v1_50_2022_throughput() {
     let Some(net) = network() else { return };
     let o = replay(net, &Y2022);
     let rates = rates(&o.module);
-    let min = rates.values().copied().fold(f64::INFINITY, f64::min);
-    let bottleneck: Vec<&str> = rates
-        .iter()
-        .filter(|(_, &f)| f < min * 1.0001)
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let (min, bottleneck) = bottleneck(&rates);
     eprintln!("2022 rates: {rates:#?}");
     // 8 x 64 x 400e6 / (56 x 56 x 9 x 64 x 64) MACs.
     let bound = 8.0 * 64.0 * 400e6 / 115_605_504.0;
@@ -473,12 +479,7 @@ fn resnet_v1_50_v2_18_throughput() {
     let Some(net) = network() else { return };
     let o = replay(net, &V2_18);
     let rates = rates(&o.module);
-    let min = rates.values().copied().fold(f64::INFINITY, f64::min);
-    let bottleneck: Vec<&str> = rates
-        .iter()
-        .filter(|(_, &f)| f < min * 1.0001)
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let (min, bottleneck) = bottleneck(&rates);
     eprintln!("v2.18 rates: {rates:#?}");
     assert!((min - 1771.5).abs() < 0.1, "{min}");
     assert!(min >= 1372.0);
