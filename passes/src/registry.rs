@@ -10,6 +10,8 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<generic::cse::Cse>(),
             PassInfo::of::<generic::dce::Dce>(),
             PassInfo::of::<hl::change_output_activation::ChangeOutputActivation>(),
+            PassInfo::of::<hl::dead_channels_removal::DeadChannelsRemoval>(),
+            PassInfo::of::<hl::dead_layers_removal::DeadLayersRemoval>(),
             PassInfo::of::<hl::fold_batchnorm::FoldBatchnorm>(),
             PassInfo::of::<hl::fold_bias::FoldBias>(),
             PassInfo::of::<hl::fold_pad::FoldPad>(),

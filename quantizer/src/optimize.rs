@@ -79,6 +79,12 @@ pub struct QuantConfig {
     pub global_avgpool_reduction: FxHashMap<String, (i64, i64)>,
     /// `pre_quantization_optimization(se_optimization, method=tse, ...)`.
     pub se_optimization: Option<TseConfig>,
+    /// `pre_quantization_optimization(dead_channels_removal, policy=...)` (the guide's default:
+    /// disabled).
+    pub dead_channels_removal: bool,
+    /// `pre_quantization_optimization(dead_layers_removal, policy=...)` (the guide's default:
+    /// enabled).
+    pub dead_layers_removal: bool,
 }
 
 /// The settings of tiled squeeze-and-excite (the options of `hl-se-optimization`).
@@ -120,6 +126,8 @@ impl Default for QuantConfig {
             zero_static_layers: FxHashMap::default(),
             global_avgpool_reduction: FxHashMap::default(),
             se_optimization: None,
+            dead_channels_removal: false,
+            dead_layers_removal: true,
         }
     }
 }

@@ -79,8 +79,10 @@ fn policy(enabled: bool) -> &'static str {
 }
 
 /// The full-precision optimizations of `pre_quantization_optimization`, in the guide's order
-/// (zero-static channels, tiled squeeze-and-excite, equalization, global average pool
-/// reduction), then `ew_add_fusing`. A pass that is switched off globally still
+/// (zero-static channels, then the structural ones: dead channels and dead layers removal,
+/// tiled squeeze-and-excite; equalization, global average pool reduction), then
+/// `ew_add_fusing`. Dead channels and layers are found after zero-static channels, which gives
+/// every channel that is 0 on the calibration set a null kernel and bias. A pass that is switched off globally still
 /// runs when a layer enables it.
 fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
     let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
@@ -93,6 +95,12 @@ fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
             policy(cfg.zero_static_channels),
             list(&cfg.zero_static_layers, |p| p.clone()),
         ));
+    }
+    if cfg.dead_channels_removal {
+        passes.push("hl-dead-channels-removal".to_owned());
+    }
+    if cfg.dead_layers_removal {
+        passes.push("hl-dead-layers-removal".to_owned());
     }
     if let Some(t) = &cfg.se_optimization {
         let heights: Vec<String> = t.tile_height.iter().map(i64::to_string).collect();

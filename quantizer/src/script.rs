@@ -205,6 +205,18 @@ fn handle(
                 }
             }
         }
+        ("pre_quantization_optimization", Some("dead_channels_removal")) => {
+            if let Some(p) = r.word("policy") {
+                cfg.dead_channels_removal = p == "enabled";
+            }
+        }
+        ("pre_quantization_optimization", Some("dead_layers_removal")) => {
+            // Only exact removals are made, so there is nothing for the validation to reject.
+            r.get("validate_change");
+            if let Some(p) = r.word("policy") {
+                cfg.dead_layers_removal = p != "disabled";
+            }
+        }
         ("pre_quantization_optimization", Some("equalization")) => {
             let policy = r.word("policy");
             let target = r.word("equalization_target");

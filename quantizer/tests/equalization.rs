@@ -429,8 +429,9 @@ fn one_step_equalization_reaches_the_bounds_and_lifts_per_tensor_w8() {
     );
 }
 
-#[test]
-fn zero_static_channels_removes_planted_dead_and_static_channels() {
+/// `PAIR` under ReLU6 with conv1's channel 3 dead (large weights, it holds the kernel's max,
+/// and bias -100) and channel 5 static (bias +100, always saturated at 6).
+fn planted_pair() -> Module {
     let mut m = module(
         PAIR.replace("\"relu\"", "\"relu6\"").as_str(),
         &[
@@ -440,8 +441,6 @@ fn zero_static_channels_removes_planted_dead_and_static_channels() {
         ],
         11,
     );
-    // Channel 3: large weights (it holds the kernel's max) and bias -100: dead under ReLU6.
-    // Channel 5: bias +100, always saturated at 6.
     let mut k = blob(&m, "conv1.kernel");
     for (i, w) in k.iter_mut().enumerate() {
         if i % 16 == 3 {
@@ -453,8 +452,14 @@ fn zero_static_channels_removes_planted_dead_and_static_channels() {
     b[3] = -100.0;
     b[5] = 100.0;
     m.resources.insert("conv1.bias", Blob::from_f32(&b));
+    m
+}
+
+#[test]
+fn zero_static_channels_removes_planted_dead_and_static_channels() {
+    let mut m = planted_pair();
     let max_abs = |v: &[f32]| v.iter().fold(0.0f32, |a, x| a.max(x.abs()));
-    let before_max = max_abs(&k);
+    let before_max = max_abs(&blob(&m, "conv1.kernel"));
     let held_out = data(8, 2);
     let before = outputs(&m, &held_out);
     run(
@@ -475,6 +480,35 @@ fn zero_static_channels_removes_planted_dead_and_static_channels() {
     );
     // The other channels are untouched.
     assert!(k.iter().enumerate().any(|(i, &w)| i % 16 == 0 && w != 0.0));
+    let change = relative_change(&before, &outputs(&m, &held_out));
+    assert!(change <= 1e-6, "float outputs changed by {change:e}");
+}
+
+/// Dead-channel removal after zero-static channels: the dead channel 3 leaves conv1 and conv2's
+/// inputs, the static channel 5 (a constant 6) stays, and the float outputs do not change.
+#[test]
+fn dead_channels_removal_prunes_the_planted_dead_channel() {
+    let mut m = planted_pair();
+    let (k1, k2) = (blob(&m, "conv1.kernel"), blob(&m, "conv2.kernel"));
+    let held_out = data(8, 2);
+    let before = outputs(&m, &held_out);
+    run(
+        &mut m,
+        "quant-zero-static-channels{samples=16},hl-dead-channels-removal",
+        &data(16, 1),
+    );
+    let kept = |c: usize| c != 3;
+    let expect1: Vec<f32> = (k1.iter().enumerate())
+        .filter(|(i, _)| kept(i % 16))
+        .map(|(i, &w)| if i % 16 == 5 { 0.0 } else { w })
+        .collect();
+    let expect2: Vec<f32> = (k2.iter().enumerate())
+        .filter(|(i, _)| kept(i / 6))
+        .map(|(_, &w)| w)
+        .collect();
+    assert_eq!(blob(&m, "conv1.kernel"), expect1);
+    assert_eq!(blob(&m, "conv2.kernel"), expect2);
+    assert_eq!(blob(&m, "conv1.bias").len(), 15);
     let change = relative_change(&before, &outputs(&m, &held_out));
     assert!(change <= 1e-6, "float outputs changed by {change:e}");
 }
@@ -598,7 +632,9 @@ fn script_commands_become_full_precision_passes() {
         pre_quantization_optimization(zero_static_channels, eps=1e-5)\n\
         pre_quantization_optimization(zero_static_channels, layers=[conv1], policy=disabled)\n\
         pre_quantization_optimization(se_optimization, method=tse, mode=sequential, count=1, tile_height=4)\n\
-        pre_quantization_optimization(global_avgpool_reduction, layers=avgpool1, division_factors=[2, 2])\n";
+        pre_quantization_optimization(global_avgpool_reduction, layers=avgpool1, division_factors=[2, 2])\n\
+        pre_quantization_optimization(dead_channels_removal, policy=enabled)\n\
+        pre_quantization_optimization(dead_layers_removal, policy=enabled, validate_change=enabled)\n";
     let layers: Vec<String> = ["conv1", "conv2", "avgpool1", "ew_mult1"]
         .iter()
         .map(|l| format!("net/{l}"))
@@ -619,6 +655,7 @@ fn script_commands_become_full_precision_passes() {
         "hl-se-optimization{mode=sequential count=1 layers=[] tile-height=[4]}",
         "quant-equalize{samples=64 batch-size=8 policy=enabled layers=[conv2:disabled] targets=[conv2:weights]}",
         "hl-global-avgpool-reduction{layers=[avgpool1:2:2]}",
+        "hl-dead-channels-removal,hl-dead-layers-removal,hl-se-optimization",
     ] {
         assert!(text.contains(expect), "{text}");
     }
@@ -629,7 +666,13 @@ fn script_commands_become_full_precision_passes() {
         at("quant-equalize") < at("hl-global-avgpool")
             && at("hl-global-avgpool") < at("quant-calibrate")
     );
-    // Without a script: zero-static channels only.
+    // Without a script: zero-static channels and dead layers, as in the guide.
     let default = hailo_quantizer::pipeline::of(&hailo_quantizer::QuantConfig::default());
-    assert!(default.contains("quant-zero-static-channels") && !default.contains("quant-equalize"));
+    assert!(
+        default.contains("quant-zero-static-channels{")
+            && default.contains("hl-dead-layers-removal")
+            && !default.contains("hl-dead-channels-removal")
+            && !default.contains("quant-equalize"),
+        "{default}"
+    );
 }

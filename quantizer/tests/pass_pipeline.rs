@@ -1,4 +1,5 @@
-//! Quantization as a pass pipeline: `quant-zero-static-channels`, `hl-fuse-conv-add`,
+//! Quantization as a pass pipeline: `quant-zero-static-channels`, `hl-dead-layers-removal`,
+//! `hl-fuse-conv-add`,
 //! `quant-split-activations`, `quant-calibrate`,
 //! `quant-ranges`, `quant-precision`, `quant-weight-clipping` and `hl-to-quant`, run by the pass
 //! manager with the calibration set as a resource, give byte for byte the IR (weights included)
@@ -16,7 +17,7 @@ use hailo_passes::quant::clipping::WeightClipping;
 use hailo_quantizer::{quantize, Precision, QuantConfig};
 
 const DEFAULTS: &str = "builtin.module(builtin.graph(quant-zero-static-channels,\
-    hl-fuse-conv-add,quant-split-activations,quant-calibrate{samples=64 batch-size=8},quant-ranges),hl-to-quant)";
+    hl-dead-layers-removal,hl-fuse-conv-add,quant-split-activations,quant-calibrate{samples=64 batch-size=8},quant-ranges),hl-to-quant)";
 
 fn full_text(m: &hailo_ir::Module) -> String {
     hailo_ir::print_module(m, &ctx(), hailo_ir::PrintOptions::default())

@@ -85,7 +85,8 @@ pub(crate) fn const_values(m: &Module, v: ValueId) -> Option<Vec<f32>> {
 
 /// Makes operand `index` of `op` a constant holding `values` (shape `shape`): the constant is
 /// rewritten in place when `op` is its only reader, else a new `<layer>.<param>` constant is
-/// placed before `op`. `index` may be one past the last operand (adds it).
+/// placed before `op`. `index` may be one past the last operand (adds it). The shape may
+/// differ from the old constant's (channel pruning).
 pub(crate) fn set_const(
     m: &mut Module,
     op: OpId,
@@ -100,12 +101,15 @@ pub(crate) fn set_const(
         if let Some(def) = m.defining_op(v).filter(|_| sole_user(m, v) == Some(op)) {
             match m.attr(def, "value") {
                 Some(Attribute::DenseResource { key, .. }) => {
-                    let key = key.as_str().to_owned();
-                    m.resources.insert(&key, Blob::from_f32(values));
+                    let key = *key;
+                    m.resources.insert(key.as_str(), Blob::from_f32(values));
+                    m.set_attr(def, "value", Attribute::DenseResource { key, ty });
+                    m.set_value_type(v, ty);
                     return;
                 }
                 Some(Attribute::Dense(_)) => {
                     m.set_attr(def, "value", dense(ty, values));
+                    m.set_value_type(v, ty);
                     return;
                 }
                 _ => {}

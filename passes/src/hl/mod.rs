@@ -6,6 +6,8 @@
 //! inference, inserting right after an input layer, and keeping graph signatures in sync.
 
 pub mod change_output_activation;
+pub mod dead_channels_removal;
+pub mod dead_layers_removal;
 pub mod fold_batchnorm;
 pub mod fold_bias;
 pub mod fold_pad;
