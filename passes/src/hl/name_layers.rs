@@ -9,15 +9,16 @@
 //! convs), where the source file lists the projection first or last. Run after the parse-time
 //! fusions, it also closes the gaps the absorbed layers leave. Input and output layers keep
 //! their names (their numbers follow the graph's inputs and outputs); names without a trailing
-//! number (chosen by a user) are kept.
+//! number (chosen by a user) are kept. A renamed layer's weights move with it
+//! (`<layer>.kernel`).
 
 use super::{body_ops, graphs, layer_name};
 use hailo_dialect_hl as hl;
 use hailo_dialect_hl::naming::LayerNamer;
 use hailo_ir::pass::options::NoOptions;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
-use hailo_ir::{Attribute, Module, OpId};
-use std::collections::{BTreeMap, VecDeque};
+use hailo_ir::{Attribute, Blob, Module, OpId, Sym};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub struct NameLayers(NoOptions);
 
@@ -41,7 +42,7 @@ impl PassDef for NameLayers {
         root: OpId,
         _cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let mut changed = false;
+        let mut renamed = Vec::new();
         for g in graphs(m, root) {
             let mut namer = LayerNamer::new();
             for op in breadth_first(m, g) {
@@ -61,17 +62,74 @@ impl PassDef for NameLayers {
                 }
                 let new = namer.next(prefix);
                 if new != old {
+                    renamed.push((op, old.to_owned(), new.clone()));
                     m.set_attr(op, "layer", Attribute::str(&new));
-                    changed = true;
                 }
             }
         }
+        rename_blobs(m, &renamed);
         // Renaming changes attributes only: the graph's structure and values stay.
-        Ok(if changed {
+        Ok(if !renamed.is_empty() {
             Preserved::None
         } else {
             Preserved::All
         })
+    }
+}
+
+/// Moves the weights of every renamed layer from `<old>.<param>` to `<new>.<param>`, so a
+/// layer's blobs carry its name (the HAR and the reports key weights by it, and a pass that
+/// writes `<layer>.<param>` must not land on another layer's weights). Only constants the
+/// layer alone reads move, all at once (layers often trade names); a key already taken by a
+/// blob that does not move keeps the old name.
+fn rename_blobs(m: &mut Module, renamed: &[(OpId, String, String)]) {
+    let mut moves = Vec::new();
+    for (op, old, new) in renamed {
+        for &v in m.op(*op).operands() {
+            let Some(def) = m.defining_op(v) else {
+                continue;
+            };
+            if m.op(def).name_str() != hl::Const::NAME || m.value(v).uses().len() != 1 {
+                continue;
+            }
+            if let Some(Attribute::DenseResource { key, ty }) = m.attr(def, "value") {
+                if let Some(param) = key.as_str().strip_prefix(&format!("{old}.")) {
+                    moves.push((def, key.as_str().to_owned(), format!("{new}.{param}"), *ty));
+                }
+            }
+        }
+    }
+    let blobs: Vec<Option<Blob>> = moves
+        .iter()
+        .map(|(_, k, _, _)| m.resources.remove(k))
+        .collect();
+    // A move whose new key is taken keeps its old key, which may in turn be another's new key.
+    let mut keep_old: Vec<bool> = blobs.iter().map(Option::is_none).collect();
+    loop {
+        let kept: BTreeSet<&str> = (moves.iter().zip(&keep_old))
+            .filter(|(_, &k)| k)
+            .map(|(mv, _)| mv.1.as_str())
+            .collect();
+        let mut changed = false;
+        for (i, (_, _, new, _)) in moves.iter().enumerate() {
+            if !keep_old[i] && (m.resources.get(new).is_some() || kept.contains(new.as_str())) {
+                keep_old[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (((def, old, new, ty), blob), keep) in moves.into_iter().zip(blobs).zip(keep_old) {
+        let Some(blob) = blob else { continue };
+        let key = if keep { old } else { new };
+        m.resources.insert(&key, blob);
+        let value = Attribute::DenseResource {
+            key: Sym::new(&key),
+            ty,
+        };
+        m.set_attr(def, "value", value);
     }
 }
 

@@ -10,7 +10,8 @@
 //!
 //! The automatic choices of `compression_params` are made here too, by layer noise analysis on
 //! the first `samples` samples of the calibration set ([`super::sensitivity`]):
-//! `auto-16bit-ratio` (0 < r < 1) puts the most sensitive weighted layers at a16_w16,
+//! `auto-16bit-ratio` (0 < r < 1) puts the most sensitive weighted layers at a16_w16 (never a
+//! conv with a fused add, whose 32-bit add 16-bit products would overflow),
 //! then `auto-4bit-ratio` (or `compression-level` l, the ratio 0.2·l on large networks) puts
 //! the least sensitive at 4-bit weights; layers listed in `layers` are never chosen. Every
 //! measured layer records its SNR (`sensitivity.w8_snr`, `sensitivity.w4_snr`, dB) so the
@@ -165,7 +166,13 @@ impl AssignPrecision {
                 .collect()
         };
         if auto_16 {
-            let e = eligible(m, settings);
+            // A conv holding a fused add adds the other operand at the accumulator scale in
+            // 32 bits, which 16×16-bit products overflow (`hl-fuse-conv-add` never fuses a
+            // 16-bit layer): such a layer stays out of the 16-bit choice.
+            let e: Vec<(OpId, String)> = eligible(m, settings)
+                .into_iter()
+                .filter(|&(op, _)| !has_fused_add(m, op))
+                .collect();
             let choice = choose_16bit(m, graph, &e, &data, o.auto_16bit_ratio)
                 .map_err(|e| cx.fail_at(m, graph, e))?;
             record(m, &e, &choice, W8_SNR);
@@ -249,4 +256,10 @@ pub fn assign_precision(m: &mut Module, ops: &[OpId], settings: &PrecisionSettin
             m.set_attr(op, "q_bias_mode", Attribute::str(b));
         }
     }
+}
+
+/// Whether a weighted op has an operand after its kernel and bias: a fused add.
+fn has_fused_add(m: &Module, op: OpId) -> bool {
+    interface::<dyn Weights>(m, op)
+        .is_some_and(|w| m.op(op).operands().len() > w.bias().map_or(w.kernel() + 1, |b| b + 1))
 }
