@@ -6,7 +6,30 @@
 //! quantized emulation must find at least 90% of the float emulation's detections: same
 //! image, same class, IoU ≥ 0.5 (each quantized box matched once, best float scores first).
 //!
-//! Not met yet (the test is ignored until it is): measured 255 of 821 (31.1%) at a8_w8.
+//! Not met (the test is ignored): 260 of 821 (31.7%) at a8_w8. What it is not (measured on
+//! the reference inputs with the float and quantized head outputs of the same optimized HAR):
+//! - not the 8-bit head outputs: the float heads rounded and clamped to the quantized heads'
+//!   own 8-bit grids (LSB 0.070, 0.062, 0.048 logits) keep 795 of 821 (96.8%); giving the head
+//!   convs 16-bit outputs (`a8_w8_a16`) leaves the rate where it is (36.2% against 37.4% on
+//!   four calibration images);
+//! - not the decoding, NMS or matching: the float heads through the same NMS kernel give the
+//!   same 821 detections, ±1e-3 of noise on every logit keeps 99.8%, and the same protocol
+//!   with every layer at a16_w16 keeps 803 of 821 (97.8%, the second test);
+//! - not a gap between the integer emulation and the arithmetic it stands for: with 16-bit
+//!   activations (a16_w8) the integer emulation matches 52.8% on four calibration images, the
+//!   float network with every kernel and bias replaced by its 8-bit codes times its scales
+//!   51.9%.
+//!
+//! What it is: the scores of this untrained model all lie in [0.0010, 0.012] (median 0.00126,
+//! 26% above the 0.001 threshold), and the 8-bit network's error is largest and biased low
+//! exactly at the few cells that score (the top 0.1% of every layer's values loses more and
+//! more with depth). Over all head values the error is 0.11 logits RMS with a mean of 0.003 (32
+//! dB); at the 941 (cell, class) pairs scoring ≥ 0.001 in float it is 0.44 RMS with a mean of
+//! −0.25 on both objectness and class logits, so their scores drop by 38% on average (mean
+//! ln ratio −0.48) and 654 of them fall below the threshold. Half of it comes from the 8-bit
+//! weights alone (float activations, kernels on their grids: 532 of 821, 64.8%). Bias
+//! correction (`post_quantization_optimization(bias_correction, policy=enabled)`, not in the
+//! protocol) raises the rate to 49.0%; equalization changes nothing (SiLU joins every pair).
 
 use hailo_executor::dataset::Layout;
 use hailo_executor::{Executor, GraphRef};
@@ -25,8 +48,9 @@ fn corpus_config() -> serde_json::Value {
     serde_json::from_str(&text).expect("the corpus config is JSON")
 }
 
-fn scratch() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hailo-yolo-nms-q-{}", std::process::id()));
+/// A scratch directory of its own for the run `tag` (the tests run in parallel).
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hailo-yolo-nms-q-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
@@ -101,10 +125,11 @@ fn matched(float: &[Det], quant: &[Det]) -> usize {
     hits
 }
 
-#[test]
-#[ignore = "not met yet: a8_w8 matches 255 of 821 float detections (31.1%); most sit just above the 0.001 score threshold, where 8-bit head outputs move them across it"]
-fn quantized_yolov5_nms_keeps_at_least_90_percent_of_float_detections() {
-    let dir = scratch();
+/// Runs the protocol with `precision` (model script lines) after the `nms_postprocess`
+/// command, in a scratch directory named `tag`; returns (float detections matched by
+/// quantized ones, float detections).
+fn match_float_detections(tag: &str, precision: &str) -> (usize, usize) {
+    let dir = scratch(tag);
     // The parsed model, as `hailo parser` writes it.
     let onnx = hailo_onnx::load(models_dir().join("yolo_like_320.onnx")).expect("loads");
     let m = hailo_onnx::to_hl::convert(&onnx, &Default::default())
@@ -149,7 +174,7 @@ fn quantized_yolov5_nms_keeps_at_least_90_percent_of_float_detections() {
     std::fs::write(
         &script,
         format!(
-            "nms_postprocess(\"{}\", yolov5, engine=cpu)\n",
+            "nms_postprocess(\"{}\", yolov5, engine=cpu)\n{precision}",
             cfg_path.display()
         ),
     )
@@ -206,22 +231,42 @@ fn quantized_yolov5_nms_keeps_at_least_90_percent_of_float_detections() {
     assert_eq!(f.dim(), qd.dim());
     let (fd, qdets) = (detections(f.view()), detections(qd.view()));
     let hits = matched(&fd, &qdets);
-    let ratio = hits as f64 / fd.len().max(1) as f64;
     eprintln!(
         "float {} detections, quantized {}, matched {hits} ({:.1}%)",
         fd.len(),
         qdets.len(),
-        100.0 * ratio
+        100.0 * hits as f64 / fd.len().max(1) as f64
     );
     assert!(
         fd.len() >= 10,
         "only {} float detections: the case is too thin",
         fd.len()
     );
-    assert!(
-        ratio >= 0.9,
-        "{hits} of {} float detections matched",
-        fd.len()
-    );
     let _ = std::fs::remove_dir_all(&dir);
+    (hits, fd.len())
+}
+
+#[test]
+#[ignore = "not met: a8_w8 matches 260 of 821 float detections (31.7%); the 8-bit network's error is largest and biased low at the few cells that score, all just above the 0.001 threshold (the 8-bit head grid alone keeps 96.8%)"]
+fn quantized_yolov5_nms_keeps_at_least_90_percent_of_float_detections() {
+    let (hits, total) = match_float_detections("a8_w8", "");
+    assert!(
+        hits as f64 >= 0.9 * total as f64,
+        "{hits} of {total} float detections matched"
+    );
+}
+
+/// The same protocol with every layer at a16_w16: what is lost at a8_w8 is the 8-bit
+/// arithmetic, not the decoding, the NMS on dequantized outputs or the matching (measured:
+/// 803 of 821, 97.8%).
+#[test]
+fn at_a16_w16_the_quantized_yolov5_nms_keeps_97_percent_of_float_detections() {
+    let (hits, total) = match_float_detections(
+        "a16_w16",
+        "quantization_param({*}, precision_mode=a16_w16)\n",
+    );
+    assert!(
+        hits as f64 >= 0.97 * total as f64,
+        "{hits} of {total} float detections matched"
+    );
 }
