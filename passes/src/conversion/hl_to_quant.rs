@@ -484,12 +484,18 @@ fn activation(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lo
     )])
 }
 
+/// The window of a pool; `ceil_mode` only where it adds windows (SAME padding already
+/// gives `ceil(i / s)` outputs).
 fn pool_attrs(p: &PoolParams) -> Vec<(&'static str, Attribute)> {
-    vec![
+    let mut attrs = vec![
         ("kernel", Attribute::i64_array(&p.kernel)),
         ("strides", Attribute::i64_array(&p.strides)),
         ("pads", Attribute::i64_array(&p.pads)),
-    ]
+    ];
+    if p.ceil_mode && !p.padding.is_same() {
+        attrs.push(("ceil_mode", Attribute::Bool(true)));
+    }
+    attrs
 }
 
 pub(super) fn rescale_attrs(mult: &[i64], shift: u32) -> Vec<(&'static str, Attribute)> {
