@@ -135,7 +135,7 @@ fn pow_by_logarithm(
     let (_, a_hi) = value_range(&ta);
     if a_hi <= 0.0 {
         return Err(format!(
-            "the base never is positive (range up to {a_hi}): a^b = exp(b·ln a) needs a > 0"
+            "the base is never positive (its range ends at {a_hi}) and an exponent that is not one constant is computed as exp(b·ln a), which needs a > 0"
         ));
     }
     let t_ln = scheme::activation_type(step.ln(), a_hi.ln(), Storage::U16);
