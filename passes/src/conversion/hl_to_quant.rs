@@ -80,6 +80,10 @@ impl PassDef for HlToQuant {
             .filter(|&o| m.op(o).name_str() == GRAPH)
             .collect();
         for g in graphs {
+            for (op, msg) in chip_limits(m, g) {
+                let loc = m.op(op).loc.clone();
+                cx.diags.emit(Diagnostic::warning(loc, msg));
+            }
             if let Err((op, msg)) = convert_graph(m, g) {
                 let loc = m.op(op).loc.clone();
                 return Err(cx.fail(Diagnostic::error(loc, msg)));
@@ -134,6 +138,22 @@ pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> 
         }
     }
     Ok(())
+}
+
+/// The `hl` ops of `graph` whose integer form the Hailo-8 cannot run, each with a message
+/// naming the limit: they are lowered and emulated all the same, and warned about.
+pub fn chip_limits(m: &Module, graph: OpId) -> Vec<(OpId, String)> {
+    m.walk(graph)
+        .into_iter()
+        .filter_map(|op| {
+            let limit = lowerings().get(m, op)?.chip_limit(m, op)?;
+            let name = m.op(op).name_str();
+            Some((
+                op,
+                format!("hl-to-quant: layer '{}' ({name}): {limit}", layer(m, op)),
+            ))
+        })
+        .collect()
 }
 
 fn layer(m: &Module, op: OpId) -> String {
@@ -245,6 +265,11 @@ pub(super) type Lowered = Res<Vec<ValueId>>;
 /// the `hl` ops here as external models, since lowering needs both dialects.
 pub(super) trait LowerToQuant: Sync {
     fn lower(&self, m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered;
+
+    /// The Hailo-8 limit (DFC guide §5.5) that the op's integer form exceeds, if any.
+    fn chip_limit(&self, _m: &Module, _op: OpId) -> Option<String> {
+        None
+    }
 }
 
 /// A lowering written as a function.
@@ -253,6 +278,20 @@ pub(super) struct Lowering(pub fn(&mut Module, OpId, &FxHashMap<ValueId, ValueId
 impl LowerToQuant for Lowering {
     fn lower(&self, m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
         (self.0)(m, op, map)
+    }
+}
+
+/// `hl.ew_pow`: a table, or `exp(b·ln a)`, which the chip cannot run
+/// ([`lower_pointwise::pow_chip_limit`]).
+struct PowLowering;
+
+impl LowerToQuant for PowLowering {
+    fn lower(&self, m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+        lower_pointwise::pow(m, op, map).map(|v| vec![v])
+    }
+
+    fn chip_limit(&self, m: &Module, op: OpId) -> Option<String> {
+        lower_pointwise::pow_chip_limit(m, op)
     }
 }
 
@@ -283,7 +322,6 @@ const SOFTMAX: Lowering = single!(lower_attention::softmax);
 const NORM: Lowering = single!(lower_norm::lower);
 const REDUCE: Lowering = single!(lower_reduce::lower);
 const PRELU: Lowering = single!(lower_pointwise::prelu);
-const POW: Lowering = single!(lower_pointwise::pow);
 const ARGMAX: Lowering = single!(lower_index::argmax);
 const ONE_HOT: Lowering = single!(lower_index::one_hot);
 const HOST: Lowering = Lowering(lower_host::lower);
@@ -301,7 +339,7 @@ fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
             .attach::<hl::Prelu>(&PRELU)
             .attach::<hl::ArgMax>(&ARGMAX)
             .attach::<hl::OneHot>(&ONE_HOT)
-            .attach::<hl::EwPow>(&POW)
+            .attach::<hl::EwPow>(&PowLowering)
             .attach::<hl::Nms>(&HOST)
             .attach::<hl::Transpose>(&REARRANGE)
             .attach::<hl::DepthToSpace>(&REARRANGE)

@@ -102,19 +102,35 @@ pub(super) fn pow(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -
         return Err("a fused activation after ew_pow has no integer lowering".into());
     }
     let shape = out_shape(m, op);
-    let exponent = match const_values(m, operands[1]) {
-        Ok(e) if !e.is_empty() && e.iter().all(|&v| v == e[0]) => Some(e[0]),
-        _ => None,
-    };
     let (tin, tout) = (qtype_of(m, x)?, result_type(m, op)?);
-    match exponent {
-        Some(exponent) if m.value_type(x).shape() == Some(&shape[..]) => {
+    match table_exponent(m, op) {
+        Some(exponent) => {
             let table = lut::table(Activation::Pow { exponent }, &tin, &tout);
             let attrs = vec![("table", Attribute::i64_array(&table))];
             Ok(emit(m, op, q::LUT, &[x], tout.tensor(&shape), attrs))
         }
-        _ => pow_by_logarithm(m, op, map, x, &shape),
+        None => pow_by_logarithm(m, op, map, x, &shape),
     }
+}
+
+/// The exponent of an `hl.ew_pow` that is one table: a constant of one value that keeps the
+/// base's shape.
+fn table_exponent(m: &Module, op: OpId) -> Option<f64> {
+    let operands = m.op(op).operands();
+    let e = const_values(m, operands[1]).ok()?;
+    let same_shape = m.value_type(operands[0]).shape() == Some(&out_shape(m, op)[..]);
+    (same_shape && !e.is_empty() && e.iter().all(|&v| v == e[0])).then(|| e[0])
+}
+
+/// Why the Hailo-8 cannot run an `hl.ew_pow` lowered as `exp(b·ln a)`; `None` for a table.
+pub(super) fn pow_chip_limit(m: &Module, op: OpId) -> Option<String> {
+    table_exponent(m, op).is_none().then(|| {
+        "the Hailo-8 runs Pow only with a constant exponent of 2 or a fraction below 1 \
+         (DFC guide 5.5.36), and the integer form of this exponent, exp(b·ln a), multiplies at \
+         16 bits, which the guide's 16-bit layers do not include; it is emulated, but the chip \
+         cannot run it"
+            .to_owned()
+    })
 }
 
 /// `a^b = exp(b · ln a)` in three integer steps (see the module documentation).
