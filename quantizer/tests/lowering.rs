@@ -83,14 +83,15 @@ fn run(text: &str, data: &[ArrayD<f32>]) -> Run {
     (m, seen.into_iter().map(|s| s.1).collect(), out, float)
 }
 
-/// (scale, float range) of the result of the `qname` op of `layer` (its first q op that is
-/// not a constant when `qname` is empty).
+/// (scale, float range) of the result of the last `qname` op of `layer` (the layer's result
+/// when it lowers to a chain, such as pow's two tables; its last q op that is not a constant
+/// when `qname` is empty).
 fn out_type(m: &Module, layer: &str, qname: &str) -> (f64, (f64, f64)) {
     let op = m
         .walk(m.top())
         .into_iter()
         .filter(|&o| m.attr(o, "layer").and_then(Attribute::as_str) == Some(layer))
-        .find(|&o| {
+        .filter(|&o| {
             let n = m.op(o).name_str();
             if qname.is_empty() {
                 n.starts_with("q.") && n != "q.const"
@@ -98,6 +99,7 @@ fn out_type(m: &Module, layer: &str, qname: &str) -> (f64, (f64, f64)) {
                 n == qname
             }
         })
+        .last()
         .expect("layer lowered");
     let t = QuantType::parse(m.value_type(m.result(op, 0))).expect("quantized");
     (t.scale_at(0), t.float_range())
