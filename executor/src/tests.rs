@@ -199,7 +199,7 @@ fn scalar_and_declared_empty_inputs_run_whole() {
     // y = 2x on a scalar: no sample axis, the tensor runs as declared.
     let mut b = Builder::new(&[&[]], &[&[]]);
     let x = b.args[0];
-    let two = b.weight("two", array![2.0f32].into_dyn());
+    let two = b.weight("two", ArrayD::from_elem(IxDyn(&[]), 2.0f32));
     let y = b.op("hl.ew_mult", &[x, two], &[], &[layer("ew_mult1")]);
     let interp = Executor::new(&b.finish(&[y]), "main").expect("prepares");
     assert!(interp.takes_whole_tensors());
@@ -212,7 +212,12 @@ fn scalar_and_declared_empty_inputs_run_whole() {
         let mut b = Builder::new(&[&[declared, 3]], &[&[declared, 3]]);
         let x = b.args[0];
         let two = b.weight("two", array![2.0f32].into_dyn());
-        let y = b.op("hl.ew_mult", &[x, two], &[declared, 3], &[layer("ew_mult1")]);
+        let y = b.op(
+            "hl.ew_mult",
+            &[x, two],
+            &[declared, 3],
+            &[layer("ew_mult1")],
+        );
         let interp = Executor::new(&b.finish(&[y]), "main").expect("prepares");
         assert_eq!(interp.takes_whole_tensors(), ok);
         let run = interp.run(&[ArrayD::zeros(IxDyn(&[0, 3]))]);

@@ -26,7 +26,8 @@
 //! `hl.softmax` / `hl.log_softmax` ([`super::lower_attention`]), `hl.layer_norm` / `hl.instance_norm`
 //! ([`super::lower_norm`], also `hl.l2_norm`) and `hl.reduce` ([`super::lower_reduce`]) —
 //! have integer ops of their own, as do `hl.deconv2d` (in [`super::lower_weighted`]),
-//! `hl.prelu` and `hl.ew_pow` with a constant exponent ([`super::lower_pointwise`]),
+//! `hl.prelu` and `hl.ew_pow` (a table, or `exp(b·ln a)` for a run-time exponent;
+//! [`super::lower_pointwise`]),
 //! `hl.argmax` and `hl.one_hot` ([`super::lower_index`]). A data operand that is an `hl.const` (a position embedding, an attention
 //! scale) is quantized on its own 16-bit grid ([`data_operand`]).
 //!
@@ -34,7 +35,8 @@
 //! `q.dequantize`. Host post-processing (`hl.nms`) stays float on dequantized operands
 //! ([`super::lower_host`]). Fused ReLU/ReLU6 become the output clamp; other fused activations must be
 //! split into `hl.activation` first (the quantizer does), which lowers to `q.lut`. An op with
-//! no integer lowering is an error naming its layer.
+//! no integer lowering is an error naming its layer; an op whose integer form the Hailo-8
+//! cannot run (the lowering's `chip_limit`) is lowered and warned about, naming the limit.
 
 use super::{
     lower_affine, lower_attention, lower_ew, lower_host, lower_index, lower_layout, lower_norm,
