@@ -414,6 +414,15 @@ impl Executor {
         &self.inputs
     }
 
+    /// Whether the graph has no axis to stack samples on: an input is a scalar (rank 0) or
+    /// declares axis 0 empty. Such a graph runs its tensors whole, as declared, and a data set
+    /// for it is one run of them.
+    pub fn takes_whole_tensors(&self) -> bool {
+        self.inputs
+            .iter()
+            .any(|i| i.shape.first().is_none_or(|&d| d == 0))
+    }
+
     /// The graph outputs, in result order.
     pub fn outputs(&self) -> &[TensorInfo] {
         &self.outputs
@@ -692,7 +701,9 @@ impl Executor {
             if let Some(first) = expected.first_mut() {
                 *first = "N".into();
             }
-            if !same_except_batch(x.shape(), &info.shape) || x.shape().first() == Some(&0) {
+            // An empty batch only where the graph declares axis 0 empty (its own axis, then).
+            let empty = x.shape().first() == Some(&0) && info.shape.first() != Some(&0);
+            if !same_except_batch(x.shape(), &info.shape) || empty {
                 return Err(err(format!(
                     "expected shape [{}] (NHWC, N >= 1), got {:?}",
                     expected.join(", "),

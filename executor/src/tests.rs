@@ -195,6 +195,49 @@ fn input_errors_are_clear() {
 }
 
 #[test]
+fn scalar_and_declared_empty_inputs_run_whole() {
+    // y = 2x on a scalar: no sample axis, the tensor runs as declared.
+    let mut b = Builder::new(&[&[]], &[&[]]);
+    let x = b.args[0];
+    let two = b.weight("two", ArrayD::from_elem(IxDyn(&[]), 2.0f32));
+    let y = b.op("hl.ew_mult", &[x, two], &[], &[layer("ew_mult1")]);
+    let interp = Executor::new(&b.finish(&[y]), "main").expect("prepares");
+    assert!(interp.takes_whole_tensors());
+    let out = interp
+        .run(&[ArrayD::from_elem(IxDyn(&[]), 1.5f32)])
+        .expect("runs");
+    assert_eq!(out[0], ArrayD::from_elem(IxDyn(&[]), 3.0f32));
+    // A graph declaring axis 0 empty takes an empty tensor; one declaring 1 refuses it.
+    for (declared, ok) in [(0, true), (1, false)] {
+        let mut b = Builder::new(&[&[declared, 3]], &[&[declared, 3]]);
+        let x = b.args[0];
+        let two = b.weight("two", array![2.0f32].into_dyn());
+        let y = b.op(
+            "hl.ew_mult",
+            &[x, two],
+            &[declared, 3],
+            &[layer("ew_mult1")],
+        );
+        let interp = Executor::new(&b.finish(&[y]), "main").expect("prepares");
+        assert_eq!(interp.takes_whole_tensors(), ok);
+        let run = interp.run(&[ArrayD::zeros(IxDyn(&[0, 3]))]);
+        match run {
+            Ok(out) => {
+                assert!(ok);
+                assert_eq!(out[0].shape(), [0, 3]);
+            }
+            Err(e) => {
+                assert!(!ok);
+                assert_eq!(
+                    e.to_string(),
+                    "input 0 ('input0'): expected shape [N, 3] (NHWC, N >= 1), got [0, 3]"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn unknown_ops_and_attributes_are_rejected_with_the_layer_name() {
     let mut b = Builder::new(&[&[1, 4]], &[&[1, 4]]);
     let x = b.args[0];

@@ -83,14 +83,15 @@ fn run(text: &str, data: &[ArrayD<f32>]) -> Run {
     (m, seen.into_iter().map(|s| s.1).collect(), out, float)
 }
 
-/// (scale, float range) of the result of the `qname` op of `layer` (its first q op that is
-/// not a constant when `qname` is empty).
+/// (scale, float range) of the result of the last `qname` op of `layer` (the layer's result
+/// when it lowers to a chain, such as pow's two tables; its last q op that is not a constant
+/// when `qname` is empty).
 fn out_type(m: &Module, layer: &str, qname: &str) -> (f64, (f64, f64)) {
     let op = m
         .walk(m.top())
         .into_iter()
         .filter(|&o| m.attr(o, "layer").and_then(Attribute::as_str) == Some(layer))
-        .find(|&o| {
+        .filter(|&o| {
             let n = m.op(o).name_str();
             if qname.is_empty() {
                 n.starts_with("q.") && n != "q.const"
@@ -98,6 +99,7 @@ fn out_type(m: &Module, layer: &str, qname: &str) -> (f64, (f64, f64)) {
                 n == qname
             }
         })
+        .last()
         .expect("layer lowered");
     let t = QuantType::parse(m.value_type(m.result(op, 0))).expect("quantized");
     (t.scale_at(0), t.float_range())
@@ -209,6 +211,21 @@ fn slice_and_split_move_codes_exactly() {
         .filter(|&o| m.op(o).name_str() == "q.slice")
         .count();
     assert_eq!(slices, 2);
+}
+
+#[test]
+fn slice_and_split_of_axis_0_cut_the_models_own_axis_exactly() {
+    // Axis 0 of a [6, 5] table is the model's own axis (the whole tensor is one run).
+    let data = vec![Rng(41).array(&[6, 5])];
+    let body = "    %r0 = hl.slice %in0 {layer = \"slice1\", starts = [1, 0], ends = [5, 4], steps = [2, 1]} : tensor<2x4xf32>\n";
+    let text = graph(&["6x5"], &["2x4"], body);
+    check_exact(&text, &data, "slice1", "q.slice");
+    let body = "    %r0, %r1 = hl.split %in0 {axis = 0, layer = \"split1\", sizes = [2, 4]} : tensor<2x5xf32>, tensor<4x5xf32>\n";
+    let text = graph(&["6x5"], &["2x5", "4x5"], body);
+    let (_, deq, out, _) = run(&text, &data);
+    let x = &deq[0];
+    assert_eq!(out[0], x.slice(ndarray::s![0..2, ..]).into_dyn());
+    assert_eq!(out[1], x.slice(ndarray::s![2..6, ..]).into_dyn());
 }
 
 #[test]
@@ -509,6 +526,22 @@ fn prelu_rescales_each_side_exactly() {
 }
 
 #[test]
+fn prelu_with_a_slope_along_axis_0_rescales_each_element_exactly() {
+    // ONNX's PRelu example: the slope has the input's shape [3, 4, 5], axis 0 included.
+    let data = vec![Rng(42).array(&[3, 4, 5])];
+    let a: Vec<String> = (0..60)
+        .map(|i| format!("{:?}", 0.125 * (i % 7) as f64 - 0.25))
+        .collect();
+    let body = format!(
+        "    %a = hl.const dense<{}> : tensor<3x4x5xf32>\n    %r0 = hl.prelu %in0, %a {{layer = \"prelu1\"}} : tensor<3x4x5xf32>\n",
+        nested(&a, &[3, 4, 5])
+    );
+    let text = graph(&["3x4x5"], &["3x4x5"], &body);
+    let snr = check_within(&text, &data, "prelu1", "q.prelu", 0.01);
+    assert!(snr >= 35.0, "{snr:.2} dB");
+}
+
+#[test]
 fn argmax_and_one_hot_are_exact() {
     let data = vec![Rng(33).array(&[8, 4, 4, 6])];
     let body = "    %r0 = hl.argmax %in0 {axis = 3, keepdims = false, layer = \"argmax1\"} : tensor<8x4x4xf32>\n";
@@ -537,6 +570,51 @@ fn pow_by_a_constant_is_a_table_within_half_a_step() {
         let text = graph(&["8x4x16"], &["8x4x16"], &body);
         let snr = check_exact(&text, &data, "pow1", "q.lut");
         assert!(snr >= 25.0, "x^{e}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn pow_by_a_run_time_exponent_is_exp_of_a_product_within_half_a_step() {
+    let mut r = Rng(43);
+    let data = vec![
+        r.array(&[8, 4, 16]).mapv(|v| v.abs() + 0.2),
+        r.array(&[8, 4, 16]).mapv(|v| (v * 0.8).clamp(-2.0, 2.0)),
+    ];
+    let body = "    %r0 = hl.ew_pow %in0, %in1 {layer = \"pow1\"} : tensor<8x4x16xf32>\n";
+    let text = graph(&["8x4x16", "8x4x16"], &["8x4x16"], body);
+    // The 16-bit logarithm and product cost a fraction of an output step.
+    let snr = check_within(&text, &data, "pow1", "q.lut", 0.5);
+    assert!(snr >= 25.0, "{snr:.2} dB");
+}
+
+#[test]
+fn pools_in_ceil_mode_keep_the_last_partial_window() {
+    let data = vec![Rng(44).array(&[8, 5, 5, 3])];
+    for (op, extra, qop) in [
+        ("maxpool", "", "q.maxpool"),
+        ("avgpool", "", "q.avgpool"),
+        ("avgpool", ", count_include_pad = true", "q.avgpool"),
+    ] {
+        let body = format!(
+            "    %r0 = hl.{op} %in0 {{layer = \"pool1\", kernel = [2, 2], strides = [2, 2], ceil_mode = true{extra}}} : tensor<8x3x3x3xf32>\n"
+        );
+        let text = graph(&["8x5x5x3"], &["8x3x3x3"], &body);
+        let snr = check_within(&text, &data, "pool1", qop, 0.01);
+        assert!(snr >= 30.0, "{op}{extra}: {snr:.2} dB");
+    }
+}
+
+#[test]
+fn reductions_of_an_empty_axis_give_the_kinds_identity() {
+    // ONNX's empty-set reductions: [2, 0, 4] reduced over axis 1. Sum, sum_square and l2 of
+    // nothing are 0, max is -inf and min +inf (the lowest and highest code), mean 0/0.
+    let data = vec![ArrayD::<f32>::zeros(IxDyn(&[2, 0, 4]))];
+    for kind in ["sum", "mean", "max", "min", "sum_square", "l2"] {
+        let body = format!(
+            "    %r0 = hl.reduce %in0 {{axes = [1], keepdims = true, kind = \"{kind}\", layer = \"reduce1\"}} : tensor<2x1x4xf32>\n"
+        );
+        let text = graph(&["2x0x4"], &["2x1x4"], &body);
+        check_exact(&text, &data, "reduce1", "q.reduce");
     }
 }
 

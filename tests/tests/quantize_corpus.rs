@@ -225,7 +225,10 @@ fn optimize(e: &Entry, mut m: Module) -> Result<(), String> {
     drop(float);
     let mut cfg = QuantConfig::default();
     cfg.calibration.quiet = true;
-    cfg.calibration.calibset_size = data.first().map_or(1, |d| d.shape()[0].max(1));
+    cfg.calibration.calibset_size = data
+        .first()
+        .and_then(|d| d.shape().first())
+        .map_or(1, |&n| n.max(1));
     quantize(&mut m, &data, &cfg).map_err(|e| e.to_string())?;
     let out = Executor::new(&m, GraphRef::First)
         .map_err(|e| format!("integer executor: {e}"))?

@@ -76,8 +76,9 @@ pub const MERGE: &[hailo_ir::AttrSpec] = &[
 /// backend emits the same codes the integer emulation computes: padding (`pads`, as the `q`
 /// convolutions and pools spell it), the output rescale and saturation (`multiplier`, `shift`,
 /// `clamp`), a fused add's rescale to the accumulator (`add_multiplier`, `add_shift`), an
-/// activation's table of output codes (`table`) and an average pool's divisor rule
-/// (`count_include_pad`). The `q` dialect's docs define each.
+/// activation's table of output codes (`table`), an average pool's divisor rule
+/// (`count_include_pad`) and a pool's output rounding (`ceil_mode`). The `q` dialect's docs
+/// define each.
 pub const INTEGER_ARITHMETIC: &[hailo_ir::AttrSpec] = &[
     int_attr("pads", hailo_ir::AttrKind::I64Array),
     int_attr("multiplier", hailo_ir::AttrKind::I64Array),
@@ -87,6 +88,7 @@ pub const INTEGER_ARITHMETIC: &[hailo_ir::AttrSpec] = &[
     int_attr("add_shift", hailo_ir::AttrKind::I64Array),
     int_attr("table", hailo_ir::AttrKind::I64Array),
     int_attr("count_include_pad", hailo_ir::AttrKind::Bool),
+    int_attr("ceil_mode", hailo_ir::AttrKind::Bool),
 ];
 
 const fn int_attr(name: &'static str, kind: hailo_ir::AttrKind) -> hailo_ir::AttrSpec {

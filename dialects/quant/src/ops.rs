@@ -21,8 +21,11 @@
 //!   `q.ew_div` is the rounded integer quotient (a − za)·multiplier / ((b − zb)·2^shift)
 //!   (half up; a zero divisor saturates to the clamp bound of the dividend's sign);
 //! - `q.avgpool` / `q.global_avgpool` rescale the window sum with `multiplier`/`shift` and
-//!   divide by the window size; `q.maxpool`, `q.concat`, `q.reshape`, `q.slice` (`starts`,
-//!   `ends`, `steps` of the non-batch axes) and nearest `q.resize` (`hl.resize`'s
+//!   divide by the window size (`ceil_mode` on the windowed pools rounds the output size up
+//!   as ONNX does; with `count_include_pad` the divisor counts the taps inside the padded
+//!   input); `q.maxpool`, `q.concat`, `q.reshape`, `q.slice` (`starts`, `ends`, `steps` of
+//!   the non-batch axes, or of every axis when the slice cuts the model's own axis 0) and
+//!   nearest `q.resize` (`hl.resize`'s
 //!   `coordinate` / `nearest_mode` attributes) move codes unchanged; bilinear `q.resize`
 //!   (`mode = "bilinear"`, `frac_bits = F`) blends codes with F-bit fixed-point tap weights
 //!   that sum to 2^F per axis, so its result keeps the input's type;
@@ -55,8 +58,9 @@
 //!   kernel tap, is added to the accumulator of the output pixel the tap reaches; the full
 //!   output is cropped by `pads` and extended by `output_padding` as ONNX's ConvTranspose;
 //! - `q.prelu`: d = x − zx is rescaled by `multiplier[0]` where d ≥ 0 and by the signed
-//!   `slope_multiplier` where d < 0 (one for all, one per channel of the last axis, or one
-//!   per element of a sample, row-major), one shared `shift`;
+//!   `slope_multiplier` where d < 0 (one for all, one per channel of the last axis, one
+//!   per element of a sample, or one per element of the whole tensor when the slope varies
+//!   along the model's axis 0; row-major), one shared `shift`;
 //! - `q.argmax` (`axis`, `keepdims`): the index of the first largest code along the axis,
 //!   as a code of a scale-1, zero-point-0 unsigned result (the index itself);
 //! - `q.one_hot` (`depth`): `table` gives the class of every input code (−1: none); the
@@ -228,7 +232,7 @@ define_op! {
     pub struct MaxPool = "q.maxpool" {
         summary: "max pooling on codes", traits: [PURE],
         operands { input: 0 }
-        attrs { kernel: i64_array, strides: i64_array, pads: i64_array, layer: str }
+        attrs { kernel: i64_array, strides: i64_array, pads: i64_array, ceil_mode: bool, layer: str }
         hooks { verify: v_same_type }
     }
 }
@@ -238,7 +242,7 @@ define_op! {
     pub struct AvgPool = "q.avgpool" {
         summary: "integer average pooling", traits: [PURE],
         operands { input: 0 }
-        attrs { kernel: i64_array, strides: i64_array, pads: i64_array, count_include_pad: bool, multiplier: i64_array, shift: i64_array, clamp: i64_array, layer: str }
+        attrs { kernel: i64_array, strides: i64_array, pads: i64_array, ceil_mode: bool, count_include_pad: bool, multiplier: i64_array, shift: i64_array, clamp: i64_array, layer: str }
         hooks { verify: v_avg }
     }
 }
@@ -726,8 +730,10 @@ fn v_product(m: &Module, op: OpId) -> Result<()> {
     check_clamp(m, op, &out)
 }
 
-/// `starts`, `ends`, `steps` with one entry per non-batch axis, `0 <= start <= end <= dim`
-/// and positive steps (the lowering normalizes negative and out-of-range bounds).
+/// `starts`, `ends`, `steps` with one entry per non-batch axis (axis 0 kept whole, any
+/// number of samples) or one per axis (the slice cuts the model's own axis 0), with
+/// `0 <= start <= end <= dim` and positive steps (the lowering normalizes negative and
+/// out-of-range bounds).
 fn v_slice(m: &Module, op: OpId) -> Result<()> {
     v_same_type(m, op)?;
     let shape = m
@@ -740,17 +746,20 @@ fn v_slice(m: &Module, op: OpId) -> Result<()> {
         i64_list(m, op, "ends")?,
         i64_list(m, op, "steps")?,
     );
-    let n = shape.len().saturating_sub(1);
-    if starts.len() != n || ends.len() != n || steps.len() != n {
+    let n = starts.len();
+    let first = shape.len().checked_sub(n).filter(|&f| f <= 1);
+    let Some(first) = first.filter(|_| ends.len() == n && steps.len() == n) else {
         return Err(format!(
-            "'starts', 'ends' and 'steps' need one entry per non-batch axis ({n})"
+            "'starts', 'ends' and 'steps' need one entry per non-batch axis ({}) or per axis ({})",
+            shape.len().saturating_sub(1),
+            shape.len()
         ));
-    }
-    for (i, &d) in shape.iter().skip(1).enumerate() {
+    };
+    for (i, &d) in shape.iter().skip(first).enumerate() {
         if !(0 <= starts[i] && starts[i] <= ends[i] && ends[i] <= d && steps[i] > 0) {
             return Err(format!(
                 "axis {}: slice [{}:{}:{}] does not fit size {d}",
-                i + 1,
+                i + first,
                 starts[i],
                 ends[i],
                 steps[i]
@@ -1092,11 +1101,12 @@ fn v_prelu(m: &Module, op: OpId) -> Result<()> {
     let x = shape_of(t[0]);
     let c = *x.last().unwrap_or(&1) as usize;
     let sample: i64 = x.iter().skip(1).product();
+    let whole: i64 = x.iter().product();
     let slopes = i64_list(m, op, "slope_multiplier")?;
-    if slopes.len() != c && slopes.len() != 1 && slopes.len() as i64 != sample {
+    let n = slopes.len() as i64;
+    if n != c as i64 && n != 1 && n != sample && n != whole {
         return Err(format!(
-            "attribute 'slope_multiplier' must have 1, {c} (one per channel) or {sample} (one per element of a sample) value(s), got {}",
-            slopes.len()
+            "attribute 'slope_multiplier' must have 1, {c} (one per channel), {sample} (one per element of a sample) or {whole} (one per element) value(s), got {n}"
         ));
     }
     if let Some(x) = slopes.iter().find(|x| x.unsigned_abs() >= 1 << 31) {

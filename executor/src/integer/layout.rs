@@ -12,7 +12,7 @@ use crate::value::{Arg, BufferPool, Value};
 use hailo_dialect_quant::ops as q;
 use ndarray::{Axis, Ix4, IxDyn};
 
-/// `q.slice` (`starts`, `ends`, `steps` of the non-batch axes).
+/// `q.slice` (`starts`, `ends`, `steps` of the non-batch axes, or of every axis).
 pub(crate) struct SliceEval;
 pub(crate) const SLICE: SliceEval = SliceEval;
 

@@ -21,7 +21,7 @@ fn rank4<'a>(args: &'a [Arg], op: &'static str) -> Result<ArrayView4<'a, i32>, K
         .map_err(|e| KernelError::new(op, e.to_string()))
 }
 
-/// `q.maxpool` / `q.avgpool` (`kernel`, `strides`, `pads`, `count_include_pad`).
+/// `q.maxpool` / `q.avgpool` (`kernel`, `strides`, `pads`, `ceil_mode`, `count_include_pad`).
 pub(crate) struct PoolEval {
     max: bool,
 }
@@ -41,6 +41,7 @@ impl Evaluate for PoolEval {
             strides: r.pair_or("strides", 1)?,
             pads: [p[0], p[1], p[2], p[3]],
             count_include_pad: r.bool_or("count_include_pad", false)?,
+            ceil_mode: r.bool_or("ceil_mode", false)?,
         };
         let average = if self.max {
             None

@@ -29,7 +29,7 @@ pub mod resize;
 pub mod shape;
 pub mod softmax;
 pub mod vexp;
-mod window;
+pub(crate) mod window;
 
 pub use error::KernelError;
 pub use window::Padding;

@@ -339,8 +339,26 @@ pub fn reduce(
     let flat = xs
         .as_slice()
         .ok_or_else(|| KernelError::new(OP, "non-contiguous input"))?;
+    let shape: Vec<usize> = (0..rank)
+        .filter_map(|a| match (axes.contains(&a), keepdims) {
+            (false, _) => Some(x.shape()[a]),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect();
+    if group == 0 {
+        // An empty reduction: the identity of the kind, as the float kernel gives it (sum,
+        // mean, sum_square and l2 of nothing are 0; max of nothing is -inf and min +inf,
+        // so the lowest and highest code).
+        let empty = match kind {
+            ReduceKind::Max => out.lo as i32,
+            ReduceKind::Min => out.hi as i32,
+            _ => code(0, out),
+        };
+        return Ok(ArrayD::from_elem(IxDyn(&shape), empty));
+    }
     let y: Vec<i32> = flat
-        .chunks(group.max(1))
+        .chunks(group)
         .map(|row| {
             let it = row.iter().map(|&v| v as i64 - zp);
             let squares = || {
@@ -363,13 +381,6 @@ pub fn reduce(
             };
             let den = k << out.shift;
             code(div_round(num, den), out)
-        })
-        .collect();
-    let shape: Vec<usize> = (0..rank)
-        .filter_map(|a| match (axes.contains(&a), keepdims) {
-            (false, _) => Some(x.shape()[a]),
-            (true, true) => Some(1),
-            (true, false) => None,
         })
         .collect();
     ArrayD::from_shape_vec(IxDyn(&shape), y).map_err(|e| KernelError::new(OP, e.to_string()))

@@ -177,7 +177,7 @@ pub fn requantize_tensor(x: ArrayViewD<i32>, zp_in: i64, out: &Requant) -> Array
 
 /// PReLU: d = x − zp_in, y = requantize(d) with `out`'s multiplier where d ≥ 0, and with
 /// the signed `slopes[i mod len]` where d < 0 (i the row-major element index: one entry for
-/// all, one per channel of the last axis, or one per element of a sample).
+/// all, one per channel of the last axis, one per element of a sample, or one per element).
 pub fn prelu(
     x: ArrayViewD<i32>,
     zp_in: i64,
@@ -186,7 +186,8 @@ pub fn prelu(
 ) -> Result<ArrayD<i32>, KernelError> {
     let c = x.shape().last().copied().unwrap_or(1);
     let sample: usize = x.shape().iter().skip(1).product();
-    if slopes.is_empty() || (slopes.len() != c && slopes.len() != 1 && slopes.len() != sample) {
+    let n = slopes.len();
+    if n == 0 || (n != c && n != 1 && n != sample && n != x.len()) {
         return Err(KernelError {
             op: q::Prelu::NAME,
             message: format!(

@@ -1,7 +1,10 @@
 //! Integer pooling: max pooling on codes (monotone, so exact in the input's own type) and
-//! average pooling as a window sum rescaled and divided by the window size.
+//! average pooling as a window sum rescaled and divided by the window size. The output size
+//! and `ceil_mode` follow the float kernels' window geometry ([`Axis1`]), so both executors
+//! agree on which windows exist and which taps count.
 
 use super::{rescale, KernelError, Requant};
+use crate::kernels::window::Axis1;
 use hailo_dialect_quant::ops as q;
 use ndarray::{Array4, ArrayView4};
 
@@ -12,8 +15,26 @@ pub struct QPoolGeometry {
     pub strides: [usize; 2],
     /// `[top, left, bottom, right]`.
     pub pads: [usize; 4],
-    /// Average pooling divides by the full window (padding included) when true.
+    /// Average pooling divides by the window's taps inside the padded input (padding
+    /// included) when true, by its taps inside the input when false.
     pub count_include_pad: bool,
+    /// Round the output size up (ONNX/PyTorch `ceil_mode`); a window that starts in the
+    /// trailing padding is dropped.
+    pub ceil_mode: bool,
+}
+
+impl QPoolGeometry {
+    /// The window geometry along axis `a` (0: rows, 1: columns) of an input of `size`.
+    fn axis(&self, a: usize, size: usize) -> Axis1 {
+        Axis1 {
+            input: size,
+            kernel: self.kernel[a],
+            stride: self.strides[a],
+            dilation: 1,
+            pad_before: self.pads[a],
+            pad_after: self.pads[a + 2],
+        }
+    }
 }
 
 fn out_dims(
@@ -22,23 +43,14 @@ fn out_dims(
     g: &QPoolGeometry,
     op: &'static str,
 ) -> Result<(usize, usize), KernelError> {
-    let (ph, pw) = (h + g.pads[0] + g.pads[2], w + g.pads[1] + g.pads[3]);
-    if g.kernel.contains(&0) || g.strides.contains(&0) || ph < g.kernel[0] || pw < g.kernel[1] {
-        return Err(KernelError {
-            op,
-            message: format!(
-                "window {:?} stride {:?} does not fit {ph}x{pw}",
-                g.kernel, g.strides
-            ),
-        });
-    }
     Ok((
-        (ph - g.kernel[0]) / g.strides[0] + 1,
-        (pw - g.kernel[1]) / g.strides[1] + 1,
+        g.axis(0, h).output(op, g.ceil_mode)?,
+        g.axis(1, w).output(op, g.ceil_mode)?,
     ))
 }
 
-/// Visits every output pixel with the in-bounds input pixels of its window.
+/// Visits every output pixel with the in-bounds input pixels of its window and the number of
+/// its taps inside the padded input.
 fn pool(
     x: ArrayView4<i32>,
     g: &QPoolGeometry,
@@ -48,8 +60,15 @@ fn pool(
     let (n, h, w, c) = x.dim();
     let (oh, ow) = out_dims(h, w, g, op)?;
     let mut out = Array4::<i32>::zeros((n, oh, ow, c));
-    let full = g.kernel[0] * g.kernel[1];
+    // Taps of output position `o` along axis `a` inside the padded extent `padded`.
+    let taps = |a: usize, o: usize, padded: usize| {
+        (0..g.kernel[a])
+            .filter(|&k| o * g.strides[a] + k < padded)
+            .count()
+    };
+    let (ph, pw) = (h + g.pads[0] + g.pads[2], w + g.pads[1] + g.pads[3]);
     for ((b, oy, ox, ch), o) in out.indexed_iter_mut() {
+        let padded = taps(0, oy, ph) * taps(1, ox, pw);
         let y0 = (oy * g.strides[0]) as isize - g.pads[0] as isize;
         let x0 = (ox * g.strides[1]) as isize - g.pads[1] as isize;
         let mut it = (0..g.kernel[0])
@@ -59,7 +78,7 @@ fn pool(
                 (yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w)
                     .then(|| x[[b, yy as usize, xx as usize, ch]])
             });
-        *o = f(&mut it, full);
+        *o = f(&mut it, padded);
     }
     Ok(out)
 }
@@ -109,14 +128,14 @@ pub fn avg_pool(
     r: &Requant,
 ) -> Result<Array4<i32>, KernelError> {
     let include = g.count_include_pad;
-    pool(x, g, q::AvgPool::NAME, |it, full| {
+    pool(x, g, q::AvgPool::NAME, |it, padded| {
         let mut sum = 0i64;
         let mut count = 0i64;
         for v in it {
             sum += v as i64 - zp_in;
             count += 1;
         }
-        let count = if include { full as i64 } else { count.max(1) };
+        let count = if include { padded as i64 } else { count }.max(1);
         avg_code(sum, count, r)
     })
 }

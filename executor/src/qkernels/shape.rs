@@ -1,4 +1,4 @@
-//! Code-moving layout kernels: strided slices of the non-batch axes (`q.slice`, which
+//! Code-moving layout kernels: strided slices (`q.slice`, which
 //! `hl.slice` and each result of `hl.split` lower to), axis permutations (`q.transpose`,
 //! also the middle step of depth_to_space / space_to_depth / feature_shuffle) and padding
 //! (`q.pad`). Codes move unchanged; a constant pad writes the given code.
@@ -7,8 +7,9 @@ use super::KernelError;
 use hailo_dialect_quant::ops as q;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
 
-/// `x[:, s0:e0:k0, s1:e1:k1, ...]` with one `(start, end, step)` per non-batch axis;
-/// bounds must satisfy `0 <= start <= end <= dim` and `step > 0`.
+/// `x[:, s0:e0:k0, s1:e1:k1, ...]` with one `(start, end, step)` per non-batch axis, or
+/// `x[s0:e0:k0, ...]` with one per axis (axis 0 is then the model's own axis, not a free
+/// batch); bounds must satisfy `0 <= start <= end <= dim` and `step > 0`.
 pub fn slice(
     x: ArrayViewD<i32>,
     starts: &[i64],
@@ -19,24 +20,27 @@ pub fn slice(
         op: q::Slice::NAME,
         message,
     };
-    let n = x.ndim().saturating_sub(1);
-    if starts.len() != n || ends.len() != n || steps.len() != n {
+    let n = starts.len();
+    let first = x.ndim().checked_sub(n).filter(|&f| f <= 1);
+    let Some(first) = first.filter(|_| ends.len() == n && steps.len() == n) else {
         return Err(err(format!(
-            "{n} non-batch axes need {n} starts, ends and steps, got {starts:?} {ends:?} {steps:?}"
+            "a rank-{} input needs starts, ends and steps for its {} non-batch axes or all its axes, got {starts:?} {ends:?} {steps:?}",
+            x.ndim(),
+            x.ndim().saturating_sub(1)
         )));
-    }
+    };
     let mut v = x;
     for i in 0..n {
-        let dim = v.shape()[i + 1] as i64;
+        let a = i + first;
+        let dim = v.shape()[a] as i64;
         let (s, e, k) = (starts[i], ends[i], steps[i]);
         if !(0 <= s && s <= e && e <= dim && k > 0) {
             return Err(err(format!(
-                "axis {}: slice [{s}:{e}:{k}] does not fit size {dim}",
-                i + 1
+                "axis {a}: slice [{s}:{e}:{k}] does not fit size {dim}"
             )));
         }
         v.slice_axis_inplace(
-            ndarray::Axis(i + 1),
+            ndarray::Axis(a),
             Slice::new(s as isize, Some(e as isize), k as isize),
         );
     }

@@ -124,6 +124,7 @@ fn pools_match_reference() {
         strides: [2, 2],
         pads: [0; 4],
         count_include_pad: false,
+        ceil_mode: false,
     };
     let m = max_pool(x.view(), &g).unwrap();
     assert_eq!(

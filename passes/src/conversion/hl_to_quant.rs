@@ -26,7 +26,8 @@
 //! `hl.softmax` / `hl.log_softmax` ([`super::lower_attention`]), `hl.layer_norm` / `hl.instance_norm`
 //! ([`super::lower_norm`], also `hl.l2_norm`) and `hl.reduce` ([`super::lower_reduce`]) —
 //! have integer ops of their own, as do `hl.deconv2d` (in [`super::lower_weighted`]),
-//! `hl.prelu` and `hl.ew_pow` with a constant exponent ([`super::lower_pointwise`]),
+//! `hl.prelu` and `hl.ew_pow` (a table, or `exp(b·ln a)` for a run-time exponent;
+//! [`super::lower_pointwise`]),
 //! `hl.argmax` and `hl.one_hot` ([`super::lower_index`]). A data operand that is an `hl.const` (a position embedding, an attention
 //! scale) is quantized on its own 16-bit grid ([`data_operand`]).
 //!
@@ -34,7 +35,8 @@
 //! `q.dequantize`. Host post-processing (`hl.nms`) stays float on dequantized operands
 //! ([`super::lower_host`]). Fused ReLU/ReLU6 become the output clamp; other fused activations must be
 //! split into `hl.activation` first (the quantizer does), which lowers to `q.lut`. An op with
-//! no integer lowering is an error naming its layer.
+//! no integer lowering is an error naming its layer; an op whose integer form the Hailo-8
+//! cannot run (the lowering's `chip_limit`) is lowered and warned about, naming the limit.
 
 use super::{
     lower_affine, lower_attention, lower_ew, lower_host, lower_index, lower_layout, lower_norm,
@@ -80,6 +82,10 @@ impl PassDef for HlToQuant {
             .filter(|&o| m.op(o).name_str() == GRAPH)
             .collect();
         for g in graphs {
+            for (op, msg) in chip_limits(m, g) {
+                let loc = m.op(op).loc.clone();
+                cx.diags.emit(Diagnostic::warning(loc, msg));
+            }
             if let Err((op, msg)) = convert_graph(m, g) {
                 let loc = m.op(op).loc.clone();
                 return Err(cx.fail(Diagnostic::error(loc, msg)));
@@ -134,6 +140,22 @@ pub fn convert_graph(m: &mut Module, graph: OpId) -> Result<(), (OpId, String)> 
         }
     }
     Ok(())
+}
+
+/// The `hl` ops of `graph` whose integer form the Hailo-8 cannot run, each with a message
+/// naming the limit: they are lowered and emulated all the same, and warned about.
+pub fn chip_limits(m: &Module, graph: OpId) -> Vec<(OpId, String)> {
+    m.walk(graph)
+        .into_iter()
+        .filter_map(|op| {
+            let limit = lowerings().get(m, op)?.chip_limit(m, op)?;
+            let name = m.op(op).name_str();
+            Some((
+                op,
+                format!("hl-to-quant: layer '{}' ({name}): {limit}", layer(m, op)),
+            ))
+        })
+        .collect()
 }
 
 fn layer(m: &Module, op: OpId) -> String {
@@ -245,6 +267,11 @@ pub(super) type Lowered = Res<Vec<ValueId>>;
 /// the `hl` ops here as external models, since lowering needs both dialects.
 pub(super) trait LowerToQuant: Sync {
     fn lower(&self, m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered;
+
+    /// The Hailo-8 limit (DFC guide §5.5) that the op's integer form exceeds, if any.
+    fn chip_limit(&self, _m: &Module, _op: OpId) -> Option<String> {
+        None
+    }
 }
 
 /// A lowering written as a function.
@@ -253,6 +280,20 @@ pub(super) struct Lowering(pub fn(&mut Module, OpId, &FxHashMap<ValueId, ValueId
 impl LowerToQuant for Lowering {
     fn lower(&self, m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
         (self.0)(m, op, map)
+    }
+}
+
+/// `hl.ew_pow`: a table, or `exp(b·ln a)`, which the chip cannot run
+/// ([`lower_pointwise::pow_chip_limit`]).
+struct PowLowering;
+
+impl LowerToQuant for PowLowering {
+    fn lower(&self, m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lowered {
+        lower_pointwise::pow(m, op, map).map(|v| vec![v])
+    }
+
+    fn chip_limit(&self, m: &Module, op: OpId) -> Option<String> {
+        lower_pointwise::pow_chip_limit(m, op)
     }
 }
 
@@ -283,7 +324,6 @@ const SOFTMAX: Lowering = single!(lower_attention::softmax);
 const NORM: Lowering = single!(lower_norm::lower);
 const REDUCE: Lowering = single!(lower_reduce::lower);
 const PRELU: Lowering = single!(lower_pointwise::prelu);
-const POW: Lowering = single!(lower_pointwise::pow);
 const ARGMAX: Lowering = single!(lower_index::argmax);
 const ONE_HOT: Lowering = single!(lower_index::one_hot);
 const HOST: Lowering = Lowering(lower_host::lower);
@@ -301,7 +341,7 @@ fn lowerings() -> &'static ExternalModels<dyn LowerToQuant> {
             .attach::<hl::Prelu>(&PRELU)
             .attach::<hl::ArgMax>(&ARGMAX)
             .attach::<hl::OneHot>(&ONE_HOT)
-            .attach::<hl::EwPow>(&POW)
+            .attach::<hl::EwPow>(&PowLowering)
             .attach::<hl::Nms>(&HOST)
             .attach::<hl::Transpose>(&REARRANGE)
             .attach::<hl::DepthToSpace>(&REARRANGE)
@@ -484,12 +524,18 @@ fn activation(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Lo
     )])
 }
 
+/// The window of a pool; `ceil_mode` only where it adds windows (SAME padding already
+/// gives `ceil(i / s)` outputs).
 fn pool_attrs(p: &PoolParams) -> Vec<(&'static str, Attribute)> {
-    vec![
+    let mut attrs = vec![
         ("kernel", Attribute::i64_array(&p.kernel)),
         ("strides", Attribute::i64_array(&p.strides)),
         ("pads", Attribute::i64_array(&p.pads)),
-    ]
+    ];
+    if p.ceil_mode && !p.padding.is_same() {
+        attrs.push(("ceil_mode", Attribute::Bool(true)));
+    }
+    attrs
 }
 
 pub(super) fn rescale_attrs(mult: &[i64], shift: u32) -> Vec<(&'static str, Attribute)> {

@@ -1,7 +1,12 @@
 //! `hl-to-quant` for the layout layers that move codes: `hl.slice` and every result of
-//! `hl.split` become `q.slice` (bounds normalized to `0 <= start <= end <= dim` on the
-//! non-batch axes), and bilinear `hl.resize` becomes a `q.resize` with fixed-point taps.
-//! All keep their input's quantized type.
+//! `hl.split` become `q.slice` (bounds normalized to `0 <= start <= end <= dim`), and
+//! bilinear `hl.resize` becomes a `q.resize` with fixed-point taps. All keep their input's
+//! quantized type.
+//!
+//! A slice that keeps axis 0 whole gets bounds for the other axes only, so the integer graph
+//! runs any number of samples stacked on axis 0, as the float graph does. A slice or split
+//! that cuts axis 0 acts on the model's own axis 0 (a sequence, the rows of a table), which
+//! then is no free batch: its `q.slice` has bounds for every axis, axis 0 included.
 
 use super::hl_to_quant::{emit, get, qtype_of, Res};
 use hailo_dialect_quant::ops as q;
@@ -25,7 +30,7 @@ fn result_shape(m: &Module, op: OpId, i: usize) -> Vec<i64> {
         .to_vec()
 }
 
-/// Emits `q.slice` of `x` for bounds over the non-batch axes.
+/// Emits `q.slice` of `x` for bounds over the non-batch axes, or over every axis.
 fn emit_slice(
     m: &mut Module,
     op: OpId,
@@ -43,8 +48,7 @@ fn emit_slice(
     Ok(emit(m, op, q::SLICE, &[x], ty, attrs))
 }
 
-/// `hl.slice`: negative bounds count from the end, bounds clamp to the axis; the batch axis
-/// must be kept whole.
+/// `hl.slice`: negative bounds count from the end, bounds clamp to the axis.
 pub(super) fn slice(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>) -> Res<ValueId> {
     let x = get(map, m.op(op).operands()[0])?;
     let shape = input_shape(m, op);
@@ -65,11 +69,12 @@ pub(super) fn slice(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
         ));
     }
     let norm = |v: i64, d: i64| if v < 0 { v + d } else { v }.clamp(0, d);
-    if starts[0] != 0 || steps[0] != 1 || norm(ends[0], shape[0]) < shape[0] {
-        return Err("slicing the batch axis has no integer lowering (keep axis 0 whole)".into());
-    }
+    let whole_batch = shape
+        .first()
+        .is_some_and(|&d| starts[0] == 0 && steps[0] == 1 && norm(ends[0], d) == d);
+    let first = usize::from(whole_batch);
     let mut b = [Vec::new(), Vec::new(), Vec::new()];
-    for d in 1..shape.len() {
+    for d in first..shape.len() {
         let s = norm(starts[d], shape[d]);
         b[0].push(s);
         b[1].push(norm(ends[d], shape[d]).max(s));
@@ -78,7 +83,7 @@ pub(super) fn slice(m: &mut Module, op: OpId, map: &FxHashMap<ValueId, ValueId>)
     emit_slice(m, op, x, 0, b)
 }
 
-/// `hl.split`: one `q.slice` per result along `axis` (not the batch axis).
+/// `hl.split`: one `q.slice` per result along `axis` (over every axis when it splits axis 0).
 pub(super) fn split(
     m: &mut Module,
     op: OpId,
@@ -92,25 +97,26 @@ pub(super) fn split(
         .and_then(Attribute::as_i64)
         .ok_or("missing 'axis'")?;
     let axis = if axis < 0 { axis + rank } else { axis };
-    if axis <= 0 || axis >= rank {
-        return Err(format!(
-            "split axis {axis} has no integer lowering (a non-batch axis of rank {rank} is needed)"
-        ));
+    if axis < 0 || axis >= rank {
+        return Err(format!("split axis {axis} is not an axis of rank {rank}"));
     }
     let sizes = m
         .attr(op, "sizes")
         .and_then(Attribute::as_i64_array)
         .ok_or("missing 'sizes'")?;
+    // The axes with bounds: the non-batch ones, or all when axis 0 is split.
+    let first = usize::from(axis > 0);
+    let at_axis = axis as usize - first;
     let mut at = 0;
     let mut out = Vec::with_capacity(sizes.len());
     for (i, &n) in sizes.iter().enumerate() {
         let mut b = [
-            vec![0; shape.len() - 1],
-            shape[1..].to_vec(),
-            vec![1; shape.len() - 1],
+            vec![0; shape.len() - first],
+            shape[first..].to_vec(),
+            vec![1; shape.len() - first],
         ];
-        b[0][axis as usize - 1] = at;
-        b[1][axis as usize - 1] = at + n;
+        b[0][at_axis] = at;
+        b[1][at_axis] = at + n;
         at += n;
         out.push(emit_slice(m, op, x, i, b)?);
     }

@@ -6,8 +6,8 @@
 //! network gets there. It is one-to-one (but for a Flatten before dense layers, below): each
 //! `q` compute op becomes one `phys` op with the same
 //! result type (the `q` types stay on the values), the same `layer` name and location, and its
-//! integer arithmetic (`pads`, `multiplier`, `shift`, `clamp`, `table`, `count_include_pad`)
-//! unchanged.
+//! integer arithmetic (`pads`, `multiplier`, `shift`, `clamp`, `table`, `count_include_pad`,
+//! `ceil_mode`) unchanged.
 //!
 //! | `q` op | becomes |
 //! |---|---|

@@ -65,7 +65,8 @@ impl ChannelStats {
 /// Runs the float graph on the first `samples` calibration samples, `batch` at a time, calling
 /// `observe` on every layer output: checks the options and the calibration set (the driver's
 /// `CalibrationSet` resource) and warns, at the graph, when the set is smaller than
-/// `samples` (it is then used whole). `pass` names the pass in messages, `what` the progress
+/// `samples` (it is then used whole). A graph without a sample axis
+/// (`Executor::takes_whole_tensors`) runs the set once, whole. `pass` names the pass in messages, `what` the progress
 /// bar.
 pub fn run_calibration(
     m: &Module,
@@ -86,6 +87,18 @@ pub fn run_calibration(
             "needs a calibration set (hailo-opt --calib-set FILE; hailo optimize --calib-set-path FILE)",
         ));
     };
+    let executor = match Executor::new(m, GraphRef::Id(graph)) {
+        Ok(e) => e,
+        Err(e) => return Err(cx.fail_at(m, graph, e.to_string())),
+    };
+    if executor.takes_whole_tensors() {
+        // No axis holds samples (a scalar input, an input declared empty along axis 0): the
+        // set is one run of the tensors whole.
+        return executor
+            .run_observed(&set.0, observe)
+            .map(drop)
+            .map_err(|e| cx.fail_at(m, graph, e.to_string()));
+    }
     let available = set.len();
     if available == 0 {
         return Err(cx.fail_at(m, graph, "the calibration set is empty"));
@@ -98,10 +111,6 @@ pub fn run_calibration(
             ),
         ));
     }
-    let executor = match Executor::new(m, GraphRef::Id(graph)) {
-        Ok(e) => e,
-        Err(e) => return Err(cx.fail_at(m, graph, e.to_string())),
-    };
     let n = samples.min(available);
     let bar = super::progress(cx, what, n);
     let run = executor.run_batches(&set.0, n, batch, observe, &mut |done| {
