@@ -5,7 +5,7 @@ seeded random weights and BatchNorm folded into the convolutions. It is the netw
 Hailo-8 allocation `shared/corpus/alls/hailo8/base/stdc1.alls` (rows `v2.18/hailo8/base/stdc1.alls`
 of `shared/data/allocation/dumps.csv`); `tests/tests/stdc1_replay.rs` runs it.
 
-    python3 make_stdc1.py OUT.onnx
+    python3 make_stdc1.py OUT.onnx [WIDTH]    # WIDTH (a multiple of 64; default 1920) for quick runs
 
 Needs numpy and onnx. Deterministic. Only the graph's shapes mean anything.
 
@@ -37,7 +37,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-H, W = 1024, 1920
+H, W = 1024, int(sys.argv[2]) if len(sys.argv) > 2 else 1920
 CLASSES = 19
 rng = np.random.default_rng(20261208)
 nodes, inits = [], []
@@ -111,14 +111,15 @@ def block(x, cin, out, stride):
     return node("Concat", [skip, y2, y3, y4], axis=1)
 
 
-def arm(x, cin, h, w):
-    """Attention refinement: conv, global pool, fc + sigmoid, broadcast, multiply."""
+def arm(x, cin):
+    """Attention refinement: conv, global pool, fc + sigmoid (the caller broadcasts and multiplies)."""
     f = conv(x, cin, 128, 3)
     a = dense(gap(f), 128, 128, "Sigmoid")
     return f, a
 
 
 def build():
+    w8, w16, w32 = W // 8, W // 16, W // 32
     x = conv("input", 3, 32, 3, 2)                # 512 x 960
     x = conv(x, 32, 64, 3, 2)                     # 256 x 480
     x = block(x, 64, 256, 2)                      # 128 x 240
@@ -126,18 +127,18 @@ def build():
     x = block(feat8, 256, 512, 2)                 # 64 x 120
     feat16 = block(x, 512, 512, 1)
     # ARM16's conv comes before stage 5 among feat16's readers (conv19 before conv20).
-    f16, a16 = arm(feat16, 512, 64, 120)
+    f16, a16 = arm(feat16, 512)
     x = block(feat16, 512, 1024, 2)               # 32 x 60
     feat32 = block(x, 1024, 1024, 1)
-    f32, a32 = arm(feat32, 1024, 32, 60)
+    f32, a32 = arm(feat32, 1024)
     avg = dense(gap(feat32), 1024, 128, "Relu")
-    avg_up = broadcast(avg, 128, 32, 60)
-    arm32 = node("Mul", [f32, broadcast(a32, 128, 32, 60)])
+    avg_up = broadcast(avg, 128, 32, w32)
+    arm32 = node("Mul", [f32, broadcast(a32, 128, 32, w32)])
     s32 = node("Add", [arm32, avg_up])
-    up32 = conv(upsample2(s32, 128, 32, 60), 128, 128, 3)
-    arm16 = node("Mul", [f16, broadcast(a16, 128, 64, 120)])
+    up32 = conv(upsample2(s32, 128, 32, w32), 128, 128, 3)
+    arm16 = node("Mul", [f16, broadcast(a16, 128, 64, w16)])
     s16 = node("Add", [arm16, up32])
-    up16 = conv(upsample2(s16, 128, 64, 120), 128, 128, 3)
+    up16 = conv(upsample2(s16, 128, 64, w16), 128, 128, 3)
     fcat = node("Concat", [feat8, up16], axis=1)
     feat = conv(fcat, 384, 256, 1)
     a = dense(gap(feat), 256, 64, "Relu")
@@ -145,7 +146,7 @@ def build():
     w = (rng.standard_normal((256, 64)) * np.sqrt(1.0 / 64)).astype(np.float32)
     a = node("Sigmoid", [node("Gemm", [a, const(n + ".weight", w),
                                        const(n + ".bias", np.zeros(256, np.float32))], transB=1)])
-    att = node("Mul", [feat, broadcast(a, 256, 128, 240)])
+    att = node("Mul", [feat, broadcast(a, 256, 128, w8)])
     out = node("Add", [feat, att])
     y = conv(out, 256, 256, 3)
     y = conv(y, 256, CLASSES, 1, act=None)
@@ -167,5 +168,6 @@ def build():
 
 
 if __name__ == "__main__":
+    assert W % 64 == 0, "WIDTH must be a multiple of 64"
     onnx.save(build(), sys.argv[1])
     print(f"wrote {sys.argv[1]}")

@@ -13,12 +13,12 @@
 //! | `f = format_conversion(a, b, k)` with `k` a layout change `x_to_y` of [`LAYOUTS`] (`tf_rgb_to_hailo_rgb`) | `phys-shortcuts{conversions=[a:b:k:f]}` |
 //! | `m = merge(a, b)`, `allocator_param(merge_min_layer_utilization=u)` | `phys-merge{layers=[a+b:m] min-utilization=u}` |
 //! | `c = concat([a, b, ...], join)` | `phys-split-concats{partials=[a+b+...:join:c]}` |
+//! | `s = feature_splitter(f, [a, b, ...])`, `s = shape_splitter(SPLIT_HEIGHT/WIDTH/FEATURES, f, [a, b, ...])` | `phys-sub-splitters{splitters=[features/height/width:f:a+b+...:s]}` |
 //! | `m = output_mux([a, b, ...])` | `phys-output-mux{muxes=[a+b+...:m]}` |
 //! | `remove_node(a)` | `phys-remove-nodes{layers=[a]}` (right after `quant-to-phys`: it names the network's layers) |
 //! | `buffers(a, b, n1[, n2])` | `phys-buffers{edges=[a:b:n1[:n2]]}` |
 //!
-//! then `phys-verify`. Every other compilation command (`feature_splitter`, `shape_splitter`,
-//! the shape-changing `format_conversion`s (`spatial_reshape`, `transpose_matmul`, ...; the
+//! then `phys-verify`. Every other compilation command (the shape-changing `format_conversion`s (`spatial_reshape`, `transpose_matmul`, ...; the
 //! user guide does not document the command, the vendor's scripts write it), and the `*_param`
 //! settings other than the above)
 //! is not honoured yet: each gets a located warning, so a user knows the physical graph does not
@@ -52,6 +52,7 @@ pub struct PhysScript {
     removals: Vec<String>,
     muxes: Vec<String>,
     partials: Vec<String>,
+    splitters: Vec<String>,
     edges: Vec<String>,
     /// Located warnings (`file:line:col: warning: ...`), in script order.
     pub warnings: Vec<String>,
@@ -89,6 +90,7 @@ impl PhysScript {
                 ],
             ),
             pass("phys-split-concats", &[list("partials", &self.partials)]),
+            pass("phys-sub-splitters", &[list("splitters", &self.splitters)]),
             pass(
                 "phys-assign",
                 &[
@@ -370,6 +372,19 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                     "{}:{}{name}",
                     layers("layers_from").join("+"),
                     first("layer_to")
+                ));
+            }
+            "feature_splitter" | "shape_splitter" => {
+                let axis = match typed.get("split_type").and_then(TypedValue::as_word) {
+                    Some("SPLIT_HEIGHT") => "height",
+                    Some("SPLIT_WIDTH") => "width",
+                    _ => "features",
+                };
+                let name = lhs.first().map_or_else(String::new, |n| format!(":{n}"));
+                out.splitters.push(format!(
+                    "{axis}:{}:{}{name}",
+                    first("layer_from"),
+                    layers("layers_to").join("+")
                 ));
             }
             "remove_node" => out.removals.push(first("layer_name")),

@@ -3,7 +3,7 @@
 //!
 //! Every later physical pass (defuse, merge, shortcuts, buffers) and the allocator work on `phys`
 //! ops, which carry what a layer costs through their `ResourceModel`; this pass is where a
-//! network gets there. It is one-to-one (but for a Flatten before dense layers, below): each
+//! network gets there. It is one-to-one (but for the reshapes around dense layers, below): each
 //! `q` compute op becomes one `phys` op with the same
 //! result type (the `q` types stay on the values), the same `layer` name and location, and its
 //! integer arithmetic (`pads`, `multiplier`, `shift`, `clamp`, `table`, `count_include_pad`)
@@ -32,6 +32,7 @@
 //! | `q.concat` | `phys.concat` |
 //! | `q.reshape` | `phys.format_conversion` `reshape`: host side (0 subclusters) when it reads a graph input's `q.quantize` or feeds only `q.dequantize`s, else on the core (1 subcluster; resources doc §4) |
 //! | `q.reshape` of `[N, 1, 1, C]` to `[N, C]` read only by `q.dense` | nothing: the dense layers read the `[N, 1, 1, C]` map (a dense layer reads a conv's or pool's output directly, DFC guide §5.5.3; the vendor's graphs have no such layer) |
+//! | `q.reshape` of a dense layer's `[N, C]` (read by nothing else) to `[N, 1, 1, C]` | nothing: the dense layer's result is the 1×1 map (one row of C features either way; stdc1's attention `fc1` feeds its broadcast `resize2` directly in the dump) |
 //! | `q.transpose` | `phys.format_conversion` `transpose` with its `perm`, on the core (guide §5.5.34) |
 //! | `q.format_conversion` | `phys.format_conversion` of its camera `conversion` (e.g. `yuy2_to_hailo_yuv`), on the core |
 //! | `q.quantize`, `q.dequantize`, `q.const` | stay: HailoRT converts between floats and codes on the host, and the constants are the layers' kernels and biases |
@@ -199,6 +200,8 @@ enum Lowered {
     Op(Built),
     /// Nothing: its users read its (only) operand.
     Forward,
+    /// Nothing: its operand's producer gives its result type, and its users read that.
+    IntoProducer,
 }
 
 /// The lowering of one `q` op type, attached in [`lowerings`].
@@ -373,10 +376,27 @@ fn conversion(
     })
 }
 
+/// `op` turns the `[N, C]` output of a dense layer that nothing else reads into `[N, 1, 1, C]`.
+fn unflattens_dense(m: &Module, op: OpId) -> bool {
+    let v = m.op(op).operands()[0];
+    let x = m.value_type(v).shape().unwrap_or(&[]);
+    let y = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]);
+    let dense = m.defining_op(v).is_some_and(|d| {
+        q::Dense::cast(m, d).is_some()
+            || LayerParams::of(m, d).is_ok_and(|p| p.kind == LayerKind::Dense)
+    });
+    matches!((x, y), ([n, c], [n2, 1, 1, c2]) if n == n2 && c == c2)
+        && dense
+        && m.value(v).uses().len() == 1
+}
+
 impl ToPhys for ToReshape {
     fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
         if flattens_for_dense(m, op) {
             return Ok(Some(Lowered::Forward));
+        }
+        if unflattens_dense(m, op) {
+            return Ok(Some(Lowered::IntoProducer));
         }
         let reads_input = m
             .defining_op(m.op(op).operands()[0])
@@ -539,8 +559,11 @@ fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Nam
         .ok_or("no physical lowering: only q ops lower (quantize the graph first)")?;
     let built = match lowering.build(m, op)? {
         None => return Ok(false),
-        Some(Lowered::Forward) => {
+        Some(lowered @ (Lowered::Forward | Lowered::IntoProducer)) => {
             let (x, y) = (m.op(op).operands()[0], m.result(op, 0));
+            if matches!(lowered, Lowered::IntoProducer) {
+                m.set_value_type(x, m.value_type(y));
+            }
             m.replace_all_uses(y, x);
             m.erase_op(op);
             return Ok(true);

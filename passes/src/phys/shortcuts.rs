@@ -76,7 +76,7 @@ impl PassDef for PhysShortcuts {
             edits.push(parse_conversion(text).map_err(|e| cx.fail_at(m, graph, e))?);
         }
         let block = m.region(m.op(graph).regions()[0]).blocks()[0];
-        let layers: BTreeMap<String, OpId> = m
+        let mut layers: BTreeMap<String, OpId> = m
             .block_ops(block)
             .into_iter()
             .filter_map(|op| {
@@ -84,8 +84,11 @@ impl PassDef for PhysShortcuts {
                 Some((name.to_owned(), op))
             })
             .collect();
+        // A later command may relay an earlier one's relay (stdc1's
+        // `shortcut(sh_from_ew_add3_to_conv32_sd0-3, [...])`).
         for edit in &edits {
-            insert(m, &layers, edit).map_err(|e| cx.fail_at(m, graph, e))?;
+            let op = insert(m, &layers, edit).map_err(|e| cx.fail_at(m, graph, e))?;
+            layers.insert(edit.name.clone(), op);
         }
         cx.stat(
             "relays",
@@ -197,8 +200,8 @@ fn parse_conversion(text: &str) -> Res<Relay> {
     })
 }
 
-/// Adds `relay` after its source and points its consumers' operands at it.
-fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res<()> {
+/// Adds `relay` after its source and points its consumers' operands at it; the relay's op.
+fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res<OpId> {
     let find = |n: &str| {
         layers.get(n).copied().ok_or_else(|| {
             format!(
@@ -261,7 +264,7 @@ fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res
     for (dst, i) in edges {
         m.set_operand(dst, i, m.result(op, 0));
     }
-    Ok(())
+    Ok(op)
 }
 
 /// An op's index in its block.
