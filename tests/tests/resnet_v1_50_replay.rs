@@ -24,7 +24,7 @@ mod replay;
 
 use hailo_ir::pass::Resources;
 use hailo_ir::{Attribute, Module};
-use replay::{assert_exact, layer, replay, report, repo, run, shared, Replay};
+use replay::{assert_exact, layer, replay, repo, report, run, shared, Replay};
 use std::collections::BTreeMap;
 use std::process::Command;
 

@@ -18,7 +18,7 @@ mod replay;
 
 use hailo_ir::pass::Resources;
 use hailo_ir::Module;
-use replay::{replay, report, repo, run, shared, Replay};
+use replay::{replay, repo, report, run, shared, Replay};
 use std::process::Command;
 
 /// Our `resize1`/`resize2` are the vendor's `resize2`/`resize1` (module doc).

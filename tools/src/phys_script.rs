@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `performance_param(fps=F)` | `quant-to-phys{fps}`, `phys-defuse{fps}` |
 //! | `a_d0, ..., a_dc = defuse(a, n[, defuse_type=SPATIAL/INPUT_FEATURES/COMPUTE_LANES])` | `phys-defuse{layers=[a:n:kind]}`; the names on the left must be the ones the pass gives |
-//! | `compilation_param(l, number_of_subclusters=n, use_16x4_sc=enabled)` | `phys-assign{subclusters, mode-16x4}` (`n = 0`: the compiler's choice, left alone) |
+//! | `compilation_param(l, number_of_subclusters=n, use_16x4_sc=enabled)` | `phys-assign{subclusters, mode-16x4}` (`n = 0`: the compiler's choice, left alone; `hw_layer_type_list=[ppu]`: 0, the layer runs on the PPU) |
 //! | `place(c, [l...])`, `context_k = context([l...])`, `context_k.place(...)` | `phys-assign{clusters, contexts}` |
 //! | `s = shortcut(a, [b...])` | `phys-shortcuts{shortcuts=[a:b+...:s]}` |
 //! | `p = portal(a, b)`, `l4_portal(a, b)`, `ddr(a, b)` | `phys-shortcuts{portals=[l3/l4/ddr:a:b:p]}` |
@@ -18,11 +18,11 @@
 //! | `remove_node(a)` | `phys-remove-nodes{layers=[a]}` (right after `quant-to-phys`: it names the network's layers) |
 //! | `buffers(a, b, n1[, n2])` | `phys-buffers{edges=[a:b:n1[:n2]]}` |
 //!
-//! then `phys-verify`. Every other compilation command (the shape-changing `format_conversion`s (`spatial_reshape`, `transpose_matmul`, ...; the
-//! user guide does not document the command, the vendor's scripts write it), and the `*_param`
-//! settings other than the above)
-//! is not honoured yet: each gets a located warning, so a user knows the physical graph does not
-//! follow it. Layer names are resolved against the model's layers and the names earlier
+//! then `phys-verify`. Every other compilation command (the shape-changing `format_conversion`s
+//! (`spatial_reshape`, `transpose_matmul`, ...; the user guide does not document the command,
+//! the vendor's scripts write it), and the `*_param` settings other than the above) is not
+//! honoured yet: each gets a located warning, so a user knows the physical graph does not follow
+//! it. Layer names are resolved against the model's layers and the names earlier
 //! statements define (`hailo_alls::LayerScope`).
 
 use hailo_alls::ast::{Statement, Targets, ValueKind};
@@ -275,8 +275,16 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                 out.defuse.push(format!("{layer}:{n}:{kind}"));
             }
             "compilation_param" => {
+                // `hw_layer_type_list=[ppu]`: the layer runs on the PPU, off the subclusters
+                // (stdc1's `resize7`, 0 subclusters in the dump).
+                let ppu = typed
+                    .get("hw_layer_type_list")
+                    .and_then(TypedValue::as_list)
+                    .is_some_and(|l| l.iter().any(|v| v.as_word() == Some("ppu")));
                 for l in layers("layers") {
-                    if let Some(n) = int("number_of_subclusters").filter(|&n| n > 0) {
+                    if ppu {
+                        out.subclusters.push(format!("{l}:0"));
+                    } else if let Some(n) = int("number_of_subclusters").filter(|&n| n > 0) {
                         out.subclusters.push(format!("{l}:{n}"));
                     }
                     let on = matches!(typed.get("use_16x4_sc"), Some(TypedValue::Word(w)) if w == "enabled")

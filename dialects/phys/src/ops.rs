@@ -76,7 +76,7 @@ pub const MERGE: &[hailo_ir::AttrSpec] = &[
 /// backend emits the same codes the integer emulation computes: padding (`pads`, as the `q`
 /// convolutions and pools spell it), the output rescale and saturation (`multiplier`, `shift`,
 /// `clamp`), a fused add's rescale to the accumulator (`add_multiplier`, `add_shift`), an
-/// activation's table of output codes (`table`) and an average pool's divisor rule
+/// activation's table of output codes (`table`: an activation layer's lookup, or the activation a compute layer applies after its rescale, on its APU) and an average pool's divisor rule
 /// (`count_include_pad`). The `q` dialect's docs define each.
 pub const INTEGER_ARITHMETIC: &[hailo_ir::AttrSpec] = &[
     int_attr("pads", hailo_ir::AttrKind::I64Array),

@@ -17,7 +17,8 @@
 //! | `q.matmul` | `phys.layer` `matmul` with 2 inputs, keeping `transpose_b` (guide §5.5.31; MAC-driven) |
 //! | `q.maxpool`, `q.avgpool` | `phys.layer` `maxpool`, `avgpool` with their window |
 //! | `q.global_avgpool` | `phys.layer` `avgpool` whose window and stride are the input's height and width |
-//! | `q.lut` | `phys.layer` `activation` with its table |
+//! | `q.lut` reading a MAC-driven layer (conv, dense, ...) that nothing else reads | nothing: the layer applies the `table` (its APU's activation, as the vendor's layers carry theirs: stdc1's attention `fc1` with its sigmoid) and gives the lut's result type |
+//! | any other `q.lut` | `phys.layer` `activation` with its table |
 //! | `q.prelu` | `phys.layer` `prelu` with its `slope_multiplier` (an activation with a slope per channel, which no single table holds) |
 //! | `q.softmax` | `phys.layer` `softmax` with its table and rescale, off the core (0 subclusters) |
 //! | `q.log_softmax` | `phys.layer` `log_softmax`, on the core: the guide (§5.5.19) breaks it into other layers, which a later pass may do; one layer until then |
@@ -202,6 +203,8 @@ enum Lowered {
     Forward,
     /// Nothing: its operand's producer gives its result type, and its users read that.
     IntoProducer,
+    /// Nothing: its operand's producer applies its `table` and gives its result type.
+    ActivationOfProducer,
 }
 
 /// The lowering of one `q` op type, attached in [`lowerings`].
@@ -409,6 +412,32 @@ impl ToPhys for ToReshape {
     }
 }
 
+/// `q.lut` → the activation of the layer it reads ([`activates_layer`]), else an `activation`
+/// layer with its table.
+struct ToLut;
+
+/// `op`'s input is the only use of a MAC-driven layer's result with no activation table yet:
+/// the layer applies the table on its APU (the vendor's layers carry their activation: stdc1's
+/// `fc1` and `fc3` with their sigmoid, no activation layer in the dump).
+fn activates_layer(m: &Module, op: OpId) -> bool {
+    let v = m.op(op).operands()[0];
+    m.value(v).uses().len() == 1
+        && m.defining_op(v).is_some_and(|d| {
+            phys::Layer::cast(m, d).is_some()
+                && m.attr(d, "table").is_none()
+                && LayerParams::of(m, d).is_ok_and(|p| p.kind.mac_driven())
+        })
+}
+
+impl ToPhys for ToLut {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
+        if activates_layer(m, op) {
+            return Ok(Some(Lowered::ActivationOfProducer));
+        }
+        layer(LayerKind::Activation, Window::None).build(m, op)
+    }
+}
+
 /// `q.transpose` → a `transpose` `phys.format_conversion` with its `perm`, on the core (the
 /// dumps' transposes each take 1 subcluster, e.g. stereonet's `conv17_concat1_transpose`; guide
 /// §5.5.34 lists which permutations the chip runs, `phys-verify` checks them).
@@ -449,7 +478,7 @@ static EW_MIN: ToLayer = layer(LayerKind::EwMin, Window::None);
 static MAXPOOL: ToLayer = layer(LayerKind::MaxPool, Window::Attributes);
 static AVGPOOL: ToLayer = layer(LayerKind::AvgPool, Window::Attributes);
 static GLOBAL_AVGPOOL: ToLayer = layer(LayerKind::AvgPool, Window::WholeInput);
-static LUT: ToLayer = layer(LayerKind::Activation, Window::None);
+static LUT: ToLut = ToLut;
 static SOFTMAX: ToLayer = layer(LayerKind::Softmax, Window::None);
 static REQUANTIZE: ToLayer = ToLayer {
     kind: LayerKind::PrecisionChange,
@@ -478,12 +507,20 @@ static ARGMAX: ToLayer = carrying(
 static REDUCE: ToLayer = carrying(
     LayerKind::Reduce,
     Window::None,
-    &[("kind", "reduction"), ("axes", "axes"), ("keepdims", "keepdims")],
+    &[
+        ("kind", "reduction"),
+        ("axes", "axes"),
+        ("keepdims", "keepdims"),
+    ],
 );
 static LAYER_NORM: ToLayer = carrying(
     LayerKind::LayerNorm,
     Window::None,
-    &[("axes", "axes"), ("epsilon", "epsilon"), ("center", "center")],
+    &[
+        ("axes", "axes"),
+        ("epsilon", "epsilon"),
+        ("center", "center"),
+    ],
 );
 static RESIZE: ToLayer = carrying(
     LayerKind::Resize,
@@ -505,7 +542,11 @@ static PAD: ToLayer = carrying(
     Window::None,
     &[("mode", "pad_mode"), ("value", "pad_value")],
 );
-static ONE_HOT: ToLayer = carrying(LayerKind::OneHot, Window::None, &[("on", "on"), ("off", "off")]);
+static ONE_HOT: ToLayer = carrying(
+    LayerKind::OneHot,
+    Window::None,
+    &[("on", "on"), ("off", "off")],
+);
 static CONCAT: ToConcat = ToConcat;
 static RESHAPE: ToReshape = ToReshape;
 static TRANSPOSE: ToTranspose = ToTranspose;
@@ -559,9 +600,16 @@ fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Nam
         .ok_or("no physical lowering: only q ops lower (quantize the graph first)")?;
     let built = match lowering.build(m, op)? {
         None => return Ok(false),
-        Some(lowered @ (Lowered::Forward | Lowered::IntoProducer)) => {
+        Some(
+            lowered @ (Lowered::Forward | Lowered::IntoProducer | Lowered::ActivationOfProducer),
+        ) => {
             let (x, y) = (m.op(op).operands()[0], m.result(op, 0));
-            if matches!(lowered, Lowered::IntoProducer) {
+            if let (Lowered::ActivationOfProducer, Some(table), Some(d)) =
+                (&lowered, m.attr(op, "table").cloned(), m.defining_op(x))
+            {
+                m.set_attr(d, "table", table);
+            }
+            if !matches!(lowered, Lowered::Forward) {
                 m.set_value_type(x, m.value_type(y));
             }
             m.replace_all_uses(y, x);

@@ -10,7 +10,8 @@
 //! `compilation_param` gives it subclusters. The model script says where:
 //! `sh = shortcut(src, [dst, ...])`, `p = portal(src, dst)`, `p = l4_portal(src, dst)`,
 //! `p = ddr(src, dst)`, `f = format_conversion(src, dst, kind)`. Each becomes one op on the
-//! edges from `src` into the named consumers, which read it instead of `src`.
+//! edges from `src` into the named consumers, which read it instead of `src`; a consumer the
+//! script names by its logical name after `phys-defuse` split it is its parts that read `src`.
 //!
 //! Options (one entry per command; the name is the command's left-hand side, or the vendor's
 //! default name when omitted):
@@ -215,14 +216,31 @@ fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res
     }
     let src = find(&relay.src)?;
     let value: ValueId = m.result(src, 0);
-    let dsts = relay
-        .dsts
-        .iter()
-        .map(|d| find(d))
-        .collect::<Res<Vec<_>>>()?;
+    // A consumer defused since the script named it is its parts that read the source
+    // (stdc1's `format_conversion(resize7, argmax1, ...)` feeds `argmax1_sd0` and `argmax1_sd1`).
+    let mut dsts = Vec::new();
+    let mut dst_names = Vec::new();
+    for d in &relay.dsts {
+        let parts: Vec<OpId> = layers
+            .values()
+            .copied()
+            .filter(|&o| {
+                m.attr(o, "origin").and_then(Attribute::as_str) == Some(d.as_str())
+                    && m.attr(o, "part").is_some()
+                    && m.op(o).operands().contains(&value)
+            })
+            .collect();
+        if layers.contains_key(d) || parts.is_empty() {
+            dsts.push(find(d)?);
+            dst_names.push(d);
+        } else {
+            dst_names.extend(parts.iter().map(|_| d));
+            dsts.extend(parts);
+        }
+    }
     // Consumers read the relay instead of the source; the relay goes before the first of them.
     let mut edges = Vec::new();
-    for (&dst, name) in dsts.iter().zip(&relay.dsts) {
+    for (&dst, name) in dsts.iter().zip(dst_names) {
         let uses: Vec<usize> = m
             .op(dst)
             .operands()

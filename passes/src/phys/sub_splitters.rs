@@ -53,9 +53,9 @@ impl PassDef for PhysSubSplitters {
         for text in &self.0.splitters {
             let split = parse(text).map_err(|e| cx.fail_at(m, graph, e))?;
             let find = |m: &Module, n: &str| {
-                m.block_ops(block).into_iter().find(|&o| {
-                    m.attr(o, "layer").and_then(Attribute::as_str) == Some(n)
-                })
+                m.block_ops(block)
+                    .into_iter()
+                    .find(|&o| m.attr(o, "layer").and_then(Attribute::as_str) == Some(n))
             };
             if find(m, &split.name).is_some() {
                 return Err(cx.fail_at(
@@ -124,7 +124,9 @@ struct Split {
 
 fn parse(text: &str) -> Res<Split> {
     let bad = || {
-        format!("'splitters' entry '{text}' must be features|height|width:from:dst1+dst2+...[:name]")
+        format!(
+            "'splitters' entry '{text}' must be features|height|width:from:dst1+dst2+...[:name]"
+        )
     };
     let f: Vec<&str> = text.split(':').collect();
     let (axis, from, dsts, name) = match f[..] {
@@ -263,8 +265,9 @@ fn insert(m: &mut Module, from: OpId, dsts: &[(&str, OpId)], split: &Split) -> R
     let chosen_types: Vec<Type> = chosen.iter().map(|&i| m.value_type(results[i])).collect();
     let inner_spec = match split.axis {
         Axis::Features => OpSpec::new(phys::FeatureSplitter::NAME),
-        Axis::Height | Axis::Width => OpSpec::new(phys::ShapeSplitter::NAME)
-            .attr("axis", Attribute::i64(axis as i64)),
+        Axis::Height | Axis::Width => {
+            OpSpec::new(phys::ShapeSplitter::NAME).attr("axis", Attribute::i64(axis as i64))
+        }
     }
     .operands(&[m.result(outer, at)])
     .results(&chosen_types)

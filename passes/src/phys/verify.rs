@@ -141,19 +141,27 @@ fn check_concat(m: &Module, op: OpId) -> Option<String> {
         .map_or(0, <[i64]>::len);
     let axis = m.attr(op, "axis").and_then(Attribute::as_i64).unwrap_or(3);
     let features = (rank == 4 || rank == 2) && axis == rank as i64 - 1;
-    // A spatial defuse's join, or a partial concat feeding one, joins rows or columns.
-    let is_join = |o: OpId| phys::Concat::cast(m, o).is_some() && m.attr(o, "defuse").is_some();
-    let join = is_join(op)
-        || m.value(m.result(op, 0))
-            .uses()
-            .iter()
-            .any(|u| is_join(u.op));
+    // A spatial defuse's join, or a partial concat feeding one (through its edge's buffer),
+    // joins rows or columns.
+    let join = is_join(m, op) || feeds_join(m, m.result(op, 0));
     if !(features || (join && rank == 4)) {
         return Some(format!(
             "a concat joins features: of NHWC maps (axis 3, DFC guide 5.5.5) or of dense outputs [N, C] (axis 1); only a spatial defuse's joins take rows or columns; got rank {rank}, axis {axis}"
         ));
     }
     None
+}
+
+fn is_join(m: &Module, o: OpId) -> bool {
+    phys::Concat::cast(m, o).is_some() && m.attr(o, "defuse").is_some()
+}
+
+/// `v` is read by a defuse's join, directly or through a buffer.
+fn feeds_join(m: &Module, v: ValueId) -> bool {
+    m.value(v).uses().iter().any(|u| {
+        is_join(m, u.op)
+            || (phys::Buffer::cast(m, u.op).is_some() && feeds_join(m, m.result(u.op, 0)))
+    })
 }
 
 fn pair(p: [i64; 2]) -> String {
@@ -312,12 +320,17 @@ fn reaches_only_outputs(m: &Module, v: ValueId) -> bool {
                 || phys::OutputMux::cast(m, o).is_some()
                 || (phys::Concat::cast(m, o).is_some() && m.attr(o, "defuse").is_some())
                 || (phys::FormatConversion::cast(m, o).is_some()
-                    && m.attr(o, "subclusters").and_then(Attribute::as_i64).unwrap_or(0) == 0);
+                    && m.attr(o, "subclusters")
+                        .and_then(Attribute::as_i64)
+                        .unwrap_or(0)
+                        == 0);
             if relays {
-                m.op(o).results().iter().all(|&r| reaches_only_outputs(m, r))
+                m.op(o)
+                    .results()
+                    .iter()
+                    .all(|&r| reaches_only_outputs(m, r))
             } else {
-                Dequantize::cast(m, o).is_some()
-                    || m.op(o).name_str() == hailo_ir::builtin::RETURN
+                Dequantize::cast(m, o).is_some() || m.op(o).name_str() == hailo_ir::builtin::RETURN
             }
         })
 }
@@ -391,8 +404,7 @@ fn check_pad(m: &Module, op: OpId) -> Option<String> {
         .and_then(Attribute::as_str)
         .unwrap_or("constant");
     let value = m.attr(op, "pad_value").and_then(Attribute::as_i64);
-    let zero = QuantType::parse(m.value_type(m.op(op).operands()[0]))
-        .map(|q| q.zero_point());
+    let zero = QuantType::parse(m.value_type(m.op(op).operands()[0])).map(|q| q.zero_point());
     if x.len() != 4 || mode != "constant" || value != zero {
         return Some(format!(
             "an external pad adds zeros around an NHWC map (DFC guide 5.5.30): constant mode with the input's zero point, got input {x:?}, mode {mode}, value {}",

@@ -284,4 +284,3 @@ pub fn assert_exact(o: &Outcome, layers: usize, edges: usize, unrecorded: &[&str
     assert_eq!(o.edges, (edges, edges));
     assert_eq!(o.clusters.0, o.clusters.1);
 }
-
