@@ -16,7 +16,7 @@
 //! | `s = feature_splitter(f, [a, b, ...])`, `s = shape_splitter(SPLIT_HEIGHT/WIDTH/FEATURES, f, [a, b, ...])` | `phys-sub-splitters{splitters=[features/height/width:f:a+b+...:s]}` |
 //! | `m = output_mux([a, b, ...])` | `phys-output-mux{muxes=[a+b+...:m]}` |
 //! | `remove_node(a)` | `phys-remove-nodes{layers=[a]}` (right after `quant-to-phys`: it names the network's layers) |
-//! | `buffers(a, b, n1[, n2])` | `phys-buffers{edges=[a:b:n1[:n2]]}` |
+//! | `buffers(a, b, n1[, n2])`, `allocator_param(automatic_ddr=b)` | `phys-buffers{edges=[a:b:n1[:n2]] automatic-ddr=b}` |
 //!
 //! then `phys-verify`. Every other compilation command (the shape-changing `format_conversion`s
 //! (`spatial_reshape`, `transpose_matmul`, ...; the user guide does not document the command,
@@ -46,6 +46,7 @@ pub struct PhysScript {
     contexts: Vec<String>,
     merges: Vec<String>,
     merge_min_utilization: Option<f64>,
+    automatic_ddr: Option<bool>,
     shortcuts: Vec<String>,
     portals: Vec<String>,
     conversions: Vec<String>,
@@ -110,7 +111,13 @@ impl PhysScript {
                 ],
             ),
             pass("phys-output-mux", &[list("muxes", &self.muxes)]),
-            pass("phys-buffers", &[list("edges", &self.edges)]),
+            pass(
+                "phys-buffers",
+                &[
+                    list("edges", &self.edges),
+                    self.automatic_ddr.map(|b| format!("automatic-ddr={b}")),
+                ],
+            ),
             "phys-verify".into(),
         ];
         format!("builtin.module(builtin.graph({}))", passes.join(","))
@@ -361,11 +368,16 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                     .get(key)
                     .and_then(TypedValue::as_f64)
                     .or(out.merge_min_utilization);
+                out.automatic_ddr = match typed.get("automatic_ddr") {
+                    Some(TypedValue::Bool(b)) => Some(*b),
+                    Some(v) => v.as_word().map(|w| w != "disabled").or(out.automatic_ddr),
+                    None => out.automatic_ddr,
+                };
                 let others: Vec<&str> = typed
                     .args
                     .iter()
                     .map(|a| a.param.name)
-                    .filter(|&n| n != key)
+                    .filter(|&n| n != key && n != "automatic_ddr")
                     .collect();
                 if !others.is_empty() {
                     out.warnings.push(not_honoured(&format!(

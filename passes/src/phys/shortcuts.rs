@@ -22,8 +22,9 @@
 //! - `conversions`: `src:dst:kind[:name]` (a layout conversion that keeps the tensor's shape,
 //!   e.g. `tf_rgb_to_hailo_rgb`), default name `format_conversion_from_<src>_to_<dst>`.
 //!
-//! Placing shortcuts and portals automatically (where the allocator or the buffer sizes ask for
-//! them) is not built: `phys-buffers` reports an edge too long for a buffer, naming it.
+//! Where an edge needs more rows than a buffer holds, `phys-buffers` adds a DDR portal itself
+//! (`allocator_param(automatic_ddr)`); shortcuts and L3/L4 portals the allocator would ask for
+//! (cluster transitions, `automatic_l4_portals`) are not placed automatically yet.
 
 use hailo_dialect_phys::ops as phys;
 use hailo_dialect_phys::PortalMemory;
