@@ -36,6 +36,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<phys::remove_nodes::PhysRemoveNodes>(),
             PassInfo::of::<phys::shortcuts::PhysShortcuts>(),
             PassInfo::of::<phys::split_concats::PhysSplitConcats>(),
+            PassInfo::of::<phys::sub_splitters::PhysSubSplitters>(),
             PassInfo::of::<phys::verify::PhysVerify>(),
             PassInfo::of::<generic::print_op_stats::PrintOpStats>(),
             PassInfo::of::<quant::activation_clipping::ActivationClipping>(),

@@ -6,23 +6,23 @@
 //! |---|---|
 //! | `performance_param(fps=F)` | `quant-to-phys{fps}`, `phys-defuse{fps}` |
 //! | `a_d0, ..., a_dc = defuse(a, n[, defuse_type=SPATIAL/INPUT_FEATURES/COMPUTE_LANES])` | `phys-defuse{layers=[a:n:kind]}`; the names on the left must be the ones the pass gives |
-//! | `compilation_param(l, number_of_subclusters=n, use_16x4_sc=enabled)` | `phys-assign{subclusters, mode-16x4}` (`n = 0`: the compiler's choice, left alone) |
+//! | `compilation_param(l, number_of_subclusters=n, use_16x4_sc=enabled)` | `phys-assign{subclusters, mode-16x4}` (`n = 0`: the compiler's choice, left alone; `hw_layer_type_list=[ppu]`: 0, the layer runs on the PPU) |
 //! | `place(c, [l...])`, `context_k = context([l...])`, `context_k.place(...)` | `phys-assign{clusters, contexts}` |
 //! | `s = shortcut(a, [b...])` | `phys-shortcuts{shortcuts=[a:b+...:s]}` |
 //! | `p = portal(a, b)`, `l4_portal(a, b)`, `ddr(a, b)` | `phys-shortcuts{portals=[l3/l4/ddr:a:b:p]}` |
 //! | `f = format_conversion(a, b, k)` with `k` a layout change `x_to_y` of [`LAYOUTS`] (`tf_rgb_to_hailo_rgb`) | `phys-shortcuts{conversions=[a:b:k:f]}` |
 //! | `m = merge(a, b)`, `allocator_param(merge_min_layer_utilization=u)` | `phys-merge{layers=[a+b:m] min-utilization=u}` |
 //! | `c = concat([a, b, ...], join)` | `phys-split-concats{partials=[a+b+...:join:c]}` |
+//! | `s = feature_splitter(f, [a, b, ...])`, `s = shape_splitter(SPLIT_HEIGHT/WIDTH/FEATURES, f, [a, b, ...])` | `phys-sub-splitters{splitters=[features/height/width:f:a+b+...:s]}` |
 //! | `m = output_mux([a, b, ...])` | `phys-output-mux{muxes=[a+b+...:m]}` |
 //! | `remove_node(a)` | `phys-remove-nodes{layers=[a]}` (right after `quant-to-phys`: it names the network's layers) |
-//! | `buffers(a, b, n1[, n2])` | `phys-buffers{edges=[a:b:n1[:n2]]}` |
+//! | `buffers(a, b, n1[, n2])`, `allocator_param(automatic_ddr=b)` | `phys-buffers{edges=[a:b:n1[:n2]] automatic-ddr=b}` |
 //!
-//! then `phys-verify`. Every other compilation command (`feature_splitter`, `shape_splitter`,
-//! the shape-changing `format_conversion`s (`spatial_reshape`, `transpose_matmul`, ...; the
-//! user guide does not document the command, the vendor's scripts write it), and the `*_param`
-//! settings other than the above)
-//! is not honoured yet: each gets a located warning, so a user knows the physical graph does not
-//! follow it. Layer names are resolved against the model's layers and the names earlier
+//! then `phys-verify`. Every other compilation command (the shape-changing `format_conversion`s
+//! (`spatial_reshape`, `transpose_matmul`, ...; the user guide does not document the command,
+//! the vendor's scripts write it), and the `*_param` settings other than the above) is not
+//! honoured yet: each gets a located warning, so a user knows the physical graph does not follow
+//! it. Layer names are resolved against the model's layers and the names earlier
 //! statements define (`hailo_alls::LayerScope`).
 
 use hailo_alls::ast::{Statement, Targets, ValueKind};
@@ -46,12 +46,14 @@ pub struct PhysScript {
     contexts: Vec<String>,
     merges: Vec<String>,
     merge_min_utilization: Option<f64>,
+    automatic_ddr: Option<bool>,
     shortcuts: Vec<String>,
     portals: Vec<String>,
     conversions: Vec<String>,
     removals: Vec<String>,
     muxes: Vec<String>,
     partials: Vec<String>,
+    splitters: Vec<String>,
     edges: Vec<String>,
     /// Located warnings (`file:line:col: warning: ...`), in script order.
     pub warnings: Vec<String>,
@@ -89,6 +91,7 @@ impl PhysScript {
                 ],
             ),
             pass("phys-split-concats", &[list("partials", &self.partials)]),
+            pass("phys-sub-splitters", &[list("splitters", &self.splitters)]),
             pass(
                 "phys-assign",
                 &[
@@ -108,7 +111,13 @@ impl PhysScript {
                 ],
             ),
             pass("phys-output-mux", &[list("muxes", &self.muxes)]),
-            pass("phys-buffers", &[list("edges", &self.edges)]),
+            pass(
+                "phys-buffers",
+                &[
+                    list("edges", &self.edges),
+                    self.automatic_ddr.map(|b| format!("automatic-ddr={b}")),
+                ],
+            ),
             "phys-verify".into(),
         ];
         format!("builtin.module(builtin.graph({}))", passes.join(","))
@@ -273,8 +282,16 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                 out.defuse.push(format!("{layer}:{n}:{kind}"));
             }
             "compilation_param" => {
+                // `hw_layer_type_list=[ppu]`: the layer runs on the PPU, off the subclusters
+                // (stdc1's `resize7`, 0 subclusters in the dump).
+                let ppu = typed
+                    .get("hw_layer_type_list")
+                    .and_then(TypedValue::as_list)
+                    .is_some_and(|l| l.iter().any(|v| v.as_word() == Some("ppu")));
                 for l in layers("layers") {
-                    if let Some(n) = int("number_of_subclusters").filter(|&n| n > 0) {
+                    if ppu {
+                        out.subclusters.push(format!("{l}:0"));
+                    } else if let Some(n) = int("number_of_subclusters").filter(|&n| n > 0) {
                         out.subclusters.push(format!("{l}:{n}"));
                     }
                     let on = matches!(typed.get("use_16x4_sc"), Some(TypedValue::Word(w)) if w == "enabled")
@@ -351,11 +368,16 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                     .get(key)
                     .and_then(TypedValue::as_f64)
                     .or(out.merge_min_utilization);
+                out.automatic_ddr = match typed.get("automatic_ddr") {
+                    Some(TypedValue::Bool(b)) => Some(*b),
+                    Some(v) => v.as_word().map(|w| w != "disabled").or(out.automatic_ddr),
+                    None => out.automatic_ddr,
+                };
                 let others: Vec<&str> = typed
                     .args
                     .iter()
                     .map(|a| a.param.name)
-                    .filter(|&n| n != key)
+                    .filter(|&n| n != key && n != "automatic_ddr")
                     .collect();
                 if !others.is_empty() {
                     out.warnings.push(not_honoured(&format!(
@@ -370,6 +392,19 @@ pub fn read(name: &str, text: &str, layers: &[String]) -> Result<PhysScript, Str
                     "{}:{}{name}",
                     layers("layers_from").join("+"),
                     first("layer_to")
+                ));
+            }
+            "feature_splitter" | "shape_splitter" => {
+                let axis = match typed.get("split_type").and_then(TypedValue::as_word) {
+                    Some("SPLIT_HEIGHT") => "height",
+                    Some("SPLIT_WIDTH") => "width",
+                    _ => "features",
+                };
+                let name = lhs.first().map_or_else(String::new, |n| format!(":{n}"));
+                out.splitters.push(format!(
+                    "{axis}:{}:{}{name}",
+                    first("layer_from"),
+                    layers("layers_to").join("+")
                 ));
             }
             "remove_node" => out.removals.push(first("layer_name")),

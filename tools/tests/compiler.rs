@@ -57,7 +57,7 @@ fn a_model_script_shapes_the_physical_layers() {
         err,
         "c.alls:7:1: warning: `allocator_param(timeout)` is not honoured yet by the physical passes\n\
          builtin.module(builtin.graph(quant-to-phys{fps=50000},phys-remove-nodes,phys-defuse{fps=50000 layers=[conv2:2:features]},\
-         phys-shortcuts,phys-split-concats,phys-assign{subclusters=[conv2_d0:4] clusters=[conv1:3]},phys-merge{layers=[maxpool1+avgpool1:m1]},\
+         phys-shortcuts,phys-split-concats,phys-sub-splitters,phys-assign{subclusters=[conv2_d0:4] clusters=[conv1:3]},phys-merge{layers=[maxpool1+avgpool1:m1]},\
          phys-output-mux,phys-buffers{edges=[conv1:conv2_d0:9]},phys-verify))\n\
          wrote p.hir (physical IR)\n"
     );

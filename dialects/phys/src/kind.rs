@@ -19,15 +19,33 @@ pub enum LayerKind {
     EwMult,
     EwMax,
     EwMin,
+    /// Elementwise division (DFC guide §5.5.10, with multiplication).
+    EwDiv,
     Activation,
+    /// An activation with a per-channel slope on negative inputs (guide Table of activations).
+    Prelu,
     Reduce,
     Resize,
+    /// The index of the largest feature (guide §5.5.20; the dumps' `argmax`, 1 subcluster).
+    ArgMax,
+    /// A static crop in height, width and features (guide §5.5.28; the dumps' `slice`).
+    Slice,
+    /// Padding as its own layer (guide §5.5.30 "External Padding"; the dumps' `pad`).
+    Pad,
+    /// One-hot: a convolution with a delta activation along the last axis (guide's ONNX table).
+    OneHot,
     Normalization,
+    /// Layer or instance normalization: the guide's "block of several Hailo layers"
+    /// (`layer_norm_decomposition`), kept as one layer here until a pass decomposes it.
+    LayerNorm,
     PrecisionChange,
     /// Softmax over the last axis: off the core (0 subclusters) in all four dumps with a
     /// softmax layer (the classifiers' `softmax1`; transformers decompose theirs, resources
     /// doc §2 and §4).
     Softmax,
+    /// Log-softmax over the last axis: "implemented by breaking the softmax layer to other
+    /// layers" (guide §5.5.19), that is on the core, kept as one layer here.
+    LogSoftmax,
 }
 
 /// Name, feature-map inputs (min, max), weighted, MAC-driven.
@@ -51,9 +69,15 @@ const KINDS: &[KindInfo] = &[
     KindInfo(LayerKind::EwMult, "ew_mult", (2, 2), false, false),
     KindInfo(LayerKind::EwMax, "ew_max", (2, 2), false, false),
     KindInfo(LayerKind::EwMin, "ew_min", (2, 2), false, false),
+    KindInfo(LayerKind::EwDiv, "ew_div", (2, 2), false, false),
     KindInfo(LayerKind::Activation, "activation", (1, 1), false, false),
+    KindInfo(LayerKind::Prelu, "prelu", (1, 1), false, false),
     KindInfo(LayerKind::Reduce, "reduce", (1, 1), false, false),
     KindInfo(LayerKind::Resize, "resize", (1, 1), false, false),
+    KindInfo(LayerKind::ArgMax, "argmax", (1, 1), false, false),
+    KindInfo(LayerKind::Slice, "slice", (1, 1), false, false),
+    KindInfo(LayerKind::Pad, "pad", (1, 1), false, false),
+    KindInfo(LayerKind::OneHot, "one_hot", (1, 1), false, false),
     KindInfo(
         LayerKind::Normalization,
         "normalization",
@@ -61,6 +85,8 @@ const KINDS: &[KindInfo] = &[
         false,
         false,
     ),
+    // Its gamma and beta are its kernel and bias operands.
+    KindInfo(LayerKind::LayerNorm, "layer_norm", (1, 1), true, false),
     KindInfo(
         LayerKind::PrecisionChange,
         "precision_change",
@@ -69,6 +95,7 @@ const KINDS: &[KindInfo] = &[
         false,
     ),
     KindInfo(LayerKind::Softmax, "softmax", (1, 1), false, false),
+    KindInfo(LayerKind::LogSoftmax, "log_softmax", (1, 1), false, false),
 ];
 
 impl LayerKind {

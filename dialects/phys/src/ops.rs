@@ -76,7 +76,8 @@ pub const MERGE: &[hailo_ir::AttrSpec] = &[
 /// backend emits the same codes the integer emulation computes: padding (`pads`, as the `q`
 /// convolutions and pools spell it), the output rescale and saturation (`multiplier`, `shift`,
 /// `clamp`), a fused add's rescale to the accumulator (`add_multiplier`, `add_shift`), an
-/// activation's table of output codes (`table`), an average pool's divisor rule
+/// activation's table of output codes (`table`: an activation layer's lookup, or the activation
+/// a compute layer applies after its rescale, on its APU), an average pool's divisor rule
 /// (`count_include_pad`) and a pool's output rounding (`ceil_mode`). The `q` dialect's docs
 /// define each.
 pub const INTEGER_ARITHMETIC: &[hailo_ir::AttrSpec] = &[
@@ -89,6 +90,37 @@ pub const INTEGER_ARITHMETIC: &[hailo_ir::AttrSpec] = &[
     int_attr("table", hailo_ir::AttrKind::I64Array),
     int_attr("count_include_pad", hailo_ir::AttrKind::Bool),
     int_attr("ceil_mode", hailo_ir::AttrKind::Bool),
+    int_attr("slope_multiplier", hailo_ir::AttrKind::I64Array),
+];
+
+/// What the `q` op of a layer computes beyond its window and arithmetic, carried unchanged
+/// (the `q` dialect's docs define each) under the `q` op's names, but where a `q` name is
+/// already a `phys.layer` attribute: a deconv's `output_padding`; a matmul's `transpose_b`; an
+/// argmax's `axis`; a reduce's `reduction` (`q.reduce`'s `kind`), `axes` and `keepdims` (also a
+/// layer norm's `axes`, with `epsilon` and `center`); a resize's `interpolation` (`q.resize`'s
+/// `mode`), `coordinate`, `nearest_mode` and `frac_bits`; a slice's `starts`, `ends` and `steps`;
+/// a pad layer's `pad_mode` and `pad_value` (`q.pad`'s `mode` and `value`; its `pads` are
+/// `q.pad`'s per-axis `[before..., after...]`); a one-hot's `on` and `off` codes.
+pub const OP_SEMANTICS: &[hailo_ir::AttrSpec] = &[
+    int_attr("output_padding", hailo_ir::AttrKind::I64Array),
+    int_attr("transpose_b", hailo_ir::AttrKind::Bool),
+    int_attr("axis", hailo_ir::AttrKind::I64),
+    int_attr("reduction", hailo_ir::AttrKind::Str),
+    int_attr("axes", hailo_ir::AttrKind::I64Array),
+    int_attr("keepdims", hailo_ir::AttrKind::Bool),
+    int_attr("epsilon", hailo_ir::AttrKind::I64),
+    int_attr("center", hailo_ir::AttrKind::Bool),
+    int_attr("interpolation", hailo_ir::AttrKind::Str),
+    int_attr("coordinate", hailo_ir::AttrKind::Str),
+    int_attr("nearest_mode", hailo_ir::AttrKind::Str),
+    int_attr("frac_bits", hailo_ir::AttrKind::I64),
+    int_attr("starts", hailo_ir::AttrKind::I64Array),
+    int_attr("ends", hailo_ir::AttrKind::I64Array),
+    int_attr("steps", hailo_ir::AttrKind::I64Array),
+    int_attr("pad_mode", hailo_ir::AttrKind::Str),
+    int_attr("pad_value", hailo_ir::AttrKind::I64),
+    int_attr("on", hailo_ir::AttrKind::I64),
+    int_attr("off", hailo_ir::AttrKind::I64),
 ];
 
 const fn int_attr(name: &'static str, kind: hailo_ir::AttrKind) -> hailo_ir::AttrSpec {
@@ -119,7 +151,7 @@ define_op! {
             subclusters: i64 [default = "1 (the allocator sets it)"],
             mode: str [default = "\"8x8\""]
         }
-        attr_groups [DEFUSE_ROLE, PLACEMENT, MERGE, INTEGER_ARITHMETIC]
+        attr_groups [DEFUSE_ROLE, PLACEMENT, MERGE, INTEGER_ARITHMETIC, OP_SEMANTICS]
         interfaces { crate::ResourceModel => rm::ComputeLayer }
         hooks { verify: v_layer }
     }
@@ -197,6 +229,7 @@ define_op! {
         attrs {
             layer: str [required = "the physical layer name, a string"],
             conversion: str [required = "what it converts, e.g. \"reshape\""],
+            perm: i64_array [default = "none (a transpose's axis permutation, numpy order)"],
             subclusters: i64 [default = "0 (host side)"]
         }
         attr_groups [PLACEMENT]

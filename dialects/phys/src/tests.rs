@@ -237,3 +237,74 @@ fn the_second_layer_of_a_merge_takes_no_layer_resources() {
         (0, 0, 0, 0, 64)
     );
 }
+
+/// The kinds `quant-to-phys` lowers since its first draft, as the dumps allocate them (resources
+/// doc §4): an argmax, a slice, a pad and an LCU resize each take one LCU, SC, APU and IA; a
+/// resize on the PPU (stdc1's `resize7`, 0 subclusters) takes nothing; none is MAC-driven.
+#[test]
+fn helpers_of_the_new_kinds_cost_one_lcu_or_nothing_on_the_ppu() {
+    let one = Resources {
+        layer_controllers: 1,
+        subclusters: 1,
+        apus: 1,
+        input_aligners: 1,
+        ..Resources::default()
+    };
+    for (kind, extra, out) in [
+        ("argmax", "axis = 3", "1x8x8x1"),
+        (
+            "slice",
+            "starts = [0, 0, 0], ends = [8, 8, 4], steps = [1, 1, 1]",
+            "1x8x8x4",
+        ),
+        ("pad", "pads = [0, 0, 0, 0, 0, 0, 0, 0]", "1x8x8x8"),
+        ("resize", "interpolation = \"nearest\"", "1x16x16x8"),
+        ("reduce", "reduction = \"max\", axes = [3]", "1x8x8x1"),
+    ] {
+        let (m, op) = parse(
+            "1x8x8x8",
+            "1x1x8x8",
+            &format!("%y = phys.layer %x {{kind = \"{kind}\", layer = \"l1\", {extra}}} : tensor<{out}x{U8}>"),
+        );
+        assert_eq!(resources(&m, op), one, "{kind}");
+        let target = Target::hailo8();
+        assert_eq!(layer_fps(&m, op, &target).unwrap(), None, "{kind}");
+    }
+    let (m, op) = parse(
+        "1x8x8x8",
+        "1x1x8x8",
+        &format!("%y = phys.layer %x {{kind = \"resize\", layer = \"resize7\", subclusters = 0, interpolation = \"bilinear\", frac_bits = 8}} : tensor<1x64x64x8x{U8}>"),
+    );
+    assert_eq!(resources(&m, op), Resources::default());
+}
+
+/// A matmul is MAC-driven: `|result| × K`; 1x64x64 results of K = 256 on 2 subclusters run at
+/// 2 × 64 × 400e6 / 1,048,576 = 48,828.1 FPS.
+#[test]
+fn a_matmul_runs_at_its_mac_bound() {
+    let src = format!(
+        "builtin.graph @g(%a: tensor<1x64x256x{U8}>, %b: tensor<1x256x64x{U8}>) -> tensor<1x64x64x{U8}> {{\n  \
+         %y = phys.layer %a, %b {{kind = \"matmul\", layer = \"matmul1\", inputs = 2, subclusters = 2}} : tensor<1x64x64x{U8}>\n  \
+         builtin.return %y : tensor<1x64x64x{U8}>\n}}\n"
+    );
+    let ctx = ctx();
+    let m = parse_module(&ctx, "t.hir", &src).unwrap_or_else(|d| panic!("{}", d.message));
+    verifier::verify(&m, &ctx, m.top()).unwrap_or_else(|d| panic!("{}", d[0].message));
+    let op = m
+        .walk(m.top())
+        .into_iter()
+        .find(|&o| m.op(o).name_str() == "phys.layer")
+        .expect("the matmul");
+    let work = resource_model(&m, op)
+        .unwrap()
+        .work(&m, op)
+        .unwrap()
+        .unwrap();
+    assert_eq!(work.macs, 64 * 64 * 256);
+    let fps = layer_fps(&m, op, &Target::hailo8()).unwrap().unwrap();
+    assert!(
+        (fps - 2.0 * 64.0 * 400e6 / 1_048_576.0).abs() < 1e-6,
+        "{fps}"
+    );
+    assert_eq!(resources(&m, op).subclusters, 2);
+}

@@ -3,7 +3,7 @@
 //!
 //! Every later physical pass (defuse, merge, shortcuts, buffers) and the allocator work on `phys`
 //! ops, which carry what a layer costs through their `ResourceModel`; this pass is where a
-//! network gets there. It is one-to-one (but for a Flatten before dense layers, below): each
+//! network gets there. It is one-to-one (but for the reshapes around dense layers, below): each
 //! `q` compute op becomes one `phys` op with the same
 //! result type (the `q` types stay on the values), the same `layer` name and location, and its
 //! integer arithmetic (`pads`, `multiplier`, `shift`, `clamp`, `table`, `count_include_pad`,
@@ -12,21 +12,35 @@
 //! | `q` op | becomes |
 //! |---|---|
 //! | `q.conv2d`, `q.depthwise_conv2d`, `q.dense` | `phys.layer` `conv`, `depthwise`, `dense`: kernel from the kernel operand, strides, dilations, groups; a `q.conv2d` with a fused add is a conv with 2 inputs (the add second, before the kernel) keeping `add_multiplier`/`add_shift` |
-//! | `q.ew_add`, `q.ew_sub`, `q.ew_mult`, `q.ew_max`, `q.ew_min` | `phys.layer` of the same kind with 2 inputs |
+//! | `q.deconv2d` | `phys.layer` `deconv` like a conv, keeping `output_padding` (guide §5.5.6; Table 14 is `phys-verify`'s) |
+//! | `q.ew_add`, `q.ew_sub`, `q.ew_mult`, `q.ew_div`, `q.ew_max`, `q.ew_min` | `phys.layer` of the same kind with 2 inputs (guide §5.5.10, §5.5.11, §5.5.37) |
+//! | `q.matmul` | `phys.layer` `matmul` with 2 inputs, keeping `transpose_b` (guide §5.5.31; MAC-driven) |
 //! | `q.maxpool`, `q.avgpool` | `phys.layer` `maxpool`, `avgpool` with their window |
 //! | `q.global_avgpool` | `phys.layer` `avgpool` whose window and stride are the input's height and width |
-//! | `q.lut` | `phys.layer` `activation` with its table |
+//! | `q.lut` reading a MAC-driven layer (conv, dense, ...) that nothing else reads | nothing: the layer applies the `table` (its APU's activation, as the vendor's layers carry theirs: stdc1's attention `fc1` with its sigmoid) and gives the lut's result type |
+//! | any other `q.lut` | `phys.layer` `activation` with its table |
+//! | `q.prelu` | `phys.layer` `prelu` with its `slope_multiplier` (an activation with a slope per channel, which no single table holds) |
 //! | `q.softmax` | `phys.layer` `softmax` with its table and rescale, off the core (0 subclusters) |
+//! | `q.log_softmax` | `phys.layer` `log_softmax`, on the core: the guide (§5.5.19) breaks it into other layers, which a later pass may do; one layer until then |
+//! | `q.layer_norm` | `phys.layer` `layer_norm` with gamma and beta as kernel and bias operands, keeping `axes`, `epsilon`, `center`: the guide's "block of several Hailo layers", one layer until a pass decomposes it |
+//! | `q.reduce` | `phys.layer` `reduce` with `reduction` (its `kind`), `axes`, `keepdims` (guide §5.5.21–25) |
+//! | `q.argmax` | `phys.layer` `argmax` with `axis`, `keepdims` (guide §5.5.20; the dumps' `argmax1`, 1 subcluster) |
+//! | `q.resize` | `phys.layer` `resize` with `interpolation` (its `mode`), `coordinate`, `nearest_mode`, `frac_bits`: on the core (guide §5.5.15; 21 of the dumps' 25 resizes take 1 subcluster, the others run on the PPU when a script's `compilation_param` gives them none) |
+//! | `q.slice` | `phys.layer` `slice` with `starts`, `ends`, `steps` (guide §5.5.28) |
+//! | `q.pad` | `phys.layer` `pad` with its `pads`, `pad_mode`, `pad_value` (guide §5.5.30 "External Padding") |
+//! | `q.one_hot` | `phys.layer` `one_hot` with its class `table` and `on`/`off` codes (guide's ONNX table: "Convolution with delta activation") |
 //! | `q.requantize` | `phys.layer` `precision_change`, named `<layer>_precision_change` (`hl-to-quant` names a requantize after the layer it feeds) |
 //! | `q.concat` | `phys.concat` |
 //! | `q.reshape` | `phys.format_conversion` `reshape`: host side (0 subclusters) when it reads a graph input's `q.quantize` or feeds only `q.dequantize`s, else on the core (1 subcluster; resources doc §4) |
 //! | `q.reshape` of `[N, 1, 1, C]` to `[N, C]` read only by `q.dense` | nothing: the dense layers read the `[N, 1, 1, C]` map (a dense layer reads a conv's or pool's output directly, DFC guide §5.5.3; the vendor's graphs have no such layer) |
+//! | `q.reshape` of a dense layer's `[N, C]` (read by nothing else) to `[N, 1, 1, C]` | nothing: the dense layer's result is the 1×1 map (one row of C features either way; stdc1's attention `fc1` feeds its broadcast `resize2` directly in the dump) |
+//! | `q.transpose` | `phys.format_conversion` `transpose` with its `perm`, on the core (guide §5.5.34) |
+//! | `q.format_conversion` | `phys.format_conversion` of its camera `conversion` (e.g. `yuy2_to_hailo_yuv`), on the core |
 //! | `q.quantize`, `q.dequantize`, `q.const` | stay: HailoRT converts between floats and codes on the host, and the constants are the layers' kernels and biases |
 //!
-//! Any other op (`q.ew_div`, `q.slice`, `q.resize`, `q.transpose`, `q.pad`, ops of other
-//! dialects) is an error naming its layer: the `phys` dialect cannot express it yet, and dropping
-//! it would change what the network computes. Physical names are unique: a repeated name gets
-//! `_1`, `_2`, ... in graph order.
+//! Every `q` op has a lowering; an op of another dialect is an error naming its layer, since
+//! dropping it would change what the network computes. Physical names are unique: a repeated
+//! name gets `_1`, `_2`, ... in graph order.
 //!
 //! **Subclusters.** The first assignment is the throughput lower bound of the resources doc §4–5:
 //! a MAC-driven layer (its `ResourceModel` gives its work) gets the smallest count `n ≤ 8` whose
@@ -187,6 +201,10 @@ enum Lowered {
     Op(Built),
     /// Nothing: its users read its (only) operand.
     Forward,
+    /// Nothing: its operand's producer gives its result type, and its users read that.
+    IntoProducer,
+    /// Nothing: its operand's producer applies its `table` and gives its result type.
+    ActivationOfProducer,
 }
 
 /// The lowering of one `q` op type, attached in [`lowerings`].
@@ -222,13 +240,25 @@ struct ToLayer {
     kind: LayerKind,
     window: Window,
     suffix: &'static str,
+    /// The `q` op's attributes carried beyond its window and arithmetic, each as (`q` name,
+    /// `phys.layer` name) ([`phys::OP_SEMANTICS`]).
+    carry: &'static [(&'static str, &'static str)],
 }
 
 const fn layer(kind: LayerKind, window: Window) -> ToLayer {
+    carrying(kind, window, &[])
+}
+
+const fn carrying(
+    kind: LayerKind,
+    window: Window,
+    carry: &'static [(&'static str, &'static str)],
+) -> ToLayer {
     ToLayer {
         kind,
         window,
         suffix: "",
+        carry,
     }
 }
 
@@ -279,6 +309,9 @@ impl ToPhys for ToLayer {
         for spec in phys::INTEGER_ARITHMETIC {
             attrs.extend(attr(m, op, spec.name).map(|a| (spec.name, a)));
         }
+        for &(from, to) in self.carry {
+            attrs.extend(attr(m, op, from).map(|a| (to, a)));
+        }
         Ok(Some(Lowered::Op(Built {
             name: phys::Layer::NAME,
             attrs,
@@ -326,10 +359,47 @@ fn flattens_for_dense(m: &Module, op: OpId) -> bool {
         && uses.iter().all(|u| q::Dense::cast(m, u.op).is_some())
 }
 
+/// A `phys.format_conversion` of `conversion`, with `subclusters` and further attributes.
+fn conversion(
+    conversion: &str,
+    subclusters: bool,
+    more: Vec<(&'static str, Attribute)>,
+) -> Lowered {
+    let mut attrs = vec![
+        ("conversion", Attribute::str(conversion)),
+        ("subclusters", Attribute::i64(i64::from(subclusters))),
+    ];
+    attrs.extend(more);
+    Lowered::Op(Built {
+        name: phys::FormatConversion::NAME,
+        attrs,
+        suffix: "",
+        compute: false,
+        operands: None,
+    })
+}
+
+/// `op` turns the `[N, C]` output of a dense layer that nothing else reads into `[N, 1, 1, C]`.
+fn unflattens_dense(m: &Module, op: OpId) -> bool {
+    let v = m.op(op).operands()[0];
+    let x = m.value_type(v).shape().unwrap_or(&[]);
+    let y = m.value_type(m.result(op, 0)).shape().unwrap_or(&[]);
+    let dense = m.defining_op(v).is_some_and(|d| {
+        q::Dense::cast(m, d).is_some()
+            || LayerParams::of(m, d).is_ok_and(|p| p.kind == LayerKind::Dense)
+    });
+    matches!((x, y), ([n, c], [n2, 1, 1, c2]) if n == n2 && c == c2)
+        && dense
+        && m.value(v).uses().len() == 1
+}
+
 impl ToPhys for ToReshape {
     fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
         if flattens_for_dense(m, op) {
             return Ok(Some(Lowered::Forward));
+        }
+        if unflattens_dense(m, op) {
+            return Ok(Some(Lowered::IntoProducer));
         }
         let reads_input = m
             .defining_op(m.op(op).operands()[0])
@@ -338,16 +408,61 @@ impl ToPhys for ToReshape {
         let feeds_output =
             !uses.is_empty() && uses.iter().all(|u| q::Dequantize::cast(m, u.op).is_some());
         let on_core = !(reads_input || feeds_output);
-        Ok(Some(Lowered::Op(Built {
-            name: phys::FormatConversion::NAME,
-            attrs: vec![
-                ("conversion", Attribute::str("reshape")),
-                ("subclusters", Attribute::i64(i64::from(on_core))),
-            ],
-            suffix: "",
-            compute: false,
-            operands: None,
-        })))
+        Ok(Some(conversion("reshape", on_core, vec![])))
+    }
+}
+
+/// `q.lut` → the activation of the layer it reads ([`activates_layer`]), else an `activation`
+/// layer with its table.
+struct ToLut;
+
+/// `op`'s input is the only use of a MAC-driven layer's result with no activation table yet:
+/// the layer applies the table on its APU (the vendor's layers carry their activation: stdc1's
+/// `fc1` and `fc3` with their sigmoid, no activation layer in the dump).
+fn activates_layer(m: &Module, op: OpId) -> bool {
+    let v = m.op(op).operands()[0];
+    m.value(v).uses().len() == 1
+        && m.defining_op(v).is_some_and(|d| {
+            phys::Layer::cast(m, d).is_some()
+                && m.attr(d, "table").is_none()
+                && LayerParams::of(m, d).is_ok_and(|p| p.kind.mac_driven())
+        })
+}
+
+impl ToPhys for ToLut {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
+        if activates_layer(m, op) {
+            return Ok(Some(Lowered::ActivationOfProducer));
+        }
+        layer(LayerKind::Activation, Window::None).build(m, op)
+    }
+}
+
+/// `q.transpose` → a `transpose` `phys.format_conversion` with its `perm`, on the core (the
+/// dumps' transposes each take 1 subcluster, e.g. stereonet's `conv17_concat1_transpose`; guide
+/// §5.5.34 lists which permutations the chip runs, `phys-verify` checks them).
+struct ToTranspose;
+
+impl ToPhys for ToTranspose {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
+        let perm = attr(m, op, "perm").ok_or("has no 'perm'")?;
+        Ok(Some(conversion("transpose", true, vec![("perm", perm)])))
+    }
+}
+
+/// `q.format_conversion` (a camera format to 3 channels) → a `phys.format_conversion` of the
+/// same `conversion`, on the core: the guide's "on-chip NV12->YUV, NV21->YUV" conversions,
+/// which `input_conversion` adds "to offload this conversion from the host" (§5.4 model
+/// modifications).
+struct ToCameraFormat;
+
+impl ToPhys for ToCameraFormat {
+    fn build(&self, m: &Module, op: OpId) -> Res<Option<Lowered>> {
+        let name = m
+            .attr(op, "conversion")
+            .and_then(Attribute::as_str)
+            .ok_or("has no 'conversion'")?;
+        Ok(Some(conversion(name, true, vec![])))
     }
 }
 
@@ -363,15 +478,79 @@ static EW_MIN: ToLayer = layer(LayerKind::EwMin, Window::None);
 static MAXPOOL: ToLayer = layer(LayerKind::MaxPool, Window::Attributes);
 static AVGPOOL: ToLayer = layer(LayerKind::AvgPool, Window::Attributes);
 static GLOBAL_AVGPOOL: ToLayer = layer(LayerKind::AvgPool, Window::WholeInput);
-static LUT: ToLayer = layer(LayerKind::Activation, Window::None);
+static LUT: ToLut = ToLut;
 static SOFTMAX: ToLayer = layer(LayerKind::Softmax, Window::None);
 static REQUANTIZE: ToLayer = ToLayer {
     kind: LayerKind::PrecisionChange,
     window: Window::None,
     suffix: "_precision_change",
+    carry: &[],
 };
+static EW_DIV: ToLayer = layer(LayerKind::EwDiv, Window::None);
+static DECONV: ToLayer = carrying(
+    LayerKind::Deconv,
+    Window::KernelOperand,
+    &[("output_padding", "output_padding")],
+);
+static MATMUL: ToLayer = carrying(
+    LayerKind::MatMul,
+    Window::None,
+    &[("transpose_b", "transpose_b")],
+);
+static LOG_SOFTMAX: ToLayer = layer(LayerKind::LogSoftmax, Window::None);
+static PRELU: ToLayer = layer(LayerKind::Prelu, Window::None);
+static ARGMAX: ToLayer = carrying(
+    LayerKind::ArgMax,
+    Window::None,
+    &[("axis", "axis"), ("keepdims", "keepdims")],
+);
+static REDUCE: ToLayer = carrying(
+    LayerKind::Reduce,
+    Window::None,
+    &[
+        ("kind", "reduction"),
+        ("axes", "axes"),
+        ("keepdims", "keepdims"),
+    ],
+);
+static LAYER_NORM: ToLayer = carrying(
+    LayerKind::LayerNorm,
+    Window::None,
+    &[
+        ("axes", "axes"),
+        ("epsilon", "epsilon"),
+        ("center", "center"),
+    ],
+);
+static RESIZE: ToLayer = carrying(
+    LayerKind::Resize,
+    Window::None,
+    &[
+        ("mode", "interpolation"),
+        ("coordinate", "coordinate"),
+        ("nearest_mode", "nearest_mode"),
+        ("frac_bits", "frac_bits"),
+    ],
+);
+static SLICE: ToLayer = carrying(
+    LayerKind::Slice,
+    Window::None,
+    &[("starts", "starts"), ("ends", "ends"), ("steps", "steps")],
+);
+static PAD: ToLayer = carrying(
+    LayerKind::Pad,
+    Window::None,
+    &[("mode", "pad_mode"), ("value", "pad_value")],
+);
+static ONE_HOT: ToLayer = carrying(
+    LayerKind::OneHot,
+    Window::None,
+    &[("on", "on"), ("off", "off")],
+);
 static CONCAT: ToConcat = ToConcat;
 static RESHAPE: ToReshape = ToReshape;
+static TRANSPOSE: ToTranspose = ToTranspose;
+static CAMERA_FORMAT: ToCameraFormat = ToCameraFormat;
 
 /// Every `q` op with a physical lowering (or none needed).
 fn lowerings() -> &'static ExternalModels<dyn ToPhys> {
@@ -396,17 +575,43 @@ fn lowerings() -> &'static ExternalModels<dyn ToPhys> {
             .attach::<q::Requantize>(&REQUANTIZE)
             .attach::<q::Concat>(&CONCAT)
             .attach::<q::Reshape>(&RESHAPE)
+            .attach::<q::Transpose>(&TRANSPOSE)
+            .attach::<q::FormatConversion>(&CAMERA_FORMAT)
+            .attach::<q::EwDiv>(&EW_DIV)
+            .attach::<q::Deconv2d>(&DECONV)
+            .attach::<q::MatMul>(&MATMUL)
+            .attach::<q::LogSoftmax>(&LOG_SOFTMAX)
+            .attach::<q::Prelu>(&PRELU)
+            .attach::<q::ArgMax>(&ARGMAX)
+            .attach::<q::Reduce>(&REDUCE)
+            .attach::<q::LayerNorm>(&LAYER_NORM)
+            .attach::<q::Resize>(&RESIZE)
+            .attach::<q::Slice>(&SLICE)
+            .attach::<q::Pad>(&PAD)
+            .attach::<q::OneHot>(&ONE_HOT)
     });
     &MODELS
 }
 
 /// Replaces `op` by its phys op and assigns its subclusters; `false` when `op` stays.
 fn lower_op(m: &mut Module, op: OpId, fps: f64, target: &Target, names: &mut Names) -> Res<bool> {
-    let lowering = lowerings().get(m, op).ok_or("no physical lowering yet")?;
+    let lowering = lowerings()
+        .get(m, op)
+        .ok_or("no physical lowering: only q ops lower (quantize the graph first)")?;
     let built = match lowering.build(m, op)? {
         None => return Ok(false),
-        Some(Lowered::Forward) => {
+        Some(
+            lowered @ (Lowered::Forward | Lowered::IntoProducer | Lowered::ActivationOfProducer),
+        ) => {
             let (x, y) = (m.op(op).operands()[0], m.result(op, 0));
+            if let (Lowered::ActivationOfProducer, Some(table), Some(d)) =
+                (&lowered, m.attr(op, "table").cloned(), m.defining_op(x))
+            {
+                m.set_attr(d, "table", table);
+            }
+            if !matches!(lowered, Lowered::Forward) {
+                m.set_value_type(x, m.value_type(y));
+            }
             m.replace_all_uses(y, x);
             m.erase_op(op);
             return Ok(true);

@@ -2,8 +2,9 @@
 //! layers=..., division_factors=[fh, fw])`. A global average pool over `[N, H, W, C]` becomes an
 //! `hl.avgpool` with kernel and stride `[H / fh, W / fw]` followed by the global pool, which
 //! now averages `fh × fw` values: the same mean (the tiles are equal and cover the map), with
-//! a smaller spatial reduction per layer. Factors `[1, 1]` leave the layer as it is (the
-//! guide's way to disable it); factors must divide the map so the tiles cover it exactly.
+//! a smaller spatial reduction per layer. The new pool is `reducing_<layer>`, as the vendor
+//! names it. Factors `[1, 1]` leave the layer as it is (the guide's way to disable it); factors
+//! must divide the map so the tiles cover it exactly.
 //!
 //! `hl-global-avgpool-reduction{layers=[avgpool1:4:4]}`.
 
@@ -102,7 +103,11 @@ fn reduce(ctx: &Context, m: &mut Module, g: OpId, entry: &str) -> Res<bool> {
         ));
     }
     let kernel = [h / fh, w / fw];
-    let name = super::fresh_layer(m, g, "avgpool");
+    // The vendor's name (`reducing_avgpool7` in the stdc1 allocation dump), unless taken.
+    let name = match format!("reducing_{layer}") {
+        n if find_layer(m, g, &n).is_none() => n,
+        _ => super::fresh_layer(m, g, "avgpool"),
+    };
     let spec = OpSpec::new(hl::AvgPool::NAME)
         .operands(&[x])
         .attr("layer", Attribute::str(&name))

@@ -20,13 +20,21 @@
 //!   sets an edge's rows, over the rules above.
 //!
 //! NHWC edges hold rows of the map; a rank-2 edge (a dense layer's output `[N, C]`) holds rows
-//! of one row per frame, as the dumps' `buffers(fc1_d0, fc1_dc, 64)` do. An edge that would
-//! need more rows than a buffer holds (255) is an error naming it: such a skip goes through an
-//! L3/L4 portal instead (`phys-shortcuts`, model-script `portal`/`l4_portal`). Edges that already
+//! of one row per frame, as the dumps' `buffers(fc1_d0, fc1_dc, 64)` do. Edges that already
 //! have a buffer are left as they are.
+//!
+//! **Automatic DDR portals** (`automatic-ddr`, the guide's `allocator_param(automatic_ddr)`,
+//! on by default: "DDR portals are added when the data needed to be buffered on some network
+//! edge exceeds a threshold"): an edge from a layer that would need more rows than a buffer
+//! holds (255) goes through a DDR portal `ddr_portal_from_<src>_to_<dst>`, as the vendor's are named, which holds
+//! the wait in host memory; the edges into and out of it get their minimum rows (the dumps' edges
+//! out of DDR portals are deeper, e.g. stdc1's 203 rows into `concat7`, which this does not
+//! model). With `automatic-ddr=false`, and from a graph input (already in host memory), such an
+//! edge is an error naming it (carry it through a portal of the model script: `portal`,
+//! `l4_portal`, `ddr`).
 
 use hailo_dialect_phys::ops::{self as phys, LayerParams};
-use hailo_dialect_phys::resource_model;
+use hailo_dialect_phys::{resource_model, PortalMemory};
 use hailo_dialect_quant::ops as q;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Module, OpId, OpSpec, ValueId};
@@ -39,6 +47,8 @@ hailo_ir::pass_options! {
         edges: Vec<String> = Vec::new(),
         /// Balance the latency of reconverging paths.
         balance: bool = true,
+        /// Carry an edge that needs more rows than a buffer holds through a DDR portal.
+        automatic_ddr: bool = true,
     }
 }
 
@@ -139,27 +149,24 @@ impl PassDef for PhysBuffers {
                 }
                 let producer = m.defining_op(value);
                 let src = producer.map_or_else(|| "the graph input".into(), |p| name_of(m, p));
-                if rows > i64::from(max_rows) {
+                let (value, rows) = if rows <= i64::from(max_rows) {
+                    (value, rows)
+                } else if self.0.automatic_ddr && producer.is_some() {
+                    let portal = ddr_portal(m, value, op, &src, &consumer);
+                    added += 1;
+                    (m.result(portal, 0), min)
+                } else {
                     let msg = format!(
                         "the edge from {src} to {consumer} needs {rows} rows; a buffer holds at most {max_rows} (carry it through a portal)"
                     );
                     return Err(cx.fail_at(m, op, msg));
-                }
+                };
                 let manual_after = manual
                     .get(&(src.clone(), consumer.clone()))
                     .and_then(|((_, after), _)| *after);
                 let cross = producer.is_some_and(|p| crosses(m, p, op));
                 let after = manual_after.or(cross.then_some(min));
-                let mut spec = OpSpec::new(phys::Buffer::NAME)
-                    .operands(&[value])
-                    .results(&[m.value_type(value)])
-                    .loc(m.op(op).loc.clone())
-                    .attr("rows", Attribute::i64(rows));
-                if let Some(after) = after {
-                    spec = spec.attr("rows_after", Attribute::i64(after));
-                }
-                let buffer = m.create_op(spec);
-                m.insert_before(op, buffer);
+                let buffer = buffer(m, value, op, rows, after);
                 m.set_operand(op, i, m.result(buffer, 0));
                 added += 1;
             }
@@ -183,6 +190,38 @@ impl PassDef for PhysBuffers {
 }
 
 type Res<T> = Result<T, String>;
+
+/// A buffer of `rows` (and `after` rows after a cluster transition) on `value`, before `at`.
+fn buffer(m: &mut Module, value: ValueId, at: OpId, rows: i64, after: Option<i64>) -> OpId {
+    let mut spec = OpSpec::new(phys::Buffer::NAME)
+        .operands(&[value])
+        .results(&[m.value_type(value)])
+        .loc(m.op(at).loc.clone())
+        .attr("rows", Attribute::i64(rows));
+    if let Some(after) = after {
+        spec = spec.attr("rows_after", Attribute::i64(after));
+    }
+    let op = m.create_op(spec);
+    m.insert_before(at, op);
+    op
+}
+
+/// A DDR portal from `value` (buffered by its 2 minimum rows) for `consumer`, before `at`.
+fn ddr_portal(m: &mut Module, value: ValueId, at: OpId, src: &str, consumer: &str) -> OpId {
+    let into = buffer(m, value, at, 2, None);
+    let spec = OpSpec::new(phys::Portal::NAME)
+        .operands(&[m.result(into, 0)])
+        .results(&[m.value_type(value)])
+        .loc(m.op(at).loc.clone())
+        .attr(
+            "layer",
+            Attribute::str(&format!("ddr_portal_from_{src}_to_{consumer}")),
+        )
+        .attr("memory", Attribute::str(PortalMemory::Ddr.name()));
+    let portal = m.create_op(spec);
+    m.insert_before(at, portal);
+    portal
+}
 
 /// Rows before and (cross-cluster) after the transition.
 type Rows = (i64, Option<i64>);

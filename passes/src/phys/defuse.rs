@@ -468,6 +468,7 @@ fn check_per_feature(m: &Module, op: OpId, p: &LayerParams) -> Res<()> {
             | LayerKind::MaxPool
             | LayerKind::AvgPool
             | LayerKind::Activation
+            | LayerKind::Prelu
             | LayerKind::PrecisionChange
             | LayerKind::Resize
             | LayerKind::Normalization

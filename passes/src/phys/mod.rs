@@ -9,6 +9,7 @@ pub mod output_mux;
 pub mod remove_nodes;
 pub mod shortcuts;
 pub mod split_concats;
+pub mod sub_splitters;
 pub mod verify;
 
 /// The vendor's name of a run of layers (`conv18_d0-3`): `first-last`, with `last` shortened to

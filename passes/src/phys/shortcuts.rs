@@ -10,7 +10,8 @@
 //! `compilation_param` gives it subclusters. The model script says where:
 //! `sh = shortcut(src, [dst, ...])`, `p = portal(src, dst)`, `p = l4_portal(src, dst)`,
 //! `p = ddr(src, dst)`, `f = format_conversion(src, dst, kind)`. Each becomes one op on the
-//! edges from `src` into the named consumers, which read it instead of `src`.
+//! edges from `src` into the named consumers, which read it instead of `src`; a consumer the
+//! script names by its logical name after `phys-defuse` split it is its parts that read `src`.
 //!
 //! Options (one entry per command; the name is the command's left-hand side, or the vendor's
 //! default name when omitted):
@@ -21,8 +22,9 @@
 //! - `conversions`: `src:dst:kind[:name]` (a layout conversion that keeps the tensor's shape,
 //!   e.g. `tf_rgb_to_hailo_rgb`), default name `format_conversion_from_<src>_to_<dst>`.
 //!
-//! Placing shortcuts and portals automatically (where the allocator or the buffer sizes ask for
-//! them) is not built: `phys-buffers` reports an edge too long for a buffer, naming it.
+//! Where an edge needs more rows than a buffer holds, `phys-buffers` adds a DDR portal itself
+//! (`allocator_param(automatic_ddr)`); shortcuts and L3/L4 portals the allocator would ask for
+//! (cluster transitions, `automatic_l4_portals`) are not placed automatically yet.
 
 use hailo_dialect_phys::ops as phys;
 use hailo_dialect_phys::PortalMemory;
@@ -76,7 +78,7 @@ impl PassDef for PhysShortcuts {
             edits.push(parse_conversion(text).map_err(|e| cx.fail_at(m, graph, e))?);
         }
         let block = m.region(m.op(graph).regions()[0]).blocks()[0];
-        let layers: BTreeMap<String, OpId> = m
+        let mut layers: BTreeMap<String, OpId> = m
             .block_ops(block)
             .into_iter()
             .filter_map(|op| {
@@ -84,8 +86,11 @@ impl PassDef for PhysShortcuts {
                 Some((name.to_owned(), op))
             })
             .collect();
+        // A later command may relay an earlier one's relay (stdc1's
+        // `shortcut(sh_from_ew_add3_to_conv32_sd0-3, [...])`).
         for edit in &edits {
-            insert(m, &layers, edit).map_err(|e| cx.fail_at(m, graph, e))?;
+            let op = insert(m, &layers, edit).map_err(|e| cx.fail_at(m, graph, e))?;
+            layers.insert(edit.name.clone(), op);
         }
         cx.stat(
             "relays",
@@ -197,8 +202,8 @@ fn parse_conversion(text: &str) -> Res<Relay> {
     })
 }
 
-/// Adds `relay` after its source and points its consumers' operands at it.
-fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res<()> {
+/// Adds `relay` after its source and points its consumers' operands at it; the relay's op.
+fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res<OpId> {
     let find = |n: &str| {
         layers.get(n).copied().ok_or_else(|| {
             format!(
@@ -212,14 +217,31 @@ fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res
     }
     let src = find(&relay.src)?;
     let value: ValueId = m.result(src, 0);
-    let dsts = relay
-        .dsts
-        .iter()
-        .map(|d| find(d))
-        .collect::<Res<Vec<_>>>()?;
+    // A consumer defused since the script named it is its parts that read the source
+    // (stdc1's `format_conversion(resize7, argmax1, ...)` feeds `argmax1_sd0` and `argmax1_sd1`).
+    let mut dsts = Vec::new();
+    let mut dst_names = Vec::new();
+    for d in &relay.dsts {
+        let parts: Vec<OpId> = layers
+            .values()
+            .copied()
+            .filter(|&o| {
+                m.attr(o, "origin").and_then(Attribute::as_str) == Some(d.as_str())
+                    && m.attr(o, "part").is_some()
+                    && m.op(o).operands().contains(&value)
+            })
+            .collect();
+        if layers.contains_key(d) || parts.is_empty() {
+            dsts.push(find(d)?);
+            dst_names.push(d);
+        } else {
+            dst_names.extend(parts.iter().map(|_| d));
+            dsts.extend(parts);
+        }
+    }
     // Consumers read the relay instead of the source; the relay goes before the first of them.
     let mut edges = Vec::new();
-    for (&dst, name) in dsts.iter().zip(&relay.dsts) {
+    for (&dst, name) in dsts.iter().zip(dst_names) {
         let uses: Vec<usize> = m
             .op(dst)
             .operands()
@@ -261,7 +283,7 @@ fn insert(m: &mut Module, layers: &BTreeMap<String, OpId>, relay: &Relay) -> Res
     for (dst, i) in edges {
         m.set_operand(dst, i, m.result(op, 0));
     }
-    Ok(())
+    Ok(op)
 }
 
 /// An op's index in its block.

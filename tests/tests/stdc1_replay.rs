@@ -1,0 +1,95 @@
+//! Replaying the vendor's Hailo-8 allocation of stdc1 (issue 20's acceptance items): the network
+//! of `tests/data/make_stdc1.py` (STDC1-Seg, 1024x1920, read off the dump's layers and edges),
+//! parsed, with the script's `normalization1` and its `global_avgpool_reduction` of `avgpool7`
+//! (`reducing_avgpool7`), quantized (a8_w8 defaults on 2 seeded random samples: the physical
+//! graph does not depend on the ranges), then run through the physical pipeline the
+//! compilation commands of `alls/hailo8/base/stdc1.alls` compile to and diffed against the
+//! dump's rows (`replay` module).
+//!
+//! The vendor's parser numbers the broadcasts of the network's three attention products in
+//! another order than our breadth-first numbering: its `resize1` is the global context's
+//! broadcast (`fc2 -> resize1 -> ew_add1`) and `resize2` the 1/16 attention's
+//! (`fc1 -> resize2 -> ew_mult1`), where ours are the other way round (the 1/16 branch is
+//! shallower). The replay swaps the two names ([`RENUMBER`]).
+//!
+//! Needs `.venv/bin/python` with numpy and onnx, as `resnet_v1_50_replay.rs` does.
+
+mod replay;
+
+use hailo_ir::pass::Resources;
+use hailo_ir::Module;
+use replay::{assert_exact, replay, repo, report, run, shared, Replay};
+use std::process::Command;
+
+/// Our `resize1`/`resize2` are the vendor's `resize2`/`resize1` (module doc).
+const RENUMBER: &[(&str, &str)] = &[("resize1", "resize2")];
+
+const V2_18: Replay = Replay {
+    alls: "corpus/alls/hailo8/base/stdc1.alls",
+    dump: "v2.18/hailo8/base/stdc1.alls",
+    renumber: RENUMBER,
+};
+
+/// The quantized stdc1 with the script's model modifications and its global average pool
+/// reduction.
+fn quantized() -> Option<Module> {
+    let python = repo().join(".venv/bin/python");
+    if !python.exists() {
+        eprintln!(
+            "SKIPPED stdc1 replay: {} is missing; run scripts/lit-venv",
+            python.display()
+        );
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("hailo-stdc1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("stdc1.onnx");
+    let status = Command::new(&python)
+        .arg(repo().join("tests/data/make_stdc1.py"))
+        .arg(&path)
+        .status()
+        .expect("the venv python runs");
+    assert!(status.success(), "make_stdc1.py failed: {status}");
+    let model = hailo_onnx::load(&path).expect("the generated model loads");
+    std::fs::remove_dir_all(&dir).ok();
+    let mut m = hailo_onnx::to_hl::convert_owned(model, &Default::default())
+        .expect("converts")
+        .module;
+    let ctx = hailo_tools::context::full_context(false);
+    // The script scopes its normalization to the network (`stdc1/normalization1 = ...`); the
+    // module converted from ONNX carries no network scope, so the command is read unscoped.
+    let alls = std::fs::read_to_string(shared().join(V2_18.alls))
+        .expect("readable")
+        .replace("stdc1/normalization1", "normalization1");
+    let src = hailo_alls::SourceFile::new("stdc1.alls", &alls);
+    let checked = hailo_alls::check_source(&src, Default::default());
+    hailo_alls::modifications::apply_model_modifications(&mut m, &ctx, &checked.script, &shared())
+        .expect("model modifications apply");
+    // pre_quantization_optimization(global_avgpool_reduction, layers=avgpool7,
+    // division_factors=[128, 1]).
+    run(
+        &mut m,
+        "builtin.module(hl-global-avgpool-reduction{layers=[avgpool7:128:1]})",
+        &Resources::new(),
+    );
+    let mut data = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[2, 1024, 1920, 3]));
+    let mut s = 7u64;
+    data.mapv_inplace(|_| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 40) as f32 / (1u64 << 24) as f32 * 255.0
+    });
+    let mut cfg = hailo_quantizer::QuantConfig::default();
+    cfg.calibration.calibset_size = 2;
+    hailo_quantizer::quantize(&mut m, &[data], &cfg).expect("quantizes");
+    Some(m)
+}
+
+#[test]
+fn stdc1_replays_the_v2_18_allocation() {
+    let Some(net) = quantized() else { return };
+    let o = replay(&net, &V2_18);
+    report("stdc1 v2.18", &o);
+    assert_exact(&o, 121, 164, &[]);
+}
