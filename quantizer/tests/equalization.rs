@@ -676,13 +676,17 @@ fn matmul_equalization_script_command() {
         "pre_quantization_optimization(matmul_equalization, layers=[matmul2], policy=disabled, matmul_bias=disabled)\n",
     );
     assert!(warnings.is_empty(), "{warnings:?}");
-    assert!(text.contains("policy=allowed layers=[matmul2:disabled]}"), "{text}");
+    assert!(
+        text.contains("policy=allowed layers=[matmul2:disabled]}"),
+        "{text}"
+    );
     let (text, _) = apply("pre_quantization_optimization(matmul_equalization, policy=disabled)\n");
     assert!(!text.contains("quant-matmul-equalize"), "{text}");
     let default = hailo_quantizer::pipeline::of(&hailo_quantizer::QuantConfig::default());
     let at = |p: &str| default.find(p).expect("present");
     assert!(
-        at("quant-zero-static-channels") < at("quant-matmul-equalize{samples=64 batch-size=8 policy=allowed layers=[]}")
+        at("quant-zero-static-channels")
+            < at("quant-matmul-equalize{samples=64 batch-size=8 policy=allowed layers=[]}")
             && at("quant-matmul-equalize") < at("hl-fuse-conv-add"),
         "{default}"
     );

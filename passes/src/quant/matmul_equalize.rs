@@ -72,13 +72,13 @@ impl PassDef for MatmulEqualize {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        let (max_scale, enabled) = match self.settings() {
+        let settings = match self.settings() {
             Ok(s) => s,
             Err(e) => return Err(cx.fail_at(m, graph, e)),
         };
         let pairs: Vec<Pairing> = crate::hl::body_ops(m, graph)
             .into_iter()
-            .filter(|&op| hl::MatMul::cast(m, op).is_some() && enabled(&layer_of(m, op)))
+            .filter(|&op| hl::MatMul::cast(m, op).is_some() && settings.enabled(&layer_of(m, op)))
             .filter_map(|op| pairing(m, op))
             .collect();
         if pairs.is_empty() {
@@ -93,7 +93,7 @@ impl PassDef for MatmulEqualize {
         )?;
         let mut scaled = 0u64;
         for p in &pairs {
-            match p.equalize(m, &stats, max_scale) {
+            match p.equalize(m, &stats, settings.max_scale) {
                 Ok(n) => scaled += n,
                 Err(e) => return Err(cx.fail_at(m, p.matmul, e)),
             }
@@ -108,10 +108,25 @@ impl PassDef for MatmulEqualize {
     }
 }
 
+struct Settings {
+    max_scale: f64,
+    /// The policy of matmuls not listed (`allowed` runs as `enabled`).
+    enabled_by_default: bool,
+    layers: FxHashMap<String, Option<bool>>,
+}
+
+impl Settings {
+    fn enabled(&self, layer: &str) -> bool {
+        self.layers
+            .get(layer)
+            .copied()
+            .flatten()
+            .unwrap_or(self.enabled_by_default)
+    }
+}
+
 impl MatmulEqualize {
-    /// The max scale and the per-layer decision.
-    #[allow(clippy::type_complexity)]
-    fn settings(&self) -> Result<(f64, Box<dyn Fn(&str) -> bool>), String> {
+    fn settings(&self) -> Result<Settings, String> {
         let o = &self.0;
         if o.max_scale.is_nan() || o.max_scale < 1.0 {
             return Err(format!(
@@ -119,12 +134,11 @@ impl MatmulEqualize {
                 o.max_scale
             ));
         }
-        let default = parse_policy(&o.policy)?.unwrap_or(true);
-        let layers = per_layer(&o.layers, "layers", parse_policy)?;
-        Ok((
-            o.max_scale,
-            Box::new(move |l: &str| layers.get(l).copied().flatten().unwrap_or(default)),
-        ))
+        Ok(Settings {
+            max_scale: o.max_scale,
+            enabled_by_default: parse_policy(&o.policy)?.unwrap_or(true),
+            layers: per_layer(&o.layers, "layers", parse_policy)?,
+        })
     }
 }
 
@@ -233,6 +247,9 @@ fn per_contraction(ids: &ArrayD<usize>, axis: usize) -> Option<Vec<usize>> {
     perm.push(axis);
     let t = ids.view().permuted_axes(IxDyn(&perm));
     let (free, k) = (t.shape()[r - 2], t.shape()[r - 1]);
+    if free == 0 || k == 0 {
+        return None;
+    }
     let flat: Vec<usize> = t.iter().copied().collect();
     let mut out = Vec::with_capacity(flat.len() / free.max(1));
     for block in flat.chunks(free * k) {
