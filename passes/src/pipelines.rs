@@ -11,7 +11,7 @@ pub const HAILO_PARSE: &str =
 /// leaves the guide's `pre_quantization_optimization` defaults on.
 macro_rules! fp_optimize {
     () => {
-        "quant-zero-static-channels,hl-dead-layers-removal,hl-fuse-conv-add"
+        "quant-zero-static-channels,hl-dead-layers-removal,quant-matmul-equalize,hl-fuse-conv-add"
     };
 }
 
@@ -30,13 +30,13 @@ pub fn pipelines() -> Vec<PipelineInfo> {
         PipelineInfo {
             name: "hailo-fp-optimize",
             summary: "The default full-precision optimizations of `hailo optimize` \
-                      (zero_static_channels, dead_layers_removal, ew_add_fusing; needs --calib-set)",
+                      (zero_static_channels, dead_layers_removal, matmul_equalization, ew_add_fusing; needs --calib-set)",
             text: concat!("builtin.graph(", fp_optimize!(), ")"),
         },
         PipelineInfo {
             name: "hailo-quantize",
             summary: "Quantize every graph as `hailo optimize` does without a model script \
-                      (zero-static channels, dead layers, conv+add fusion, a8_w8; needs --calib-set)",
+                      (zero-static channels, dead layers, matmul equalization, conv+add fusion, a8_w8; needs --calib-set)",
             text: concat!(
                 "builtin.graph(",
                 fp_optimize!(),

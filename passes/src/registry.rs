@@ -44,6 +44,7 @@ pub fn registry() -> PassRegistry {
             PassInfo::of::<quant::calibrate::Calibrate>(),
             PassInfo::of::<quant::equalize::Equalize>(),
             PassInfo::of::<quant::assign_precision::AssignPrecision>(),
+            PassInfo::of::<quant::matmul_equalize::MatmulEqualize>(),
             PassInfo::of::<quant::noise_analysis::NoiseAnalysis>(),
             PassInfo::of::<quant::ranges::Ranges>(),
             PassInfo::of::<quant::split_activations::SplitActivations>(),

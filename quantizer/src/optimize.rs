@@ -70,6 +70,11 @@ pub struct QuantConfig {
     pub equalization: bool,
     pub equalization_layers: FxHashMap<String, String>,
     pub equalization_targets: FxHashMap<String, String>,
+    /// `pre_quantization_optimization(matmul_equalization, policy=...)`: the policy of matmul
+    /// layers not named (`allowed`, the guide's default, runs it where it applies) and the
+    /// per-layer policies.
+    pub matmul_equalization: String,
+    pub matmul_equalization_layers: FxHashMap<String, String>,
     /// `pre_quantization_optimization(zero_static_channels, policy=..., eps=...)` (the guide's
     /// default: enabled, eps 1e-7), with the per-layer policy.
     pub zero_static_channels: bool,
@@ -121,6 +126,8 @@ impl Default for QuantConfig {
             equalization: false,
             equalization_layers: FxHashMap::default(),
             equalization_targets: FxHashMap::default(),
+            matmul_equalization: "allowed".to_owned(),
+            matmul_equalization_layers: FxHashMap::default(),
             zero_static_channels: true,
             zero_static_eps: 1e-7,
             zero_static_layers: FxHashMap::default(),

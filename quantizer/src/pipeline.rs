@@ -80,10 +80,12 @@ fn policy(enabled: bool) -> &'static str {
 
 /// The full-precision optimizations of `pre_quantization_optimization`, in the guide's order
 /// (zero-static channels, then the structural ones: dead channels and dead layers removal,
-/// tiled squeeze-and-excite; equalization, global average pool reduction), then
-/// `ew_add_fusing`. Dead channels and layers are found after zero-static channels, which gives
-/// every channel that is 0 on the calibration set a null kernel and bias. A pass that is switched off globally still
-/// runs when a layer enables it.
+/// tiled squeeze-and-excite; equalization, global average pool reduction, matmul
+/// equalization), then `ew_add_fusing`. Dead channels and layers are found after zero-static
+/// channels, which gives every channel that is 0 on the calibration set a null kernel and
+/// bias. (The guide runs matmul equalization after `ew_add_fusing`; the order does not matter,
+/// since a layer with a fused add is never a matmul operand's producer.) A pass that is
+/// switched off globally still runs when a layer enables it.
 fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
     let (samples, batch) = (cfg.calibration.calibset_size, cfg.calibration.batch_size);
     let enables = |m: &FxHashMap<String, String>| m.values().any(|p| p == "enabled");
@@ -124,6 +126,13 @@ fn full_precision_passes(cfg: &QuantConfig) -> Vec<String> {
         passes.push(format!(
             "hl-global-avgpool-reduction{{layers={}}}",
             list(&cfg.global_avgpool_reduction, |(h, w)| format!("{h}:{w}")),
+        ));
+    }
+    if cfg.matmul_equalization != "disabled" || enables(&cfg.matmul_equalization_layers) {
+        passes.push(format!(
+            "quant-matmul-equalize{{samples={samples} batch-size={batch} policy={} layers={}}}",
+            cfg.matmul_equalization,
+            list(&cfg.matmul_equalization_layers, |p| p.clone()),
         ));
     }
     if cfg.ew_add_fusing {

@@ -88,6 +88,9 @@ fn why_not(command: &str, feature: Option<&str>, arg: &str) -> String {
             later("dead-channel handling (pre_quantization_optimization(dead_channels_removal))")
         }
         ("quantization_param", _, "output_encoding_vector") => later("per-channel output encoding"),
+        ("pre_quantization_optimization", Some("matmul_equalization"), "matmul_bias") => {
+            later("the matmul DC-offset bias (matmul_bias=enabled)")
+        }
         ("pre_quantization_optimization", Some("ew_add_fusing"), "infusible_ew_add_type") => {
             later("replacing an add that cannot fuse by a convolution (infusible_ew_add_type=conv)")
         }
@@ -232,6 +235,21 @@ fn handle(
                 if let Some(t) = target {
                     cfg.equalization_targets.insert(l.clone(), t.to_owned());
                 }
+            }
+        }
+        ("pre_quantization_optimization", Some("matmul_equalization")) => {
+            if let Some(p) = r.word("policy") {
+                if targets.is_empty() {
+                    cfg.matmul_equalization = p.to_owned();
+                }
+                for l in targets {
+                    cfg.matmul_equalization_layers
+                        .insert(l.clone(), p.to_owned());
+                }
+            }
+            // The DC offset is not built: `disabled` (the default) is what this version does.
+            if r.t.get("matmul_bias").and_then(TypedValue::as_word) != Some("enabled") {
+                r.get("matmul_bias");
             }
         }
         ("pre_quantization_optimization", Some("zero_static_channels")) => {

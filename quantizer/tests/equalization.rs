@@ -666,13 +666,72 @@ fn script_commands_become_full_precision_passes() {
         at("quant-equalize") < at("hl-global-avgpool")
             && at("hl-global-avgpool") < at("quant-calibrate")
     );
-    // Without a script: zero-static channels and dead layers, as in the guide.
+    // Without a script: zero-static channels, dead layers and matmul equalization, as in the
+    // guide; no equalization.
     let default = hailo_quantizer::pipeline::of(&hailo_quantizer::QuantConfig::default());
     assert!(
         default.contains("quant-zero-static-channels{")
             && default.contains("hl-dead-layers-removal")
             && !default.contains("hl-dead-channels-removal")
             && !default.contains("quant-equalize"),
+        "{default}"
+    );
+}
+
+/// `pre_quantization_optimization(matmul_equalization, ...)` as the corpus writes it: the
+/// per-layer policy reaches `quant-matmul-equalize`, `matmul_bias=enabled` is a located
+/// warning (the DC offset is not built), `matmul_bias=disabled` is applied as written, and
+/// without a command the guide's default policy (`allowed`) runs the pass.
+#[test]
+fn matmul_equalization_script_command() {
+    let layers: Vec<String> = ["matmul1", "matmul2"]
+        .iter()
+        .map(|l| format!("net/{l}"))
+        .collect();
+    let apply = |script: &str| {
+        let mut cfg = hailo_quantizer::QuantConfig::default();
+        let warnings = hailo_quantizer::script::apply_script(
+            &mut cfg,
+            "t.alls",
+            script,
+            &layers,
+            &Default::default(),
+        )
+        .expect("applies");
+        (hailo_quantizer::pipeline::of(&cfg), warnings)
+    };
+    let (text, warnings) = apply(
+        "pre_quantization_optimization(matmul_equalization, layers={matmul*}, policy=enabled, matmul_bias=enabled)\n",
+    );
+    assert!(
+        text.contains("quant-matmul-equalize{samples=64 batch-size=8 policy=allowed layers=[matmul1:enabled,matmul2:enabled]}"),
+        "{text}"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("t.alls:1:")
+            && warnings[0].ends_with(
+                "pre_quantization_optimization(matmul_equalization) argument 'matmul_bias': \
+                 accepted but not applied: the matmul DC-offset bias (matmul_bias=enabled) is not built yet"
+            ),
+        "{warnings:?}"
+    );
+    let (text, warnings) = apply(
+        "pre_quantization_optimization(matmul_equalization, layers=[matmul2], policy=disabled, matmul_bias=disabled)\n",
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(
+        text.contains("policy=allowed layers=[matmul2:disabled]}"),
+        "{text}"
+    );
+    let (text, _) = apply("pre_quantization_optimization(matmul_equalization, policy=disabled)\n");
+    assert!(!text.contains("quant-matmul-equalize"), "{text}");
+    let default = hailo_quantizer::pipeline::of(&hailo_quantizer::QuantConfig::default());
+    let at = |p: &str| default.find(p).expect("present");
+    assert!(
+        at("quant-zero-static-channels")
+            < at("quant-matmul-equalize{samples=64 batch-size=8 policy=allowed layers=[]}")
+            && at("quant-matmul-equalize") < at("hl-fuse-conv-add"),
         "{default}"
     );
 }

@@ -140,7 +140,7 @@ impl Settings {
 }
 
 /// `enabled`, `disabled` or (per layer) `allowed` (`None`: as the global policy).
-fn parse_policy(p: &str) -> Result<Option<bool>, String> {
+pub(super) fn parse_policy(p: &str) -> Result<Option<bool>, String> {
     match p {
         "enabled" => Ok(Some(true)),
         "disabled" => Ok(Some(false)),
@@ -232,7 +232,7 @@ impl Kernel {
 
 /// A weighted op whose output channels equalization may scale: conv, depthwise or dense with
 /// constant weights, one result, no fused add, and a positively homogeneous activation.
-fn producer(m: &Module, op: OpId) -> bool {
+pub(super) fn producer(m: &Module, op: OpId) -> bool {
     let Some(w) = interface::<dyn Weights>(m, op) else {
         return false;
     };
@@ -457,21 +457,7 @@ impl Group {
         }
         // Producers: output channel c times s_c (kernel and bias).
         for (p, &op) in self.producers.iter().enumerate() {
-            let (mut kernel, shape) = weights(m, op)?;
-            let cout = *shape.last().unwrap_or(&1);
-            for (i, w) in kernel.iter_mut().enumerate() {
-                *w = (f64::from(*w) * scales[p][i % cout]) as f32;
-            }
-            let w = interface::<dyn Weights>(m, op).ok_or("has no weights")?;
-            let (k_idx, b_idx) = (w.kernel(), w.bias());
-            set_const(m, op, k_idx, "kernel", &shape, &kernel);
-            if let Some(b) = b_idx.and_then(|b| m.op(op).operands().get(b).copied()) {
-                let mut bias = const_values(m, b).ok_or("its bias is not a constant")?;
-                for (c, x) in bias.iter_mut().enumerate() {
-                    *x = (f64::from(*x) * scales[p][c % cout]) as f32;
-                }
-                set_const(m, op, b_idx.unwrap_or(2), "bias", &[bias.len()], &bias);
-            }
+            scale_output_channels(m, op, &scales[p])?;
         }
         // Consumers: input channel c divided by s_c.
         for &op in &self.consumers {
@@ -492,6 +478,36 @@ impl Group {
         }
         Ok(scales.iter().flatten().filter(|&&x| x > 1.0).count())
     }
+}
+
+/// Multiplies output channel `c` of weighted `op` (its kernel and bias) by `scales[c]`.
+pub(super) fn scale_output_channels(
+    m: &mut Module,
+    op: OpId,
+    scales: &[f64],
+) -> Result<(), String> {
+    let (mut kernel, shape) = weights(m, op)?;
+    let cout = *shape.last().unwrap_or(&1);
+    if scales.len() != cout {
+        return Err(format!(
+            "{} scales for {cout} output channels",
+            scales.len()
+        ));
+    }
+    for (i, w) in kernel.iter_mut().enumerate() {
+        *w = (f64::from(*w) * scales[i % cout]) as f32;
+    }
+    let w = interface::<dyn Weights>(m, op).ok_or("has no weights")?;
+    let (k_idx, b_idx) = (w.kernel(), w.bias());
+    set_const(m, op, k_idx, "kernel", &shape, &kernel);
+    if let Some(b) = b_idx.and_then(|b| m.op(op).operands().get(b).copied()) {
+        let mut bias = const_values(m, b).ok_or("its bias is not a constant")?;
+        for (c, x) in bias.iter_mut().enumerate() {
+            *x = (f64::from(*x) * scales[c % cout]) as f32;
+        }
+        set_const(m, op, b_idx.unwrap_or(2), "bias", &[bias.len()], &bias);
+    }
+    Ok(())
 }
 
 /// The kernel values and shape of weighted `op`.

@@ -12,6 +12,7 @@ pub mod clipping;
 pub mod equalize;
 pub mod groups;
 pub mod lowered;
+pub mod matmul_equalize;
 pub mod noise_analysis;
 pub mod precision;
 pub mod ranges;
