@@ -99,7 +99,7 @@ fn out_type(m: &Module, layer: &str, qname: &str) -> (f64, (f64, f64)) {
                 n == qname
             }
         })
-        .last()
+        .next_back()
         .expect("layer lowered");
     let t = QuantType::parse(m.value_type(m.result(op, 0))).expect("quantized");
     (t.scale_at(0), t.float_range())
