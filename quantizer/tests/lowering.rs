@@ -91,7 +91,7 @@ fn out_type(m: &Module, layer: &str, qname: &str) -> (f64, (f64, f64)) {
         .walk(m.top())
         .into_iter()
         .filter(|&o| m.attr(o, "layer").and_then(Attribute::as_str) == Some(layer))
-        .filter(|&o| {
+        .rfind(|&o| {
             let n = m.op(o).name_str();
             if qname.is_empty() {
                 n.starts_with("q.") && n != "q.const"
@@ -99,7 +99,6 @@ fn out_type(m: &Module, layer: &str, qname: &str) -> (f64, (f64, f64)) {
                 n == qname
             }
         })
-        .last()
         .expect("layer lowered");
     let t = QuantType::parse(m.value_type(m.result(op, 0))).expect("quantized");
     (t.scale_at(0), t.float_range())
