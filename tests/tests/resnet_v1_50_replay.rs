@@ -23,9 +23,8 @@
 mod replay;
 
 use hailo_ir::pass::Resources;
-use hailo_ir::{Attribute, Module};
-use replay::{assert_exact, layer, replay, repo, report, run, shared, Replay};
-use std::collections::BTreeMap;
+use hailo_ir::Module;
+use replay::{assert_exact, bottleneck, rates, replay, repo, report, run, shared, Replay};
 use std::process::Command;
 
 const V2_18: Replay = Replay {
@@ -132,30 +131,6 @@ fn resnet_v1_50_replays_the_2022_allocation() {
         109,
         &["normalization1: vendor {}, ours {\"input_layer1:2\"}"],
     );
-}
-
-/// The lowest rate and the layers within 0.01% of it.
-fn bottleneck(rates: &BTreeMap<String, f64>) -> (f64, Vec<&str>) {
-    let min = rates.values().copied().fold(f64::INFINITY, f64::min);
-    let layers = rates
-        .iter()
-        .filter(|(_, &f)| f < min * 1.0001)
-        .map(|(n, _)| n.as_str())
-        .collect();
-    (min, layers)
-}
-
-/// Each MAC-driven layer's rate by the resource model (`SC × 64 × 400 MHz × η / MACs`, η = 1 on
-/// the built-in Hailo-8), by name.
-fn rates(m: &Module) -> BTreeMap<String, f64> {
-    let target = hailo_target::Target::hailo8();
-    m.walk(m.top())
-        .into_iter()
-        .filter_map(|op| {
-            let fps = hailo_dialect_phys::layer_fps(m, op, &target).ok()??;
-            Some((layer(m, op)?, fps))
-        })
-        .collect()
 }
 
 /// The throughput anchor of the resources doc §5 on the 2022 allocation. The doc reads its

@@ -18,7 +18,7 @@ mod replay;
 
 use hailo_ir::pass::Resources;
 use hailo_ir::Module;
-use replay::{assert_exact, replay, repo, report, run, shared, Replay};
+use replay::{assert_exact, bottleneck, rates, replay, repo, report, run, shared, Replay};
 use std::process::Command;
 
 /// Our `resize1`/`resize2` are the vendor's `resize2`/`resize1` (module doc).
@@ -92,4 +92,15 @@ fn stdc1_replays_the_v2_18_allocation() {
     let o = replay(&net, &V2_18);
     report("stdc1 v2.18", &o);
     assert_exact(&o, 121, 164, &[]);
+    // The MAC model bounds the allocation from above (resources doc §9: predicted >= published
+    // FPS; 57.6 FPS published for stdc1 on Hailo-8, v2.18). The bottleneck is conv32 (3x3,
+    // 256 -> 256 on the 128x240 map) in 6 row parts: the first two hold 22 of the 128 rows,
+    // 22 x 240 x 9 x 256 x 256 = 3,114,270,720 MACs on 8 subclusters: 8 x 64 x 400e6 / that
+    // = 65.76 FPS; the published 57.6 is 0.876 of it.
+    let rates = rates(&o.module);
+    let (min, layers) = bottleneck(&rates);
+    let bound = 8.0 * 64.0 * 400e6 / (22.0 * 240.0 * 9.0 * 256.0 * 256.0);
+    assert!((min - bound).abs() < 1e-9 * bound, "{min} at {layers:?}");
+    assert_eq!(layers, ["conv32_sd0", "conv32_sd1"]);
+    assert!(min >= 57.6 && (57.6 / min - 0.876).abs() < 0.001, "{min}");
 }

@@ -284,3 +284,27 @@ pub fn assert_exact(o: &Outcome, layers: usize, edges: usize, unrecorded: &[&str
     assert_eq!(o.edges, (edges, edges));
     assert_eq!(o.clusters.0, o.clusters.1);
 }
+
+/// The lowest rate and the layers within 0.01% of it.
+pub fn bottleneck(rates: &BTreeMap<String, f64>) -> (f64, Vec<&str>) {
+    let min = rates.values().copied().fold(f64::INFINITY, f64::min);
+    let layers = rates
+        .iter()
+        .filter(|(_, &f)| f < min * 1.0001)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    (min, layers)
+}
+
+/// Each MAC-driven layer's rate by the resource model (`SC × 64 × 400 MHz × η / MACs`, η = 1 on
+/// the built-in Hailo-8), by name.
+pub fn rates(m: &Module) -> BTreeMap<String, f64> {
+    let target = hailo_target::Target::hailo8();
+    m.walk(m.top())
+        .into_iter()
+        .filter_map(|op| {
+            let fps = hailo_dialect_phys::layer_fps(m, op, &target).ok()??;
+            Some((layer(m, op)?, fps))
+        })
+        .collect()
+}

@@ -234,6 +234,12 @@ pub const COMPILATION_PARAM: CommandSpec = CommandSpec {
             Default::Unset,
             "Throughput forced on the layer (0: not forced)",
         ),
+        opt(
+            "hw_layer_type_list",
+            Ty::List(&Ty::OpenEnum(&["lcu", "ppu"]), None),
+            Default::Unset,
+            "Units the layer runs on (not in the guide; written by automatic scripts: [ppu] for a resize off the subclusters)",
+        ),
     ],
     features: &[],
     constraints: &[Constraint::RequiredUnlessScoped("layers")],
