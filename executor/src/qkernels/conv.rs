@@ -479,6 +479,24 @@ impl Rescale {
         ld_out: usize,
         codes: &[i32],
     ) -> Result<(), KernelError> {
+        let n = cols.len();
+        let covers = |len: usize, ld: usize| rows == 0 || len >= (rows - 1) * ld + n;
+        assert!(
+            cols.end <= self.multiplier.len()
+                && covers(acc.len(), ldc)
+                && covers(out.len(), ld_out)
+                && (self.add.is_none() || covers(codes.len(), ld_out)),
+            "rescale: buffers do not cover {rows} rows of {n} channels"
+        );
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: AVX-512F was detected; the assert above covers every access.
+                return unsafe {
+                    x86::rescale_avx512(self, cols, acc, ldc, rows, out, ld_out, codes)
+                };
+            }
+        }
         rescale_widest(self, cols, acc, ldc, rows, out, ld_out, codes)
     }
 
@@ -922,6 +940,113 @@ where
     }
 }
 
+/// The AVX-512 form of [`Rescale::apply_generic`], the hot loop of every integer layer: 16
+/// channels at a time, whose parameters are loaded once for all the rows and stay in
+/// registers; two vectors of 8 `i64` lanes per 16 outputs, narrowed back and stored as one;
+/// the channel tail masked. Same operations as the generic loop, so the same bits.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{add_overflow, KernelError, Rescale};
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    /// 16 `i32` at `p` (lanes outside `m` zero) as two vectors of 8 sign-extended `i64`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load_i32x16(p: *const i32, m: __mmask16) -> [__m512i; 2] {
+        let v = _mm512_maskz_loadu_epi32(m, p.cast());
+        [
+            _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
+            _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(v)),
+        ]
+    }
+
+    /// 16 `i64` at `p` (lanes outside `m` zero) as two vectors.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load_i64x16(p: *const i64, m: __mmask16) -> [__m512i; 2] {
+        [
+            _mm512_maskz_loadu_epi64(m as u8, p.cast()),
+            // Past the table's end only where the mask is empty (no access).
+            _mm512_maskz_loadu_epi64((m >> 8) as u8, p.wrapping_add(8).cast()),
+        ]
+    }
+
+    /// SAFETY: AVX-512F; `acc`, `out` (and `codes` with a fused add) cover `rows` rows of
+    /// `cols.len()` entries at their strides, and `cols` is inside the tables.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn rescale_avx512(
+        t: &Rescale,
+        cols: Range<usize>,
+        acc: &[i32],
+        ldc: usize,
+        rows: usize,
+        out: &mut [i32],
+        ld_out: usize,
+        codes: &[i32],
+    ) -> Result<(), KernelError> {
+        let n = cols.len();
+        let (imin, imax) = (
+            _mm512_set1_epi64(i32::MIN.into()),
+            _mm512_set1_epi64(i32::MAX.into()),
+        );
+        let mut outside: u8 = 0;
+        for j0 in (0..n).step_by(16) {
+            let m = ((1u32 << (n - j0).min(16)) - 1) as __mmask16;
+            let c = cols.start + j0;
+            let mult = load_i32x16(t.multiplier.as_ptr().add(c), m);
+            let offset = load_i64x16(t.offset.as_ptr().add(c), m);
+            let shift = load_i64x16(t.shift.as_ptr().add(c), m);
+            let zp = load_i64x16(t.zero_point.as_ptr().add(c), m);
+            let lo = load_i64x16(t.lo.as_ptr().add(c), m);
+            let hi = load_i64x16(t.hi.as_ptr().add(c), m);
+            let add = t.add.as_ref().map(|a| {
+                (
+                    load_i64x16(t.bias.as_ptr().add(c), m),
+                    load_i32x16(a.multiplier.as_ptr().add(c), m),
+                    load_i64x16(a.offset.as_ptr().add(c), m),
+                    load_i64x16(a.shift.as_ptr().add(c), m),
+                )
+            });
+            for r in 0..rows {
+                let a = load_i32x16(acc.as_ptr().add(r * ldc + j0), m);
+                let mut q = [_mm512_setzero_si512(); 2];
+                for h in 0..2 {
+                    // acc·m (vpmuldq: the low 32 bits of each lane, signed) + offset.
+                    q[h] = _mm512_add_epi64(_mm512_mul_epi32(a[h], mult[h]), offset[h]);
+                }
+                if let Some((bias, am, aoff, ash)) = &add {
+                    let x = load_i32x16(codes.as_ptr().add(r * ld_out + j0), m);
+                    for h in 0..2 {
+                        let s = _mm512_add_epi64(a[h], bias[h]);
+                        outside |=
+                            _mm512_cmple_epi64_mask(s, imin) | _mm512_cmpge_epi64_mask(s, imax);
+                        let term = _mm512_srav_epi64(
+                            _mm512_add_epi64(_mm512_mul_epi32(x[h], am[h]), aoff[h]),
+                            ash[h],
+                        );
+                        // |term| < 2^31 (the bound of `Rescale::new`): vpmuldq is exact.
+                        q[h] = _mm512_add_epi64(q[h], _mm512_mul_epi32(term, mult[h]));
+                    }
+                }
+                let mut y = [_mm256_setzero_si256(); 2];
+                for h in 0..2 {
+                    let v = _mm512_add_epi64(_mm512_srav_epi64(q[h], shift[h]), zp[h]);
+                    y[h] =
+                        _mm512_cvtepi64_epi32(_mm512_min_epi64(_mm512_max_epi64(v, lo[h]), hi[h]));
+                }
+                let v = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(y[0]), y[1]);
+                _mm512_mask_storeu_epi32(out.as_mut_ptr().add(r * ld_out + j0).cast(), m, v);
+            }
+        }
+        if outside != 0 {
+            return Err(add_overflow());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::rescale as rescale_fn;
@@ -1080,12 +1205,50 @@ mod tests {
                 })
                 .collect();
             t.apply(0..37, &acc, 37, 1, &mut out, 37, &[]).unwrap();
+            let mut generic = vec![0; 37];
+            rescale_widest(&t, 0..37, &acc, 37, 1, &mut generic, 37, &[]).unwrap();
             for c in 0..37 {
-                assert_eq!(
-                    out[c],
-                    requantize(acc[c] as i64 + bias[c], &requant[c]),
-                    "channel {c}"
-                );
+                let want = requantize(acc[c] as i64 + bias[c], &requant[c]);
+                assert_eq!(out[c], want, "channel {c}");
+                assert_eq!(generic[c], want, "generic, channel {c}");
+            }
+        }
+        // With a fused add: both forms against the definition, and the i32 bound.
+        let rescale: Vec<(i64, u32)> = (0..37).map(|c| ((1 << 30) - c * 999, 31)).collect();
+        let codes: Vec<i32> = (0..37).map(|c| c * 7 - 100).collect();
+        let addend = Addend {
+            codes: &codes,
+            zero_point: -3,
+            rescale: &rescale,
+        };
+        let small: Vec<i64> = (0..37).map(|c| (c - 18) * 1_000).collect();
+        let t = Rescale::new(&small, &requant, Some(&addend)).expect("in range");
+        for step in 0..500i32 {
+            let acc: Vec<i32> = (0..37)
+                .map(|c| match (step, c) {
+                    (0, 36) => i32::MAX,
+                    (1, 0) => i32::MIN,
+                    _ => (step - 250) * 8_000_017 + c * 31,
+                })
+                .collect();
+            let want: Vec<_> = (0..37)
+                .map(|c| {
+                    let s = i64::from(acc[c]) + small[c];
+                    addend
+                        .sum(s, codes[c], c)
+                        .map(|v| requantize(v, &requant[c]))
+                })
+                .collect();
+            let ok = want.iter().all(Option::is_some);
+            let mut generic = vec![0; 37];
+            let r = rescale_widest(&t, 0..37, &acc, 37, 1, &mut generic, 37, &codes);
+            assert_eq!(r.is_ok(), ok, "generic, step {step}");
+            let r = t.apply(0..37, &acc, 37, 1, &mut out, 37, &codes);
+            assert_eq!(r.is_ok(), ok, "step {step}");
+            if ok {
+                let want: Vec<i32> = want.into_iter().flatten().collect();
+                assert_eq!(out, want, "step {step}");
+                assert_eq!(generic, want, "generic, step {step}");
             }
         }
         let mut wide = requant.clone();
