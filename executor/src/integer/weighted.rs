@@ -15,7 +15,7 @@ use crate::attrs::OpReader;
 use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
-use crate::qkernels::conv::{conv2d_add, ConvAdd, QConvGeometry, QConvWeights};
+use crate::qkernels::conv::{conv2d_packed, ConvAdd, QConvGeometry, QConvWeights};
 use crate::qkernels::Requant;
 use crate::value::{Arg, BufferPool, Value};
 use hailo_dialect_quant::ops as q;
@@ -234,7 +234,7 @@ impl Kernel for Weighted {
             }),
             None => None,
         };
-        let y = conv2d_add(
+        let y = conv2d_packed(
             x4,
             self.zp_x,
             weights,

@@ -160,19 +160,7 @@ pub fn conv2d(
     requant: &[Requant],
 ) -> Result<Array4<i32>, KernelError> {
     let w = QConvWeights::pack(kernel, g.groups)?;
-    conv2d_packed(x, zp_x, &w, bias, g, requant)
-}
-
-/// [`conv2d`] with the kernel decoded ahead of time.
-pub fn conv2d_packed(
-    x: ArrayView4<i32>,
-    zp_x: i64,
-    w: &QConvWeights,
-    bias: Option<&[i64]>,
-    g: &QConvGeometry,
-    requant: &[Requant],
-) -> Result<Array4<i32>, KernelError> {
-    conv2d_add(x, zp_x, w, bias, g, requant, None)
+    conv2d_packed(x, zp_x, &w, bias, g, requant, None)
 }
 
 /// The second operand of a convolution & add (guide Table 10), folded into the
@@ -188,8 +176,9 @@ pub struct ConvAdd<'a> {
     pub rescale: &'a [(i64, u32)],
 }
 
-/// [`conv2d_packed`], with the fused add of a convolution & add when `add` is given.
-pub fn conv2d_add(
+/// [`conv2d`] with the kernel decoded ahead of time, and the fused add of a convolution &
+/// add when `add` is given.
+pub fn conv2d_packed(
     x: ArrayView4<i32>,
     zp_x: i64,
     w: &QConvWeights,
@@ -464,54 +453,33 @@ impl Rescale {
         })
     }
 
-    /// Output codes of channels `cols` from `rows` rows of accumulators (`acc` rows of
-    /// length `ldc`, `out` rows of length `ld_out`, both starting at the block's channels;
-    /// `codes`, the fused add's, laid out like `out`). Fails where a fused add's acc + bias
-    /// reaches the `i32` bounds.
-    #[allow(clippy::too_many_arguments)]
-    fn apply(
-        &self,
-        cols: Range<usize>,
-        acc: &[i32],
-        ldc: usize,
-        rows: usize,
-        out: &mut [i32],
-        ld_out: usize,
-        codes: &[i32],
-    ) -> Result<(), KernelError> {
-        let n = cols.len();
+    /// Output codes of one [`Block`]; fails where a fused add's acc + bias reaches the `i32`
+    /// bounds.
+    fn apply(&self, b: Block) -> Result<(), KernelError> {
+        let (n, rows) = (b.cols.len(), b.rows);
         let covers = |len: usize, ld: usize| rows == 0 || len >= (rows - 1) * ld + n;
         assert!(
-            cols.end <= self.multiplier.len()
-                && covers(acc.len(), ldc)
-                && covers(out.len(), ld_out)
-                && (self.add.is_none() || covers(codes.len(), ld_out)),
+            b.cols.end <= self.multiplier.len()
+                && covers(b.acc.len(), b.ldc)
+                && covers(b.out.len(), b.ld_out)
+                && (self.add.is_none() || covers(b.codes.len(), b.ld_out)),
             "rescale: buffers do not cover {rows} rows of {n} channels"
         );
         #[cfg(target_arch = "x86_64")]
         {
             if is_x86_feature_detected!("avx512f") {
                 // SAFETY: AVX-512F was detected; the assert above covers every access.
-                return unsafe {
-                    x86::rescale_avx512(self, cols, acc, ldc, rows, out, ld_out, codes)
-                };
+                return unsafe { x86::rescale_avx512(self, b) };
             }
         }
-        rescale_widest(self, cols, acc, ldc, rows, out, ld_out, codes)
+        rescale_widest(self, b)
     }
 
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn apply_generic(
-        &self,
-        cols: Range<usize>,
-        acc: &[i32],
-        ldc: usize,
-        rows: usize,
-        out: &mut [i32],
-        ld_out: usize,
-        codes: &[i32],
-    ) -> Result<(), KernelError> {
+    fn apply_generic(&self, b: Block) -> Result<(), KernelError> {
+        let (cols, acc, ldc, rows, ld_out, codes) =
+            (b.cols, b.acc, b.ldc, b.rows, b.ld_out, b.codes);
+        let out = b.out;
         let n = cols.len();
         let (mult, offset) = (&self.multiplier[cols.clone()], &self.offset[cols.clone()]);
         let (shift, zp) = (&self.shift[cols.clone()], &self.zero_point[cols.clone()]);
@@ -554,18 +522,21 @@ impl Rescale {
     }
 }
 
+/// One block of a requantization: `rows` rows of accumulators of output channels `cols`
+/// (`acc` rows of length `ldc`) into `out` (rows of length `ld_out`, from the block's first
+/// channel), with the fused add's `codes` laid out like `out` (empty without one).
+struct Block<'a> {
+    cols: Range<usize>,
+    acc: &'a [i32],
+    ldc: usize,
+    rows: usize,
+    out: &'a mut [i32],
+    ld_out: usize,
+    codes: &'a [i32],
+}
+
 widest! {
-    #[allow(clippy::too_many_arguments)]
-    fn rescale_widest(
-        t: &Rescale,
-        cols: Range<usize>,
-        acc: &[i32],
-        ldc: usize,
-        rows: usize,
-        out: &mut [i32],
-        ld_out: usize,
-        codes: &[i32],
-    ) -> Result<(), KernelError> = Rescale::apply_generic;
+    fn rescale_widest(t: &Rescale, b: Block) -> Result<(), KernelError> = Rescale::apply_generic;
 }
 
 /// One validated convolution.
@@ -680,7 +651,15 @@ impl Job<'_> {
         let codes = self.add.as_ref().map_or(&[][..], |a| {
             &a.codes[p0 * cout + start..][..(rows - 1) * cout + cols.len()]
         });
-        t.apply(cols, c, ldc, rows, &mut out[start..], cout, codes)
+        t.apply(Block {
+            cols,
+            acc: c,
+            ldc,
+            rows,
+            out: &mut out[start..],
+            ld_out: cout,
+            codes,
+        })
     }
 
     /// Requantizes `rows` rows of the C block (row length `ldc`) holding output channels
@@ -946,9 +925,8 @@ where
 /// the channel tail masked. Same operations as the generic loop, so the same bits.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{add_overflow, KernelError, Rescale};
+    use super::{add_overflow, Block, KernelError, Rescale};
     use std::arch::x86_64::*;
-    use std::ops::Range;
 
     /// 16 `i32` at `p` (lanes outside `m` zero) as two vectors of 8 sign-extended `i64`.
     #[inline]
@@ -972,20 +950,13 @@ mod x86 {
         ]
     }
 
-    /// SAFETY: AVX-512F; `acc`, `out` (and `codes` with a fused add) cover `rows` rows of
-    /// `cols.len()` entries at their strides, and `cols` is inside the tables.
+    /// SAFETY: AVX-512F; the block's `acc`, `out` (and `codes` with a fused add) cover its
+    /// rows at their strides, and its `cols` are inside the tables.
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn rescale_avx512(
-        t: &Rescale,
-        cols: Range<usize>,
-        acc: &[i32],
-        ldc: usize,
-        rows: usize,
-        out: &mut [i32],
-        ld_out: usize,
-        codes: &[i32],
-    ) -> Result<(), KernelError> {
+    pub(super) unsafe fn rescale_avx512(t: &Rescale, b: Block) -> Result<(), KernelError> {
+        let (cols, acc, ldc, rows, ld_out, codes) =
+            (b.cols, b.acc, b.ldc, b.rows, b.ld_out, b.codes);
+        let out = b.out;
         let n = cols.len();
         let (imin, imax) = (
             _mm512_set1_epi64(i32::MIN.into()),
@@ -1142,7 +1113,8 @@ mod tests {
                 let label = format!("groups {groups} cout {cout} zp {zp}");
                 for bytes in [true, false] {
                     let weights = QConvWeights::pack_for(k.view(), groups, bytes).unwrap();
-                    let y = conv2d_packed(x.view(), zp, &weights, Some(&bias), &g, &rq).unwrap();
+                    let y =
+                        conv2d_packed(x.view(), zp, &weights, Some(&bias), &g, &rq, None).unwrap();
                     assert!(
                         y.iter().zip(&want).all(|(&a, &b)| a as i64 == b),
                         "{label} bytes {bytes}"
@@ -1180,6 +1152,19 @@ mod tests {
 
     /// The vectorized requantization against [`requantize`] on accumulators up to ±2^31,
     /// with Hailo-like 31-bit multipliers, and its refusal where `i64` could overflow.
+    /// One row of 37 channels.
+    fn block<'a>(acc: &'a [i32], out: &'a mut [i32], codes: &'a [i32]) -> Block<'a> {
+        Block {
+            cols: 0..37,
+            acc,
+            ldc: 37,
+            rows: 1,
+            out,
+            ld_out: 37,
+            codes,
+        }
+    }
+
     #[test]
     fn vector_rescale_is_requantize() {
         let requant: Vec<Requant> = (0..37)
@@ -1204,9 +1189,9 @@ mod tests {
                     }
                 })
                 .collect();
-            t.apply(0..37, &acc, 37, 1, &mut out, 37, &[]).unwrap();
+            t.apply(block(&acc, &mut out, &[])).unwrap();
             let mut generic = vec![0; 37];
-            rescale_widest(&t, 0..37, &acc, 37, 1, &mut generic, 37, &[]).unwrap();
+            rescale_widest(&t, block(&acc, &mut generic, &[])).unwrap();
             for c in 0..37 {
                 let want = requantize(acc[c] as i64 + bias[c], &requant[c]);
                 assert_eq!(out[c], want, "channel {c}");
@@ -1241,9 +1226,9 @@ mod tests {
                 .collect();
             let ok = want.iter().all(Option::is_some);
             let mut generic = vec![0; 37];
-            let r = rescale_widest(&t, 0..37, &acc, 37, 1, &mut generic, 37, &codes);
+            let r = rescale_widest(&t, block(&acc, &mut generic, &codes));
             assert_eq!(r.is_ok(), ok, "generic, step {step}");
-            let r = t.apply(0..37, &acc, 37, 1, &mut out, 37, &codes);
+            let r = t.apply(block(&acc, &mut out, &codes));
             assert_eq!(r.is_ok(), ok, "step {step}");
             if ok {
                 let want: Vec<i32> = want.into_iter().flatten().collect();
@@ -1317,7 +1302,7 @@ mod tests {
                         rescale: &rescale,
                     };
                     let y =
-                        conv2d_add(x.view(), 77, &weights, Some(&bias), &g, &requant, Some(add))
+                        conv2d_packed(x.view(), 77, &weights, Some(&bias), &g, &requant, Some(add))
                             .unwrap();
                     assert_eq!(
                         y, want,
@@ -1332,7 +1317,7 @@ mod tests {
                 rescale: &rescale,
             };
             let big = vec![i64::from(i32::MAX); cout];
-            let e = conv2d_add(
+            let e = conv2d_packed(
                 x.view(),
                 77,
                 &weights,
@@ -1364,7 +1349,7 @@ mod tests {
         let bias = vec![7, -7, 0];
         let w = QConvWeights::pack(k.view(), 1).unwrap();
         assert!(matches!(w.layout, Layout::Wide(_)));
-        let y = conv2d_packed(x.view(), 1, &w, Some(&bias), &g, &identity(3)).unwrap();
+        let y = conv2d_packed(x.view(), 1, &w, Some(&bias), &g, &identity(3), None).unwrap();
         let want = naive(&x, 1, &k, &bias, &g);
         assert!(y.iter().zip(want.iter()).all(|(&a, &b)| a as i64 == b));
     }
