@@ -27,6 +27,7 @@ pub mod kernels;
 mod plan;
 pub mod qkernels;
 mod resume;
+mod simd;
 mod value;
 
 pub use error::{ExecError, Result};

@@ -7,22 +7,20 @@
 //!
 //! A `q.conv2d` with a fourth operand (the convolution & add of guide Table 10) adds its codes
 //! less their zero point, rescaled per output channel by `add_multiplier`/`add_shift` to the
-//! accumulator scale, before the requantization: the convolution runs with an identity
-//! requantization (accumulator plus bias, which must fit `i32`), then each output adds the
-//! term and is requantized.
+//! accumulator scale, before the requantization (accumulator plus bias must stay inside
+//! `i32`): the kernel does it in its requantization epilogue, while the block is in cache.
 
 use super::{codes, entry, input_type, requant, result_type};
 use crate::attrs::OpReader;
 use crate::error::ExecError;
 use crate::evaluate::{one_i32, Domain, Evaluate, Kernel, Prepared, Signature};
 use crate::kernels::KernelError;
-use crate::qkernels::conv::{conv2d_packed, QConvGeometry, QConvWeights};
-use crate::qkernels::{requantize, rescale, Requant};
+use crate::qkernels::conv::{conv2d_packed, ConvAdd, QConvGeometry, QConvWeights};
+use crate::qkernels::Requant;
 use crate::value::{Arg, BufferPool, Value};
 use hailo_dialect_quant::ops as q;
 use ndarray::{ArrayView4, ArrayViewD};
 use ndarray::{Ix4, IxDyn};
-use rayon::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Form {
@@ -160,67 +158,6 @@ struct Weighted {
     add: Option<(i64, Vec<(i64, u32)>)>,
 }
 
-/// The requantization that leaves the accumulator (plus bias) as it is, within `i32`.
-const IDENTITY: Requant = Requant {
-    multiplier: 1 << 30,
-    shift: 30,
-    zero_point: 0,
-    lo: i32::MIN as i64,
-    hi: i32::MAX as i64,
-};
-
-impl Weighted {
-    /// Adds the fused add's codes `a` to the accumulators `acc` (`[N, H, W, Cout]`, from an
-    /// identity requantization) and requantizes them; an accumulator at the `i32` bounds may
-    /// have been clipped, which is an error rather than a silently wrong result.
-    fn add_and_requantize(
-        &self,
-        acc: ndarray::Array4<i32>,
-        a: ArrayViewD<i32>,
-        (zero_point, rescales): &(i64, Vec<(i64, u32)>),
-    ) -> Result<ndarray::Array4<i32>, KernelError> {
-        if a.shape() != acc.shape() {
-            return Err(KernelError::new(
-                q::Conv2d::NAME,
-                format!(
-                    "the add input has shape {:?}, the output {:?}",
-                    a.shape(),
-                    acc.shape()
-                ),
-            ));
-        }
-        let cout = self.requants.len().max(1);
-        let mut out = acc.as_standard_layout().into_owned();
-        let a = a.as_standard_layout();
-        let (Some(o), Some(a)) = (out.as_slice_mut(), a.as_slice()) else {
-            let msg = "the accumulators or the add input are not contiguous";
-            return Err(KernelError::new(q::Conv2d::NAME, msg.to_string()));
-        };
-        // Rows of `cout` channels, blocks of rows in parallel: elementwise, so the bits do not
-        // depend on the split.
-        const ROWS: usize = 256;
-        o.par_chunks_mut(ROWS * cout)
-            .zip(a.par_chunks(ROWS * cout))
-            .try_for_each(|(ob, ab)| {
-                for (orow, arow) in ob.chunks_exact_mut(cout).zip(ab.chunks_exact(cout)) {
-                    for (c, (o, &code)) in orow.iter_mut().zip(arow).enumerate() {
-                        if *o == i32::MIN || *o == i32::MAX {
-                            return Err(KernelError::new(
-                                q::Conv2d::NAME,
-                                "the accumulator of a convolution & add exceeds i32".to_string(),
-                            ));
-                        }
-                        let (mu, sh) = rescales[c];
-                        let v = i64::from(*o) + rescale(i64::from(code) - zero_point, mu, sh);
-                        *o = requantize(v, &self.requants[c]);
-                    }
-                }
-                Ok(())
-            })?;
-        Ok(out)
-    }
-}
-
 impl std::fmt::Debug for Weighted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Weighted")
@@ -289,29 +226,23 @@ impl Kernel for Weighted {
             }
             Form::Conv | Form::Depthwise => xs.view().into_dimensionality::<Ix4>().map_err(err)?,
         };
-        let y = match &self.add {
-            None => conv2d_packed(
-                x4,
-                self.zp_x,
-                weights,
-                bias.as_deref(),
-                &self.geometry,
-                &self.requants,
-            )?,
-            Some(add) => {
-                let identity = vec![IDENTITY; self.requants.len()];
-                let acc = conv2d_packed(
-                    x4,
-                    self.zp_x,
-                    weights,
-                    bias.as_deref(),
-                    &self.geometry,
-                    &identity,
-                )?;
-                let a = codes(&args, 3, OP)?;
-                self.add_and_requantize(acc, a.view(), add)?
-            }
+        let add = match &self.add {
+            Some((zero_point, rescale)) => Some(ConvAdd {
+                codes: codes(&args, 3, OP)?,
+                zero_point: *zero_point,
+                rescale,
+            }),
+            None => None,
         };
+        let y = conv2d_packed(
+            x4,
+            self.zp_x,
+            weights,
+            bias.as_deref(),
+            &self.geometry,
+            &self.requants,
+            add,
+        )?;
         if self.form == Form::Dense {
             let (n, cout) = (y.shape()[0], y.shape()[3]);
             return one_i32(y.into_shape_with_order(IxDyn(&[n, cout])).map_err(err)?);

@@ -14,9 +14,10 @@
 //! `i64`. The bound covers every partial sum, so both paths give identical results.
 
 use super::igemm::{gemm_i16, gemm_u8i8, gemm_wide, has_u8i8, PackedB, MR};
-use super::{requantize, KernelError, Requant};
+use super::{requantize, rescale, KernelError, Requant};
+use crate::simd::widest;
 use hailo_dialect_quant::ops as q;
-use ndarray::{Array4, ArrayView4};
+use ndarray::{Array4, ArrayView4, ArrayViewD};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -159,10 +160,24 @@ pub fn conv2d(
     requant: &[Requant],
 ) -> Result<Array4<i32>, KernelError> {
     let w = QConvWeights::pack(kernel, g.groups)?;
-    conv2d_packed(x, zp_x, &w, bias, g, requant)
+    conv2d_packed(x, zp_x, &w, bias, g, requant, None)
 }
 
-/// [`conv2d`] with the kernel decoded ahead of time.
+/// The second operand of a convolution & add (guide Table 10), folded into the
+/// requantization: output (n, y, x, c) requantizes acc + bias + rescale(code − zero_point,
+/// multiplier[c], shift[c]), where acc + bias must lie strictly inside `i32` (the bound of
+/// the hardware's accumulator; at or beyond it the call fails rather than clip).
+#[derive(Clone, Debug)]
+pub struct ConvAdd<'a> {
+    /// Codes `[N, OH, OW, Cout]`, the output's shape.
+    pub codes: ArrayViewD<'a, i32>,
+    pub zero_point: i64,
+    /// Per output channel: (multiplier, shift) to the accumulator scale.
+    pub rescale: &'a [(i64, u32)],
+}
+
+/// [`conv2d`] with the kernel decoded ahead of time, and the fused add of a convolution &
+/// add when `add` is given.
 pub fn conv2d_packed(
     x: ArrayView4<i32>,
     zp_x: i64,
@@ -170,6 +185,7 @@ pub fn conv2d_packed(
     bias: Option<&[i64]>,
     g: &QConvGeometry,
     requant: &[Requant],
+    add: Option<ConvAdd<'_>>,
 ) -> Result<Array4<i32>, KernelError> {
     if w.groups != g.groups {
         return Err(err(format!(
@@ -184,6 +200,23 @@ pub fn conv2d_packed(
             "{cout} output channels need {cout} requantizations and biases"
         )));
     }
+    let (n, oh, ow) = (x.dim().0, geo.oh, geo.ow);
+    let add_codes = match &add {
+        Some(a) if a.codes.shape() != [n, oh, ow, cout] => {
+            return Err(err(format!(
+                "the add input has shape {:?}, the output {:?}",
+                a.codes.shape(),
+                [n, oh, ow, cout]
+            )))
+        }
+        Some(a) if a.rescale.len() != cout => {
+            return Err(err(format!(
+                "{cout} output channels need {cout} add rescales"
+            )))
+        }
+        Some(a) => Some(a.codes.as_standard_layout()),
+        None => None,
+    };
     let zp = i32::try_from(zp_x).map_err(|_| err(format!("zero point {zp_x} exceeds i32")))?;
     let x = x.as_standard_layout();
     let xs = x.as_slice().unwrap_or(&[]);
@@ -208,19 +241,27 @@ pub fn conv2d_packed(
             .collect(),
         None => (0..cout).map(bias_of).collect(),
     };
+    let add = match (&add, &add_codes) {
+        (Some(a), Some(codes)) => Some(Addend {
+            codes: codes.as_slice().unwrap_or(&[]),
+            zero_point: a.zero_point,
+            rescale: a.rescale,
+        }),
+        _ => None,
+    };
     let job = Job {
         xd: x.dim(),
         xs,
         zp,
         w,
-        rescale: Rescale::new(&bias, requant),
+        rescale: Rescale::new(&bias, requant, add.as_ref()),
         bias,
         g,
         geo,
         requant,
         acc,
+        add,
     };
-    let (n, oh, ow) = (x.dim().0, geo.oh, geo.ow);
     let mut out = vec![0i32; n * oh * ow * cout];
     match (&w.layout, bytes) {
         (Layout::Depthwise(t), _) => job.depthwise(t, &mut out),
@@ -231,25 +272,15 @@ pub fn conv2d_packed(
         (Layout::Narrow(panels), _) if acc == Accumulator::I32 => job.gemm_narrow(panels, &mut out),
         (Layout::Narrow(panels), _) => job.gemm_wide(panels, &mut out),
         (Layout::Wide(panels), _) => job.gemm_wide(panels, &mut out),
-    }
+    }?;
     Array4::from_shape_vec((n, oh, ow, cout), out).map_err(|e| err(e.to_string()))
 }
 
-/// The smallest and largest of `xs` and `z`, with the widest vectors the CPU has (the scan
-/// runs once per layer call; without AVX2, `i32` min/max take several instructions per lane).
-fn min_max(xs: &[i32], z: i32) -> (i32, i32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F was detected.
-            return unsafe { x86::min_max_avx512(xs, z) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 was detected.
-            return unsafe { x86::min_max_avx2(xs, z) };
-        }
-    }
-    min_max_generic(xs, z)
+widest! {
+    /// The smallest and largest of `xs` and `z`, with the widest vectors the CPU has (the
+    /// scan runs once per layer call; without AVX2, `i32` min/max take several instructions
+    /// per lane).
+    fn min_max(xs: &[i32], z: i32) -> (i32, i32) = min_max_generic;
 }
 
 /// Two reductions, each of which vectorizes (a joint fold does not).
@@ -325,88 +356,187 @@ struct Scratch<A, C> {
     c: Vec<C>,
 }
 
+/// The fused add of one call: codes laid out like the output.
+struct Addend<'a> {
+    codes: &'a [i32],
+    zero_point: i64,
+    rescale: &'a [(i64, u32)],
+}
+
+impl Addend<'_> {
+    /// acc + bias + the add term of output channel `oc`, or `None` where acc + bias reaches
+    /// the `i32` bounds.
+    #[inline]
+    fn sum(&self, s: i64, code: i32, oc: usize) -> Option<i64> {
+        if s <= i64::from(i32::MIN) || s >= i64::from(i32::MAX) {
+            return None;
+        }
+        let (mu, sh) = self.rescale[oc];
+        Some(s + rescale(i64::from(code) - self.zero_point, mu, sh))
+    }
+}
+
+/// The error of an accumulator beyond the `i32` bound of a convolution & add.
+fn add_overflow() -> KernelError {
+    err("the accumulator of a convolution & add exceeds i32".to_string())
+}
+
 /// [`requantize`] of `i32` accumulators per output channel in structure-of-arrays form, for
-/// a loop the compiler vectorizes. It applies when, for every channel, the shift is in
-/// 1..=62 and (2^31 + |bias|)·|multiplier| + 2^(shift−1) < 2^63: then v = acc + bias,
-/// v·multiplier and the rounding stay in `i64`, which gives `requantize`'s `i128` result
-/// bit for bit.
+/// a loop the compiler vectorizes with 32 × 32 → 64-bit multiplies. It applies when, for
+/// every channel, the shift is in 1..=62, |multiplier| < 2^31 and (2^31 + |bias| + t)·
+/// |multiplier| + 2^(shift−1) < 2^63, t < 2^31 the largest fused add term (0 without one):
+/// then (acc + bias + term)·multiplier + 2^(shift−1) = acc·multiplier + term·multiplier +
+/// offset, offset = bias·multiplier + 2^(shift−1), stays in `i64`, which gives
+/// `requantize`'s `i128` result bit for bit. The add term is computed the same way, as
+/// (code·m + 2^(s−1) − zp·m) >> s, when its shift s is in 1..=62, |m| < 2^31 and |zero
+/// point| ≤ 2^20: every product of an `i32` code then stays below 2^62.
 #[derive(Debug)]
 struct Rescale {
     bias: Vec<i64>,
-    multiplier: Vec<i64>,
-    half: Vec<i64>,
+    multiplier: Vec<i32>,
+    offset: Vec<i64>,
     shift: Vec<i64>,
     zero_point: Vec<i64>,
     lo: Vec<i64>,
     hi: Vec<i64>,
+    add: Option<AddRescale>,
+}
+
+/// The fused add term in [`Rescale`]'s form.
+#[derive(Debug)]
+struct AddRescale {
+    multiplier: Vec<i32>,
+    offset: Vec<i64>,
+    shift: Vec<i64>,
 }
 
 impl Rescale {
-    fn new(bias: &[i64], requant: &[Requant]) -> Option<Rescale> {
-        let fits = requant.iter().zip(bias).all(|(r, &b)| {
-            let bound = ((1i128 << 31) + i128::from(b).abs()) * i128::from(r.multiplier).abs()
-                + (1i128 << r.shift.saturating_sub(1).min(127));
-            (1..=62).contains(&r.shift) && bound < 1i128 << 63
+    fn new(bias: &[i64], requant: &[Requant], add: Option<&Addend>) -> Option<Rescale> {
+        const ZP_MAX: i64 = 1 << 20;
+        let m31 = |m: i64| m.unsigned_abs() < 1 << 31;
+        let term = |oc: usize| -> Option<i128> {
+            let Some(a) = add else { return Some(0) };
+            let (mu, sh) = a.rescale[oc];
+            let ok = (1..=62).contains(&sh) && m31(mu) && a.zero_point.abs() <= ZP_MAX;
+            let t = ((((1i128 << 31) + i128::from(ZP_MAX)) * i128::from(mu).abs()) >> sh) + 1;
+            (ok && t < 1i128 << 31).then_some(t)
+        };
+        let fits = requant.iter().zip(bias).enumerate().all(|(oc, (r, &b))| {
+            term(oc).is_some_and(|t| {
+                let bound = ((1i128 << 31) + i128::from(b).abs() + t)
+                    * i128::from(r.multiplier).abs()
+                    + (1i128 << r.shift.saturating_sub(1).min(127));
+                (1..=62).contains(&r.shift) && m31(r.multiplier) && bound < 1i128 << 63
+            })
         });
         fits.then(|| Rescale {
             bias: bias.to_vec(),
-            multiplier: requant.iter().map(|r| r.multiplier).collect(),
-            half: requant.iter().map(|r| 1i64 << (r.shift - 1)).collect(),
+            multiplier: requant.iter().map(|r| r.multiplier as i32).collect(),
+            offset: requant
+                .iter()
+                .zip(bias)
+                .map(|(r, &b)| b * r.multiplier + (1i64 << (r.shift - 1)))
+                .collect(),
             shift: requant.iter().map(|r| i64::from(r.shift)).collect(),
             zero_point: requant.iter().map(|r| r.zero_point).collect(),
             lo: requant.iter().map(|r| r.lo).collect(),
             hi: requant.iter().map(|r| r.hi).collect(),
+            add: add.map(|a| AddRescale {
+                multiplier: a.rescale.iter().map(|&(mu, _)| mu as i32).collect(),
+                offset: a
+                    .rescale
+                    .iter()
+                    .map(|&(mu, sh)| (1i64 << (sh - 1)) - a.zero_point * mu)
+                    .collect(),
+                shift: a.rescale.iter().map(|&(_, sh)| i64::from(sh)).collect(),
+            }),
         })
     }
 
-    /// Output codes of channels `cols` from `rows` rows of accumulators (`acc` rows of
-    /// length `ldc`, `out` rows of length `ld_out`, both starting at the block's channels).
-    fn apply(
-        &self,
-        cols: Range<usize>,
-        acc: &[i32],
-        ldc: usize,
-        rows: usize,
-        out: &mut [i32],
-        ld_out: usize,
-    ) {
+    /// Output codes of one [`Block`]; fails where a fused add's acc + bias reaches the `i32`
+    /// bounds.
+    fn apply(&self, b: Block) -> Result<(), KernelError> {
+        let (n, rows) = (b.cols.len(), b.rows);
+        let covers = |len: usize, ld: usize| rows == 0 || len >= (rows - 1) * ld + n;
+        assert!(
+            b.cols.end <= self.multiplier.len()
+                && covers(b.acc.len(), b.ldc)
+                && covers(b.out.len(), b.ld_out)
+                && (self.add.is_none() || covers(b.codes.len(), b.ld_out)),
+            "rescale: buffers do not cover {rows} rows of {n} channels"
+        );
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
-                // SAFETY: AVX-512F and DQ were detected.
-                return unsafe { x86::rescale_avx512(self, cols, acc, ldc, rows, out, ld_out) };
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: AVX-512F was detected; the assert above covers every access.
+                return unsafe { x86::rescale_avx512(self, b) };
             }
         }
-        self.apply_generic(cols, acc, ldc, rows, out, ld_out)
+        rescale_widest(self, b)
     }
 
     #[inline(always)]
-    fn apply_generic(
-        &self,
-        cols: Range<usize>,
-        acc: &[i32],
-        ldc: usize,
-        rows: usize,
-        out: &mut [i32],
-        ld_out: usize,
-    ) {
+    fn apply_generic(&self, b: Block) -> Result<(), KernelError> {
+        let (cols, acc, ldc, rows, ld_out, codes) =
+            (b.cols, b.acc, b.ldc, b.rows, b.ld_out, b.codes);
+        let out = b.out;
         let n = cols.len();
-        let (bias, mult, half) = (
-            &self.bias[cols.clone()],
-            &self.multiplier[cols.clone()],
-            &self.half[cols.clone()],
-        );
+        let (mult, offset) = (&self.multiplier[cols.clone()], &self.offset[cols.clone()]);
         let (shift, zp) = (&self.shift[cols.clone()], &self.zero_point[cols.clone()]);
-        let (lo, hi) = (&self.lo[cols.clone()], &self.hi[cols]);
+        let (lo, hi) = (&self.lo[cols.clone()], &self.hi[cols.clone()]);
+        let Some(a) = &self.add else {
+            for r in 0..rows {
+                let (acc, out) = (&acc[r * ldc..][..n], &mut out[r * ld_out..][..n]);
+                for j in 0..n {
+                    let q = (i64::from(acc[j]) * i64::from(mult[j]) + offset[j]) >> shift[j];
+                    out[j] = (q + zp[j]).max(lo[j]).min(hi[j]) as i32;
+                }
+            }
+            return Ok(());
+        };
+        let bias = &self.bias[cols.clone()];
+        let (am, aoff, ash) = (
+            &a.multiplier[cols.clone()],
+            &a.offset[cols.clone()],
+            &a.shift[cols],
+        );
+        let mut outside = false;
         for r in 0..rows {
             let (acc, out) = (&acc[r * ldc..][..n], &mut out[r * ld_out..][..n]);
+            let codes = &codes[r * ld_out..][..n];
             for j in 0..n {
-                let v = i64::from(acc[j]) + bias[j];
-                let q = (v * mult[j] + half[j]) >> shift[j];
-                out[j] = (q + zp[j]).max(lo[j]).min(hi[j]) as i32;
+                let s = i64::from(acc[j]) + bias[j];
+                outside |= (s <= i64::from(i32::MIN)) | (s >= i64::from(i32::MAX));
+                // |t| < 2^31 by the bound of `new`.
+                let t = ((i64::from(codes[j]) * i64::from(am[j]) + aoff[j]) >> ash[j]) as i32;
+                let v = i64::from(acc[j]) * i64::from(mult[j])
+                    + i64::from(t) * i64::from(mult[j])
+                    + offset[j];
+                out[j] = ((v >> shift[j]) + zp[j]).max(lo[j]).min(hi[j]) as i32;
             }
         }
+        if outside {
+            return Err(add_overflow());
+        }
+        Ok(())
     }
+}
+
+/// One block of a requantization: `rows` rows of accumulators of output channels `cols`
+/// (`acc` rows of length `ldc`) into `out` (rows of length `ld_out`, from the block's first
+/// channel), with the fused add's `codes` laid out like `out` (empty without one).
+struct Block<'a> {
+    cols: Range<usize>,
+    acc: &'a [i32],
+    ldc: usize,
+    rows: usize,
+    out: &'a mut [i32],
+    ld_out: usize,
+    codes: &'a [i32],
+}
+
+widest! {
+    fn rescale_widest(t: &Rescale, b: Block) -> Result<(), KernelError> = Rescale::apply_generic;
 }
 
 /// One validated convolution.
@@ -424,6 +554,8 @@ struct Job<'a> {
     acc: Accumulator,
     /// The vectorized requantization of `i32` accumulators, when every channel allows it.
     rescale: Option<Rescale>,
+    /// The fused add of a convolution & add.
+    add: Option<Addend<'a>>,
 }
 
 impl Job<'_> {
@@ -434,6 +566,16 @@ impl Job<'_> {
         let iy = (oy * g.strides[0] + i * g.dilations[0]).checked_sub(g.pads[0])?;
         let ix = (ox * g.strides[1] + j * g.dilations[1]).checked_sub(g.pads[1])?;
         (iy < self.xd.1 && ix < self.xd.2).then_some((iy, ix))
+    }
+
+    /// Whether the patch of an output pixel is the input pixel itself (1×1, stride 1, no
+    /// padding, one group).
+    fn pointwise(&self) -> bool {
+        let (kh, kw, _, _) = self.w.dims;
+        (kh, kw) == (1, 1)
+            && self.g.strides == [1, 1]
+            && self.g.pads == [0; 4]
+            && self.g.groups == 1
     }
 
     /// Output pixels per block for a patch row of `kpad` elements of `bytes` each.
@@ -491,44 +633,72 @@ impl Job<'_> {
     }
 
     /// Requantizes `rows` rows of the `i32` C block (row length `ldc`) holding output
-    /// channels `cols` into `out` (rows of Cout): vectorized when [`Rescale`] applies.
-    fn store_i32(&self, c: &[i32], ldc: usize, rows: usize, cols: Range<usize>, out: &mut [i32]) {
+    /// channels `cols` into `out` (rows of Cout, from flat output pixel `p0`): vectorized
+    /// when [`Rescale`] applies.
+    fn store_i32(
+        &self,
+        c: &[i32],
+        ldc: usize,
+        rows: usize,
+        cols: Range<usize>,
+        (p0, out): (usize, &mut [i32]),
+    ) -> Result<(), KernelError> {
         let Some(t) = &self.rescale else {
-            return self.store(c, ldc, rows, cols, out);
+            return self.store(c, ldc, rows, cols, (p0, out));
         };
         let cout = self.w.dims.3;
         let start = cols.start;
-        t.apply(cols, c, ldc, rows, &mut out[start..], cout);
+        let codes = self.add.as_ref().map_or(&[][..], |a| {
+            &a.codes[p0 * cout + start..][..(rows - 1) * cout + cols.len()]
+        });
+        t.apply(Block {
+            cols,
+            acc: c,
+            ldc,
+            rows,
+            out: &mut out[start..],
+            ld_out: cout,
+            codes,
+        })
     }
 
     /// Requantizes `rows` rows of the C block (row length `ldc`) holding output channels
-    /// `cols` into `out` (rows of Cout), one [`requantize`] per output.
+    /// `cols` into `out` (rows of Cout, from flat output pixel `p0`), one [`requantize`]
+    /// per output.
     fn store<C: Copy + Into<i64>>(
         &self,
         c: &[C],
         ldc: usize,
         rows: usize,
         cols: Range<usize>,
-        out: &mut [i32],
-    ) {
+        (p0, out): (usize, &mut [i32]),
+    ) -> Result<(), KernelError> {
         let cout = self.w.dims.3;
         for r in 0..rows {
             let crow = &c[r * ldc..][..cols.len()];
             let orow = &mut out[r * cout + cols.start..][..cols.len()];
             for ((o, &v), oc) in orow.iter_mut().zip(crow).zip(cols.clone()) {
-                *o = requantize(v.into() + self.bias[oc], &self.requant[oc]);
+                let s = v.into() + self.bias[oc];
+                let v = match &self.add {
+                    None => s,
+                    Some(a) => a
+                        .sum(s, a.codes[(p0 + r) * cout + oc], oc)
+                        .ok_or_else(add_overflow)?,
+                };
+                *o = requantize(v, &self.requant[oc]);
             }
         }
+        Ok(())
     }
 
     /// The `i16`/`i32` SIMD path.
-    fn gemm_narrow(&self, panels: &[PackedB<i16>], out: &mut [i32]) {
+    fn gemm_narrow(&self, panels: &[PackedB<i16>], out: &mut [i32]) -> Result<(), KernelError> {
         let cout = self.w.dims.3;
         let kpad = panels[0].k_padded();
         let ldc = panels[0].n_padded();
         let mb = self.block_pixels(kpad, 2);
         let x: Vec<i16> = self.xs.iter().map(|&v| (v - self.zp) as i16).collect();
-        out.par_chunks_mut(mb * cout).enumerate().for_each_init(
+        out.par_chunks_mut(mb * cout).enumerate().try_for_each_init(
             Scratch::<i16, i32>::default,
             |s, (blk, ochunk)| {
                 let rows = ochunk.len() / cout;
@@ -539,45 +709,63 @@ impl Job<'_> {
                     self.patches(&x, &mut s.a, kpad, blk * mb, rows, grp);
                     s.c.resize(padded * ldc, 0);
                     gemm_i16(&s.a, padded, panel, &mut s.c);
-                    self.store_i32(&s.c, ldc, rows, panel_cols(grp, panel), ochunk);
+                    self.store_i32(&s.c, ldc, rows, panel_cols(grp, panel), (blk * mb, ochunk))?;
                 }
+                Ok(())
             },
-        );
+        )
     }
 
     /// The `u8` × `i8` path: x + `offset` (and the padding, zp + offset) as bytes.
-    fn gemm_bytes(&self, panels: &[PackedB<i8>], offset: i32, out: &mut [i32]) {
+    fn gemm_bytes(
+        &self,
+        panels: &[PackedB<i8>],
+        offset: i32,
+        out: &mut [i32],
+    ) -> Result<(), KernelError> {
         let cout = self.w.dims.3;
         let kpad = panels[0].k_padded();
         let ldc = panels[0].n_padded();
         let mb = self.block_pixels(kpad, 1);
         let pad = (self.zp + offset) as u8;
         let x: Vec<u8> = self.xs.iter().map(|&v| (v + offset) as u8).collect();
-        out.par_chunks_mut(mb * cout).enumerate().for_each_init(
+        let direct = self.pointwise() && kpad == self.xd.3;
+        out.par_chunks_mut(mb * cout).enumerate().try_for_each_init(
             Scratch::<u8, i32>::default,
             |s, (blk, ochunk)| {
                 let rows = ochunk.len() / cout;
                 let padded = rows.div_ceil(MR) * MR;
                 for (grp, panel) in panels.iter().enumerate() {
-                    s.a.clear();
-                    s.a.resize(padded * kpad, pad);
-                    self.patches(&x, &mut s.a, kpad, blk * mb, rows, grp);
+                    // A pointwise layer's patches are its input rows: multiply them in place.
+                    let a = if direct && rows == padded {
+                        &x[blk * mb * kpad..][..rows * kpad]
+                    } else {
+                        s.a.clear();
+                        s.a.resize(padded * kpad, pad);
+                        self.patches(&x, &mut s.a, kpad, blk * mb, rows, grp);
+                        &s.a[..]
+                    };
                     s.c.resize(padded * ldc, 0);
-                    gemm_u8i8(&s.a, padded, panel, &mut s.c);
-                    self.store_i32(&s.c, ldc, rows, panel_cols(grp, panel), ochunk);
+                    gemm_u8i8(a, padded, panel, &mut s.c);
+                    self.store_i32(&s.c, ldc, rows, panel_cols(grp, panel), (blk * mb, ochunk))?;
                 }
+                Ok(())
             },
-        );
+        )
     }
 
     /// The `i64` path.
-    fn gemm_wide<B: Copy + Into<i64> + Sync>(&self, panels: &[PackedB<B>], out: &mut [i32]) {
+    fn gemm_wide<B: Copy + Into<i64> + Sync>(
+        &self,
+        panels: &[PackedB<B>],
+        out: &mut [i32],
+    ) -> Result<(), KernelError> {
         let cout = self.w.dims.3;
         let kpad = panels[0].k_padded();
         let ldc = panels[0].n_padded();
         let mb = self.block_pixels(kpad, 4);
         let x: Vec<i32> = self.xs.iter().map(|&v| v - self.zp).collect();
-        out.par_chunks_mut(mb * cout).enumerate().for_each_init(
+        out.par_chunks_mut(mb * cout).enumerate().try_for_each_init(
             Scratch::<i32, i64>::default,
             |s, (blk, ochunk)| {
                 let rows = ochunk.len() / cout;
@@ -587,42 +775,128 @@ impl Job<'_> {
                     self.patches(&x, &mut s.a, kpad, blk * mb, rows, grp);
                     s.c.resize(rows * ldc, 0);
                     gemm_wide(&s.a, rows, panel, &mut s.c);
-                    self.store(&s.c, ldc, rows, panel_cols(grp, panel), ochunk);
+                    self.store(&s.c, ldc, rows, panel_cols(grp, panel), (blk * mb, ochunk))?;
                 }
+                Ok(())
             },
-        );
+        )
     }
 
-    /// Depthwise layers, one output row at a time in `i32` or `i64` per [`Job::acc`].
-    fn depthwise(&self, t: &[i32], out: &mut [i32]) {
+    /// Depthwise layers, one output row at a time: in `i32` over the padded `i16` input
+    /// ([`Padded`], [`depthwise_row_padded`]) or in `i64` per [`Job::acc`].
+    fn depthwise(&self, t: &[i32], out: &mut [i32]) -> Result<(), KernelError> {
         let (oh, ow) = (self.geo.oh, self.geo.ow);
         let c = self.w.dims.3;
-        out.par_chunks_mut(ow * c).enumerate().for_each_init(
+        let padded = (self.acc == Accumulator::I32).then(|| Padded::new(self));
+        out.par_chunks_mut(ow * c).enumerate().try_for_each_init(
             Scratch::<i32, i64>::default,
             |s, (row, orow)| {
                 let (b, oy) = (row / oh, row % oh);
-                match self.acc {
-                    Accumulator::I32 => {
-                        s.a.clear();
+                match &padded {
+                    Some(p) => {
                         s.a.resize(ow * c, 0);
-                        depthwise_row_dispatch(self, t, b, oy, &mut s.a);
-                        self.store_i32(&s.a, c, ow, 0..c, orow);
+                        depthwise_row_widest(self, p, t, b, oy, &mut s.a);
+                        self.store_i32(&s.a, c, ow, 0..c, (row * ow, orow))
                     }
-                    Accumulator::I64 => {
+                    None => {
                         s.c.clear();
                         s.c.resize(ow * c, 0);
                         depthwise_row(self, t, b, oy, &mut s.c);
-                        self.store(&s.c, c, ow, 0..c, orow);
+                        self.store(&s.c, c, ow, 0..c, (row * ow, orow))
                     }
                 }
             },
-        );
+        )
     }
 }
 
-/// Accumulates output row (b, oy) of a depthwise layer: acc[ox·C + c] += w·(x − zp) over the
-/// taps inside the input, each tap a loop over all C channels (vectorized).
+/// The input of a depthwise layer as `x − zp` in `i16` (the `i32` path's operands fit), with
+/// its padding as zeros, so every tap of every output pixel is inside and the kernel needs
+/// no bounds tests.
+struct Padded {
+    data: Vec<i16>,
+    /// Padded height and width.
+    h: usize,
+    w: usize,
+}
+
+impl Padded {
+    fn new(job: &Job) -> Padded {
+        let (n, h, w, c) = job.xd;
+        let [top, left, bottom, right] = job.g.pads;
+        let (ph, pw) = (h + top + bottom, w + left + right);
+        let mut data = vec![0i16; n * ph * pw * c];
+        for (b, image) in data.chunks_exact_mut(ph * pw * c).enumerate() {
+            for y in 0..h {
+                let dst = &mut image[((y + top) * pw + left) * c..][..w * c];
+                let src = &job.xs[(b * h + y) * w * c..][..w * c];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d = (v - job.zp) as i16;
+                }
+            }
+        }
+        Padded { data, h: ph, w: pw }
+    }
+}
+
+/// Channels per register block of [`depthwise_row_padded`]: one 512-bit vector of `i32`.
+const DW_LANES: usize = 16;
+
+/// Output row (b, oy) of a depthwise layer into `acc` (`[ow][C]`): for each output pixel and
+/// block of [`DW_LANES`] channels, the kh·kw taps accumulate in registers and are stored
+/// once.
 #[inline(always)]
+fn depthwise_row_padded(job: &Job, p: &Padded, t: &[i32], b: usize, oy: usize, acc: &mut [i32]) {
+    let c = job.xd.3;
+    let (kh, kw, _, _) = job.w.dims;
+    let (g, pw) = (job.g, p.w);
+    let image = &p.data[b * p.h * pw * c..][..p.h * pw * c];
+    for (ox, a) in acc.chunks_exact_mut(c).enumerate() {
+        let mut cb = 0;
+        while cb + DW_LANES <= c {
+            let mut v = [0i32; DW_LANES];
+            for i in 0..kh {
+                let iy = oy * g.strides[0] + i * g.dilations[0];
+                for j in 0..kw {
+                    let ix = ox * g.strides[1] + j * g.dilations[1];
+                    let xs = &image[(iy * pw + ix) * c + cb..][..DW_LANES];
+                    let ws = &t[(i * kw + j) * c + cb..][..DW_LANES];
+                    for l in 0..DW_LANES {
+                        v[l] += ws[l] * i32::from(xs[l]);
+                    }
+                }
+            }
+            a[cb..cb + DW_LANES].copy_from_slice(&v);
+            cb += DW_LANES;
+        }
+        for (ch, a) in a.iter_mut().enumerate().skip(cb) {
+            let mut v = 0i32;
+            for i in 0..kh {
+                let iy = oy * g.strides[0] + i * g.dilations[0];
+                for j in 0..kw {
+                    let ix = ox * g.strides[1] + j * g.dilations[1];
+                    v += t[(i * kw + j) * c + ch] * i32::from(image[(iy * pw + ix) * c + ch]);
+                }
+            }
+            *a = v;
+        }
+    }
+}
+
+widest! {
+    /// [`depthwise_row_padded`], compiled for the widest vectors the CPU has.
+    fn depthwise_row_widest(
+        job: &Job,
+        p: &Padded,
+        t: &[i32],
+        b: usize,
+        oy: usize,
+        acc: &mut [i32],
+    ) = depthwise_row_padded;
+}
+
+/// Accumulates output row (b, oy) of a depthwise layer: acc[ox·C + c] += w·(x − zp) over the
+/// taps inside the input, each tap a loop over all C channels (the `i64` path).
 fn depthwise_row<A>(job: &Job, t: &[i32], b: usize, oy: usize, acc: &mut [A])
 where
     A: Copy + From<i32> + std::ops::AddAssign + std::ops::Mul<Output = A>,
@@ -645,75 +919,108 @@ where
     }
 }
 
-/// [`depthwise_row`] in `i32`, compiled for the widest vectors the CPU has.
-fn depthwise_row_dispatch(job: &Job, t: &[i32], b: usize, oy: usize, acc: &mut [i32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F was detected.
-            return unsafe { x86::depthwise_row_avx512(job, t, b, oy, acc) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 was detected.
-            return unsafe { x86::depthwise_row_avx2(job, t, b, oy, acc) };
-        }
-    }
-    depthwise_row(job, t, b, oy, acc)
-}
-
+/// The AVX-512 form of [`Rescale::apply_generic`], the hot loop of every integer layer: 16
+/// channels at a time, whose parameters are loaded once for all the rows and stay in
+/// registers; two vectors of 8 `i64` lanes per 16 outputs, narrowed back and stored as one;
+/// the channel tail masked. Same operations as the generic loop, so the same bits.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{depthwise_row, min_max_generic, Job, Rescale};
-    use std::ops::Range;
+    use super::{add_overflow, Block, KernelError, Rescale};
+    use std::arch::x86_64::*;
 
+    /// 16 `i32` at `p` (lanes outside `m` zero) as two vectors of 8 sign-extended `i64`.
+    #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn min_max_avx512(xs: &[i32], z: i32) -> (i32, i32) {
-        min_max_generic(xs, z)
+    unsafe fn load_i32x16(p: *const i32, m: __mmask16) -> [__m512i; 2] {
+        let v = _mm512_maskz_loadu_epi32(m, p.cast());
+        [
+            _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)),
+            _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(v)),
+        ]
     }
 
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn min_max_avx2(xs: &[i32], z: i32) -> (i32, i32) {
-        min_max_generic(xs, z)
-    }
-
-    #[target_feature(enable = "avx512f,avx512dq")]
-    pub(super) unsafe fn rescale_avx512(
-        t: &Rescale,
-        cols: Range<usize>,
-        acc: &[i32],
-        ldc: usize,
-        rows: usize,
-        out: &mut [i32],
-        ld_out: usize,
-    ) {
-        t.apply_generic(cols, acc, ldc, rows, out, ld_out)
-    }
-
+    /// 16 `i64` at `p` (lanes outside `m` zero) as two vectors.
+    #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn depthwise_row_avx512(
-        job: &Job,
-        t: &[i32],
-        b: usize,
-        oy: usize,
-        acc: &mut [i32],
-    ) {
-        depthwise_row(job, t, b, oy, acc)
+    unsafe fn load_i64x16(p: *const i64, m: __mmask16) -> [__m512i; 2] {
+        [
+            _mm512_maskz_loadu_epi64(m as u8, p.cast()),
+            // Past the table's end only where the mask is empty (no access).
+            _mm512_maskz_loadu_epi64((m >> 8) as u8, p.wrapping_add(8).cast()),
+        ]
     }
 
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn depthwise_row_avx2(
-        job: &Job,
-        t: &[i32],
-        b: usize,
-        oy: usize,
-        acc: &mut [i32],
-    ) {
-        depthwise_row(job, t, b, oy, acc)
+    /// SAFETY: AVX-512F; the block's `acc`, `out` (and `codes` with a fused add) cover its
+    /// rows at their strides, and its `cols` are inside the tables.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn rescale_avx512(t: &Rescale, b: Block) -> Result<(), KernelError> {
+        let (cols, acc, ldc, rows, ld_out, codes) =
+            (b.cols, b.acc, b.ldc, b.rows, b.ld_out, b.codes);
+        let out = b.out;
+        let n = cols.len();
+        let (imin, imax) = (
+            _mm512_set1_epi64(i32::MIN.into()),
+            _mm512_set1_epi64(i32::MAX.into()),
+        );
+        let mut outside: u8 = 0;
+        for j0 in (0..n).step_by(16) {
+            let m = ((1u32 << (n - j0).min(16)) - 1) as __mmask16;
+            let c = cols.start + j0;
+            let mult = load_i32x16(t.multiplier.as_ptr().add(c), m);
+            let offset = load_i64x16(t.offset.as_ptr().add(c), m);
+            let shift = load_i64x16(t.shift.as_ptr().add(c), m);
+            let zp = load_i64x16(t.zero_point.as_ptr().add(c), m);
+            let lo = load_i64x16(t.lo.as_ptr().add(c), m);
+            let hi = load_i64x16(t.hi.as_ptr().add(c), m);
+            let add = t.add.as_ref().map(|a| {
+                (
+                    load_i64x16(t.bias.as_ptr().add(c), m),
+                    load_i32x16(a.multiplier.as_ptr().add(c), m),
+                    load_i64x16(a.offset.as_ptr().add(c), m),
+                    load_i64x16(a.shift.as_ptr().add(c), m),
+                )
+            });
+            for r in 0..rows {
+                let a = load_i32x16(acc.as_ptr().add(r * ldc + j0), m);
+                let mut q = [_mm512_setzero_si512(); 2];
+                for h in 0..2 {
+                    // acc·m (vpmuldq: the low 32 bits of each lane, signed) + offset.
+                    q[h] = _mm512_add_epi64(_mm512_mul_epi32(a[h], mult[h]), offset[h]);
+                }
+                if let Some((bias, am, aoff, ash)) = &add {
+                    let x = load_i32x16(codes.as_ptr().add(r * ld_out + j0), m);
+                    for h in 0..2 {
+                        let s = _mm512_add_epi64(a[h], bias[h]);
+                        outside |=
+                            _mm512_cmple_epi64_mask(s, imin) | _mm512_cmpge_epi64_mask(s, imax);
+                        let term = _mm512_srav_epi64(
+                            _mm512_add_epi64(_mm512_mul_epi32(x[h], am[h]), aoff[h]),
+                            ash[h],
+                        );
+                        // |term| < 2^31 (the bound of `Rescale::new`): vpmuldq is exact.
+                        q[h] = _mm512_add_epi64(q[h], _mm512_mul_epi32(term, mult[h]));
+                    }
+                }
+                let mut y = [_mm256_setzero_si256(); 2];
+                for h in 0..2 {
+                    let v = _mm512_add_epi64(_mm512_srav_epi64(q[h], shift[h]), zp[h]);
+                    y[h] =
+                        _mm512_cvtepi64_epi32(_mm512_min_epi64(_mm512_max_epi64(v, lo[h]), hi[h]));
+                }
+                let v = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(y[0]), y[1]);
+                _mm512_mask_storeu_epi32(out.as_mut_ptr().add(r * ld_out + j0).cast(), m, v);
+            }
+        }
+        if outside != 0 {
+            return Err(add_overflow());
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::rescale as rescale_fn;
     use super::*;
     use ndarray::Array4;
 
@@ -806,7 +1113,8 @@ mod tests {
                 let label = format!("groups {groups} cout {cout} zp {zp}");
                 for bytes in [true, false] {
                     let weights = QConvWeights::pack_for(k.view(), groups, bytes).unwrap();
-                    let y = conv2d_packed(x.view(), zp, &weights, Some(&bias), &g, &rq).unwrap();
+                    let y =
+                        conv2d_packed(x.view(), zp, &weights, Some(&bias), &g, &rq, None).unwrap();
                     assert!(
                         y.iter().zip(&want).all(|(&a, &b)| a as i64 == b),
                         "{label} bytes {bytes}"
@@ -825,6 +1133,7 @@ mod tests {
                     requant: &rq,
                     acc: Accumulator::I64,
                     rescale: None,
+                    add: None,
                 };
                 let mut out = vec![0; want.len()];
                 match &weights.layout {
@@ -832,6 +1141,7 @@ mod tests {
                     Layout::Narrow(p) => job.gemm_wide(p, &mut out),
                     _ => unreachable!("8-bit weights without the byte layout pack narrow"),
                 }
+                .unwrap();
                 assert!(
                     out.iter().zip(&want).all(|(&a, &b)| a as i64 == b),
                     "{label} i64"
@@ -842,6 +1152,19 @@ mod tests {
 
     /// The vectorized requantization against [`requantize`] on accumulators up to ±2^31,
     /// with Hailo-like 31-bit multipliers, and its refusal where `i64` could overflow.
+    /// One row of 37 channels.
+    fn block<'a>(acc: &'a [i32], out: &'a mut [i32], codes: &'a [i32]) -> Block<'a> {
+        Block {
+            cols: 0..37,
+            acc,
+            ldc: 37,
+            rows: 1,
+            out,
+            ld_out: 37,
+            codes,
+        }
+    }
+
     #[test]
     fn vector_rescale_is_requantize() {
         let requant: Vec<Requant> = (0..37)
@@ -854,7 +1177,7 @@ mod tests {
             })
             .collect();
         let bias: Vec<i64> = (0..37).map(|c| (c - 18) * 99_999_989).collect();
-        let t = Rescale::new(&bias, &requant).expect("in range");
+        let t = Rescale::new(&bias, &requant, None).expect("in range");
         let mut out = vec![0; 37];
         for step in 0..2000i64 {
             let acc: Vec<i32> = (0..37)
@@ -866,20 +1189,149 @@ mod tests {
                     }
                 })
                 .collect();
-            t.apply(0..37, &acc, 37, 1, &mut out, 37);
+            t.apply(block(&acc, &mut out, &[])).unwrap();
+            let mut generic = vec![0; 37];
+            rescale_widest(&t, block(&acc, &mut generic, &[])).unwrap();
             for c in 0..37 {
-                assert_eq!(
-                    out[c],
-                    requantize(acc[c] as i64 + bias[c], &requant[c]),
-                    "channel {c}"
-                );
+                let want = requantize(acc[c] as i64 + bias[c], &requant[c]);
+                assert_eq!(out[c], want, "channel {c}");
+                assert_eq!(generic[c], want, "generic, channel {c}");
+            }
+        }
+        // With a fused add: both forms against the definition, and the i32 bound.
+        let rescale: Vec<(i64, u32)> = (0..37).map(|c| ((1 << 30) - c * 999, 31)).collect();
+        let codes: Vec<i32> = (0..37).map(|c| c * 7 - 100).collect();
+        let addend = Addend {
+            codes: &codes,
+            zero_point: -3,
+            rescale: &rescale,
+        };
+        let small: Vec<i64> = (0..37).map(|c| (c - 18) * 1_000).collect();
+        let t = Rescale::new(&small, &requant, Some(&addend)).expect("in range");
+        for step in 0..500i32 {
+            let acc: Vec<i32> = (0..37)
+                .map(|c| match (step, c) {
+                    (0, 36) => i32::MAX,
+                    (1, 0) => i32::MIN,
+                    _ => (step - 250) * 8_000_017 + c * 31,
+                })
+                .collect();
+            let want: Vec<_> = (0..37)
+                .map(|c| {
+                    let s = i64::from(acc[c]) + small[c];
+                    addend
+                        .sum(s, codes[c], c)
+                        .map(|v| requantize(v, &requant[c]))
+                })
+                .collect();
+            let ok = want.iter().all(Option::is_some);
+            let mut generic = vec![0; 37];
+            let r = rescale_widest(&t, block(&acc, &mut generic, &codes));
+            assert_eq!(r.is_ok(), ok, "generic, step {step}");
+            let r = t.apply(block(&acc, &mut out, &codes));
+            assert_eq!(r.is_ok(), ok, "step {step}");
+            if ok {
+                let want: Vec<i32> = want.into_iter().flatten().collect();
+                assert_eq!(out, want, "step {step}");
+                assert_eq!(generic, want, "generic, step {step}");
             }
         }
         let mut wide = requant.clone();
         wide[3].shift = 0;
-        assert!(Rescale::new(&bias, &wide).is_none());
+        assert!(Rescale::new(&bias, &wide, None).is_none());
         let huge = vec![1i64 << 40; 37];
-        assert!(Rescale::new(&huge, &requant).is_none());
+        assert!(Rescale::new(&huge, &requant, None).is_none());
+    }
+
+    /// The fused add against its definition (the identity-requantized accumulator plus the
+    /// rescaled add codes, then requantized), on the vectorized epilogue and on the scalar
+    /// one (a shift of 0 rules the vector form out), for the byte, depthwise and `i64`
+    /// paths; and the error where acc + bias reaches the `i32` bound.
+    #[test]
+    fn fused_add_matches_its_definition() {
+        let cases = [
+            // (n, h, w, cin, kh, kw, cout, groups)
+            (2, 6, 7, 20, 3, 3, 24, 1),
+            (1, 5, 5, 32, 3, 3, 32, 32),
+            (3, 4, 4, 16, 1, 1, 19, 1),
+        ];
+        for (n, h, w, cin, kh, kw, cout, groups) in cases {
+            let x = Array4::from_shape_fn((n, h, w, cin), |(a, b, c, d)| {
+                ((a * 31 + b * 17 + c * 7 + d * 3) % 256) as i32
+            });
+            let k = Array4::from_shape_fn((kh, kw, cin / groups, cout), |(a, b, c, d)| {
+                ((a * 13 + b * 5 + c * 11 + d * 29) % 256) as i32 - 128
+            });
+            let pad = kh / 2;
+            let g = QConvGeometry {
+                strides: [1, 1],
+                dilations: [1, 1],
+                pads: [pad; 4],
+                groups,
+            };
+            let bias: Vec<i64> = (0..cout as i64).map(|c| c * 1000 - 2500).collect();
+            let acc = naive(&x, 77, &k, &bias, &g);
+            let codes = acc.mapv(|v| ((v.unsigned_abs() * 7 + 3) % 256) as i32);
+            let rescale: Vec<(i64, u32)> = (0..cout)
+                .map(|c| ((1 << 29) + 12_345 * c as i64, 20 + (c % 9) as u32))
+                .collect();
+            for shift in [24u32, 0] {
+                let requant: Vec<Requant> = (0..cout as i64)
+                    .map(|c| Requant {
+                        multiplier: if shift == 0 { 1 } else { (1 << 30) + 999 * c },
+                        shift: if shift == 0 {
+                            0
+                        } else {
+                            shift + (c % 5) as u32
+                        },
+                        zero_point: c - 3,
+                        lo: 0,
+                        hi: 255,
+                    })
+                    .collect();
+                let want = Array4::from_shape_fn(acc.dim(), |(a, b, c, d)| {
+                    let (mu, sh) = rescale[d];
+                    let t = rescale_fn(i64::from(codes[[a, b, c, d]]) - 5, mu, sh);
+                    requantize(acc[[a, b, c, d]] + t, &requant[d])
+                });
+                for bytes in [true, false] {
+                    let weights = QConvWeights::pack_for(k.view(), groups, bytes).unwrap();
+                    let add = ConvAdd {
+                        codes: codes.view().into_dyn(),
+                        zero_point: 5,
+                        rescale: &rescale,
+                    };
+                    let y =
+                        conv2d_packed(x.view(), 77, &weights, Some(&bias), &g, &requant, Some(add))
+                            .unwrap();
+                    assert_eq!(
+                        y, want,
+                        "cout {cout} groups {groups} shift {shift} bytes {bytes}"
+                    );
+                }
+            }
+            let weights = QConvWeights::pack(k.view(), groups).unwrap();
+            let add = ConvAdd {
+                codes: codes.view().into_dyn(),
+                zero_point: 5,
+                rescale: &rescale,
+            };
+            let big = vec![i64::from(i32::MAX); cout];
+            let e = conv2d_packed(
+                x.view(),
+                77,
+                &weights,
+                Some(&big),
+                &g,
+                &identity(cout),
+                Some(add),
+            )
+            .unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "q.conv2d: the accumulator of a convolution & add exceeds i32"
+            );
+        }
     }
 
     #[test]
@@ -897,7 +1349,7 @@ mod tests {
         let bias = vec![7, -7, 0];
         let w = QConvWeights::pack(k.view(), 1).unwrap();
         assert!(matches!(w.layout, Layout::Wide(_)));
-        let y = conv2d_packed(x.view(), 1, &w, Some(&bias), &g, &identity(3)).unwrap();
+        let y = conv2d_packed(x.view(), 1, &w, Some(&bias), &g, &identity(3), None).unwrap();
         let want = naive(&x, 1, &k, &bias, &g);
         assert!(y.iter().zip(want.iter()).all(|(&a, &b)| a as i64 == b));
     }

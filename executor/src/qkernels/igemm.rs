@@ -248,71 +248,53 @@ mod x86 {
     use super::{MR, NR};
     use std::arch::x86_64::*;
 
-    /// One MR × (NV·16) tile with AVX-512 VNNI: `vpdpwssd` adds the two products of each
-    /// 32-bit lane's `i16` pair into the `i32` accumulator.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub(super) unsafe fn tile_vnni<const NV: usize>(
-        a: &[i16],
-        kpad: usize,
-        panels: [&[i16]; NV],
-        c: &mut [i32],
-        ldc: usize,
-    ) {
-        let kp = kpad / 2;
-        let mut acc = [[_mm512_setzero_si512(); NV]; MR];
-        let ap = a.as_ptr();
-        for p in 0..kp {
-            let mut bv = [_mm512_setzero_si512(); NV];
-            for v in 0..NV {
-                bv[v] = _mm512_loadu_si512(panels[v].as_ptr().add(p * NR * 2).cast());
-            }
-            for (r, acc_r) in acc.iter_mut().enumerate() {
-                let pair = ap.add(r * kpad + 2 * p).cast::<i32>().read_unaligned();
-                let av = _mm512_set1_epi32(pair);
-                for v in 0..NV {
-                    acc_r[v] = _mm512_dpwssd_epi32(acc_r[v], av, bv[v]);
+    /// Defines `$name`, one MR × (NV·16) tile with AVX-512 VNNI over `$a` × `$b` operands in
+    /// groups of `$g` k: `$dp` adds the `$g` products of each 32-bit lane's group into the
+    /// `i32` accumulator. One body for both operand widths.
+    macro_rules! vnni_tile {
+        ($(#[$m:meta])* $name:ident, $a:ty, $b:ty, $g:expr, $dp:ident) => {
+            $(#[$m])*
+            #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+            pub(super) unsafe fn $name<const NV: usize>(
+                a: &[$a],
+                kpad: usize,
+                panels: [&[$b]; NV],
+                c: &mut [i32],
+                ldc: usize,
+            ) {
+                let kg = kpad / $g;
+                let mut acc = [[_mm512_setzero_si512(); NV]; MR];
+                let ap = a.as_ptr();
+                for q in 0..kg {
+                    let mut bv = [_mm512_setzero_si512(); NV];
+                    for v in 0..NV {
+                        bv[v] = _mm512_loadu_si512(panels[v].as_ptr().add(q * NR * $g).cast());
+                    }
+                    for (r, acc_r) in acc.iter_mut().enumerate() {
+                        let group = ap.add(r * kpad + $g * q).cast::<i32>().read_unaligned();
+                        let av = _mm512_set1_epi32(group);
+                        for v in 0..NV {
+                            acc_r[v] = $dp(acc_r[v], av, bv[v]);
+                        }
+                    }
+                }
+                for (r, acc_r) in acc.iter().enumerate() {
+                    for (v, &acc_v) in acc_r.iter().enumerate() {
+                        _mm512_storeu_si512(c.as_mut_ptr().add(r * ldc + v * NR).cast(), acc_v);
+                    }
                 }
             }
-        }
-        for (r, acc_r) in acc.iter().enumerate() {
-            for (v, &acc_v) in acc_r.iter().enumerate() {
-                _mm512_storeu_si512(c.as_mut_ptr().add(r * ldc + v * NR).cast(), acc_v);
-            }
-        }
+        };
     }
 
-    /// One MR × (NV·16) tile of `u8` × `i8` with AVX-512 VNNI: `vpdpbusd` adds the four
-    /// products of each 32-bit lane's byte quad into the `i32` accumulator.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    pub(super) unsafe fn tile_vnni_u8<const NV: usize>(
-        a: &[u8],
-        kpad: usize,
-        panels: [&[i8]; NV],
-        c: &mut [i32],
-        ldc: usize,
-    ) {
-        let kg = kpad / 4;
-        let mut acc = [[_mm512_setzero_si512(); NV]; MR];
-        let ap = a.as_ptr();
-        for q in 0..kg {
-            let mut bv = [_mm512_setzero_si512(); NV];
-            for v in 0..NV {
-                bv[v] = _mm512_loadu_si512(panels[v].as_ptr().add(q * NR * 4).cast());
-            }
-            for (r, acc_r) in acc.iter_mut().enumerate() {
-                let quad = ap.add(r * kpad + 4 * q).cast::<i32>().read_unaligned();
-                let av = _mm512_set1_epi32(quad);
-                for v in 0..NV {
-                    acc_r[v] = _mm512_dpbusd_epi32(acc_r[v], av, bv[v]);
-                }
-            }
-        }
-        for (r, acc_r) in acc.iter().enumerate() {
-            for (v, &acc_v) in acc_r.iter().enumerate() {
-                _mm512_storeu_si512(c.as_mut_ptr().add(r * ldc + v * NR).cast(), acc_v);
-            }
-        }
-    }
+    vnni_tile!(
+        /// `i16` pairs: `vpdpwssd`.
+        tile_vnni, i16, i16, 2, _mm512_dpwssd_epi32
+    );
+    vnni_tile!(
+        /// `u8` × `i8` quads: `vpdpbusd`.
+        tile_vnni_u8, u8, i8, 4, _mm512_dpbusd_epi32
+    );
 
     /// One MR × 16 tile with AVX2: `vpmaddwd` multiplies each 32-bit lane's `i16` pair and
     /// adds the two products, then `vpaddd` accumulates.
