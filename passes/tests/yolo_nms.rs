@@ -158,12 +158,19 @@ fn sigmoid_heads_from_change_output_activation_are_not_activated_twice() {
         .collect();
     assert_eq!(applied, vec![Some(vec![0, 1, 2])]);
     let activated = detect(&m, &images);
-    let found = raw.slice(ndarray::s![.., .., 4, ..]).iter().filter(|&&s| s > 0.0).count();
+    let found = raw
+        .slice(ndarray::s![.., .., 4, ..])
+        .iter()
+        .filter(|&&s| s > 0.0)
+        .count();
     assert!(found > 100, "only {found} detections");
     let worst = raw
         .iter()
         .zip(&activated)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    assert!(worst < 1e-5, "max |difference| {worst} over {found} detections");
+    assert!(
+        worst < 1e-5,
+        "max |difference| {worst} over {found} detections"
+    );
 }

@@ -182,7 +182,9 @@ impl NmsParams {
         let sigmoid_applied = v.opt_i64s("sigmoid_applied")?.unwrap_or_default();
         let head_operands = v.num_operands().saturating_sub(arch.trailing_operands()) as i64;
         if sigmoid_applied.windows(2).any(|w| w[0] >= w[1])
-            || sigmoid_applied.iter().any(|&i| !(0..head_operands).contains(&i))
+            || sigmoid_applied
+                .iter()
+                .any(|&i| !(0..head_operands).contains(&i))
         {
             return Err(format!(
                 "attribute 'sigmoid_applied' must list head operand indices (0 to {}) in increasing order, got {sigmoid_applied:?}",
