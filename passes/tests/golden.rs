@@ -178,6 +178,7 @@ fn box_params(arch: MetaArch, g: &Value, classes: usize, strides: Vec<usize>) ->
         centers_scale_factor: 10.0,
         bbox_dimensions_scale_factor: 5.0,
         background: None,
+        sigmoid_applied: vec![],
     }
 }
 

@@ -75,6 +75,7 @@ fn params(arch: MetaArch, classes: usize, strides: Vec<usize>) -> NmsParams {
         centers_scale_factor: 10.0,
         bbox_dimensions_scale_factor: 5.0,
         background: None,
+        sigmoid_applied: vec![],
     }
 }
 

@@ -2,6 +2,8 @@
 //! heads) parsed, given a YOLOv5 NMS config, and run by the interpreter on real images. The
 //! detections must be those of an independent reference (`gen_golden.py yolo`: onnxruntime's
 //! raw heads decoded in numpy, `cv2.dnn.NMSBoxes` per class): the same set, boxes within 1e-4.
+//! With the model zoo's `change_output_activation(sigmoid)` before `nms_postprocess` (the heads
+//! output sigmoids), the detections must be the same: the sigmoid is applied once.
 
 use hailo_executor::Executor;
 use hailo_ir::pass::{Instrumentation, OpPassManager};
@@ -37,7 +39,8 @@ fn batch(images: &[usize]) -> ArrayD<f32> {
     all.select(Axis(0), images).mapv(|v| v / 255.0)
 }
 
-fn postprocessed_model() -> hailo_ir::Module {
+/// The model after `before` (passes, comma-terminated, or empty) and `hl-nms-postprocess`.
+fn postprocessed_model(before: &str) -> hailo_ir::Module {
     let path = here().join("../../shared/models/yolo_like_320.onnx");
     let onnx = hailo_onnx::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut m = hailo_onnx::to_hl::convert(&onnx, &Default::default())
@@ -48,7 +51,7 @@ fn postprocessed_model() -> hailo_ir::Module {
     ctx.register(hailo_dialect_hl::dialect());
     let config = here().join("tests/golden/yolo_like_320_nms.json");
     let pipeline = format!(
-        "builtin.module(hl-nms-postprocess{{config-path={} meta-arch=yolov5 engine=cpu}})",
+        "builtin.module({before}hl-nms-postprocess{{config-path={} meta-arch=yolov5 engine=cpu}})",
         config.display()
     );
     let mut pm = OpPassManager::parse(&pipeline, &hailo_passes::registry()).expect("pipeline");
@@ -69,7 +72,7 @@ fn yolov5_nms_on_real_images_matches_numpy_and_opencv() {
     let boxes = get(&reference, "boxes").to_f32();
     let scores = get(&reference, "scores").to_f32();
 
-    let m = postprocessed_model();
+    let m = postprocessed_model("");
     let out = Executor::new(&m, "main")
         .expect("plan")
         .run(&[batch(&images)])
@@ -117,4 +120,59 @@ fn yolov5_nms_on_real_images_matches_numpy_and_opencv() {
     );
     assert_eq!(candidates.index_axis(Axis(0), 3).sum(), 0.0);
     println!("{kept} detections of {above} candidates; max |box diff| {worst_box:e}, max |score diff| {worst_score:e}");
+}
+
+/// The detections of `m` on `images`.
+fn detect(m: &hailo_ir::Module, images: &[usize]) -> ndarray::Array4<f32> {
+    let out = Executor::new(m, "main")
+        .expect("plan")
+        .run(&[batch(images)])
+        .expect("runs");
+    out[0]
+        .view()
+        .into_dimensionality::<Ix4>()
+        .expect("rank 4")
+        .to_owned()
+}
+
+#[test]
+fn sigmoid_heads_from_change_output_activation_are_not_activated_twice() {
+    let reference = npz(&here().join("tests/golden/yolo_like_320_nms.npz"));
+    let images = ints(get(&reference, "images"));
+    let raw = detect(&postprocessed_model(""), &images);
+    let m = postprocessed_model("hl-change-output-activation{activation=sigmoid},");
+    // The sigmoid is fused into the three head convs, and the NMS knows it.
+    let ops = m.walk(m.top());
+    let attr = |key: &str| {
+        ops.iter()
+            .filter_map(|&op| m.attr(op, key).cloned())
+            .collect::<Vec<_>>()
+    };
+    let sigmoids = attr("activation")
+        .iter()
+        .filter(|a| a.as_str() == Some("sigmoid"))
+        .count();
+    assert_eq!(sigmoids, 3);
+    let applied: Vec<Option<Vec<i64>>> = attr("sigmoid_applied")
+        .iter()
+        .map(|a| a.as_i64_array())
+        .collect();
+    assert_eq!(applied, vec![Some(vec![0, 1, 2])]);
+    let activated = detect(&m, &images);
+    let found = raw
+        .slice(ndarray::s![.., .., 4, ..])
+        .iter()
+        .filter(|&&s| s > 0.0)
+        .count();
+    assert!(found > 100, "only {found} detections");
+    let worst = raw
+        .iter()
+        .zip(&activated)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst < 1e-5,
+        "max |difference| {worst} over {found} detections"
+    );
+    println!("{found} detections; max |difference| with sigmoid heads {worst:e}");
 }

@@ -118,6 +118,7 @@ fn nms_postprocess_runs_end_to_end() {
         centers_scale_factor: 10.0,
         bbox_dimensions_scale_factor: 5.0,
         background: None,
+        sigmoid_applied: vec![],
     };
     let want = nms_postprocess(&views, &params).expect("kernel runs");
     assert!(

@@ -50,6 +50,7 @@ impl Evaluate for NmsEval {
             centers_scale_factor: r.f32_or("centers_scale_factor", 10.0)?,
             bbox_dimensions_scale_factor: r.f32_or("bbox_dimensions_scale_factor", 5.0)?,
             background: p.background.map(|b| b as usize),
+            sigmoid_applied: p.sigmoid_applied.iter().map(|&i| i as usize).collect(),
         };
         if p.arch == D::Yolov5Seg {
             return Prepared::kernel(Yolov5Seg(SegParams {

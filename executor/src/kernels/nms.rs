@@ -65,6 +65,9 @@ pub struct NmsParams {
     pub bbox_dimensions_scale_factor: f32,
     /// Class dropped from the output (SSD background).
     pub background: Option<usize>,
+    /// Head operands (indices) whose values are sigmoid outputs already: YOLOv5's decoding
+    /// does not apply its sigmoid to them again.
+    pub sigmoid_applied: Vec<usize>,
 }
 
 /// Every decoded box of one image with its class scores (`scores[box * classes + class]`).
@@ -155,7 +158,7 @@ pub fn decode_boxes(
         match p.arch {
             MetaArch::Yolov5 => {
                 expect_channels(&group[0], p.anchors[k].len() * (5 + c), "yolov5 head")?;
-                decode_yolov5_head(&group[0], b, &p.anchors[k], stride, p, 0, &mut out);
+                decode_yolov5_head(&group[0], b, k, p, 0, &mut out);
             }
             MetaArch::Yolox => {
                 expect_channels(&group[0], 4, "yolox reg")?;
@@ -237,26 +240,32 @@ pub fn decode_boxes(
     Ok(out)
 }
 
-/// Decodes YOLOv5 head `head` of image `b` (anchors `(h, w)` in pixels): per cell and anchor,
-/// `5 + classes + extra` channels `x, y, w, h, objectness, classes…, extra…` of raw logits.
-/// Appends the boxes and `objectness · class` scores; the caller checked the channel count.
+/// Decodes YOLOv5 head `head` (operand and head `k`) of image `b` (anchors `(h, w)` in pixels):
+/// per cell and anchor, `5 + classes + extra` channels `x, y, w, h, objectness, classes…,
+/// extra…` of raw logits, or of their sigmoids when `k` is in `p.sigmoid_applied`. Appends the
+/// boxes and `objectness · class` scores; the caller checked the channel count.
 pub(crate) fn decode_yolov5_head(
     head: &ArrayView4<f32>,
     b: usize,
-    anchors: &[[f32; 2]],
-    stride: f32,
+    k: usize,
     p: &NmsParams,
     extra: usize,
     out: &mut Decoded,
 ) {
     let (_, gh, gw, _) = head.dim();
+    let (anchors, stride) = (&p.anchors[k], p.strides[k] as f32);
+    let activate: fn(f32) -> f32 = if p.sigmoid_applied.contains(&k) {
+        |x| x
+    } else {
+        sigmoid
+    };
     let c = p.classes;
     let per = 5 + c + extra;
     let [img_h, img_w] = p.image_dims.map(|d| d as f32);
     for i in 0..gh {
         for j in 0..gw {
             for (a, &[ah, aw]) in anchors.iter().enumerate() {
-                let v = |ch: usize| sigmoid(head[[b, i, j, a * per + ch]]);
+                let v = |ch: usize| activate(head[[b, i, j, a * per + ch]]);
                 let cx = (2.0 * v(0) - 0.5 + j as f32) * stride / img_w;
                 let cy = (2.0 * v(1) - 0.5 + i as f32) * stride / img_h;
                 let w = (2.0 * v(2)).powi(2) * aw / img_w;
@@ -386,6 +395,7 @@ mod tests {
             centers_scale_factor: 10.0,
             bbox_dimensions_scale_factor: 5.0,
             background: None,
+            sigmoid_applied: vec![],
         }
     }
 
@@ -447,6 +457,10 @@ mod tests {
         let d = decode_boxes(&[enc.view()], &p, 0).unwrap();
         assert_eq!(d.boxes, vec![[0.125, 0.0, 0.375, 0.5]]);
         assert_eq!(d.scores, vec![0.25, 0.25]);
+        // The same head with its sigmoid applied already (every channel 0.5) decodes the same.
+        p.sigmoid_applied = vec![0];
+        let activated = Array4::<f32>::from_elem((1, 1, 1, 7), 0.5);
+        assert_eq!(decode_boxes(&[activated.view()], &p, 0).unwrap(), d);
     }
 
     #[test]

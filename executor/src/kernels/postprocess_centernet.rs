@@ -90,6 +90,7 @@ mod tests {
             centers_scale_factor: 10.0,
             bbox_dimensions_scale_factor: 5.0,
             background: None,
+            sigmoid_applied: vec![],
         }
     }
 

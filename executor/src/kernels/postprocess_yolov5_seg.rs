@@ -56,7 +56,7 @@ fn decode(
             p.classes,
             head.dim().3
         );
-        decode_yolov5_head(head, b, anchors, p.strides[k] as f32, p, coeffs, &mut d);
+        decode_yolov5_head(head, b, k, p, coeffs, &mut d);
         let (_, gh, gw, _) = head.dim();
         for i in 0..gh {
             for j in 0..gw {
@@ -181,6 +181,7 @@ mod tests {
                 centers_scale_factor: 10.0,
                 bbox_dimensions_scale_factor: 5.0,
                 background: None,
+                sigmoid_applied: vec![],
             },
             max_total_proposals: 2,
             mask_threshold: 0.5,

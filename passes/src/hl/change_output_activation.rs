@@ -8,10 +8,17 @@
 //! names of the `hl` attributes). The model script command has no parameter syntax, so there
 //! the frameworks' common defaults apply where the frameworks the guide maps the kind to agree
 //! (leaky alpha 0.01, elu alpha 1, swish beta 1); any other parameter must be given.
+//!
+//! After `nms_postprocess` the detection heads are no longer output layers: setting the
+//! activation of the NMS output, or of a head the NMS consumes, is refused with an error asking
+//! for `change_output_activation` before `nms_postprocess` (where `hl-nms-postprocess` sees the
+//! heads' sigmoid and does not apply it again).
 
 use super::{
-    build, fail_at, fresh_layer, graphs, place_before, retarget_output, select_outputs, Res,
+    build, fail_at, find_layer, fresh_layer, graphs, layer_name, place_before, retarget_output,
+    select_outputs, Res,
 };
+use hailo_dialect_hl as hl;
 use hailo_dialect_hl::access::OpView;
 use hailo_dialect_hl::interfaces::{interface, FusedActivation};
 use hailo_dialect_hl::ops::activation::{Activation, KINDS};
@@ -143,6 +150,26 @@ fn standalone(kind: &str, params: &[(&'static str, f64)]) -> OpSpec {
     )
 }
 
+const AFTER_NMS: &str =
+    "put change_output_activation before nms_postprocess in the model script, on the heads' output layers";
+
+/// The error for `layer` when it is a detection head an `hl.nms` consumes (its output layer
+/// was replaced by the NMS's).
+fn consumed_head(m: &Module, g: OpId, layer: &str) -> Option<String> {
+    let op = find_layer(m, g, layer)?;
+    let nms = m
+        .op(op)
+        .results()
+        .iter()
+        .flat_map(|&r| m.value(r).uses())
+        .map(|u| u.op)
+        .find(|&u| m.op(u).name_str() == hl::Nms::NAME)?;
+    Some(format!(
+        "layer '{layer}' is a detection head consumed by nms_postprocess (layer '{}'); {AFTER_NMS}",
+        layer_name(m, nms).unwrap_or("?")
+    ))
+}
+
 fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ChangeOutputActivationOptions) -> Res<()> {
     let act = o.activation.as_str();
     let params = parameters(o)?;
@@ -152,9 +179,18 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &ChangeOutputActivationOptio
         Activation::from_attrs(&OpView::new(m, probe), "kind", false).and_then(Activation::check);
     m.erase_op(probe);
     checked?;
-    for out in select_outputs(m, g, &o.output_layer)? {
+    let outputs = select_outputs(m, g, &o.output_layer)
+        .map_err(|e| consumed_head(m, g, &o.output_layer).unwrap_or(e))?;
+    for out in outputs {
         let x = m.operand(out, 0);
         let producer = m.defining_op(x);
+        if let Some(nms) = producer.filter(|&p| m.op(p).name_str() == hl::Nms::NAME) {
+            return Err(format!(
+                "output layer '{}' is the output of nms_postprocess (layer '{}'), not a detection head; {AFTER_NMS}",
+                layer_name(m, out).unwrap_or("?"),
+                layer_name(m, nms).unwrap_or("?")
+            ));
+        }
         let fusable = producer.filter(|&p| {
             interface::<dyn FusedActivation>(m, p).is_some() && m.value(x).uses().len() == 1
         });

@@ -10,9 +10,17 @@
 //! stride as `input_division_factor`. YOLOv5-seg configs name YOLOv5's `encoded_layer`s; the
 //! prototype masks (`proto`, whose layer the config does not name) are the remaining output
 //! with `proto[0].number` channels.
+//!
+//! The guide adds the sigmoid between the heads and the NMS "whenever is needed": a head whose
+//! value already went through one (`change_output_activation(sigmoid)` before
+//! `nms_postprocess`, as the model zoo's YOLOv5 scripts do, fuses it into the head conv) is
+//! listed in `sigmoid_applied`, and the decoding does not apply it a second time.
 
 use super::{build, fail_at, fresh_layer, graphs, layer_name, ops_named, shape_of, Res};
 use hailo_dialect_hl as hl;
+use hailo_dialect_hl::access::OpView;
+use hailo_dialect_hl::interfaces::{interface, FusedActivation};
+use hailo_dialect_hl::ops::activation::Activation;
 use hailo_dialect_hl::ops::postprocess::MetaArch;
 use hailo_ir::pass::{PassCx, PassDef, PassFailed, Preserved};
 use hailo_ir::{Attribute, Context, Module, OpId, OpSpec, Type, ValueId};
@@ -437,10 +445,33 @@ fn apply(ctx: &Context, m: &mut Module, g: OpId, o: &NmsPostprocessOptions) -> R
     if a == MetaArch::Yolov5Seg {
         spec = spec.attr("max_total_proposals", Attribute::i64(c.max_total));
     }
+    let activated: Vec<i64> = (0..c.heads.len())
+        .filter(|&i| sigmoid_applied(m, c.heads[i]))
+        .map(|i| i as i64)
+        .collect();
+    if !activated.is_empty() {
+        spec = spec.attr("sigmoid_applied", Attribute::i64_array(&activated));
+    }
     let elem = m.value_type(c.heads[0]).element();
     let nms = build(ctx, m, spec, Type::tensor(&[1], elem))?;
     rewire_outputs(m, g, nms, &inputs);
     Ok(())
+}
+
+/// Whether `v` is a sigmoid's output: its producer's fused activation (through
+/// [`FusedActivation`]) or a standalone `hl.activation` is a sigmoid.
+fn sigmoid_applied(m: &Module, v: ValueId) -> bool {
+    let Some(p) = m.defining_op(v) else {
+        return false;
+    };
+    let act = if m.op(p).name_str() == hl::ActivationOp::NAME {
+        Activation::from_attrs(&OpView::new(m, p), "kind", false)
+    } else if let Some(fused) = interface::<dyn FusedActivation>(m, p) {
+        fused.activation(m, p)
+    } else {
+        return false;
+    };
+    matches!(act, Ok(Activation::Sigmoid))
 }
 
 /// YOLOv5-seg's prototype masks when the config does not name them: the one output layer that

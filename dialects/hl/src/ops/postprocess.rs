@@ -7,6 +7,11 @@
 //! prototype masks `[N, Hp, Wp, m]` as its last operand and outputs (guide §5.3.3)
 //! `[N, 1, max_total_proposals, 6 + H·W]`, rows `[y_min, x_min, y_max, x_max, score, class,
 //! mask…]`.
+//!
+//! `sigmoid_applied` lists the head operands whose values already went through a sigmoid (the
+//! model script's `change_output_activation(sigmoid)` before `nms_postprocess`): the guide adds
+//! the sigmoid "whenever is needed", so the decoders that apply one to raw logits (YOLOv5,
+//! YOLOv5-seg) skip it for these operands instead of applying it twice.
 
 use crate::access::{OpView, Result};
 use hailo_ir::{define_op, Module, OpDef, OpId, Type};
@@ -22,6 +27,7 @@ define_op! {
             regression_length: i64, bbox_decoding_only: bool, background_removal: bool,
             background_removal_index: i64, max_total_proposals: i64, mask_threshold: f64,
             centers_scale_factor: f64, bbox_dimensions_scale_factor: f64,
+            sigmoid_applied: i64_array,
             layer: str [required = "the Hailo layer name, a string"]
         }
         attr_groups [super::QUANT_ANNOTATIONS]
@@ -32,8 +38,9 @@ define_op! {
 /// The post-process families whose decoding `hl.nms` implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetaArch {
-    /// One encoded tensor per head, `[N, H, W, A·(5 + classes)]`, raw logits
-    /// (`x, y, w, h, objectness, classes…` per anchor; anchors in pixels).
+    /// One encoded tensor per head, `[N, H, W, A·(5 + classes)]`, raw logits, or their
+    /// sigmoids for the operands in `sigmoid_applied` (`x, y, w, h, objectness, classes…` per
+    /// anchor; anchors in pixels).
     Yolov5,
     /// Per head: `reg [N, H, W, 4]` raw, `objectness [N, H, W, 1]`, `cls [N, H, W, classes]` scores.
     Yolox,
@@ -121,6 +128,8 @@ pub struct NmsParams {
     /// YOLOv5-seg: instances kept over all classes, and the mask binarization threshold.
     pub max_total_proposals: i64,
     pub mask_threshold: f64,
+    /// Head operands (indices) whose values are sigmoid outputs already.
+    pub sigmoid_applied: Vec<i64>,
 }
 
 impl NmsParams {
@@ -170,6 +179,18 @@ impl NmsParams {
             Some(true) => Some(v.opt_i64("background_removal_index")?.unwrap_or(0)),
             _ => None,
         };
+        let sigmoid_applied = v.opt_i64s("sigmoid_applied")?.unwrap_or_default();
+        let head_operands = v.num_operands().saturating_sub(arch.trailing_operands()) as i64;
+        if sigmoid_applied.windows(2).any(|w| w[0] >= w[1])
+            || sigmoid_applied
+                .iter()
+                .any(|&i| !(0..head_operands).contains(&i))
+        {
+            return Err(format!(
+                "attribute 'sigmoid_applied' must list head operand indices (0 to {}) in increasing order, got {sigmoid_applied:?}",
+                head_operands - 1
+            ));
+        }
         let p = NmsParams {
             arch,
             classes: v.i64_min("classes", 1)?,
@@ -185,6 +206,7 @@ impl NmsParams {
             background,
             max_total_proposals: v.opt_i64("max_total_proposals")?.unwrap_or(100),
             mask_threshold: v.opt_f64("mask_threshold")?.unwrap_or(0.5),
+            sigmoid_applied,
         };
         if p.image_dims.iter().any(|&d| d < 1) || p.regression_length < 1 {
             return Err("'image_dims' and 'regression_length' must be positive".into());
