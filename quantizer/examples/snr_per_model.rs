@@ -6,8 +6,11 @@
 //! (`--mode`: the precision mode of every layer, a8_w8 by default; `--level`: the optimization
 //! level, by default the guide's default for the set size; `--noise`: after each model, the
 //! layer noise analysis on the evaluation inputs, lowest single-layer SNR first; `--timing`:
-//! the pass manager's time per pass of the quantization).
+//! the pass manager's time per pass of the quantization; `--per-tensor`: one weight scale per
+//! layer, `quantization_groups=1` on every weighted layer; `--samples N`: calibrate on the
+//! first N samples instead).
 
+use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_quantizer::{quantize, Precision, QuantConfig};
 use ndarray::{ArrayD, Axis, IxDyn};
 use std::path::PathBuf;
@@ -91,7 +94,16 @@ fn main() {
     });
     let noise = args.iter().any(|a| a == "--noise");
     let timing = args.iter().any(|a| a == "--timing");
-    args.retain(|a| a != "--noise" && a != "--timing");
+    let per_tensor = args.iter().any(|a| a == "--per-tensor");
+    args.retain(|a| a != "--noise" && a != "--timing" && a != "--per-tensor");
+    let samples = args.iter().position(|a| a == "--samples").map(|i| {
+        let n = args
+            .get(i + 1)
+            .and_then(|v| v.parse::<usize>().ok())
+            .expect("--samples N");
+        args.drain(i..i + 2);
+        n
+    });
     let (modes, args): (Vec<String>, Vec<String>) =
         args.into_iter().partition(|a| a.starts_with("--mode="));
     let mode = modes
@@ -110,7 +122,11 @@ fn main() {
             .expect("converts")
             .module;
         let (calib, eval) = data(name);
-        let n = calib.shape()[0].min(if name.starts_with("digits") { 256 } else { 32 });
+        let n = calib.shape()[0].min(samples.unwrap_or(if name.starts_with("digits") {
+            256
+        } else {
+            32
+        }));
         let calib = calib.slice_axis(Axis(0), (0..n).into()).to_owned();
         let float = hailo_executor::Executor::new(&m, "main")
             .expect("prepares")
@@ -120,6 +136,16 @@ fn main() {
         cfg.calibration.calibset_size = n;
         cfg.default_precision = precision;
         cfg.optimization_level = level;
+        if per_tensor {
+            for op in m.walk(m.top()) {
+                let weighted = interface::<dyn Weights>(&m, op).is_some();
+                if let Some(l) = m.attr(op, "layer").and_then(|a| a.as_str()) {
+                    if weighted {
+                        cfg.quant_groups.insert(l.to_owned(), 1);
+                    }
+                }
+            }
+        }
         let t = Instant::now();
         if noise {
             noise_table(&m, &calib, &eval, &cfg);
