@@ -35,10 +35,8 @@ fn quantized_snr(mut m: Module, calib: ArrayD<f32>, x: &ArrayD<f32>, cfg: &Quant
 }
 
 fn config(samples: usize, equalization: bool) -> QuantConfig {
-    // Level 0: equalization alone, without bias correction.
     let mut cfg = QuantConfig {
         equalization,
-        optimization_level: Some(0),
         ..QuantConfig::default()
     };
     cfg.calibration.calibset_size = samples;
