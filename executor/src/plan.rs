@@ -18,7 +18,7 @@ use hailo_ir::builtin::{GRAPH, RETURN};
 use hailo_ir::{Attribute, Module, OpId, Type, ValueId};
 use ndarray::ArrayD;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Which graph of a module to prepare.
 #[derive(Debug, Clone, Copy)]
@@ -262,6 +262,35 @@ pub fn graph_inputs<'a>(m: &Module, graph: impl Into<GraphRef<'a>>) -> Result<Ve
     inputs_of(m, body(m, graph)?)
 }
 
+/// Prepares op `op` of `m`, given the decoded constants among its operands: a kernel, or the
+/// constant it is; with the op's domain.
+fn prepare_op(m: &Module, op: OpId, constants: &[Option<&Value>]) -> Result<(Prepared, Domain)> {
+    let r = OpReader::new(m, op);
+    let evaluation = evaluators().get(m, op).ok_or_else(|| {
+        r.err(format!(
+            "op '{}' is not supported by the executor (supported: {})",
+            r.op,
+            evaluators().op_names().join(", ")
+        ))
+    })?;
+    let operands = m.op(op).operands();
+    let in_types: Vec<Type> = operands.iter().map(|&v| m.value_type(v)).collect();
+    let out_types: Vec<Type> = m
+        .op(op)
+        .results()
+        .iter()
+        .map(|&v| m.value_type(v))
+        .collect();
+    let sig = Signature {
+        inputs: &in_types,
+        results: &out_types,
+        constants,
+    };
+    let domain = evaluation.domain();
+    check_domain(&r, domain, &sig)?;
+    Ok((evaluation.prepare(&r, &sig)?, domain))
+}
+
 /// Upper bound on the largest activation of one sub-batch in [`Executor::run`] (about the
 /// size of the L2 cache of the machines this runs on).
 pub const SUB_BATCH_BYTES: usize = 1 << 20;
@@ -301,21 +330,7 @@ impl Executor {
                 returned = Some(m.op(op).operands().to_vec());
                 continue;
             }
-            let evaluation = evaluators().get(m, op).ok_or_else(|| {
-                r.err(format!(
-                    "op '{}' is not supported by the executor (supported: {})",
-                    r.op,
-                    evaluators().op_names().join(", ")
-                ))
-            })?;
             let operands = m.op(op).operands();
-            let in_types: Vec<Type> = operands.iter().map(|&v| m.value_type(v)).collect();
-            let out_types: Vec<Type> = m
-                .op(op)
-                .results()
-                .iter()
-                .map(|&v| m.value_type(v))
-                .collect();
             let constants: Vec<Option<&Value>> = operands
                 .iter()
                 .map(|v| match slot_of.get(v) {
@@ -323,21 +338,20 @@ impl Executor {
                     _ => None,
                 })
                 .collect();
-            let sig = Signature {
-                inputs: &in_types,
-                results: &out_types,
-                constants: &constants,
-            };
-            let domain = evaluation.domain();
-            check_domain(&r, domain, &sig)?;
-            let kernel = match evaluation.prepare(&r, &sig)? {
-                Prepared::Constant(value) => {
+            let (kernel, domain) = match prepare_op(m, op, &constants)? {
+                (Prepared::Constant(value), _) => {
                     slot_of.insert(m.result(op, 0), Operand::Const(consts.len()));
                     consts.push(value);
                     continue;
                 }
-                Prepared::Kernel(kernel) => kernel,
+                (Prepared::Kernel(kernel), domain) => (kernel, domain),
             };
+            let out_types: Vec<Type> = m
+                .op(op)
+                .results()
+                .iter()
+                .map(|&v| m.value_type(v))
+                .collect();
             let args = operands
                 .iter()
                 .map(|v| {
@@ -403,6 +417,51 @@ impl Executor {
             output_sources,
             slots,
         })
+    }
+
+    /// Decodes the constants `op` reads from `m` again and prepares its kernel again: after a
+    /// pass changed those constants (bias correction re-quantizes one layer's bias), the plan
+    /// is the one [`Executor::with_context`] would build from `m`, without decoding every
+    /// other weight of the graph. `m` must be the module the plan was built from, changed in
+    /// constant values only.
+    pub fn reprepare(&mut self, m: &Module, op: OpId) -> Result<()> {
+        let Some(i) = self.steps.iter().position(|s| s.id == op) else {
+            return Err(ExecError::Graph(format!(
+                "op {op:?} is not a step of this plan (constants are prepared with their readers)"
+            )));
+        };
+        let step = &self.steps[i];
+        for (v, a) in step.operands.iter().zip(&step.args) {
+            let (Operand::Const(c), Some(def)) = (*a, m.defining_op(*v)) else {
+                continue;
+            };
+            let none = vec![None; m.op(def).operands().len()];
+            match prepare_op(m, def, &none)?.0 {
+                Prepared::Constant(value) => self.consts[c] = value,
+                Prepared::Kernel(_) => {
+                    return Err(ExecError::Graph(format!(
+                        "operand of {op:?} was a constant and no longer is"
+                    )))
+                }
+            }
+        }
+        let step = &self.steps[i];
+        let constants: Vec<Option<&Value>> = step
+            .args
+            .iter()
+            .map(|a| match *a {
+                Operand::Const(c) => Some(&self.consts[c]),
+                Operand::Slot(_) => None,
+            })
+            .collect();
+        let kernel = match prepare_op(m, op, &constants)?.0 {
+            Prepared::Kernel(kernel) => kernel,
+            Prepared::Constant(_) => {
+                return Err(ExecError::Graph(format!("{op:?} became a constant")))
+            }
+        };
+        self.steps[i].kernel = kernel;
+        Ok(())
     }
 
     pub fn context(&self) -> Context {
@@ -564,17 +623,30 @@ impl Executor {
             slots[i] = Some(Value::F32(x.as_standard_layout().into_owned()));
         }
         let mut pool = BufferPool::default();
+        let needed = memo.as_ref().map(|m| self.needed_slots(m));
         for step in &self.steps {
-            let reused = memo
-                .as_ref()
-                .and_then(|m| m.reuse(step.id, &step.operands, &step.values));
-            let evaluated = reused.is_none();
-            let results = match reused {
-                Some(r) => r,
-                None => self.eval_step(step, &mut slots, &mut pool)?,
-            };
+            if let (Some(m), Some(needed)) = (memo.as_mut(), &needed) {
+                if let Some(shared) = m.reuse(step.id, &step.operands, &step.values) {
+                    // Only values an evaluated op reads are copied out of the recording.
+                    for (x, &slot) in shared.iter().zip(&step.results) {
+                        if needed[slot] {
+                            slots[slot] = Some(Value::clone(x));
+                        }
+                    }
+                    for &s in &step.last_uses {
+                        if let Some(v) = slots[s].take() {
+                            pool.release(v);
+                        }
+                    }
+                    if m.stop == Some(step.id) {
+                        return Ok(Vec::new());
+                    }
+                    continue;
+                }
+            }
+            let results = self.eval_step(step, &mut slots, &mut pool)?;
             if let Some(m) = memo.as_mut() {
-                m.keep(&step.values, &results, evaluated);
+                m.keep(&step.values, &results);
             }
             if results.len() != step.results.len() {
                 return Err(self.layer_err(
@@ -626,6 +698,33 @@ impl Executor {
                 }
             })
             .collect()
+    }
+
+    /// The slots a run through `memo` must fill: those an evaluated op reads (an op the memo
+    /// cannot reuse, before the stop) and the outputs. A reused value no evaluated op reads
+    /// stays in the recording only.
+    fn needed_slots(&self, memo: &Memo) -> Vec<bool> {
+        let mut needed = vec![false; self.slots];
+        let mut fresh = FxHashSet::default();
+        for step in &self.steps {
+            if !memo.reusable(step.id, &step.operands, &step.values, &fresh) {
+                fresh.extend(step.values.iter().copied());
+                for a in &step.args {
+                    if let Operand::Slot(s) = *a {
+                        needed[s] = true;
+                    }
+                }
+            }
+            if memo.stop == Some(step.id) {
+                return needed;
+            }
+        }
+        for src in &self.output_sources {
+            if let Operand::Slot(s) = *src {
+                needed[s] = true;
+            }
+        }
+        needed
     }
 
     fn layer_err(&self, step: &Step, message: String) -> ExecError {

@@ -16,11 +16,13 @@ use crate::value::Value;
 use hailo_ir::{OpId, ValueId};
 use ndarray::ArrayD;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
 
-/// Every value one run computed, per sub-batch.
+/// Every value one run computed, per sub-batch. Values are shared: a resumed run's recording
+/// holds the values it reused without copying them.
 #[derive(Clone, Debug, Default)]
 pub struct Recording {
-    chunks: Vec<FxHashMap<ValueId, Value>>,
+    chunks: Vec<FxHashMap<ValueId, Arc<Value>>>,
 }
 
 impl Recording {
@@ -34,7 +36,7 @@ impl Recording {
         let parts: Option<Vec<_>> = self
             .chunks
             .iter()
-            .map(|c| match c.get(&v) {
+            .map(|c| match c.get(&v).map(|x| &**x) {
                 Some(Value::F32(a)) => Some(a.view()),
                 _ => None,
             })
@@ -59,7 +61,7 @@ impl Recording {
         let mut start = 0;
         for (c, n) in self.chunks.iter_mut().zip(sizes) {
             let part = value.slice_axis(ndarray::Axis(0), (start..start + n).into());
-            c.insert(v, Value::F32(part.to_owned()));
+            c.insert(v, Arc::new(Value::F32(part.to_owned())));
             start += n;
         }
         true
@@ -70,7 +72,7 @@ impl Recording {
         let parts: Option<Vec<_>> = self
             .chunks
             .iter()
-            .map(|c| match c.get(&v) {
+            .map(|c| match c.get(&v).map(|x| &**x) {
                 Some(Value::I32(a)) => Some(a.view()),
                 _ => None,
             })
@@ -90,40 +92,58 @@ pub struct Resumed {
 
 /// What one sub-batch's step loop reuses and records.
 pub(crate) struct Memo<'a> {
-    known: Option<&'a FxHashMap<ValueId, Value>>,
+    known: Option<&'a FxHashMap<ValueId, Arc<Value>>>,
     stale: &'a FxHashSet<OpId>,
     /// The op after which the run stops (values after it are not recorded).
     pub(crate) stop: Option<OpId>,
     /// Values recomputed in this run (their readers must be evaluated too).
     fresh: FxHashSet<ValueId>,
-    pub(crate) record: FxHashMap<ValueId, Value>,
+    pub(crate) record: FxHashMap<ValueId, Arc<Value>>,
     pub(crate) evaluated: usize,
 }
 
 impl<'a> Memo<'a> {
-    /// The recorded results of an op that needs no evaluation: not stale, no fresh operand,
-    /// every result recorded.
-    pub(crate) fn reuse(
+    /// Whether an op can reuse its recorded results when the values `fresh` were recomputed:
+    /// it is not stale, reads no fresh value, and every result is recorded.
+    pub(crate) fn reusable(
         &self,
         op: OpId,
         operands: &[ValueId],
         results: &[ValueId],
-    ) -> Option<Vec<Value>> {
-        let known = self.known?;
-        if self.stale.contains(&op) || operands.iter().any(|v| self.fresh.contains(v)) {
-            return None;
-        }
-        results.iter().map(|v| known.get(v).cloned()).collect()
+        fresh: &FxHashSet<ValueId>,
+    ) -> bool {
+        self.known.is_some_and(|known| {
+            !self.stale.contains(&op)
+                && !operands.iter().any(|v| fresh.contains(v))
+                && results.iter().all(|v| known.contains_key(v))
+        })
     }
 
-    /// Records the results of an op; `evaluated`: it ran (its results are fresh).
-    pub(crate) fn keep(&mut self, results: &[ValueId], values: &[Value], evaluated: bool) {
-        if evaluated {
-            self.evaluated += 1;
-            self.fresh.extend(results.iter().copied());
+    /// The recorded results of an op that needs no evaluation (see [`Memo::reusable`]),
+    /// recorded again (shared, not copied).
+    pub(crate) fn reuse(
+        &mut self,
+        op: OpId,
+        operands: &[ValueId],
+        results: &[ValueId],
+    ) -> Option<Vec<Arc<Value>>> {
+        if !self.reusable(op, operands, results, &self.fresh) {
+            return None;
         }
-        for (v, x) in results.iter().zip(values) {
+        let known = self.known?;
+        let shared: Vec<Arc<Value>> = results.iter().map(|v| known[v].clone()).collect();
+        for (v, x) in results.iter().zip(&shared) {
             self.record.insert(*v, x.clone());
+        }
+        Some(shared)
+    }
+
+    /// Records the results of an op that ran (its results are fresh).
+    pub(crate) fn keep(&mut self, results: &[ValueId], values: &[Value]) {
+        self.evaluated += 1;
+        self.fresh.extend(results.iter().copied());
+        for (v, x) in results.iter().zip(values) {
+            self.record.insert(*v, Arc::new(x.clone()));
         }
     }
 }
@@ -132,6 +152,13 @@ impl Executor {
     /// [`Executor::run`], keeping every value it computes.
     pub fn run_recorded(&self, inputs: &[ArrayD<f32>]) -> Result<Resumed> {
         self.resume(inputs, None, &FxHashSet::default(), None)
+    }
+
+    /// [`Executor::run_recorded`] that stops after op `stop`, as
+    /// [`Executor::run_resumed_until`] does: a pass that works through the graph layer by
+    /// layer (bias correction) records only what precedes its first layer.
+    pub fn run_recorded_until(&self, inputs: &[ArrayD<f32>], stop: OpId) -> Result<Resumed> {
+        self.resume(inputs, None, &FxHashSet::default(), Some(stop))
     }
 
     /// [`Executor::run`] after the ops `stale` changed, given the recording of a run of the

@@ -139,3 +139,43 @@ fn run_stopped_early_then_resumed_equals_full_run() {
     assert_eq!(rest.outputs, full.outputs);
     assert!(rest.evaluated > 0);
 }
+
+/// A plan built before a kernel change and re-prepared for the changed op computes what a plan
+/// built after the change does; a run recorded up to an op and resumed from there with the
+/// changed op stale gives the full run's outputs.
+#[test]
+fn reprepared_plan_equals_a_new_plan() {
+    let onnx = hailo_onnx::load(models().join("mobilenet_v2.onnx")).expect("loads");
+    let mut m = hailo_onnx::to_hl::convert(&onnx, &Default::default())
+        .expect("converts")
+        .module;
+    let x = vec![calib(4)];
+    let mut plan = Executor::new(&m, GraphRef::First).expect("prepares");
+    let convs: Vec<OpId> = m
+        .walk(m.top())
+        .into_iter()
+        .filter(|&o| m.op(o).name_str() == "hl.conv2d")
+        .collect();
+    let conv = convs[convs.len() / 2];
+    let partial = plan.run_recorded_until(&x, conv).expect("runs");
+    assert!(partial.outputs.is_empty());
+    let unchanged = plan.run(&x).expect("runs");
+    scale_kernel(&mut m, conv);
+    plan.reprepare(&m, conv).expect("re-prepares");
+    let fresh = Executor::new(&m, GraphRef::First)
+        .expect("prepares")
+        .run(&x)
+        .expect("runs");
+    assert_ne!(fresh, unchanged, "the kernel change changed nothing");
+    assert_eq!(plan.run(&x).expect("runs"), fresh);
+    let stale: FxHashSet<OpId> = std::iter::once(conv).collect();
+    let resumed = plan
+        .run_resumed(&x, &partial.recording, &stale)
+        .expect("resumes");
+    assert_eq!(resumed.outputs, fresh);
+    let err = plan.reprepare(&m, m.top()).expect_err("not a step");
+    assert!(
+        err.to_string().contains("is not a step of this plan"),
+        "{err}"
+    );
+}

@@ -6,7 +6,8 @@ For every ONNX model in shared/models: quantize_static (QDQ, MinMax calibration)
 and per-tensor on the first <=64 calibration samples, run the float and quantized models on
 the evaluation set (digits_test for the digits models, the *_ref.npz inputs otherwise), and
 print output SNR = 10*log10(sum y^2 / sum (y - yq)^2) over all outputs, as a markdown table.
-With --a16w8: 16-bit activations (QUInt16) and 8-bit weights instead, to compare with
+With --issue16: issue 16's protocol sample counts instead (the first 32 calibration images,
+or the 256 digits samples), as `snr_per_model` uses. With --a16w8: 16-bit activations (QUInt16) and 8-bit weights instead, to compare with
 `snr_per_model --mode=a16_w8`.
 
 Needs numpy, onnx, onnxruntime (e.g. /work/main/.venv). Not part of any test.
@@ -66,6 +67,7 @@ def snr(ref, approx):
 def main():
     args = sys.argv[1:]
     a16 = "--a16w8" in args
+    issue16 = "--issue16" in args
     names = [a for a in args if not a.startswith("--")] or NAMES
     act = QuantType.QUInt16 if a16 else QuantType.QUInt8
     bits = "a16w8 " if a16 else ""
@@ -75,7 +77,7 @@ def main():
         for name in names:
             src = f"{MODELS}/{name}.onnx"
             calib, ev = data(name)
-            calib = calib[:64]
+            calib = calib[:(256 if name.startswith("digits") else 32) if issue16 else 64]
             pre = f"{tmp}/{name}_pre.onnx"
             quant_pre_process(src, pre, skip_symbolic_shape=True)
             input_name = ort.InferenceSession(src).get_inputs()[0].name

@@ -4,8 +4,13 @@
 //! 256 digits samples). Run from the repo root:
 //! `cargo run --release -p hailo-quantizer --example snr_per_model [--mode=a16_w8] [--level L] [model ...]`
 //! (`--mode`: the precision mode of every layer, a8_w8 by default; `--level`: the optimization
-//! level, by default the guide's default for the set size).
+//! level, by default the guide's default for the set size; `--noise`: after each model, the
+//! layer noise analysis on the evaluation inputs, lowest single-layer SNR first; `--timing`:
+//! the pass manager's time per pass of the quantization; `--per-tensor`: one weight scale per
+//! layer, `quantization_groups=1` on every weighted layer; `--samples N`: calibrate on the
+//! first N samples instead).
 
+use hailo_dialect_hl::interfaces::{interface, Weights};
 use hailo_quantizer::{quantize, Precision, QuantConfig};
 use ndarray::{ArrayD, Axis, IxDyn};
 use std::path::PathBuf;
@@ -87,6 +92,18 @@ fn main() {
         args.drain(i..i + 2);
         l
     });
+    let noise = args.iter().any(|a| a == "--noise");
+    let timing = args.iter().any(|a| a == "--timing");
+    let per_tensor = args.iter().any(|a| a == "--per-tensor");
+    args.retain(|a| a != "--noise" && a != "--timing" && a != "--per-tensor");
+    let samples = args.iter().position(|a| a == "--samples").map(|i| {
+        let n = args
+            .get(i + 1)
+            .and_then(|v| v.parse::<usize>().ok())
+            .expect("--samples N");
+        args.drain(i..i + 2);
+        n
+    });
     let (modes, args): (Vec<String>, Vec<String>) =
         args.into_iter().partition(|a| a.starts_with("--mode="));
     let mode = modes
@@ -105,7 +122,11 @@ fn main() {
             .expect("converts")
             .module;
         let (calib, eval) = data(name);
-        let n = calib.shape()[0].min(if name.starts_with("digits") { 256 } else { 32 });
+        let n = calib.shape()[0].min(samples.unwrap_or(if name.starts_with("digits") {
+            256
+        } else {
+            32
+        }));
         let calib = calib.slice_axis(Axis(0), (0..n).into()).to_owned();
         let float = hailo_executor::Executor::new(&m, "main")
             .expect("prepares")
@@ -115,8 +136,26 @@ fn main() {
         cfg.calibration.calibset_size = n;
         cfg.default_precision = precision;
         cfg.optimization_level = level;
+        if per_tensor {
+            for op in m.walk(m.top()) {
+                let weighted = interface::<dyn Weights>(&m, op).is_some();
+                if let Some(l) = m.attr(op, "layer").and_then(|a| a.as_str()) {
+                    if weighted {
+                        cfg.quant_groups.insert(l.to_owned(), 1);
+                    }
+                }
+            }
+        }
         let t = Instant::now();
-        if let Err(e) = quantize(&mut m, &[calib], &cfg) {
+        if noise {
+            noise_table(&m, &calib, &eval, &cfg);
+        }
+        let quantized = if timing {
+            timed_quantize(&mut m, &calib, &cfg)
+        } else {
+            quantize(&mut m, &[calib], &cfg).map(drop)
+        };
+        if let Err(e) = quantized {
             println!("| {name} | {n} | {} | error: {e} | | |", eval.shape()[0]);
             continue;
         }
@@ -133,4 +172,63 @@ fn main() {
             Err(e) => println!("| {name} | {n} | {} | error: {e} | | |", eval.shape()[0]),
         }
     }
+}
+
+/// Prints the layer noise analysis (`quant-noise-analysis`) of `m` quantized as `cfg` on
+/// `calib`, measured on `eval`: the 25 layers of lowest single-layer output SNR.
+fn noise_table(m: &hailo_ir::Module, calib: &ArrayD<f32>, eval: &ArrayD<f32>, cfg: &QuantConfig) {
+    let mut m = m.clone();
+    if let Err(e) = hailo_quantizer::prepare(&mut m, std::slice::from_ref(calib), cfg) {
+        println!("noise analysis: {e}");
+        return;
+    }
+    let text = format!(
+        "builtin.module(builtin.graph(quant-noise-analysis{{samples={}}}))",
+        eval.shape()[0]
+    );
+    let resources = hailo_quantizer::optimize::resources(std::slice::from_ref(eval), true);
+    let mut inst = hailo_ir::pass::Instrumentation::default();
+    if let Err(e) = hailo_quantizer::optimize::run_pipeline(&mut m, &text, &resources, &mut inst) {
+        println!("noise analysis: {:?}", e.diagnostics);
+        return;
+    }
+    let mut rows: Vec<(f64, f64, String)> = m
+        .walk(m.top())
+        .into_iter()
+        .filter_map(|op| {
+            let snr = m.attr(op, "noise.snr")?.as_f64()?;
+            let partial = m
+                .attr(op, "noise.partial_snr")
+                .and_then(|a| a.as_f64())
+                .unwrap_or(f64::INFINITY);
+            let layer = m.attr(op, "layer")?.as_str()?.to_owned();
+            Some((snr, partial, format!("{layer} ({})", m.op(op).name_str())))
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (snr, partial, layer) in rows.iter().take(25) {
+        println!("  {layer}: snr {snr:.2} partial {partial:.2}");
+    }
+}
+
+/// [`quantize`] with the pass manager's timing report printed.
+fn timed_quantize(
+    m: &mut hailo_ir::Module,
+    calib: &ArrayD<f32>,
+    cfg: &QuantConfig,
+) -> hailo_quantizer::Result<()> {
+    let text = format!(
+        "builtin.module(builtin.graph({}))",
+        hailo_quantizer::pipeline::graph_passes(cfg).join(",")
+    );
+    let resources = hailo_quantizer::optimize::resources(std::slice::from_ref(calib), true);
+    let mut inst = hailo_ir::pass::Instrumentation {
+        timing: true,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let pm = hailo_quantizer::optimize::run_pipeline(m, &text, &resources, &mut inst)
+        .map_err(|f| hailo_quantizer::QuantError::Calibration(format!("{:?}", f.diagnostics)))?;
+    print!("{}", pm.timing_report(t.elapsed(), &[]));
+    hailo_quantizer::lower(m)
 }

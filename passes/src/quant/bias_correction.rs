@@ -20,9 +20,12 @@
 //!
 //! "Iterative" (the default `mode`) means the integer emulation is brought up to date after
 //! each corrected layer before the next one is measured: the quantized graph (one lowering of
-//! a copy) gets the corrected bias codes, and the emulation resumes from the recorded run,
-//! evaluating only the corrected layer and what follows it up to the next layer to measure
-//! ([`hailo_executor::Executor::run_resumed_until`]). `one-pass` measures every layer on the
+//! a copy) gets the corrected bias codes, the emulation's plan (built once) re-prepares that
+//! one layer ([`hailo_executor::Executor::reprepare`]), and the emulation resumes from the
+//! recorded run, evaluating only the corrected layer and what follows it up to the next layer
+//! to measure ([`hailo_executor::Executor::run_resumed_until`]; the first run stops at the
+//! first layer). So the whole correction costs one float run and about one integer run of the
+//! calibration samples. `one-pass` measures every layer on the
 //! uncorrected emulation (the comparison the tests make). Per-layer `layers=[l:disabled]`
 //! entries and the `default` policy follow the script's per-layer `policy`.
 
@@ -173,24 +176,32 @@ fn correct(
     let mut lowered = m.clone();
     convert_graph(&mut lowered, graph).map_err(|(op, e)| (Some(op), e))?;
     let q_ops = lowered_weighted(&lowered, graph);
-    let run = |lowered: &Module| Executor::new(lowered, GraphRef::Id(graph));
-    let mut emulated = run(&lowered)
-        .and_then(|e| e.run_recorded(data))
-        .map_err(|e| (None, e.to_string()))?
-        .recording;
+    let lowered_of = |m: &Module, op: OpId| {
+        let layer = layer_of(m, op);
+        q_ops.get(&layer).copied().ok_or_else(|| {
+            (
+                Some(op),
+                format!("layer '{layer}' has no lowered weighted op to correct"),
+            )
+        })
+    };
+    let mut exec =
+        Executor::new(&lowered, GraphRef::Id(graph)).map_err(|e| (None, e.to_string()))?;
+    // Iterative: the emulation goes no further than the layer being measured; one-pass: every
+    // layer is measured on one full run.
+    let first = match (iterative, targets.first()) {
+        (true, Some(&op)) => exec.run_recorded_until(data, lowered_of(m, op)?),
+        _ => exec.run_recorded(data),
+    };
+    let mut emulated = first.map_err(|e| (None, e.to_string()))?.recording;
     let mut pending: FxHashSet<OpId> = FxHashSet::default();
     let mut corrected = 0;
     for &op in targets {
         let layer = layer_of(m, op);
-        let Some(&qop) = q_ops.get(&layer) else {
-            return Err((
-                Some(op),
-                format!("layer '{layer}' has no lowered weighted op to correct"),
-            ));
-        };
+        let qop = lowered_of(m, op)?;
         if iterative && !pending.is_empty() {
-            emulated = run(&lowered)
-                .and_then(|e| e.run_resumed_until(data, &emulated, &pending, qop))
+            emulated = exec
+                .run_resumed_until(data, &emulated, &pending, qop)
                 .map_err(|e| (Some(op), e.to_string()))?
                 .recording;
             pending.clear();
@@ -205,6 +216,10 @@ fn correct(
         };
         m.set_attr(op, CORRECTION, Attribute::f64_array(&total));
         set_bias_codes(m, op, &mut lowered, qop, &total).map_err(|e| (Some(op), e))?;
+        if iterative {
+            exec.reprepare(&lowered, qop)
+                .map_err(|e| (Some(op), e.to_string()))?;
+        }
         pending.insert(qop);
         corrected += 1;
         tick();
