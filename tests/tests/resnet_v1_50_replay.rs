@@ -24,8 +24,7 @@ mod replay;
 
 use hailo_ir::pass::Resources;
 use hailo_ir::Module;
-use replay::{assert_exact, bottleneck, rates, replay, repo, report, run, shared, Replay};
-use std::process::Command;
+use replay::{assert_exact, bottleneck, generated, rates, replay, report, run, shared, Replay};
 
 const V2_18: Replay = Replay {
     alls: "corpus/alls/hailo8/base/resnet_v1_50.alls",
@@ -51,29 +50,11 @@ const Y2022: Replay = Replay {
 /// The quantized, fused resnet_v1_50 with the model modifications of script `alls` (both
 /// scripts add the same `normalization1`).
 fn quantized(alls: &str) -> Option<Module> {
-    let python = repo().join(".venv/bin/python");
-    if !python.exists() {
-        eprintln!(
-            "SKIPPED resnet_v1_50 replay: {} is missing; run scripts/lit-venv",
-            python.display()
-        );
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!("hailo-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
     // The network is named after the file: the script's globs say `resnet_v1_50/*`.
-    let path = dir.join("resnet_v1_50.onnx");
-    let status = Command::new(&python)
-        .arg(shared().join("models/make_resnet_v1_50.py"))
-        .arg(&path)
-        .status()
-        .expect("the venv python runs");
-    assert!(status.success(), "make_resnet_v1_50.py failed: {status}");
-    let model = hailo_onnx::load(&path).expect("the generated model loads");
-    std::fs::remove_dir_all(&dir).ok();
-    let mut m = hailo_onnx::to_hl::convert_owned(model, &Default::default())
-        .expect("converts")
-        .module;
+    let mut m = generated(
+        &shared().join("models/make_resnet_v1_50.py"),
+        "resnet_v1_50.onnx",
+    )?;
     let none = Resources::new();
     run(
         &mut m,

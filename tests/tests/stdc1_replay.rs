@@ -18,8 +18,9 @@ mod replay;
 
 use hailo_ir::pass::Resources;
 use hailo_ir::Module;
-use replay::{assert_exact, bottleneck, rates, replay, repo, report, run, shared, Replay};
-use std::process::Command;
+use replay::{
+    assert_exact, bottleneck, generated, rates, replay, repo, report, run, shared, Replay,
+};
 
 /// Our `resize1`/`resize2` are the vendor's `resize2`/`resize1` (module doc).
 const RENUMBER: &[(&str, &str)] = &[("resize1", "resize2")];
@@ -33,28 +34,7 @@ const V2_18: Replay = Replay {
 /// The quantized stdc1 with the script's model modifications and its global average pool
 /// reduction.
 fn quantized() -> Option<Module> {
-    let python = repo().join(".venv/bin/python");
-    if !python.exists() {
-        eprintln!(
-            "SKIPPED stdc1 replay: {} is missing; run scripts/lit-venv",
-            python.display()
-        );
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!("hailo-stdc1-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("stdc1.onnx");
-    let status = Command::new(&python)
-        .arg(repo().join("tests/data/make_stdc1.py"))
-        .arg(&path)
-        .status()
-        .expect("the venv python runs");
-    assert!(status.success(), "make_stdc1.py failed: {status}");
-    let model = hailo_onnx::load(&path).expect("the generated model loads");
-    std::fs::remove_dir_all(&dir).ok();
-    let mut m = hailo_onnx::to_hl::convert_owned(model, &Default::default())
-        .expect("converts")
-        .module;
+    let mut m = generated(&repo().join("tests/data/make_stdc1.py"), "stdc1.onnx")?;
     let ctx = hailo_tools::context::full_context(false);
     // The script scopes its normalization to the network (`stdc1/normalization1 = ...`); the
     // module converted from ONNX carries no network scope, so the command is read unscoped.

@@ -9,7 +9,8 @@
 use hailo_ir::pass::{Instrumentation, OpPassManager, Resources};
 use hailo_ir::{Attribute, Module};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// A model script and the `file` tag of its rows in the dump CSVs.
 pub struct Replay {
@@ -25,6 +26,35 @@ pub fn repo() -> PathBuf {
 
 pub fn shared() -> PathBuf {
     repo().join("../shared")
+}
+
+/// The network a generator script writes to `<file>` (in a temporary directory), converted to
+/// `hl`; `None`, with a SKIPPED line, when the repo's `.venv` (scripts/lit-venv) is missing.
+pub fn generated(generator: &Path, file: &str) -> Option<Module> {
+    let python = repo().join(".venv/bin/python");
+    if !python.exists() {
+        eprintln!(
+            "SKIPPED {file}: {} is missing; run scripts/lit-venv",
+            python.display()
+        );
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("hailo-replay-{}-{file}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(file);
+    let status = Command::new(&python)
+        .arg(generator)
+        .arg(&path)
+        .status()
+        .expect("the venv python runs");
+    assert!(status.success(), "{} failed: {status}", generator.display());
+    let model = hailo_onnx::load(&path).expect("the generated model loads");
+    std::fs::remove_dir_all(&dir).ok();
+    Some(
+        hailo_onnx::to_hl::convert_owned(model, &Default::default())
+            .expect("converts")
+            .module,
+    )
 }
 
 /// The rows of `csv` (a file of `shared/data/allocation`) whose `file` is `dump`, as
