@@ -24,7 +24,10 @@ mod replay;
 
 use hailo_ir::pass::Resources;
 use hailo_ir::Module;
-use replay::{assert_exact, bottleneck, generated, rates, replay, report, run, shared, Replay};
+use replay::{
+    assert_exact, bottleneck, generated, quantize_on_noise, rates, replay, report, run, shared,
+    Replay,
+};
 
 const V2_18: Replay = Replay {
     alls: "corpus/alls/hailo8/base/resnet_v1_50.alls",
@@ -67,17 +70,7 @@ fn quantized(alls: &str) -> Option<Module> {
     // Applies the script's model modifications (normalization1) to `m`.
     hailo_alls::modifications::apply_model_modifications(&mut m, &ctx, &checked.script, &shared())
         .expect("model modifications apply");
-    let mut data = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[2, 224, 224, 3]));
-    let mut s = 7u64;
-    data.mapv_inplace(|_| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 40) as f32 / (1u64 << 24) as f32 * 255.0
-    });
-    let mut cfg = hailo_quantizer::QuantConfig::default();
-    cfg.calibration.calibset_size = 2;
-    hailo_quantizer::quantize(&mut m, &[data], &cfg).expect("quantizes");
+    quantize_on_noise(&mut m, &[2, 224, 224, 3]);
     Some(m)
 }
 

@@ -19,7 +19,8 @@ mod replay;
 use hailo_ir::pass::Resources;
 use hailo_ir::Module;
 use replay::{
-    assert_exact, bottleneck, generated, rates, replay, repo, report, run, shared, Replay,
+    assert_exact, bottleneck, generated, quantize_on_noise, rates, replay, repo, report, run,
+    shared, Replay,
 };
 
 /// Our `resize1`/`resize2` are the vendor's `resize2`/`resize1` (module doc).
@@ -52,17 +53,7 @@ fn quantized() -> Option<Module> {
         "builtin.module(hl-global-avgpool-reduction{layers=[avgpool7:128:1]})",
         &Resources::new(),
     );
-    let mut data = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[2, 1024, 1920, 3]));
-    let mut s = 7u64;
-    data.mapv_inplace(|_| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (s >> 40) as f32 / (1u64 << 24) as f32 * 255.0
-    });
-    let mut cfg = hailo_quantizer::QuantConfig::default();
-    cfg.calibration.calibset_size = 2;
-    hailo_quantizer::quantize(&mut m, &[data], &cfg).expect("quantizes");
+    quantize_on_noise(&mut m, &[2, 1024, 1920, 3]);
     Some(m)
 }
 

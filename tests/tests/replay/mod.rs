@@ -57,6 +57,22 @@ pub fn generated(generator: &Path, file: &str) -> Option<Module> {
     )
 }
 
+/// Quantizes `m` at the defaults on two seeded noise images of shape `shape` (NHWC, 0–255):
+/// the replays compare structure, which the calibration data does not change.
+pub fn quantize_on_noise(m: &mut Module, shape: &[usize; 4]) {
+    let mut data = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(shape));
+    let mut s = 7u64;
+    data.mapv_inplace(|_| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 40) as f32 / (1u64 << 24) as f32 * 255.0
+    });
+    let mut cfg = hailo_quantizer::QuantConfig::default();
+    cfg.calibration.calibset_size = shape[0];
+    hailo_quantizer::quantize(m, &[data], &cfg).expect("quantizes");
+}
+
 /// The rows of `csv` (a file of `shared/data/allocation`) whose `file` is `dump`, as
 /// column → value maps.
 pub fn rows(csv: &str, dump: &str) -> Vec<BTreeMap<String, String>> {
