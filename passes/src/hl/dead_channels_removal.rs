@@ -52,16 +52,10 @@ impl PassDef for DeadChannelsRemoval {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        match self.0.policy.as_str() {
-            "enabled" => {}
-            "disabled" => return Ok(Preserved::All),
-            p => {
-                return Err(cx.fail_at(
-                    m,
-                    graph,
-                    format!("unknown dead-channels-removal policy '{p}' (enabled, disabled)"),
-                ))
-            }
+        match super::policy_runs(&self.0.policy, "dead-channels-removal", false) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Preserved::All),
+            Err(e) => return Err(cx.fail_at(m, graph, e)),
         }
         let mut removed = 0;
         for op in body_ops(m, graph) {

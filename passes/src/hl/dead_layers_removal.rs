@@ -49,18 +49,10 @@ impl PassDef for DeadLayersRemoval {
         graph: OpId,
         cx: &mut PassCx<'_>,
     ) -> Result<Preserved, PassFailed> {
-        match self.0.policy.as_str() {
-            "enabled" | "allowed" => {}
-            "disabled" => return Ok(Preserved::All),
-            p => {
-                return Err(cx.fail_at(
-                    m,
-                    graph,
-                    format!(
-                        "unknown dead-layers-removal policy '{p}' (enabled, allowed, disabled)"
-                    ),
-                ))
-            }
+        match super::policy_runs(&self.0.policy, "dead-layers-removal", true) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Preserved::All),
+            Err(e) => return Err(cx.fail_at(m, graph, e)),
         }
         let mut adds = 0;
         for op in body_ops(m, graph) {

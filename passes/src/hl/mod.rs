@@ -246,3 +246,18 @@ pub(crate) fn shape_of(m: &Module, v: ValueId) -> Vec<i64> {
         .map(<[i64]>::to_vec)
         .unwrap_or_default()
 }
+
+/// Whether a pass runs under the guide's `policy` word `p` of the algorithm `what`: `enabled`
+/// yes, `disabled` no, and `allowed` (where `allowed` is one of the algorithm's words) yes;
+/// anything else is an error naming the words.
+pub(crate) fn policy_runs(p: &str, what: &str, allowed: bool) -> Result<bool, String> {
+    match p {
+        "enabled" => Ok(true),
+        "allowed" if allowed => Ok(true),
+        "disabled" => Ok(false),
+        _ if allowed => Err(format!(
+            "unknown {what} policy '{p}' (enabled, allowed, disabled)"
+        )),
+        _ => Err(format!("unknown {what} policy '{p}' (enabled, disabled)")),
+    }
+}
