@@ -59,12 +59,17 @@ fn downstream(m: &Module, op: OpId) -> usize {
     reached.len()
 }
 
+/// The shared mobilenet_v2 in `hl`.
+fn mobilenet_v2() -> Module {
+    let onnx = hailo_onnx::load(models().join("mobilenet_v2.onnx")).expect("loads");
+    hailo_onnx::to_hl::convert(&onnx, &Default::default())
+        .expect("converts")
+        .module
+}
+
 #[test]
 fn resumed_run_equals_full_run_and_evaluates_only_what_follows() {
-    let onnx = hailo_onnx::load(models().join("mobilenet_v2.onnx")).expect("loads");
-    let mut m = hailo_onnx::to_hl::convert(&onnx, &Default::default())
-        .expect("converts")
-        .module;
+    let mut m = mobilenet_v2();
     // 24 images: more than one sub-batch at 224x224.
     let x = vec![calib(24)];
     let before = Executor::new(&m, GraphRef::First).expect("prepares");
@@ -103,10 +108,7 @@ fn resumed_run_equals_full_run_and_evaluates_only_what_follows() {
 /// recording evaluates what was not recorded and gives the full run's outputs.
 #[test]
 fn run_stopped_early_then_resumed_equals_full_run() {
-    let onnx = hailo_onnx::load(models().join("mobilenet_v2.onnx")).expect("loads");
-    let mut m = hailo_onnx::to_hl::convert(&onnx, &Default::default())
-        .expect("converts")
-        .module;
+    let mut m = mobilenet_v2();
     let x = vec![calib(12)];
     let recording = Executor::new(&m, GraphRef::First)
         .expect("prepares")
@@ -145,10 +147,7 @@ fn run_stopped_early_then_resumed_equals_full_run() {
 /// changed op stale gives the full run's outputs.
 #[test]
 fn reprepared_plan_equals_a_new_plan() {
-    let onnx = hailo_onnx::load(models().join("mobilenet_v2.onnx")).expect("loads");
-    let mut m = hailo_onnx::to_hl::convert(&onnx, &Default::default())
-        .expect("converts")
-        .module;
+    let mut m = mobilenet_v2();
     let x = vec![calib(4)];
     let mut plan = Executor::new(&m, GraphRef::First).expect("prepares");
     let convs: Vec<OpId> = m

@@ -45,17 +45,7 @@ fn golden_lines(name: &str) -> String {
     s
 }
 
-const MODELS: [&str; 9] = [
-    "digits_cnn_opset13",
-    "digits_cnn_opset17",
-    "digits_cnn_tflite",
-    "digits_mbv2",
-    "digits_vit",
-    "mobilenet_v2",
-    "resnet18",
-    "squeezenet1_1",
-    "yolo_like_320",
-];
+use common::SHARED_MODELS as MODELS;
 
 #[test]
 fn quantized_outputs_of_every_shared_model_are_bit_identical_to_the_goldens() {

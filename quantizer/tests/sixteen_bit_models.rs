@@ -39,17 +39,7 @@ use hailo_passes::quant::snr::snr_db;
 use hailo_quantizer::{quantize, Precision, QuantConfig};
 use ndarray::{ArrayD, Axis};
 
-const MODELS: [&str; 9] = [
-    "digits_cnn_opset13",
-    "digits_cnn_opset17",
-    "digits_cnn_tflite",
-    "digits_mbv2",
-    "digits_vit",
-    "mobilenet_v2",
-    "resnet18",
-    "squeezenet1_1",
-    "yolo_like_320",
-];
+use common::SHARED_MODELS as MODELS;
 
 /// (SNR on calibration samples, SNR on held-out samples) of `name` at `p`.
 fn snrs(name: &str, p: Precision) -> (f64, f64) {

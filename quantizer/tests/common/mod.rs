@@ -179,3 +179,16 @@ pub fn shared_model_with(name: &str, calib_n: usize) -> (Module, ArrayD<f32>, Ar
     };
     (m, first(calib, calib_n), first(eval, EVAL))
 }
+
+/// Every model of `../shared/models/manifest.json`, by file stem.
+pub const SHARED_MODELS: [&str; 9] = [
+    "digits_cnn_opset13",
+    "digits_cnn_opset17",
+    "digits_cnn_tflite",
+    "digits_mbv2",
+    "digits_vit",
+    "mobilenet_v2",
+    "resnet18",
+    "squeezenet1_1",
+    "yolo_like_320",
+];
